@@ -1,0 +1,1 @@
+"""The `scoreledger` command line: parse, call one library method, format the result."""

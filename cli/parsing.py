@@ -1,0 +1,49 @@
+"""Turning command-line words into domain values, with errors that name the option."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ledger.domain import parse_day, parse_timestamp
+from ledger.errors import InputProblem, InvalidInput
+
+
+def day_option(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        raise InvalidInput([InputProblem(option, None, None, str(exc))], what=option) from None
+
+
+def timestamp_option(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise InvalidInput(
+            [InputProblem(option, None, None, f"not an ISO 8601 timestamp: {value!r}")], what=option
+        ) from None
+
+
+def assignments(words: list[str]) -> dict[str, int]:
+    """`action=value` words as a mapping; every malformed word is reported."""
+    values: dict[str, int] = {}
+    problems: list[InputProblem] = []
+    for word in words:
+        name, sep, number = word.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            problems.append(InputProblem(word, None, None, "expected ACTION=POINTS, e.g. likes_received=6"))
+            continue
+        try:
+            values[name] = int(number)
+        except ValueError:
+            problems.append(InputProblem(word, None, name, f"points must be a whole number, got {number!r}"))
+    if problems:
+        raise InvalidInput(problems, what="schedule set")
+    if not values:
+        raise InvalidInput([InputProblem("schedule set", None, None, "name at least one ACTION=POINTS")], what="schedule set")
+    return values

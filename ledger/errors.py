@@ -1,0 +1,69 @@
+"""The ledger's own exception types.
+
+Driver and parser errors are turned into these at the library boundary, so callers (the CLI,
+or a Python user) handle one family of errors and never see a SQL driver traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LedgerError(Exception):
+    """Base of every error the library raises on purpose."""
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One thing wrong with one piece of input: where it is, which field, and why."""
+
+    source: str
+    line: int | None
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.reason}"
+
+
+class InvalidInput(LedgerError):
+    """Input was refused; `problems` lists every problem found, not only the first.
+
+    Nothing of the batch that carried this input was written.
+    """
+
+    def __init__(self, problems: list[InputProblem], *, what: str = "input") -> None:
+        self.problems = problems
+        self.what = what
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        return f"{self.what} refused: {count} {noun}; nothing was written"
+
+
+class NotInitialized(LedgerError):
+    """The database has no scoreledger schema yet (or an older one)."""
+
+
+class DatabaseUnavailable(LedgerError):
+    """The database could not be reached or opened."""
+
+
+class StoreError(LedgerError):
+    """The database refused an operation for a reason not covered by a narrower type."""
+
+
+class ImmutableEventError(StoreError):
+    """Something tried to change or delete a recorded event; the database refused it."""
+
+
+class RetroactiveChangeRefused(LedgerError):
+    """A schedule version dated before today was given without `retroactive`."""
+
+
+class UnknownScheduleVersion(LedgerError):
+    """A date was asked about for which no schedule version is in force."""

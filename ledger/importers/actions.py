@@ -1,0 +1,246 @@
+"""Reading actions from CSV or JSON Lines, reporting every bad row at once.
+
+Columns (CSV) or keys (JSONL): source_key, user_id, action, occurred_at, and optionally
+quantity (default 1) and attributes (a JSON object). occurred_at is ISO 8601; without a zone
+it is UTC. Values are checked here with plain conversions rather than a pydantic model per
+row, because this is the bulk path; the limits are the same ones `ledger.domain.Action` uses.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from ledger.domain import (
+    ACTION_FIELDS,
+    MAX_INTEGER,
+    MAX_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    REQUIRED_ACTION_FIELDS,
+    canonical_json,
+    parse_timestamp,
+)
+from ledger.errors import InputProblem, InvalidInput
+from ledger.store.actions import ActionRow, LocatedRow
+
+FORMATS = ("csv", "jsonl")
+
+
+def guess_format(name: str) -> str:
+    """The input format implied by a file name; CSV unless it ends in .jsonl/.ndjson/.json."""
+    lowered = name.lower()
+    if lowered.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    return "csv"
+
+
+def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
+    """Every row of `stream`, validated. Raises InvalidInput listing every problem found."""
+    if fmt not in FORMATS:
+        raise InvalidInput([InputProblem(source, None, None, f"unknown format {fmt!r}; use csv or jsonl")])
+    # surrogateescape keeps reading past bytes that are not UTF-8 so that every such row is
+    # reported, instead of the first one ending the read.
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+    records = _csv_records(text, source) if fmt == "csv" else _jsonl_records(text, source)
+    rows: list[LocatedRow] = []
+    problems: list[InputProblem] = []
+    for line, record in records:
+        if isinstance(record, InputProblem):
+            problems.append(record)
+            continue
+        row, row_problems = _convert(record, source, line)
+        if row_problems:
+            problems.extend(row_problems)
+        elif row is not None:
+            rows.append(LocatedRow(source, line, row))
+    if problems:
+        raise InvalidInput(problems, what="ingest")
+    return rows
+
+
+Record = tuple[int, "dict[str, Any] | InputProblem"]
+
+
+def _csv_records(text: IO[str], source: str) -> Iterator[Record]:
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        yield 1, InputProblem(source, 1, None, f"unreadable CSV header: {exc}")
+        return
+    header = [name.strip().lstrip("\ufeff") for name in header]
+    header_problem = _check_columns(header, source)
+    if header_problem:
+        yield 1, header_problem
+        return
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, InputProblem(source, reader.line_num, None, f"unreadable CSV: {exc}")
+            return
+        if not values or all(not value.strip() for value in values):
+            continue
+        if len(values) != len(header):
+            yield reader.line_num, InputProblem(
+                source, reader.line_num, None, f"expected {len(header)} values, found {len(values)}"
+            )
+            continue
+        yield reader.line_num, dict(zip(header, values, strict=True))
+
+
+def _check_columns(header: list[str], source: str) -> InputProblem | None:
+    missing = [name for name in REQUIRED_ACTION_FIELDS if name not in header]
+    unknown = [name for name in header if name not in ACTION_FIELDS]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    reasons = []
+    if missing:
+        reasons.append(f"missing column(s) {', '.join(missing)}")
+    if unknown:
+        reasons.append(f"unknown column(s) {', '.join(unknown)} (expected {', '.join(ACTION_FIELDS)})")
+    if repeated:
+        reasons.append(f"repeated column(s) {', '.join(repeated)}")
+    return InputProblem(source, 1, None, "; ".join(reasons)) if reasons else None
+
+
+def _jsonl_records(text: IO[str], source: str) -> Iterator[Record]:
+    for line_number, line in enumerate(text, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line, parse_constant=_refuse_constant)
+        except ValueError as exc:
+            yield line_number, InputProblem(source, line_number, None, f"not valid JSON: {exc}")
+            continue
+        if not isinstance(record, dict):
+            yield line_number, InputProblem(source, line_number, None, "each line must be a JSON object")
+            continue
+        unknown = [key for key in record if key not in ACTION_FIELDS]
+        if unknown:
+            yield line_number, InputProblem(
+                source, line_number, ", ".join(unknown), f"unknown key(s); expected {', '.join(ACTION_FIELDS)}"
+            )
+            continue
+        yield line_number, record
+
+
+def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow | None, list[InputProblem]]:
+    problems: list[InputProblem] = []
+
+    def problem(name: str, reason: str) -> None:
+        problems.append(InputProblem(source, line, name, reason))
+
+    def text_field(name: str, limit: int) -> str:
+        value = record.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            problem(name, "is required")
+            return ""
+        if not isinstance(value, str):
+            if isinstance(value, bool) or not isinstance(value, int):
+                problem(name, f"must be text, got {type(value).__name__}")
+                return ""
+            value = str(value)
+        value = value.strip()
+        if _has_bad_bytes(value):
+            problem(name, "is not valid UTF-8")
+        elif len(value) > limit:
+            problem(name, f"is longer than {limit} characters")
+        return value
+
+    source_key = text_field("source_key", MAX_KEY_LENGTH)
+    action = text_field("action", MAX_NAME_LENGTH)
+    user_id = _integer(record.get("user_id"), "user_id", problem, required=True, minimum=-MAX_INTEGER)
+    quantity = _integer(record.get("quantity"), "quantity", problem, required=False, minimum=0)
+    occurred_at = None
+    raw_time = record.get("occurred_at")
+    if raw_time is None or (isinstance(raw_time, str) and not raw_time.strip()):
+        problem("occurred_at", "is required")
+    elif not isinstance(raw_time, str):
+        problem("occurred_at", "must be an ISO 8601 timestamp string")
+    else:
+        try:
+            occurred_at = parse_timestamp(raw_time)
+        except (ValueError, OverflowError):
+            problem("occurred_at", f"not an ISO 8601 timestamp: {_shown(raw_time)}")
+    attributes = _attributes(record.get("attributes"), problem)
+    if problems:
+        return None, problems
+    assert occurred_at is not None and user_id is not None and attributes is not None
+    return ActionRow(source_key, user_id, action, occurred_at, 1 if quantity is None else quantity, attributes), []
+
+
+def _integer(value: Any, name: str, problem, *, required: bool, minimum: int) -> int | None:  # type: ignore[no-untyped-def]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            problem(name, "is required")
+        return None
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        problem(name, f"must be a whole number, got {_shown(value)}")
+        return None
+    try:
+        number = int(value.strip()) if isinstance(value, str) else int(value)
+    except (ValueError, TypeError, OverflowError):
+        problem(name, f"must be a whole number, got {_shown(value)}")
+        return None
+    if not minimum <= number <= MAX_INTEGER:
+        problem(name, f"must be between {minimum} and {MAX_INTEGER}, got {_shown(value)}")
+        return None
+    return number
+
+
+def _attributes(value: Any, problem) -> str | None:  # type: ignore[no-untyped-def]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "{}"
+    if isinstance(value, str):
+        if _has_bad_bytes(value):
+            problem("attributes", "is not valid UTF-8")
+            return None
+        try:
+            value = json.loads(value, parse_constant=_refuse_constant)
+        except ValueError as exc:
+            problem("attributes", f"not valid JSON: {getattr(exc, 'msg', exc)}")
+            return None
+    if not isinstance(value, dict):
+        problem("attributes", "must be a JSON object")
+        return None
+    return canonical_json(value)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _has_bad_bytes(value: str) -> bool:
+    # Bytes that were not UTF-8 arrive as lone surrogates (see surrogateescape above).
+    return any("\udc80" <= char <= "\udcff" for char in value)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else repr(value.encode("utf-8", "replace").decode())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def rows_from_actions(actions: Iterable[Any], source: str = "<python>") -> list[LocatedRow]:
+    """`ledger.domain.Action` objects as rows for the writer (the library's typed entry)."""
+    return [
+        LocatedRow(
+            source,
+            index,
+            ActionRow(
+                action.source_key,
+                action.user_id,
+                action.action,
+                action.occurred_at,
+                action.quantity,
+                canonical_json(action.attributes),
+            ),
+        )
+        for index, action in enumerate(actions, start=1)
+    ]

@@ -1,0 +1,157 @@
+"""Schedules: recording point-value versions and answering which values were in force when.
+
+A version holds the complete rule set from its `effective_from` until the next version's.
+Two versions with the same date: the one recorded later wins (a correction is a new event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine, func, select
+
+from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, today_utc
+from ledger.errors import RetroactiveChangeRefused, UnknownScheduleVersion
+from ledger.store.engine import read_transaction, write_transaction
+from ledger.store.journal import begin_batch, commit_batch
+from ledger.store.schedules import read_versions, version_exists, write_version
+from ledger.store.tables import actions
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    """What recording some versions did: how many were new, and what they reprice."""
+
+    recorded: list[ScheduleVersion]
+    already_present: int
+    affected_actions: int
+    dry_run: bool
+
+
+def in_force(versions: Sequence[RecordedScheduleVersion], day: date) -> RecordedScheduleVersion | None:
+    """The version in force on `day`: latest effective_from <= day, latest recorded on ties."""
+    chosen = None
+    for recorded in versions:
+        if recorded.version.effective_from <= day and (
+            chosen is None
+            or (recorded.version.effective_from, recorded.seq) > (chosen.version.effective_from, chosen.seq)
+        ):
+            chosen = recorded
+    return chosen
+
+
+def history(engine: Engine, ledger: str, *, as_known_at: datetime | None = None) -> list[RecordedScheduleVersion]:
+    """Every recorded version, by effective date."""
+    with read_transaction(engine) as conn:
+        return read_versions(conn, ledger, as_known_at=as_known_at)
+
+
+def version_at(
+    engine: Engine, ledger: str, day: date | None = None, *, as_known_at: datetime | None = None
+) -> RecordedScheduleVersion:
+    """The version in force on `day` (default: today, UTC)."""
+    day = day or today_utc()
+    found = in_force(history(engine, ledger, as_known_at=as_known_at), day)
+    if found is None:
+        raise UnknownScheduleVersion(f"no schedule version is in force on {day.isoformat()} in ledger {ledger!r}")
+    return found
+
+
+def next_version(engine: Engine, ledger: str, effective_from: date, changes: dict[str, Rule], **details: str | None) -> ScheduleVersion:
+    """A version dated `effective_from` that changes `changes` and keeps every other rule
+    of the version in force on that date."""
+    base = in_force(history(engine, ledger), effective_from)
+    rules = dict(base.version.rules) if base else {}
+    rules.update(changes)
+    levels = base.version.levels if base else None
+    return ScheduleVersion(effective_from=effective_from, rules=rules, levels=levels, **details)
+
+
+def record(
+    engine: Engine,
+    ledger: str,
+    versions: Sequence[ScheduleVersion],
+    *,
+    retroactive: bool = False,
+    dry_run: bool = False,
+    origin: str | None = None,
+) -> RecordOutcome:
+    """Record `versions` as one all-or-nothing batch. Versions already recorded are skipped.
+
+    A version dated before today is refused unless `retroactive` is set: it would reprice
+    actions the ledger already knows about.
+    """
+    today = today_utc()
+    past = sorted({v.effective_from for v in versions if v.effective_from < today})
+    if past and not retroactive:
+        dates = ", ".join(day.isoformat() for day in past)
+        raise RetroactiveChangeRefused(
+            f"effective_from {dates} is before today ({today.isoformat()}): it would reprice "
+            "past actions; pass --retroactive to record it anyway"
+        )
+    with write_transaction(engine) as conn:
+        existing = read_versions(conn, ledger)
+        fresh: list[ScheduleVersion] = []
+        for version in versions:
+            if version not in fresh and not version_exists(conn, ledger, version):
+                fresh.append(version)
+        affected = _count_repriced(conn, ledger, existing, fresh)
+        if fresh and not dry_run:
+            batch = begin_batch(conn, ledger, "schedule", origin)
+            for version in sorted(fresh, key=lambda v: v.effective_from):
+                write_version(conn, batch, ledger, version, retroactive=version.effective_from < today)
+            commit_batch(conn, batch)
+        return RecordOutcome(fresh, len(versions) - len(fresh), affected, dry_run)
+
+
+def _count_repriced(conn, ledger: str, existing: list[RecordedScheduleVersion], fresh: list[ScheduleVersion]) -> int:  # type: ignore[no-untyped-def]
+    """How many recorded actions fall under a new version whose rule for them differs from
+    the rule that priced them before."""
+    total = 0
+    timeline = sorted(
+        [(r.version.effective_from, r.seq, r.version) for r in existing]
+        + [(v.effective_from, 10**18 + i, v) for i, v in enumerate(fresh)]
+    )
+    for index, (start, _, version) in enumerate(timeline):
+        if not any(version is candidate for candidate in fresh):
+            continue
+        end = next((later for later, _, _ in timeline[index + 1 :] if later > start), None)
+        before = in_force(existing, start)
+        old_rules = before.version.rules if before else {}
+        changed = [
+            action
+            for action in set(old_rules) | set(version.rules)
+            if old_rules.get(action) != version.rules.get(action)
+        ]
+        if not changed:
+            continue
+        query = select(func.count()).select_from(actions).where(
+            actions.c.ledger == ledger, actions.c.day >= start, actions.c.action.in_(changed)
+        )
+        if end is not None:
+            query = query.where(actions.c.day < end)
+        total += conn.execute(query).scalar_one()
+    return total
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    action: str
+    before: Rule | None
+    after: Rule | None
+
+
+def diff(engine: Engine, ledger: str, from_day: date, to_day: date) -> tuple[RecordedScheduleVersion | None, RecordedScheduleVersion | None, list[RuleChange]]:
+    """What changed between the versions in force on `from_day` and on `to_day`."""
+    versions = history(engine, ledger)
+    before, after = in_force(versions, from_day), in_force(versions, to_day)
+    old = before.version.rules if before else {}
+    new = after.version.rules if after else {}
+    changes = [
+        RuleChange(action, old.get(action), new.get(action))
+        for action in sorted(set(old) | set(new))
+        if old.get(action) != new.get(action)
+    ]
+    return before, after, changes

@@ -1,0 +1,126 @@
+"""Opening a database, and turning driver errors into the ledger's own.
+
+SQLite is the embedded default; PostgreSQL (psycopg 3) the production store. Everything
+dialect-specific about *connecting* lives here; dialect-specific SQL lives in sql/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+from ledger.errors import (
+    DatabaseUnavailable,
+    ImmutableEventError,
+    NotInitialized,
+    StoreError,
+)
+
+APPEND_ONLY_MARK = "is append-only"
+# One lock for every write to the journal: batches get gap-free sequence numbers and each
+# batch's hash covers the one before, so writers take turns. (SQLite: BEGIN IMMEDIATE.)
+JOURNAL_LOCK_KEY = 0x5C0E1ED6
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URLs people type (`postgresql://`, `postgres://`) and use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def open_engine(url: str) -> Engine:
+    """An Engine for `url`, configured for the ledger (SQLite pragmas, psycopg driver)."""
+    url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(url, connect_args={"timeout": 60})
+            _configure_sqlite(engine)
+            return engine
+        if parsed.get_backend_name() == "postgresql":
+            return create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise DatabaseUnavailable(f"not a usable database URL: {redact(url)} ({exc})") from None
+    raise DatabaseUnavailable(
+        f"unsupported database {redact(url)}: use sqlite:///FILE or postgresql://..."
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's BEGIN (below) control transactions, not the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # Without recursive_triggers, INSERT OR REPLACE deletes the old row without firing
+        # the DELETE trigger, which would let it overwrite an event.
+        cursor.execute("PRAGMA recursive_triggers=ON")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front so two writers never both read the journal
+        # head and then collide; readers begin a plain deferred transaction.
+        if conn.get_execution_options().get("ledger_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def redact(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the journal lock: one writer at a time, all or nothing."""
+    with translate_errors(), engine.connect() as conn:
+        conn = conn.execution_options(ledger_write=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK_KEY})")
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for reading a consistent snapshot."""
+    with translate_errors(), engine.connect() as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield conn
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Re-raise driver errors as ledger errors with one readable line."""
+    try:
+        yield
+    except DBAPIError as exc:
+        raise translate(exc) from exc
+
+
+def translate(exc: DBAPIError) -> StoreError | NotInitialized | DatabaseUnavailable:
+    message = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    lowered = message.lower()
+    if APPEND_ONLY_MARK in lowered:
+        return ImmutableEventError(message.removeprefix("ERROR:  ").strip())
+    if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+        return NotInitialized(f"the database has no ledger schema ({message}); run `scoreledger init`")
+    if exc.connection_invalidated or "connection" in lowered and (
+        "refused" in lowered or "failed" in lowered
+    ) or "unable to open database" in lowered or "does not exist" in lowered:
+        return DatabaseUnavailable(f"cannot open the database: {message}")
+    return StoreError(message)

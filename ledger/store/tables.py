@@ -1,0 +1,115 @@
+"""The database tables, as SQLAlchemy Core metadata.
+
+Event tables (`batches`, `actions`, `schedule_*`) are append-only: the migration that creates
+them also installs database triggers that refuse UPDATE, DELETE and TRUNCATE. Every event row
+carries `seq`, a gap-free global sequence number handed out per batch, and `recorded_at`,
+the time the ledger learned it. Times are naive UTC on both backends.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# One row per committed write: the journal. `first_seq..last_seq` are the events it added;
+# `prev_hash`/`hash` chain the batches together (see ledger/store/journal.py). A batch's row
+# is written after its events, carrying their hash, so events hold `batch_id` without a
+# foreign key; `scoreledger verify` checks that every event belongs to a batch.
+batches = Table(
+    "batches",
+    metadata,
+    Column("batch_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("ledger", String(100), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("event_count", Integer, nullable=False),
+    Column("origin", Text, nullable=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+)
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("ledger", String(100), nullable=False),
+    Column("source_key", String(200), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    # The UTC day of occurred_at, stored so replay can join on it without date functions.
+    Column("day", Date, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    # Canonical JSON text (sorted keys), identical on both backends and stable for hashing.
+    Column("attributes", Text, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    UniqueConstraint("ledger", "source_key", name="uq_actions_ledger_source_key"),
+    Index("ix_actions_ledger_day", "ledger", "day"),
+    Index("ix_actions_ledger_user_day", "ledger", "user_id", "day"),
+)
+
+schedule_versions = Table(
+    "schedule_versions",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("ledger", String(100), nullable=False),
+    # Digest of the version's content: importing the same version again is a no-op.
+    Column("version_key", String(64), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("levels", Text, nullable=True),
+    Column("author", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("link", Text, nullable=True),
+    Column("retroactive", Boolean, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    UniqueConstraint("ledger", "version_key", name="uq_schedule_versions_ledger_key"),
+    Index("ix_schedule_versions_ledger_from", "ledger", "effective_from"),
+)
+
+# A version's complete rule set (not a delta), one row per action type, so replay can join
+# actions to the rule in force with plain SQL.
+schedule_rules = Table(
+    "schedule_rules",
+    metadata,
+    Column("version_seq", BigInteger, ForeignKey("schedule_versions.seq"), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("per", BigInteger, nullable=True),
+    Column("min_quantity", BigInteger, nullable=True),
+    Column("by_attribute", String(100), nullable=True),
+    PrimaryKeyConstraint("version_seq", "action", name="pk_schedule_rules"),
+)
+
+schedule_rule_points = Table(
+    "schedule_rule_points",
+    metadata,
+    Column("version_seq", BigInteger, nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("attribute_value", String(200), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    PrimaryKeyConstraint(
+        "version_seq", "action", "attribute_value", name="pk_schedule_rule_points"
+    ),
+)
+
+EVENT_TABLES = ("batches", "actions", "schedule_versions", "schedule_rules", "schedule_rule_points")
