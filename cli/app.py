@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import schedule
+from . import schedule, trust
 from .context import LedgerGroup, Options, options
 from ledger.config import Settings
 from ledger.store.engine import redact
@@ -21,6 +21,7 @@ app = typer.Typer(
     "in force on the day each action happened, so changing point values never rewrites the past.",
 )
 app.add_typer(schedule.app, name="schedule")
+trust.register(app)
 
 # Inputs smaller than this finish before a progress bar would be readable.
 PROGRESS_THRESHOLD = 20_000

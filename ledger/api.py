@@ -28,6 +28,7 @@ from ledger.importers.schedules import read_schedule
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
 from ledger.store.engine import open_engine, read_transaction
+from ledger.verify import JournalDigest, Verification, journal_digest, verify_journal
 
 
 class Ledger:
@@ -130,3 +131,18 @@ class Ledger:
     def schedule_diff(self, from_day: date, to_day: date):  # type: ignore[no-untyped-def]
         self.check_schema()
         return schedules.diff(self.engine, self.name, from_day, to_day)
+
+    # -- trust ----------------------------------------------------------------------------
+
+    def verify(self, digest: JournalDigest | None = None) -> Verification:
+        """Recompute every batch link and event of the journal (all ledgers in the database:
+        they share one chain). Raises JournalBroken naming the first broken place."""
+        self.check_schema()
+        with read_transaction(self.engine) as conn:
+            return verify_journal(conn, digest)
+
+    def digest(self) -> JournalDigest:
+        """The journal's current head (batch, last seq, hash), to keep outside the database."""
+        self.check_schema()
+        with read_transaction(self.engine) as conn:
+            return journal_digest(conn)

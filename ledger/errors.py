@@ -67,3 +67,11 @@ class RetroactiveChangeRefused(LedgerError):
 
 class UnknownScheduleVersion(LedgerError):
     """A date was asked about for which no schedule version is in force."""
+
+
+class JournalBroken(LedgerError):
+    """`verify` found the journal altered: `place` names the first broken batch or event."""
+
+    def __init__(self, place: object) -> None:
+        self.place = place
+        super().__init__(f"journal broken: {place}")

@@ -7,7 +7,9 @@ but the database.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 
 def _text(value: object) -> str:
@@ -39,3 +41,37 @@ def action_bytes(
     attributes: str,
 ) -> bytes:
     return event_bytes("action", seq, ledger, source_key, user_id, action, occurred_at, quantity, attributes)
+
+
+def schedule_version_bytes(seq: int, ledger: str, retroactive: bool, document: str) -> bytes:
+    """A schedule version: its whole document (rules, points tables, levels) as canonical JSON."""
+    return event_bytes("schedule_version", seq, ledger, retroactive, document)
+
+
+def batch_header_bytes(
+    batch_id: int,
+    ledger: str,
+    kind: str,
+    origin: str | None,
+    recorded_at: datetime,
+    first_seq: int,
+    event_count: int,
+) -> bytes:
+    """A batch's own fields, as hashed into its link of the chain."""
+    return event_bytes("batch", batch_id, ledger, kind, origin, recorded_at, first_seq, event_count)
+
+
+# Every event row carries these, fixed by its batch: `verify` checks them against the batch row
+# instead of hashing them once per event.
+BATCH_FIXED_COLUMNS = ("batch_id", "recorded_at")
+
+
+def table_event_bytes(table: Any, values: Mapping[str, object]) -> bytes:
+    """Canonical bytes of one row of an event table without a dedicated spelling above.
+
+    `table` is the SQLAlchemy Table; every column except those in BATCH_FIXED_COLUMNS, in
+    table order, under the table's name as the kind. Writers pass the values they insert
+    (naive UTC datetimes, dates, ints, str, bool, None); `verify` passes the stored row.
+    """
+    fields = [values[column.name] for column in table.columns if column.name not in BATCH_FIXED_COLUMNS]
+    return event_bytes(table.name, *fields)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select
 
+from ledger.store.canonical import batch_header_bytes
 from ledger.store.tables import batches
 
 GENESIS_HASH = "0" * 64
@@ -64,17 +65,22 @@ class PendingBatch:
         self._digest.update(canonical)
 
     def header_bytes(self) -> bytes:
-        return (
-            f"{self.batch_id}\t{self.ledger}\t{self.kind}\t{self.recorded_at.isoformat()}\t"
-            f"{self.first_seq}\t{self.event_count}\n"
-        ).encode()
+        return batch_header_bytes(
+            self.batch_id, self.ledger, self.kind, self.origin, self.recorded_at, self.first_seq, self.event_count
+        )
 
     def final_hash(self) -> str:
-        outer = hashlib.sha256()
-        outer.update(self.prev_hash.encode())
-        outer.update(self.header_bytes())
-        outer.update(self._digest.digest())
-        return outer.hexdigest()
+        return chain_hash(self.prev_hash, self.header_bytes(), self._digest.digest())
+
+
+def chain_hash(prev_hash: str, header: bytes, events_digest: bytes) -> str:
+    """One link of the chain: SHA-256 over the previous batch's hash, this batch's header and
+    the SHA-256 of its events' canonical bytes (in seq order). `verify` recomputes it."""
+    outer = hashlib.sha256()
+    outer.update(prev_hash.encode())
+    outer.update(header)
+    outer.update(events_digest)
+    return outer.hexdigest()
 
 
 def begin_batch(conn: Connection, ledger: str, kind: str, origin: str | None) -> PendingBatch:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select
 
 from ledger.domain import LevelCurve, RecordedScheduleVersion, Rule, ScheduleVersion, canonical_json
-from ledger.store.canonical import event_bytes
+from ledger.store.canonical import schedule_version_bytes
 from ledger.store.journal import PendingBatch
 from ledger.store.tables import schedule_rule_points, schedule_rules, schedule_versions
 
@@ -48,7 +48,7 @@ def write_version(
     )
     # The version's whole document is hashed: rules and points tables included.
     batch.add_event_bytes(
-        event_bytes("schedule_version", seq, ledger, retroactive, canonical_json(version.to_document()))
+        schedule_version_bytes(seq, ledger, retroactive, canonical_json(version.to_document()))
     )
     rule_rows = [
         {

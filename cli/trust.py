@@ -1,0 +1,77 @@
+"""`scoreledger verify` and `scoreledger digest`: prove the journal was not altered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ledger.errors import InputProblem, InvalidInput
+from ledger.verify import JournalDigest
+
+from .context import options
+
+
+def register(app: typer.Typer) -> None:
+    """Add the trust commands to the root command."""
+    app.command()(verify)
+    app.command()(digest)
+
+
+def verify(
+    ctx: typer.Context,
+    digest_file: Annotated[
+        Path | None,
+        typer.Option("--digest", help="A digest written earlier by `scoreledger digest`: also prove the history up to it is unchanged and still present."),
+    ] = None,
+) -> None:
+    """Recompute every event's bytes and every batch hash; exit 1 at the first break.
+
+    Checks the whole journal of the database (all ledgers share one hash chain). On a break,
+    prints one line naming the batch and sequence number and what differs. Without --digest
+    it cannot notice a removed tail or a history rewritten with recomputed hashes: keep
+    digests outside the database and verify against them.
+
+    Example: scoreledger verify --digest digests/2026-11-01.json
+    """
+    expected = _read_digest(digest_file) if digest_file is not None else None
+    result = options(ctx).open().verify(expected)
+    head = result.head
+    line = (
+        f"journal verified: {result.batches} batches, {result.events} events; "
+        f"head batch {head.batch_id}, seq {head.last_seq}, hash {head.hash}"
+    )
+    if expected is not None:
+        line += f"; contains the digest of batch {expected.batch_id} (taken {expected.taken_at:%Y-%m-%d %H:%M:%S})"
+    typer.echo(line)
+
+
+def digest(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--output", help="Write the digest to this file instead of standard output.")] = None,
+) -> None:
+    """Write the journal's head (batch id, last seq, hash, time) as JSON, to keep elsewhere.
+
+    A later `scoreledger verify --digest FILE` proves nothing up to this head has changed.
+
+    Example: scoreledger digest --output digests/$(date +%F).json
+    """
+    head = options(ctx).open().digest()
+    if output is None:
+        typer.echo(head.to_json(), nl=False)
+        return
+    try:
+        output.write_text(head.to_json(), encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput([InputProblem(str(output), None, None, exc.strerror or str(exc))], what="digest") from None
+    typer.echo(f"wrote digest of batch {head.batch_id} (seq {head.last_seq}) to {output}", err=True)
+
+
+def _read_digest(path: Path) -> JournalDigest:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidInput([InputProblem(str(path), None, None, reason)], what="verify") from None
+    return JournalDigest.from_json(text, str(path))

@@ -1,0 +1,278 @@
+"""`verify` detects every kind of tampering with the journal, on every backend, and names
+the first broken place; `digest` pins a head that later verifications must still find."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from ledger import Ledger, Rule, ScheduleVersion
+from ledger.domain import LevelCurve
+from ledger.errors import ImmutableEventError, JournalBroken
+from ledger.store.engine import translate
+from ledger.verify import JournalBreak
+from tests.factories import action_row, csv_text
+from tests.tampering import rehash_everything, tamper, triggers_off
+
+# Text that exercises every escape of the canonical spelling, and a formula-looking name.
+AWKWARD = ["tab\there", "new\nline", "back\\slash", "=HYPERLINK(\"x\")", "ünïcödé ✓"]
+
+
+@pytest.fixture
+def journal(book: Ledger, tmp_path: Path) -> Ledger:
+    """Three batches: 10 actions (seq 1-10), one schedule version (seq 11), 5 actions (12-16)."""
+    first = [action_row(f"a{i}", user=i % 3 + 1, attributes={"rating": i % 5}) for i in range(5)]
+    first += [action_row(f"odd-{i}", user=9, action=name) for i, name in enumerate(AWKWARD)]
+    (tmp_path / "first.csv").write_text(csv_text(first))
+    book.ingest_file(str(tmp_path / "first.csv"))
+    book.record_schedule(
+        [
+            ScheduleVersion(
+                effective_from=date(2024, 1, 1),
+                rules={"likes_received": Rule(value=3), "rating_received": Rule(by={"rating": {"4": 40, "5": 50}})},
+                levels=LevelCurve(coefficient=50),
+                reason="launch",
+            )
+        ],
+        retroactive=True,
+    )
+    (tmp_path / "second.csv").write_text(csv_text([action_row(f"b{i}", user=4) for i in range(5)]))
+    book.ingest_file(str(tmp_path / "second.csv"))
+    return book
+
+
+def broken(book: Ledger, digest=None) -> JournalBreak:  # type: ignore[no-untyped-def]
+    with pytest.raises(JournalBroken) as caught:
+        book.verify(digest)
+    place = caught.value.place
+    assert isinstance(place, JournalBreak)
+    return place
+
+
+def test_an_untouched_journal_verifies(journal: Ledger) -> None:
+    result = journal.verify()
+    assert (result.batches, result.events) == (3, 16)
+    assert (result.head.batch_id, result.head.last_seq) == (3, 16)
+    assert result.head.hash == journal.digest().hash
+
+
+def test_empty_journal_verifies(book: Ledger) -> None:
+    result = book.verify()
+    assert (result.batches, result.events, result.head.batch_id) == (0, 0, 0)
+
+
+def test_changed_byte_in_an_event(journal: Ledger) -> None:
+    tamper(journal, "UPDATE actions SET attributes = '{\"rating\":5}' WHERE source_key = 'a2'")
+    place = broken(journal)
+    assert (place.what, place.batch_id) == ("hash mismatch", 1)
+    assert "seq 1..10" in place.detail
+
+
+def test_changed_quantity_in_the_last_batch(journal: Ledger) -> None:
+    tamper(journal, "UPDATE actions SET quantity = 2 WHERE seq = 14")
+    place = broken(journal)
+    assert (place.what, place.batch_id) == ("hash mismatch", 3)
+
+
+def test_changed_point_value_in_a_schedule(journal: Ledger) -> None:
+    tamper(journal, "UPDATE schedule_rules SET value = 30 WHERE action = 'likes_received'")
+    place = broken(journal)
+    # The stored content key no longer matches: caught at the version itself.
+    assert (place.what, place.batch_id, place.seq) == ("inconsistent event", 2, 11)
+    assert "version_key" in place.detail
+
+
+def test_changed_schedule_with_a_matching_key(journal: Ledger) -> None:
+    # A careful attacker also fixes the content key; the batch hash still differs.
+    version = journal.schedule_history()[0].version
+    changed = version.model_copy(update={"rules": {**version.rules, "likes_received": Rule(value=30)}})
+    tamper(
+        journal,
+        "UPDATE schedule_rules SET value = 30 WHERE action = 'likes_received'",
+        f"UPDATE schedule_versions SET version_key = '{changed.content_key()}' WHERE seq = 11",
+    )
+    place = broken(journal)
+    assert (place.what, place.batch_id) == ("hash mismatch", 2)
+
+
+def test_changed_points_table_in_a_schedule(journal: Ledger) -> None:
+    tamper(journal, "UPDATE schedule_rule_points SET points = 500 WHERE attribute_value = '5'")
+    assert broken(journal).batch_id == 2
+
+
+def test_changed_batch_origin(journal: Ledger) -> None:
+    tamper(journal, "UPDATE batches SET origin = 'python' WHERE batch_id = 1")
+    place = broken(journal)
+    assert (place.what, place.batch_id) == ("hash mismatch", 1)
+
+
+def test_changed_day_is_caught_although_not_hashed(journal: Ledger) -> None:
+    tamper(journal, "UPDATE actions SET day = '2020-01-01' WHERE seq = 3")
+    place = broken(journal)
+    assert (place.what, place.seq) == ("inconsistent event", 3)
+
+
+def test_deleted_event(journal: Ledger) -> None:
+    tamper(journal, "DELETE FROM actions WHERE seq = 4")
+    place = broken(journal)
+    assert (place.what, place.batch_id, place.seq) == ("missing event", 1, 4)
+
+
+def test_deleted_schedule_version(journal: Ledger) -> None:
+    tamper(journal, "DELETE FROM schedule_rule_points", "DELETE FROM schedule_rules", "DELETE FROM schedule_versions")
+    place = broken(journal)
+    assert (place.what, place.seq) == ("missing event", 11)
+
+
+def test_deleted_batch_row(journal: Ledger) -> None:
+    tamper(journal, "DELETE FROM batches WHERE batch_id = 2")
+    place = broken(journal)
+    assert (place.what, place.batch_id) == ("missing batch", 2)
+
+
+def test_reordered_events(journal: Ledger) -> None:
+    # Swap the sequence numbers of two events: same rows, other order.
+    tamper(
+        journal,
+        "UPDATE actions SET seq = -1 WHERE seq = 2",
+        "UPDATE actions SET seq = 2 WHERE seq = 3",
+        "UPDATE actions SET seq = 3 WHERE seq = -1",
+    )
+    place = broken(journal)
+    assert (place.what, place.batch_id) == ("hash mismatch", 1)
+
+
+def test_swapped_payloads(journal: Ledger) -> None:
+    # Keep every seq, swap what two events say (their source keys).
+    tamper(
+        journal,
+        "UPDATE actions SET source_key = 'tmp' WHERE seq = 12",
+        "UPDATE actions SET source_key = 'b0' WHERE seq = 13",
+        "UPDATE actions SET source_key = 'b1' WHERE seq = 12",
+    )
+    place = broken(journal)
+    assert (place.what, place.batch_id) == ("hash mismatch", 3)
+
+
+def test_truncated_tail_is_caught_by_a_digest(journal: Ledger) -> None:
+    digest = journal.digest()
+    tamper(journal, "DELETE FROM actions WHERE batch_id = 3", "DELETE FROM batches WHERE batch_id = 3")
+    # What is left is a consistent chain: only the digest kept elsewhere shows the loss.
+    assert journal.verify().head.batch_id == 2
+    place = broken(journal, digest)
+    assert place.what == "truncated"
+    assert "batch 3" in place.detail and "seq 16" in place.detail
+
+
+def test_events_left_behind_a_removed_batch(journal: Ledger) -> None:
+    tamper(journal, "DELETE FROM batches WHERE batch_id = 3")
+    place = broken(journal)
+    assert (place.what, place.seq) == ("event without batch", 12)
+
+
+def test_event_appended_without_a_batch(journal: Ledger) -> None:
+    # No trigger has to be silenced for this: inserting is how events are written.
+    with journal.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO actions (seq, batch_id, ledger, source_key, user_id, action, occurred_at, "
+                "day, quantity, attributes, recorded_at) SELECT 17, 1, ledger, 'forged', 1, action, "
+                "occurred_at, day, 100, attributes, recorded_at FROM actions WHERE seq = 1"
+            )
+        )
+    place = broken(journal)
+    assert (place.what, place.seq) == ("event without batch", 17)
+
+
+def test_event_inserted_in_the_middle(journal: Ledger) -> None:
+    # Make room at seq 14 by moving the two later events up by one, add a forged event there
+    # and widen batch 3 to cover it: sequence numbers, ranges and counts all agree.
+    tamper(
+        journal,
+        "UPDATE actions SET seq = -seq - 1 WHERE seq >= 14",
+        "UPDATE actions SET seq = -seq WHERE seq < 0",
+        "INSERT INTO actions (seq, batch_id, ledger, source_key, user_id, action, occurred_at, "
+        "day, quantity, attributes, recorded_at) SELECT 14, batch_id, ledger, 'forged', 1, action, "
+        "occurred_at, day, 100, attributes, recorded_at FROM actions WHERE seq = 13",
+        "UPDATE batches SET last_seq = 17, event_count = 6 WHERE batch_id = 3",
+    )
+    place = broken(journal)
+    assert (place.what, place.batch_id) == ("hash mismatch", 3)
+
+
+def test_seq_shared_by_two_event_tables(journal: Ledger) -> None:
+    with journal.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO schedule_versions (seq, batch_id, ledger, version_key, effective_from, "
+                "retroactive, recorded_at) SELECT 5, 1, ledger, 'forged', day, false, recorded_at "
+                "FROM actions WHERE seq = 5"
+            )
+        )
+    place = broken(journal)
+    assert (place.what, place.batch_id, place.seq) == ("duplicate seq", 1, 5)
+
+
+def test_rewritten_history_with_recomputed_hashes_fails_against_an_old_digest(journal: Ledger) -> None:
+    digest = journal.digest()
+    tamper(journal, "UPDATE actions SET quantity = 50 WHERE seq = 2")
+    rehash_everything(journal)
+    journal.verify()  # consistent with itself again...
+    place = broken(journal, digest)  # ...but not with what was pinned outside the database
+    assert (place.what, place.batch_id) == ("differs from digest", 3)
+
+
+def test_digest_of_an_older_head_still_verifies_after_more_writes(journal: Ledger, tmp_path: Path) -> None:
+    digest = journal.digest()
+    (tmp_path / "third.csv").write_text(csv_text([action_row("c1")]))
+    journal.ingest_file(str(tmp_path / "third.csv"))
+    result = journal.verify(digest)
+    assert result.head.batch_id == 4 and result.digest == digest
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_superuser_update_in_replica_mode(journal: Ledger) -> None:
+    engine = journal.engine
+    # Replica mode alone does not silence triggers enabled ALWAYS...
+    with pytest.raises(Exception) as caught:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            conn.exec_driver_sql("UPDATE actions SET quantity = 7 WHERE seq = 1")
+    assert isinstance(translate(caught.value), ImmutableEventError)  # type: ignore[arg-type]
+    # ...so the superuser also disables them, edits, and switches them back on.
+    with triggers_off(journal, replica=True) as conn:
+        conn.exec_driver_sql("UPDATE actions SET quantity = 7 WHERE seq = 1")
+    place = broken(journal)
+    assert (place.what, place.batch_id) == ("hash mismatch", 1)
+
+
+def test_verify_command(journal: Ledger, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    digest_path = tmp_path / "head.json"
+    cli("digest", "--output", str(digest_path))
+    pinned = json.loads(digest_path.read_text())
+    assert (pinned["batch_id"], pinned["last_seq"]) == (3, 16)
+    assert pinned["hash"] == journal.digest().hash
+    assert json.loads(cli("digest").stdout)["hash"] == pinned["hash"]
+    ok = cli("verify", "--digest", str(digest_path))
+    assert "journal verified: 3 batches, 16 events" in ok.stdout
+
+    tamper(journal, "DELETE FROM actions WHERE seq = 7")
+    failed = cli("verify", ok=False)
+    assert failed.exit_code == 1
+    lines = failed.stderr.strip().splitlines()
+    assert lines == ["error: journal broken: batch 1, seq 7: missing event: no event has seq 7 (batch 1 covers 1..10)"]
+    assert "Traceback" not in failed.output
+
+
+def test_verify_refuses_a_file_that_is_not_a_digest(journal: Ledger, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"batch_id": "x"}')
+    result = cli("verify", "--digest", str(bad), ok=False)
+    assert result.exit_code == 1
+    assert "not a digest" in result.stderr
+    missing = cli("verify", "--digest", str(tmp_path / "nope.json"), ok=False)
+    assert missing.exit_code == 1 and "nope.json" in missing.stderr
