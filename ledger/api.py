@@ -19,9 +19,9 @@ from typing import IO
 
 from sqlalchemy import Engine
 
-from ledger import schedules
+from ledger import audit, replay, schedules, standings
 from ledger.config import DEFAULT_LEDGER
-from ledger.domain import Action, RecordedScheduleVersion, Rule, ScheduleVersion
+from ledger.domain import Action, RecordedScheduleVersion, Rule, ScheduleVersion, today_utc
 from ledger.errors import InputProblem, InvalidInput
 from ledger.importers.actions import guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
@@ -146,3 +146,71 @@ class Ledger:
         self.check_schema()
         with read_transaction(self.engine) as conn:
             return journal_digest(conn)
+
+    # -- replay: projections, scores, leaderboards, audit ---------------------------------
+
+    def recalc(self, *, full: bool = False, progress: replay.Progress | None = None) -> replay.RecalcOutcome:
+        """Bring the projections up to date (incrementally; `full` rebuilds them)."""
+        self.check_schema()
+        return replay.recalc(self.engine, self.name, full=full, progress=progress)
+
+    def catch_up(self) -> None:
+        """Recalculate incrementally if events arrived since the last recalculation, so
+        reads from the projections always reflect every recorded event."""
+        if replay.is_behind(self.engine, self.name):
+            replay.recalc(self.engine, self.name)
+
+    def scores(
+        self, *, from_day: date | None = None, to_day: date | None = None, as_known_at: datetime | None = None
+    ) -> list[replay.UserPoints]:
+        """Points per user, sorted by user: from the projections, or, with `as_known_at`,
+        computed from the events and schedule versions recorded by then."""
+        self.check_schema()
+        if as_known_at is not None:
+            standings.check_range(from_day, to_day)
+            return replay.computed_points(self.engine, self.name, known_at=as_known_at, from_day=from_day, to_day=to_day)
+        self.catch_up()
+        return standings.projected_points(self.engine, self.name, from_day, to_day)
+
+    def naive_scores(self, values_of: date) -> list[replay.UserPoints]:
+        """Points per user if every action were priced at the values in force on
+        `values_of`, as a naive "today's values" recalculation does (retroactive drift)."""
+        self.check_schema()
+        return replay.computed_points(self.engine, self.name, values_of=values_of)
+
+    def daily_points(self) -> list[tuple[int, date, int]]:
+        """Every (user, day, points) row of the daily projection."""
+        self.check_schema()
+        self.catch_up()
+        return replay.projected_daily_points(self.engine, self.name)
+
+    def leaderboard(
+        self,
+        *,
+        period: standings.Period = standings.Period.all,
+        at: date | None = None,
+        from_day: date | None = None,
+        to_day: date | None = None,
+        limit: int | None = None,
+        ranking: standings.Ranking = standings.Ranking.dense_rank,
+        exclude: Iterable[int] = (),
+    ) -> list[standings.Standing]:
+        """The leaderboard for a period around `at` (default today, UTC) or a day range."""
+        self.check_schema()
+        self.catch_up()
+        return standings.leaderboard(
+            self.engine,
+            self.name,
+            period=period,
+            at=at or today_utc(),
+            from_day=from_day,
+            to_day=to_day,
+            limit=limit,
+            ranking=ranking,
+            exclude=frozenset(exclude),
+        )
+
+    def audit(self, user_id: int, *, from_day: date | None = None, to_day: date | None = None) -> list[audit.AuditLine]:
+        """Every line making up `user_id`'s points, in order, with a running total."""
+        self.check_schema()
+        return audit.audit(self.engine, self.name, user_id, from_day, to_day)

@@ -113,3 +113,37 @@ schedule_rule_points = Table(
 )
 
 EVENT_TABLES = ("batches", "actions", "schedule_versions", "schedule_rules", "schedule_rule_points")
+
+# Projections (migration 0002): derived, rebuildable read models, not events. `recalc`
+# replaces their rows; `projection_state.through_seq` is the journal sequence number up to
+# which every event of the ledger is reflected in them.
+daily_scores = Table(
+    "daily_scores",
+    metadata,
+    Column("ledger", String(100), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    PrimaryKeyConstraint("ledger", "user_id", "day", name="pk_daily_scores"),
+    Index("ix_daily_scores_ledger_day", "ledger", "day"),
+)
+
+user_totals = Table(
+    "user_totals",
+    metadata,
+    Column("ledger", String(100), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    PrimaryKeyConstraint("ledger", "user_id", name="pk_user_totals"),
+)
+
+projection_state = Table(
+    "projection_state",
+    metadata,
+    Column("ledger", String(100), primary_key=True),
+    Column("through_seq", BigInteger, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("rebuilt_at", DateTime, nullable=True),
+)
+
+PROJECTION_TABLES = ("daily_scores", "user_totals", "projection_state")

@@ -1,0 +1,194 @@
+"""Replay: every action priced by the schedule version in force on its UTC day.
+
+The pricing itself is SQL (sql/replay.sql, statement `price`), run set-based inside the
+database; this module decides *what* to price and where the result goes:
+
+- `recalc` keeps the projections (`daily_scores`, `user_totals`) up to date, either
+  incrementally (only the (user, day) pairs new actions touch, and every day from the
+  earliest `effective_from` of newly recorded schedule versions) or in full;
+- `computed_points` answers from the events directly, as known at a moment in the past
+  (bitemporal) or at one version's values for all of history (the naive recalculation).
+
+A recalculation is one transaction: if it dies half-way, readers keep seeing the previous
+projection (PostgreSQL MVCC, SQLite WAL), and the next run starts from the same point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, CursorResult, Date, DateTime, Engine, bindparam
+
+from ledger.sqlfiles import statement
+from ledger.store.engine import read_transaction, translate_errors
+
+# "Everything recorded so far" and "all days", as bounds the SQL can compare against.
+END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59)
+FIRST_DAY = date(1, 1, 1)
+LAST_DAY = date(9999, 12, 31)
+# Recalculations of the same database take turns (PostgreSQL advisory lock; on SQLite the
+# write lock of BEGIN IMMEDIATE). Not the journal lock: ingest goes on during a recalc.
+PROJECTION_LOCK_KEY = 0x5C0E1ED8
+# Hash aggregates over millions of actions spill to disk at PostgreSQL's default 4MB.
+RECALC_WORK_MEM = "256MB"
+SCRATCH_TABLES = ("versions", "days", "pairs", "priced")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class UserPoints:
+    user_id: int
+    points: int
+
+
+@dataclass(frozen=True)
+class RecalcOutcome:
+    """What a recalculation did."""
+
+    full: bool
+    user_days: int
+    users: int
+    through_seq: int
+
+
+def run(conn: Connection, name: str, **params: Any) -> CursorResult:
+    """Execute named statement `name` (sql/) with `params`, dates and times typed so that
+    SQLite compares them in its stored text spelling."""
+    clause = statement(name, conn.dialect.name)
+    typed = [
+        bindparam(key, type_=DateTime() if isinstance(value, datetime) else Date())
+        for key, value in params.items()
+        if isinstance(value, date)
+    ]
+    if typed:
+        clause = clause.bindparams(*typed)
+    return conn.execute(clause, params)
+
+
+def as_day(value: date | str) -> date:
+    """A DATE column's value: SQLite hands raw statements' dates back as text."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+@contextmanager
+def projection_transaction(engine: Engine) -> Iterator[Connection]:
+    """One recalculation at a time, all or nothing."""
+    with translate_errors(), engine.connect() as conn:
+        conn = conn.execution_options(ledger_write=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PROJECTION_LOCK_KEY})")
+                conn.exec_driver_sql(f"SET LOCAL work_mem = '{RECALC_WORK_MEM}'")
+            yield conn
+
+
+def prepare_scratch(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME, values_of: date | None = None) -> None:
+    """Empty scratch tables, and the schedule versions that count for this run."""
+    for table in SCRATCH_TABLES:
+        run(conn, f"create_replay_{table}")
+        run(conn, f"clear_replay_{table}")
+    if values_of is None:
+        run(conn, "fill_replay_versions", ledger=ledger, known_at=known_at)
+    else:
+        run(conn, "fill_replay_versions_pinned", ledger=ledger, known_at=known_at, values_of=values_of)
+
+
+def price_scope(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME) -> None:
+    """Give each scoped day its version, then price the scope into replay_priced."""
+    run(conn, "assign_versions_to_days")
+    if conn.dialect.name == "postgresql":
+        # Fresh temporary tables have no statistics; without them the planner guesses.
+        for table in SCRATCH_TABLES[1:3]:
+            conn.exec_driver_sql(f"ANALYZE replay_{table}")
+    run(conn, "price", ledger=ledger, known_at=known_at)
+
+
+def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progress | None = None) -> RecalcOutcome:
+    """Bring `ledger`'s projections up to date; `full` rebuilds them from every event.
+
+    The first run on a ledger is always full. Runs are serialized against each other.
+    """
+    say = progress or (lambda _step: None)
+    with projection_transaction(engine) as conn:
+        through_seq = run(conn, "journal_through_seq").scalar_one()
+        previous = run(conn, "projection_through_seq", ledger=ledger).scalar()
+        full = full or previous is None
+        prepare_scratch(conn, ledger)
+        if full:
+            say("pricing every action")
+            run(conn, "fill_replay_days", ledger=ledger, from_day=FIRST_DAY, to_day=LAST_DAY)
+            price_scope(conn, ledger)
+            say("replacing the projections")
+            run(conn, "delete_daily_scores_of_ledger", ledger=ledger)
+            run(conn, "delete_user_totals_of_ledger", ledger=ledger)
+        else:
+            say("finding what changed")
+            reprice_from = run(conn, "earliest_new_version_day", ledger=ledger, after_seq=previous).scalar()
+            if reprice_from is not None:
+                run(conn, "fill_replay_days", ledger=ledger, from_day=as_day(reprice_from), to_day=LAST_DAY)
+            run(conn, "fill_replay_pairs_of_new_actions", ledger=ledger, after_seq=previous)
+            run(conn, "fill_replay_days_of_pairs")
+            say("pricing what changed")
+            price_scope(conn, ledger)
+            say("updating the projections")
+            run(conn, "delete_daily_scores_in_scope", ledger=ledger)
+            run(conn, "delete_user_totals_of_priced", ledger=ledger)
+        user_days = run(conn, "insert_daily_scores", ledger=ledger).rowcount
+        users = run(conn, "insert_user_totals_of_priced", ledger=ledger).rowcount
+        now = datetime.now(UTC).replace(tzinfo=None)
+        run(
+            conn,
+            "save_projection_state",
+            ledger=ledger,
+            through_seq=through_seq,
+            now=now,
+            rebuilt_at=now if full else None,
+        )
+        return RecalcOutcome(full, user_days, users, through_seq)
+
+
+def is_behind(engine: Engine, ledger: str) -> bool:
+    """Whether events were recorded in `ledger` since its projections were last brought up
+    to date (or they never were)."""
+    with read_transaction(engine) as conn:
+        previous = run(conn, "projection_through_seq", ledger=ledger).scalar()
+        if previous is None:
+            return True
+        return bool(run(conn, "has_new_events", ledger=ledger, after_seq=previous).scalar())
+
+
+def computed_points(
+    engine: Engine,
+    ledger: str,
+    *,
+    known_at: datetime | None = None,
+    from_day: date | None = None,
+    to_day: date | None = None,
+    values_of: date | None = None,
+) -> list[UserPoints]:
+    """Points per user computed from the events, not the projections.
+
+    `known_at`: only events and schedule versions recorded by then ("what did the ledger
+    say on May 15?"). `from_day`/`to_day`: only actions on those days (inclusive).
+    `values_of`: price all of history at the version in force on that day, as a naive
+    recalculation at "today's values" would; used to show retroactive drift.
+    """
+    known_at = known_at or END_OF_TIME
+    with read_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{RECALC_WORK_MEM}'")
+        prepare_scratch(conn, ledger, known_at=known_at, values_of=values_of)
+        run(conn, "fill_replay_days", ledger=ledger, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)
+        price_scope(conn, ledger, known_at=known_at)
+        return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "sum_replay_priced")]
+
+
+def projected_daily_points(engine: Engine, ledger: str) -> list[tuple[int, date, int]]:
+    """Every (user, day, points) row of `ledger`'s daily projection, by user and day."""
+    with read_transaction(engine) as conn:
+        return [(row.user_id, as_day(row.day), int(row.points)) for row in run(conn, "daily_points", ledger=ledger)]

@@ -1,0 +1,121 @@
+"""Scores and leaderboards, read from the projections.
+
+A leaderboard follows the Discourse gamification plugin's options: a period (all, year,
+quarter, month, week, day) around a date, or an explicit day range; a ranking function
+(dense_rank by default, as there); a limit; users to leave out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import Enum
+
+from sqlalchemy import Engine
+
+from ledger.errors import InputProblem, InvalidInput
+from ledger.replay import FIRST_DAY, LAST_DAY, UserPoints, run
+from ledger.store.engine import read_transaction
+
+
+class Period(str, Enum):
+    all = "all"
+    year = "year"
+    quarter = "quarter"
+    month = "month"
+    week = "week"
+    day = "day"
+
+
+class Ranking(str, Enum):
+    dense_rank = "dense_rank"
+    rank = "rank"
+    row_number = "row_number"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One leaderboard row."""
+
+    rank: int
+    user_id: int
+    points: int
+
+
+def period_window(period: Period, at: date) -> tuple[date, date] | None:
+    """The first and last day of the `period` that contains `at`; None for all of history.
+    Weeks run Monday to Sunday (ISO 8601)."""
+    if period is Period.all:
+        return None
+    if period is Period.day:
+        return at, at
+    if period is Period.week:
+        monday = at - timedelta(days=at.weekday())
+        return monday, monday + timedelta(days=6)
+    if period is Period.year:
+        return date(at.year, 1, 1), date(at.year, 12, 31)
+    first_month = at.month if period is Period.month else 3 * ((at.month - 1) // 3) + 1
+    months = 1 if period is Period.month else 3
+    start = date(at.year, first_month, 1)
+    next_start = date(start.year + (first_month + months - 1) // 12, (first_month + months - 1) % 12 + 1, 1)
+    return start, next_start - timedelta(days=1)
+
+
+def check_range(from_day: date | None, to_day: date | None) -> None:
+    if from_day and to_day and from_day > to_day:
+        raise InvalidInput([InputProblem("--from/--to", None, None, f"--from {from_day} is after --to {to_day}")], what="range")
+
+
+def projected_points(engine: Engine, ledger: str, from_day: date | None = None, to_day: date | None = None) -> list[UserPoints]:
+    """Points per user (sorted by user) from the projections, over all of history or over
+    actions on the days from `from_day` to `to_day` (inclusive)."""
+    check_range(from_day, to_day)
+    whole_history = from_day is None and to_day is None
+    with read_transaction(engine) as conn:
+        rows = run(
+            conn,
+            "projected_points",
+            ledger=ledger,
+            whole_history=1 if whole_history else 0,
+            from_day=from_day or FIRST_DAY,
+            to_day=to_day or LAST_DAY,
+        )
+        return [UserPoints(row.user_id, int(row.points)) for row in rows]
+
+
+def ranked(points: list[UserPoints], ranking: Ranking = Ranking.dense_rank) -> list[Standing]:
+    """Most points first (ties by user id). `rank` leaves gaps after ties (1, 1, 3),
+    `dense_rank` does not (1, 1, 2), `row_number` numbers every row (1, 2, 3)."""
+    standings: list[Standing] = []
+    previous: int | None = None
+    rank = dense_rank = 0
+    for row_number, entry in enumerate(sorted(points, key=lambda p: (-p.points, p.user_id)), start=1):
+        if entry.points != previous:
+            rank, dense_rank, previous = row_number, dense_rank + 1, entry.points
+        position = {Ranking.rank: rank, Ranking.dense_rank: dense_rank, Ranking.row_number: row_number}[ranking]
+        standings.append(Standing(position, entry.user_id, entry.points))
+    return standings
+
+
+def leaderboard(
+    engine: Engine,
+    ledger: str,
+    *,
+    period: Period = Period.all,
+    at: date,
+    from_day: date | None = None,
+    to_day: date | None = None,
+    limit: int | None = None,
+    ranking: Ranking = Ranking.dense_rank,
+    exclude: frozenset[int] = frozenset(),
+) -> list[Standing]:
+    """The leaderboard for `period` around `at`, or for `from_day`..`to_day` when given
+    (either end may be open). Excluded users take no rank."""
+    if from_day is None and to_day is None:
+        window = period_window(period, at)
+        from_day, to_day = window if window else (None, None)
+    if limit is not None and limit < 1:
+        raise InvalidInput([InputProblem("--limit", None, None, "the limit is at least 1")], what="leaderboard")
+    points = [entry for entry in projected_points(engine, ledger, from_day, to_day) if entry.user_id not in exclude]
+    standings = ranked(points, ranking)
+    return standings[:limit] if limit is not None else standings

@@ -1,0 +1,40 @@
+-- PostgreSQL forms of replay statements (see sql/replay.sql). Scratch tables drop
+-- themselves at commit, so a pooled connection never carries a big one around.
+
+-- name: create_replay_versions
+CREATE TEMP TABLE IF NOT EXISTS replay_versions (
+    version_seq BIGINT NOT NULL,
+    effective_from DATE NOT NULL
+) ON COMMIT DROP
+
+-- name: create_replay_days
+CREATE TEMP TABLE IF NOT EXISTS replay_days (
+    day DATE PRIMARY KEY,
+    version_seq BIGINT,
+    whole INTEGER NOT NULL
+) ON COMMIT DROP
+
+-- name: create_replay_pairs
+CREATE TEMP TABLE IF NOT EXISTS replay_pairs (
+    user_id BIGINT NOT NULL,
+    day DATE NOT NULL
+) ON COMMIT DROP
+
+-- name: create_replay_priced
+CREATE TEMP TABLE IF NOT EXISTS replay_priced (
+    user_id BIGINT NOT NULL,
+    day DATE NOT NULL,
+    points BIGINT NOT NULL
+) ON COMMIT DROP
+
+-- name: fill_replay_days
+-- Every day from the ledger's first action day to its last, clipped to the given days.
+-- MIN and MAX come from the (ledger, day) index.
+INSERT INTO replay_days (day, version_seq, whole)
+SELECT series.day::date, NULL, 1
+FROM (
+    SELECT GREATEST(MIN(day), CAST(:from_day AS date)) AS first_day,
+           LEAST(MAX(day), CAST(:to_day AS date)) AS last_day
+    FROM actions WHERE ledger = :ledger
+) bounds,
+generate_series(bounds.first_day, bounds.last_day, interval '1 day') AS series(day)
