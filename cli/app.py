@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
@@ -100,6 +101,9 @@ def _progress_bar() -> Progress:
 
 def main() -> None:
     """Console-script entry point."""
+    # Driver errors reach the user as one line from LedgerGroup; the driver's own warnings
+    # about the same failure (e.g. a COPY cut short) would only repeat it.
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
     app()
 
 

@@ -119,6 +119,12 @@ def translate(exc: DBAPIError) -> StoreError | NotInitialized | DatabaseUnavaila
         return ImmutableEventError(message.removeprefix("ERROR:  ").strip())
     if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
         return NotInitialized(f"the database has no ledger schema ({message}); run `scoreledger init`")
+    if "connection is lost" in lowered or "server closed the connection" in lowered:
+        # Mid-transaction: the server rolls back whatever was not committed.
+        return DatabaseUnavailable(
+            f"lost the connection to the database ({message}); the unfinished batch was not "
+            "recorded: run the command again"
+        )
     if exc.connection_invalidated or "connection" in lowered and (
         "refused" in lowered or "failed" in lowered
     ) or "unable to open database" in lowered or "does not exist" in lowered:

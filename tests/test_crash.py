@@ -1,0 +1,204 @@
+"""Faults: the ingest process killed with SIGKILL at random (seeded) moments, and on
+PostgreSQL the server itself stopped mid-COPY. Afterwards the journal verifies, no batch is
+half-written, and running the same command again finishes the job."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from ledger import Ledger
+from ledger.store.engine import JOURNAL_LOCK_KEY, normalize_url
+from ledger.store.tables import actions, batches
+from tests.factories import csv_text, many_rows
+from tests.processes import run, start
+
+pytestmark = pytest.mark.slow
+
+SEED = 20261122
+TRIALS = 20
+ROWS_PER_TRIAL = 3_000
+# Roughly what starting the interpreter and parsing a trial's file take before the write.
+STARTUP_ALLOWANCE = 0.5
+
+
+def journal_size(book: Ledger) -> tuple[int, int]:
+    """(batches, action events) as committed."""
+    with book.engine.connect() as conn:
+        return (
+            conn.execute(select(func.count()).select_from(batches)).scalar_one(),
+            conn.execute(select(func.count()).select_from(actions)).scalar_one(),
+        )
+
+
+def writer_active(book: Ledger) -> bool:
+    """Whether some process holds the journal lock now, i.e. is inside a write transaction."""
+    if book.engine.dialect.name == "postgresql":
+        with book.engine.connect() as conn:
+            return bool(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                        "AND objid = :key AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    ),
+                    {"key": JOURNAL_LOCK_KEY},
+                ).scalar_one()
+            )
+    probe = sqlite3.connect(book.engine.url.database, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
+
+
+def kill_while_writing(book: Ledger, child: subprocess.Popen[str], delay: float) -> bool:
+    """SIGKILL `child` `delay` seconds after it takes the journal lock. False if it ended first."""
+    while not writer_active(book):
+        if child.poll() is not None:
+            return False
+        time.sleep(0.002)
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    return True
+
+
+def test_ingest_killed_at_random_points(book: Ledger, database_url: str, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(SEED)
+    files = []
+    for trial in range(TRIALS + 1):
+        path = tmp_path / f"trial{trial}.csv"
+        path.write_text(csv_text(many_rows(ROWS_PER_TRIAL, prefix=f"t{trial}-")))
+        files.append(str(path))
+    # One undisturbed run measures how long the write transaction lasts here; each kill then
+    # lands at a random moment inside it (or just after the commit).
+    child = start(database_url, "ingest", files[0])
+    assert kill_while_writing(book, child, 0) or child.returncode == 0
+    began = time.monotonic()
+    assert run(database_url, "ingest", files[0]).returncode == 0
+    write_time = max(0.05, time.monotonic() - began - STARTUP_ALLOWANCE)
+    expected_events = ROWS_PER_TRIAL
+    interrupted = 0
+    for trial in range(1, TRIALS + 1):
+        before = journal_size(book)
+        child = start(database_url, "ingest", files[trial])
+        kill_while_writing(book, child, rng.uniform(0, write_time))
+        after = journal_size(book)
+        book.verify()
+        # All or nothing: either the whole batch committed or none of it is visible.
+        assert after in (before, (before[0] + 1, before[1] + ROWS_PER_TRIAL)), (trial, before, after)
+        interrupted += after == before
+        cli("ingest", files[trial])  # the same command again finishes the job
+        expected_events += ROWS_PER_TRIAL
+        assert journal_size(book)[1] == expected_events
+    book.verify()
+    assert interrupted > 0, "no kill landed before the commit: the trials tested nothing"
+
+
+# -- PostgreSQL stopped mid-COPY ----------------------------------------------------------------
+
+
+class PostgresControl:
+    """Stops and starts the local PostgreSQL server the tests run against."""
+
+    def __init__(self, admin_url: str) -> None:
+        engine = create_engine(normalize_url(admin_url))
+        with engine.connect() as conn:
+            self.data_dir = conn.exec_driver_sql("SHOW data_directory").scalar_one()
+            self.config_file = conn.exec_driver_sql("SHOW config_file").scalar_one()
+            self.major = int(conn.exec_driver_sql("SHOW server_version_num").scalar_one()) // 10000
+        engine.dispose()
+        self.bin = Path(f"/usr/lib/postgresql/{self.major}/bin")
+        if not Path(self.data_dir).is_dir() or not (self.bin / "pg_ctl").exists():
+            pytest.fail(
+                f"this test stops the PostgreSQL server, so it must run on the server's machine "
+                f"(data directory {self.data_dir}, pg_ctl in {self.bin})"
+            )
+
+    def _as_postgres(self, *args: str) -> None:
+        line = " ".join(args)
+        # pg_ctl refuses to run as root; the server's own account runs it.
+        subprocess.run(["su", "postgres", "-c", line], check=True, capture_output=True, timeout=60)
+
+    def stop_immediately(self) -> None:
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", self.data_dir, "-m", "immediate", "stop")
+
+    def start(self) -> None:
+        if shutil.which("pg_ctlcluster"):
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", str(self.major), Path(self.data_dir).name, "start"],
+                capture_output=True, timeout=60,
+            )
+        else:
+            self._as_postgres(
+                str(self.bin / "pg_ctl"), "-D", self.data_dir, "-o", f"'-c config_file={self.config_file}'",
+                "-l", "/tmp/scoreledger-test-postgres.log", "-w", "start",
+            )
+
+    def wait_ready(self, host: str, port: int) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready = subprocess.run(
+                [str(self.bin / "pg_isready"), "-h", host, "-p", str(port), "-q"], capture_output=True
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.2)
+        pytest.fail("PostgreSQL did not come back within 60 s")
+
+
+def copy_in_progress(admin, database: str) -> bool:  # type: ignore[no-untyped-def]
+    with admin.connect() as conn:
+        return bool(
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %(db)s AND query LIKE 'COPY actions%%'",
+                {"db": database},
+            ).scalar_one()
+        )
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
+    server = request.getfixturevalue("postgres_server")
+    control = PostgresControl(server.admin_url)
+    path = tmp_path / "big.csv"
+    path.write_text(csv_text(many_rows(200_000)))
+    url = book.engine.url
+    child = start(database_url, "ingest", str(path))
+    try:
+        deadline = time.monotonic() + 60
+        while not copy_in_progress(server.admin, url.database):
+            assert child.poll() is None, f"ingest ended before its COPY was seen: {child.communicate()}"
+            assert time.monotonic() < deadline, "no COPY seen within 60 s"
+            time.sleep(0.01)
+        time.sleep(random.Random(SEED).uniform(0.0, 0.3))
+        control.stop_immediately()
+    finally:
+        # Other suites share this server: bring it back at once, whatever happened above.
+        control.start()
+        control.wait_ready(url.host or "127.0.0.1", url.port or 5432)
+        server.admin.dispose()
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().startswith("error:"), stderr
+
+    book.engine.dispose()
+    assert journal_size(book) == (0, 0)  # the batch died with the server: nothing half-written
+    book.verify()
+    again = run(database_url, "ingest", str(path))
+    assert again.returncode == 0, again.stderr
+    assert journal_size(book) == (1, 200_000)
+    book.verify()
