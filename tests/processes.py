@@ -18,8 +18,17 @@ def command(url: str, *args: str) -> list[str]:
 
 def start(url: str, *args: str) -> subprocess.Popen[str]:
     """Start the command in the background; its output is collected in pipes."""
+    return _popen(command(url, *args))
+
+
+def start_python(code: str, *args: str) -> subprocess.Popen[str]:
+    """Start `python -c CODE ARGS...` against this checkout's library, in the background."""
+    return _popen([sys.executable, "-c", code, *args])
+
+
+def _popen(argv: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        command(url, *args),
+        argv,
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,

@@ -10,16 +10,18 @@ import signal
 import sqlite3
 import subprocess
 import time
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from ledger import Ledger
-from ledger.store.engine import JOURNAL_LOCK_KEY, normalize_url
-from ledger.store.tables import actions, batches
+from ledger import Ledger, Rule
+from ledger.replay import PROJECTION_LOCK_KEY
+from ledger.store.engine import JOURNAL_LOCK_KEY, normalize_url, read_transaction
+from ledger.store.tables import actions, batches, daily_scores, projection_state, user_totals
 from tests.factories import csv_text, many_rows
-from tests.processes import run, start
+from tests.processes import run, start, start_python
 
 pytestmark = pytest.mark.slow
 
@@ -39,8 +41,9 @@ def journal_size(book: Ledger) -> tuple[int, int]:
         )
 
 
-def writer_active(book: Ledger) -> bool:
-    """Whether some process holds the journal lock now, i.e. is inside a write transaction."""
+def writer_active(book: Ledger, lock_key: int = JOURNAL_LOCK_KEY) -> bool:
+    """Whether some process holds `lock_key` (on SQLite: the write lock), i.e. is inside the
+    write transaction it guards."""
     if book.engine.dialect.name == "postgresql":
         with book.engine.connect() as conn:
             return bool(
@@ -49,7 +52,7 @@ def writer_active(book: Ledger) -> bool:
                         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
                         "AND objid = :key AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                     ),
-                    {"key": JOURNAL_LOCK_KEY},
+                    {"key": lock_key},
                 ).scalar_one()
             )
     probe = sqlite3.connect(book.engine.url.database, timeout=0, isolation_level=None)
@@ -63,9 +66,11 @@ def writer_active(book: Ledger) -> bool:
         probe.close()
 
 
-def kill_while_writing(book: Ledger, child: subprocess.Popen[str], delay: float) -> bool:
-    """SIGKILL `child` `delay` seconds after it takes the journal lock. False if it ended first."""
-    while not writer_active(book):
+def kill_while_writing(
+    book: Ledger, child: subprocess.Popen[str], delay: float, lock_key: int = JOURNAL_LOCK_KEY
+) -> bool:
+    """SIGKILL `child` `delay` seconds after it takes `lock_key`. False if it ended first."""
+    while not writer_active(book, lock_key):
         if child.poll() is not None:
             return False
         time.sleep(0.002)
@@ -104,6 +109,54 @@ def test_ingest_killed_at_random_points(book: Ledger, database_url: str, tmp_pat
         expected_events += ROWS_PER_TRIAL
         assert journal_size(book)[1] == expected_events
     book.verify()
+    assert interrupted > 0, "no kill landed before the commit: the trials tested nothing"
+
+
+RECALC = "import sys; from ledger import Ledger; Ledger.open(sys.argv[1]).recalc(full=sys.argv[2] == 'full')"
+
+
+def projections(book: Ledger) -> tuple[list[tuple], list[tuple], int | None]:
+    """Everything the projections say about the ledger, in one snapshot."""
+    with read_transaction(book.engine) as conn:
+        daily = conn.execute(select(daily_scores).order_by(daily_scores.c.user_id, daily_scores.c.day)).all()
+        totals = conn.execute(select(user_totals).order_by(user_totals.c.user_id)).all()
+        through = conn.execute(select(projection_state.c.through_seq)).scalar()
+    return [tuple(row) for row in daily], [tuple(row) for row in totals], through
+
+
+def test_recalc_killed_at_random_points(book: Ledger, database_url: str, tmp_path: Path) -> None:
+    rng = random.Random(SEED + 1)
+    path = tmp_path / "history.csv"
+    path.write_text(csv_text(many_rows(6_000, users=200)))
+    book.ingest_file(str(path))
+    book.set_schedule(date(2023, 1, 1), {"likes_received": Rule(value=3), "posts_created": Rule(value=6)}, retroactive=True)
+    book.recalc(full=True)
+    # A recalculation that completes here shows how long its transaction lasts.
+    began = time.monotonic()
+    child = start_python(RECALC, database_url, "full")
+    assert child.wait(timeout=300) == 0, child.communicate()
+    recalc_time = max(0.05, time.monotonic() - began - STARTUP_ALLOWANCE)
+    interrupted = 0
+    for trial in range(TRIALS):
+        # Give the next run something to do: new actions, or a point-value change that reaches back.
+        if trial % 2:
+            extra = tmp_path / f"extra{trial}.csv"
+            extra.write_text(csv_text(many_rows(200, prefix=f"x{trial}-", start=datetime(2023, 6, 1))))
+            book.ingest_file(str(extra))
+        else:
+            book.set_schedule(date(2023, 3, 1 + trial), {"likes_received": Rule(value=trial + 1)}, retroactive=True)
+        before = projections(book)
+        child = start_python(RECALC, database_url, rng.choice(["full", "incremental"]))
+        kill_while_writing(book, child, rng.uniform(0, recalc_time), PROJECTION_LOCK_KEY)
+        killed = projections(book)
+        book.verify()
+        book.recalc()  # running it again finishes the job...
+        finished = projections(book)
+        book.recalc(full=True)
+        assert projections(book) == finished  # ...and agrees with a rebuild from scratch
+        # A recalculation is one transaction: the projections are the old ones or the new ones.
+        assert killed in (before, finished), f"trial {trial}: a half-done recalculation is visible"
+        interrupted += killed == before
     assert interrupted > 0, "no kill landed before the commit: the trials tested nothing"
 
 
