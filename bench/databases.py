@@ -1,0 +1,57 @@
+"""Scratch databases for one benchmark run: created empty, dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_reachable(admin_url: str) -> str | None:
+    """None when the server answers, else the reason it does not."""
+    try:
+        with psycopg.connect(admin_url, connect_timeout=5):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0]
+
+
+@contextmanager
+def postgres_database(admin_url: str, purpose: str) -> Iterator[str]:
+    """A fresh database named bench_<purpose>_<pid>; yields its URL and drops it after."""
+    name = f"bench_{purpose}_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield _as_url(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def sqlite_file(purpose: str) -> Iterator[str]:
+    """A fresh SQLite file in a temporary folder; yields its URL and removes the folder after."""
+    folder = Path(tempfile.mkdtemp(prefix=f"bench_{purpose}_"))
+    try:
+        yield f"sqlite:///{folder / 'ledger.db'}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _as_url(admin_url: str, database: str) -> str:
+    """`admin_url` pointing at `database` instead (URL form, as scoreledger takes it)."""
+    head, _, tail = admin_url.rpartition("/")
+    query = ""
+    if "?" in tail:
+        query = "?" + tail.split("?", 1)[1]
+    return f"{head}/{database}{query}"

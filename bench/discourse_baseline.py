@@ -1,0 +1,126 @@
+"""The comparison: the same community in Discourse-shaped tables, scored plugin-style.
+
+`load_forum` writes a `Community`'s facts into the tables the Discourse gamification plugin
+reads (users, topics, posts, post_actions, user_visits, topic_custom_fields, reviewables,
+invites) by COPY, then builds Discourse's indexes. `plugin_recalculate` is the plugin's full
+recalculation: delete the daily scores, re-derive every (user, day) from the forum tables at
+one set of values, and upsert them (bench/sql/plugin_*.sql).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from bench.generator import Clock, Community, Facts
+
+SQL = Path(__file__).with_name("sql")
+# The plugin's rake task recalculates from the day the plugin was first released.
+PLUGIN_EPOCH = date(2014, 8, 26)
+LIKE = 2  # Discourse's post_action_type_id for a like
+AGREED = 1  # Reviewable status "approved"
+COPY_BUFFER_ROWS = 100_000
+
+
+def sql_file(name: str) -> str:
+    return (SQL / name).read_text(encoding="utf-8")
+
+
+def load_forum(url: str, community: Community) -> dict[str, int]:
+    """Create the forum tables in the (empty) database at `url` and fill them. Returns row counts."""
+    clock = Clock()
+    counts: dict[str, int] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql_file("discourse_schema.sql"))
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        for table, columns, lines in _tables(community, clock):
+            counts[table] = _copy(conn, table, columns, lines)
+        conn.execute(sql_file("discourse_indexes.sql"))
+    return counts
+
+
+def plugin_recalculate(url: str, values: dict[str, int]) -> int:
+    """The plugin's full recalculation at `values` (one value per action type), in one
+    transaction as the plugin's job runs it. Returns the number of daily score rows."""
+    params = {**values, "since": PLUGIN_EPOCH}
+    with psycopg.connect(url) as conn:
+        with conn.transaction():
+            conn.execute(_psycopg_params(sql_file("plugin_clear_scores.sql")), params)
+            conn.execute(_psycopg_params(sql_file("plugin_calculate_scores.sql")), params)
+        return conn.execute("SELECT count(*) FROM gamification_scores").fetchone()[0]  # type: ignore[index]
+
+
+def _psycopg_params(sql: str) -> str:
+    """`:name` placeholders (as the file runs in psql with \\set) in psycopg's `%(name)s`."""
+    return re.sub(r"(?<!:):([a-z_]+)\b", r"%(\1)s", sql)
+
+
+def _copy(conn: psycopg.Connection, table: str, columns: str, lines: Iterator[str]) -> int:
+    count = 0
+    with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        buffer: list[str] = []
+        for line in lines:
+            buffer.append(line)
+            if len(buffer) >= COPY_BUFFER_ROWS:
+                copy.write("".join(buffer))
+                count += len(buffer)
+                buffer.clear()
+        copy.write("".join(buffer))
+        count += len(buffer)
+    return count
+
+
+def _tables(c: Community, clock: Clock) -> Iterator[tuple[str, str, Iterator[str]]]:
+    text = clock.text
+    yield "users", "id, username, name, created_at, updated_at", (
+        f"{user}\tuser{user}\tUser {user}\t{text(day, 0)}\t{text(day, 0)}\n"
+        for user, day in enumerate(c.join_day, start=1)
+    )
+    posts_per_topic = [0] * (len(c.topics) + 1)
+    for topic in c.post_topic:
+        posts_per_topic[topic] += 1
+    yield "topics", "id, title, user_id, category_id, posts_count, created_at, updated_at", (
+        f"{topic}\tTopic {topic}\t{user}\t{topic % 20 + 1}\t{posts_per_topic[topic]}\t{text(day, second)}\t{text(day, second)}\n"
+        for topic, (user, day, second) in enumerate(_when(c.topics), start=1)
+    )
+    like_count = [0] * (len(c.posts) + 1)
+    for post in c.like_post:
+        like_count[post] += 1
+    post_number = [0] * (len(c.topics) + 1)
+
+    def posts() -> Iterator[str]:
+        for post, (user, day, second) in enumerate(_when(c.posts), start=1):
+            topic = c.post_topic[post - 1]
+            post_number[topic] += 1
+            stamp = text(day, second)
+            yield f"{post}\t{topic}\t{user}\t{post_number[topic]}\tPost {post} in topic {topic}\t{like_count[post]}\t{stamp}\t{stamp}\n"
+
+    yield "posts", "id, topic_id, user_id, post_number, raw, like_count, created_at, updated_at", posts()
+    yield "post_actions", "id, post_id, user_id, post_action_type_id, created_at, updated_at", (
+        f"{like}\t{c.like_post[like - 1]}\t{user}\t{LIKE}\t{text(day, second)}\t{text(day, second)}\n"
+        for like, (user, day, second) in enumerate(_when(c.likes), start=1)
+    )
+    yield "user_visits", "id, user_id, visited_at, posts_read, time_read", (
+        f"{visit}\t{user}\t{clock.day_text[day]}\t{c.posts_read[visit - 1]}\t{c.time_read[visit - 1]}\n"
+        for visit, (user, day, _) in enumerate(_when(c.visits), start=1)
+    )
+    yield "topic_custom_fields", "id, topic_id, name, value, created_at, updated_at", (
+        f"{field}\t{c.post_topic[post - 1]}\taccepted_answer_post_id\t{post}\t{text(day, second)}\t{text(day, second)}\n"
+        for field, ((_, day, second), post) in enumerate(zip(_when(c.solutions), c.solution_post, strict=True), start=1)
+    )
+    yield "reviewables", "id, type, status, created_by_id, created_at, updated_at", (
+        f"{flag}\tReviewableFlaggedPost\t{AGREED}\t{user}\t{text(day, second)}\t{text(day, second)}\n"
+        for flag, (user, day, second) in enumerate(_when(c.flags), start=1)
+    )
+    yield "invites", "id, invited_by_id, redemption_count, created_at, updated_at", (
+        f"{invite}\t{user}\t{c.invite_redemptions[invite - 1]}\t{text(day, second)}\t{text(day, second)}\n"
+        for invite, (user, day, second) in enumerate(_when(c.invites), start=1)
+    )
+
+
+def _when(facts: Facts) -> Iterator[tuple[int, int, int]]:
+    return zip(facts.user, facts.day, facts.second, strict=True)

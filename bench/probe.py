@@ -1,0 +1,61 @@
+"""Run one recalculation in a fresh process and report its time and the process's peak RSS.
+
+    python -m bench.probe URL LEDGER [--full]
+
+A separate process, so the peak memory measured is the recalculation's own (plus the
+interpreter and libraries it needs), not the benchmark's generated data. Prints one JSON
+object.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from ledger import Ledger
+
+
+def main(argv: list[str]) -> None:
+    url, name = argv[0], argv[1]
+    full = "--full" in argv[2:]
+    book = Ledger.open(url, name)
+    book.check_schema()
+    before = _peak_rss_mib()
+    started = time.perf_counter()
+    outcome = book.recalc(full=full)
+    seconds = time.perf_counter() - started
+    book.close()
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_rss_mib": _peak_rss_mib(),
+                "rss_before_mib": before,
+                "full": outcome.full,
+                "user_days": outcome.user_days,
+                "users": outcome.users,
+            }
+        )
+    )
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory.
+
+    VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent through
+    fork and exec, so a child of the (multi-GB) benchmark process would report the parent's.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

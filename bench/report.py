@@ -1,0 +1,115 @@
+"""Writing a run's results: `latest.json` (everything) and `latest.md` (the tables)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.runner import Run
+
+
+def write(run: Run, context: dict, folder: Path) -> tuple[Path, Path]:
+    """Write the JSON and Markdown reports into `folder`; returns their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    document = {
+        **context,
+        "targets_apply": run.scale.targets_apply,
+        "results": [result.as_dict() for result in run.results],
+        "growth": run.growth,
+        "details": run.details,
+        "errors": run.errors,
+    }
+    json_path = folder / "latest.json"
+    json_path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    markdown_path = folder / "latest.md"
+    markdown_path.write_text(markdown(document), encoding="utf-8")
+    return json_path, markdown_path
+
+
+def markdown(document: dict) -> str:
+    """The report as Markdown: machine, targets table, growth table, errors."""
+    machine = document["machine"]
+    community = document.get("community", {})
+    lines = [
+        f"# scoreledger benchmark: `{document['scale']}` scale",
+        "",
+        f"Run {document['started_at']} .. {document.get('finished_at', '?')} "
+        f"({document.get('duration_minutes', '?')} min), seed {document['seed']}, "
+        f"{community.get('actions', 0):,} actions by {community.get('users', 0):,} users over "
+        f"{document['history']}, {document['schedule_versions']} schedule versions.",
+        "",
+        "| machine | |",
+        "| --- | --- |",
+        *(f"| {key.replace('_', ' ')} | {value} |" for key, value in machine.items()),
+        "",
+    ]
+    if document.get("postgresql_skipped"):
+        lines += [f"**PostgreSQL not measured:** {document['postgresql_skipped']}", ""]
+    if not document["targets_apply"]:
+        lines += ["Targets are set for the `large` scale; at this scale they are shown for orientation only.", ""]
+    lines += [
+        "Ratio = how many times the target the measurement reaches (>= 1 means met; for times "
+        "it is target / measured, for rates measured / target).",
+        "",
+        "| measurement | backend | actions | measured | target | ratio | met | note |",
+        "| --- | --- | ---: | ---: | ---: | ---: | :---: | --- |",
+    ]
+    for result in document["results"]:
+        lines.append(
+            f"| {result['name']} | {result['backend']} | {result['actions']:,} | {_figure(result['value'], result['unit'])} "
+            f"| {_target(result)} | {_ratio(result['ratio_to_target'])} | {_met(result, document['targets_apply'])} "
+            f"| {result['note']} |"
+        )
+    lines += ["", "## Growth", "", "Seconds for one-batch ingest and a full recalc; per-million-action cost in brackets.", ""]
+    lines += [
+        "| actions | PostgreSQL ingest | PostgreSQL full recalc | SQLite ingest | SQLite full recalc |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for entry in document["growth"]:
+        millions = entry["actions"] / 1_000_000
+        cells = [
+            _growth_cell(entry.get(key), millions)
+            for key in ("postgresql_ingest_s", "postgresql_recalc_s", "sqlite_ingest_s", "sqlite_recalc_s")
+        ]
+        lines.append(f"| {entry['actions']:,} | " + " | ".join(cells) + " |")
+    if document.get("forum_rows"):
+        lines += ["", "## The plugin-style side", "", "Forum rows loaded for the comparison: "
+                  + ", ".join(f"{table} {count:,}" for table, count in document["forum_rows"].items()) + "."]
+    if document["errors"]:
+        lines += ["", "## Errors", "", *(f"- {error}" for error in document["errors"])]
+    return "\n".join(lines) + "\n"
+
+
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "not measured"
+    if unit == "actions/s":
+        return f"{value:,.0f} /s"
+    if unit == "x":
+        return f"{value:.1f}x"
+    return f"{value:,.2f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+
+
+def _target(result: dict) -> str:
+    if result["target"] is None:
+        return ""
+    sign = ">=" if result["higher_is_better"] else "<="
+    return f"{sign} {_figure(result['target'], result['unit'])}"
+
+
+def _ratio(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio:.2f}"
+
+
+def _met(result: dict, targets_apply: bool) -> str:
+    if result["met"] is None:
+        return ""
+    if not targets_apply:
+        return "(n/a)"
+    return "yes" if result["met"] else "**MISSED**"
+
+
+def _growth_cell(seconds: float | None, millions: float) -> str:
+    if seconds is None:
+        return "not measured"
+    return f"{seconds:.1f} s ({seconds / millions:.1f} s/M)"

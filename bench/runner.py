@@ -1,0 +1,255 @@
+"""One benchmark run: generate the community, measure each backend, compare, grow.
+
+The order is fixed so that figures measured side by side share the machine's state: the
+PostgreSQL ledger and the plugin-style forum are scored back to back on the same server.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from ledger import Ledger
+
+from bench import scales
+from bench.databases import postgres_database, postgres_reachable, sqlite_file
+from bench.discourse_baseline import load_forum, plugin_recalculate
+from bench.generator import DAYS, FIRST_DAY, Community, generate, ledger_rows, more_rows
+from bench.machine import describe
+from bench.measurements import (
+    Result,
+    audit_latencies,
+    heaviest_user_audit_ms,
+    ingest,
+    leaderboard_latencies,
+    recalc_in_fresh_process,
+    timed,
+)
+from bench.scales import Scale
+from bench.schedule import change_effective, todays_values, versions
+
+SEED = 20_260_101
+# The benchmark's "today": the day after the generated history ends.
+HISTORY_END = FIRST_DAY + timedelta(days=DAYS - 1)
+# Already-present rows re-offered to measure the idempotent no-op path.
+REINGEST_SAMPLE = 100_000
+
+
+@dataclass
+class Run:
+    """Everything one run measured, in report order."""
+
+    scale: Scale
+    started: float = field(default_factory=time.perf_counter)
+    results: list[Result] = field(default_factory=list)
+    growth: list[dict] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def say(self, message: str) -> None:
+        print(f"[{time.perf_counter() - self.started:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+    def add(self, result: Result) -> Result:
+        self.results.append(result)
+        shown = "not measured" if result.value is None else f"{result.value:,.3f} {result.unit}"
+        self.say(f"{result.backend}: {result.name}: {shown}")
+        return result
+
+    @contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        """Run one part; a failure is recorded (and fails the run) but later parts still run."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - every failure goes into the report
+            self.errors.append(f"{what}: {type(exc).__name__}: {exc}")
+            self.say(f"FAILED {what}: {exc}")
+            traceback.print_exc(file=sys.stderr)
+
+
+def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dict]:
+    """Measure everything for `scale`. Returns the run and the context for the report."""
+    current = Run(scale)
+    postgres_problem = postgres_reachable(admin_url) if admin_url else "no PostgreSQL URL given"
+    context = {
+        "scale": scale.name,
+        "seed": seed,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": describe(admin_url if postgres_problem is None else None),
+        "postgresql_skipped": postgres_problem,
+        "history": f"{FIRST_DAY.isoformat()} .. {HISTORY_END.isoformat()}",
+        "schedule_versions": len(versions()),
+    }
+    current.say(f"generating {scale.actions:,} actions for {scale.users:,} users (seed {seed})")
+    generate_seconds, community = timed(lambda: generate(scale.actions, scale.users, seed))
+    rows_seconds, rows = timed(lambda: ledger_rows(community))  # type: ignore[arg-type]
+    # The generated rows live for the whole run: keep the cyclic collector from rescanning
+    # them during every later measurement (they are freed by reference counting anyway).
+    gc.freeze()
+    context["community"] = {
+        "actions": len(rows),  # type: ignore[arg-type]
+        "users": scale.users,
+        "generate_seconds": round(generate_seconds + rows_seconds, 1),
+    }
+    current.say(f"generated {len(rows):,} actions in {generate_seconds + rows_seconds:.1f}s")  # type: ignore[arg-type]
+
+    main_figures: dict[str, float] = {}
+    if postgres_problem is None:
+        with current.step("PostgreSQL ledger"), postgres_database(admin_url, f"{scale.name}_ledger") as url:  # type: ignore[arg-type]
+            main_figures.update(_ledger_suite(current, url, "postgresql", rows, community))  # type: ignore[arg-type]
+        with current.step("plugin-style comparison"), postgres_database(admin_url, f"{scale.name}_forum") as url:  # type: ignore[arg-type]
+            context["forum_rows"] = _plugin_side(current, url, community, main_figures.get("full_recalc"))  # type: ignore[arg-type]
+    else:
+        current.say(f"PostgreSQL skipped: {postgres_problem}")
+    with current.step("SQLite ledger"), sqlite_file(f"{scale.name}_ledger") as url:
+        main_figures.update({f"sqlite_{k}": v for k, v in _ledger_suite(current, url, "sqlite", rows, community).items()})  # type: ignore[arg-type]
+
+    del rows, community
+    gc.collect()
+    _growth(current, admin_url if postgres_problem is None else None, seed, main_figures)
+    total = time.perf_counter() - current.started
+    context["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    context["duration_minutes"] = round(total / 60, 1)
+    if scale.targets_apply:
+        current.add(Result("whole benchmark run", "both", scale.actions, total / 60, "min", 30.0))
+    return current, context
+
+
+def _ledger_suite(current: Run, url: str, backend: str, rows: list, community: Community) -> dict[str, float]:
+    """Ingest, recalc (full, incremental, after a schedule change), audit, leaderboards."""
+    scale = current.scale
+    postgres = backend == "postgresql"
+    figures: dict[str, float] = {}
+    book = Ledger.open(url)
+    try:
+        book.init()
+        book.record_schedule(versions(), retroactive=True)
+        current.say(f"{backend}: ingesting {len(rows):,} actions as one batch")
+        seconds, new = ingest(book, rows, "bench")
+        figures["ingest"] = seconds
+        current.add(Result(
+            "bulk ingest (one batch, idempotency enforced)", backend, new, new / seconds, "actions/s",
+            scales.PG_INGEST_PER_S if postgres else scales.SQLITE_INGEST_PER_S, higher_is_better=True,
+            note=f"{seconds:.1f} s for {new:,} actions" + (" (COPY)" if postgres else " (executemany)"),
+        ))
+        sample = rows[:REINGEST_SAMPLE]
+        seconds, new = ingest(book, sample, "bench again")
+        current.add(Result(
+            "re-ingest of already recorded actions (all no-ops)", backend, len(sample), len(sample) / seconds,
+            "actions/s", note=f"{new} new of {len(sample):,}; every key compared with the recorded payload",
+        ))
+        probe = recalc_in_fresh_process(url, "default", full=True)
+        figures["full_recalc"] = probe["seconds"]
+        current.add(Result(
+            "full recalc (all projections)", backend, len(rows), probe["seconds"], "s",
+            scales.PG_FULL_RECALC_S if postgres else scales.SQLITE_FULL_RECALC_S,
+            note=f"{probe['user_days']:,} user-days, {probe['users']:,} users",
+        ))
+        if postgres:
+            current.add(Result(
+                "peak RSS of the recalc process", backend, len(rows), probe["peak_rss_mib"], "MiB",
+                scales.RECALC_PEAK_RSS_MIB, note=f"{probe['rss_before_mib']:.0f} MiB before the recalc started",
+            ))
+        extra = more_rows(community, scale.incremental_actions, day=DAYS - 1)
+        seconds, _ = ingest(book, extra, "bench increment")
+        current.add(Result(
+            f"ingest of {len(extra):,} new actions into the full ledger", backend, len(extra), len(extra) / seconds,
+            "actions/s", note=f"{seconds * 1000:.0f} ms, existing keys looked up",
+        ))
+        probe = recalc_in_fresh_process(url, "default", full=False)
+        current.add(Result(
+            f"incremental recalc after {len(extra):,} new actions", backend, len(extra), probe["seconds"], "s",
+            scales.PG_INCREMENTAL_RECALC_S if postgres else None, note=f"{probe['user_days']:,} user-days repriced",
+        ))
+        changed = HISTORY_END - timedelta(days=30)
+        book.record_schedule([change_effective(changed)], retroactive=True)
+        probe = recalc_in_fresh_process(url, "default", full=False)
+        current.add(Result(
+            "incremental recalc after a schedule change effective 30 days ago", backend, len(rows), probe["seconds"],
+            "s", scales.PG_SCHEDULE_CHANGE_RECALC_S if postgres else None,
+            note=f"from {changed.isoformat()}; {probe['user_days']:,} user-days repriced",
+        ))
+        audits = audit_latencies(book, scale.users, scale.audit_samples, SEED)
+        current.add(Result(
+            "per-user audit p99", backend, len(rows), audits["p99_ms"], "ms", scales.AUDIT_P99_MS,
+            note=f"{audits['samples']} users drawn uniformly; p50 {audits['p50_ms']:.2f} ms, max {audits['max_ms']:.1f} ms",
+        ))
+        user, lines, ms = heaviest_user_audit_ms(book)
+        current.add(Result(
+            "audit of the top user (worst case)", backend, len(rows), ms, "ms", note=f"user {user}: {lines:,} audit lines",
+        ))
+        boards = leaderboard_latencies(book, HISTORY_END)
+        current.details[f"{backend}_leaderboard_ms"] = boards
+        slowest = max(boards, key=boards.__getitem__)
+        current.add(Result(
+            "leaderboard top 100, slowest period", backend, len(rows), boards[slowest], "ms",
+            scales.LEADERBOARD_MS if postgres else None,
+            note=f"slowest: {slowest}; " + ", ".join(f"{period} {ms:.0f}" for period, ms in boards.items()),
+        ))
+    finally:
+        book.close()
+    return figures
+
+
+def _plugin_side(current: Run, url: str, community: Community, ledger_recalc: float | None) -> dict[str, int]:
+    current.say("loading the Discourse-shaped forum")
+    seconds, counts = timed(lambda: load_forum(url, community))
+    current.say(f"forum loaded in {seconds:.1f}s: {counts}")
+    plugin_seconds, daily_rows = timed(lambda: plugin_recalculate(url, todays_values()))
+    forum_rows = sum(counts.values())  # type: ignore[union-attr]
+    current.add(Result(
+        "plugin-style full recalc (one set of values)", "postgresql", forum_rows, plugin_seconds, "s",
+        note=f"{forum_rows:,} forum rows, {daily_rows:,} daily scores upserted",
+    ))
+    if ledger_recalc:
+        current.add(Result(
+            "side-by-side: plugin-style time / scoreledger full recalc", "postgresql", forum_rows,
+            plugin_seconds / ledger_recalc, "x", scales.SIDE_BY_SIDE_SPEEDUP, higher_is_better=True,
+            note=f"{plugin_seconds:.1f} s vs {ledger_recalc:.1f} s, same community, same server, same run",
+        ))
+    return counts  # type: ignore[return-value]
+
+
+def _growth(current: Run, admin_url: str | None, seed: int, main_figures: dict[str, float]) -> None:
+    """Ingest and full recalc at each growth size; the largest is the main run's figures."""
+    scale = current.scale
+    for size in scale.growth:
+        entry: dict[str, float | int | None] = {"actions": size}
+        if size == scale.actions:
+            entry.update(
+                postgresql_ingest_s=main_figures.get("ingest"),
+                postgresql_recalc_s=main_figures.get("full_recalc"),
+                sqlite_ingest_s=main_figures.get("sqlite_ingest"),
+                sqlite_recalc_s=main_figures.get("sqlite_full_recalc"),
+            )
+        else:
+            with current.step(f"growth at {size:,}"):
+                current.say(f"growth: {size:,} actions")
+                rows = ledger_rows(generate(size, scale.users, seed))
+                entry["actions"] = len(rows)
+                if admin_url:
+                    with postgres_database(admin_url, f"{scale.name}_growth") as url:
+                        entry["postgresql_ingest_s"], entry["postgresql_recalc_s"] = _ingest_and_recalc(url, rows)
+                with sqlite_file(f"{scale.name}_growth") as url:
+                    entry["sqlite_ingest_s"], entry["sqlite_recalc_s"] = _ingest_and_recalc(url, rows)
+                del rows
+                gc.collect()
+        current.growth.append(entry)
+        current.say(f"growth: {entry}")
+
+
+def _ingest_and_recalc(url: str, rows: list) -> tuple[float, float]:
+    book = Ledger.open(url)
+    try:
+        book.init()
+        book.record_schedule(versions(), retroactive=True)
+        seconds, _ = ingest(book, rows, "bench growth")
+    finally:
+        book.close()
+    return seconds, recalc_in_fresh_process(url, "default", full=True)["seconds"]
+

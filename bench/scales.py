@@ -1,0 +1,37 @@
+"""The benchmark's sizes and the targets the issue sets for the large one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    actions: int
+    users: int
+    # Action counts of the growth table; the largest is the main run itself.
+    growth: tuple[int, ...]
+    incremental_actions: int
+    audit_samples: int
+    # Targets are the issue's, for `large` on the reference machine; smaller scales show
+    # them for orientation only.
+    targets_apply: bool
+
+
+SCALES = {
+    "small": Scale("small", 100_000, 2_000, (10_000, 30_000, 100_000), 1_000, 100, targets_apply=False),
+    "large": Scale("large", 10_000_000, 100_000, (1_000_000, 3_000_000, 10_000_000), 10_000, 1_000, targets_apply=True),
+}
+
+# The issue's targets.
+PG_INGEST_PER_S = 150_000
+PG_FULL_RECALC_S = 17.0
+SIDE_BY_SIDE_SPEEDUP = 10.0
+PG_INCREMENTAL_RECALC_S = 1.0
+PG_SCHEDULE_CHANGE_RECALC_S = 5.0
+AUDIT_P99_MS = 5.0
+LEADERBOARD_MS = 100.0
+RECALC_PEAK_RSS_MIB = 300.0
+SQLITE_INGEST_PER_S = 100_000
+SQLITE_FULL_RECALC_S = 60.0

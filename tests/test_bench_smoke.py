@@ -1,0 +1,56 @@
+"""The benchmark suite runs end to end at a tiny size (no timing is asserted, ever): the
+generator is reproducible and shaped like a forum, and a run writes both reports."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+from bench import report, runner
+from bench.generator import ACTION_TYPES, generate, ledger_rows
+from bench.scales import Scale
+from bench.schedule import versions
+from tests.backends import in_ci
+
+TINY = Scale("tiny", 3_000, 100, (3_000,), 100, 10, targets_apply=False)
+
+
+def test_same_seed_same_community() -> None:
+    first = ledger_rows(generate(2_000, 50, seed=7))
+    again = ledger_rows(generate(2_000, 50, seed=7))
+    other = ledger_rows(generate(2_000, 50, seed=8))
+    assert first == again
+    assert first != other
+
+
+def test_community_is_shaped_like_a_forum() -> None:
+    rows = [located.row for located in ledger_rows(generate(20_000, 500, seed=1))]
+    assert 19_000 <= len(rows) <= 21_000
+    assert {row.action for row in rows} == set(ACTION_TYPES)
+    assert len({row.source_key for row in rows}) == len(rows)
+    per_user = sorted(Counter(row.user_id for row in rows).values(), reverse=True)
+    # Skewed: the busiest tenth of users does a large share of everything.
+    assert sum(per_user[: len(per_user) // 10]) > 0.4 * len(rows)
+    # Growing: the last year is busier than the first.
+    years = Counter(row.occurred_at.year for row in rows)
+    assert years[max(years)] > 2 * years[min(years)]
+    assert len(versions()) >= 12
+
+
+def test_tiny_run_writes_both_reports(tmp_path: Path) -> None:
+    admin_url = os.environ.get("SCORELEDGER_TEST_DATABASE_URL")
+    if admin_url is None and in_ci():
+        raise AssertionError("CI must run the benchmark smoke test against PostgreSQL")
+    run, context = runner.run(TINY, admin_url)
+    json_path, markdown_path = report.write(run, context, tmp_path)
+    document = json.loads(json_path.read_text())
+    assert document["errors"] == []
+    names = {(result["name"], result["backend"]) for result in document["results"]}
+    assert ("full recalc (all projections)", "sqlite") in names
+    if admin_url:
+        assert ("side-by-side: plugin-style time / scoreledger full recalc", "postgresql") in names
+    assert [entry["actions"] for entry in document["growth"]] == [3_000]
+    table = markdown_path.read_text()
+    assert "| measurement | backend |" in table and "## Growth" in table
