@@ -173,6 +173,9 @@ class ScheduleVersion(BaseModel):
     def _parse_day(cls, value: Any) -> Any:
         if isinstance(value, str):
             return parse_day(value)
+        if isinstance(value, int | float):
+            # pydantic would read a number as seconds since 1970: 86400 is not a day anyone means.
+            raise ValueError(f"not a date (YYYY-MM-DD): {value!r}")
         if isinstance(value, datetime):
             return value.date()
         return value

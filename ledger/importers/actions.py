@@ -150,6 +150,9 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
         value = value.strip()
         if _has_bad_bytes(value):
             problem(name, "is not valid UTF-8")
+        elif "\x00" in value:
+            # PostgreSQL text cannot hold NUL: refuse it here, the same on every backend.
+            problem(name, "contains a NUL character")
         elif len(value) > limit:
             problem(name, f"is longer than {limit} characters")
         return value

@@ -21,6 +21,11 @@ from ledger.errors import (
     StoreError,
 )
 
+try:
+    from psycopg import Error as _DriverError
+except ImportError:  # pragma: no cover - psycopg is a dependency; only COPY raises it raw
+    _DriverError = DBAPIError  # type: ignore[assignment,misc]
+
 APPEND_ONLY_MARK = "is append-only"
 # One lock for every write to the journal: batches get gap-free sequence numbers and each
 # batch's hash covers the one before, so writers take turns. (SQLite: BEGIN IMMEDIATE.)
@@ -110,10 +115,15 @@ def translate_errors() -> Iterator[None]:
         yield
     except DBAPIError as exc:
         raise translate(exc) from exc
+    except _DriverError as exc:
+        # Raised by the driver directly, outside SQLAlchemy: the COPY path on PostgreSQL.
+        raise translate(exc) from exc
 
 
-def translate(exc: DBAPIError) -> StoreError | NotInitialized | DatabaseUnavailable:
-    message = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+def translate(exc: Exception) -> StoreError | NotInitialized | DatabaseUnavailable:
+    """The ledger error for a driver error (wrapped by SQLAlchemy or raw from the driver)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    message = str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else str(exc)
     lowered = message.lower()
     if APPEND_ONLY_MARK in lowered:
         return ImmutableEventError(message.removeprefix("ERROR:  ").strip())
@@ -125,7 +135,7 @@ def translate(exc: DBAPIError) -> StoreError | NotInitialized | DatabaseUnavaila
             f"lost the connection to the database ({message}); the unfinished batch was not "
             "recorded: run the command again"
         )
-    if exc.connection_invalidated or "connection" in lowered and (
+    if getattr(exc, "connection_invalidated", False) or "connection" in lowered and (
         "refused" in lowered or "failed" in lowered
     ) or "unable to open database" in lowered or "does not exist" in lowered:
         return DatabaseUnavailable(f"cannot open the database: {message}")
