@@ -10,7 +10,7 @@ one set of values, and upsert them (bench/sql/plugin_*.sql).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -100,27 +100,29 @@ def _tables(c: Community, clock: Clock) -> Iterator[tuple[str, str, Iterator[str
             yield f"{post}\t{topic}\t{user}\t{post_number[topic]}\tPost {post} in topic {topic}\t{like_count[post]}\t{stamp}\t{stamp}\n"
 
     yield "posts", "id, topic_id, user_id, post_number, raw, like_count, created_at, updated_at", posts()
-    yield "post_actions", "id, post_id, user_id, post_action_type_id, created_at, updated_at", (
-        f"{like}\t{c.like_post[like - 1]}\t{user}\t{LIKE}\t{text(day, second)}\t{text(day, second)}\n"
-        for like, (user, day, second) in enumerate(_when(c.likes), start=1)
+    yield "post_actions", "id, post_id, user_id, post_action_type_id, created_at, updated_at", _dated(
+        c.likes, text, lambda like, user: f"{c.like_post[like - 1]}\t{user}\t{LIKE}"
     )
     yield "user_visits", "id, user_id, visited_at, posts_read, time_read", (
         f"{visit}\t{user}\t{clock.day_text[day]}\t{c.posts_read[visit - 1]}\t{c.time_read[visit - 1]}\n"
         for visit, (user, day, _) in enumerate(_when(c.visits), start=1)
     )
-    yield "topic_custom_fields", "id, topic_id, name, value, created_at, updated_at", (
-        f"{field}\t{c.post_topic[post - 1]}\taccepted_answer_post_id\t{post}\t{text(day, second)}\t{text(day, second)}\n"
-        for field, ((_, day, second), post) in enumerate(zip(_when(c.solutions), c.solution_post, strict=True), start=1)
+    yield "topic_custom_fields", "id, topic_id, name, value, created_at, updated_at", _dated(
+        c.solutions, text, lambda field, _: f"{c.post_topic[c.solution_post[field - 1] - 1]}\taccepted_answer_post_id\t{c.solution_post[field - 1]}"
     )
-    yield "reviewables", "id, type, status, created_by_id, created_at, updated_at", (
-        f"{flag}\tReviewableFlaggedPost\t{AGREED}\t{user}\t{text(day, second)}\t{text(day, second)}\n"
-        for flag, (user, day, second) in enumerate(_when(c.flags), start=1)
+    yield "reviewables", "id, type, status, created_by_id, created_at, updated_at", _dated(
+        c.flags, text, lambda _, user: f"ReviewableFlaggedPost\t{AGREED}\t{user}"
     )
-    yield "invites", "id, invited_by_id, redemption_count, created_at, updated_at", (
-        f"{invite}\t{user}\t{c.invite_redemptions[invite - 1]}\t{text(day, second)}\t{text(day, second)}\n"
-        for invite, (user, day, second) in enumerate(_when(c.invites), start=1)
+    yield "invites", "id, invited_by_id, redemption_count, created_at, updated_at", _dated(
+        c.invites, text, lambda invite, user: f"{user}\t{c.invite_redemptions[invite - 1]}"
     )
 
+
+def _dated(facts: Facts, text: Callable[[int, int], str], middle: Callable[[int, int], str]) -> Iterator[str]:
+    """COPY lines `id, <middle(id, user)>, created_at, updated_at` for each fact."""
+    for row_id, (user, day, second) in enumerate(_when(facts), start=1):
+        stamp = text(day, second)
+        yield f"{row_id}\t{middle(row_id, user)}\t{stamp}\t{stamp}\n"
 
 def _when(facts: Facts) -> Iterator[tuple[int, int, int]]:
     return zip(facts.user, facts.day, facts.second, strict=True)

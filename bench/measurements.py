@@ -65,53 +65,53 @@ def ingest(book: Ledger, rows: list[LocatedRow], origin: str) -> tuple[float, in
     return seconds, outcome.new  # type: ignore[attr-defined]
 
 
-def recalc_in_fresh_process(url: str, ledger: str, *, full: bool) -> dict:
-    """One recalculation in a child process (see bench/probe.py): seconds and peak RSS."""
-    command = [sys.executable, "-m", "bench.probe", url, ledger] + (["--full"] if full else [])
-    finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+def in_fresh_process(url: str, ledger: str, *operation: str, timeout: float | None = None) -> dict | None:
+    """One operation in a child process (see bench/probe.py): its seconds and peak RSS.
+    None if it did not finish within `timeout` seconds (the child is stopped)."""
+    command = [sys.executable, "-m", "bench.probe", url, ledger, *operation]
+    try:
+        finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
     if finished.returncode != 0:
-        raise RuntimeError(f"recalc probe failed: {finished.stderr.strip().splitlines()[-1:]}")
+        raise RuntimeError(f"probe {' '.join(operation)} failed: {finished.stderr.strip().splitlines()[-1:]}")
     return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
-def recalc_here(book: Ledger, *, full: bool) -> float:
-    seconds, _ = timed(lambda: book.recalc(full=full))
-    return seconds
-
-
-def audit_latencies(book: Ledger, users: int, samples: int, seed: int) -> dict[str, float]:
-    """Per-user audit over `samples` users drawn uniformly (seeded): p50, p99, max in ms."""
+def audit_latencies(book: Ledger, users: int, samples: int, seed: int, budget_s: float) -> dict[str, float]:
+    """Per-user audit over up to `samples` users drawn uniformly (seeded): p50, p99, max in
+    ms. Stops drawing once `budget_s` is spent, so a slow audit cannot stall the run; the
+    count actually taken is reported."""
     rng = random.Random(seed)
     timings = []
-    for _ in range(samples):
+    deadline = time.perf_counter() + budget_s
+    while len(timings) < samples and time.perf_counter() < deadline:
         user = rng.randrange(1, users + 1)
         seconds, _ = timed(lambda user=user: book.audit(user))
         timings.append(seconds * 1000)
     timings.sort()
     return {
-        "samples": samples,
+        "samples": len(timings),
         "p50_ms": statistics.median(timings),
         "p99_ms": _percentile(timings, 0.99),
         "max_ms": timings[-1],
     }
 
 
-def heaviest_user_audit_ms(book: Ledger) -> tuple[int, int, float]:
-    """(user, audit lines, ms) for the user with the most points: the worst case for audit."""
+def top_user(book: Ledger) -> int | None:
+    """The user with the most points: the worst case for an audit."""
     top = book.leaderboard(period=Period.all, limit=1)
-    if not top:
-        return 0, 0, 0.0
-    user = top[0].user_id
-    seconds, lines = timed(lambda: book.audit(user))
-    return user, len(lines), seconds * 1000  # type: ignore[arg-type]
+    return top[0].user_id if top else None
 
 
-def leaderboard_latencies(book: Ledger, at: date, repeats: int = 5) -> dict[str, float]:
-    """Median ms of a top-100 leaderboard for each period ending around `at`."""
+def leaderboard_latencies(book: Ledger, at: date, repeats: int, budget_s: float) -> dict[str, float]:
+    """Median ms of a top-100 leaderboard for each period ending around `at`; fewer repeats
+    once `budget_s` is spent (always at least one per period)."""
     medians = {}
+    deadline = time.perf_counter() + budget_s
     for period in Period:
         timings = []
-        for _ in range(repeats):
+        while not timings or (len(timings) < repeats and time.perf_counter() < deadline):
             seconds, _ = timed(lambda period=period: book.leaderboard(period=period, at=at, limit=100))
             timings.append(seconds * 1000)
         medians[period.value] = statistics.median(timings)

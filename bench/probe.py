@@ -1,10 +1,11 @@
-"""Run one recalculation in a fresh process and report its time and the process's peak RSS.
+"""Run one operation in a fresh process and report its time and the process's peak RSS.
 
-    python -m bench.probe URL LEDGER [--full]
+    python -m bench.probe URL LEDGER recalc [--full]
+    python -m bench.probe URL LEDGER audit USER_ID
 
-A separate process, so the peak memory measured is the recalculation's own (plus the
-interpreter and libraries it needs), not the benchmark's generated data. Prints one JSON
-object.
+A separate process, so the peak memory measured is the operation's own (plus the
+interpreter and libraries it needs), not the benchmark's generated data, and so the caller
+can give up on an operation that runs too long. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -19,27 +20,21 @@ from ledger import Ledger
 
 
 def main(argv: list[str]) -> None:
-    url, name = argv[0], argv[1]
-    full = "--full" in argv[2:]
+    url, name, operation, *rest = argv
     book = Ledger.open(url, name)
     book.check_schema()
     before = _peak_rss_mib()
     started = time.perf_counter()
-    outcome = book.recalc(full=full)
+    if operation == "recalc":
+        outcome = book.recalc(full="--full" in rest)
+        figures = {"full": outcome.full, "user_days": outcome.user_days, "users": outcome.users}
+    elif operation == "audit":
+        figures = {"lines": len(book.audit(int(rest[0])))}
+    else:
+        raise SystemExit(f"unknown operation {operation!r}")
     seconds = time.perf_counter() - started
     book.close()
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "peak_rss_mib": _peak_rss_mib(),
-                "rss_before_mib": before,
-                "full": outcome.full,
-                "user_days": outcome.user_days,
-                "users": outcome.users,
-            }
-        )
-    )
+    print(json.dumps({"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "rss_before_mib": before, **figures}))
 
 
 def _peak_rss_mib() -> float:

@@ -14,7 +14,7 @@ from bench.scales import Scale
 from bench.schedule import versions
 from tests.backends import in_ci
 
-TINY = Scale("tiny", 3_000, 100, (3_000,), 100, 10, targets_apply=False)
+TINY = Scale("tiny", 3_000, 100, (3_000,), 100, 10, True, targets_apply=False)
 
 
 def test_same_seed_same_community() -> None:
