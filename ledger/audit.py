@@ -48,9 +48,9 @@ def describe_rule(row: Any) -> str:
         return "no schedule in force"
     if row.rule_action is None:
         return "no rule for this action"
-    minimum = f", min quantity {row.min_quantity}" if row.min_quantity else ""
+    minimum = f", min {row.min_quantity}" if row.min_quantity else ""
     if row.per is not None:
-        return f"{row.value} per {row.per} a day{minimum}"
+        return f"{row.value} per {row.per}/day{minimum}"
     if row.by_attribute is not None:
         return f"by {row.by_attribute}: {row.by_points if row.by_points is not None else 0} each{minimum}"
     return f"{row.value} each{minimum}"

@@ -36,5 +36,8 @@ FROM (
     SELECT GREATEST(MIN(day), CAST(:from_day AS date)) AS first_day,
            LEAST(MAX(day), CAST(:to_day AS date)) AS last_day
     FROM actions WHERE ledger = :ledger
+    -- GREATEST and LEAST skip NULLs: without this a ledger with no actions would get
+    -- every day of the calendar.
+    HAVING MIN(day) IS NOT NULL
 ) bounds,
 generate_series(bounds.first_day, bounds.last_day, interval '1 day') AS series(day)
