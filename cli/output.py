@@ -13,6 +13,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ledger.spreadsheet import FORMULA_START
+
 
 class OutputFormat(str, Enum):
     table = "table"
@@ -20,8 +22,6 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
-# A cell a spreadsheet would run as a formula; prefixed with ' on CSV output.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _plain(value: Any) -> Any:
@@ -39,7 +39,8 @@ def _csv_cell(value: Any) -> str:
     if isinstance(value, (dict, list)):
         value = json.dumps(value, sort_keys=True)
     text = str(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_START) and not _is_number(text):
+    # A cell a spreadsheet would run as a formula is prefixed with ' (shown as text).
+    if isinstance(value, str) and text.startswith(FORMULA_START) and not _is_number(text):
         return "'" + text
     return text
 

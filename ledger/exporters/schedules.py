@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import yaml
 
 from ledger.domain import ScheduleVersion, canonical_json
-from ledger.importers.schedules import CSV_COLUMNS
+from ledger.importers.schedules import CSV_COLUMNS, CSV_TEXT_COLUMNS
+from ledger.spreadsheet import neutralise
 
 FORMATS = ("json", "yaml", "csv")
 
@@ -49,5 +50,6 @@ def _csv(versions: Sequence[ScheduleVersion]) -> str:
                     min_quantity="" if rule.min_quantity is None else str(rule.min_quantity),
                     by=canonical_json(rule.by) if rule.by else "",
                 )
-            writer.writerow([row[name] for name in CSV_COLUMNS])
+            # Names and notes are free text: keep them inert in a spreadsheet.
+            writer.writerow([neutralise(row[name]) if name in CSV_TEXT_COLUMNS else row[name] for name in CSV_COLUMNS])
     return out.getvalue()

@@ -28,8 +28,11 @@ from pydantic import ValidationError
 
 from ledger.domain import ScheduleVersion
 from ledger.errors import InputProblem, InvalidInput
+from ledger.spreadsheet import restore
 
 CSV_COLUMNS = ("effective_from", "action", "value", "per", "min_quantity", "by", "levels", "author", "reason", "link")
+# Free-text columns, written through `ledger.spreadsheet.neutralise` and read back through `restore`.
+CSV_TEXT_COLUMNS = ("action", "author", "reason", "link")
 
 
 class _DatesAsText(yaml.SafeLoader):
@@ -106,6 +109,7 @@ def _csv_documents(text: str, source: str) -> tuple[list[tuple[int | None, Any]]
     problems: list[InputProblem] = []
     for row in reader:
         line = reader.line_num
+        row.update({name: restore(row[name]) for name in CSV_TEXT_COLUMNS if row.get(name)})
         try:
             levels = json.loads(row["levels"]) if row.get("levels") else None
             by = json.loads(row["by"]) if row.get("by") else None
