@@ -52,7 +52,7 @@ def open_engine(url: str) -> Engine:
             return engine
         if parsed.get_backend_name() == "postgresql":
             return create_engine(url, pool_pre_ping=True)
-    except (ArgumentError, NoSuchModuleError) as exc:
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise DatabaseUnavailable(f"not a usable database URL: {redact(url)} ({exc})") from None
     raise DatabaseUnavailable(
         f"unsupported database {redact(url)}: use sqlite:///FILE or postgresql://..."
@@ -85,7 +85,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def redact(url: str) -> str:
     """The URL with any password hidden, for messages."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        # Not parseable: hide everything between the user name and the last `@`, since a
+        # password may itself contain `@`.
+        return re.sub(r"(://[^:/@]+:).*@", r"\1***@", url)
 
 
 @contextmanager
