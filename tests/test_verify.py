@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from ledger import Ledger, Rule, ScheduleVersion
 from ledger.domain import LevelCurve
@@ -144,31 +143,24 @@ def test_truncated_tail_is_caught_by_a_digest(journal: Ledger) -> None:
     assert "batch 3" in place.detail and "seq 16" in place.detail
 
 
-def test_event_appended_without_a_batch(journal: Ledger) -> None:
-    # No trigger has to be silenced for this: inserting is how events are written.
-    with journal.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO actions (seq, batch_id, ledger, source_key, user_id, action, occurred_at, "
-                "day, quantity, attributes, recorded_at) SELECT 17, 1, ledger, 'forged', 1, action, "
-                "occurred_at, day, 100, attributes, recorded_at FROM actions WHERE seq = 1"
-            )
-        )
-    place = broken(journal)
-    assert (place.what, place.seq) == ("event without batch", 17)
+# Inserting is how events are written, so these need no trigger silenced.
+FORGED_INSERTS = [
+    pytest.param("INSERT INTO actions (seq, batch_id, ledger, source_key, user_id, action, occurred_at, day, "
+                 "quantity, attributes, recorded_at) SELECT 17, 1, ledger, 'forged', 1, action, occurred_at, day, "
+                 "100, attributes, recorded_at FROM actions WHERE seq = 1",
+                 ("event without batch", None, 17), id="event-after-the-head"),
+    pytest.param("INSERT INTO schedule_versions (seq, batch_id, ledger, version_key, effective_from, retroactive, "
+                 "recorded_at) SELECT 5, 1, ledger, 'forged', day, false, recorded_at FROM actions WHERE seq = 5",
+                 ("duplicate seq", 1, 5), id="seq-in-two-tables"),
+]
 
 
-def test_seq_shared_by_two_event_tables(journal: Ledger) -> None:
+@pytest.mark.parametrize(("statement", "expected"), FORGED_INSERTS)
+def test_forged_inserts_are_found(journal: Ledger, statement: str, expected: tuple) -> None:
     with journal.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO schedule_versions (seq, batch_id, ledger, version_key, effective_from, "
-                "retroactive, recorded_at) SELECT 5, 1, ledger, 'forged', day, false, recorded_at "
-                "FROM actions WHERE seq = 5"
-            )
-        )
+        conn.exec_driver_sql(statement)
     place = broken(journal)
-    assert (place.what, place.batch_id, place.seq) == ("duplicate seq", 1, 5)
+    assert (place.what, place.batch_id, place.seq) == expected
 
 
 def test_rewritten_history_with_recomputed_hashes_fails_against_an_old_digest(journal: Ledger) -> None:
