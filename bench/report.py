@@ -75,9 +75,29 @@ def markdown(document: dict) -> str:
     if document.get("forum_rows"):
         lines += ["", "## The plugin-style side", "", "Forum rows loaded for the comparison: "
                   + ", ".join(f"{table} {count:,}" for table, count in document["forum_rows"].items()) + "."]
+    lines += ["", "## Method", "", *METHOD]
     if document["errors"]:
         lines += ["", "## Errors", "", *(f"- {error}" for error in document["errors"])]
     return "\n".join(lines) + "\n"
+
+
+METHOD = [
+    "- One synthetic community per run (seeded), loaded twice: as scoreledger actions and as "
+    "Discourse-shaped forum rows (bench/generator.py, bench/discourse_baseline.py).",
+    "- Ingest: `Ledger.ingest_rows` of every action as one all-or-nothing batch into an empty "
+    "ledger (the unique key and the hash chain are in force), rows already parsed in memory.",
+    "- Recalc figures come from a fresh child process (bench/probe.py) that only opens the "
+    "ledger and recalculates; its peak RSS is the process's VmHWM.",
+    "- Plugin-style: delete the daily scores, then one INSERT ... SELECT over the forum tables "
+    "(one query per scorable, UNION ALL, summed per user and day, ON CONFLICT upsert) at today's "
+    "values, as the plugin's recalculation does (bench/sql/). Its forum rows are narrower than a "
+    "real Discourse's (no cooked HTML), so its time is a lower bound; scoreledger prices every "
+    "action at the values of its own day, the plugin at one set of values.",
+    "- Audit: uniformly drawn users; leaderboards: `Ledger.leaderboard(period=..., limit=100)` "
+    "for each period ending on the last day of the history; both through the public API, "
+    "each call including its schema check.",
+    "- The machine is shared: figures measured in one run, side by side, are the ones to compare.",
+]
 
 
 def _figure(value: float | None, unit: str) -> str:
