@@ -213,6 +213,13 @@ class _Walk:
         if self.pending is not None and self.pending.seq == seq:
             self._broken("duplicate seq", f"seq {seq} is held by both {event.table} and "
                          f"{self.pending.table}", batch_id=batch.batch_id, seq=seq)
+        if (event.batch_id, event.ledger, event.recorded_at) != (batch.batch_id, batch.ledger, batch.recorded_at):
+            self._outside_batch(event, batch, seq)
+        if event.problem:
+            self._broken("inconsistent event", f"{event.table} row: {event.problem}", batch_id=batch.batch_id, seq=seq)
+        return event
+
+    def _outside_batch(self, event: StoredEvent, batch: Any, seq: int) -> None:
         claims = [
             (name, stored, wanted)
             for name, stored, wanted in (
@@ -222,12 +229,8 @@ class _Walk:
             )
             if stored != wanted
         ]
-        if claims:
-            shown = "; ".join(f"{name} {stored} but its batch says {wanted}" for name, stored, wanted in claims)
-            self._broken("event outside its batch", f"{event.table} row: {shown}", batch_id=batch.batch_id, seq=seq)
-        if event.problem:
-            self._broken("inconsistent event", f"{event.table} row: {event.problem}", batch_id=batch.batch_id, seq=seq)
-        return event
+        shown = "; ".join(f"{name} {stored} but its batch says {wanted}" for name, stored, wanted in claims)
+        self._broken("event outside its batch", f"{event.table} row: {shown}", batch_id=batch.batch_id, seq=seq)
 
     def _check_digest(self, row: Any) -> None:
         digest = self.digest
@@ -281,15 +284,18 @@ def _stream(conn: Connection, table: Table) -> Iterator[Any]:
 
 
 def _actions(conn: Connection) -> Iterator[StoredEvent]:
-    for row in _stream(conn, actions):
-        canonical = action_bytes(
-            row.seq, row.ledger, row.source_key, row.user_id, row.action, row.occurred_at, row.quantity, row.attributes
-        )
+    columns = (actions.c.seq, actions.c.batch_id, actions.c.ledger, actions.c.source_key, actions.c.user_id,
+               actions.c.action, actions.c.occurred_at, actions.c.day, actions.c.quantity, actions.c.attributes,
+               actions.c.recorded_at)
+    query = select(*columns).order_by(actions.c.seq).execution_options(yield_per=STREAM_ROWS)
+    # Unpacked by position: this loop runs once per action, and attribute access by name costs.
+    for seq, batch_id, ledger, key, user_id, action, occurred_at, day, quantity, attributes, recorded_at in conn.execute(query):
+        canonical = action_bytes(seq, ledger, key, user_id, action, occurred_at, quantity, attributes)
         problem = None
-        if row.day != row.occurred_at.date():
+        if day != occurred_at.date():
             # `day` is not hashed (it is derived); replay joins on it, so it must agree.
-            problem = f"day {row.day} is not the UTC day of occurred_at {row.occurred_at}"
-        yield StoredEvent(row.seq, "actions", row.batch_id, row.ledger, row.recorded_at, canonical, problem)
+            problem = f"day {day} is not the UTC day of occurred_at {occurred_at}"
+        yield StoredEvent(seq, "actions", batch_id, ledger, recorded_at, canonical, problem)
 
 
 def _generic(conn: Connection, table: Table) -> Iterator[StoredEvent]:

@@ -76,6 +76,9 @@ TAMPERING = [
     # `day` is derived, not hashed: checked against occurred_at instead.
     pytest.param(["UPDATE actions SET day = '2020-01-01' WHERE seq = 3"], ("inconsistent event", 1, 3), id="changed-day"),
     pytest.param(["DELETE FROM actions WHERE seq = 4"], ("missing event", 1, 4), id="deleted-event"),
+    pytest.param(["UPDATE actions SET ledger = 'other' WHERE seq = 2"], ("event outside its batch", 1, 2), id="moved-ledger"),
+    pytest.param(["UPDATE actions SET recorded_at = '2000-01-01 00:00:00.000000' WHERE seq = 2"],
+                 ("event outside its batch", 1, 2), id="back-dated-record-time"),
     pytest.param(["DELETE FROM schedule_rule_points", "DELETE FROM schedule_rules", "DELETE FROM schedule_versions"],
                  ("missing event", 2, 11), id="deleted-schedule-version"),
     pytest.param(["DELETE FROM batches WHERE batch_id = 2"], ("missing batch", 2, None), id="deleted-batch-row"),
