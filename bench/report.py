@@ -18,6 +18,7 @@ def write(run: Run, context: dict, folder: Path) -> tuple[Path, Path]:
         "growth": run.growth,
         "details": run.details,
         "errors": run.errors,
+        "postgresql_restarts": run.restarts,
     }
     json_path = folder / "latest.json"
     json_path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
@@ -76,6 +77,10 @@ def markdown(document: dict) -> str:
         lines += ["", "## The plugin-style side", "", "Forum rows loaded for the comparison: "
                   + ", ".join(f"{table} {count:,}" for table, count in document["forum_rows"].items()) + "."]
     lines += ["", "## Method", "", *METHOD]
+    if document.get("postgresql_restarts"):
+        lines += ["", "## PostgreSQL restarted during the run", "",
+                  "Another user of this machine restarted the server; these parts were run again from their start:", "",
+                  *(f"- {note}" for note in document["postgresql_restarts"])]
     if document["errors"]:
         lines += ["", "## Errors", "", *(f"- {error}" for error in document["errors"])]
     return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ import gc
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +58,7 @@ class Run:
     growth: list[dict] = field(default_factory=list)
     details: dict = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    restarts: list[str] = field(default_factory=list)
 
     def say(self, message: str) -> None:
         print(f"[{time.perf_counter() - self.started:7.1f}s] {message}", file=sys.stderr, flush=True)
@@ -68,15 +69,57 @@ class Run:
         self.say(f"{result.backend}: {result.name}: {shown}")
         return result
 
+    def attempt_on_postgres(self, what: str, admin_url: str, operation: Callable[[], None]) -> None:
+        """Run a PostgreSQL part; if the server went away meanwhile (the machine is shared,
+        and other test suites restart it), wait for it and run the part once more from the
+        start, dropping what the broken attempt reported. Other failures are not retried."""
+        for attempt in (1, 2):
+            reported = len(self.results)
+            try:
+                operation()
+                return
+            except Exception as exc:  # noqa: BLE001 - decided below, else recorded
+                if attempt == 2 or not _server_went_away(exc):
+                    self._record_failure(what, exc)
+                    return
+                del self.results[reported:]
+                self.restarts.append(f"{what}: {_first_line(exc)}; waited for the server and ran it again")
+                self.say(f"PostgreSQL went away during {what}; waiting for it, then running it again")
+                _wait_for_server(admin_url)
+
+    def _record_failure(self, what: str, exc: BaseException) -> None:
+        self.errors.append(f"{what}: {type(exc).__name__}: {_first_line(exc)}")
+        self.say(f"FAILED {what}: {exc}")
+        traceback.print_exception(exc, file=sys.stderr)
+
     @contextmanager
     def step(self, what: str) -> Iterator[None]:
         """Run one part; a failure is recorded (and fails the run) but later parts still run."""
         try:
             yield
         except Exception as exc:  # noqa: BLE001 - every failure goes into the report
-            self.errors.append(f"{what}: {type(exc).__name__}: {exc}")
-            self.say(f"FAILED {what}: {exc}")
-            traceback.print_exc(file=sys.stderr)
+            self._record_failure(what, exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
+
+
+def _server_went_away(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) is the server closing or refusing connections."""
+    while exc is not None:
+        text = str(exc).lower()
+        if any(sign in text for sign in ("server closed the connection", "connection refused", "connection is lost",
+                                         "terminating connection", "the database system is", "connection failed")):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def _wait_for_server(admin_url: str, limit_s: float = 300.0) -> None:
+    deadline = time.perf_counter() + limit_s
+    while postgres_reachable(admin_url) is not None and time.perf_counter() < deadline:
+        time.sleep(2)
 
 
 def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dict]:
@@ -107,10 +150,16 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
 
     main_figures: dict[str, float] = {}
     if postgres_problem is None:
-        with current.step("PostgreSQL ledger"), postgres_database(admin_url, f"{scale.name}_ledger") as url:  # type: ignore[arg-type]
-            main_figures.update(_ledger_suite(current, url, "postgresql", rows, community))  # type: ignore[arg-type]
-        with current.step("plugin-style comparison"), postgres_database(admin_url, f"{scale.name}_forum") as url:  # type: ignore[arg-type]
-            context["forum_rows"] = _plugin_side(current, url, community, main_figures.get("full_recalc"))  # type: ignore[arg-type]
+        def ledger_part() -> None:
+            with postgres_database(admin_url, f"{scale.name}_ledger") as url:  # type: ignore[arg-type]
+                main_figures.update(_ledger_suite(current, url, "postgresql", rows, community))  # type: ignore[arg-type]
+
+        def plugin_part() -> None:
+            with postgres_database(admin_url, f"{scale.name}_forum") as url:  # type: ignore[arg-type]
+                context["forum_rows"] = _plugin_side(current, url, community, main_figures.get("full_recalc"))  # type: ignore[arg-type]
+
+        current.attempt_on_postgres("PostgreSQL ledger", admin_url, ledger_part)  # type: ignore[arg-type]
+        current.attempt_on_postgres("plugin-style comparison", admin_url, plugin_part)  # type: ignore[arg-type]
     else:
         current.say(f"PostgreSQL skipped: {postgres_problem}")
     with current.step("SQLite ledger"), sqlite_file(f"{scale.name}_ledger") as url:
@@ -274,8 +323,12 @@ def _growth(current: Run, admin_url: str | None, seed: int, main_figures: dict[s
                 rows = ledger_rows(generate(size, scale.users, seed))
                 entry["actions"] = len(rows)
                 if admin_url:
-                    with postgres_database(admin_url, f"{scale.name}_growth") as url:
-                        entry["postgresql_ingest_s"], entry["postgresql_recalc_s"] = _ingest_and_recalc(url, rows)
+
+                    def postgres_growth(rows: list = rows, entry: dict = entry) -> None:
+                        with postgres_database(admin_url, f"{scale.name}_growth") as url:
+                            entry["postgresql_ingest_s"], entry["postgresql_recalc_s"] = _ingest_and_recalc(url, rows)
+
+                    current.attempt_on_postgres(f"growth at {size:,} on PostgreSQL", admin_url, postgres_growth)
                 if scale.sqlite_everything:
                     with sqlite_file(f"{scale.name}_growth") as url:
                         entry["sqlite_ingest_s"], entry["sqlite_recalc_s"] = _ingest_and_recalc(url, rows)
