@@ -103,9 +103,11 @@ def price_scope(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TI
     run(conn, "assign_versions_to_days")
     if conn.dialect.name == "postgresql":
         # Fresh temporary tables have no statistics; without them the planner guesses.
-        for table in SCRATCH_TABLES[1:3]:
+        for table in ("days", "pairs"):
             conn.exec_driver_sql(f"ANALYZE replay_{table}")
     run(conn, "price", ledger=ledger, known_at=known_at)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE replay_priced")
 
 
 def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progress | None = None) -> RecalcOutcome:
@@ -126,6 +128,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             say("replacing the projections")
             run(conn, "delete_daily_scores_of_ledger", ledger=ledger)
             run(conn, "delete_user_totals_of_ledger", ledger=ledger)
+            users = run(conn, "add_user_totals_changes", ledger=ledger).rowcount
         else:
             say("finding what changed")
             reprice_from = run(conn, "earliest_new_version_day", ledger=ledger, after_seq=previous).scalar()
@@ -136,10 +139,14 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             say("pricing what changed")
             price_scope(conn, ledger)
             say("updating the projections")
-            run(conn, "delete_daily_scores_in_scope", ledger=ledger)
-            run(conn, "delete_user_totals_of_priced", ledger=ledger)
+            users = run(conn, "add_user_totals_changes", ledger=ledger).rowcount
+            run(conn, "delete_daily_scores_of_whole_days", ledger=ledger)
+            run(conn, "delete_daily_scores_of_pairs", ledger=ledger)
         user_days = run(conn, "insert_daily_scores", ledger=ledger).rowcount
-        users = run(conn, "insert_user_totals_of_priced", ledger=ledger).rowcount
+        if full and conn.dialect.name == "postgresql":
+            # Autovacuum has not seen the rewrite yet; incremental runs plan on these numbers.
+            conn.exec_driver_sql("ANALYZE daily_scores")
+            conn.exec_driver_sql("ANALYZE user_totals")
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,

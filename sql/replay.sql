@@ -203,31 +203,36 @@ DELETE FROM daily_scores WHERE ledger = :ledger
 -- name: delete_user_totals_of_ledger
 DELETE FROM user_totals WHERE ledger = :ledger
 
--- name: delete_daily_scores_in_scope
+-- name: delete_daily_scores_of_whole_days
+DELETE FROM daily_scores
+WHERE ledger = :ledger AND day IN (SELECT day FROM replay_days WHERE whole = 1)
+
+-- name: delete_daily_scores_of_pairs
+-- Kept apart from whole days (no OR) so each delete can use an index.
 DELETE FROM daily_scores
 WHERE ledger = :ledger
-  AND (
-    day IN (SELECT day FROM replay_days WHERE whole = 1)
-    OR EXISTS (
-        SELECT 1 FROM replay_pairs s
-        WHERE s.user_id = daily_scores.user_id AND s.day = daily_scores.day
-    )
-  )
+  AND (user_id, day) IN (SELECT s.user_id, s.day FROM replay_pairs s)
 
 -- name: insert_daily_scores
 INSERT INTO daily_scores (ledger, user_id, day, points)
 SELECT :ledger, user_id, day, points FROM replay_priced
 
--- name: delete_user_totals_of_priced
-DELETE FROM user_totals
-WHERE ledger = :ledger AND user_id IN (SELECT user_id FROM replay_priced)
-
--- name: insert_user_totals_of_priced
+-- name: add_user_totals_changes
+-- Before the daily rows in scope are replaced: each touched user's total moves by (new
+-- points in scope - old points in scope), so totals never re-read a user's whole history.
 INSERT INTO user_totals (ledger, user_id, points)
-SELECT s.ledger, s.user_id, SUM(s.points)
-FROM daily_scores s
-WHERE s.ledger = :ledger AND s.user_id IN (SELECT user_id FROM replay_priced)
-GROUP BY s.ledger, s.user_id
+SELECT :ledger, change.user_id, SUM(change.points)
+FROM (
+    SELECT user_id, points FROM replay_priced
+    UNION ALL
+    SELECT d.user_id, -d.points FROM daily_scores d
+    WHERE d.ledger = :ledger AND d.day IN (SELECT day FROM replay_days WHERE whole = 1)
+    UNION ALL
+    SELECT d.user_id, -d.points FROM replay_pairs s
+    JOIN daily_scores d ON d.ledger = :ledger AND d.user_id = s.user_id AND d.day = s.day
+) change
+GROUP BY change.user_id
+ON CONFLICT (ledger, user_id) DO UPDATE SET points = user_totals.points + excluded.points
 
 -- name: save_projection_state
 INSERT INTO projection_state (ledger, through_seq, updated_at, rebuilt_at)
