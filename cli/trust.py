@@ -51,9 +51,10 @@ def digest(
     ctx: typer.Context,
     output: Annotated[Path | None, typer.Option("--output", help="Write the digest to this file instead of standard output.")] = None,
 ) -> None:
-    """Write the journal's head (batch id, last seq, hash, time) as JSON, to keep elsewhere.
+    """Verify the journal, then write its head (batch id, last seq, hash, time) as JSON.
 
-    A later `scoreledger verify --digest FILE` proves nothing up to this head has changed.
+    Keep the file outside the database: a later `scoreledger verify --digest FILE` proves
+    nothing up to this head has changed. Refuses (exit 1) if the journal is already broken.
 
     Example: scoreledger digest --output digests/$(date +%F).json
     """

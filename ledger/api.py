@@ -28,7 +28,7 @@ from ledger.importers.schedules import read_schedule
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
 from ledger.store.engine import open_engine, read_transaction
-from ledger.verify import JournalDigest, Verification, journal_digest, verify_journal
+from ledger.verify import JournalDigest, Verification, verify_journal
 
 
 class Ledger:
@@ -142,10 +142,11 @@ class Ledger:
             return verify_journal(conn, digest)
 
     def digest(self) -> JournalDigest:
-        """The journal's current head (batch, last seq, hash), to keep outside the database."""
-        self.check_schema()
-        with read_transaction(self.engine) as conn:
-            return journal_digest(conn)
+        """The journal's current head (batch, last seq, hash), to keep outside the database.
+
+        The journal is verified first: a digest pins a head only once its chain checks out,
+        so a later verification against it cannot bless an earlier alteration."""
+        return self.verify().head
 
     # -- replay: projections, scores, leaderboards, audit ---------------------------------
 

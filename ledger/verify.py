@@ -145,15 +145,6 @@ def verify_journal(conn: Connection, digest: JournalDigest | None = None) -> Ver
     return Verification(walk.batch_count, walk.event_count, walk.head(), digest)
 
 
-def journal_digest(conn: Connection) -> JournalDigest:
-    """The current head of the journal (batch 0 and the genesis hash when it is empty)."""
-    row = conn.execute(select(batches).order_by(batches.c.batch_id.desc()).limit(1)).first()
-    now = datetime.now(UTC).replace(tzinfo=None)
-    if row is None:
-        return JournalDigest(0, 0, GENESIS_HASH, None, now)
-    return JournalDigest(row.batch_id, row.last_seq, row.hash or "", row.recorded_at, now)
-
-
 class _Walk:
     """The state of one pass along the journal; each check raises JournalBroken."""
 

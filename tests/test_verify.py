@@ -225,3 +225,12 @@ def test_verify_refuses_a_file_that_is_not_a_digest(journal: Ledger, cli, tmp_pa
     assert "not a digest" in result.stderr
     missing = cli("verify", "--digest", str(tmp_path / "nope.json"), ok=False)
     assert missing.exit_code == 1 and "nope.json" in missing.stderr
+
+
+def test_digest_refuses_to_pin_a_broken_journal(journal: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+    tamper(journal, "UPDATE actions SET quantity = 3 WHERE seq = 1")
+    with pytest.raises(JournalBroken):
+        journal.digest()
+    result = cli("digest", ok=False)
+    assert result.exit_code == 1 and "journal broken: batch 1" in result.stderr
+    assert result.stdout == ""
