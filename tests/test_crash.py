@@ -1,6 +1,7 @@
-"""Faults: the ingest process killed with SIGKILL at random (seeded) moments, and on
-PostgreSQL the server itself stopped mid-COPY. Afterwards the journal verifies, no batch is
-half-written, and running the same command again finishes the job."""
+"""Faults: the ingest and recalc processes killed with SIGKILL at random (seeded) moments
+inside their write transactions, and on PostgreSQL the server itself stopped mid-COPY.
+Afterwards the journal verifies, no batch or recalculation is half-written, running the same
+command again finishes the job, and the projections equal a rebuild from scratch."""
 
 from __future__ import annotations
 
