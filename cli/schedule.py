@@ -21,6 +21,8 @@ app = typer.Typer(no_args_is_help=True, help="Record and inspect point-value sch
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
 RULE_COLUMNS = ["action", "value", "per", "min_quantity", "by"]
+# A retroactive change lists the users it moves most; the rest are counted.
+MOVES_SHOWN = 20
 
 
 @app.command("set")
@@ -81,6 +83,13 @@ def _report(outcome: RecordOutcome) -> None:
         typer.echo(f"{outcome.already_present} version(s) already recorded")
     if outcome.affected_actions:
         typer.echo(f"reprices {outcome.affected_actions} recorded action(s) dated on or after the change")
+    if outcome.moved:
+        since = outcome.moved_from.isoformat() if outcome.moved_from else "the change"
+        typer.echo(f"{'would move' if outcome.dry_run else 'moves'} {len(outcome.moved)} user(s) (points from actions on and after {since}):")
+        for move in outcome.moved[:MOVES_SHOWN]:
+            typer.echo(f"  user {move.user_id}: {move.before} -> {move.after} ({move.after - move.before:+d})")
+        if len(outcome.moved) > MOVES_SHOWN:
+            typer.echo(f"  ... and {len(outcome.moved) - MOVES_SHOWN} more")
 
 
 def _rule_text(rule: Rule) -> str:

@@ -185,14 +185,27 @@ def computed_points(
     `values_of`: price all of history at the version in force on that day, as a naive
     recalculation at "today's values" would; used to show retroactive drift.
     """
-    known_at = known_at or END_OF_TIME
     with read_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{RECALC_WORK_MEM}'")
-        prepare_scratch(conn, ledger, known_at=known_at, values_of=values_of)
-        run(conn, "fill_replay_days", ledger=ledger, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)
-        price_scope(conn, ledger, known_at=known_at)
-        return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "sum_replay_priced")]
+        return points_in(conn, ledger, known_at=known_at, from_day=from_day, to_day=to_day, values_of=values_of)
+
+
+def points_in(
+    conn: Connection,
+    ledger: str,
+    *,
+    known_at: datetime | None = None,
+    from_day: date | None = None,
+    to_day: date | None = None,
+    values_of: date | None = None,
+) -> list[UserPoints]:
+    """`computed_points` inside the caller's transaction (which sees its own writes)."""
+    known_at = known_at or END_OF_TIME
+    prepare_scratch(conn, ledger, known_at=known_at, values_of=values_of)
+    run(conn, "fill_replay_days", ledger=ledger, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)
+    price_scope(conn, ledger, known_at=known_at)
+    return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "sum_replay_priced")]
 
 
 def projected_daily_points(engine: Engine, ledger: str) -> list[tuple[int, date, int]]:

@@ -7,13 +7,14 @@ Two versions with the same date: the one recorded later wins (a correction is a 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Engine, func, select
 
 from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, today_utc
 from ledger.errors import RetroactiveChangeRefused, UnknownScheduleVersion
+from ledger.replay import points_in
 from ledger.store.engine import read_transaction, write_transaction
 from ledger.store.journal import begin_batch, commit_batch
 from ledger.store.schedules import read_versions, version_exists, write_version
@@ -21,13 +22,26 @@ from ledger.store.tables import actions
 
 
 @dataclass(frozen=True)
+class UserMove:
+    """How a retroactive change moves one user's points."""
+
+    user_id: int
+    before: int
+    after: int
+
+
+@dataclass(frozen=True)
 class RecordOutcome:
-    """What recording some versions did: how many were new, and what they reprice."""
+    """What recording some versions did: how many were new, what they reprice, and (for
+    versions dated in the past) whose points they move, by how much."""
 
     recorded: list[ScheduleVersion]
     already_present: int
     affected_actions: int
     dry_run: bool
+    moved: list[UserMove] = field(default_factory=list)
+    # `moved` compares points from actions on and after this day (the earliest past version).
+    moved_from: date | None = None
 
 
 def in_force(versions: Sequence[RecordedScheduleVersion], day: date) -> RecordedScheduleVersion | None:
@@ -98,12 +112,28 @@ def record(
             if version not in fresh and not version_exists(conn, ledger, version):
                 fresh.append(version)
         affected = _count_repriced(conn, ledger, existing, fresh)
-        if fresh and not dry_run:
-            batch = begin_batch(conn, ledger, "schedule", origin)
-            for version in sorted(fresh, key=lambda v: v.effective_from):
-                write_version(conn, batch, ledger, version, retroactive=version.effective_from < today)
-            commit_batch(conn, batch)
-        return RecordOutcome(fresh, len(versions) - len(fresh), affected, dry_run)
+        moved_from = min((v.effective_from for v in fresh if v.effective_from < today), default=None)
+        before = points_in(conn, ledger, from_day=moved_from) if moved_from and affected else []
+        # A dry run writes inside a savepoint it then rolls back: the moves are measured by
+        # the same pricing on the same rows, and nothing stays.
+        with conn.begin_nested() as savepoint:
+            if fresh:
+                batch = begin_batch(conn, ledger, "schedule", origin)
+                for version in sorted(fresh, key=lambda v: v.effective_from):
+                    write_version(conn, batch, ledger, version, retroactive=version.effective_from < today)
+                commit_batch(conn, batch)
+            after = points_in(conn, ledger, from_day=moved_from) if moved_from and affected else []
+            if dry_run:
+                savepoint.rollback()
+        return RecordOutcome(fresh, len(versions) - len(fresh), affected, dry_run, _moves(before, after), moved_from)
+
+
+def _moves(before: list, after: list) -> list[UserMove]:  # type: ignore[type-arg]
+    """Users whose points differ between two pricings, most moved first."""
+    old = {entry.user_id: entry.points for entry in before}
+    new = {entry.user_id: entry.points for entry in after}
+    moves = [UserMove(user, old.get(user, 0), new.get(user, 0)) for user in old.keys() | new.keys() if old.get(user, 0) != new.get(user, 0)]
+    return sorted(moves, key=lambda move: (-abs(move.after - move.before), move.user_id))
 
 
 def _count_repriced(conn, ledger: str, existing: list[RecordedScheduleVersion], fresh: list[ScheduleVersion]) -> int:  # type: ignore[no-untyped-def]
