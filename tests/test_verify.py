@@ -82,6 +82,11 @@ TAMPERING = [
     pytest.param(["DELETE FROM schedule_rule_points", "DELETE FROM schedule_rules", "DELETE FROM schedule_versions"],
                  ("missing event", 2, 11), id="deleted-schedule-version"),
     pytest.param(["DELETE FROM batches WHERE batch_id = 2"], ("missing batch", 2, None), id="deleted-batch-row"),
+    pytest.param(["UPDATE batches SET recorded_at = '2000-01-01 00:00:00.000000' WHERE batch_id = 3"],
+                 ("time goes backwards", 3, None), id="back-dated-batch"),
+    pytest.param(["UPDATE batches SET event_count = 4 WHERE batch_id = 3"], ("count mismatch", 3, None), id="changed-count"),
+    pytest.param(["UPDATE batches SET prev_hash = hash WHERE batch_id = 2"], ("prev_hash mismatch", 2, None), id="relinked-batch"),
+    pytest.param(["UPDATE batches SET first_seq = 12 WHERE batch_id = 2"], ("gap in seq", 2, None), id="moved-batch-range"),
     pytest.param(["INSERT INTO schedule_rule_points (version_seq, action, attribute_value, points) VALUES (999, 'x', '1', 1)"],
                  ("stray rows", None, 999), id="points-of-no-version"),
     pytest.param(["INSERT INTO schedule_rule_points (version_seq, action, attribute_value, points) "
