@@ -169,7 +169,8 @@ class Ledger:
         self.check_schema()
         if as_known_at is not None:
             standings.check_range(from_day, to_day)
-            return replay.computed_points(self.engine, self.name, known_at=as_known_at, from_day=from_day, to_day=to_day)
+            with replay.pricing_transaction(self.engine) as conn:
+                return replay.points_in(conn, self.name, known_at=as_known_at, from_day=from_day, to_day=to_day)
         self.catch_up()
         return standings.projected_points(self.engine, self.name, from_day, to_day)
 
@@ -177,7 +178,8 @@ class Ledger:
         """Points per user if every action were priced at the values in force on
         `values_of`, as a naive "today's values" recalculation does (retroactive drift)."""
         self.check_schema()
-        return replay.computed_points(self.engine, self.name, values_of=values_of)
+        with replay.pricing_transaction(self.engine) as conn:
+            return replay.points_in(conn, self.name, values_of=values_of)
 
     def daily_points(self) -> list[tuple[int, date, int]]:
         """Every (user, day, points) row of the daily projection."""

@@ -6,7 +6,7 @@ database; this module decides *what* to price and where the result goes:
 - `recalc` keeps the projections (`daily_scores`, `user_totals`) up to date, either
   incrementally (only the (user, day) pairs new actions touch, and every day from the
   earliest `effective_from` of newly recorded schedule versions) or in full;
-- `computed_points` answers from the events directly, as known at a moment in the past
+- `points_in` answers from the events directly, as known at a moment in the past
   (bitemporal) or at one version's values for all of history (the naive recalculation).
 
 A recalculation is one transaction: if it dies half-way, readers keep seeing the previous
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Date, DateTime, Engine, bindparam
 
 from ledger.sqlfiles import statement
-from ledger.store.engine import read_transaction, translate_errors
+from ledger.store.engine import read_transaction, write_transaction
 
 # "Everything recorded so far" and "all days", as bounds the SQL can compare against.
 END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59)
@@ -78,13 +78,22 @@ def as_day(value: date | str) -> date:
 @contextmanager
 def projection_transaction(engine: Engine) -> Iterator[Connection]:
     """One recalculation at a time, all or nothing."""
-    with translate_errors(), engine.connect() as conn:
-        conn = conn.execution_options(ledger_write=True)
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PROJECTION_LOCK_KEY})")
-                conn.exec_driver_sql(f"SET LOCAL work_mem = '{RECALC_WORK_MEM}'")
-            yield conn
+    with write_transaction(engine, PROJECTION_LOCK_KEY) as conn:
+        _allow_big_aggregates(conn)
+        yield conn
+
+
+@contextmanager
+def pricing_transaction(engine: Engine) -> Iterator[Connection]:
+    """A read transaction for pricing on the fly (`points_in`)."""
+    with read_transaction(engine) as conn:
+        _allow_big_aggregates(conn)
+        yield conn
+
+
+def _allow_big_aggregates(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{RECALC_WORK_MEM}'")
 
 
 def prepare_scratch(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME, values_of: date | None = None) -> None:
@@ -169,28 +178,6 @@ def is_behind(engine: Engine, ledger: str) -> bool:
         return bool(run(conn, "has_new_events", ledger=ledger, after_seq=previous).scalar())
 
 
-def computed_points(
-    engine: Engine,
-    ledger: str,
-    *,
-    known_at: datetime | None = None,
-    from_day: date | None = None,
-    to_day: date | None = None,
-    values_of: date | None = None,
-) -> list[UserPoints]:
-    """Points per user computed from the events, not the projections.
-
-    `known_at`: only events and schedule versions recorded by then ("what did the ledger
-    say on May 15?"). `from_day`/`to_day`: only actions on those days (inclusive).
-    `values_of`: price all of history at the version in force on that day, as a naive
-    recalculation at "today's values" would; used to show retroactive drift.
-    """
-    with read_transaction(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SET LOCAL work_mem = '{RECALC_WORK_MEM}'")
-        return points_in(conn, ledger, known_at=known_at, from_day=from_day, to_day=to_day, values_of=values_of)
-
-
 def points_in(
     conn: Connection,
     ledger: str,
@@ -200,7 +187,14 @@ def points_in(
     to_day: date | None = None,
     values_of: date | None = None,
 ) -> list[UserPoints]:
-    """`computed_points` inside the caller's transaction (which sees its own writes)."""
+    """Points per user (sorted by user) computed from the events, not the projections, in
+    the caller's transaction (which sees its own writes).
+
+    `known_at`: only events and schedule versions recorded by then ("what did the ledger
+    say on May 15?"). `from_day`/`to_day`: only actions on those days (inclusive).
+    `values_of`: price all of history at the version in force on that day, as a naive
+    recalculation at "today's values" would; used to show retroactive drift.
+    """
     known_at = known_at or END_OF_TIME
     prepare_scratch(conn, ledger, known_at=known_at, values_of=values_of)
     run(conn, "fill_replay_days", ledger=ledger, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)

@@ -94,13 +94,14 @@ def redact(url: str) -> str:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that holds the journal lock: one writer at a time, all or nothing."""
+def write_transaction(engine: Engine, lock_key: int = JOURNAL_LOCK_KEY) -> Iterator[Connection]:
+    """A transaction that holds a write lock (by default the journal's): one writer at a
+    time, all or nothing. On SQLite every writer shares the one lock of BEGIN IMMEDIATE."""
     with translate_errors(), engine.connect() as conn:
         conn = conn.execution_options(ledger_write=True)
         with conn.begin():
             if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK_KEY})")
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key,))
             yield conn
 
 
