@@ -39,6 +39,7 @@ class Ledger:
             raise InvalidInput([InputProblem("--ledger", None, None, "a ledger name is 1 to 100 characters")])
         self.engine = engine
         self.name = name
+        self._schema_checked = False
 
     @classmethod
     def open(cls, url: str, name: str = DEFAULT_LEDGER) -> Ledger:
@@ -54,8 +55,13 @@ class Ledger:
         return schema.upgrade(self.engine)
 
     def check_schema(self) -> None:
+        """Refuse to work on a missing or outdated schema. Checked once per Ledger object:
+        the check costs a round trip and a migration-table read, too much for every audit."""
+        if self._schema_checked:
+            return
         with read_transaction(self.engine) as conn:
             schema.require_current(conn)
+        self._schema_checked = True
 
     # -- actions --------------------------------------------------------------------------
 
