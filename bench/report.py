@@ -61,7 +61,10 @@ def markdown(document: dict) -> str:
             f"| {_target(result)} | {_ratio(result['ratio_to_target'])} | {_met(result, document['targets_apply'])} "
             f"| {result['note']} |"
         )
-    lines += ["", "## Growth", "", "Seconds for one-batch ingest and a full recalc; per-million-action cost in brackets.", ""]
+    lines += ["", "## Growth", "", "Seconds for one-batch ingest and a full recalc; per-million-action cost in brackets."]
+    if any(entry.get("sqlite_ingest_s") is None for entry in document["growth"]):
+        lines += ["At this scale SQLite is measured at the full size only (see `sqlite_everything` in bench/scales.py)."]
+    lines += [""]
     lines += [
         "| actions | PostgreSQL ingest | PostgreSQL full recalc | SQLite ingest | SQLite full recalc |",
         "| ---: | ---: | ---: | ---: | ---: |",
