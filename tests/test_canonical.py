@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from hypothesis import given
@@ -9,30 +10,25 @@ from hypothesis import strategies as st
 
 from ledger.store.canonical import event_bytes
 
-FIELD = st.none() | st.booleans() | st.integers() | st.text() | st.datetimes() | st.dates()
+ESCAPES = {"t": "\t", "n": "\n", "\\": "\\"}
 
 
-def reference_spelling(value: object) -> str:
-    """The spelling as specified: NULL as \\N, booleans t/f, times to the microsecond,
-    text with backslash, tab and newline escaped."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+def read_back(data: bytes) -> list[str]:
+    """Split canonical bytes into the kind and its text fields, undoing the escapes."""
+    text = data.decode()
+    assert text.endswith("\n") and "\n" not in text[:-1]
+    return [re.sub(r"\\(.)", lambda match: ESCAPES[match.group(1)], field) for field in text[:-1].split("\t")]
 
 
-@given(st.lists(FIELD, max_size=8))
-def test_spelling_is_as_specified(fields: list[object]) -> None:
-    expected = "\t".join(["kind", *(reference_spelling(value) for value in fields)]) + "\n"
-    assert event_bytes("kind", *fields) == expected.encode()
+@given(st.lists(st.text(), max_size=8))
+def test_text_fields_read_back_exactly(fields: list[str]) -> None:
+    # One line, tab-separated, and every field recoverable: so two different lists of
+    # fields can never spell the same bytes.
+    assert read_back(event_bytes("kind", *fields)) == ["kind", *fields]
 
 
-@given(st.lists(st.text(), min_size=1, max_size=5), st.lists(st.text(), min_size=1, max_size=5))
-def test_different_text_fields_never_spell_the_same(left: list[str], right: list[str]) -> None:
-    if left != right and len(left) == len(right):
-        assert event_bytes("kind", *left) != event_bytes("kind", *right)
+def test_spelling_of_other_types() -> None:
+    fields = [None, True, False, 42, -7, datetime(2024, 5, 1, 12, 0), date(2024, 5, 1), "\\N"]
+    assert event_bytes("kind", *fields) == (
+        b"kind\t\\N\tt\tf\t42\t-7\t2024-05-01 12:00:00.000000\t2024-05-01\t\\\\N\n"
+    )
