@@ -128,10 +128,12 @@ FROM (
         WHERE d.whole = 1 AND a.recorded_at <= :known_at
         UNION ALL
         SELECT a.user_id, a.day, a.action, a.quantity, a.attributes_json, d.version_seq
+        -- CROSS JOIN: SQLite keeps the few pairs as the outer loop and looks each one up in
+        -- the (ledger, user_id, day) index; PostgreSQL plans it as any join.
         FROM replay_pairs s
+        CROSS JOIN replay_actions a
         JOIN replay_days d ON d.day = s.day
-        JOIN replay_actions a ON a.ledger = :ledger AND a.user_id = s.user_id AND a.day = s.day
-        WHERE a.recorded_at <= :known_at
+        WHERE a.ledger = :ledger AND a.user_id = s.user_id AND a.day = s.day AND a.recorded_at <= :known_at
     ) e
     LEFT JOIN schedule_rules r ON r.version_seq = e.version_seq AND r.action = e.action
     LEFT JOIN schedule_rule_points p
@@ -169,8 +171,8 @@ SELECT
         CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END
     ) OVER (PARTITION BY a.day, a.action) AS BIGINT) / r.per) * r.value END AS bucket_points
 FROM replay_pairs s
+CROSS JOIN replay_actions a  -- pairs first, as in `price`
 JOIN replay_days d ON d.day = s.day
-JOIN replay_actions a ON a.ledger = :ledger AND a.user_id = s.user_id AND a.day = s.day
 LEFT JOIN schedule_versions v ON v.seq = d.version_seq
 LEFT JOIN schedule_rules r ON r.version_seq = d.version_seq AND r.action = a.action
 LEFT JOIN schedule_rule_points p
@@ -180,6 +182,7 @@ LEFT JOIN schedule_rule_points p
             WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
             ELSE a.attributes_json ->> r.by_attribute
         END AS TEXT) END
+WHERE a.ledger = :ledger AND a.user_id = s.user_id AND a.day = s.day
 ORDER BY a.occurred_at, a.seq
 
 -- name: journal_through_seq
