@@ -8,8 +8,7 @@ import pytest
 
 from ledger import Action, Ledger, Rule, ScheduleVersion
 from ledger.errors import InvalidInput
-from ledger.replay import UserPoints
-from ledger.standings import Period, Ranking, period_window, ranked
+from ledger.standings import Period, Ranking, period_window
 
 
 def likes(user: int, count: int, day: date, prefix: str = "") -> list[Action]:
@@ -36,12 +35,18 @@ def test_period_windows(period: Period, at: date, window: tuple[date, date] | No
     assert period_window(period, at) == window
 
 
-def test_ranking_modes_on_ties() -> None:
-    points = [UserPoints(1, 10), UserPoints(2, 30), UserPoints(3, 30), UserPoints(4, 5)]
-    as_pairs = lambda ranking: [(s.rank, s.user_id) for s in ranked(points, ranking)]  # noqa: E731
-    assert as_pairs(Ranking.dense_rank) == [(1, 2), (1, 3), (2, 1), (3, 4)]
-    assert as_pairs(Ranking.rank) == [(1, 2), (1, 3), (3, 1), (4, 4)]
-    assert as_pairs(Ranking.row_number) == [(1, 2), (2, 3), (3, 1), (4, 4)]
+def test_ranking_modes_on_ties(book: Ledger) -> None:
+    book.set_schedule(date(2024, 1, 1), {"likes_received": Rule(value=1)}, retroactive=True)
+    day = date(2024, 3, 1)
+    book.record_actions(likes(1, 10, day) + likes(2, 30, day) + likes(3, 30, day) + likes(4, 5, day))
+
+    def as_pairs(ranking: Ranking, **window: date) -> list[tuple[int, int]]:
+        return [(s.rank, s.user_id) for s in book.leaderboard(ranking=ranking, **window)]
+
+    for window in ({}, {"from_day": day, "to_day": day}):  # all-time totals, and a day range
+        assert as_pairs(Ranking.dense_rank, **window) == [(1, 2), (1, 3), (2, 1), (3, 4)]
+        assert as_pairs(Ranking.rank, **window) == [(1, 2), (1, 3), (3, 1), (4, 4)]
+        assert as_pairs(Ranking.row_number, **window) == [(1, 2), (2, 3), (3, 1), (4, 4)]
 
 
 def test_leaderboard_periods_limits_and_exclusions(book: Ledger) -> None:

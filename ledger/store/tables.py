@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -125,7 +126,8 @@ daily_scores = Table(
     Column("day", Date, nullable=False),
     Column("points", BigInteger, nullable=False),
     PrimaryKeyConstraint("ledger", "user_id", "day", name="pk_daily_scores"),
-    Index("ix_daily_scores_ledger_day", "ledger", "day"),
+    # Covers (day, user_id, points) so period leaderboards read the index alone (0003).
+    Index("ix_daily_scores_ledger_day", "ledger", "day", "user_id", "points"),
 )
 
 user_totals = Table(
@@ -135,6 +137,8 @@ user_totals = Table(
     Column("user_id", BigInteger, nullable=False),
     Column("points", BigInteger, nullable=False),
     PrimaryKeyConstraint("ledger", "user_id", name="pk_user_totals"),
+    # The all-time leaderboard walks this in rank order and stops at its limit (0003).
+    Index("ix_user_totals_ranking", "ledger", text("points DESC"), "user_id"),
 )
 
 projection_state = Table(
