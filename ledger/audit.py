@@ -4,7 +4,7 @@ Each line says when, what (action type, source_key, quantity, attributes), which
 version priced it (its effective_from and reason), the rule, the points, and the running
 total. A `per` rule prices a (user, day, action) bucket rather than an event, so a bucket
 is one line listing its events. Points come from the same SQL pricing as `recalc`
-(sql/replay.sql, `audit_events`), so the last running total equals the user's score.
+(sql/replay.sql, `audit_user`), so the last running total equals the user's score.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ledger.replay import FIRST_DAY, LAST_DAY, as_day, prepare_scratch, run
+from ledger.replay import FIRST_DAY, LAST_DAY, as_day, run
 from ledger.standings import check_range
 from ledger.store.engine import read_transaction
 
@@ -60,11 +60,7 @@ def audit(engine: Engine, ledger: str, user_id: int, from_day: date | None = Non
     """The lines making up `user_id`'s points from actions on `from_day`..`to_day`."""
     check_range(from_day, to_day)
     with read_transaction(engine) as conn:
-        prepare_scratch(conn, ledger)
-        run(conn, "fill_replay_pairs_of_user", ledger=ledger, user_id=user_id, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)
-        run(conn, "fill_replay_days_of_pairs")
-        run(conn, "assign_versions_to_days")
-        rows = list(run(conn, "audit_events", ledger=ledger))
+        rows = list(run(conn, "audit_user", ledger=ledger, user_id=user_id, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY))
     lines: list[AuditLine] = []
     buckets: dict[tuple[date, str], AuditLine] = {}
     for row in rows:
