@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Date, DateTime, Engine, bindparam
 
 from ledger.sqlfiles import statement
-from ledger.store.engine import read_transaction, write_transaction
+from ledger.store.engine import read_transaction, translate_errors, write_transaction
 
 # "Everything recorded so far" and "all days", as bounds the SQL can compare against.
 END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59)
@@ -159,10 +159,6 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             run(conn, "delete_daily_scores_of_whole_days", ledger=ledger)
             run(conn, "delete_daily_scores_of_pairs", ledger=ledger)
         user_days = run(conn, "insert_daily_scores", ledger=ledger).rowcount
-        if full and conn.dialect.name == "postgresql":
-            # Autovacuum has not seen the rewrite yet; incremental runs plan on these numbers.
-            conn.exec_driver_sql("ANALYZE daily_scores")
-            conn.exec_driver_sql("ANALYZE user_totals")
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,
@@ -172,7 +168,23 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             now=now,
             rebuilt_at=now if full else None,
         )
-        return RecalcOutcome(full, user_days, users, through_seq)
+        outcome = RecalcOutcome(full, user_days, users, through_seq)
+    if full:
+        tidy_projections(engine)
+    return outcome
+
+
+def tidy_projections(engine: Engine) -> None:
+    """After a rebuild, on PostgreSQL: fresh statistics for the planner, and a visibility map
+    so leaderboards read the covering index alone instead of one table page per row (a
+    month's leaderboard at 10M actions: about 1 s before, tens of ms after). VACUUM cannot
+    run in a transaction, so this comes after the rebuild commits; if it is interrupted the
+    projections are still complete, only slower to read until autovacuum catches up."""
+    if engine.dialect.name != "postgresql":
+        return
+    with translate_errors(), engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql("VACUUM (ANALYZE) daily_scores, user_totals")
 
 
 def is_behind(engine: Engine, ledger: str) -> bool:
