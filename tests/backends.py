@@ -34,12 +34,23 @@ class PostgresServer:
         self.admin_url = normalize_url(admin_url)
         self.admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
         self.prefix = f"sl_test_{os.getpid()}"
+        self._drop_orphans()
         self.template = f"{self.prefix}_template"
         self._drop(self.template)
         self._create(self.template)
         engine = open_engine(self.url_for(self.template))
         schema.upgrade(engine)
         engine.dispose()
+
+    def _drop_orphans(self) -> None:
+        """Drop test databases of test runs whose process is gone: a run cut short (the
+        crash suite stops the server on purpose) cannot drop its own."""
+        with self.admin.connect() as conn:
+            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'sl\\_test\\_%'")).scalars().all()
+        for name in names:
+            owner = name.split("_")[2]
+            if owner.isdigit() and not _process_alive(int(owner)):
+                self._drop(name)
 
     def url_for(self, database: str) -> str:
         return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
@@ -103,3 +114,13 @@ class SqliteTemplate:
         if migrated:
             shutil.copyfile(self.path, target)
         return f"sqlite:///{target}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
