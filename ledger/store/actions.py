@@ -73,7 +73,7 @@ def write_actions(
     progress: Progress | None = None,
 ) -> WriteResult:
     """Record `rows` in `ledger` as one all-or-nothing batch."""
-    unique, duplicates, problems = _dedupe_input(rows)
+    unique, problems = _dedupe_input(rows)
     if problems:
         raise InvalidInput(problems, what="ingest")
     with write_transaction(engine) as conn:
@@ -97,23 +97,21 @@ def write_actions(
         return WriteResult(len(new_rows), len(rows) - len(new_rows), batch.batch_id)
 
 
-def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], int, list[InputProblem]]:
+def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], list[InputProblem]]:
     """Collapse repeats of a key within the input; a key repeated with another payload is an error."""
     keys = [located.row.source_key for located in rows]
     if len(set(keys)) == len(keys):
         # The usual case, checked in C: no key repeats, so nothing to collapse or compare.
-        return list(rows), 0, []
+        return list(rows), []
     first_seen: dict[str, LocatedRow] = {}
     unique: list[LocatedRow] = []
     problems: list[InputProblem] = []
-    duplicates = 0
     for located in rows:
         earlier = first_seen.get(located.row.source_key)
         if earlier is None:
             first_seen[located.row.source_key] = located
             unique.append(located)
             continue
-        duplicates += 1
         differing = located.row.differing_fields(earlier.row)
         if differing:
             problems.append(
@@ -125,7 +123,7 @@ def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], int, li
                     f"{earlier.line}) with a different {', '.join(differing)}",
                 )
             )
-    return unique, duplicates, problems
+    return unique, problems
 
 
 def _compare_with_recorded(
