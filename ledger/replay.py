@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Date, DateTime, Engine, bindparam
 
 from ledger.sqlfiles import statement
-from ledger.store.engine import read_transaction, translate_errors, write_transaction
+from ledger.store.bulk_indexes import indexes_set_aside
+from ledger.store.engine import read_transaction, vacuum_analyze, write_transaction
 
 # "Everything recorded so far" and "all days", as bounds the SQL can compare against.
 END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59)
@@ -35,7 +36,7 @@ LAST_DAY = date(9999, 12, 31)
 PROJECTION_LOCK_KEY = 0x5C0E1ED8
 # Hash aggregates over millions of actions spill to disk at PostgreSQL's default 4MB.
 RECALC_WORK_MEM = "256MB"
-SCRATCH_TABLES = ("versions", "days", "pairs", "priced")
+SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced")
 
 Progress = Callable[[str], None]
 
@@ -114,16 +115,45 @@ def prepare_scratch(conn: Connection, ledger: str, *, known_at: datetime = END_O
         run(conn, "fill_replay_versions_pinned", ledger=ledger, known_at=known_at, values_of=values_of)
 
 
-def price_scope(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME) -> None:
-    """Give each scoped day its version, then price the scope into replay_priced."""
+def assign_rules_to_days(conn: Connection) -> None:
+    """Give each scoped day its version, and each (day, action) its rule."""
     run(conn, "assign_versions_to_days")
+    run(conn, "fill_replay_day_rules")
     if conn.dialect.name == "postgresql":
         # Fresh temporary tables have no statistics; without them the planner guesses.
-        for table in ("days", "pairs"):
+        for table in ("days", "pairs", "day_rules"):
             conn.exec_driver_sql(f"ANALYZE replay_{table}")
+
+
+def price_scope(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME) -> None:
+    """Price the scoped days and pairs into replay_priced."""
+    assign_rules_to_days(conn)
     run(conn, "price", ledger=ledger, known_at=known_at)
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE replay_priced")
+
+
+def rebuild_projections(conn: Connection, ledger: str) -> tuple[int, int]:
+    """Replace the ledger's projections with every action priced afresh; returns (user-days,
+    users). The daily rows are written into an emptied table with its indexes set aside and
+    rebuilt afterwards: building a B-tree once from sorted rows costs a fraction of updating
+    it row by row (at 3M actions on PostgreSQL, 13.6 s of a 26.6 s rebuild went into that).
+    Readers of the projections wait for the commit; until then they see nothing half-done."""
+    run(conn, "fill_replay_days", ledger=ledger, from_day=FIRST_DAY, to_day=LAST_DAY)
+    assign_rules_to_days(conn)
+    if run(conn, "other_ledger_projected", ledger=ledger).scalar():
+        run(conn, "delete_daily_scores_of_ledger", ledger=ledger)
+        run(conn, "delete_user_totals_of_ledger", ledger=ledger)
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("TRUNCATE daily_scores, user_totals")
+    else:
+        # Without a WHERE clause SQLite empties a table wholesale, as TRUNCATE does.
+        conn.exec_driver_sql("DELETE FROM daily_scores")
+        conn.exec_driver_sql("DELETE FROM user_totals")
+    with indexes_set_aside(conn, "daily_scores"), aggregates_streamed(conn):
+        user_days = run(conn, "price_everything", ledger=ledger).rowcount
+    users = run(conn, "total_every_user", ledger=ledger).rowcount
+    return user_days, users
 
 
 def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progress | None = None) -> RecalcOutcome:
@@ -139,12 +169,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
         prepare_scratch(conn, ledger)
         if full:
             say("pricing every action")
-            run(conn, "fill_replay_days", ledger=ledger, from_day=FIRST_DAY, to_day=LAST_DAY)
-            price_scope(conn, ledger)
-            say("replacing the projections")
-            run(conn, "delete_daily_scores_of_ledger", ledger=ledger)
-            run(conn, "delete_user_totals_of_ledger", ledger=ledger)
-            users = run(conn, "add_user_totals_changes", ledger=ledger).rowcount
+            user_days, users = rebuild_projections(conn, ledger)
         else:
             say("finding what changed")
             reprice_from = run(conn, "earliest_new_version_day", ledger=ledger, after_seq=previous).scalar()
@@ -158,7 +183,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             users = run(conn, "add_user_totals_changes", ledger=ledger).rowcount
             run(conn, "delete_daily_scores_of_whole_days", ledger=ledger)
             run(conn, "delete_daily_scores_of_pairs", ledger=ledger)
-        user_days = run(conn, "insert_daily_scores", ledger=ledger).rowcount
+            user_days = run(conn, "insert_daily_scores", ledger=ledger).rowcount
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,
@@ -174,17 +199,29 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     return outcome
 
 
+@contextmanager
+def aggregates_streamed(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, have the block's statements aggregate rows in the order an index gives
+    them instead of hashing them. The planner takes (user, day) groups for ~30k where there
+    are millions (its distinct-count estimate for user_id is low), so it picks hash aggregates
+    that spill to disk: 9.3 s against 4.5 s streamed at 3M actions."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    conn.exec_driver_sql("SET LOCAL enable_hashagg = off")
+    conn.exec_driver_sql("SET LOCAL enable_sort = off")
+    yield
+    conn.exec_driver_sql("RESET enable_hashagg")
+    conn.exec_driver_sql("RESET enable_sort")
+
+
 def tidy_projections(engine: Engine) -> None:
     """After a rebuild, on PostgreSQL: fresh statistics for the planner, and a visibility map
     so leaderboards read the covering index alone instead of one table page per row (a
     month's leaderboard at 10M actions: about 1 s before, tens of ms after). VACUUM cannot
     run in a transaction, so this comes after the rebuild commits; if it is interrupted the
     projections are still complete, only slower to read until autovacuum catches up."""
-    if engine.dialect.name != "postgresql":
-        return
-    with translate_errors(), engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.exec_driver_sql("VACUUM (ANALYZE) daily_scores, user_totals")
+    vacuum_analyze(engine, "daily_scores", "user_totals")
 
 
 def is_behind(engine: Engine, ledger: str) -> bool:

@@ -15,7 +15,7 @@ ORDER BY points DESC, user_id
 LIMIT :row_limit
 
 -- name: leaderboard_days
--- A day range: daily points summed per user; ix_daily_scores_ledger_day covers
+-- A day range: daily points summed per user; the key of daily_scores covers
 -- (ledger, day, user_id, points), so this reads the index alone.
 SELECT user_id, points,
        dense_rank() OVER (ORDER BY points DESC) AS dense_rank,

@@ -118,6 +118,18 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def vacuum_analyze(engine: Engine, *tables: str) -> None:
+    """On PostgreSQL, VACUUM (ANALYZE) `tables`: fresh planner statistics, and a visibility map
+    so that index-only scans need not visit the table. VACUUM cannot run in a transaction, so
+    callers run this after their write commits; if it is interrupted nothing is lost, reads are
+    only slower until autovacuum catches up. SQLite has no such step."""
+    if engine.dialect.name != "postgresql":
+        return
+    with translate_errors(), engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(tables)}")
+
+
 @contextmanager
 def translate_errors() -> Iterator[None]:
     """Re-raise driver errors as ledger errors with one readable line."""

@@ -64,8 +64,10 @@ actions = Table(
     Column("attributes", Text, nullable=False),
     Column("recorded_at", DateTime, nullable=False),
     UniqueConstraint("ledger", "source_key", name="uq_actions_ledger_source_key"),
-    Index("ix_actions_ledger_day", "ledger", "day"),
     Index("ix_actions_ledger_user_day", "ledger", "user_id", "day"),
+    # Covers everything pricing reads, in (day, user, action) order (migration 0004; on
+    # SQLite quantity and attributes are trailing key columns instead of INCLUDEd).
+    Index("ix_actions_replay", "ledger", "day", "user_id", "action", postgresql_include=["quantity", "attributes"]),
 )
 
 schedule_versions = Table(
@@ -122,12 +124,13 @@ daily_scores = Table(
     "daily_scores",
     metadata,
     Column("ledger", String(100), nullable=False),
-    Column("user_id", BigInteger, nullable=False),
     Column("day", Date, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
     Column("points", BigInteger, nullable=False),
-    PrimaryKeyConstraint("ledger", "user_id", "day", name="pk_daily_scores"),
-    # Covers (day, user_id, points) so period leaderboards read the index alone (0003).
-    Index("ix_daily_scores_ledger_day", "ledger", "day", "user_id", "points"),
+    # Day-major and carrying points, so period leaderboards read the key alone (0004); on
+    # SQLite the table is WITHOUT ROWID, i.e. it is this key.
+    PrimaryKeyConstraint("ledger", "day", "user_id", name="pk_daily_scores", postgresql_include=["points"]),
+    sqlite_with_rowid=False,
 )
 
 user_totals = Table(

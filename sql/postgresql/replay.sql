@@ -27,6 +27,18 @@ CREATE TEMP TABLE IF NOT EXISTS replay_priced (
     points BIGINT NOT NULL
 ) ON COMMIT DROP
 
+-- name: create_replay_day_rules
+CREATE TEMP TABLE IF NOT EXISTS replay_day_rules (
+    day DATE NOT NULL,
+    action VARCHAR(100) NOT NULL,
+    version_seq BIGINT NOT NULL,
+    value BIGINT NOT NULL,
+    per BIGINT,
+    min_quantity BIGINT,
+    by_attribute VARCHAR(100),
+    PRIMARY KEY (day, action)
+) ON COMMIT DROP
+
 -- name: fill_replay_days
 -- Every day from the ledger's first action day to its last, clipped to the given days.
 -- MIN and MAX come from the (ledger, day) index.
