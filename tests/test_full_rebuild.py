@@ -1,0 +1,72 @@
+"""A full rebuild empties the projections, sets their key aside and rebuilds it: it must leave
+other ledgers' rows, the table's indexes and an upgrade's cleared projections as they should be."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine, inspect
+
+from ledger import Action, Ledger, Rule
+
+
+def likes(prefix: str, users: range, days: int, start: date = date(2024, 3, 1)) -> list[Action]:
+    return [
+        Action(
+            source_key=f"{prefix}-{user}-{day}",
+            user_id=user,
+            action="likes_received",
+            occurred_at=datetime.combine(start + timedelta(days=day), datetime.min.time()) + timedelta(hours=user % 24),
+        )
+        for user in users
+        for day in range(days)
+    ]
+
+
+def ledger_with_likes(book: Ledger, name: str, value: int, users: range) -> Ledger:
+    ledger = Ledger(book.engine, name)
+    ledger.set_schedule(date(2024, 1, 1), {"likes_received": Rule(value=value)}, retroactive=True)
+    ledger.record_actions(likes(name, users, days=5))
+    return ledger
+
+
+def index_shapes(engine: Engine, table: str) -> tuple:
+    inspector = inspect(engine)
+    key = inspector.get_pk_constraint(table)
+    indexes = sorted((index["name"], tuple(index["column_names"])) for index in inspector.get_indexes(table))
+    return key["name"], tuple(key["constrained_columns"]), indexes
+
+
+def test_a_full_rebuild_of_one_ledger_leaves_the_others_alone(book: Ledger) -> None:
+    first = ledger_with_likes(book, "first", value=2, users=range(1, 6))
+    second = ledger_with_likes(book, "second", value=3, users=range(3, 9))
+    first.recalc()
+    second.recalc()
+    first_daily = first.daily_points()
+    assert len(first_daily) == 5 * 5 and {points for _, _, points in first_daily} == {2}
+
+    second.record_actions(likes("second-more", range(1, 3), days=2))
+    second.recalc(full=True)
+
+    assert first.daily_points() == first_daily
+    assert {s.user_id: s.points for s in first.scores()} == {user: 10 for user in range(1, 6)}
+    assert {s.user_id: s.points for s in second.scores()} == {1: 6, 2: 6, **{user: 15 for user in range(3, 9)}}
+
+
+def test_a_full_rebuild_puts_the_projection_keys_back(book: Ledger) -> None:
+    before = {table: index_shapes(book.engine, table) for table in ("daily_scores", "user_totals")}
+    assert before["daily_scores"][:2] == ("pk_daily_scores", ("ledger", "day", "user_id"))
+    ledger_with_likes(book, "default", value=1, users=range(1, 4))
+    book.recalc(full=True)
+    book.recalc(full=True)
+    assert {table: index_shapes(book.engine, table) for table in ("daily_scores", "user_totals")} == before
+
+
+def test_the_sole_ledger_rebuilds_from_empty_projections_each_time(book: Ledger) -> None:
+    ledger_with_likes(book, "default", value=4, users=range(1, 4))
+    book.recalc(full=True)
+    book.set_schedule(date(2024, 3, 3), {"likes_received": Rule(value=1)}, retroactive=True)
+    book.recalc(full=True)
+    # Days 1-2 at 4 points, days 3-5 at 1 point, for each of three users: no row kept from before.
+    assert {s.user_id: s.points for s in book.scores()} == {user: 2 * 4 + 3 * 1 for user in range(1, 4)}
+    assert len(book.daily_points()) == 3 * 5
