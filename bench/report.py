@@ -93,7 +93,8 @@ METHOD = [
     "- One synthetic community per run (seeded), loaded twice: as scoreledger actions and as "
     "Discourse-shaped forum rows (bench/generator.py, bench/discourse_baseline.py).",
     "- Ingest: `Ledger.ingest_rows` of every action as one all-or-nothing batch into an empty "
-    "ledger (the unique key and the hash chain are in force), rows already parsed in memory.",
+    "ledger (the unique key and the hash chain are in force), rows already parsed in memory; on "
+    "PostgreSQL it includes the VACUUM (ANALYZE) that ends a bulk load.",
     "- Recalc figures come from a fresh child process (bench/probe.py) that only opens the "
     "ledger and recalculates; its peak RSS is the process's VmHWM.",
     "- Plugin-style: delete the daily scores, then one INSERT ... SELECT over the forum tables "
