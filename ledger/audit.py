@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ledger.replay import FIRST_DAY, LAST_DAY, as_day, run
+from ledger.pricing import FIRST_DAY, LAST_DAY, as_day, run
 from ledger.standings import check_range
 from ledger.store.engine import read_transaction
 

@@ -19,32 +19,28 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Date, DateTime, Engine, bindparam
+from sqlalchemy import Connection, Engine
 
-from ledger.sqlfiles import statement
-from ledger.store.bulk_indexes import indexes_set_aside
+from ledger.pricing import (
+    END_OF_TIME,
+    FIRST_DAY,
+    LAST_DAY,
+    UserPoints,
+    allow_big_aggregates,
+    as_day,
+    prepare_scratch,
+    price_scope,
+    run,
+)
+from ledger.rebuild import rebuild_projections
 from ledger.store.engine import read_transaction, vacuum_analyze, write_transaction
 
-# "Everything recorded so far" and "all days", as bounds the SQL can compare against.
-END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59)
-FIRST_DAY = date(1, 1, 1)
-LAST_DAY = date(9999, 12, 31)
 # Recalculations of the same database take turns (PostgreSQL advisory lock; on SQLite the
 # write lock of BEGIN IMMEDIATE). Not the journal lock: ingest goes on during a recalc.
 PROJECTION_LOCK_KEY = 0x5C0E1ED8
-# Hash aggregates over millions of actions spill to disk at PostgreSQL's default 4MB.
-RECALC_WORK_MEM = "256MB"
-SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced")
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class UserPoints:
-    user_id: int
-    points: int
 
 
 @dataclass(frozen=True)
@@ -57,37 +53,11 @@ class RecalcOutcome:
     through_seq: int
 
 
-def run(conn: Connection, name: str, **params: Any) -> CursorResult:
-    """Execute named statement `name` (sql/) with `params`, dates and times typed so that
-    SQLite compares them in its stored text spelling, and collections (lists, sets) bound as
-    an expanding `IN :name` list."""
-    clause = statement(name, conn.dialect.name)
-    typed = [
-        bindparam(key, type_=DateTime() if isinstance(value, datetime) else Date())
-        for key, value in params.items()
-        if isinstance(value, date)
-    ]
-    typed += [
-        bindparam(key, expanding=True)
-        for key, value in params.items()
-        if isinstance(value, (list, tuple, set, frozenset))
-    ]
-    params = {key: list(value) if isinstance(value, (set, frozenset)) else value for key, value in params.items()}
-    if typed:
-        clause = clause.bindparams(*typed)
-    return conn.execute(clause, params)
-
-
-def as_day(value: date | str) -> date:
-    """A DATE column's value: SQLite hands raw statements' dates back as text."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
 @contextmanager
 def projection_transaction(engine: Engine) -> Iterator[Connection]:
     """One recalculation at a time, all or nothing."""
     with write_transaction(engine, PROJECTION_LOCK_KEY) as conn:
-        _allow_big_aggregates(conn)
+        allow_big_aggregates(conn)
         yield conn
 
 
@@ -95,65 +65,8 @@ def projection_transaction(engine: Engine) -> Iterator[Connection]:
 def pricing_transaction(engine: Engine) -> Iterator[Connection]:
     """A read transaction for pricing on the fly (`points_in`)."""
     with read_transaction(engine) as conn:
-        _allow_big_aggregates(conn)
+        allow_big_aggregates(conn)
         yield conn
-
-
-def _allow_big_aggregates(conn: Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL work_mem = '{RECALC_WORK_MEM}'")
-
-
-def prepare_scratch(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME, values_of: date | None = None) -> None:
-    """Empty scratch tables, and the schedule versions that count for this run."""
-    for table in SCRATCH_TABLES:
-        run(conn, f"create_replay_{table}")
-        run(conn, f"clear_replay_{table}")
-    if values_of is None:
-        run(conn, "fill_replay_versions", ledger=ledger, known_at=known_at)
-    else:
-        run(conn, "fill_replay_versions_pinned", ledger=ledger, known_at=known_at, values_of=values_of)
-
-
-def assign_rules_to_days(conn: Connection) -> None:
-    """Give each scoped day its version, and each (day, action) its rule."""
-    run(conn, "assign_versions_to_days")
-    run(conn, "fill_replay_day_rules")
-    if conn.dialect.name == "postgresql":
-        # Fresh temporary tables have no statistics; without them the planner guesses.
-        for table in ("days", "pairs", "day_rules"):
-            conn.exec_driver_sql(f"ANALYZE replay_{table}")
-
-
-def price_scope(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME) -> None:
-    """Price the scoped days and pairs into replay_priced."""
-    assign_rules_to_days(conn)
-    run(conn, "price", ledger=ledger, known_at=known_at)
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ANALYZE replay_priced")
-
-
-def rebuild_projections(conn: Connection, ledger: str) -> tuple[int, int]:
-    """Replace the ledger's projections with every action priced afresh; returns (user-days,
-    users). The daily rows are written into an emptied table with its indexes set aside and
-    rebuilt afterwards: building a B-tree once from sorted rows costs a fraction of updating
-    it row by row (at 3M actions on PostgreSQL, 13.6 s of a 26.6 s rebuild went into that).
-    Readers of the projections wait for the commit; until then they see nothing half-done."""
-    run(conn, "fill_replay_days", ledger=ledger, from_day=FIRST_DAY, to_day=LAST_DAY)
-    assign_rules_to_days(conn)
-    if run(conn, "other_ledger_projected", ledger=ledger).scalar():
-        run(conn, "delete_daily_scores_of_ledger", ledger=ledger)
-        run(conn, "delete_user_totals_of_ledger", ledger=ledger)
-    elif conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("TRUNCATE daily_scores, user_totals")
-    else:
-        # Without a WHERE clause SQLite empties a table wholesale, as TRUNCATE does.
-        conn.exec_driver_sql("DELETE FROM daily_scores")
-        conn.exec_driver_sql("DELETE FROM user_totals")
-    with indexes_set_aside(conn, "daily_scores"), aggregates_streamed(conn):
-        user_days = run(conn, "price_everything", ledger=ledger).rowcount
-    users = run(conn, "total_every_user", ledger=ledger).rowcount
-    return user_days, users
 
 
 def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progress | None = None) -> RecalcOutcome:
@@ -197,22 +110,6 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     if full:
         tidy_projections(engine)
     return outcome
-
-
-@contextmanager
-def aggregates_streamed(conn: Connection) -> Iterator[None]:
-    """On PostgreSQL, have the block's statements aggregate rows in the order an index gives
-    them instead of hashing them. The planner takes (user, day) groups for ~30k where there
-    are millions (its distinct-count estimate for user_id is low), so it picks hash aggregates
-    that spill to disk: 9.3 s against 4.5 s streamed at 3M actions."""
-    if conn.dialect.name != "postgresql":
-        yield
-        return
-    conn.exec_driver_sql("SET LOCAL enable_hashagg = off")
-    conn.exec_driver_sql("SET LOCAL enable_sort = off")
-    yield
-    conn.exec_driver_sql("RESET enable_hashagg")
-    conn.exec_driver_sql("RESET enable_sort")
 
 
 def tidy_projections(engine: Engine) -> None:

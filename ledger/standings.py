@@ -14,7 +14,7 @@ from enum import Enum
 from sqlalchemy import Engine
 
 from ledger.errors import InputProblem, InvalidInput
-from ledger.replay import FIRST_DAY, LAST_DAY, UserPoints, run
+from ledger.pricing import FIRST_DAY, LAST_DAY, UserPoints, run
 from ledger.store.engine import read_transaction
 
 

@@ -171,14 +171,13 @@ FROM (
 GROUP BY bucket.user_id, bucket.day
 
 -- name: price_everything
--- A full rebuild: `price` over every action of the ledger, written straight into the (emptied)
--- daily_scores. Reading `actions` through ix_actions_replay in (day, user, action) order, with
--- nothing but index columns referenced, lets both aggregations stream: no sort, no hash table,
--- no visit to the table; and the rows come out in daily_scores' key order. Keep the pricing
--- in step with `price`.
-INSERT INTO daily_scores (ledger, day, user_id, points)
--- The ledger is bound twice: cast so PostgreSQL deduces one type for it.
-SELECT CAST(:ledger AS VARCHAR(100)), bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT)
+-- A full rebuild: `price` over every action of the ledger on the given days, into the given
+-- part of replay_rebuilt. Reading `actions` through ix_actions_replay in
+-- (day, user, action) order, with nothing but index columns referenced, lets both
+-- aggregations stream: no sort, no hash table, no visit to the table; and the rows come out
+-- in daily_scores' key order. Keep the pricing in step with `price`.
+INSERT INTO replay_rebuilt (part, day, user_id, points)
+SELECT CAST(:part AS INTEGER), bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT)
 FROM (
     SELECT
         a.day,
@@ -204,10 +203,34 @@ FROM (
         END AS points
     FROM replay_actions a
     LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
-    WHERE a.ledger = :ledger
+    WHERE a.ledger = :ledger AND a.day >= :from_day AND a.day <= :to_day
     GROUP BY a.day, a.user_id, a.action
 ) bucket
 GROUP BY bucket.day, bucket.user_id
+
+-- name: ledger_day_span
+SELECT MIN(day), MAX(day) FROM actions WHERE ledger = :ledger
+
+-- name: drop_replay_rebuilt
+DROP TABLE IF EXISTS replay_rebuilt
+
+-- name: create_replay_rebuilt
+-- A full rebuild's priced rows, in parts priced apart (see ledger/rebuild.py).
+CREATE TEMP TABLE replay_rebuilt (
+    part INTEGER NOT NULL,
+    day DATE NOT NULL,
+    user_id BIGINT NOT NULL,
+    points BIGINT NOT NULL
+)
+
+-- name: move_rebuilt_part
+-- Parts are moved in day order, and each was written in key order: daily_scores receives its
+-- rows sorted, so its key builds from presorted input.
+INSERT INTO daily_scores (ledger, day, user_id, points)
+-- The ledger is bound twice: cast so PostgreSQL deduces one type for it.
+SELECT CAST(:ledger AS VARCHAR(100)), day, user_id, points
+FROM replay_rebuilt
+WHERE part = :part
 
 -- name: total_every_user
 -- A full rebuild's user_totals, from the daily rows it has just written.

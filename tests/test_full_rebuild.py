@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, inspect
 
-from ledger import Action, Ledger, Rule
+from ledger import Action, Ledger, Rule, rebuild
 
 
 def likes(prefix: str, users: range, days: int, start: date = date(2024, 3, 1)) -> list[Action]:
@@ -70,3 +70,31 @@ def test_the_sole_ledger_rebuilds_from_empty_projections_each_time(book: Ledger)
     # Days 1-2 at 4 points, days 3-5 at 1 point, for each of three users: no row kept from before.
     assert {s.user_id: s.points for s in book.scores()} == {user: 2 * 4 + 3 * 1 for user in range(1, 4)}
     assert len(book.daily_points()) == 3 * 5
+
+
+def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledger, backend: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    book.set_schedule(date(2024, 1, 1), {"likes_received": Rule(value=2), "posts_read": Rule(value=3, per=2)}, retroactive=True)
+    book.set_schedule(date(2024, 3, 4), {"likes_received": Rule(value=5)}, retroactive=True)
+    reads = [
+        Action(source_key=f"read-{user}-{n}", user_id=user, action="posts_read", occurred_at=datetime(2024, 3, 1 + n % 6, n % 24), quantity=n % 4)
+        for user in range(1, 6)
+        for n in range(30)
+    ]
+    book.record_actions(likes("likes", range(1, 9), days=6) + reads)
+    book.recalc(full=True)
+    in_one_part = book.daily_points()
+    with book.engine.begin() as conn:
+        if backend == "postgresql":
+            conn.exec_driver_sql("ANALYZE actions")  # the split follows the planner's histogram
+
+    for parts in (2, 3):
+        monkeypatch.setattr(rebuild, "PARTS", parts)
+        monkeypatch.setattr(rebuild, "PARALLEL_MIN_ACTIONS", 0)
+        with book.engine.begin() as conn:
+            ranges = rebuild.day_ranges(conn, "default")
+        expected_parts = 1 if backend == "sqlite" else parts
+        assert len(ranges) == expected_parts
+        book.recalc(full=True)
+        assert book.daily_points() == in_one_part
+    with book.engine.connect() as conn:
+        assert not inspect(conn).has_table("replay_rebuilt"), "the scratch table outlives the rebuild"

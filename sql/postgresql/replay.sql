@@ -53,3 +53,14 @@ FROM (
     HAVING MIN(day) IS NOT NULL
 ) bounds,
 generate_series(bounds.first_day, bounds.last_day, interval '1 day') AS series(day)
+
+-- name: create_replay_rebuilt
+-- Not a temporary table: the parts of a full rebuild are priced by other sessions at once.
+-- UNLOGGED: scratch that a crash may lose (the next rebuild starts it afresh), so its rows
+-- are not written to the WAL twice.
+CREATE UNLOGGED TABLE replay_rebuilt (
+    part INTEGER NOT NULL,
+    day DATE NOT NULL,
+    user_id BIGINT NOT NULL,
+    points BIGINT NOT NULL
+)

@@ -1,0 +1,154 @@
+"""A full rebuild of a ledger's projections: every action priced afresh.
+
+The daily rows are written into an emptied table with its indexes set aside and rebuilt
+afterwards: building a B-tree once from sorted rows costs a fraction of updating it row by
+row (at 3M actions on PostgreSQL, 13.6 s of a 26.6 s rebuild went into that). Readers of the
+projections wait for the commit; until then they see nothing half-done.
+
+On PostgreSQL a large ledger is priced in parts, one range of days each, by as many sessions
+at once: PostgreSQL 15 runs INSERT ... SELECT on one core, and pricing is most of a rebuild.
+Every part's session reads the rebuilding transaction's own snapshot (pg_export_snapshot),
+so the parts together price exactly what one statement would have. They write into the
+scratch table replay_rebuilt; the rebuilding transaction then moves the parts into
+daily_scores in day order and drops the scratch table, so all of it commits or none does.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+
+from sqlalchemy import Connection, Engine
+
+from ledger.pricing import (
+    FIRST_DAY,
+    LAST_DAY,
+    aggregates_streamed,
+    allow_big_aggregates,
+    as_day,
+    assign_rules_to_days,
+    prepare_scratch,
+    run,
+)
+from ledger.store.bulk_indexes import indexes_set_aside
+from ledger.store.engine import translate_errors
+
+# Sessions pricing at once on PostgreSQL (the database server's cores it may take), and the
+# size below which one session prices everything (starting the others costs more than it saves).
+PARTS = 2
+PARALLEL_MIN_ACTIONS = 500_000
+# What pg_export_snapshot returns, e.g. 00000003-0000001B-1: checked before it is spliced
+# into SET TRANSACTION SNAPSHOT, which takes no bind parameters.
+SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
+
+DayRange = tuple[date, date]
+
+
+def rebuild_projections(conn: Connection, ledger: str) -> tuple[int, int]:
+    """Replace `ledger`'s projections with every action priced afresh, inside the caller's
+    transaction; returns (user-days, users)."""
+    _empty_projections(conn, ledger)
+    parts = day_ranges(conn, ledger)
+    with indexes_set_aside(conn, "daily_scores"):
+        _start_scratch(conn)
+        if len(parts) == 1:
+            _price_part(conn, ledger, 1, parts[0])
+        else:
+            _price_parts_at_once(conn, ledger, parts)
+        user_days = sum(run(conn, "move_rebuilt_part", ledger=ledger, part=part).rowcount for part in range(1, len(parts) + 1))
+        run(conn, "drop_replay_rebuilt")
+    users = run(conn, "total_every_user", ledger=ledger).rowcount
+    return user_days, users
+
+
+def day_ranges(conn: Connection, ledger: str) -> list[DayRange]:
+    """The day ranges priced apart: all days at once; or on PostgreSQL, for a large table,
+    PARTS ranges that hold about as many actions each, cut at the quantiles of the planner's
+    histogram of actions.day (the table's, not the ledger's: an uneven split only costs
+    time), or where there is none, at even steps between the ledger's first and last day."""
+    if conn.dialect.name != "postgresql" or PARTS < 2:
+        return [(FIRST_DAY, LAST_DAY)]
+    estimate = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'actions'::regclass").scalar()
+    if estimate is None or estimate < PARALLEL_MIN_ACTIONS:
+        return [(FIRST_DAY, LAST_DAY)]
+    cuts = sorted(set(_histogram_cuts(conn) or _even_cuts(conn, ledger)))
+    starts = [FIRST_DAY, *cuts]
+    ends = [cut - timedelta(days=1) for cut in cuts] + [LAST_DAY]
+    return list(zip(starts, ends, strict=True))
+
+
+def _histogram_cuts(conn: Connection) -> list[date]:
+    bounds = conn.exec_driver_sql(
+        "SELECT histogram_bounds::text FROM pg_stats "
+        "WHERE schemaname = current_schema() AND tablename = 'actions' AND attname = 'day'"
+    ).scalar()
+    if not bounds:
+        return []
+    days = [date.fromisoformat(text) for text in bounds.strip("{}").split(",")]
+    return [days[len(days) * part // PARTS] for part in range(1, PARTS)]
+
+
+def _even_cuts(conn: Connection, ledger: str) -> list[date]:
+    first, last = run(conn, "ledger_day_span", ledger=ledger).one()
+    if first is None:
+        return []
+    first, last = as_day(first), as_day(last)
+    return [first + (last - first) * part / PARTS for part in range(1, PARTS) if first + (last - first) * part / PARTS > first]
+
+
+def _empty_projections(conn: Connection, ledger: str) -> None:
+    if run(conn, "other_ledger_projected", ledger=ledger).scalar():
+        run(conn, "delete_daily_scores_of_ledger", ledger=ledger)
+        run(conn, "delete_user_totals_of_ledger", ledger=ledger)
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("TRUNCATE daily_scores, user_totals")
+    else:
+        # Without a WHERE clause SQLite empties a table wholesale, as TRUNCATE does.
+        conn.exec_driver_sql("DELETE FROM daily_scores")
+        conn.exec_driver_sql("DELETE FROM user_totals")
+
+
+def _start_scratch(conn: Connection) -> None:
+    """A fresh replay_rebuilt (one a crashed rebuild left behind is dropped). On PostgreSQL
+    it is created and committed apart, so that the sessions pricing parts can write to it."""
+    if conn.dialect.name != "postgresql":
+        run(conn, "drop_replay_rebuilt")
+        run(conn, "create_replay_rebuilt")
+        return
+    with translate_errors(), conn.engine.connect() as apart:
+        apart = apart.execution_options(isolation_level="AUTOCOMMIT")
+        run(apart, "drop_replay_rebuilt")
+        run(apart, "create_replay_rebuilt")
+
+
+def _price_part(conn: Connection, ledger: str, part: int, days: DayRange) -> None:
+    """Price the actions on `days` into part `part` of replay_rebuilt, in `conn`'s transaction."""
+    prepare_scratch(conn, ledger)
+    run(conn, "fill_replay_days", ledger=ledger, from_day=days[0], to_day=days[1])
+    assign_rules_to_days(conn)
+    with aggregates_streamed(conn):
+        run(conn, "price_everything", ledger=ledger, part=part, from_day=days[0], to_day=days[1])
+
+
+def _price_parts_at_once(conn: Connection, ledger: str, parts: list[DayRange]) -> None:
+    """Price each part in a session of its own, all reading `conn`'s snapshot."""
+    snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+    if not SNAPSHOT_ID.match(snapshot):
+        raise ValueError(f"unexpected snapshot id from PostgreSQL: {snapshot!r}")
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        pending = [
+            pool.submit(_price_part_in_snapshot, conn.engine, snapshot, ledger, part, days)
+            for part, days in enumerate(parts, start=1)
+        ]
+        for future in pending:
+            future.result()
+
+
+def _price_part_in_snapshot(engine: Engine, snapshot: str, ledger: str, part: int, days: DayRange) -> None:
+    with translate_errors(), engine.connect() as conn, conn.begin():
+        # Both must come before any query of the transaction.
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        allow_big_aggregates(conn)
+        _price_part(conn, ledger, part, days)
