@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Date, DateTime, Engine, bindparam
 
+from ledger import rollups
 from ledger.sqlfiles import statement
 from ledger.store.engine import read_transaction, translate_errors, write_transaction
 
@@ -156,9 +157,12 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             price_scope(conn, ledger)
             say("updating the projections")
             users = run(conn, "add_user_totals_changes", ledger=ledger).rowcount
+            rollups.apply_changes(conn, ledger)
             run(conn, "delete_daily_scores_of_whole_days", ledger=ledger)
             run(conn, "delete_daily_scores_of_pairs", ledger=ledger)
         user_days = run(conn, "insert_daily_scores", ledger=ledger).rowcount
+        if full:
+            rollups.rebuild(conn, ledger)
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,
