@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, CursorResult, Engine
 
+from ledger import rollups
 from ledger.errors import InputProblem, InvalidInput
 from ledger.replay import FIRST_DAY, LAST_DAY, UserPoints, run
 from ledger.store.engine import read_transaction
@@ -29,6 +31,10 @@ class Period(str, Enum):
     month = "month"
     week = "week"
     day = "day"
+
+
+# Periods whose totals per user are kept in period_totals (ledger/rollups.py).
+ROLLUP_PERIODS = (Period.month, Period.quarter, Period.year)
 
 
 class Ranking(str, Enum):
@@ -63,6 +69,17 @@ def period_window(period: Period, at: date) -> tuple[date, date] | None:
     start = date(at.year, first_month, 1)
     next_start = date(start.year + (first_month + months - 1) // 12, (first_month + months - 1) % 12 + 1, 1)
     return start, next_start - timedelta(days=1)
+
+
+def rollup_of(from_day: date | None, to_day: date | None) -> tuple[Period, date] | None:
+    """(period, first day) when `from_day`..`to_day` is exactly one calendar month,
+    quarter or year, whose totals period_totals holds; else None."""
+    if from_day is None or to_day is None:
+        return None
+    for period in ROLLUP_PERIODS:
+        if period_window(period, from_day) == (from_day, to_day):
+            return period, from_day
+    return None
 
 
 def check_range(from_day: date | None, to_day: date | None) -> None:
@@ -106,15 +123,25 @@ def leaderboard(
         from_day, to_day = window if window else (None, None)
     if limit is not None and limit < 1:
         raise InvalidInput([InputProblem("--limit", None, None, "the limit is at least 1")], what="leaderboard")
+    check_range(from_day, to_day)
+    parameters = {"ledger": ledger, "excluded": sorted(exclude), "row_limit": limit or NO_LIMIT}
     with read_transaction(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            # A year of a large community is ~1M daily rows to sum per user; with the default
-            # 4 MB the hash aggregate spills to disk and takes several times longer.
-            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-        parameters = {"ledger": ledger, "excluded": sorted(exclude), "row_limit": limit or NO_LIMIT}
-        if from_day is None and to_day is None:
-            rows = run(conn, "leaderboard_all", **parameters)
-        else:
-            check_range(from_day, to_day)
-            rows = run(conn, "leaderboard_days", from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY, **parameters)
+        rows = _ranked_rows(conn, from_day, to_day, parameters)
         return [Standing(int(row._mapping[ranking.value]), row.user_id, int(row.points)) for row in rows]
+
+
+def _ranked_rows(conn: Connection, from_day: date | None, to_day: date | None, parameters: dict[str, Any]) -> CursorResult:
+    """The leaderboard's rows from the cheapest projection that answers the window: the
+    totals for all of history, a calendar period's totals, or else the daily rows summed."""
+    if from_day is None and to_day is None:
+        return run(conn, "leaderboard_all", **parameters)
+    rollup = rollup_of(from_day, to_day)
+    if rollup is not None:
+        rollups.wait_for_rebuild(conn)
+        period, start = rollup
+        return run(conn, "leaderboard_period", period=period.value, period_start=start, **parameters)
+    if conn.dialect.name == "postgresql":
+        # A long range of a large community is ~1M daily rows to sum per user; with the
+        # default 4 MB the hash aggregate spills to disk and takes several times longer.
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+    return run(conn, "leaderboard_days", from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY, **parameters)
