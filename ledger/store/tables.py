@@ -156,7 +156,7 @@ period_totals = Table(
     Column("user_id", BigInteger, nullable=False),
     Column("points", BigInteger, nullable=False),
     # Fixed-width columns first: rebuilding this key after a bulk load sorts millions of
-    # keys, three times faster when text columns rarely need comparing (0004).
+    # keys, three times faster than with the two text columns leading (0004).
     PrimaryKeyConstraint("period_start", "user_id", "ledger", "period", name="pk_period_totals"),
     CheckConstraint("period IN ('month', 'quarter', 'year')", name="ck_period_totals_period"),
     Index("ix_period_totals_ranking", "ledger", "period", "period_start", text("points DESC"), "user_id"),
