@@ -13,6 +13,8 @@ SQL: sql/rollups.sql, with the dialect forms in sql/postgresql/ and sql/sqlite/.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from sqlalchemy import Connection
 
 # `from ledger import replay`, not its names: replay imports this module.
@@ -25,18 +27,18 @@ TABLE = "period_totals"
 def rebuild(conn: Connection, ledger: str) -> None:
     """Recompute `ledger`'s period totals from its daily_scores, in one pass.
 
-    On PostgreSQL, when no other ledger has rows here, the table is emptied with TRUNCATE
-    and loaded without its indexes, which are then built once from the loaded rows
-    (maintaining them row by row took twice as long at 3M actions: random inserts into two
-    B-trees larger than the buffer cache). Readers wait for the commit (`wait_for_rebuild`).
+    When no other ledger has rows here the table is emptied whole, and on PostgreSQL loaded
+    without its indexes, which are then built once from the loaded rows: maintaining them
+    row by row took twice as long at 3M actions (random inserts into two B-trees larger than
+    the buffer cache). PostgreSQL's readers wait for the commit (`wait_for_rebuild`).
     """
-    if conn.dialect.name == "postgresql" and not _holds_other_ledgers(conn, ledger):
-        replay.run(conn, "truncate_period_totals")
-        with indexes_set_aside(conn, TABLE):
-            replay.run(conn, "rebuild_period_totals", ledger=ledger)
+    if _holds_other_ledgers(conn, ledger):
+        replay.run(conn, "delete_period_totals_of_ledger", ledger=ledger)
+        replay.run(conn, "rebuild_period_totals", ledger=ledger)
         return
-    replay.run(conn, "delete_period_totals_of_ledger", ledger=ledger)
-    replay.run(conn, "rebuild_period_totals", ledger=ledger)
+    replay.run(conn, "empty_period_totals")
+    with indexes_set_aside(conn, TABLE) if conn.dialect.name == "postgresql" else nullcontext():
+        replay.run(conn, "rebuild_period_totals", ledger=ledger)
 
 
 def apply_changes(conn: Connection, ledger: str) -> None:

@@ -10,6 +10,12 @@
 -- name: delete_period_totals_of_ledger
 DELETE FROM period_totals WHERE ledger = :ledger
 
+-- name: empty_period_totals
+-- Only when the table holds no other ledger. Without a WHERE clause SQLite frees the table's
+-- pages at once instead of deleting row by row (its "truncate optimization"); readers keep
+-- their WAL snapshot.
+DELETE FROM period_totals
+
 -- name: period_totals_hold_other_ledgers
 -- Two range probes of the ranking index, which leads with the ledger (no `<>`: that would
 -- read this ledger's rows one by one).

@@ -2,7 +2,7 @@
 -- Months are summed from the days, then quarters and years from the months: the days are
 -- read and hashed once, the months (fewer rows) twice.
 
--- name: truncate_period_totals
+-- name: empty_period_totals
 -- Only when the table holds no other ledger. TRUNCATE is not MVCC-safe: a reader whose
 -- snapshot predates the commit would find the table empty, so leaderboards take their
 -- lock on period_totals before their snapshot (ledger/rollups.py `wait_for_rebuild`).
