@@ -26,6 +26,8 @@ ORDER BY 3, 4
 -- name: add_period_totals_changes
 -- Before the daily rows in scope are replaced: each touched (user, period) moves by (new
 -- points in scope - old points in scope), as `add_user_totals_changes` does for totals.
+-- A (user, period) seen for the first time is inserted even at 0 points; one that exists
+-- and does not move is left as it is rather than rewritten with its own value.
 -- The last SELECT ends in GROUP BY, so SQLite does not read ON CONFLICT as a join's ON.
 WITH change AS (
     SELECT user_id, day, points FROM replay_priced
@@ -52,3 +54,4 @@ UNION ALL
 SELECT :ledger, 'year', date(period_start, 'start of year'), user_id, SUM(points)
 FROM months GROUP BY 3, user_id
 ON CONFLICT (ledger, period, period_start, user_id) DO UPDATE SET points = period_totals.points + excluded.points
+    WHERE excluded.points <> 0
