@@ -16,7 +16,9 @@ daily_scores in day order and drops the scratch table, so all of it commits or n
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, Engine
@@ -32,7 +34,7 @@ from ledger.pricing import (
     run,
 )
 from ledger.store.bulk_indexes import indexes_set_aside
-from ledger.store.engine import translate_errors
+from ledger.store.engine import read_transaction, translate_errors
 
 # Sessions pricing at once on PostgreSQL (the database server's cores it may take), and the
 # size below which one session prices everything (starting the others costs more than it saves).
@@ -43,6 +45,19 @@ PARALLEL_MIN_ACTIONS = 500_000
 SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
 
 DayRange = tuple[date, date]
+
+
+@contextmanager
+def projection_reads(engine: Engine) -> Iterator[Connection]:
+    """A read transaction over the projections that, on PostgreSQL, first waits for a full
+    rebuild in progress to commit. A rebuild empties the projections with TRUNCATE, which is
+    not MVCC-safe: a reader whose snapshot was taken before the rebuild committed would find
+    them empty instead of the previous rows. LOCK takes no snapshot, so queueing on the tables'
+    locks first lets the snapshot, taken by the next statement, see the rebuilt rows."""
+    with read_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("LOCK TABLE daily_scores, user_totals, period_totals IN ACCESS SHARE MODE")
+        yield conn
 
 
 def rebuild_projections(conn: Connection, ledger: str) -> tuple[int, int]:

@@ -33,7 +33,8 @@ from ledger.pricing import (
     price_scope,
     run,
 )
-from ledger.rebuild import rebuild_projections
+from ledger import rollups
+from ledger.rebuild import projection_reads, rebuild_projections
 from ledger.store.engine import read_transaction, vacuum_analyze, write_transaction
 
 # Recalculations of the same database take turns (PostgreSQL advisory lock; on SQLite the
@@ -83,6 +84,8 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
         if full:
             say("pricing every action")
             user_days, users = rebuild_projections(conn, ledger)
+            say("totalling months, quarters and years")
+            rollups.rebuild(conn, ledger)
         else:
             say("finding what changed")
             reprice_from = run(conn, "earliest_new_version_day", ledger=ledger, after_seq=previous).scalar()
@@ -94,6 +97,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             price_scope(conn, ledger)
             say("updating the projections")
             users = run(conn, "add_user_totals_changes", ledger=ledger).rowcount
+            rollups.apply_changes(conn, ledger)
             run(conn, "delete_daily_scores_of_whole_days", ledger=ledger)
             run(conn, "delete_daily_scores_of_pairs", ledger=ledger)
             user_days = run(conn, "insert_daily_scores", ledger=ledger).rowcount
@@ -157,5 +161,5 @@ def points_in(
 
 def projected_daily_points(engine: Engine, ledger: str) -> list[tuple[int, date, int]]:
     """Every (user, day, points) row of `ledger`'s daily projection, by user and day."""
-    with read_transaction(engine) as conn:
+    with projection_reads(engine) as conn:
         return [(row.user_id, as_day(row.day), int(row.points)) for row in run(conn, "daily_points", ledger=ledger)]

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, CursorResult, Engine
 
+from ledger.rebuild import projection_reads
 from ledger.errors import InputProblem, InvalidInput
 from ledger.pricing import FIRST_DAY, LAST_DAY, UserPoints, run
-from ledger.store.engine import read_transaction
 
 
 # LIMIT takes a number on both backends (SQLite has no LIMIT NULL); more rows than any ledger.
@@ -29,6 +30,10 @@ class Period(str, Enum):
     month = "month"
     week = "week"
     day = "day"
+
+
+# Periods whose totals per user are kept in period_totals (ledger/rollups.py).
+ROLLUP_PERIODS = (Period.month, Period.quarter, Period.year)
 
 
 class Ranking(str, Enum):
@@ -65,6 +70,17 @@ def period_window(period: Period, at: date) -> tuple[date, date] | None:
     return start, next_start - timedelta(days=1)
 
 
+def rollup_of(from_day: date | None, to_day: date | None) -> tuple[Period, date] | None:
+    """(period, first day) when `from_day`..`to_day` is exactly one calendar month,
+    quarter or year, whose totals period_totals holds; else None."""
+    if from_day is None or to_day is None:
+        return None
+    for period in ROLLUP_PERIODS:
+        if period_window(period, from_day) == (from_day, to_day):
+            return period, from_day
+    return None
+
+
 def check_range(from_day: date | None, to_day: date | None) -> None:
     if from_day and to_day and from_day > to_day:
         raise InvalidInput([InputProblem("--from/--to", None, None, f"--from {from_day} is after --to {to_day}")], what="range")
@@ -75,7 +91,7 @@ def projected_points(engine: Engine, ledger: str, from_day: date | None = None, 
     actions on the days from `from_day` to `to_day` (inclusive)."""
     check_range(from_day, to_day)
     whole_history = from_day is None and to_day is None
-    with read_transaction(engine) as conn:
+    with projection_reads(engine) as conn:
         rows = run(
             conn,
             "projected_points",
@@ -106,15 +122,24 @@ def leaderboard(
         from_day, to_day = window if window else (None, None)
     if limit is not None and limit < 1:
         raise InvalidInput([InputProblem("--limit", None, None, "the limit is at least 1")], what="leaderboard")
-    with read_transaction(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            # A year of a large community is ~1M daily rows to sum per user; with the default
-            # 4 MB the hash aggregate spills to disk and takes several times longer.
-            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-        parameters = {"ledger": ledger, "excluded": sorted(exclude), "row_limit": limit or NO_LIMIT}
-        if from_day is None and to_day is None:
-            rows = run(conn, "leaderboard_all", **parameters)
-        else:
-            check_range(from_day, to_day)
-            rows = run(conn, "leaderboard_days", from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY, **parameters)
+    check_range(from_day, to_day)
+    parameters = {"ledger": ledger, "excluded": sorted(exclude), "row_limit": limit or NO_LIMIT}
+    with projection_reads(engine) as conn:
+        rows = _ranked_rows(conn, from_day, to_day, parameters)
         return [Standing(int(row._mapping[ranking.value]), row.user_id, int(row.points)) for row in rows]
+
+
+def _ranked_rows(conn: Connection, from_day: date | None, to_day: date | None, parameters: dict[str, Any]) -> CursorResult:
+    """The leaderboard's rows from the cheapest projection that answers the window: the
+    totals for all of history, a calendar period's totals, or else the daily rows summed."""
+    if from_day is None and to_day is None:
+        return run(conn, "leaderboard_all", **parameters)
+    rollup = rollup_of(from_day, to_day)
+    if rollup is not None:
+        period, start = rollup
+        return run(conn, "leaderboard_period", period=period.value, period_start=start, **parameters)
+    if conn.dialect.name == "postgresql":
+        # A long range of a large community is ~1M daily rows to sum per user; with the
+        # default 4 MB the hash aggregate spills to disk and takes several times longer.
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+    return run(conn, "leaderboard_days", from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY, **parameters)

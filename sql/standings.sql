@@ -29,3 +29,23 @@ FROM (
 ) period_points
 ORDER BY points DESC, user_id
 LIMIT :row_limit
+
+-- name: leaderboard_period
+-- Exactly one calendar month, quarter or year: that period's per-user totals
+-- (ledger/rollups.py), read in points order through ix_period_totals_ranking. Users with
+-- daily rows in the period and 0 points have a row, as in `leaderboard_days`.
+-- The limit applies before ranking: a row's rank depends only on the rows before it, and
+-- SQLite would otherwise rank every row of the period first (a year at 3M actions: 116 ms
+-- against 0.6 ms).
+SELECT user_id, points,
+       dense_rank() OVER (ORDER BY points DESC) AS dense_rank,
+       rank() OVER (ORDER BY points DESC) AS rank,
+       row_number() OVER (ORDER BY points DESC, user_id) AS row_number
+FROM (
+    SELECT user_id, points
+    FROM period_totals
+    WHERE ledger = :ledger AND period = :period AND period_start = :period_start AND user_id NOT IN :excluded
+    ORDER BY points DESC, user_id
+    LIMIT :row_limit
+) top_rows
+ORDER BY points DESC, user_id

@@ -1,0 +1,62 @@
+-- PostgreSQL forms of the period totals statements (see sql/rollups.sql).
+-- Months are summed from the days, then quarters and years from the months: the days are
+-- read and hashed once, the months (fewer rows) twice.
+
+-- name: empty_period_totals
+-- Only when the table holds no other ledger. TRUNCATE is not MVCC-safe: a reader whose
+-- snapshot predates the commit would find the table empty, so leaderboards take their
+-- lock on period_totals before their snapshot (ledger/rollups.py `wait_for_rebuild`).
+TRUNCATE period_totals
+
+-- name: rebuild_period_totals
+WITH months AS MATERIALIZED (
+    SELECT user_id, CAST(date_trunc('month', CAST(day AS timestamp)) AS date) AS period_start,
+           CAST(SUM(points) AS BIGINT) AS points
+    FROM daily_scores
+    WHERE ledger = :ledger
+    GROUP BY user_id, 2
+)
+INSERT INTO period_totals (ledger, period, period_start, user_id, points)
+SELECT :ledger, 'month', period_start, user_id, points FROM months
+UNION ALL
+SELECT :ledger, 'quarter', CAST(date_trunc('quarter', CAST(period_start AS timestamp)) AS date), user_id,
+       CAST(SUM(points) AS BIGINT)
+FROM months GROUP BY 3, user_id
+UNION ALL
+SELECT :ledger, 'year', CAST(date_trunc('year', CAST(period_start AS timestamp)) AS date), user_id,
+       CAST(SUM(points) AS BIGINT)
+FROM months GROUP BY 3, user_id
+
+-- name: add_period_totals_changes
+-- Before the daily rows in scope are replaced: each touched (user, period) moves by (new
+-- points in scope - old points in scope), as `add_user_totals_changes` does for totals.
+-- A (user, period) seen for the first time is inserted even at 0 points; one that exists
+-- and does not move is not rewritten with its own value (a new row version and two index
+-- entries each): repricing 30 days at 3M actions, 0.8 s instead of 2.5 s when no points move.
+WITH change AS (
+    SELECT user_id, day, points FROM replay_priced
+    UNION ALL
+    SELECT d.user_id, d.day, -d.points FROM daily_scores d
+    WHERE d.ledger = :ledger AND d.day IN (SELECT day FROM replay_days WHERE whole = 1)
+    UNION ALL
+    SELECT d.user_id, d.day, -d.points FROM replay_pairs s
+    JOIN daily_scores d ON d.ledger = :ledger AND d.user_id = s.user_id AND d.day = s.day
+),
+months AS MATERIALIZED (
+    SELECT user_id, CAST(date_trunc('month', CAST(day AS timestamp)) AS date) AS period_start,
+           CAST(SUM(points) AS BIGINT) AS points
+    FROM change
+    GROUP BY user_id, 2
+)
+INSERT INTO period_totals (ledger, period, period_start, user_id, points)
+SELECT :ledger, 'month', period_start, user_id, points FROM months
+UNION ALL
+SELECT :ledger, 'quarter', CAST(date_trunc('quarter', CAST(period_start AS timestamp)) AS date), user_id,
+       CAST(SUM(points) AS BIGINT)
+FROM months GROUP BY 3, user_id
+UNION ALL
+SELECT :ledger, 'year', CAST(date_trunc('year', CAST(period_start AS timestamp)) AS date), user_id,
+       CAST(SUM(points) AS BIGINT)
+FROM months GROUP BY 3, user_id
+ON CONFLICT (ledger, period, period_start, user_id) DO UPDATE SET points = period_totals.points + excluded.points
+    WHERE excluded.points <> 0

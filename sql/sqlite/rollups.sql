@@ -1,0 +1,57 @@
+-- SQLite forms of the period totals statements (see sql/rollups.sql).
+-- Months are summed from the days, then quarters and years from the months. A quarter
+-- starts (month - 1) % 3 months before the first of its month.
+
+-- name: rebuild_period_totals
+-- Inserted in primary key order (period_start, user_id): both indexes are then written
+-- almost in order, in half the time of an unordered insert (1.5M rows: 11 s against 22 s).
+WITH months AS (
+    SELECT user_id, date(day, 'start of month') AS period_start, SUM(points) AS points
+    FROM daily_scores
+    WHERE ledger = :ledger
+    GROUP BY user_id, 2
+)
+INSERT INTO period_totals (ledger, period, period_start, user_id, points)
+SELECT :ledger, 'month', period_start, user_id, points FROM months
+UNION ALL
+SELECT :ledger, 'quarter',
+       date(period_start, '-' || ((CAST(strftime('%m', period_start) AS INTEGER) - 1) % 3) || ' months'),
+       user_id, SUM(points)
+FROM months GROUP BY 3, user_id
+UNION ALL
+SELECT :ledger, 'year', date(period_start, 'start of year'), user_id, SUM(points)
+FROM months GROUP BY 3, user_id
+ORDER BY 3, 4
+
+-- name: add_period_totals_changes
+-- Before the daily rows in scope are replaced: each touched (user, period) moves by (new
+-- points in scope - old points in scope), as `add_user_totals_changes` does for totals.
+-- A (user, period) seen for the first time is inserted even at 0 points; one that exists
+-- and does not move is left as it is rather than rewritten with its own value.
+-- The last SELECT ends in GROUP BY, so SQLite does not read ON CONFLICT as a join's ON.
+WITH change AS (
+    SELECT user_id, day, points FROM replay_priced
+    UNION ALL
+    SELECT d.user_id, d.day, -d.points FROM daily_scores d
+    WHERE d.ledger = :ledger AND d.day IN (SELECT day FROM replay_days WHERE whole = 1)
+    UNION ALL
+    SELECT d.user_id, d.day, -d.points FROM replay_pairs s
+    JOIN daily_scores d ON d.ledger = :ledger AND d.user_id = s.user_id AND d.day = s.day
+),
+months AS (
+    SELECT user_id, date(day, 'start of month') AS period_start, SUM(points) AS points
+    FROM change
+    GROUP BY user_id, 2
+)
+INSERT INTO period_totals (ledger, period, period_start, user_id, points)
+SELECT :ledger, 'month', period_start, user_id, points FROM months
+UNION ALL
+SELECT :ledger, 'quarter',
+       date(period_start, '-' || ((CAST(strftime('%m', period_start) AS INTEGER) - 1) % 3) || ' months'),
+       user_id, SUM(points)
+FROM months GROUP BY 3, user_id
+UNION ALL
+SELECT :ledger, 'year', date(period_start, 'start of year'), user_id, SUM(points)
+FROM months GROUP BY 3, user_id
+ON CONFLICT (ledger, period, period_start, user_id) DO UPDATE SET points = period_totals.points + excluded.points
+    WHERE excluded.points <> 0
