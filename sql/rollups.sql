@@ -17,7 +17,7 @@ DELETE FROM period_totals WHERE ledger = :ledger
 DELETE FROM period_totals
 
 -- name: period_totals_hold_other_ledgers
--- Two range probes of the ranking index, which leads with the ledger (no `<>`: that would
--- read this ledger's rows one by one).
+-- Two range probes of the key, which leads with the ledger (no `<>`: that would read this
+-- ledger's rows one by one).
 SELECT EXISTS (SELECT 1 FROM period_totals WHERE ledger < :ledger)
     OR EXISTS (SELECT 1 FROM period_totals WHERE ledger > :ledger)

@@ -32,7 +32,7 @@ LIMIT :row_limit
 
 -- name: leaderboard_period
 -- Exactly one calendar month, quarter or year: that period's per-user totals
--- (ledger/rollups.py), read in points order through ix_period_totals_ranking. Users with
+-- (ledger/rollups.py), one range of pk_period_totals, which carries points. Users with
 -- daily rows in the period and 0 points have a row, as in `leaderboard_days`.
 -- The limit applies before ranking: a row's rank depends only on the rows before it, and
 -- SQLite would otherwise rank every row of the period first (a year at 3M actions: 116 ms

@@ -145,9 +145,9 @@ user_totals = Table(
     Index("ix_user_totals_ranking", "ledger", text("points DESC"), "user_id"),
 )
 
-# Points per user in each calendar month, quarter and year (migration 0004), so that the
-# leaderboard of one such period walks the ranking index and stops at its limit instead of
-# summing daily_scores over the period. Kept by ledger/rollups.py in the same transaction
+# Points per user in each calendar month, quarter and year (migration 0005), so that the
+# leaderboard of one such period reads only that period's rows instead of summing
+# daily_scores over it. Kept by ledger/rollups.py in the same transaction
 # as daily_scores; a user with daily rows in a period has a row here, even at 0 points.
 period_totals = Table(
     "period_totals",
@@ -158,11 +158,11 @@ period_totals = Table(
     Column("period_start", Date, nullable=False),
     Column("user_id", BigInteger, nullable=False),
     Column("points", BigInteger, nullable=False),
-    # Fixed-width columns first: rebuilding this key after a bulk load sorts millions of
-    # keys, three times faster than with the two text columns leading (0004).
-    PrimaryKeyConstraint("period_start", "user_id", "ledger", "period", name="pk_period_totals"),
+    # One period's rows are one range of the key, which carries points (0005): a leaderboard
+    # keeps the top ones; no index in points order to rebuild. SQLite: WITHOUT ROWID.
+    PrimaryKeyConstraint("ledger", "period", "period_start", "user_id", name="pk_period_totals", postgresql_include=["points"]),
     CheckConstraint("period IN ('month', 'quarter', 'year')", name="ck_period_totals_period"),
-    Index("ix_period_totals_ranking", "ledger", "period", "period_start", text("points DESC"), "user_id"),
+    sqlite_with_rowid=False,
 )
 
 projection_state = Table(
