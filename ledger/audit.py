@@ -88,8 +88,8 @@ def plain_rows(result: CursorResult) -> list[tuple]:
 
 def audit_lines(rows: Iterable[Sequence[Any]]) -> list[AuditLine]:
     """Audit lines from `audit_user` rows (in order): a `per` rule's events of one day
-    become one line, at the place of the first and with its points; the running total
-    follows the lines."""
+    become one line, at the place of the first and with its points (the others' may be
+    NULL); the running total follows the lines."""
     lines: list[AuditLine] = []
     buckets: dict[tuple[Any, str], AuditLine] = {}
     # A few rules and days recur across thousands of rows: describe and parse each once.

@@ -5,7 +5,8 @@
 -- name: audit_user
 -- One user's actions from :from_day to :to_day in order (occurred_at, seq), each with the
 -- version and rule that priced it and its points: per event for plain and `by` rules; for
--- `per` rules the whole (user, day, action) bucket's points, repeated on each of its events.
+-- `per` rules the whole (user, day, action) bucket's points, repeated on each of its events
+-- (the audit reads them from the first; SQLite leaves the others NULL).
 -- Same pricing as `price` (sql/replay.sql), and the same choice of version: the latest
 -- effective_from on or before the day, the one recorded last on a tie.
 -- `spans` holds each version's days clipped to the days asked for, plus the days before the

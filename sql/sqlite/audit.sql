@@ -1,8 +1,13 @@
 -- The per-user audit (ledger/audit.py), SQLite form; see sql/postgresql/audit.sql.
 
 -- name: audit_user
--- As in sql/postgresql/audit.sql. Dates are ISO text here, so date() steps back a day, and
--- SQLite's two-argument MIN is NULL when either argument is, hence the COALESCEs.
+-- As in sql/postgresql/audit.sql, but a `per` rule's bucket points are on the bucket's first
+-- event only (NULL on the others): SQLite's window functions cost two microseconds a row, on
+-- every row of the audit, where two lookups in the (ledger, user_id, day, action, occurred_at,
+-- seq) index cost that on the rows of `per` rules alone (the first event of the bucket is the
+-- first entry of its range; only that event sums the range).
+-- Dates are ISO text here, so date() steps back a day, and SQLite's two-argument MIN is NULL
+-- when either argument is, hence the COALESCEs.
 WITH winning AS (
     SELECT MAX(seq) AS seq, effective_from
     FROM schedule_versions
@@ -26,9 +31,16 @@ SELECT
     r.value, r.per, r.min_quantity, r.by_attribute, p.points AS by_points,
     CASE
         WHEN r.action IS NULL THEN 0
-        WHEN r.per IS NOT NULL THEN (CAST(SUM(
-            CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END
-        ) OVER (PARTITION BY a.day, a.action) AS BIGINT) / r.per) * r.value
+        WHEN r.per IS NOT NULL THEN CASE WHEN a.seq = (
+            SELECT b.seq FROM actions b
+            WHERE b.ledger = :ledger AND b.user_id = :user_id AND b.day = a.day AND b.action = a.action
+            ORDER BY b.occurred_at, b.seq
+            LIMIT 1
+        ) THEN (CAST((
+            SELECT SUM(CASE WHEN b.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE b.quantity END)
+            FROM actions b
+            WHERE b.ledger = :ledger AND b.user_id = :user_id AND b.day = a.day AND b.action = a.action
+        ) AS BIGINT) / r.per) * r.value END
         WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0
         WHEN r.by_attribute IS NOT NULL THEN COALESCE(p.points, 0) * a.quantity
         ELSE r.value * a.quantity
