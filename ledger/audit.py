@@ -18,11 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine
+from sqlalchemy import CursorResult, Date, Engine, TextClause, bindparam
 
-from ledger.replay import FIRST_DAY, LAST_DAY, as_day, run
+from ledger.replay import FIRST_DAY, LAST_DAY, as_day
+from ledger.sqlfiles import statement
 from ledger.standings import check_range
 from ledger.store.engine import read_transaction, translate
 
@@ -70,9 +72,17 @@ def describe_rule(
 def audit(engine: Engine, ledger: str, user_id: int, from_day: date | None = None, to_day: date | None = None) -> list[AuditLine]:
     """The lines making up `user_id`'s points from actions on `from_day`..`to_day`."""
     check_range(from_day, to_day)
+    params = {"ledger": ledger, "user_id": user_id, "from_day": from_day or FIRST_DAY, "to_day": to_day or LAST_DAY}
     with read_transaction(engine) as conn:
-        rows = plain_rows(run(conn, "audit_user", ledger=ledger, user_id=user_id, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY))
+        rows = plain_rows(conn.execute(audit_statement(conn.dialect.name), params))
     return audit_lines(rows)
+
+
+@cache
+def audit_statement(dialect: str) -> TextClause:
+    """`audit_user` for `dialect`, its days typed as `run` types them (SQLite compares them as
+    ISO text). Built once: parsing the statement for its parameters took 0.1 ms an audit."""
+    return statement("audit_user", dialect).bindparams(bindparam("from_day", type_=Date()), bindparam("to_day", type_=Date()))
 
 
 def plain_rows(result: CursorResult) -> list[tuple]:
