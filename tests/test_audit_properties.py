@@ -4,6 +4,7 @@ Line by line, not only the final total: which events a line holds (one event, or
 rule's bucket of a user's day), their quantity, the version that priced them, the line's
 points and the running total, for any window of days. Events crowd a few days and hours, so
 buckets of several events and ties on occurred_at (broken by recording order) are common.
+Also: on PostgreSQL the audit's plan is prepared once per connection.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, time, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -114,3 +116,19 @@ def test_audit_lines_match_the_reference_model(book: Ledger, events: list[Action
         ]
         assert actual == expected_lines(events, user, history, first, last)
         assert [line.when for line in lines] == sorted(line.when for line in lines)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_audit_plan_is_prepared_once_per_connection(book: Ledger) -> None:
+    """PostgreSQL plans the audit once per pooled connection (ledger.store.engine.server_prepared)
+    and reuses the plan; afterwards the engine's own setting, no automatic preparation, holds."""
+    book.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"posts_read": Rule(value=1, per=2)})], retroactive=True)
+    book.record_actions([Action(source_key=f"r{i}", user_id=1, action="posts_read", occurred_at=datetime.combine(FIRST, time(i))) for i in range(5)])
+    audits = [book.audit(1) for _ in range(3)]
+    assert audits[0] == audits[1] == audits[2] and audits[0][0].points == 2
+    with book.engine.connect() as conn:
+        prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+        assert sum("CROSS JOIN LATERAL" in text for text in prepared) == 1
+        assert conn.connection.driver_connection.prepare_threshold is None
+        assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+        assert len(conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()) == len(prepared)

@@ -3,7 +3,7 @@
 -- pinned, so there is no common form in sql/.
 
 -- name: audit_user
--- One user's actions from :from_day to :to_day in order (occurred_at, seq), each with the
+-- One user's actions on the days asked for, in order (occurred_at, seq), each with the
 -- version and rule that priced it and its points: per event for plain and `by` rules; for
 -- `per` rules the whole (user, day, action) bucket's points, repeated on each of its events
 -- (the audit reads them from the first; SQLite leaves the others NULL).
@@ -21,7 +21,7 @@ WITH winning AS (
 spans AS (
     SELECT w.seq, w.effective_from, v.reason,
            GREATEST(w.effective_from, CAST(:from_day AS date)) AS first_day,
-           -- LEAST skips NULL: the last version runs to :to_day.
+           -- LEAST skips NULL: the last version runs to the last day asked for.
            LEAST(LEAD(w.effective_from) OVER (ORDER BY w.effective_from) - 1, CAST(:to_day AS date)) AS last_day
     FROM winning w
     JOIN schedule_versions v ON v.seq = w.seq
