@@ -117,42 +117,48 @@ SELECT d.day, r.action, r.version_seq, r.value, r.per, r.min_quantity, r.by_attr
 FROM replay_days d
 JOIN schedule_rules r ON r.version_seq = d.version_seq
 
+-- name: bucket_points
+-- A fragment (see ledger/sqlfiles.py) of `price` and `price_everything`: the points of one
+-- (user, day, action) group of actions `a` priced by its rule `r` (replay_day_rules). Per
+-- event for plain and `by` rules, per bucket for `per` rules (floor(counted quantity / per)
+-- * value). An event below the rule's min_quantity earns nothing and does not count towards
+-- a bucket; no rule (or no version yet): 0 points. Every (day, action) has one rule, so the
+-- group's MIN(r.per) and MIN(r.value) are its rule's. Sums are cast back to BIGINT as they are
+-- formed: PostgreSQL sums BIGINT into NUMERIC, and adding NUMERICs cost more than the rest of
+-- the statement (measured at 3M actions). The same pricing, event by event, is in
+-- `audit_user` (sql/postgresql/audit.sql, sql/sqlite/audit.sql): keep them in step.
+CASE
+    WHEN MIN(r.per) IS NULL THEN CAST(SUM(
+        CASE
+            WHEN r.action IS NULL OR a.quantity < COALESCE(r.min_quantity, 0) THEN 0
+            WHEN r.by_attribute IS NULL THEN r.value * a.quantity
+            -- An attribute is compared as text: 4 and "4" both match "4"; true matches "true".
+            ELSE a.quantity * COALESCE((
+                SELECT p.points FROM schedule_rule_points p
+                WHERE p.version_seq = r.version_seq AND p.action = r.action
+                  AND p.attribute_value = CAST(
+                      CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
+                          WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+                          ELSE a.attributes_json ->> r.by_attribute
+                      END AS TEXT)
+            ), 0)
+        END) AS BIGINT)
+    ELSE (CAST(SUM(
+        CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END
+    ) AS BIGINT) / MIN(r.per)) * MIN(r.value)
+END
+
 -- name: price
--- Points per (user, day) in scope: per event for plain and `by` rules, per (user, day,
--- action) bucket for `per` rules (floor(counted quantity / per) * value). An event below the
--- rule's min_quantity earns nothing and does not count towards a bucket. No rule (or no
--- version yet): 0 points, but the (user, day) still gets its row.
--- Every (day, action) has one rule, so a bucket's MIN(r.per) and MIN(r.value) are its rule's.
--- Sums are cast back to BIGINT as they are formed: PostgreSQL sums BIGINT into NUMERIC, and
--- adding NUMERICs cost more than the rest of the statement (measured at 3M actions).
--- The same pricing is in `price_everything` (full rebuilds) and `audit_user` (sql/postgresql/audit.sql,
--- sql/sqlite/audit.sql): keep them in step.
+-- Points per (user, day) in scope: the whole days of replay_days and the pairs of
+-- replay_pairs, each (user, day, action) group priced by `bucket_points`.
 INSERT INTO replay_priced (user_id, day, points)
 SELECT bucket.user_id, bucket.day, CAST(SUM(bucket.points) AS BIGINT)
 FROM (
     SELECT
         a.user_id,
         a.day,
-        CASE
-            WHEN MIN(r.per) IS NULL THEN CAST(SUM(
-                CASE
-                    WHEN r.action IS NULL OR a.quantity < COALESCE(r.min_quantity, 0) THEN 0
-                    WHEN r.by_attribute IS NULL THEN r.value * a.quantity
-                    -- An attribute is compared as text: 4 and "4" both match "4"; true matches "true".
-                    ELSE a.quantity * COALESCE((
-                        SELECT p.points FROM schedule_rule_points p
-                        WHERE p.version_seq = r.version_seq AND p.action = r.action
-                          AND p.attribute_value = CAST(
-                              CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
-                                  WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
-                                  ELSE a.attributes_json ->> r.by_attribute
-                              END AS TEXT)
-                    ), 0)
-                END) AS BIGINT)
-            ELSE (CAST(SUM(
-                CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END
-            ) AS BIGINT) / MIN(r.per)) * MIN(r.value)
-        END AS points
+        -- include: bucket_points
+        AS points
     FROM (
         SELECT a.user_id, a.day, a.action, a.quantity, a.attributes_json
         FROM replay_days d
@@ -176,32 +182,15 @@ GROUP BY bucket.user_id, bucket.day
 -- part of replay_rebuilt. Reading `actions` through ix_actions_replay in
 -- (day, user, action) order, with nothing but index columns referenced, lets both
 -- aggregations stream: no sort, no hash table, no visit to the table; and the rows come out
--- in daily_scores' key order. Keep the pricing in step with `price`.
+-- in daily_scores' key order.
 INSERT INTO replay_rebuilt (part, day, user_id, points)
 SELECT CAST(:part AS INTEGER), bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT)
 FROM (
     SELECT
         a.day,
         a.user_id,
-        CASE
-            WHEN MIN(r.per) IS NULL THEN CAST(SUM(
-                CASE
-                    WHEN r.action IS NULL OR a.quantity < COALESCE(r.min_quantity, 0) THEN 0
-                    WHEN r.by_attribute IS NULL THEN r.value * a.quantity
-                    ELSE a.quantity * COALESCE((
-                        SELECT p.points FROM schedule_rule_points p
-                        WHERE p.version_seq = r.version_seq AND p.action = r.action
-                          AND p.attribute_value = CAST(
-                              CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
-                                  WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
-                                  ELSE a.attributes_json ->> r.by_attribute
-                              END AS TEXT)
-                    ), 0)
-                END) AS BIGINT)
-            ELSE (CAST(SUM(
-                CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END
-            ) AS BIGINT) / MIN(r.per)) * MIN(r.value)
-        END AS points
+        -- include: bucket_points
+        AS points
     FROM replay_actions a
     LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
     WHERE a.ledger = :ledger AND a.day >= :from_day AND a.day <= :to_day

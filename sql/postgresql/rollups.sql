@@ -16,16 +16,7 @@ WITH months AS MATERIALIZED (
     WHERE ledger = :ledger
     GROUP BY user_id, 2
 )
-INSERT INTO period_totals (ledger, period, period_start, user_id, points)
-SELECT :ledger, 'month', period_start, user_id, points FROM months
-UNION ALL
-SELECT :ledger, 'quarter', CAST(date_trunc('quarter', CAST(period_start AS timestamp)) AS date), user_id,
-       CAST(SUM(points) AS BIGINT)
-FROM months GROUP BY 3, user_id
-UNION ALL
-SELECT :ledger, 'year', CAST(date_trunc('year', CAST(period_start AS timestamp)) AS date), user_id,
-       CAST(SUM(points) AS BIGINT)
-FROM months GROUP BY 3, user_id
+-- include: period_rows_of_months
 
 -- name: add_period_totals_changes
 -- Before the daily rows in scope are replaced: each touched (user, period) moves by (new
@@ -48,6 +39,13 @@ months AS MATERIALIZED (
     FROM change
     GROUP BY user_id, 2
 )
+-- include: period_rows_of_months
+ON CONFLICT (ledger, period, period_start, user_id) DO UPDATE SET points = period_totals.points + excluded.points
+    WHERE excluded.points <> 0
+
+-- name: period_rows_of_months
+-- A fragment (see ledger/sqlfiles.py) of both statements above: the month, quarter and
+-- year rows of the CTE `months` (user_id, period_start, points) as period_totals rows.
 INSERT INTO period_totals (ledger, period, period_start, user_id, points)
 SELECT :ledger, 'month', period_start, user_id, points FROM months
 UNION ALL
@@ -58,5 +56,3 @@ UNION ALL
 SELECT :ledger, 'year', CAST(date_trunc('year', CAST(period_start AS timestamp)) AS date), user_id,
        CAST(SUM(points) AS BIGINT)
 FROM months GROUP BY 3, user_id
-ON CONFLICT (ledger, period, period_start, user_id) DO UPDATE SET points = period_totals.points + excluded.points
-    WHERE excluded.points <> 0
