@@ -122,7 +122,7 @@ def tidy_projections(engine: Engine) -> None:
     month's leaderboard at 10M actions: about 1 s before, tens of ms after). VACUUM cannot
     run in a transaction, so this comes after the rebuild commits; if it is interrupted the
     projections are still complete, only slower to read until autovacuum catches up."""
-    vacuum_analyze(engine, "daily_scores", "user_totals")
+    vacuum_analyze(engine, "daily_scores", "user_totals", "period_totals")
 
 
 def is_behind(engine: Engine, ledger: str) -> bool:

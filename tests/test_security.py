@@ -41,7 +41,7 @@ IDENTIFIERS_FROM_CONSTANTS = {
     ("ledger/pricing.py", "table"): "scratch table names: SCRATCH_TABLES",
     ("ledger/store/bulk_indexes.py", "table"): "a table name passed by the writer: the literal 'actions' or 'daily_scores'",
     ("ledger/rebuild.py", "snapshot"): "a snapshot id from pg_export_snapshot, matched against SNAPSHOT_ID first",
-    ("ledger/store/engine.py", "', '.join(tables)"): "table names passed by callers: the literals 'actions', 'daily_scores', 'user_totals'",
+    ("ledger/store/engine.py", "', '.join(tables)"): "table names passed by callers: the literals 'actions', 'daily_scores', 'user_totals', 'period_totals'",
     ("ledger/store/bulk_indexes.py", "name"): "index names read from the database's own catalog",
     ("ledger/store/bulk_indexes.py", "definition"): "index definitions read from the database's own catalog",
     ("ledger/store/migrations/versions/0002_projections.py", "attributes_json"): "one of two literal expressions, by dialect",
