@@ -126,7 +126,7 @@ JOIN schedule_rules r ON r.version_seq = d.version_seq
 -- group's MIN(r.per) and MIN(r.value) are its rule's. Sums are cast back to BIGINT as they are
 -- formed: PostgreSQL sums BIGINT into NUMERIC, and adding NUMERICs cost more than the rest of
 -- the statement (measured at 3M actions). The same pricing, event by event, is in
--- `audit_user` (below): keep them in step.
+-- `audit_user` (sql/postgresql/audit.sql, sql/sqlite/audit.sql): keep them in step.
 CASE
     WHEN MIN(r.per) IS NULL THEN CAST(SUM(
         CASE
@@ -240,55 +240,6 @@ SELECT user_id, SUM(points) AS points
 FROM replay_priced
 GROUP BY user_id
 ORDER BY user_id
-
--- name: audit_user
--- One user's priced actions, event by event, with the version and rule that priced each.
--- `event_points` for plain and `by` rules; for `per` rules `bucket_points` is the whole
--- (user, day, action) bucket's points, repeated on each of its events. Same pricing as
--- `price`, and the same choice of version (latest effective_from on or before the day, the
--- one recorded last on a tie), found here per event because one user's events are few:
--- a single statement, no scratch tables, so an audit is one round trip.
-WITH winning AS (
-    SELECT MAX(seq) AS seq, effective_from
-    FROM schedule_versions
-    WHERE ledger = :ledger
-    GROUP BY effective_from
-),
-spans AS (
-    SELECT seq, effective_from, LEAD(effective_from) OVER (ORDER BY effective_from) AS next_from
-    FROM winning
-),
-events AS (
-    SELECT a.seq, a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
-           a.attributes_json, sp.seq AS version_seq
-    FROM replay_actions a
-    LEFT JOIN spans sp
-        ON a.day >= sp.effective_from AND (sp.next_from IS NULL OR a.day < sp.next_from)
-    WHERE a.ledger = :ledger AND a.user_id = :user_id AND a.day >= :from_day AND a.day <= :to_day
-)
-SELECT
-    a.seq, a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
-    v.seq AS version_seq, v.effective_from, v.reason,
-    r.action AS rule_action, r.value, r.per, r.min_quantity, r.by_attribute, p.points AS by_points,
-    CASE
-        WHEN r.action IS NULL OR r.per IS NOT NULL OR a.quantity < COALESCE(r.min_quantity, 0) THEN 0
-        WHEN r.by_attribute IS NOT NULL THEN COALESCE(p.points, 0) * a.quantity
-        ELSE r.value * a.quantity
-    END AS event_points,
-    CASE WHEN r.per IS NOT NULL THEN (CAST(SUM(
-        CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END
-    ) OVER (PARTITION BY a.day, a.action) AS BIGINT) / r.per) * r.value END AS bucket_points
-FROM events a
-LEFT JOIN schedule_versions v ON v.seq = a.version_seq
-LEFT JOIN schedule_rules r ON r.version_seq = a.version_seq AND r.action = a.action
-LEFT JOIN schedule_rule_points p
-    ON p.version_seq = r.version_seq AND p.action = r.action
-    AND p.attribute_value = CASE WHEN r.by_attribute IS NOT NULL THEN CAST(
-        CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
-            WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
-            ELSE a.attributes_json ->> r.by_attribute
-        END AS TEXT) END
-ORDER BY a.occurred_at, a.seq
 
 -- name: journal_through_seq
 -- Everything up to this sequence number is committed (writers commit in journal order).

@@ -104,8 +104,8 @@ def test_projection_equals_reference_model(book: Ledger, events: list[Action], s
     expected = reference_model.user_points(expected_daily(ledger, events), first, last)
     assert {s.user_id: s.points for s in ledger.scores(from_day=first, to_day=last)} == expected
     assert {s.user_id: s.points for s in ledger.scores(from_day=first, to_day=last, as_known_at=datetime(9999, 1, 1))} == expected
-    # The audit prices event by event (sql/replay.sql `audit_user`); it must end where
-    # the projection does, for every user.
+    # The audit prices event by event (`audit_user`, sql/{postgresql,sqlite}/audit.sql); it
+    # must end where the projection does, for every user.
     for user, points in reference_model.user_points(expected_daily(ledger, events)).items():
         lines = ledger.audit(user)
         assert lines[-1].running_total == sum(line.points for line in lines) == points

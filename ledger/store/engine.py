@@ -131,6 +131,26 @@ def vacuum_analyze(engine: Engine, *tables: str) -> None:
 
 
 @contextmanager
+def server_prepared(conn: Connection) -> Iterator[Connection]:
+    """On PostgreSQL, statements run inside are prepared once per connection and then reuse
+    their plan (a generic one after five runs). The engine otherwise plans every statement
+    with its values (see open_engine); use this only for a statement whose plan does not
+    depend on them. Elsewhere it changes nothing."""
+    if conn.dialect.name != "postgresql":
+        yield conn
+        return
+    driver = conn.connection.driver_connection
+    # psycopg prepares a statement once it has run `prepare_threshold` times on the
+    # connection, and never while the threshold is None (the engine's setting).
+    previous = driver.prepare_threshold
+    driver.prepare_threshold = 0
+    try:
+        yield conn
+    finally:
+        driver.prepare_threshold = previous
+
+
+@contextmanager
 def translate_errors() -> Iterator[None]:
     """Re-raise driver errors as ledger errors with one readable line."""
     try:

@@ -1,0 +1,66 @@
+-- The per-user audit (ledger/audit.py), PostgreSQL form; the SQLite form is in
+-- sql/sqlite/audit.sql. The two differ in date arithmetic and in how the join order is
+-- pinned, so there is no common form in sql/.
+
+-- name: audit_user
+-- One user's actions on the days asked for, in order (occurred_at, seq), each with the
+-- version and rule that priced it and its points: per event for plain and `by` rules; for
+-- `per` rules the whole (user, day, action) bucket's points, repeated on each of its events
+-- (the audit reads them from the first; SQLite leaves the others NULL).
+-- Same pricing as `price` (sql/replay.sql), and the same choice of version: the latest
+-- effective_from on or before the day, the one recorded last on a tie.
+-- `spans` holds each version's days clipped to the days asked for, plus the days before the
+-- first version (no version: no points). Each span reads one range of the user's actions
+-- from the (ledger, user_id, day) index, so no action is compared with every version.
+WITH winning AS (
+    SELECT MAX(seq) AS seq, effective_from
+    FROM schedule_versions
+    WHERE ledger = :ledger
+    GROUP BY effective_from
+),
+spans AS (
+    SELECT w.seq, w.effective_from, v.reason,
+           GREATEST(w.effective_from, CAST(:from_day AS date)) AS first_day,
+           -- LEAST skips NULL: the last version runs to the last day asked for.
+           LEAST(LEAD(w.effective_from) OVER (ORDER BY w.effective_from) - 1, CAST(:to_day AS date)) AS last_day
+    FROM winning w
+    JOIN schedule_versions v ON v.seq = w.seq
+    UNION ALL
+    SELECT CAST(NULL AS BIGINT), CAST(NULL AS date), CAST(NULL AS TEXT),
+           CAST(:from_day AS date), LEAST(MIN(effective_from) - 1, CAST(:to_day AS date))
+    FROM winning
+)
+SELECT
+    a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
+    sp.seq AS version_seq, sp.effective_from, sp.reason,
+    -- value is NOT NULL in schedule_rules: NULL here means no rule for this action.
+    r.value, r.per, r.min_quantity, r.by_attribute, p.points AS by_points,
+    CASE
+        WHEN r.action IS NULL THEN 0
+        WHEN r.per IS NOT NULL THEN (CAST(SUM(
+            CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END
+        ) OVER (PARTITION BY a.day, a.action) AS BIGINT) / r.per) * r.value
+        WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0
+        WHEN r.by_attribute IS NOT NULL THEN COALESCE(p.points, 0) * a.quantity
+        ELSE r.value * a.quantity
+    END AS points
+FROM spans sp
+-- LATERAL with OFFSET 0 keeps the spans as the outer loop: otherwise the planner flattens
+-- the subquery, expects a hundred actions for any user, and tests each one against every
+-- span (twice the time for a user with a thousand actions).
+CROSS JOIN LATERAL (
+    SELECT seq, occurred_at, day, action, source_key, quantity, attributes, attributes_json
+    FROM replay_actions
+    WHERE ledger = :ledger AND user_id = :user_id AND day >= sp.first_day AND day <= sp.last_day
+    OFFSET 0
+) a
+LEFT JOIN schedule_rules r ON r.version_seq = sp.seq AND r.action = a.action
+LEFT JOIN schedule_rule_points p
+    ON p.version_seq = r.version_seq AND p.action = r.action
+    -- An attribute is compared as text: 4 and "4" both match "4"; true matches "true".
+    AND p.attribute_value = CASE WHEN r.by_attribute IS NOT NULL THEN CAST(
+        CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
+            WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+            ELSE a.attributes_json ->> r.by_attribute
+        END AS TEXT) END
+ORDER BY a.occurred_at, a.seq

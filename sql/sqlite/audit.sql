@@ -1,0 +1,62 @@
+-- The per-user audit (ledger/audit.py), SQLite form; see sql/postgresql/audit.sql.
+
+-- name: audit_user
+-- As in sql/postgresql/audit.sql, but a `per` rule's bucket points are on the bucket's first
+-- event only (NULL on the others): SQLite's window functions cost two microseconds a row, on
+-- every row of the audit, where two lookups in the (ledger, user_id, day, action, occurred_at,
+-- seq) index cost that on the rows of `per` rules alone (the first event of the bucket is the
+-- first entry of its range; only that event sums the range).
+-- Dates are ISO text here, so date() steps back a day, and SQLite's two-argument MIN is NULL
+-- when either argument is, hence the COALESCEs.
+WITH winning AS (
+    SELECT MAX(seq) AS seq, effective_from
+    FROM schedule_versions
+    WHERE ledger = :ledger
+    GROUP BY effective_from
+),
+spans AS (
+    SELECT w.seq, w.effective_from, v.reason,
+           MAX(w.effective_from, :from_day) AS first_day,
+           MIN(COALESCE(date(LEAD(w.effective_from) OVER (ORDER BY w.effective_from), '-1 day'), :to_day), :to_day) AS last_day
+    FROM winning w
+    JOIN schedule_versions v ON v.seq = w.seq
+    UNION ALL
+    SELECT NULL, NULL, NULL, :from_day, MIN(COALESCE(date(MIN(effective_from), '-1 day'), :to_day), :to_day)
+    FROM winning
+)
+SELECT
+    a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
+    sp.seq AS version_seq, sp.effective_from, sp.reason,
+    -- value is NOT NULL in schedule_rules: NULL here means no rule for this action.
+    r.value, r.per, r.min_quantity, r.by_attribute, p.points AS by_points,
+    CASE
+        WHEN r.action IS NULL THEN 0
+        WHEN r.per IS NOT NULL THEN CASE WHEN a.seq = (
+            SELECT b.seq FROM actions b
+            WHERE b.ledger = :ledger AND b.user_id = :user_id AND b.day = a.day AND b.action = a.action
+            ORDER BY b.occurred_at, b.seq
+            LIMIT 1
+        ) THEN (CAST((
+            SELECT SUM(CASE WHEN b.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE b.quantity END)
+            FROM actions b
+            WHERE b.ledger = :ledger AND b.user_id = :user_id AND b.day = a.day AND b.action = a.action
+        ) AS BIGINT) / r.per) * r.value END
+        WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0
+        WHEN r.by_attribute IS NOT NULL THEN COALESCE(p.points, 0) * a.quantity
+        ELSE r.value * a.quantity
+    END AS points
+-- CROSS JOIN: SQLite keeps the spans as the outer loop, each one a range lookup in the
+-- (ledger, user_id, day) index.
+FROM spans sp
+CROSS JOIN replay_actions a
+LEFT JOIN schedule_rules r ON r.version_seq = sp.seq AND r.action = a.action
+LEFT JOIN schedule_rule_points p
+    ON p.version_seq = r.version_seq AND p.action = r.action
+    -- An attribute is compared as text: 4 and "4" both match "4"; true matches "true".
+    AND p.attribute_value = CASE WHEN r.by_attribute IS NOT NULL THEN CAST(
+        CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
+            WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+            ELSE a.attributes_json ->> r.by_attribute
+        END AS TEXT) END
+WHERE a.ledger = :ledger AND a.user_id = :user_id AND a.day >= sp.first_day AND a.day <= sp.last_day
+ORDER BY a.occurred_at, a.seq

@@ -1,0 +1,134 @@
+"""The audit against the reference model (tests/reference_model.py), on every backend.
+
+Line by line, not only the final total: which events a line holds (one event, or a `per`
+rule's bucket of a user's day), their quantity, the version that priced them, the line's
+points and the running total, for any window of days. Events crowd a few days and hours, so
+buckets of several events and ties on occurred_at (broken by recording order) are common.
+Also: on PostgreSQL the audit's plan is prepared once per connection.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger import Action, Ledger, Rule, ScheduleVersion
+from ledger.domain import RecordedScheduleVersion
+from tests import reference_model
+
+FIRST = date(2024, 1, 1)
+DAYS = 3
+ACTION_TYPES = ["likes_received", "posts_read", "rating_received"]
+_ledger_names = itertools.count()
+
+attribute_values = st.one_of(st.integers(1, 3), st.sampled_from(["1", "2", "x"]), st.booleans())
+rules = st.one_of(
+    st.builds(Rule, value=st.integers(-3, 10), min_quantity=st.none() | st.integers(0, 3)),
+    st.builds(Rule, value=st.integers(1, 10), per=st.integers(1, 4), min_quantity=st.none() | st.integers(0, 3)),
+    st.builds(
+        Rule,
+        by=st.fixed_dictionaries({"rating": st.dictionaries(st.sampled_from(["1", "2", "true", "x"]), st.integers(0, 50), max_size=3)}),
+        min_quantity=st.none() | st.integers(0, 2),
+    ),
+)
+versions = st.builds(
+    ScheduleVersion,
+    # Some days precede every version; some versions share a date (the later recorded wins).
+    effective_from=st.integers(-1, DAYS).map(lambda offset: FIRST + timedelta(days=offset)),
+    rules=st.dictionaries(st.sampled_from(ACTION_TYPES), rules, min_size=1, max_size=3),
+    reason=st.sampled_from([None, "change", "other"]),
+)
+
+
+@st.composite
+def action_lists(draw) -> list[Action]:  # type: ignore[no-untyped-def]
+    return [
+        Action(
+            source_key=f"a{i}",
+            user_id=draw(st.integers(1, 2)),
+            action=draw(st.sampled_from(ACTION_TYPES + ["unpriced"])),
+            occurred_at=datetime.combine(FIRST + timedelta(days=draw(st.integers(0, DAYS - 1))), time(draw(st.integers(0, 2)))),
+            quantity=draw(st.integers(0, 4)),
+            attributes=draw(st.one_of(st.just({}), st.fixed_dictionaries({"rating": attribute_values}))),
+        )
+        for i in range(draw(st.integers(0, 30)))
+    ]
+
+
+def expected_lines(events: list[Action], user: int, history: list[RecordedScheduleVersion], first: date, last: date) -> list[tuple]:
+    """(source keys, quantity, events, effective_from, reason, points, running total) per line.
+    Recording order is the tie-break after occurred_at: one batch numbers its events in order."""
+    mine = sorted((a for a in events if a.user_id == user), key=lambda a: (a.occurred_at, events.index(a)))
+    lines: list[list] = []
+    buckets: dict[tuple[date, str], list] = {}
+    for action in mine:
+        if not first <= action.day <= last:
+            continue
+        version = reference_model.version_in_force(history, action.day)
+        rule = version.version.rule_for(action.action) if version else None
+        key = (action.day, action.action)
+        if rule is not None and rule.per is not None and key in buckets:
+            bucket = buckets[key]
+            bucket[0].append(action.source_key)
+            bucket[1] += action.quantity
+            bucket[2] += 1
+            continue
+        group = [a for a in mine if (a.day, a.action) == key] if rule is not None and rule.per is not None else [action]
+        line = [
+            [action.source_key],
+            action.quantity,
+            1,
+            version.version.effective_from if version else None,
+            version.version.reason if version else None,
+            reference_model.price_bucket(rule, group),
+        ]
+        if rule is not None and rule.per is not None:
+            buckets[key] = line
+        lines.append(line)
+    running = itertools.accumulate(line[5] for line in lines)
+    return [(tuple(keys), quantity, count, effective_from, reason, points, total) for (keys, quantity, count, effective_from, reason, points), total in zip(lines, running)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    events=action_lists(),
+    schedule=st.lists(versions, min_size=0, max_size=4),
+    window=st.tuples(st.integers(-1, DAYS), st.integers(-1, DAYS)),
+)
+def test_audit_lines_match_the_reference_model(book: Ledger, events: list[Action], schedule: list[ScheduleVersion], window: tuple[int, int]) -> None:
+    ledger = Ledger(book.engine, f"audit{next(_ledger_names)}")
+    # One call per version, so versions on the same date are recorded one after another.
+    for version in schedule:
+        ledger.record_schedule([version], retroactive=True)
+    if events:
+        ledger.record_actions(events)
+    history = ledger.schedule_history()
+    first, last = (FIRST + timedelta(days=offset) for offset in sorted(window))
+    for user in (1, 2):
+        lines = ledger.audit(user, from_day=first, to_day=last)
+        actual = [
+            (tuple(line.source_keys), line.quantity, line.events, line.effective_from, line.reason, line.points, line.running_total)
+            for line in lines
+        ]
+        assert actual == expected_lines(events, user, history, first, last)
+        assert [line.when for line in lines] == sorted(line.when for line in lines)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_audit_plan_is_prepared_once_per_connection(book: Ledger) -> None:
+    """PostgreSQL plans the audit once per pooled connection (ledger.store.engine.server_prepared)
+    and reuses the plan; afterwards the engine's own setting, no automatic preparation, holds."""
+    book.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"posts_read": Rule(value=1, per=2)})], retroactive=True)
+    book.record_actions([Action(source_key=f"r{i}", user_id=1, action="posts_read", occurred_at=datetime.combine(FIRST, time(i))) for i in range(5)])
+    audits = [book.audit(1) for _ in range(3)]
+    assert audits[0] == audits[1] == audits[2] and audits[0][0].points == 2
+    with book.engine.connect() as conn:
+        prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+        assert sum("CROSS JOIN LATERAL" in text for text in prepared) == 1
+        assert conn.connection.driver_connection.prepare_threshold is None
+        assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+        assert len(conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()) == len(prepared)
