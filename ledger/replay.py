@@ -80,7 +80,6 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
         through_seq = run(conn, "journal_through_seq").scalar_one()
         previous = run(conn, "projection_through_seq", ledger=ledger).scalar()
         full = full or previous is None
-        prepare_scratch(conn, ledger)
         if full:
             say("pricing every action")
             user_days, users = rebuild_projections(conn, ledger)
@@ -88,6 +87,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             rollups.rebuild(conn, ledger)
         else:
             say("finding what changed")
+            prepare_scratch(conn, ledger)
             reprice_from = run(conn, "earliest_new_version_day", ledger=ledger, after_seq=previous).scalar()
             if reprice_from is not None:
                 run(conn, "fill_replay_days", ledger=ledger, from_day=as_day(reprice_from), to_day=LAST_DAY)

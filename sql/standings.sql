@@ -3,12 +3,16 @@
 -- (1, 1, 2 and 1, 1, 3 after a tie), `row_number` numbers every row.
 -- :excluded is a list of user ids bound as IN (...); :row_limit a row count.
 
--- name: leaderboard_all
--- All of history: the per-user totals, read in points order through ix_user_totals_ranking.
+-- name: ranked_columns
+-- A fragment (see ledger/sqlfiles.py) of each leaderboard: its rows with all three rankings.
 SELECT user_id, points,
        dense_rank() OVER (ORDER BY points DESC) AS dense_rank,
        rank() OVER (ORDER BY points DESC) AS rank,
        row_number() OVER (ORDER BY points DESC, user_id) AS row_number
+
+-- name: leaderboard_all
+-- All of history: the per-user totals, read in points order through ix_user_totals_ranking.
+-- include: ranked_columns
 FROM user_totals
 WHERE ledger = :ledger AND user_id NOT IN :excluded
 ORDER BY points DESC, user_id
@@ -17,10 +21,7 @@ LIMIT :row_limit
 -- name: leaderboard_days
 -- A day range: daily points summed per user; the key of daily_scores covers
 -- (ledger, day, user_id, points), so this reads the index alone.
-SELECT user_id, points,
-       dense_rank() OVER (ORDER BY points DESC) AS dense_rank,
-       rank() OVER (ORDER BY points DESC) AS rank,
-       row_number() OVER (ORDER BY points DESC, user_id) AS row_number
+-- include: ranked_columns
 FROM (
     SELECT user_id, SUM(points) AS points
     FROM daily_scores
@@ -37,10 +38,7 @@ LIMIT :row_limit
 -- The limit applies before ranking: a row's rank depends only on the rows before it, and
 -- SQLite would otherwise rank every row of the period first (a year at 3M actions: 116 ms
 -- against 0.6 ms).
-SELECT user_id, points,
-       dense_rank() OVER (ORDER BY points DESC) AS dense_rank,
-       rank() OVER (ORDER BY points DESC) AS rank,
-       row_number() OVER (ORDER BY points DESC, user_id) AS row_number
+-- include: ranked_columns
 FROM (
     SELECT user_id, points
     FROM period_totals
