@@ -60,10 +60,10 @@ def projection_reads(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def rebuild_projections(conn: Connection, ledger: str) -> tuple[int, int]:
-    """Replace `ledger`'s projections with every action priced afresh, inside the caller's
-    transaction; returns (user-days, users)."""
-    _empty_projections(conn, ledger)
+def rebuild_projections(conn: Connection, ledger: str, ledger_id: int) -> tuple[int, int]:
+    """Replace `ledger`'s projections (where it is number `ledger_id`, ledger/ledger_numbers.py)
+    with every action priced afresh, inside the caller's transaction; returns (user-days, users)."""
+    _empty_projections(conn, ledger_id)
     parts = day_ranges(conn, ledger)
     with indexes_set_aside(conn, "daily_scores"):
         _start_scratch(conn)
@@ -71,9 +71,9 @@ def rebuild_projections(conn: Connection, ledger: str) -> tuple[int, int]:
             _price_part(conn, ledger, 1, parts[0])
         else:
             _price_parts_at_once(conn, ledger, parts)
-        user_days = sum(run(conn, "move_rebuilt_part", ledger=ledger, part=part).rowcount for part in range(1, len(parts) + 1))
+        user_days = sum(run(conn, "move_rebuilt_part", ledger_id=ledger_id, part=part).rowcount for part in range(1, len(parts) + 1))
         run(conn, "drop_replay_rebuilt")
-    users = run(conn, "total_every_user", ledger=ledger).rowcount
+    users = run(conn, "total_every_user", ledger_id=ledger_id).rowcount
     return user_days, users
 
 
@@ -112,10 +112,10 @@ def _even_cuts(conn: Connection, ledger: str) -> list[date]:
     return [first + (last - first) * part / PARTS for part in range(1, PARTS) if first + (last - first) * part / PARTS > first]
 
 
-def _empty_projections(conn: Connection, ledger: str) -> None:
-    if run(conn, "other_ledger_projected", ledger=ledger).scalar():
-        run(conn, "delete_daily_scores_of_ledger", ledger=ledger)
-        run(conn, "delete_user_totals_of_ledger", ledger=ledger)
+def _empty_projections(conn: Connection, ledger_id: int) -> None:
+    if run(conn, "other_ledger_projected", ledger_id=ledger_id).scalar():
+        run(conn, "delete_daily_scores_of_ledger", ledger_id=ledger_id)
+        run(conn, "delete_user_totals_of_ledger", ledger_id=ledger_id)
     elif conn.dialect.name == "postgresql":
         conn.exec_driver_sql("TRUNCATE daily_scores, user_totals")
     else:

@@ -33,7 +33,7 @@ from ledger.pricing import (
     price_scope,
     run,
 )
-from ledger import rollups
+from ledger import ledger_numbers, rollups
 from ledger.rebuild import projection_reads, rebuild_projections
 from ledger.store.engine import read_transaction, vacuum_analyze, write_transaction
 
@@ -80,11 +80,12 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
         through_seq = run(conn, "journal_through_seq").scalar_one()
         previous = run(conn, "projection_through_seq", ledger=ledger).scalar()
         full = full or previous is None
+        number = ledger_numbers.assign(conn, ledger)
         if full:
             say("pricing every action")
-            user_days, users = rebuild_projections(conn, ledger)
+            user_days, users = rebuild_projections(conn, ledger, number)
             say("totalling months, quarters and years")
-            rollups.rebuild(conn, ledger)
+            rollups.rebuild(conn, number)
         else:
             say("finding what changed")
             prepare_scratch(conn, ledger)
@@ -96,11 +97,11 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             say("pricing what changed")
             price_scope(conn, ledger)
             say("updating the projections")
-            users = run(conn, "add_user_totals_changes", ledger=ledger).rowcount
-            rollups.apply_changes(conn, ledger)
-            run(conn, "delete_daily_scores_of_whole_days", ledger=ledger)
-            run(conn, "delete_daily_scores_of_pairs", ledger=ledger)
-            user_days = run(conn, "insert_daily_scores", ledger=ledger).rowcount
+            users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
+            rollups.apply_changes(conn, number)
+            run(conn, "delete_daily_scores_of_whole_days", ledger_id=number)
+            run(conn, "delete_daily_scores_of_pairs", ledger_id=number)
+            user_days = run(conn, "insert_daily_scores", ledger_id=number).rowcount
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,
@@ -162,4 +163,5 @@ def points_in(
 def projected_daily_points(engine: Engine, ledger: str) -> list[tuple[int, date, int]]:
     """Every (user, day, points) row of `ledger`'s daily projection, by user and day."""
     with projection_reads(engine) as conn:
-        return [(row.user_id, as_day(row.day), int(row.points)) for row in run(conn, "daily_points", ledger=ledger)]
+        rows = run(conn, "daily_points", ledger_id=ledger_numbers.number_of(conn, ledger))
+        return [(row.user_id, as_day(row.day), int(row.points)) for row in rows]

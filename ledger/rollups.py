@@ -23,30 +23,30 @@ from ledger.store.bulk_indexes import indexes_set_aside
 TABLE = "period_totals"
 
 
-def rebuild(conn: Connection, ledger: str) -> None:
-    """Recompute `ledger`'s period totals from its daily_scores, in one pass.
+def rebuild(conn: Connection, ledger_id: int) -> None:
+    """Recompute the period totals of ledger number `ledger_id` from its daily_scores, in one pass.
 
     When no other ledger has rows here the table is emptied whole, and on PostgreSQL loaded
     without its indexes, which are then built once from the loaded rows: maintaining them
     row by row took twice as long at 3M actions (random inserts into two B-trees larger than
     the buffer cache). PostgreSQL's readers wait for the commit (ledger/rebuild.py `projection_reads`).
     """
-    if _holds_other_ledgers(conn, ledger):
-        run(conn, "delete_period_totals_of_ledger", ledger=ledger)
-        run(conn, "rebuild_period_totals", ledger=ledger)
+    if _holds_other_ledgers(conn, ledger_id):
+        run(conn, "delete_period_totals_of_ledger", ledger_id=ledger_id)
+        run(conn, "rebuild_period_totals", ledger_id=ledger_id)
         return
     run(conn, "empty_period_totals")
     with indexes_set_aside(conn, TABLE) if conn.dialect.name == "postgresql" else nullcontext():
-        run(conn, "rebuild_period_totals", ledger=ledger)
+        run(conn, "rebuild_period_totals", ledger_id=ledger_id)
 
 
-def apply_changes(conn: Connection, ledger: str) -> None:
+def apply_changes(conn: Connection, ledger_id: int) -> None:
     """Move each (user, period) that an incremental recalculation touches by the change in
     its points: what the scope prices to now (replay_priced) minus what the daily rows in
     scope (replay_days' whole days, replay_pairs) held before. Call it after pricing and
     before those daily rows are replaced."""
-    run(conn, "add_period_totals_changes", ledger=ledger)
+    run(conn, "add_period_totals_changes", ledger_id=ledger_id)
 
 
-def _holds_other_ledgers(conn: Connection, ledger: str) -> bool:
-    return bool(run(conn, "period_totals_hold_other_ledgers", ledger=ledger).scalar())
+def _holds_other_ledgers(conn: Connection, ledger_id: int) -> bool:
+    return bool(run(conn, "period_totals_hold_other_ledgers", ledger_id=ledger_id).scalar())

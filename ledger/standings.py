@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine
 
+from ledger import ledger_numbers
 from ledger.rebuild import projection_reads
 from ledger.errors import InputProblem, InvalidInput
 from ledger.pricing import FIRST_DAY, LAST_DAY, UserPoints, run
@@ -34,6 +35,8 @@ class Period(str, Enum):
 
 # Periods whose totals per user are kept in period_totals (ledger/rollups.py).
 ROLLUP_PERIODS = (Period.month, Period.quarter, Period.year)
+# How period_totals names them: by their length in months.
+ROLLUP_MONTHS = {Period.month: 1, Period.quarter: 3, Period.year: 12}
 
 
 class Ranking(str, Enum):
@@ -95,7 +98,7 @@ def projected_points(engine: Engine, ledger: str, from_day: date | None = None, 
         rows = run(
             conn,
             "projected_points",
-            ledger=ledger,
+            ledger_id=ledger_numbers.number_of(conn, ledger),
             whole_history=1 if whole_history else 0,
             from_day=from_day or FIRST_DAY,
             to_day=to_day or LAST_DAY,
@@ -123,8 +126,8 @@ def leaderboard(
     if limit is not None and limit < 1:
         raise InvalidInput([InputProblem("--limit", None, None, "the limit is at least 1")], what="leaderboard")
     check_range(from_day, to_day)
-    parameters = {"ledger": ledger, "excluded": sorted(exclude), "row_limit": limit or NO_LIMIT}
     with projection_reads(engine) as conn:
+        parameters = {"ledger_id": ledger_numbers.number_of(conn, ledger), "excluded": sorted(exclude), "row_limit": limit or NO_LIMIT}
         rows = _ranked_rows(conn, from_day, to_day, parameters)
         return [Standing(int(row._mapping[ranking.value]), row.user_id, int(row.points)) for row in rows]
 
@@ -137,7 +140,7 @@ def _ranked_rows(conn: Connection, from_day: date | None, to_day: date | None, p
     rollup = rollup_of(from_day, to_day)
     if rollup is not None:
         period, start = rollup
-        return run(conn, "leaderboard_period", period=period.value, period_start=start, **parameters)
+        return run(conn, "leaderboard_period", period_months=ROLLUP_MONTHS[period], period_start=start, **parameters)
     if conn.dialect.name == "postgresql":
         # A long range of a large community is ~1M daily rows to sum per user; with the
         # default 4 MB the hash aggregate spills to disk and takes several times longer.

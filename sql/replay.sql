@@ -216,24 +216,24 @@ CREATE TEMP TABLE replay_rebuilt (
 -- name: move_rebuilt_part
 -- Parts are moved in day order, and each was written in key order: daily_scores receives its
 -- rows sorted, so its key builds from presorted input.
-INSERT INTO daily_scores (ledger, day, user_id, points)
+INSERT INTO daily_scores (ledger_id, day, user_id, points)
 -- The ledger is bound twice: cast so PostgreSQL deduces one type for it.
-SELECT CAST(:ledger AS VARCHAR(100)), day, user_id, points
+SELECT CAST(:ledger_id AS INTEGER), day, user_id, points
 FROM replay_rebuilt
 WHERE part = :part
 
 -- name: total_every_user
 -- A full rebuild's user_totals, from the daily rows it has just written.
-INSERT INTO user_totals (ledger, user_id, points)
-SELECT CAST(:ledger AS VARCHAR(100)), user_id, CAST(SUM(points) AS BIGINT)
+INSERT INTO user_totals (ledger_id, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), user_id, CAST(SUM(points) AS BIGINT)
 FROM daily_scores
-WHERE ledger = :ledger
+WHERE ledger_id = :ledger_id
 GROUP BY user_id
 
 -- name: other_ledger_projected
 -- Whether daily_scores holds rows of any other ledger (two probes of the primary key).
-SELECT EXISTS (SELECT 1 FROM daily_scores WHERE ledger < :ledger)
-    OR EXISTS (SELECT 1 FROM daily_scores WHERE ledger > :ledger)
+SELECT EXISTS (SELECT 1 FROM daily_scores WHERE ledger_id < :ledger_id)
+    OR EXISTS (SELECT 1 FROM daily_scores WHERE ledger_id > :ledger_id)
 
 -- name: sum_replay_priced
 SELECT user_id, SUM(points) AS points
@@ -257,41 +257,41 @@ SELECT
     OR EXISTS (SELECT 1 FROM schedule_versions WHERE seq > :after_seq AND ledger = :ledger)
 
 -- name: delete_daily_scores_of_ledger
-DELETE FROM daily_scores WHERE ledger = :ledger
+DELETE FROM daily_scores WHERE ledger_id = :ledger_id
 
 -- name: delete_user_totals_of_ledger
-DELETE FROM user_totals WHERE ledger = :ledger
+DELETE FROM user_totals WHERE ledger_id = :ledger_id
 
 -- name: delete_daily_scores_of_whole_days
 DELETE FROM daily_scores
-WHERE ledger = :ledger AND day IN (SELECT day FROM replay_days WHERE whole = 1)
+WHERE ledger_id = :ledger_id AND day IN (SELECT day FROM replay_days WHERE whole = 1)
 
 -- name: delete_daily_scores_of_pairs
 -- Kept apart from whole days (no OR) so each delete can use an index.
 DELETE FROM daily_scores
-WHERE ledger = :ledger
+WHERE ledger_id = :ledger_id
   AND (user_id, day) IN (SELECT s.user_id, s.day FROM replay_pairs s)
 
 -- name: insert_daily_scores
-INSERT INTO daily_scores (ledger, user_id, day, points)
-SELECT :ledger, user_id, day, points FROM replay_priced
+INSERT INTO daily_scores (ledger_id, user_id, day, points)
+SELECT CAST(:ledger_id AS INTEGER), user_id, day, points FROM replay_priced
 
 -- name: add_user_totals_changes
 -- Before the daily rows in scope are replaced: each touched user's total moves by (new
 -- points in scope - old points in scope), so totals never re-read a user's whole history.
-INSERT INTO user_totals (ledger, user_id, points)
-SELECT :ledger, change.user_id, SUM(change.points)
+INSERT INTO user_totals (ledger_id, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), change.user_id, SUM(change.points)
 FROM (
     SELECT user_id, points FROM replay_priced
     UNION ALL
     SELECT d.user_id, -d.points FROM daily_scores d
-    WHERE d.ledger = :ledger AND d.day IN (SELECT day FROM replay_days WHERE whole = 1)
+    WHERE d.ledger_id = :ledger_id AND d.day IN (SELECT day FROM replay_days WHERE whole = 1)
     UNION ALL
     SELECT d.user_id, -d.points FROM replay_pairs s
-    JOIN daily_scores d ON d.ledger = :ledger AND d.user_id = s.user_id AND d.day = s.day
+    JOIN daily_scores d ON d.ledger_id = :ledger_id AND d.user_id = s.user_id AND d.day = s.day
 ) change
 GROUP BY change.user_id
-ON CONFLICT (ledger, user_id) DO UPDATE SET points = user_totals.points + excluded.points
+ON CONFLICT (ledger_id, user_id) DO UPDATE SET points = user_totals.points + excluded.points
 
 -- name: save_projection_state
 INSERT INTO projection_state (ledger, through_seq, updated_at, rebuilt_at)
@@ -307,13 +307,13 @@ ON CONFLICT (ledger) DO UPDATE SET
 SELECT user_id, points
 FROM (
     SELECT user_id, points FROM user_totals
-    WHERE ledger = :ledger AND :whole_history = 1
+    WHERE ledger_id = :ledger_id AND :whole_history = 1
     UNION ALL
     SELECT user_id, SUM(points) AS points FROM daily_scores
-    WHERE ledger = :ledger AND :whole_history = 0 AND day >= :from_day AND day <= :to_day
+    WHERE ledger_id = :ledger_id AND :whole_history = 0 AND day >= :from_day AND day <= :to_day
     GROUP BY user_id
 ) totals
 ORDER BY user_id
 
 -- name: daily_points
-SELECT user_id, day, points FROM daily_scores WHERE ledger = :ledger ORDER BY user_id, day
+SELECT user_id, day, points FROM daily_scores WHERE ledger_id = :ledger_id ORDER BY user_id, day

@@ -8,7 +8,7 @@
 -- `add_period_totals_changes` are in sql/postgresql/rollups.sql and sql/sqlite/rollups.sql.
 
 -- name: delete_period_totals_of_ledger
-DELETE FROM period_totals WHERE ledger = :ledger
+DELETE FROM period_totals WHERE ledger_id = :ledger_id
 
 -- name: empty_period_totals
 -- Only when the table holds no other ledger. Without a WHERE clause SQLite frees the table's
@@ -19,5 +19,5 @@ DELETE FROM period_totals
 -- name: period_totals_hold_other_ledgers
 -- Two range probes of the key, which leads with the ledger (no `<>`: that would read this
 -- ledger's rows one by one).
-SELECT EXISTS (SELECT 1 FROM period_totals WHERE ledger < :ledger)
-    OR EXISTS (SELECT 1 FROM period_totals WHERE ledger > :ledger)
+SELECT EXISTS (SELECT 1 FROM period_totals WHERE ledger_id < :ledger_id)
+    OR EXISTS (SELECT 1 FROM period_totals WHERE ledger_id > :ledger_id)

@@ -14,18 +14,18 @@ SELECT user_id, points,
 -- All of history: the per-user totals, read in points order through ix_user_totals_ranking.
 -- include: ranked_columns
 FROM user_totals
-WHERE ledger = :ledger AND user_id NOT IN :excluded
+WHERE ledger_id = :ledger_id AND user_id NOT IN :excluded
 ORDER BY points DESC, user_id
 LIMIT :row_limit
 
 -- name: leaderboard_days
 -- A day range: daily points summed per user; the key of daily_scores covers
--- (ledger, day, user_id, points), so this reads the index alone.
+-- (ledger_id, day, user_id, points), so this reads the index alone.
 -- include: ranked_columns
 FROM (
     SELECT user_id, SUM(points) AS points
     FROM daily_scores
-    WHERE ledger = :ledger AND day >= :from_day AND day <= :to_day AND user_id NOT IN :excluded
+    WHERE ledger_id = :ledger_id AND day >= :from_day AND day <= :to_day AND user_id NOT IN :excluded
     GROUP BY user_id
 ) period_points
 ORDER BY points DESC, user_id
@@ -42,7 +42,7 @@ LIMIT :row_limit
 FROM (
     SELECT user_id, points
     FROM period_totals
-    WHERE ledger = :ledger AND period = :period AND period_start = :period_start AND user_id NOT IN :excluded
+    WHERE ledger_id = :ledger_id AND period_months = :period_months AND period_start = :period_start AND user_id NOT IN :excluded
     ORDER BY points DESC, user_id
     LIMIT :row_limit
 ) top_rows

@@ -55,7 +55,7 @@ def test_a_full_rebuild_of_one_ledger_leaves_the_others_alone(book: Ledger) -> N
 
 def test_a_full_rebuild_puts_the_projection_keys_back(book: Ledger) -> None:
     before = {table: index_shapes(book.engine, table) for table in ("daily_scores", "user_totals")}
-    assert before["daily_scores"][:2] == ("pk_daily_scores", ("ledger", "day", "user_id"))
+    assert before["daily_scores"][:2] == ("pk_daily_scores", ("ledger_id", "day", "user_id"))
     ledger_with_likes(book, "default", value=1, users=range(1, 4))
     book.recalc(full=True)
     book.recalc(full=True)

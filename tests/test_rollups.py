@@ -18,7 +18,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select, text, update
 
-from ledger import Action, Ledger, Rule, ScheduleVersion, rollups, standings
+from ledger import Action, Ledger, Rule, ScheduleVersion, ledger_numbers, rollups, standings
 from ledger.standings import Period, Ranking, period_window, rollup_of
 from ledger.pricing import prepare_scratch
 from ledger.rebuild import rebuild_projections
@@ -69,9 +69,10 @@ def test_period_leaderboards_read_period_totals(book: Ledger) -> None:
     book.record_actions(likes(1, 3, date(2024, 2, 10)) + likes(2, 2, date(2024, 2, 11)))
     book.recalc()
     with book.engine.begin() as conn:  # a projection row changed behind the ledger's back
+        number = ledger_numbers.number_of(conn, book.name)
         conn.execute(
             update(period_totals)
-            .where(period_totals.c.ledger == book.name, period_totals.c.period == "month", period_totals.c.user_id == 2)
+            .where(period_totals.c.ledger_id == number, period_totals.c.period_months == 1, period_totals.c.user_id == 2)
             .values(points=7)
         )
     month = [(s.user_id, s.points) for s in book.leaderboard(period=Period.month, at=date(2024, 2, 20))]
@@ -166,8 +167,10 @@ def period_sums(book: Ledger) -> dict[tuple[str, date, int], int]:
 
 def stored_period_totals(book: Ledger) -> dict[tuple[str, date, int], int]:
     with book.engine.connect() as conn:
-        rows = conn.execute(select(period_totals).where(period_totals.c.ledger == book.name)).all()
-    return {(row.period, row.period_start, row.user_id): row.points for row in rows}
+        number = ledger_numbers.number_of(conn, book.name)
+        rows = conn.execute(select(period_totals).where(period_totals.c.ledger_id == number)).all()
+    period_of = {months: period.value for period, months in standings.ROLLUP_MONTHS.items()}
+    return {(period_of[row.period_months], row.period_start, row.user_id): row.points for row in rows}
 
 
 def board(book: Ledger, query: dict, *, daily: bool = False) -> list[standings.Standing]:
@@ -242,7 +245,8 @@ def test_upgrading_clears_the_projections_so_the_next_recalc_rebuilds_them(empty
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0003")
-        conn.execute(insert(daily_scores), [{"ledger": "a", "user_id": 7, "day": date(2024, 1, 5), "points": 4}])
+        # The tables as they were at 0003, where projections named the ledger.
+        conn.execute(text("INSERT INTO daily_scores (ledger, user_id, day, points) VALUES ('a', 7, '2024-01-05', 4)"))
         conn.execute(insert(projection_state), [{"ledger": "a", "through_seq": 0, "updated_at": datetime(2024, 1, 6)}])
     schema.upgrade(engine)
     with engine.connect() as conn:
@@ -273,8 +277,9 @@ def test_a_read_during_a_rebuild_waits_for_the_new_rows(book: Ledger, read: str)
     answers: list = []
     with write_transaction(book.engine, PROJECTION_LOCK_KEY) as conn:
         prepare_scratch(conn, book.name)
-        rebuild_projections(conn, book.name)
-        rollups.rebuild(conn, book.name)
+        number = ledger_numbers.assign(conn, book.name)
+        rebuild_projections(conn, book.name, number)
+        rollups.rebuild(conn, number)
         reader = threading.Thread(target=lambda: answers.append(reads[read]()))
         reader.start()
         deadline = time.monotonic() + 30

@@ -13,7 +13,7 @@ WITH months AS MATERIALIZED (
     SELECT user_id, CAST(date_trunc('month', CAST(day AS timestamp)) AS date) AS period_start,
            CAST(SUM(points) AS BIGINT) AS points
     FROM daily_scores
-    WHERE ledger = :ledger
+    WHERE ledger_id = :ledger_id
     GROUP BY user_id, 2
 )
 -- include: period_rows_of_months
@@ -28,10 +28,10 @@ WITH change AS (
     SELECT user_id, day, points FROM replay_priced
     UNION ALL
     SELECT d.user_id, d.day, -d.points FROM daily_scores d
-    WHERE d.ledger = :ledger AND d.day IN (SELECT day FROM replay_days WHERE whole = 1)
+    WHERE d.ledger_id = :ledger_id AND d.day IN (SELECT day FROM replay_days WHERE whole = 1)
     UNION ALL
     SELECT d.user_id, d.day, -d.points FROM replay_pairs s
-    JOIN daily_scores d ON d.ledger = :ledger AND d.user_id = s.user_id AND d.day = s.day
+    JOIN daily_scores d ON d.ledger_id = :ledger_id AND d.user_id = s.user_id AND d.day = s.day
 ),
 months AS MATERIALIZED (
     SELECT user_id, CAST(date_trunc('month', CAST(day AS timestamp)) AS date) AS period_start,
@@ -40,19 +40,20 @@ months AS MATERIALIZED (
     GROUP BY user_id, 2
 )
 -- include: period_rows_of_months
-ON CONFLICT (ledger, period, period_start, user_id) DO UPDATE SET points = period_totals.points + excluded.points
+ON CONFLICT (ledger_id, period_months, period_start, user_id) DO UPDATE SET points = period_totals.points + excluded.points
     WHERE excluded.points <> 0
 
 -- name: period_rows_of_months
 -- A fragment (see ledger/sqlfiles.py) of both statements above: the month, quarter and
 -- year rows of the CTE `months` (user_id, period_start, points) as period_totals rows.
-INSERT INTO period_totals (ledger, period, period_start, user_id, points)
-SELECT :ledger, 'month', period_start, user_id, points FROM months
+-- A period is named by its length in months: 1, 3 or 12.
+INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), 1, period_start, user_id, points FROM months
 UNION ALL
-SELECT :ledger, 'quarter', CAST(date_trunc('quarter', CAST(period_start AS timestamp)) AS date), user_id,
+SELECT CAST(:ledger_id AS INTEGER), 3, CAST(date_trunc('quarter', CAST(period_start AS timestamp)) AS date), user_id,
        CAST(SUM(points) AS BIGINT)
 FROM months GROUP BY 3, user_id
 UNION ALL
-SELECT :ledger, 'year', CAST(date_trunc('year', CAST(period_start AS timestamp)) AS date), user_id,
+SELECT CAST(:ledger_id AS INTEGER), 12, CAST(date_trunc('year', CAST(period_start AS timestamp)) AS date), user_id,
        CAST(SUM(points) AS BIGINT)
 FROM months GROUP BY 3, user_id
