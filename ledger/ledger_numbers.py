@@ -1,29 +1,39 @@
-"""Each ledger's number, by which the projection tables (daily_scores, user_totals,
-period_totals) name it: an integer at the front of their keys sorts and compares far faster
-than the ledger's name (migration 0006). Events keep the name.
+"""Each ledger's number, by which actions and the projection tables (daily_scores,
+user_totals, period_totals) name it in their keys: an integer at the front of a key sorts and
+compares far faster than the ledger's name (migration 0006). Events keep the name, which is
+what their hash covers; actions.ledger_id is derived from it.
 
-A ledger gets its number from its first recalculation; until then it has no projected rows,
-and reads of its projections find none.
+A ledger gets its number before its first ingest or recalculation writes anything, in a
+transaction of its own (`ensure`), so that the writer's own transaction, ingest and recalc
+alike, finds it already there. Until then the ledger has no rows to name.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from ledger.pricing import run
+from ledger.store.engine import write_transaction
 
-# What reads bind when a ledger has no number yet: no projected row carries it.
+# What reads bind for a ledger that has no number yet: no row carries it.
 UNNUMBERED = 0
+# Handing out numbers takes its own turn (PostgreSQL advisory lock; SQLite's write lock):
+# not the journal's or the projections', which may be held for minutes.
+NUMBERING_LOCK_KEY = 0x5C0E1ED9
 
 
 def number_of(conn: Connection, ledger: str) -> int:
-    """`ledger`'s number, or UNNUMBERED if no recalculation has projected it yet."""
+    """`ledger`'s number, or UNNUMBERED if it has none yet."""
     number = run(conn, "ledger_number", ledger=ledger).scalar()
     return UNNUMBERED if number is None else int(number)
 
 
-def assign(conn: Connection, ledger: str) -> int:
-    """`ledger`'s number, handed out now if it has none. Call it inside the recalculation's
-    transaction, which holds the projection lock."""
-    run(conn, "assign_ledger_number", ledger=ledger)
-    return number_of(conn, ledger)
+def ensure(engine: Engine, ledger: str) -> int:
+    """`ledger`'s number, handed out now (and committed) if it has none. Call it before
+    opening the transaction that writes rows naming it."""
+    with write_transaction(engine, NUMBERING_LOCK_KEY) as conn:
+        number = number_of(conn, ledger)
+        if number == UNNUMBERED:
+            run(conn, "add_ledger_number", ledger=ledger)
+            number = number_of(conn, ledger)
+        return number

@@ -81,10 +81,10 @@ def assign_rules_to_days(conn: Connection) -> None:
             conn.exec_driver_sql(f"ANALYZE replay_{table}")
 
 
-def price_scope(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME) -> None:
-    """Price the scoped days and pairs into replay_priced."""
+def price_scope(conn: Connection, ledger_id: int, *, known_at: datetime = END_OF_TIME) -> None:
+    """Price the scoped days and pairs of ledger number `ledger_id` into replay_priced."""
     assign_rules_to_days(conn)
-    run(conn, "price", ledger=ledger, known_at=known_at)
+    run(conn, "price", ledger_id=ledger_id, known_at=known_at)
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE replay_priced")
 

@@ -64,20 +64,20 @@ def rebuild_projections(conn: Connection, ledger: str, ledger_id: int) -> tuple[
     """Replace `ledger`'s projections (where it is number `ledger_id`, ledger/ledger_numbers.py)
     with every action priced afresh, inside the caller's transaction; returns (user-days, users)."""
     _empty_projections(conn, ledger_id)
-    parts = day_ranges(conn, ledger)
+    parts = day_ranges(conn, ledger_id)
     with indexes_set_aside(conn, "daily_scores"):
         _start_scratch(conn)
         if len(parts) == 1:
-            _price_part(conn, ledger, 1, parts[0])
+            _price_part(conn, ledger, ledger_id, 1, parts[0])
         else:
-            _price_parts_at_once(conn, ledger, parts)
+            _price_parts_at_once(conn, ledger, ledger_id, parts)
         user_days = sum(run(conn, "move_rebuilt_part", ledger_id=ledger_id, part=part).rowcount for part in range(1, len(parts) + 1))
         run(conn, "drop_replay_rebuilt")
     users = run(conn, "total_every_user", ledger_id=ledger_id).rowcount
     return user_days, users
 
 
-def day_ranges(conn: Connection, ledger: str) -> list[DayRange]:
+def day_ranges(conn: Connection, ledger_id: int) -> list[DayRange]:
     """The day ranges priced apart: all days at once; or on PostgreSQL, for a large table,
     PARTS ranges that hold about as many actions each, cut at the quantiles of the planner's
     histogram of actions.day (the table's, not the ledger's: an uneven split only costs
@@ -87,7 +87,7 @@ def day_ranges(conn: Connection, ledger: str) -> list[DayRange]:
     estimate = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'actions'::regclass").scalar()
     if estimate is None or estimate < PARALLEL_MIN_ACTIONS:
         return [(FIRST_DAY, LAST_DAY)]
-    cuts = sorted(set(_histogram_cuts(conn) or _even_cuts(conn, ledger)))
+    cuts = sorted(set(_histogram_cuts(conn) or _even_cuts(conn, ledger_id)))
     starts = [FIRST_DAY, *cuts]
     ends = [cut - timedelta(days=1) for cut in cuts] + [LAST_DAY]
     return list(zip(starts, ends, strict=True))
@@ -104,8 +104,8 @@ def _histogram_cuts(conn: Connection) -> list[date]:
     return [days[len(days) * part // PARTS] for part in range(1, PARTS)]
 
 
-def _even_cuts(conn: Connection, ledger: str) -> list[date]:
-    first, last = run(conn, "ledger_day_span", ledger=ledger).one()
+def _even_cuts(conn: Connection, ledger_id: int) -> list[date]:
+    first, last = run(conn, "ledger_day_span", ledger_id=ledger_id).one()
     if first is None:
         return []
     first, last = as_day(first), as_day(last)
@@ -137,33 +137,33 @@ def _start_scratch(conn: Connection) -> None:
         run(apart, "create_replay_rebuilt")
 
 
-def _price_part(conn: Connection, ledger: str, part: int, days: DayRange) -> None:
+def _price_part(conn: Connection, ledger: str, ledger_id: int, part: int, days: DayRange) -> None:
     """Price the actions on `days` into part `part` of replay_rebuilt, in `conn`'s transaction."""
     prepare_scratch(conn, ledger)
-    run(conn, "fill_replay_days", ledger=ledger, from_day=days[0], to_day=days[1])
+    run(conn, "fill_replay_days", ledger_id=ledger_id, from_day=days[0], to_day=days[1])
     assign_rules_to_days(conn)
     with aggregates_streamed(conn):
-        run(conn, "price_everything", ledger=ledger, part=part, from_day=days[0], to_day=days[1])
+        run(conn, "price_everything", ledger_id=ledger_id, part=part, from_day=days[0], to_day=days[1])
 
 
-def _price_parts_at_once(conn: Connection, ledger: str, parts: list[DayRange]) -> None:
+def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: list[DayRange]) -> None:
     """Price each part in a session of its own, all reading `conn`'s snapshot."""
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
     if not SNAPSHOT_ID.match(snapshot):
         raise ValueError(f"unexpected snapshot id from PostgreSQL: {snapshot!r}")
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:
         pending = [
-            pool.submit(_price_part_in_snapshot, conn.engine, snapshot, ledger, part, days)
+            pool.submit(_price_part_in_snapshot, conn.engine, snapshot, ledger, ledger_id, part, days)
             for part, days in enumerate(parts, start=1)
         ]
         for future in pending:
             future.result()
 
 
-def _price_part_in_snapshot(engine: Engine, snapshot: str, ledger: str, part: int, days: DayRange) -> None:
+def _price_part_in_snapshot(engine: Engine, snapshot: str, ledger: str, ledger_id: int, part: int, days: DayRange) -> None:
     with translate_errors(), engine.connect() as conn, conn.begin():
         # Both must come before any query of the transaction.
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         allow_big_aggregates(conn)
-        _price_part(conn, ledger, part, days)
+        _price_part(conn, ledger, ledger_id, part, days)

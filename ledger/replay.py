@@ -76,11 +76,11 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     The first run on a ledger is always full. Runs are serialized against each other.
     """
     say = progress or (lambda _step: None)
+    number = ledger_numbers.ensure(engine, ledger)
     with projection_transaction(engine) as conn:
         through_seq = run(conn, "journal_through_seq").scalar_one()
         previous = run(conn, "projection_through_seq", ledger=ledger).scalar()
         full = full or previous is None
-        number = ledger_numbers.assign(conn, ledger)
         if full:
             say("pricing every action")
             user_days, users = rebuild_projections(conn, ledger, number)
@@ -91,11 +91,11 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             prepare_scratch(conn, ledger)
             reprice_from = run(conn, "earliest_new_version_day", ledger=ledger, after_seq=previous).scalar()
             if reprice_from is not None:
-                run(conn, "fill_replay_days", ledger=ledger, from_day=as_day(reprice_from), to_day=LAST_DAY)
+                run(conn, "fill_replay_days", ledger_id=number, from_day=as_day(reprice_from), to_day=LAST_DAY)
             run(conn, "fill_replay_pairs_of_new_actions", ledger=ledger, after_seq=previous)
             run(conn, "fill_replay_days_of_pairs")
             say("pricing what changed")
-            price_scope(conn, ledger)
+            price_scope(conn, number)
             say("updating the projections")
             users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
             rollups.apply_changes(conn, number)
@@ -154,9 +154,10 @@ def points_in(
     recalculation at "today's values" would; used to show retroactive drift.
     """
     known_at = known_at or END_OF_TIME
+    number = ledger_numbers.number_of(conn, ledger)
     prepare_scratch(conn, ledger, known_at=known_at, values_of=values_of)
-    run(conn, "fill_replay_days", ledger=ledger, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)
-    price_scope(conn, ledger, known_at=known_at)
+    run(conn, "fill_replay_days", ledger_id=number, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)
+    price_scope(conn, number, known_at=known_at)
     return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "sum_replay_priced")]
 
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine, func, select
 
+from ledger import ledger_numbers
 from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, today_utc
 from ledger.errors import RetroactiveChangeRefused, UnknownScheduleVersion
 from ledger.replay import points_in
@@ -140,6 +141,7 @@ def _count_repriced(conn, ledger: str, existing: list[RecordedScheduleVersion], 
     """How many recorded actions fall under a new version whose rule for them differs from
     the rule that priced them before."""
     total = 0
+    number = ledger_numbers.number_of(conn, ledger)
     timeline = sorted(
         [(r.version.effective_from, r.seq, r.version) for r in existing]
         + [(v.effective_from, 10**18 + i, v) for i, v in enumerate(fresh)]
@@ -158,7 +160,7 @@ def _count_repriced(conn, ledger: str, existing: list[RecordedScheduleVersion], 
         if not changed:
             continue
         query = select(func.count()).select_from(actions).where(
-            actions.c.ledger == ledger, actions.c.day >= start, actions.c.action.in_(changed)
+            actions.c.ledger_id == number, actions.c.day >= start, actions.c.action.in_(changed)
         )
         if end is not None:
             query = query.where(actions.c.day < end)

@@ -33,6 +33,7 @@ from ledger.store.tables import (
     EVENT_TABLES,
     actions,
     batches,
+    ledger_numbers,
     metadata,
     schedule_rule_points,
     schedule_rules,
@@ -277,15 +278,19 @@ def _stream(conn: Connection, table: Table) -> Iterator[Any]:
 def _actions(conn: Connection) -> Iterator[StoredEvent]:
     columns = (actions.c.seq, actions.c.batch_id, actions.c.ledger, actions.c.source_key, actions.c.user_id,
                actions.c.action, actions.c.occurred_at, actions.c.day, actions.c.quantity, actions.c.attributes,
-               actions.c.recorded_at)
+               actions.c.recorded_at, actions.c.ledger_id)
+    numbers: dict[str, int] = dict(conn.execute(select(ledger_numbers.c.ledger, ledger_numbers.c.number)).all())
     query = select(*columns).order_by(actions.c.seq).execution_options(yield_per=STREAM_ROWS)
     # Unpacked by position: this loop runs once per action, and attribute access by name costs.
-    for seq, batch_id, ledger, key, user_id, action, occurred_at, day, quantity, attributes, recorded_at in conn.execute(query):
+    for seq, batch_id, ledger, key, user_id, action, occurred_at, day, quantity, attributes, recorded_at, ledger_id in conn.execute(query):
         canonical = action_bytes(seq, ledger, key, user_id, action, occurred_at, quantity, attributes)
         problem = None
+        # `day` and `ledger_id` are not hashed (they are derived); replay selects by them, so
+        # they must agree with what is.
         if day != occurred_at.date():
-            # `day` is not hashed (it is derived); replay joins on it, so it must agree.
             problem = f"day {day} is not the UTC day of occurred_at {occurred_at}"
+        elif ledger_id != numbers.get(ledger):
+            problem = f"ledger_id {ledger_id} is not the number of ledger {ledger!r} ({numbers.get(ledger)})"
         yield StoredEvent(seq, "actions", batch_id, ledger, recorded_at, canonical, problem)
 
 

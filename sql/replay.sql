@@ -162,7 +162,7 @@ FROM (
     FROM (
         SELECT a.user_id, a.day, a.action, a.quantity, a.attributes_json
         FROM replay_days d
-        JOIN replay_actions a ON a.ledger = :ledger AND a.day = d.day
+        JOIN replay_actions a ON a.ledger_id = :ledger_id AND a.day = d.day
         WHERE d.whole = 1 AND a.recorded_at <= :known_at
         UNION ALL
         SELECT a.user_id, a.day, a.action, a.quantity, a.attributes_json
@@ -170,7 +170,7 @@ FROM (
         -- the (ledger, user_id, day, ...) index; PostgreSQL plans it as any join.
         FROM replay_pairs s
         CROSS JOIN replay_actions a
-        WHERE a.ledger = :ledger AND a.user_id = s.user_id AND a.day = s.day AND a.recorded_at <= :known_at
+        WHERE a.ledger_id = :ledger_id AND a.user_id = s.user_id AND a.day = s.day AND a.recorded_at <= :known_at
     ) a
     LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
     GROUP BY a.user_id, a.day, a.action
@@ -193,13 +193,13 @@ FROM (
         AS points
     FROM replay_actions a
     LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
-    WHERE a.ledger = :ledger AND a.day >= :from_day AND a.day <= :to_day
+    WHERE a.ledger_id = :ledger_id AND a.day >= :from_day AND a.day <= :to_day
     GROUP BY a.day, a.user_id, a.action
 ) bucket
 GROUP BY bucket.day, bucket.user_id
 
 -- name: ledger_day_span
-SELECT MIN(day), MAX(day) FROM actions WHERE ledger = :ledger
+SELECT MIN(day), MAX(day) FROM actions WHERE ledger_id = :ledger_id
 
 -- name: drop_replay_rebuilt
 DROP TABLE IF EXISTS replay_rebuilt

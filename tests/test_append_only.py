@@ -56,8 +56,8 @@ def test_delete_is_refused(recorded: Ledger) -> None:
 def test_upsert_cannot_overwrite(recorded: Ledger) -> None:
     error = refused(
         recorded,
-        "INSERT INTO actions (seq, batch_id, ledger, source_key, user_id, action, occurred_at, day, "
-        "quantity, attributes, recorded_at) VALUES (1, 1, 'default', 'a1', 7, 'likes_received', "
+        "INSERT INTO actions (seq, batch_id, ledger, ledger_id, source_key, user_id, action, occurred_at, day, "
+        "quantity, attributes, recorded_at) VALUES (1, 1, 'default', 1, 'a1', 7, 'likes_received', "
         "'2024-05-01 12:00:00', '2024-05-01', 500, '{}', '2024-05-01 12:00:00') "
         "ON CONFLICT (seq) DO UPDATE SET quantity = excluded.quantity",
     )
@@ -68,8 +68,8 @@ def test_upsert_cannot_overwrite(recorded: Ledger) -> None:
 def test_sqlite_insert_or_replace_is_refused(recorded: Ledger) -> None:
     refused(
         recorded,
-        "INSERT OR REPLACE INTO actions (seq, batch_id, ledger, source_key, user_id, action, "
-        "occurred_at, day, quantity, attributes, recorded_at) VALUES (1, 1, 'default', 'a1', 7, "
+        "INSERT OR REPLACE INTO actions (seq, batch_id, ledger, ledger_id, source_key, user_id, action, "
+        "occurred_at, day, quantity, attributes, recorded_at) VALUES (1, 1, 'default', 1, 'a1', 7, "
         "'likes_received', '2024-05-01 12:00:00.000000', '2024-05-01', 500, '{}', "
         "'2024-05-01 12:00:00.000000')",
     )

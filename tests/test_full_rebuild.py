@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, inspect
 
-from ledger import Action, Ledger, Rule, rebuild
+from ledger import Action, Ledger, Rule, ledger_numbers, rebuild
 
 
 def likes(prefix: str, users: range, days: int, start: date = date(2024, 3, 1)) -> list[Action]:
@@ -91,7 +91,7 @@ def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledge
         monkeypatch.setattr(rebuild, "PARTS", parts)
         monkeypatch.setattr(rebuild, "PARALLEL_MIN_ACTIONS", 0)
         with book.engine.begin() as conn:
-            ranges = rebuild.day_ranges(conn, "default")
+            ranges = rebuild.day_ranges(conn, ledger_numbers.number_of(conn, "default"))
         expected_parts = 1 if backend == "sqlite" else parts
         assert len(ranges) == expected_parts
         book.recalc(full=True)

@@ -275,9 +275,9 @@ def test_a_read_during_a_rebuild_waits_for_the_new_rows(book: Ledger, read: str)
         "scores": lambda: book.scores(),
     }
     answers: list = []
+    number = ledger_numbers.ensure(book.engine, book.name)
     with write_transaction(book.engine, PROJECTION_LOCK_KEY) as conn:
         prepare_scratch(conn, book.name)
-        number = ledger_numbers.assign(conn, book.name)
         rebuild_projections(conn, book.name, number)
         rollups.rebuild(conn, number)
         reader = threading.Thread(target=lambda: answers.append(reads[read]()))

@@ -77,6 +77,7 @@ TAMPERING = [
     pytest.param(["UPDATE actions SET day = '2020-01-01' WHERE seq = 3"], ("inconsistent event", 1, 3), id="changed-day"),
     pytest.param(["DELETE FROM actions WHERE seq = 4"], ("missing event", 1, 4), id="deleted-event"),
     pytest.param(["UPDATE actions SET ledger = 'other' WHERE seq = 2"], ("event outside its batch", 1, 2), id="moved-ledger"),
+    pytest.param(["UPDATE actions SET ledger_id = ledger_id + 1 WHERE seq = 2"], ("inconsistent event", 1, 2), id="renumbered-ledger"),
     pytest.param(["UPDATE actions SET recorded_at = '2000-01-01 00:00:00.000000' WHERE seq = 2"],
                  ("event outside its batch", 1, 2), id="back-dated-record-time"),
     pytest.param(["DELETE FROM schedule_rule_points", "DELETE FROM schedule_rules", "DELETE FROM schedule_versions"],
@@ -101,8 +102,8 @@ TAMPERING = [
     # Room made at seq 14 by moving later events up, a forged event put there and batch 3
     # widened to cover it: sequence numbers, ranges and counts all agree; the hash does not.
     pytest.param(["UPDATE actions SET seq = -seq - 1 WHERE seq >= 14", "UPDATE actions SET seq = -seq WHERE seq < 0",
-                  "INSERT INTO actions (seq, batch_id, ledger, source_key, user_id, action, occurred_at, day, quantity, "
-                  "attributes, recorded_at) SELECT 14, batch_id, ledger, 'forged', 1, action, occurred_at, day, 100, "
+                  "INSERT INTO actions (seq, batch_id, ledger, ledger_id, source_key, user_id, action, occurred_at, day, "
+                  "quantity, attributes, recorded_at) SELECT 14, batch_id, ledger, ledger_id, 'forged', 1, action, occurred_at, day, 100, "
                   "attributes, recorded_at FROM actions WHERE seq = 13",
                   "UPDATE batches SET last_seq = 17, event_count = 6 WHERE batch_id = 3"],
                  ("hash mismatch", 3, None), id="inserted-in-the-middle"),
@@ -153,8 +154,8 @@ def test_truncated_tail_is_caught_by_a_digest(journal: Ledger) -> None:
 
 # Inserting is how events are written, so these need no trigger silenced.
 FORGED_INSERTS = [
-    pytest.param("INSERT INTO actions (seq, batch_id, ledger, source_key, user_id, action, occurred_at, day, "
-                 "quantity, attributes, recorded_at) SELECT 17, 1, ledger, 'forged', 1, action, occurred_at, day, "
+    pytest.param("INSERT INTO actions (seq, batch_id, ledger, ledger_id, source_key, user_id, action, occurred_at, day, "
+                 "quantity, attributes, recorded_at) SELECT 17, 1, ledger, ledger_id, 'forged', 1, action, occurred_at, day, "
                  "100, attributes, recorded_at FROM actions WHERE seq = 1",
                  ("event without batch", None, 17), id="event-after-the-head"),
     pytest.param("INSERT INTO schedule_versions (seq, batch_id, ledger, version_key, effective_from, retroactive, "

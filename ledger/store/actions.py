@@ -17,6 +17,7 @@ from typing import NamedTuple
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, Engine, column, exists, select, table
 
+from ledger import ledger_numbers
 from ledger.errors import InputProblem, InvalidInput
 from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, takes_bulk_path
 from ledger.store.canonical import action_bytes
@@ -76,8 +77,9 @@ def write_actions(
     unique, problems = _dedupe_input(rows)
     if problems:
         raise InvalidInput(problems, what="ingest")
+    number = ledger_numbers.ensure(engine, ledger)
     with write_transaction(engine) as conn:
-        present, conflicts = _compare_with_recorded(conn, ledger, unique)
+        present, conflicts = _compare_with_recorded(conn, ledger, number, unique)
         if conflicts:
             raise InvalidInput(conflicts, what="ingest")
         new_rows = (
@@ -92,7 +94,7 @@ def write_actions(
         batch = begin_batch(conn, ledger, "actions", origin)
         bulk = takes_bulk_path(conn, "actions", len(new_rows))
         with indexes_set_aside(conn, "actions") if bulk else nullcontext(), sqlite_write_cache(conn):
-            _insert(conn, batch, ledger, new_rows, progress)
+            _insert(conn, batch, ledger, number, new_rows, progress)
         commit_batch(conn, batch)
     if bulk:
         # A bulk load leaves the visibility map of every new page unset, and a full recalc
@@ -132,15 +134,15 @@ def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], list[In
 
 
 def _compare_with_recorded(
-    conn: Connection, ledger: str, rows: list[LocatedRow]
+    conn: Connection, ledger: str, number: int, rows: list[LocatedRow]
 ) -> tuple[set[str], list[InputProblem]]:
-    """Which keys the ledger already holds, and the problems where the payload differs."""
-    if not rows or not _ledger_has_actions(conn, ledger):
+    """Which keys the ledger (number `number`) already holds, and the problems where the payload differs."""
+    if not rows or not _ledger_has_actions(conn, number):
         return set(), []
     by_key = {located.row.source_key: located for located in rows}
     present: set[str] = set()
     problems: list[InputProblem] = []
-    for recorded in _recorded_with_keys(conn, ledger, list(by_key)):
+    for recorded in _recorded_with_keys(conn, ledger, number, list(by_key)):
         present.add(recorded.source_key)
         given = by_key[recorded.source_key]
         differing = given.row.differing_fields(recorded)
@@ -161,11 +163,11 @@ def _compare_with_recorded(
     return present, problems
 
 
-def _ledger_has_actions(conn: Connection, ledger: str) -> bool:
-    return conn.execute(select(exists().where(actions.c.ledger == ledger))).scalar_one()
+def _ledger_has_actions(conn: Connection, number: int) -> bool:
+    return conn.execute(select(exists().where(actions.c.ledger_id == number))).scalar_one()
 
 
-def _recorded_with_keys(conn: Connection, ledger: str, keys: list[str]) -> Iterable[ActionRow]:
+def _recorded_with_keys(conn: Connection, ledger: str, number: int, keys: list[str]) -> Iterable[ActionRow]:
     """Recorded actions whose source_key is among `keys`, found through a temporary table."""
     staged = table("staged_keys", column("source_key"))
     if conn.dialect.name == "postgresql":
@@ -187,7 +189,11 @@ def _recorded_with_keys(conn: Connection, ledger: str, keys: list[str]) -> Itera
         actions.c.occurred_at,
         actions.c.quantity,
         actions.c.attributes,
-    ).join(staged, staged.c.source_key == actions.c.source_key).where(actions.c.ledger == ledger)
+    ).join(staged, staged.c.source_key == actions.c.source_key).where(
+        # Both: the unique key is (ledger_id, source_key) on PostgreSQL, (ledger, source_key)
+        # on SQLite (migration 0006), and each backend looks keys up in its own.
+        actions.c.ledger_id == number, actions.c.ledger == ledger
+    )
     found = [ActionRow(*row) for row in conn.execute(query)]
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("DELETE FROM staged_keys")
@@ -199,7 +205,7 @@ def _recorded_with_keys(conn: Connection, ledger: str, keys: list[str]) -> Itera
 # serves both the hash and the COPY stream.
 _COLUMNS = (
     "seq, ledger, source_key, user_id, action, occurred_at, quantity, attributes, "
-    "day, batch_id, recorded_at"
+    "day, batch_id, recorded_at, ledger_id"
 )
 # Characters that need escaping in canonical bytes or in COPY's text format, or that
 # PostgreSQL refuses outright. A chunk free of them takes the fast path below.
@@ -207,11 +213,11 @@ _SPECIAL = ("\\", "\n", "\r", "\x00")
 _FIELDS_PER_EVENT = 8
 
 
-def _insert(conn, batch, ledger: str, rows: list[ActionRow], progress: Progress | None) -> None:  # type: ignore[no-untyped-def]
+def _insert(conn, batch, ledger: str, number: int, rows: list[ActionRow], progress: Progress | None) -> None:  # type: ignore[no-untyped-def]
     postgres = conn.dialect.name == "postgresql"
     copy_context = _copy_into_actions(conn) if postgres else None
     recorded = _timestamp(batch.recorded_at)
-    statement = f"INSERT INTO actions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    statement = f"INSERT INTO actions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
     with copy_context if copy_context is not None else nullcontext() as copy:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
@@ -229,9 +235,9 @@ def _insert(conn, batch, ledger: str, rows: list[ActionRow], progress: Progress 
             else:
                 batch.add_event_bytes(("action\t" + "\naction\t".join(lines) + "\n").encode())
             if copy is not None:
-                _copy_chunk(copy, batch, ledger, first_seq, chunk, stamps, lines, recorded)
+                _copy_chunk(copy, batch, ledger, number, first_seq, chunk, stamps, lines, recorded)
             else:
-                conn.exec_driver_sql(statement, _sqlite_values(batch, ledger, first_seq, chunk, stamps, recorded))
+                conn.exec_driver_sql(statement, _sqlite_values(batch, ledger, number, first_seq, chunk, stamps, recorded))
             if progress:
                 progress(len(chunk))
 
@@ -277,23 +283,23 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat(" ", "microseconds")
 
 
-def _copy_chunk(copy, batch, ledger, first_seq, chunk, stamps, lines, recorded) -> None:  # type: ignore[no-untyped-def]
+def _copy_chunk(copy, batch, ledger, number, first_seq, chunk, stamps, lines, recorded) -> None:  # type: ignore[no-untyped-def]
     if lines is None:
         for offset, row in enumerate(chunk):
             copy.write_row(
                 (first_seq + offset, ledger, row.source_key, row.user_id, row.action, row.occurred_at,
-                 row.quantity, row.attributes, row.occurred_at.date(), batch.batch_id, batch.recorded_at)
+                 row.quantity, row.attributes, row.occurred_at.date(), batch.batch_id, batch.recorded_at, number)
             )
         return
     # The fast path's lines are already valid COPY text: nothing in them needs escaping.
-    tail = f"\t{batch.batch_id}\t{recorded}\n"
+    tail = f"\t{batch.batch_id}\t{recorded}\t{number}\n"
     copy.write("".join([f"{line}\t{stamp[:10]}{tail}" for line, stamp in zip(lines, stamps, strict=True)]))
 
 
-def _sqlite_values(batch, ledger, first_seq, chunk, stamps, recorded) -> list[tuple]:  # type: ignore[no-untyped-def]
+def _sqlite_values(batch, ledger, number, first_seq, chunk, stamps, recorded) -> list[tuple]:  # type: ignore[no-untyped-def]
     batch_id = batch.batch_id
     return [
         (seq, ledger, row.source_key, row.user_id, row.action, stamp, row.quantity, row.attributes,
-         stamp[:10], batch_id, recorded)
+         stamp[:10], batch_id, recorded, number)
         for seq, row, stamp in zip(range(first_seq, first_seq + len(chunk)), chunk, stamps, strict=True)
     ]

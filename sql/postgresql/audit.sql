@@ -51,7 +51,7 @@ FROM spans sp
 CROSS JOIN LATERAL (
     SELECT seq, occurred_at, day, action, source_key, quantity, attributes, attributes_json
     FROM replay_actions
-    WHERE ledger = :ledger AND user_id = :user_id AND day >= sp.first_day AND day <= sp.last_day
+    WHERE ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND user_id = :user_id AND day >= sp.first_day AND day <= sp.last_day
     OFFSET 0
 ) a
 LEFT JOIN schedule_rules r ON r.version_seq = sp.seq AND r.action = a.action

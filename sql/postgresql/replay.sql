@@ -47,7 +47,7 @@ SELECT series.day::date, NULL, 1
 FROM (
     SELECT GREATEST(MIN(day), CAST(:from_day AS date)) AS first_day,
            LEAST(MAX(day), CAST(:to_day AS date)) AS last_day
-    FROM actions WHERE ledger = :ledger
+    FROM actions WHERE ledger_id = :ledger_id
     -- GREATEST and LEAST skip NULLs: without this a ledger with no actions would get
     -- every day of the calendar.
     HAVING MIN(day) IS NOT NULL

@@ -33,13 +33,13 @@ SELECT
         WHEN r.action IS NULL THEN 0
         WHEN r.per IS NOT NULL THEN CASE WHEN a.seq = (
             SELECT b.seq FROM actions b
-            WHERE b.ledger = :ledger AND b.user_id = :user_id AND b.day = a.day AND b.action = a.action
+            WHERE b.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND b.user_id = :user_id AND b.day = a.day AND b.action = a.action
             ORDER BY b.occurred_at, b.seq
             LIMIT 1
         ) THEN (CAST((
             SELECT SUM(CASE WHEN b.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE b.quantity END)
             FROM actions b
-            WHERE b.ledger = :ledger AND b.user_id = :user_id AND b.day = a.day AND b.action = a.action
+            WHERE b.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND b.user_id = :user_id AND b.day = a.day AND b.action = a.action
         ) AS BIGINT) / r.per) * r.value END
         WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0
         WHEN r.by_attribute IS NOT NULL THEN COALESCE(p.points, 0) * a.quantity
@@ -58,5 +58,5 @@ LEFT JOIN schedule_rule_points p
             WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
             ELSE a.attributes_json ->> r.by_attribute
         END AS TEXT) END
-WHERE a.ledger = :ledger AND a.user_id = :user_id AND a.day >= sp.first_day AND a.day <= sp.last_day
+WHERE a.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND a.user_id = :user_id AND a.day >= sp.first_day AND a.day <= sp.last_day
 ORDER BY a.occurred_at, a.seq

@@ -6,7 +6,7 @@ INSERT INTO replay_days (day, version_seq, whole)
 WITH RECURSIVE
     bounds AS (
         SELECT MAX(MIN(day), :from_day) AS first_day, MIN(MAX(day), :to_day) AS last_day
-        FROM actions WHERE ledger = :ledger
+        FROM actions WHERE ledger_id = :ledger_id
     ),
     series(day) AS (
         SELECT first_day FROM bounds WHERE first_day <= last_day
