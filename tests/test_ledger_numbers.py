@@ -81,3 +81,19 @@ def test_upgrading_numbers_the_recorded_actions(empty_database_url: str) -> None
     book.recalc()
     assert {s.user_id: s.points for s in book.scores()} == {7: 6}
     engine.dispose()
+
+
+def test_the_upgrade_can_be_undone_and_redone(database_url: str) -> None:
+    book = Ledger.open(database_url)
+    ledger_with_likes(book, "default", value=2, users=range(1, 3))
+    book.recalc()
+    config = Config()
+    config.set_main_option("script_location", str(schema.MIGRATIONS))
+    with book.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+        assert conn.execute(text("SELECT COUNT(*) FROM actions WHERE ledger = 'default'")).scalar_one() == 10
+    schema.upgrade(book.engine)
+    book.recalc()
+    assert {s.user_id: s.points for s in book.scores()} == {1: 10, 2: 10}
+    book.close()

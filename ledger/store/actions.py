@@ -171,7 +171,8 @@ def _recorded_with_keys(conn: Connection, ledger: str, number: int, keys: list[s
     """Recorded actions whose source_key is among `keys`, found through a temporary table."""
     staged = table("staged_keys", column("source_key"))
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("CREATE TEMP TABLE staged_keys (source_key text) ON COMMIT DROP")
+        # Collated as actions.source_key is on PostgreSQL (bytewise, migration 0006).
+        conn.exec_driver_sql('CREATE TEMP TABLE staged_keys (source_key text COLLATE "C") ON COMMIT DROP')
         cursor = conn.connection.driver_connection.cursor()
         with cursor.copy("COPY staged_keys (source_key) FROM STDIN") as copy:
             for key in keys:

@@ -71,6 +71,7 @@ actions = Table(
     # integer in front sorts and compares far faster than the name. Derived, like `day`, so
     # not hashed; `scoreledger verify` checks it against the name.
     Column("ledger_id", Integer, nullable=False),
+    # COLLATE "C" on PostgreSQL (migration 0006): compared bytewise.
     Column("source_key", String(200), nullable=False),
     Column("user_id", BigInteger, nullable=False),
     Column("action", String(100), nullable=False),
