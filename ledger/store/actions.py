@@ -79,7 +79,7 @@ def write_actions(
         raise InvalidInput(problems, what="ingest")
     number = ledger_numbers.ensure(engine, ledger)
     with write_transaction(engine) as conn:
-        present, conflicts = _compare_with_recorded(conn, ledger, number, unique)
+        present, conflicts = _compare_with_recorded(conn, number, unique)
         if conflicts:
             raise InvalidInput(conflicts, what="ingest")
         new_rows = (
@@ -134,7 +134,7 @@ def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], list[In
 
 
 def _compare_with_recorded(
-    conn: Connection, ledger: str, number: int, rows: list[LocatedRow]
+    conn: Connection, number: int, rows: list[LocatedRow]
 ) -> tuple[set[str], list[InputProblem]]:
     """Which keys the ledger (number `number`) already holds, and the problems where the payload differs."""
     if not rows or not _ledger_has_actions(conn, number):
@@ -142,7 +142,7 @@ def _compare_with_recorded(
     by_key = {located.row.source_key: located for located in rows}
     present: set[str] = set()
     problems: list[InputProblem] = []
-    for recorded in _recorded_with_keys(conn, ledger, number, list(by_key)):
+    for recorded in _recorded_with_keys(conn, number, list(by_key)):
         present.add(recorded.source_key)
         given = by_key[recorded.source_key]
         differing = given.row.differing_fields(recorded)
@@ -167,7 +167,7 @@ def _ledger_has_actions(conn: Connection, number: int) -> bool:
     return conn.execute(select(exists().where(actions.c.ledger_id == number))).scalar_one()
 
 
-def _recorded_with_keys(conn: Connection, ledger: str, number: int, keys: list[str]) -> Iterable[ActionRow]:
+def _recorded_with_keys(conn: Connection, number: int, keys: list[str]) -> Iterable[ActionRow]:
     """Recorded actions whose source_key is among `keys`, found through a temporary table."""
     staged = table("staged_keys", column("source_key"))
     if conn.dialect.name == "postgresql":
@@ -190,11 +190,7 @@ def _recorded_with_keys(conn: Connection, ledger: str, number: int, keys: list[s
         actions.c.occurred_at,
         actions.c.quantity,
         actions.c.attributes,
-    ).join(staged, staged.c.source_key == actions.c.source_key).where(
-        # Both: the unique key is (ledger_id, source_key) on PostgreSQL, (ledger, source_key)
-        # on SQLite (migration 0006), and each backend looks keys up in its own.
-        actions.c.ledger_id == number, actions.c.ledger == ledger
-    )
+    ).join(staged, staged.c.source_key == actions.c.source_key).where(actions.c.ledger_id == number)
     found = [ActionRow(*row) for row in conn.execute(query)]
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("DELETE FROM staged_keys")

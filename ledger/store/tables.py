@@ -82,8 +82,7 @@ actions = Table(
     # Canonical JSON text (sorted keys), identical on both backends and stable for hashing.
     Column("attributes", Text, nullable=False),
     Column("recorded_at", DateTime, nullable=False),
-    # SQLite keeps (ledger, source_key) here, as revision 0001 made it (see 0006); name and
-    # number go one to one, so it is the same key.
+    # On SQLite a unique index of that name (0006), so bulk loads can set it aside too.
     UniqueConstraint("ledger_id", "source_key", name="uq_actions_ledger_source_key"),
     Index("ix_actions_ledger_user_day", "ledger_id", "user_id", "day"),
     # Covers everything pricing reads, in (day, user, action) order (migration 0004; on

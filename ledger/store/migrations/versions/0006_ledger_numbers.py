@@ -14,8 +14,9 @@ by its length in months (1, 3, 12) rather than 'month', 'quarter' or 'year': tha
 comes next in its key, and a text column compared in second place costs as much as one in
 first.
 
-Existing actions get their ledger's number here (the append-only triggers are set aside
-for that one UPDATE, inside the migration's transaction). The projections are recreated
+Existing actions get their ledger's number here: on PostgreSQL by one UPDATE with the
+append-only trigger disabled inside the migration's transaction; on SQLite by copying the
+table into its new shape (see `_SQLITE_ACTIONS`), triggers and indexes made afresh. The projections are recreated
 empty and the projection state cleared: the next recalculation (or read that catches the
 projections up) rebuilds them all.
 
@@ -24,11 +25,12 @@ Revises: 0005
 Create Date: 2026-11-22
 """
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from alembic import op
+
+from ledger.store.append_only import install_append_only
 
 revision = "0006"
 down_revision = "0005"
@@ -64,51 +66,113 @@ def downgrade() -> None:
         sa.CheckConstraint("period IN ('month', 'quarter', 'year')", name="ck_period_totals_period"),
     )
     op.execute("DROP VIEW replay_actions")
-    for index in ("ix_actions_replay", "ix_actions_ledger_user_day"):
-        op.drop_index(index, table_name="actions")
     if postgres:
+        for index in ("ix_actions_replay", "ix_actions_ledger_user_day"):
+            op.drop_index(index, table_name="actions")
         op.drop_constraint("uq_actions_ledger_source_key", "actions", type_="unique")
         op.execute("ALTER TABLE actions ALTER COLUMN source_key TYPE VARCHAR(200) COLLATE pg_catalog.default")
         op.create_unique_constraint("uq_actions_ledger_source_key", "actions", ["ledger", "source_key"])
         op.create_index(
             "ix_actions_replay", "actions", ["ledger", "day", "user_id", "action"], postgresql_include=["quantity", "attributes"]
         )
+        op.create_index("ix_actions_ledger_user_day", "actions", ["ledger", "user_id", "day"])
+        op.drop_column("actions", "ledger_id")
     else:
-        op.create_index("ix_actions_replay", "actions", ["ledger", "day", "user_id", "action", "quantity", "attributes"])
-    op.create_index("ix_actions_ledger_user_day", "actions", ["ledger", "user_id", "day"])
-    op.drop_column("actions", "ledger_id")
+        _rebuild_sqlite_actions(numbered=False)
     _create_replay_actions_view(with_ledger_id=False)
     op.drop_table("ledger_numbers")
 
 
 def _number_the_actions() -> None:
-    postgres = op.get_bind().dialect.name == "postgresql"
+    if op.get_bind().dialect.name == "postgresql":
+        _number_postgres_actions()
+    else:
+        _rebuild_sqlite_actions(numbered=True)
+
+
+def _number_postgres_actions() -> None:
     for index in ("ix_actions_replay", "ix_actions_ledger_user_day"):
         op.drop_index(index, table_name="actions")
-    if postgres:
-        op.drop_constraint("uq_actions_ledger_source_key", "actions", type_="unique")
-    # SQLite adds a NOT NULL column only with a default; every write names the column anyway.
-    op.add_column("actions", sa.Column("ledger_id", sa.Integer, nullable=False, server_default="0"))
-    with _actions_updatable(postgres):
-        op.execute("UPDATE actions SET ledger_id = (SELECT number FROM ledger_numbers n WHERE n.ledger = actions.ledger)")
-    if postgres:
-        op.alter_column("actions", "ledger_id", server_default=None)
-        # Keys compared bytewise: equality is the same under any deterministic collation,
-        # and sorting them to build the unique key takes a quarter less time than through
-        # the database's collation (1M keys: 0.9 s against 1.2 s).
-        op.execute('ALTER TABLE actions ALTER COLUMN source_key TYPE VARCHAR(200) COLLATE "C"')
-        op.create_unique_constraint("uq_actions_ledger_source_key", "actions", ["ledger_id", "source_key"])
-        op.create_index(
-            "ix_actions_replay", "actions", ["ledger_id", "day", "user_id", "action"], postgresql_include=["quantity", "attributes"]
-        )
-    else:
-        # SQLite keeps its UNIQUE (ledger, source_key) table constraint: it cannot be changed
-        # without copying the table, and SQLite compares text bytewise anyway. Name and number
-        # go one to one, so it enforces the same key.
-        op.create_index(
-            "ix_actions_replay", "actions", ["ledger_id", "day", "user_id", "action", "quantity", "attributes"]
-        )
+    op.drop_constraint("uq_actions_ledger_source_key", "actions", type_="unique")
+    op.add_column("actions", sa.Column("ledger_id", sa.Integer, nullable=True))
+    op.execute("ALTER TABLE actions DISABLE TRIGGER actions_append_only")
+    op.execute("UPDATE actions SET ledger_id = (SELECT number FROM ledger_numbers n WHERE n.ledger = actions.ledger)")
+    op.execute("ALTER TABLE actions ENABLE ALWAYS TRIGGER actions_append_only")
+    op.alter_column("actions", "ledger_id", nullable=False)
+    # Keys compared bytewise: equality is the same under any deterministic collation,
+    # and sorting them to build the unique key takes a quarter less time than through
+    # the database's collation (1M keys: 0.9 s against 1.2 s).
+    op.execute('ALTER TABLE actions ALTER COLUMN source_key TYPE VARCHAR(200) COLLATE "C"')
+    op.create_unique_constraint("uq_actions_ledger_source_key", "actions", ["ledger_id", "source_key"])
+    op.create_index(
+        "ix_actions_replay", "actions", ["ledger_id", "day", "user_id", "action"], postgresql_include=["quantity", "attributes"]
+    )
     op.create_index("ix_actions_ledger_user_day", "actions", ["ledger_id", "user_id", "day"])
+
+
+# SQLite's actions before (revision 0001) and after this revision. After, seq is the table's
+# own key (INTEGER PRIMARY KEY: the rowid, with no separate index to keep) and the unique
+# key is a named index, which a bulk load can set aside and rebuild like the others; the
+# UNIQUE table constraint it replaces could not be dropped. A 10M-action load spent most of
+# its time keeping those two automatic indexes row by row.
+_SQLITE_ACTIONS = {
+    True: """CREATE TABLE actions_rebuilt (
+    seq INTEGER PRIMARY KEY,
+    batch_id BIGINT NOT NULL,
+    ledger VARCHAR(100) NOT NULL,
+    ledger_id INTEGER NOT NULL,
+    source_key VARCHAR(200) NOT NULL,
+    user_id BIGINT NOT NULL,
+    action VARCHAR(100) NOT NULL,
+    occurred_at DATETIME NOT NULL,
+    day DATE NOT NULL,
+    quantity BIGINT NOT NULL,
+    attributes TEXT NOT NULL,
+    recorded_at DATETIME NOT NULL
+)""",
+    False: """CREATE TABLE actions_rebuilt (
+    seq BIGINT NOT NULL,
+    batch_id BIGINT NOT NULL,
+    ledger VARCHAR(100) NOT NULL,
+    source_key VARCHAR(200) NOT NULL,
+    user_id BIGINT NOT NULL,
+    action VARCHAR(100) NOT NULL,
+    occurred_at DATETIME NOT NULL,
+    day DATE NOT NULL,
+    quantity BIGINT NOT NULL,
+    attributes TEXT NOT NULL,
+    recorded_at DATETIME NOT NULL,
+    PRIMARY KEY (seq),
+    CONSTRAINT uq_actions_ledger_source_key UNIQUE (ledger, source_key)
+)""",
+}
+_SQLITE_COPY = {
+    True: "INSERT INTO actions_rebuilt (seq, batch_id, ledger, ledger_id, source_key, user_id, action, occurred_at, "
+    "day, quantity, attributes, recorded_at) SELECT a.seq, a.batch_id, a.ledger, n.number, a.source_key, a.user_id, "
+    "a.action, a.occurred_at, a.day, a.quantity, a.attributes, a.recorded_at "
+    "FROM actions a JOIN ledger_numbers n ON n.ledger = a.ledger ORDER BY a.seq",
+    False: "INSERT INTO actions_rebuilt (seq, batch_id, ledger, source_key, user_id, action, occurred_at, day, "
+    "quantity, attributes, recorded_at) SELECT seq, batch_id, ledger, source_key, user_id, action, occurred_at, day, "
+    "quantity, attributes, recorded_at FROM actions ORDER BY seq",
+}
+
+
+def _rebuild_sqlite_actions(numbered: bool) -> None:
+    """SQLite's actions copied into the table of `_SQLITE_ACTIONS[numbered]`, with its
+    indexes and append-only triggers made afresh."""
+    op.execute(_SQLITE_ACTIONS[numbered])
+    op.execute(_SQLITE_COPY[numbered])
+    # The triggers first: DROP TABLE empties the table before dropping it.
+    op.execute("DROP TRIGGER actions_no_update")
+    op.execute("DROP TRIGGER actions_no_delete")
+    op.execute("DROP TABLE actions")
+    op.execute("ALTER TABLE actions_rebuilt RENAME TO actions")
+    key = "ledger_id" if numbered else "ledger"
+    if numbered:
+        op.create_index("uq_actions_ledger_source_key", "actions", ["ledger_id", "source_key"], unique=True)
+    op.create_index("ix_actions_replay", "actions", [key, "day", "user_id", "action", "quantity", "attributes"])
+    op.create_index("ix_actions_ledger_user_day", "actions", [key, "user_id", "day"])
+    install_append_only(op.execute, "sqlite", ["actions"])
 
 
 # The replay_actions view of revision 0002, without and with ledger_id, for each dialect:
@@ -127,24 +191,6 @@ _REPLAY_ACTIONS = {
 
 def _create_replay_actions_view(with_ledger_id: bool) -> None:
     op.execute(_REPLAY_ACTIONS[(op.get_bind().dialect.name, with_ledger_id)])
-
-
-@contextmanager
-def _actions_updatable(postgres: bool) -> Iterator[None]:
-    """The block runs with the UPDATE trigger of actions off (PostgreSQL: disabled; SQLite:
-    dropped and created again from its stored definition). Inside the migration's
-    transaction: if anything fails, the trigger is back as it was."""
-    if postgres:
-        op.execute("ALTER TABLE actions DISABLE TRIGGER actions_append_only")
-        yield
-        op.execute("ALTER TABLE actions ENABLE ALWAYS TRIGGER actions_append_only")
-        return
-    definition = op.get_bind().exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'actions_no_update'"
-    ).scalar_one()
-    op.execute("DROP TRIGGER actions_no_update")
-    yield
-    op.execute(definition)
 
 
 def _recreate_projections(ledger_column: Callable[[], sa.Column], *period_columns: sa.Column | sa.CheckConstraint) -> None:
