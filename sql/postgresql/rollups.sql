@@ -1,6 +1,4 @@
 -- PostgreSQL forms of the period totals statements (see sql/rollups.sql).
--- Months are summed from the days, then quarters and years from the months: the days are
--- read and hashed once, the months (fewer rows) twice.
 
 -- name: empty_period_totals
 -- Only when the table holds no other ledger. TRUNCATE is not MVCC-safe: a reader whose
@@ -9,14 +7,38 @@
 TRUNCATE period_totals
 
 -- name: rebuild_period_totals
-WITH months AS MATERIALIZED (
-    SELECT user_id, CAST(date_trunc('month', CAST(day AS timestamp)) AS date) AS period_start,
-           CAST(SUM(points) AS BIGINT) AS points
-    FROM daily_scores
-    WHERE ledger_id = :ledger_id
-    GROUP BY user_id, 2
+-- Period by period (every month, then every quarter, then every year of the ledger's days),
+-- each summed per user from one range of daily_scores' key, in user order: the rows arrive
+-- in the table's key order, so its key builds from presorted input, and each period's rows
+-- lie together in the table. A leaderboard of a period then reads a few hundred adjacent
+-- pages, and an incremental recalculation rewrites rows on those, instead of rows strewn
+-- over the whole table. Summing months once and quarters and years from them took as long
+-- (10M actions: 8.5 s to insert and 3.1 s to key, against 9.8 s and 1.8 s), but left the
+-- rows in hash order. (The periods are listed in order; were they not, only speed would suffer.)
+WITH span AS (
+    SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM daily_scores WHERE ledger_id = :ledger_id
+),
+periods AS (
+    SELECT 1 AS months, CAST(start AS date) AS period_start
+    FROM span, generate_series(date_trunc('month', CAST(first_day AS timestamp)), last_day, interval '1 month') AS start
+    UNION ALL
+    SELECT 3, CAST(start AS date)
+    FROM span, generate_series(date_trunc('quarter', CAST(first_day AS timestamp)), last_day, interval '3 months') AS start
+    UNION ALL
+    SELECT 12, CAST(start AS date)
+    FROM span, generate_series(date_trunc('year', CAST(first_day AS timestamp)), last_day, interval '1 year') AS start
 )
--- include: period_rows_of_months
+INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), p.months, p.period_start, t.user_id, t.points
+FROM periods p
+CROSS JOIN LATERAL (
+    SELECT d.user_id, CAST(SUM(d.points) AS BIGINT) AS points
+    FROM daily_scores d
+    WHERE d.ledger_id = :ledger_id
+      AND d.day >= p.period_start AND d.day < CAST(p.period_start + p.months * interval '1 month' AS date)
+    GROUP BY d.user_id
+    ORDER BY d.user_id
+) t
 
 -- name: add_period_totals_changes
 -- Before the daily rows in scope are replaced: each touched (user, period) moves by (new
@@ -44,7 +66,7 @@ ON CONFLICT (ledger_id, period_months, period_start, user_id) DO UPDATE SET poin
     WHERE excluded.points <> 0
 
 -- name: period_rows_of_months
--- A fragment (see ledger/sqlfiles.py) of both statements above: the month, quarter and
+-- A fragment (see ledger/sqlfiles.py) of the statement above: the month, quarter and
 -- year rows of the CTE `months` (user_id, period_start, points) as period_totals rows.
 -- A period is named by its length in months: 1, 3 or 12.
 INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
