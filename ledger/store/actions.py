@@ -93,7 +93,8 @@ def write_actions(
             return WriteResult(0, len(rows), None)
         batch = begin_batch(conn, ledger, "actions", origin)
         bulk = takes_bulk_path(conn, "actions", len(new_rows))
-        with indexes_set_aside(conn, "actions") if bulk else nullcontext(), sqlite_write_cache(conn):
+        # Not analyzed inside: the VACUUM (ANALYZE) below does it.
+        with indexes_set_aside(conn, "actions", analyze=False) if bulk else nullcontext(), sqlite_write_cache(conn):
             _insert(conn, batch, ledger, number, new_rows, progress)
         commit_batch(conn, batch)
     if bulk:

@@ -47,8 +47,10 @@ def takes_bulk_path(conn: Connection, table: str, new_rows: int) -> bool:
 
 
 @contextmanager
-def indexes_set_aside(conn: Connection, table: str) -> Iterator[None]:
-    """Drop `table`'s indexes for the body of the block, then rebuild them as they were.
+def indexes_set_aside(conn: Connection, table: str, *, analyze: bool = True) -> Iterator[None]:
+    """Drop `table`'s indexes for the body of the block, then rebuild them as they were,
+    and on PostgreSQL refresh the table's statistics unless `analyze` is false (for a caller
+    that analyzes it right after anyway).
 
     Only on the success path: if the body raises, the transaction rolls back and the drop
     with it.
@@ -61,7 +63,7 @@ def indexes_set_aside(conn: Connection, table: str) -> Iterator[None]:
     yield
     for statement in plan.rebuild:
         conn.exec_driver_sql(statement)
-    if conn.dialect.name == "postgresql":
+    if analyze and conn.dialect.name == "postgresql":
         # A bulk load changes the table's shape more than autovacuum will notice soon:
         # without fresh statistics the planner takes millions of rows for a few thousand
         # (seen in replay's plans). Sampling costs well under a second.
