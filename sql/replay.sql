@@ -118,7 +118,7 @@ FROM replay_days d
 JOIN schedule_rules r ON r.version_seq = d.version_seq
 
 -- name: bucket_points
--- A fragment (see ledger/sqlfiles.py) of `price` and `price_everything`: the points of one
+-- A fragment (see ledger/sqlfiles.py) of `price` and `buckets_of_days`: the points of one
 -- (user, day, action) group of actions `a` priced by its rule `r` (replay_day_rules). Per
 -- event for plain and `by` rules, per bucket for `per` rules (floor(counted quantity / per)
 -- * value). An event below the rule's min_quantity earns nothing and does not count towards
@@ -178,13 +178,25 @@ FROM (
 GROUP BY bucket.user_id, bucket.day
 
 -- name: price_everything
--- A full rebuild: `price` over every action of the ledger on the given days, into the given
--- part of replay_rebuilt. Reading `actions` through ix_actions_replay in
+-- A full rebuild, in the rebuilding transaction: `price` over every action of the ledger on
+-- the given days, straight into daily_scores (see ledger/rebuild.py).
+INSERT INTO daily_scores (ledger_id, day, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT)
+-- include: buckets_of_days
+
+-- name: price_everything_apart
+-- A full rebuild, in a session of its own: the same into the given part of replay_rebuilt.
+INSERT INTO replay_rebuilt (part, day, user_id, points)
+SELECT CAST(:part AS INTEGER), bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT)
+-- include: buckets_of_days
+
+-- name: buckets_of_days
+-- A fragment (see ledger/sqlfiles.py) of both statements above: every action of the ledger
+-- on the given days, priced per (day, user, action) group, summed per (day, user) by the
+-- SELECT that includes it. Reading `actions` through ix_actions_replay in
 -- (day, user, action) order, with nothing but index columns referenced, lets both
 -- aggregations stream: no sort, no hash table, no visit to the table; and the rows come out
 -- in daily_scores' key order.
-INSERT INTO replay_rebuilt (part, day, user_id, points)
-SELECT CAST(:part AS INTEGER), bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT)
 FROM (
     SELECT
         a.day,
@@ -204,18 +216,10 @@ SELECT MIN(day), MAX(day) FROM actions WHERE ledger_id = :ledger_id
 -- name: drop_replay_rebuilt
 DROP TABLE IF EXISTS replay_rebuilt
 
--- name: create_replay_rebuilt
--- A full rebuild's priced rows, in parts priced apart (see ledger/rebuild.py).
-CREATE TEMP TABLE replay_rebuilt (
-    part INTEGER NOT NULL,
-    day DATE NOT NULL,
-    user_id BIGINT NOT NULL,
-    points BIGINT NOT NULL
-)
-
 -- name: move_rebuilt_part
--- Parts are moved in day order, and each was written in key order: daily_scores receives its
--- rows sorted, so its key builds from presorted input.
+-- Parts are moved in day order after the first (priced into daily_scores directly), and each
+-- was written in key order: daily_scores receives its rows sorted, so its key builds from
+-- presorted input.
 INSERT INTO daily_scores (ledger_id, day, user_id, points)
 -- The ledger is bound twice: cast so PostgreSQL deduces one type for it.
 SELECT CAST(:ledger_id AS INTEGER), day, user_id, points
