@@ -8,6 +8,12 @@ import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+from ledger.store import schema
+
 HEADER = ["source_key", "user_id", "action", "occurred_at", "quantity", "attributes"]
 
 
@@ -34,3 +40,12 @@ def many_rows(count: int, *, start: datetime = datetime(2023, 1, 1), users: int 
         )
         for i in range(count)
     ]
+
+
+def migrate(conn: Connection, revision: str, *, down: bool = False) -> None:
+    """Bring the schema that `conn` reaches up (or `down`) to Alembic `revision`, inside the
+    connection's transaction."""
+    config = Config()
+    config.set_main_option("script_location", str(schema.MIGRATIONS))
+    config.attributes["connection"] = conn
+    (command.downgrade if down else command.upgrade)(config, revision)

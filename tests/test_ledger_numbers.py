@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -16,6 +14,7 @@ from ledger import Ledger, Rule, ledger_numbers
 from ledger.store import schema
 from ledger.store.engine import open_engine
 from ledger.store.tables import actions
+from tests.factories import migrate
 from tests.test_full_rebuild import ledger_with_likes
 
 
@@ -46,11 +45,8 @@ def test_a_ledger_never_written_to_reads_as_empty(book: Ledger) -> None:
 
 def test_upgrading_numbers_the_recorded_actions(empty_database_url: str) -> None:
     engine = open_engine(empty_database_url)
-    config = Config()
-    config.set_main_option("script_location", str(schema.MIGRATIONS))
     with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0005")
+        migrate(conn, "0005")
         for ledger, seq in (("zeta", 1), ("alpha", 2), ("zeta", 3)):
             conn.execute(
                 text(
@@ -87,11 +83,8 @@ def test_the_upgrade_can_be_undone_and_redone(database_url: str) -> None:
     book = Ledger.open(database_url)
     ledger_with_likes(book, "default", value=2, users=range(1, 3))
     book.recalc()
-    config = Config()
-    config.set_main_option("script_location", str(schema.MIGRATIONS))
     with book.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0005")
+        migrate(conn, "0005", down=True)
         assert conn.execute(text("SELECT COUNT(*) FROM actions WHERE ledger = 'default'")).scalar_one() == 10
     schema.upgrade(book.engine)
     book.recalc()

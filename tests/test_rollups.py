@@ -12,8 +12,6 @@ from datetime import date, datetime, time as clock, timedelta
 from unittest import mock
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select, text, update
@@ -26,6 +24,7 @@ from ledger.replay import PROJECTION_LOCK_KEY
 from ledger.store import schema
 from ledger.store.engine import open_engine, write_transaction
 from ledger.store.tables import daily_scores, period_totals, projection_state
+from tests.factories import migrate
 from tests.test_replay_properties import ACTION_TYPES, PROPERTY_SETTINGS, attributes, rules
 
 # Eight months across a year's end, so that actions fall in several months, quarters and years.
@@ -240,11 +239,8 @@ def test_period_totals_are_the_sums_of_daily_rows(book: Ledger, plan: list[tuple
 
 def test_upgrading_clears_the_projections_so_the_next_recalc_rebuilds_them(empty_database_url: str) -> None:
     engine = open_engine(empty_database_url)
-    config = Config()
-    config.set_main_option("script_location", str(schema.MIGRATIONS))
     with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0003")
+        migrate(conn, "0003")
         # The tables as they were at 0003, where projections named the ledger.
         conn.execute(text("INSERT INTO daily_scores (ledger, user_id, day, points) VALUES ('a', 7, '2024-01-05', 4)"))
         conn.execute(insert(projection_state), [{"ledger": "a", "through_seq": 0, "updated_at": datetime(2024, 1, 6)}])
