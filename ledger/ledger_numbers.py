@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine
 
 from ledger.pricing import run
-from ledger.store.engine import write_transaction
+from ledger.store.engine import read_transaction, write_transaction
 
 # What reads bind for a ledger that has no number yet: no row carries it.
 UNNUMBERED = 0
@@ -30,7 +30,13 @@ def number_of(conn: Connection, ledger: str) -> int:
 
 def ensure(engine: Engine, ledger: str) -> int:
     """`ledger`'s number, handed out now (and committed) if it has none. Call it before
-    opening the transaction that writes rows naming it."""
+    opening the transaction that writes rows naming it. Every ingest and recalculation calls
+    this, and all but a ledger's first find the number, so that case is a plain read: no
+    write lock (on SQLite it would wait behind any writer)."""
+    with read_transaction(engine) as conn:
+        number = number_of(conn, ledger)
+    if number != UNNUMBERED:
+        return number
     with write_transaction(engine, NUMBERING_LOCK_KEY) as conn:
         number = number_of(conn, ledger)
         if number == UNNUMBERED:
