@@ -5,9 +5,10 @@ indexes aside leaves the same indexes, the same idempotency and the same all-or-
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from ledger import Ledger
 from ledger.errors import InvalidInput
@@ -93,3 +94,31 @@ def test_bulk_load_that_fails_leaves_nothing(book: Ledger, monkeypatch: pytest.M
     assert index_names(book) == before
     with book.engine.connect() as conn:
         assert conn.execute(select(actions.c.seq)).first() is None
+
+
+def test_sqlite_bulk_load_sorts_on_helper_threads_in_a_small_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite rebuilds the indexes with PRAGMA threads set and the large append cache given
+    back (large sort runs are slow, ledger/store/bulk_indexes.py), and the connection leaves
+    the load with its own settings."""
+    book = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    book.init()
+    monkeypatch.setattr(bulk_indexes, "BULK_MIN_ROWS", 10)
+    with book.engine.connect() as conn:
+        own = (conn.exec_driver_sql("PRAGMA threads").scalar_one(), conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    during_rebuild = []
+
+    def note_settings(conn, cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("CREATE") and "INDEX" in statement:
+            raw = cursor.connection
+            during_rebuild.append((raw.execute("PRAGMA threads").fetchone()[0], raw.execute("PRAGMA cache_size").fetchone()[0]))
+
+    event.listen(book.engine, "before_cursor_execute", note_settings)
+    try:
+        assert book.ingest_rows(rows(200)).new == 200
+    finally:
+        event.remove(book.engine, "before_cursor_execute", note_settings)
+    assert len(during_rebuild) == len(index_names(book))
+    assert set(during_rebuild) == {(bulk_indexes.SQLITE_SORT_THREADS, own[1])}
+    with book.engine.connect() as conn:
+        assert (conn.exec_driver_sql("PRAGMA threads").scalar_one(), conn.exec_driver_sql("PRAGMA cache_size").scalar_one()) == own
+    book.close()

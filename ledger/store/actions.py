@@ -94,8 +94,11 @@ def write_actions(
         batch = begin_batch(conn, ledger, "actions", origin)
         bulk = takes_bulk_path(conn, "actions", len(new_rows))
         # Not analyzed inside: the VACUUM (ANALYZE) below does it.
-        with indexes_set_aside(conn, "actions", analyze=False) if bulk else nullcontext(), sqlite_write_cache(conn):
-            _insert(conn, batch, ledger, number, new_rows, progress)
+        with indexes_set_aside(conn, "actions", analyze=False) if bulk else nullcontext():
+            # The indexes are rebuilt after this cache is given back: SQLite sorts faster in
+            # the small runs of its default cache (ledger/store/bulk_indexes.py).
+            with sqlite_write_cache(conn):
+                _insert(conn, batch, ledger, number, new_rows, progress)
         commit_batch(conn, batch)
     if bulk:
         # A bulk load leaves the visibility map of every new page unset, and a full recalc
