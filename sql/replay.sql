@@ -283,18 +283,23 @@ SELECT CAST(:ledger_id AS INTEGER), user_id, day, points FROM replay_priced
 -- name: add_user_totals_changes
 -- Before the daily rows in scope are replaced: each touched user's total moves by (new
 -- points in scope - old points in scope), so totals never re-read a user's whole history.
+-- A user whose total does not move is left alone (on PostgreSQL an upsert rewrites each row
+-- it meets), unless the user may have no total yet: one with a (user, day) that had no daily
+-- row before (`new_days`: each priced (user, day) counts 1, each old daily row -1), whose
+-- first actions may earn nothing.
 INSERT INTO user_totals (ledger_id, user_id, points)
 SELECT CAST(:ledger_id AS INTEGER), change.user_id, SUM(change.points)
 FROM (
-    SELECT user_id, points FROM replay_priced
+    SELECT user_id, points, 1 AS new_days FROM replay_priced
     UNION ALL
-    SELECT d.user_id, -d.points FROM daily_scores d
+    SELECT d.user_id, -d.points, -1 FROM daily_scores d
     WHERE d.ledger_id = :ledger_id AND d.day IN (SELECT day FROM replay_days WHERE whole = 1)
     UNION ALL
-    SELECT d.user_id, -d.points FROM replay_pairs s
+    SELECT d.user_id, -d.points, -1 FROM replay_pairs s
     JOIN daily_scores d ON d.ledger_id = :ledger_id AND d.user_id = s.user_id AND d.day = s.day
 ) change
 GROUP BY change.user_id
+HAVING SUM(change.points) <> 0 OR SUM(change.new_days) > 0
 ON CONFLICT (ledger_id, user_id) DO UPDATE SET points = user_totals.points + excluded.points
 
 -- name: save_projection_state
