@@ -26,7 +26,7 @@ from sqlalchemy import CursorResult, Date, Engine, TextClause, bindparam
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.sqlfiles import statement
 from ledger.standings import check_range
-from ledger.store.engine import read_transaction, server_prepared, translate
+from ledger.store.engine import server_prepared, single_statement_read, translate
 
 
 @dataclass(slots=True)
@@ -73,7 +73,7 @@ def audit(engine: Engine, ledger: str, user_id: int, from_day: date | None = Non
     """The lines making up `user_id`'s points from actions on `from_day`..`to_day`."""
     check_range(from_day, to_day)
     params = {"ledger": ledger, "user_id": user_id, "from_day": from_day or FIRST_DAY, "to_day": to_day or LAST_DAY}
-    with read_transaction(engine) as conn, server_prepared(conn):
+    with single_statement_read(engine) as conn, server_prepared(conn):
         # Prepared: planning took PostgreSQL 0.5 ms an audit, and this plan is the same for
         # every user (the spans drive the join; each parameter bounds one index range).
         rows = plain_rows(conn.execute(audit_statement(conn.dialect.name), params))
