@@ -19,13 +19,14 @@ every part, the first included, cost 2-3 s more at 10M actions.)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from ledger import rollups
 from ledger.pricing import (
     FIRST_DAY,
     LAST_DAY,
@@ -63,16 +64,24 @@ def projection_reads(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def rebuild_projections(conn: Connection, ledger: str, ledger_id: int) -> tuple[int, int]:
+def rebuild_projections(conn: Connection, ledger: str, ledger_id: int, say: Callable[[str], None] = lambda _step: None) -> tuple[int, int]:
     """Replace `ledger`'s projections (where it is number `ledger_id`, ledger/ledger_numbers.py)
-    with every action priced afresh, inside the caller's transaction; returns (user-days, users)."""
+    with every action priced afresh, inside the caller's transaction; returns (user-days, users).
+    `say` hears of each step as it begins.
+
+    User totals come last, summed from the year rows of period_totals: every user with a
+    daily row has one (at 0 points too), and there are a tenth as many (10M actions: 0.2 s
+    against 2.5 s summing the daily rows)."""
     _empty_projections(conn, ledger_id)
     parts = day_ranges(conn, ledger_id)
+    say("pricing every action")
     with indexes_set_aside(conn, "daily_scores"):
         if len(parts) == 1:
             user_days = _price_part(conn, ledger, ledger_id, None, parts[0])
         else:
             user_days = _price_parts_at_once(conn, ledger, ledger_id, parts)
+    say("totalling months, quarters and years")
+    rollups.rebuild(conn, ledger_id)
     users = run(conn, "total_every_user", ledger_id=ledger_id).rowcount
     return user_days, users
 

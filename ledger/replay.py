@@ -82,10 +82,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
         previous = run(conn, "projection_through_seq", ledger=ledger).scalar()
         full = full or previous is None
         if full:
-            say("pricing every action")
-            user_days, users = rebuild_projections(conn, ledger, number)
-            say("totalling months, quarters and years")
-            rollups.rebuild(conn, number)
+            user_days, users = rebuild_projections(conn, ledger, number, say)
         else:
             say("finding what changed")
             prepare_scratch(conn, ledger)

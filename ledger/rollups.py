@@ -5,7 +5,8 @@ A leaderboard of one such period reads `period_totals` in rank order and stops a
 The table is a projection of daily_scores, kept in step with it inside the recalculation's
 transaction (ledger/replay.py `recalc`):
 
-- `rebuild` after a full recalculation has replaced the ledger's daily rows;
+- `rebuild` after a full recalculation has replaced the ledger's daily rows (and before
+  it sums the user totals from the year rows, ledger/rebuild.py);
 - `apply_changes` in an incremental one, before the daily rows in scope are replaced.
 
 SQL: sql/rollups.sql, with the dialect forms in sql/postgresql/ and sql/sqlite/.

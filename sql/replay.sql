@@ -227,11 +227,12 @@ FROM replay_rebuilt
 WHERE part = :part
 
 -- name: total_every_user
--- A full rebuild's user_totals, from the daily rows it has just written.
+-- A full rebuild's user_totals, from the year rows of period_totals it has just written
+-- (ledger/rebuild.py): a user with daily rows has a row for each year of them.
 INSERT INTO user_totals (ledger_id, user_id, points)
 SELECT CAST(:ledger_id AS INTEGER), user_id, CAST(SUM(points) AS BIGINT)
-FROM daily_scores
-WHERE ledger_id = :ledger_id
+FROM period_totals
+WHERE ledger_id = :ledger_id AND period_months = 12
 GROUP BY user_id
 
 -- name: other_ledger_projected
