@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import Action, Ledger, Rule, ScheduleVersion
+from ledger.audit import prefetch_table_pages
 from ledger.domain import RecordedScheduleVersion
 from tests import reference_model
 
@@ -132,3 +133,24 @@ def test_audit_plan_is_prepared_once_per_connection(book: Ledger) -> None:
         assert conn.connection.driver_connection.prepare_threshold is None
         assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
         assert len(conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()) == len(prepared)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_audit_reads_actions_by_bitmap_scans_and_leaves_the_connection_as_it_was(book: Ledger) -> None:
+    """On PostgreSQL the audit reads a user's actions through a bitmap scan that asks for
+    table pages ahead (ledger.audit.prefetch_table_pages), set for its own transaction only:
+    the connection's next transaction plans with index scans again."""
+    book.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"likes_received": Rule(value=2)})], retroactive=True)
+    book.record_actions([Action(source_key=f"p{i}", user_id=1, action="likes_received", occurred_at=datetime.combine(FIRST, time(i))) for i in range(4)])
+    assert [line.running_total for line in book.audit(1)] == [2, 4, 6, 8]
+    settings_query = "SELECT current_setting('enable_indexscan'), current_setting('effective_io_concurrency')"
+    with book.engine.connect() as conn:
+        with conn.begin():
+            before = conn.exec_driver_sql(settings_query).one()
+        with conn.begin():
+            prefetch_table_pages(conn)
+            plan = "\n".join(conn.exec_driver_sql("EXPLAIN SELECT * FROM actions WHERE ledger_id = 1 AND user_id = 1").scalars())
+        with conn.begin():
+            after = conn.exec_driver_sql(settings_query).one()
+    assert "Bitmap Heap Scan on actions" in plan
+    assert before == after and before[0] == "on"

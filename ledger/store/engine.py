@@ -118,20 +118,6 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-@contextmanager
-def single_statement_read(engine: Engine) -> Iterator[Connection]:
-    """A connection for a read that is one statement. On PostgreSQL a statement reads one
-    snapshot of its own, so it needs no transaction around it: that saves BEGIN, SET
-    TRANSACTION and COMMIT, three of the six round trips of an audit. On SQLite, where BEGIN
-    costs no round trip, this is `read_transaction`."""
-    if engine.dialect.name != "postgresql":
-        with read_transaction(engine) as conn:
-            yield conn
-        return
-    with translate_errors(), engine.connect() as conn:
-        yield conn.execution_options(isolation_level="AUTOCOMMIT")
-
-
 def vacuum_analyze(engine: Engine, *tables: str) -> None:
     """On PostgreSQL, VACUUM (ANALYZE) `tables`: fresh planner statistics, and a visibility map
     so that index-only scans need not visit the table. VACUUM cannot run in a transaction, so
