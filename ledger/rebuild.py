@@ -70,7 +70,7 @@ def rebuild_projections(conn: Connection, ledger: str, ledger_id: int, say: Call
     `say` hears of each step as it begins.
 
     User totals come last, summed from the year rows of period_totals: every user with a
-    daily row has one (at 0 points too), and there are a tenth as many (10M actions: 0.2 s
+    daily row has one (at 0 points too), and there are a tenth as many (10M actions: 0.6 s
     against 2.5 s summing the daily rows)."""
     _empty_projections(conn, ledger_id)
     parts = day_ranges(conn, ledger_id)
