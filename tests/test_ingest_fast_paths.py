@@ -122,3 +122,48 @@ def test_sqlite_bulk_load_sorts_on_helper_threads_in_a_small_cache(tmp_path: Pat
     with book.engine.connect() as conn:
         assert (conn.exec_driver_sql("PRAGMA threads").scalar_one(), conn.exec_driver_sql("PRAGMA cache_size").scalar_one()) == own
     book.close()
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["rows checked as written", "key rebuilt after a bulk load"])
+def test_a_batch_with_repeated_keys_is_written_again_with_them_collapsed(
+    book: Ledger, monkeypatch: pytest.MonkeyPatch, bulk: bool
+) -> None:
+    """A batch is first written as it is; the unique key refuses the repeat, and the batch is
+    written once more with it collapsed. Progress still adds up to the batch, once."""
+    if bulk:
+        monkeypatch.setattr(bulk_indexes, "BULK_MIN_ROWS", 10)
+    batch = rows(120)
+    batch.insert(90, LocatedRow("test", 200, batch[3].row))
+    reported: list[int] = []
+    outcome = book.ingest_rows(batch, progress=reported.append)
+    assert (outcome.new, outcome.already_present) == (120, 1)
+    assert sum(reported) == len(batch)
+    with book.engine.connect() as conn:
+        stored = conn.execute(select(actions.c.source_key).order_by(actions.c.seq)).scalars().all()
+    assert stored == [located.row.source_key for located in rows(120)]
+    assert all(stored == recomputed for stored, recomputed in recomputed_hashes(book))
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["rows checked as written", "key rebuilt after a bulk load"])
+def test_a_repeat_with_another_payload_is_refused_at_its_line(book: Ledger, monkeypatch: pytest.MonkeyPatch, bulk: bool) -> None:
+    if bulk:
+        monkeypatch.setattr(bulk_indexes, "BULK_MIN_ROWS", 10)
+    batch = rows(60)
+    first = batch[5].row
+    batch.append(LocatedRow("test", 61, first._replace(quantity=first.quantity + 1)))
+    with pytest.raises(InvalidInput) as caught:
+        book.ingest_rows(batch)
+    assert [(problem.line, problem.field) for problem in caught.value.problems] == [(61, "quantity")]
+    with book.engine.connect() as conn:
+        assert conn.execute(select(actions.c.seq)).first() is None
+
+
+def test_repeats_are_compared_with_each_other_before_the_recorded_rows(book: Ledger) -> None:
+    """Against a ledger that holds the key already, a repeat is still compared with its first
+    copy: the second copy differs from both and is named, though the first matches what is recorded."""
+    book.ingest_rows(rows(10))
+    batch = rows(10)
+    batch.append(LocatedRow("test", 11, batch[2].row._replace(user_id=99)))
+    with pytest.raises(InvalidInput) as caught:
+        book.ingest_rows(batch)
+    assert [problem.line for problem in caught.value.problems] == [11]

@@ -67,9 +67,9 @@ actions = Table(
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("batch_id", BigInteger, nullable=False),
     Column("ledger", String(100), nullable=False),
-    # The ledger's number (ledger_numbers, migration 0006), which the indexes lead with: an
-    # integer in front sorts and compares far faster than the name. Derived, like `day`, so
-    # not hashed; `scoreledger verify` checks it against the name.
+    # The ledger's number (ledger_numbers, migration 0006), which keys hold instead of its
+    # name: an integer compares far faster. Derived, like `day`, so not hashed;
+    # `scoreledger verify` checks it against the name.
     Column("ledger_id", Integer, nullable=False),
     # COLLATE "C" on PostgreSQL (migration 0006): compared bytewise.
     Column("source_key", String(200), nullable=False),
@@ -83,8 +83,11 @@ actions = Table(
     Column("attributes", Text, nullable=False),
     Column("recorded_at", DateTime, nullable=False),
     # On SQLite a unique index of that name (0006), so bulk loads can set it aside too.
-    UniqueConstraint("ledger_id", "source_key", name="uq_actions_ledger_source_key"),
-    Index("ix_actions_ledger_user_day", "ledger_id", "user_id", "day"),
+    # These two keys lead with the column that tells rows apart, not ledger_id: building
+    # them sorts every row, and a column that ties on every comparison slows each one down
+    # (migration 0007). Their lookups fix both leading columns by equality.
+    UniqueConstraint("source_key", "ledger_id", name="uq_actions_source_key_ledger"),
+    Index("ix_actions_user_ledger_day", "user_id", "ledger_id", "day"),
     # Covers everything pricing reads, in (day, user, action) order (migration 0004; on
     # SQLite quantity and attributes are trailing key columns instead of INCLUDEd).
     Index("ix_actions_replay", "ledger_id", "day", "user_id", "action", postgresql_include=["quantity", "attributes"]),
