@@ -6,7 +6,8 @@ The table is a projection of daily_scores, kept in step with it inside the recal
 transaction (ledger/replay.py `recalc`):
 
 - `rebuild` after a full recalculation has replaced the ledger's daily rows (and before
-  it sums the user totals from the year rows, ledger/rebuild.py);
+  it sums the user totals from the year rows, ledger/rebuild.py); or, for a full
+  recalculation priced in parts, `total_part` in each part's session and `join_parts` after;
 - `apply_changes` in an incremental one, before the daily rows in scope are replaced.
 
 SQL: sql/rollups.sql, with the dialect forms in sql/postgresql/ and sql/sqlite/.
@@ -14,7 +15,9 @@ SQL: sql/rollups.sql, with the dialect forms in sql/postgresql/ and sql/sqlite/.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import date
 
 from sqlalchemy import Connection
 
@@ -25,7 +28,14 @@ TABLE = "period_totals"
 
 
 def rebuild(conn: Connection, ledger_id: int) -> None:
-    """Recompute the period totals of ledger number `ledger_id` from its daily_scores, in one pass.
+    """Recompute the period totals of ledger number `ledger_id` from its daily_scores, in one pass."""
+    with emptied(conn, ledger_id):
+        run(conn, "rebuild_period_totals", ledger_id=ledger_id)
+
+
+@contextmanager
+def emptied(conn: Connection, ledger_id: int) -> Iterator[None]:
+    """The ledger's period totals deleted, to be written afresh in the block.
 
     When no other ledger has rows here the table is emptied whole, and on PostgreSQL loaded
     without its indexes, which are then built once from the loaded rows: maintaining them
@@ -34,11 +44,29 @@ def rebuild(conn: Connection, ledger_id: int) -> None:
     """
     if _holds_other_ledgers(conn, ledger_id):
         run(conn, "delete_period_totals_of_ledger", ledger_id=ledger_id)
-        run(conn, "rebuild_period_totals", ledger_id=ledger_id)
+        yield
         return
     run(conn, "empty_period_totals")
     with indexes_set_aside(conn, TABLE) if conn.dialect.name == "postgresql" else nullcontext():
-        run(conn, "rebuild_period_totals", ledger_id=ledger_id)
+        yield
+
+
+def total_part(conn: Connection, ledger_id: int, part: int | None, days: tuple[date, date]) -> None:
+    """PostgreSQL, a full rebuild priced in parts cut at quarter starts (ledger/rebuild.py):
+    the months and quarters of one part's `days`, from its daily rows; into period_totals
+    for the part priced into daily_scores (`part` None), else into replay_rebuilt_periods."""
+    if part is None:
+        run(conn, "total_part_periods", ledger_id=ledger_id, from_day=days[0], to_day=days[1])
+    else:
+        run(conn, "total_part_periods_apart", part=part)
+
+
+def join_parts(conn: Connection, ledger_id: int, parts: list[int]) -> None:
+    """After `total_part` of every part: move the rows of `parts` (those totalled apart)
+    into period_totals, then sum the years from the quarters."""
+    for part in parts:
+        run(conn, "move_rebuilt_periods", ledger_id=ledger_id, part=part)
+    run(conn, "total_years_from_quarters", ledger_id=ledger_id)
 
 
 def apply_changes(conn: Connection, ledger_id: int) -> None:

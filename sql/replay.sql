@@ -213,9 +213,6 @@ GROUP BY bucket.day, bucket.user_id
 -- name: ledger_day_span
 SELECT MIN(day), MAX(day) FROM actions WHERE ledger_id = :ledger_id
 
--- name: drop_replay_rebuilt
-DROP TABLE IF EXISTS replay_rebuilt
-
 -- name: move_rebuilt_part
 -- Parts are moved in day order after the first (priced into daily_scores directly), and each
 -- was written in key order: daily_scores receives its rows sorted, so its key builds from

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
 
 from ledger import Action, Ledger, Rule, ledger_numbers, rebuild
+from ledger.store.tables import period_totals
 
 
 def likes(prefix: str, users: range, days: int, start: date = date(2024, 3, 1)) -> list[Action]:
@@ -73,6 +74,8 @@ def test_the_sole_ledger_rebuilds_from_empty_projections_each_time(book: Ledger)
 
 
 def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledger, backend: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Daily rows, period totals and user totals of a rebuild in parts equal those of one
+    pricing; the parts are cut at quarter starts, as their sessions total their own quarters."""
     book.set_schedule(date(2024, 1, 1), {"likes_received": Rule(value=2), "posts_read": Rule(value=3, per=2)}, retroactive=True)
     book.set_schedule(date(2024, 3, 4), {"likes_received": Rule(value=5)}, retroactive=True)
     reads = [
@@ -80,9 +83,10 @@ def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledge
         for user in range(1, 6)
         for n in range(30)
     ]
-    book.record_actions(likes("likes", range(1, 9), days=6) + reads)
+    # A year of likes, so that the parts' cuts fall in different quarters.
+    book.record_actions(likes("likes", range(1, 9), days=366, start=date(2024, 1, 1)) + reads)
     book.recalc(full=True)
-    in_one_part = book.daily_points()
+    in_one_part = (book.daily_points(), period_rows(book), book.scores())
     with book.engine.begin() as conn:
         if backend == "postgresql":
             conn.exec_driver_sql("ANALYZE actions")  # the split follows the planner's histogram
@@ -92,9 +96,15 @@ def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledge
         monkeypatch.setattr(rebuild, "PARALLEL_MIN_ACTIONS", 0)
         with book.engine.begin() as conn:
             ranges = rebuild.day_ranges(conn, ledger_numbers.number_of(conn, "default"))
-        expected_parts = 1 if backend == "sqlite" else parts
-        assert len(ranges) == expected_parts
+        assert len(ranges) == (1 if backend == "sqlite" else parts)
+        assert all(start.day == 1 and start.month in (1, 4, 7, 10) for start, _ in ranges[1:])
         book.recalc(full=True)
-        assert book.daily_points() == in_one_part
+        assert (book.daily_points(), period_rows(book), book.scores()) == in_one_part
     with book.engine.connect() as conn:
-        assert not inspect(conn).has_table("replay_rebuilt"), "the scratch table outlives the rebuild"
+        for scratch in ("replay_rebuilt", "replay_rebuilt_periods"):
+            assert not inspect(conn).has_table(scratch), f"{scratch} outlives the rebuild"
+
+
+def period_rows(book: Ledger) -> list[tuple]:
+    with book.engine.connect() as conn:
+        return conn.execute(select(period_totals).order_by(*period_totals.primary_key.columns)).all()

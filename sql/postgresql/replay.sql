@@ -54,6 +54,10 @@ FROM (
 ) bounds,
 generate_series(bounds.first_day, bounds.last_day, interval '1 day') AS series(day)
 
+-- name: drop_replay_rebuilt
+-- The scratch tables of a full rebuild in parts: its daily rows and period rows.
+DROP TABLE IF EXISTS replay_rebuilt, replay_rebuilt_periods
+
 -- name: create_replay_rebuilt
 -- Not a temporary table: the parts of a full rebuild are priced by other sessions at once.
 -- UNLOGGED: scratch that a crash may lose (the next rebuild starts it afresh), so its rows

@@ -81,3 +81,80 @@ FROM moved
 WHERE points <> 0 OR new_days > 0
 ON CONFLICT (ledger_id, period_months, period_start, user_id) DO UPDATE SET points = period_totals.points + excluded.points
     WHERE excluded.points <> 0
+
+-- A full rebuild priced in parts (ledger/rebuild.py) totals periods part by part, each in the
+-- session that priced the part, at once: on one core, summing 10M actions' 5M daily rows
+-- into periods took 9.3 s, the largest step of the rebuild. Parts are cut at quarter starts,
+-- so each part's months and quarters are whole; years are summed from the quarters once
+-- every part is in. Sums are sorted rather than hashed (the caller turns hash aggregates
+-- off): 4.1 s against 4.7 s for half of those daily rows.
+
+-- name: total_part_periods
+-- The first part, in the rebuilding transaction: from its daily rows (daily_scores, no key
+-- yet) into period_totals.
+WITH days AS (
+    SELECT day, user_id, points FROM daily_scores
+    WHERE ledger_id = :ledger_id AND day >= :from_day AND day <= :to_day
+),
+-- include: months_and_quarters_of_days
+INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), period_months, period_start, user_id, points FROM periods
+
+-- name: total_part_periods_apart
+-- Any other part, in its own session: from its rows of replay_rebuilt into those of
+-- replay_rebuilt_periods.
+WITH days AS (
+    SELECT day, user_id, points FROM replay_rebuilt WHERE part = :part
+),
+-- include: months_and_quarters_of_days
+INSERT INTO replay_rebuilt_periods (part, period_months, period_start, user_id, points)
+SELECT CAST(:part AS INTEGER), period_months, period_start, user_id, points FROM periods
+
+-- name: months_and_quarters_of_days
+-- A fragment of both statements above: `periods`, the month and quarter rows of `days`,
+-- each period's rows together and in user order (a leaderboard of the period then reads
+-- adjacent pages).
+months AS MATERIALIZED (
+    SELECT CAST(date_trunc('month', CAST(day AS timestamp)) AS date) AS period_start, user_id,
+           CAST(SUM(points) AS BIGINT) AS points
+    FROM days
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+),
+periods AS (
+    SELECT 1 AS period_months, period_start, user_id, points FROM months
+    UNION ALL
+    SELECT * FROM (
+        SELECT 3, CAST(date_trunc('quarter', CAST(period_start AS timestamp)) AS date), user_id,
+               CAST(SUM(points) AS BIGINT)
+        FROM months
+        GROUP BY 2, 3
+        ORDER BY 2, 3
+    ) quarters
+)
+
+-- name: create_replay_rebuilt_periods
+-- Scratch for the periods of the parts priced apart; see create_replay_rebuilt (replay.sql).
+CREATE UNLOGGED TABLE replay_rebuilt_periods (
+    part INTEGER NOT NULL,
+    period_months SMALLINT NOT NULL,
+    period_start DATE NOT NULL,
+    user_id BIGINT NOT NULL,
+    points BIGINT NOT NULL
+)
+
+-- name: move_rebuilt_periods
+INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), period_months, period_start, user_id, points
+FROM replay_rebuilt_periods
+WHERE part = :part
+
+-- name: total_years_from_quarters
+-- Once every part's quarters are in: each year, the sum of its quarters.
+INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), 12, CAST(date_trunc('year', CAST(period_start AS timestamp)) AS date), user_id,
+       CAST(SUM(points) AS BIGINT)
+FROM period_totals
+WHERE ledger_id = :ledger_id AND period_months = 3
+GROUP BY 3, 4
+ORDER BY 3, 4
