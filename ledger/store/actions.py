@@ -185,11 +185,8 @@ def _is_repeated_key(exc: Exception) -> bool:
 
 
 def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], list[InputProblem]]:
-    """Collapse repeats of a key within the input; a key repeated with another payload is an error."""
-    keys = [located.row.source_key for located in rows]
-    if len(set(keys)) == len(keys):
-        # The usual case, checked in C: no key repeats, so nothing to collapse or compare.
-        return list(rows), []
+    """Collapse repeats of a key within the input; a key repeated with another payload is an
+    error. Only for a batch known to repeat a key (see `write_actions`)."""
     first_seen: dict[str, LocatedRow] = {}
     unique: list[LocatedRow] = []
     problems: list[InputProblem] = []
