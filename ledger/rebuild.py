@@ -33,6 +33,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, Engine
 
 from ledger import rollups
+from ledger.day_shares import day_shares
 from ledger.pricing import (
     FIRST_DAY,
     LAST_DAY,
@@ -50,6 +51,8 @@ from ledger.store.engine import read_transaction, translate_errors
 # size below which one session prices everything (starting the others costs more than it saves).
 PARTS = 2
 PARALLEL_MIN_ACTIONS = 500_000
+# The calendar's last quarter start: no later one to move a cut to.
+LAST_QUARTER_START = date(LAST_DAY.year, 10, 1)
 # What pg_export_snapshot returns, e.g. 00000003-0000001B-1: checked before it is spliced
 # into SET TRANSACTION SNAPSHOT, which takes no bind parameters.
 SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
@@ -96,31 +99,43 @@ def rebuild_projections(conn: Connection, ledger: str, ledger_id: int, say: Call
 
 def day_ranges(conn: Connection, ledger_id: int) -> list[DayRange]:
     """The day ranges priced apart: all days at once; or on PostgreSQL, for a large table,
-    up to PARTS ranges that hold about as many actions each, cut at the quantiles of the
-    planner's histogram of actions.day (the table's, not the ledger's: an uneven split only
-    costs time), or where there is none, at even steps between the ledger's first and last
-    day. Each cut is moved back to the start of its quarter, so that every month and quarter
-    lies in one part, which totals it (ledger/rollups.py `total_part`)."""
+    up to PARTS ranges cut at quarter starts, so that every month and quarter lies in one
+    part, which totals it (ledger/rollups.py `total_part`). The cuts are the quarter starts
+    that split the table's actions (not the ledger's: an uneven split only costs time) most
+    evenly by the planner's statistics; where there are none, at even steps between the
+    ledger's first and last day, moved back to their quarter starts."""
     if conn.dialect.name != "postgresql" or PARTS < 2:
         return [(FIRST_DAY, LAST_DAY)]
     estimate = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'actions'::regclass").scalar()
     if estimate is None or estimate < PARALLEL_MIN_ACTIONS:
         return [(FIRST_DAY, LAST_DAY)]
-    cuts = sorted({_quarter_start(cut) for cut in _histogram_cuts(conn) or _even_cuts(conn, ledger_id)})
+    cuts = sorted(set(_planned_cuts(conn) or [_quarter_start(cut) for cut in _even_cuts(conn, ledger_id)]))
     starts = [FIRST_DAY, *cuts]
     ends = [cut - timedelta(days=1) for cut in cuts] + [LAST_DAY]
     return list(zip(starts, ends, strict=True))
 
 
-def _histogram_cuts(conn: Connection) -> list[date]:
-    bounds = conn.exec_driver_sql(
-        "SELECT histogram_bounds::text FROM pg_stats "
-        "WHERE schemaname = current_schema() AND tablename = 'actions' AND attname = 'day'"
-    ).scalar()
-    if not bounds:
+def _planned_cuts(conn: Connection) -> list[date]:
+    """The quarter starts that split the table's actions most evenly by the planner's
+    statistics of actions.day (ledger/day_shares.py); none without statistics."""
+    shares = day_shares(conn, "actions", "day")
+    span = shares.first_and_last() if shares is not None else None
+    if shares is None or span is None:
         return []
-    days = [date.fromisoformat(text) for text in bounds.strip("{}").split(",")]
-    return [days[len(days) * part // PARTS] for part in range(1, PARTS)]
+    starts = list(_quarter_starts_within(*span))
+    if not starts:
+        return []
+    return [min(starts, key=lambda start: abs(shares.before(start) - part / PARTS)) for part in range(1, PARTS)]
+
+
+def _quarter_starts_within(first: date, last: date) -> Iterator[date]:
+    """Quarter starts after `first`, up to `last`: where a cut leaves neither side empty."""
+    start = _quarter_start(first)
+    while start < LAST_QUARTER_START:
+        start = _next_quarter_start(start)
+        if start > last:
+            return
+        yield start
 
 
 def _even_cuts(conn: Connection, ledger_id: int) -> list[date]:
@@ -133,6 +148,10 @@ def _even_cuts(conn: Connection, ledger_id: int) -> list[date]:
 
 def _quarter_start(day: date) -> date:
     return date(day.year, day.month - (day.month - 1) % 3, 1)
+
+
+def _next_quarter_start(start: date) -> date:
+    return date(start.year + 1, 1, 1) if start.month == 10 else date(start.year, start.month + 3, 1)
 
 
 def _empty_projections(conn: Connection, ledger_id: int) -> None:
