@@ -8,9 +8,11 @@ is one line listing its events. Points come from the same SQL pricing as `recalc
 total equals the user's score.
 
 A heavy user's audit has thousands of lines, so the cost per line is what matters (the
-target is 5 ms for a user with a thousand): rows come as the driver's plain tuples (attribute
-access on SQLAlchemy rows costs about a microsecond a column), and each rule is described,
-and each day parsed, once per audit rather than once per line.
+target is 5 ms for a user with a thousand). The actions come from the index
+ix_actions_user_history alone, which carries every column shown (migration 0008): in the
+table a user's actions lie on as many pages as there are actions. Rows come as the driver's
+plain tuples (attribute access on SQLAlchemy rows costs about a microsecond a column), and
+each rule is described, and each day parsed, once per audit rather than once per line.
 """
 
 from __future__ import annotations
@@ -21,16 +23,12 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Date, Engine, TextClause, bindparam
+from sqlalchemy import CursorResult, Date, Engine, TextClause, bindparam
 
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.sqlfiles import statement
 from ledger.standings import check_range
 from ledger.store.engine import read_transaction, server_prepared, translate
-
-
-# Table pages a PostgreSQL audit asks the OS for ahead of reading them (see prefetch_table_pages).
-AUDIT_PAGES_AHEAD = 64
 
 
 @dataclass(slots=True)
@@ -78,26 +76,10 @@ def audit(engine: Engine, ledger: str, user_id: int, from_day: date | None = Non
     check_range(from_day, to_day)
     params = {"ledger": ledger, "user_id": user_id, "from_day": from_day or FIRST_DAY, "to_day": to_day or LAST_DAY}
     with read_transaction(engine) as conn, server_prepared(conn):
-        prefetch_table_pages(conn)
         # Prepared: planning took PostgreSQL 0.5 ms an audit, and this plan is the same for
         # every user (the spans drive the join; each parameter bounds one index range).
         rows = plain_rows(conn.execute(audit_statement(conn.dialect.name), params))
     return audit_lines(rows)
-
-
-def prefetch_table_pages(conn: Connection) -> None:
-    """On PostgreSQL, for the rest of the transaction: read a user's actions by bitmap scans,
-    which ask the OS for the table pages they will visit several at a time, instead of index
-    scans, which read them one after another. A user's actions lie on about as many table
-    pages as the user has actions, so with the pages on disk (the OS cache emptied) a heavy
-    user's audit is a thousand reads in a row: 102 ms against 46 ms with 64 pages asked for
-    ahead (median of 30 users with about a thousand actions each, 10M actions). With the pages
-    in memory both take the same time."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            "SELECT set_config('enable_indexscan', 'off', true), set_config('effective_io_concurrency', %(pages)s, true)",
-            {"pages": str(AUDIT_PAGES_AHEAD)},
-        )
 
 
 @cache

@@ -1,6 +1,7 @@
 """The keys of actions that lead with the column telling rows apart (migration 0007): the
 upgrade builds them in that order and still refuses a repeated (ledger, source_key), and
-undoing it brings back the keys led by ledger_id."""
+undoing it brings back the keys led by ledger_id. Undoing 0008 first brings back the user/day
+key without the audit's columns."""
 
 from __future__ import annotations
 
@@ -25,7 +26,14 @@ def _keys_of_actions(conn: Connection) -> dict[str, list[str]]:
 def test_the_upgrade_reorders_the_keys_and_undoing_it_restores_them(database_url: str) -> None:
     book = Ledger.open(database_url)
     ledger_with_likes(book, "default", value=2, users=range(1, 3))
+    audited = book.audit(1)
     with book.engine.connect() as conn:
+        keys = _keys_of_actions(conn)
+        # The user/day key carries the audit's columns since 0008 (tests/test_audit_properties.py).
+        assert keys.pop("ix_actions_user_history")[:3] == ["user_id", "ledger_id", "day"]
+        assert keys == {"uq_actions_source_key_ledger": ["source_key", "ledger_id"]}
+    with book.engine.begin() as conn:
+        migrate(conn, "0007", down=True)
         assert _keys_of_actions(conn) == {
             "ix_actions_user_ledger_day": ["user_id", "ledger_id", "day"],
             "uq_actions_source_key_ledger": ["source_key", "ledger_id"],
@@ -39,6 +47,7 @@ def test_the_upgrade_reorders_the_keys_and_undoing_it_restores_them(database_url
     schema.upgrade(book.engine)
     book.recalc()
     assert {s.user_id: s.points for s in book.scores()} == {1: 10, 2: 10}
+    assert book.audit(1) == audited
     book.close()
 
 

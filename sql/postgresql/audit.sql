@@ -55,12 +55,19 @@ CROSS JOIN LATERAL (
     OFFSET 0
 ) a
 LEFT JOIN schedule_rules r ON r.version_seq = sp.seq AND r.action = a.action
-LEFT JOIN schedule_rule_points p
-    ON p.version_seq = r.version_seq AND p.action = r.action
-    -- An attribute is compared as text: 4 and "4" both match "4"; true matches "true".
-    AND p.attribute_value = CASE WHEN r.by_attribute IS NOT NULL THEN CAST(
+-- LATERAL with the rule's by_attribute in its WHERE, and OFFSET 0 so that it is not flattened
+-- into a join: PostgreSQL tests that once per row and looks in schedule_rule_points only for
+-- the events of `by` rules (a lookup per event cost 0.6 ms for a thousand).
+LEFT JOIN LATERAL (
+    SELECT p.points
+    FROM schedule_rule_points p
+    WHERE r.by_attribute IS NOT NULL AND p.version_seq = r.version_seq AND p.action = r.action
+      -- An attribute is compared as text: 4 and "4" both match "4"; true matches "true".
+      AND p.attribute_value = CAST(
         CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
             WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
             ELSE a.attributes_json ->> r.by_attribute
-        END AS TEXT) END
+        END AS TEXT)
+    OFFSET 0
+) p ON TRUE
 ORDER BY a.occurred_at, a.seq

@@ -3,9 +3,10 @@
 -- name: audit_user
 -- As in sql/postgresql/audit.sql, but a `per` rule's bucket points are on the bucket's first
 -- event only (NULL on the others): SQLite's window functions cost two microseconds a row, on
--- every row of the audit, where two lookups in the (ledger, user_id, day, action, occurred_at,
--- seq) index cost that on the rows of `per` rules alone (the first event of the bucket is the
--- first entry of its range; only that event sums the range).
+-- every row of the audit, where two lookups cost that on the rows of `per` rules alone: the
+-- bucket's first event is the first entry of its (user_id, ledger_id, day, action) range in
+-- ix_actions_user_history, which is in (occurred_at, seq) order there; only that event sums
+-- the range.
 -- Dates are ISO text here, so date() steps back a day, and SQLite's two-argument MIN is NULL
 -- when either argument is, hence the COALESCEs.
 WITH winning AS (
