@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import CursorResult, Date, Engine, TextClause, bindparam
 
@@ -76,10 +76,11 @@ def audit(engine: Engine, ledger: str, user_id: int, from_day: date | None = Non
     check_range(from_day, to_day)
     params = {"ledger": ledger, "user_id": user_id, "from_day": from_day or FIRST_DAY, "to_day": to_day or LAST_DAY}
     with read_transaction(engine) as conn, server_prepared(conn):
+        schedule = plain_rows(conn.execute(rules_statement(conn.dialect.name), {"ledger": ledger}))
         # Prepared: planning took PostgreSQL 0.5 ms an audit, and this plan is the same for
         # every user (the spans drive the join; each parameter bounds one index range).
         rows = plain_rows(conn.execute(audit_statement(conn.dialect.name), params))
-    return audit_lines(rows)
+    return audit_lines(rows, schedule)
 
 
 @cache
@@ -87,6 +88,12 @@ def audit_statement(dialect: str) -> TextClause:
     """`audit_user` for `dialect`, its days typed as `run` types them (SQLite compares them as
     ISO text). Built once: parsing the statement for its parameters took 0.1 ms an audit."""
     return statement("audit_user", dialect).bindparams(bindparam("from_day", type_=Date()), bindparam("to_day", type_=Date()))
+
+
+@cache
+def rules_statement(dialect: str) -> TextClause:
+    """`audit_rules`: the versions and rules that `audit_user` rows name by version only."""
+    return statement("audit_rules", dialect)
 
 
 def plain_rows(result: CursorResult) -> list[tuple]:
@@ -100,33 +107,29 @@ def plain_rows(result: CursorResult) -> list[tuple]:
         result.close()
 
 
-def audit_lines(rows: Iterable[Sequence[Any]]) -> list[AuditLine]:
-    """Audit lines from `audit_user` rows (in order): a `per` rule's events of one day
-    become one line, at the place of the first and with its points (the others' may be
-    NULL); the running total follows the lines."""
+def audit_lines(rows: Iterable[Sequence[Any]], schedule: Iterable[Sequence[Any]]) -> list[AuditLine]:
+    """Audit lines from `audit_user` rows (in order), described by `schedule` (the
+    `audit_rules` rows): a `per` rule's events of one day become one line, at the place of
+    the first and with its points (the others' may be NULL); the running total follows
+    the lines."""
+    versions, rules = _schedule_lookups(schedule)
     lines: list[AuditLine] = []
     buckets: dict[tuple[Any, str], AuditLine] = {}
     # A few rules and days recur across thousands of rows: describe and parse each once.
-    rules: dict[tuple[int | None, str, int | None], tuple[str, date | None]] = {}
+    described: dict[tuple[int | None, str, int | None], _Described] = {}
     days: dict[Any, date] = {}
     total = 0
-    for (
-        occurred_at, day, action, source_key, quantity, attributes,
-        version_seq, effective_from, reason, value, per, min_quantity, by_attribute, by_points, points,
-    ) in rows:  # fmt: skip
-        if per is not None:
+    for occurred_at, day, action, source_key, quantity, attributes, version_seq, by_points, points in rows:
+        rule = described.get((version_seq, action, by_points))
+        if rule is None:
+            rule = described[(version_seq, action, by_points)] = _describe(versions, rules, version_seq, action, by_points)
+        if rule.per:
             bucket = buckets.get((day, action))
             if bucket is not None:
                 bucket.source_keys.append(source_key)
                 bucket.quantity += quantity
                 bucket.events += 1
                 continue
-        rule = rules.get((version_seq, action, by_points))
-        if rule is None:
-            rule = rules[(version_seq, action, by_points)] = (
-                describe_rule(version_seq, value, per, min_quantity, by_attribute, by_points),
-                as_day(effective_from) if effective_from is not None else None,
-            )
         parsed_day = days.get(day)
         if parsed_day is None:
             parsed_day = days[day] = as_day(day)
@@ -134,9 +137,41 @@ def audit_lines(rows: Iterable[Sequence[Any]]) -> list[AuditLine]:
         # Positional arguments: half the cost of keywords, which shows at thousands of lines.
         line = AuditLine(
             occurred_at if type(occurred_at) is datetime else datetime.fromisoformat(occurred_at),
-            parsed_day, action, [source_key], quantity, attributes, rule[1], reason, rule[0], points, total,
+            parsed_day, action, [source_key], quantity, attributes, rule.effective_from, rule.reason, rule.text, points, total,
         )  # fmt: skip
-        if per is not None:
+        if rule.per:
             buckets[(day, action)] = line
         lines.append(line)
     return lines
+
+
+class _Described(NamedTuple):
+    text: str
+    effective_from: date | None
+    reason: str | None
+    per: bool
+
+
+_Versions = dict[int, tuple[date, str]]
+_Rules = dict[tuple[int, str], tuple[int, int | None, int | None, str | None]]
+
+
+def _schedule_lookups(schedule: Iterable[Sequence[Any]]) -> tuple[_Versions, _Rules]:
+    """From `audit_rules` rows: each version's (effective_from, reason), and each version's
+    rule for an action as (value, per, min_quantity, by_attribute)."""
+    versions: _Versions = {}
+    rules: _Rules = {}
+    for seq, effective_from, reason, action, value, per, min_quantity, by_attribute in schedule:
+        versions[seq] = (as_day(effective_from), reason)
+        if action is not None:
+            rules[(seq, action)] = (value, per, min_quantity, by_attribute)
+    return versions, rules
+
+
+def _describe(versions: _Versions, rules: _Rules, version_seq: int | None, action: str, by_points: int | None) -> _Described:
+    if version_seq is None:
+        return _Described(describe_rule(None, None, None, None, None, None), None, None, False)
+    effective_from, reason = versions[version_seq]
+    value, per, min_quantity, by_attribute = rules.get((version_seq, action), (None, None, None, None))
+    text = describe_rule(version_seq, value, per, min_quantity, by_attribute, by_points)
+    return _Described(text, effective_from, reason, per is not None)
