@@ -2,9 +2,8 @@
 
 Also how much the OS page cache held when the run began, and PostgreSQL's own buffer pool:
 a read that finds its pages in neither goes to disk. On the reference machine the page cache
-is emptied now and then, whatever memory is free, and an audit of a user with a thousand
-actions, which visits about as many table pages, costs tens of milliseconds then instead of
-a few."""
+is emptied now and then, whatever memory is free, so the first reads after that (the first
+audits, say) cost several times what they cost once their pages are back in memory."""
 
 from __future__ import annotations
 
