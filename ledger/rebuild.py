@@ -120,10 +120,8 @@ def _planned_cuts(conn: Connection) -> list[date]:
     statistics of actions.day (ledger/day_shares.py); none without statistics."""
     shares = day_shares(conn, "actions", "day")
     span = shares.first_and_last() if shares is not None else None
-    if shares is None or span is None:
-        return []
-    starts = list(_quarter_starts_within(*span))
-    if not starts:
+    starts = list(_quarter_starts_within(*span)) if span is not None else []
+    if shares is None or not starts:
         return []
     return [min(starts, key=lambda start: abs(shares.before(start) - part / PARTS)) for part in range(1, PARTS)]
 

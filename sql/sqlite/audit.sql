@@ -47,7 +47,7 @@ SELECT
         ELSE r.value * a.quantity
     END AS points
 -- CROSS JOIN: SQLite keeps the spans as the outer loop, each one a range lookup in the
--- (ledger, user_id, day) index.
+-- ix_actions_user_history index, which carries every column read here.
 FROM spans sp
 CROSS JOIN replay_actions a
 LEFT JOIN schedule_rules r ON r.version_seq = sp.seq AND r.action = a.action
