@@ -18,11 +18,12 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from ledger import Ledger, Rule
-from ledger.replay import PROJECTION_LOCK_KEY
+from ledger.replay import PROJECTION_LOCK_KEY, is_behind
 from ledger.store.engine import JOURNAL_LOCK_KEY, normalize_url, read_transaction
 from ledger.store.tables import actions, batches, daily_scores, projection_state, user_totals
 from tests.factories import csv_text, many_rows
 from tests.processes import run, start, start_python
+from tests.test_full_rebuild import ledger_with_likes
 
 pytestmark = pytest.mark.slow
 
@@ -207,6 +208,12 @@ class PostgresControl:
                 "-l", "/tmp/scoreledger-test-postgres.log", "-w", "start",
             )
 
+    def bring_back(self, server, url) -> None:  # type: ignore[no-untyped-def]
+        """Start the server again and wait until it answers: other suites share it."""
+        self.start()
+        self.wait_ready(url.host or "127.0.0.1", url.port or 5432)
+        server.admin.dispose()
+
     def wait_ready(self, host: str, port: int) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -246,10 +253,7 @@ def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path:
         time.sleep(random.Random(SEED).uniform(0.0, 0.3))
         control.stop_immediately()
     finally:
-        # Other suites share this server: bring it back at once, whatever happened above.
-        control.start()
-        control.wait_ready(url.host or "127.0.0.1", url.port or 5432)
-        server.admin.dispose()
+        control.bring_back(server, url)
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 1, stderr
     assert "Traceback" not in stderr
@@ -261,4 +265,30 @@ def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path:
     again = run(database_url, "ingest", str(path))
     assert again.returncode == 0, again.stderr
     assert journal_size(book) == (1, 200_000)
+    book.verify()
+
+
+# -- PostgreSQL crashed with the projections written -------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_server_crash_empties_the_projections_and_the_next_read_rebuilds_them(book: Ledger, request) -> None:  # type: ignore[no-untyped-def]
+    """The projections are UNLOGGED (migration 0009): crash recovery empties them, and
+    projection_state with them, so the ledger knows it has projected nothing."""
+    server = request.getfixturevalue("postgres_server")
+    control = PostgresControl(server.admin_url)
+    ledger_with_likes(book, "default", value=3, users=range(1, 6))
+    book.recalc()
+    scores, board = book.scores(), book.leaderboard(limit=3)
+    assert projections(book)[0], "nothing was projected: the crash would test nothing"
+    url = book.engine.url
+    book.engine.dispose()
+    try:
+        control.stop_immediately()
+    finally:
+        control.bring_back(server, url)
+    assert projections(book) == ([], [], None)
+    assert is_behind(book.engine, book.name)
+    assert book.scores() == scores  # caught up: rebuilt from the events, which the crash kept
+    assert book.leaderboard(limit=3) == board
     book.verify()

@@ -148,7 +148,8 @@ EVENT_TABLES = ("batches", "actions", "schedule_versions", "schedule_rules", "sc
 
 # Projections (migration 0002): derived, rebuildable read models, not events. `recalc`
 # replaces their rows; `projection_state.through_seq` is the journal sequence number up to
-# which every event of the ledger is reflected in them.
+# which every event of the ledger is reflected in them. On PostgreSQL all four are UNLOGGED
+# (migration 0009): a crash of the server empties them together, and the ledger rebuilds.
 daily_scores = Table(
     "daily_scores",
     metadata,

@@ -1,0 +1,46 @@
+"""Migration 0009: on PostgreSQL the projections are UNLOGGED tables and the events stay
+logged; undoing it makes the projections logged again. On both backends the round trip
+keeps every score. (What a server crash does to unlogged projections: tests/test_crash.py.)"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from ledger import Ledger
+from ledger.store import schema
+from ledger.store.tables import EVENT_TABLES, PROJECTION_TABLES
+from tests.factories import migrate
+from tests.test_full_rebuild import ledger_with_likes
+
+
+def unlogged_tables(conn: Connection) -> set[str] | None:
+    """The schema's unlogged tables; None where the backend has none (SQLite)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    rows = conn.exec_driver_sql(
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relpersistence = 'u' "
+        "AND relnamespace = current_schema()::regnamespace"
+    )
+    return {row.relname for row in rows}
+
+
+def test_projections_are_unlogged_and_undoing_the_migration_logs_them_again(database_url: str) -> None:
+    book = Ledger.open(database_url)
+    ledger_with_likes(book, "default", value=3, users=range(1, 4))
+    book.recalc()
+    scores = book.scores()
+    postgres = book.engine.dialect.name == "postgresql"
+    with book.engine.connect() as conn:
+        unlogged = unlogged_tables(conn)
+    if postgres:
+        assert unlogged == set(PROJECTION_TABLES)
+        assert not unlogged & set(EVENT_TABLES)
+    with book.engine.begin() as conn:
+        migrate(conn, "0008", down=True)
+        assert unlogged_tables(conn) == (set() if postgres else None)
+    assert book.scores() == scores  # the rows survive the rewrite
+    schema.upgrade(book.engine)
+    with book.engine.connect() as conn:
+        assert unlogged_tables(conn) == unlogged
+    assert book.scores() == scores
+    book.close()
