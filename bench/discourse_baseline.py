@@ -24,6 +24,10 @@ PLUGIN_EPOCH = date(2014, 8, 26)
 LIKE = 2  # Discourse's post_action_type_id for a like
 AGREED = 1  # Reviewable status "approved"
 COPY_BUFFER_ROWS = 100_000
+# Posts baked at the version Discourse's own index_for_rebake_old counts as current (2), and
+# the number of words in the posts' raw text.
+BAKED_VERSION = 2
+POST_WORDS = 5
 
 
 def sql_file(name: str) -> str:
@@ -97,9 +101,18 @@ def _tables(c: Community, clock: Clock) -> Iterator[tuple[str, str, Iterator[str
             topic = c.post_topic[post - 1]
             post_number[topic] += 1
             stamp = text(day, second)
-            yield f"{post}\t{topic}\t{user}\t{post_number[topic]}\tPost {post} in topic {topic}\t{like_count[post]}\t{stamp}\t{stamp}\n"
+            raw = f"Post {post} in topic {topic}"
+            # As Discourse stores a post: its HTML (cooked), when it was last versioned and
+            # baked, its word count and place in the topic; the other columns keep their defaults.
+            yield (
+                f"{post}\t{topic}\t{user}\t{post_number[topic]}\t{raw}\t<p>{raw}</p>\t{like_count[post]}\t"
+                f"{stamp}\t{stamp}\t{stamp}\t{stamp}\t{BAKED_VERSION}\t{POST_WORDS}\t{post_number[topic]}\n"
+            )
 
-    yield "posts", "id, topic_id, user_id, post_number, raw, like_count, created_at, updated_at", posts()
+    yield "posts", (
+        "id, topic_id, user_id, post_number, raw, cooked, like_count, created_at, updated_at, "
+        "last_version_at, baked_at, baked_version, word_count, sort_order"
+    ), posts()
     yield "post_actions", "id, post_id, user_id, post_action_type_id, created_at, updated_at", _dated(
         c.likes, text, lambda like, user: f"{c.like_post[like - 1]}\t{user}\t{LIKE}"
     )

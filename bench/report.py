@@ -99,9 +99,13 @@ METHOD = [
     "ledger and recalculates; its peak RSS is the process's VmHWM.",
     "- Plugin-style: delete the daily scores, then one INSERT ... SELECT over the forum tables "
     "(one query per scorable, UNION ALL, summed per user and day, ON CONFLICT upsert) at today's "
-    "values, as the plugin's recalculation does (bench/sql/). Its forum rows are narrower than a "
-    "real Discourse's (no cooked HTML), so its time is a lower bound; scoreledger prices every "
-    "action at the values of its own day, the plugin at one set of values.",
+    "values, as the plugin's recalculation does (bench/sql/). posts and post_actions have all of "
+    "Discourse's columns, but a post's raw and cooked text is one short sentence where a real "
+    "post's is usually a paragraph or more, so its time is a lower bound; scoreledger prices every "
+    "action at the values of its own day, the plugin at one set of values. The side by side "
+    "takes three rounds, each the plugin-style recalculation then scoreledger's full recalc "
+    "(by then the ledger also holds the actions and schedule version of the incremental "
+    "measurements), and compares the medians.",
     "- Audit: uniformly drawn users; leaderboards: `Ledger.leaderboard(period=..., limit=100)` "
     "for each period ending on the last day of the history; both through the public API, "
     "each call including its schema check.",
