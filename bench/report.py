@@ -103,7 +103,8 @@ METHOD = [
     "Discourse's columns, but a post's raw and cooked text is one short sentence where a real "
     "post's is usually a paragraph or more, so its time is a lower bound; scoreledger prices every "
     "action at the values of its own day, the plugin at one set of values. The side by side "
-    "takes three rounds, each the plugin-style recalculation then scoreledger's full recalc "
+    "takes three rounds, each the plugin-style recalculation (its scores table vacuumed, untimed, "
+    "between rounds, as autovacuum would between daily runs) then scoreledger's full recalc "
     "(by then the ledger also holds the actions and schedule version of the incremental "
     "measurements), and compares the medians.",
     "- Audit: uniformly drawn users; leaderboards: `Ledger.leaderboard(period=..., limit=100)` "
