@@ -176,7 +176,9 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     with current.step("SQLite ledger"), sqlite_file(f"{scale.name}_ledger") as url:
         main_figures.update({f"sqlite_{k}": v for k, v in _ledger_suite(current, url, "sqlite", rows, community).items()})  # type: ignore[arg-type]
 
-    del rows, community
+    # Let the 10M rows go before the growth runs generate their own. Rebinding, not `del`:
+    # the PostgreSQL parts' closures refer to these names.
+    rows = community = None
     gc.collect()
     _growth(current, admin_url if postgres_problem is None else None, seed, main_figures)
     total = time.perf_counter() - current.started
