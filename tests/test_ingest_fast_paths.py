@@ -4,17 +4,19 @@ indexes aside leaves the same indexes, the same idempotency and the same all-or-
 
 from __future__ import annotations
 
-from datetime import datetime
+import sqlite3
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
 
-from ledger import Ledger
+from ledger import Ledger, Rule
 from ledger.errors import InvalidInput
 from ledger.store import bulk_indexes
 from ledger.store.actions import ActionRow, LocatedRow
 from ledger.store.canonical import action_bytes
+from ledger.store.engine import SQLITE_PAGE_SIZE
 from ledger.store.journal import GENESIS_HASH, PendingBatch
 from ledger.store.tables import actions, batches
 
@@ -122,6 +124,35 @@ def test_sqlite_bulk_load_sorts_on_helper_threads_in_a_small_cache(tmp_path: Pat
     with book.engine.connect() as conn:
         assert (conn.exec_driver_sql("PRAGMA threads").scalar_one(), conn.exec_driver_sql("PRAGMA cache_size").scalar_one()) == own
     book.close()
+
+
+def test_a_new_sqlite_database_takes_larger_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    """New SQLite databases are created with SQLITE_PAGE_SIZE pages (fewer pages to write and
+    to read per action); one made before, with SQLite's default 4096, opens unchanged and works."""
+    book = Ledger.open(f"sqlite:///{tmp_path / 'new.db'}")
+    book.init()
+    assert page_size(book) == SQLITE_PAGE_SIZE != 4096
+    book.close()
+
+    older = tmp_path / "older.db"
+    raw = sqlite3.connect(older)
+    raw.execute("PRAGMA page_size=4096")
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.close()
+    book = Ledger.open(f"sqlite:///{older}")
+    book.init()
+    book.set_schedule(date(2024, 1, 1), {"likes_received": Rule(value=2)}, retroactive=True)
+    batch = rows(50)
+    assert book.ingest_rows(batch).new == 50
+    assert sum(user.points for user in book.scores()) == 2 * sum(located.row.quantity for located in batch)
+    assert page_size(book) == 4096
+    assert book.verify().events == 1 + len(batch)  # the schedule version and the actions
+    book.close()
+
+
+def page_size(book: Ledger) -> int:
+    with book.engine.connect() as conn:
+        return conn.exec_driver_sql("PRAGMA page_size").scalar_one()
 
 
 @pytest.mark.parametrize("bulk", [False, True], ids=["rows checked as written", "key rebuilt after a bulk load"])

@@ -30,6 +30,11 @@ APPEND_ONLY_MARK = "is append-only"
 # One lock for every write to the journal: batches get gap-free sequence numbers and each
 # batch's hash covers the one before, so writers take turns. (SQLite: BEGIN IMMEDIATE.)
 JOURNAL_LOCK_KEY = 0x5C0E1ED6
+# Bytes per page of a new SQLite database (SQLite's default is 4096). At 10M actions, same
+# machine, one run after the other: ingest took 82.8 s against 92.3 s (fewer pages to write
+# to the WAL and copy back, a third less time in the kernel), and the per-user audit's p99
+# over three rounds of 1,000 users 5.9-6.8 ms against 9.8-14.3 ms.
+SQLITE_PAGE_SIZE = 8192
 
 
 def normalize_url(url: str) -> str:
@@ -73,6 +78,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # the DELETE trigger, which would let it overwrite an event.
         cursor.execute("PRAGMA recursive_triggers=ON")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Takes effect only in a new, empty file, so it must come before journal_mode writes
+        # the header; an existing database keeps the page size it was created with.
+        cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
