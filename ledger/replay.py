@@ -16,6 +16,7 @@ projection (PostgreSQL MVCC, SQLite WAL), and the next run starts from the same 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -40,6 +41,8 @@ from ledger.store.engine import read_transaction, vacuum_analyze, write_transact
 # Recalculations of the same database take turns (PostgreSQL advisory lock; on SQLite the
 # write lock of BEGIN IMMEDIATE). Not the journal lock: ingest goes on during a recalc.
 PROJECTION_LOCK_KEY = 0x5C0E1ED8
+# The projections vacuumed after a rebuild, each group in a session of its own at once.
+TIDIED_TOGETHER = (("daily_scores",), ("period_totals", "user_totals"))
 
 Progress = Callable[[str], None]
 
@@ -119,8 +122,15 @@ def tidy_projections(engine: Engine) -> None:
     so leaderboards read the covering index alone instead of one table page per row (a
     month's leaderboard at 10M actions: about 1 s before, tens of ms after). VACUUM cannot
     run in a transaction, so this comes after the rebuild commits; if it is interrupted the
-    projections are still complete, only slower to read until autovacuum catches up."""
-    vacuum_analyze(engine, "daily_scores", "user_totals", "period_totals")
+    projections are still complete, only slower to read until autovacuum catches up.
+
+    Two sessions at once, one for the daily rows and one for the rest: VACUUM works on one
+    core, and the daily rows are about half of what it reads."""
+    if engine.dialect.name != "postgresql":
+        return
+    with ThreadPoolExecutor(max_workers=len(TIDIED_TOGETHER)) as pool:
+        for done in [pool.submit(vacuum_analyze, engine, *tables) for tables in TIDIED_TOGETHER]:
+            done.result()
 
 
 def is_behind(engine: Engine, ledger: str) -> bool:
