@@ -3,9 +3,10 @@
 Each line says when, what (action type, source_key, quantity, attributes), which schedule
 version priced it (its effective_from and reason), the rule, the points, and the running
 total. A `per` rule prices a (user, day, action) bucket rather than an event, so a bucket
-is one line listing its events. Points come from the same SQL pricing as `recalc`
-(`audit_user` in sql/postgresql/audit.sql and sql/sqlite/audit.sql), so the last running
-total equals the user's score.
+is one line listing its events. Points are priced as `recalc` prices them: per event by
+`audit_user` (sql/postgresql/audit.sql and sql/sqlite/audit.sql), per bucket by
+`bucket_points` below from the bucket's quantities; so the last running total equals the
+user's score.
 
 A heavy user's audit has thousands of lines, so the cost per line is what matters (the
 target is 5 ms for a user with a thousand). The actions come from the index
@@ -28,7 +29,7 @@ from sqlalchemy import CursorResult, Date, Engine, TextClause, bindparam
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.sqlfiles import statement
 from ledger.standings import check_range
-from ledger.store.engine import read_transaction, server_prepared, translate
+from ledger.store.engine import server_prepared, statement_reads, translate
 
 
 @dataclass(slots=True)
@@ -75,11 +76,13 @@ def audit(engine: Engine, ledger: str, user_id: int, from_day: date | None = Non
     """The lines making up `user_id`'s points from actions on `from_day`..`to_day`."""
     check_range(from_day, to_day)
     params = {"ledger": ledger, "user_id": user_id, "from_day": from_day or FIRST_DAY, "to_day": to_day or LAST_DAY}
-    with read_transaction(engine) as conn, server_prepared(conn):
-        schedule = plain_rows(conn.execute(rules_statement(conn.dialect.name), {"ledger": ledger}))
+    with statement_reads(engine) as conn, server_prepared(conn):
         # Prepared: planning took PostgreSQL 0.5 ms an audit, and this plan is the same for
         # every user (the spans drive the join; each parameter bounds one index range).
         rows = plain_rows(conn.execute(audit_statement(conn.dialect.name), params))
+        # Read after the lines, in a snapshot of its own on PostgreSQL: schedule versions are
+        # only ever added, so this holds every version the lines name.
+        schedule = plain_rows(conn.execute(rules_statement(conn.dialect.name), {"ledger": ledger}))
     return audit_lines(rows, schedule)
 
 
@@ -107,12 +110,13 @@ def plain_rows(result: CursorResult) -> list[tuple]:
         result.close()
 
 
-def audit_lines(rows: Iterable[Sequence[Any]], schedule: Iterable[Sequence[Any]]) -> list[AuditLine]:
+def audit_lines(rows: Sequence[Sequence[Any]], schedule: Iterable[Sequence[Any]]) -> list[AuditLine]:
     """Audit lines from `audit_user` rows (in order), described by `schedule` (the
     `audit_rules` rows): a `per` rule's events of one day become one line, at the place of
-    the first and with its points (the others' may be NULL); the running total follows
+    the first and with the bucket's points (`bucket_points`); the running total follows
     the lines."""
     versions, rules = _schedule_lookups(schedule)
+    priced_buckets = bucket_points(rows, rules)
     lines: list[AuditLine] = []
     buckets: dict[tuple[Any, str], AuditLine] = {}
     # A few rules and days recur across thousands of rows: describe and parse each once.
@@ -130,6 +134,7 @@ def audit_lines(rows: Iterable[Sequence[Any]], schedule: Iterable[Sequence[Any]]
                 bucket.quantity += quantity
                 bucket.events += 1
                 continue
+            points = priced_buckets[(day, action)]
         parsed_day = days.get(day)
         if parsed_day is None:
             parsed_day = days[day] = as_day(day)
@@ -143,6 +148,25 @@ def audit_lines(rows: Iterable[Sequence[Any]], schedule: Iterable[Sequence[Any]]
             buckets[(day, action)] = line
         lines.append(line)
     return lines
+
+
+def bucket_points(rows: Sequence[Sequence[Any]], rules: _Rules) -> dict[tuple[Any, str], int]:
+    """The points of each bucket of a `per` rule among `audit_user` rows (those whose points
+    are NULL), by (day, action): (counted quantity // per) * value, where an event below the
+    rule's min_quantity counts nothing. This is how `bucket_points` in sql/replay.sql prices
+    a bucket for `recalc`: keep them in step. A day's events are all in the rows or none
+    are, and one version, so one rule, prices them all. (Quantities that count are at least
+    min_quantity >= 0, so // rounds as SQL's integer division does.)"""
+    counted: dict[tuple[Any, str], int] = {}
+    rule_of: dict[tuple[Any, str], tuple[int, int]] = {}
+    for _, day, action, _, quantity, _, version_seq, _, points in rows:
+        if points is not None:
+            continue
+        key = (day, action)
+        value, per, min_quantity, _ = rules[(version_seq, action)]
+        rule_of[key] = (per, value)
+        counted[key] = counted.get(key, 0) + (0 if quantity < (min_quantity or 0) else quantity)
+    return {key: (quantity // rule_of[key][0]) * rule_of[key][1] for key, quantity in counted.items()}
 
 
 class _Described(NamedTuple):

@@ -126,7 +126,8 @@ JOIN schedule_rules r ON r.version_seq = d.version_seq
 -- group's MIN(r.per) and MIN(r.value) are its rule's. Sums are cast back to BIGINT as they are
 -- formed: PostgreSQL sums BIGINT into NUMERIC, and adding NUMERICs cost more than the rest of
 -- the statement (measured at 3M actions). The same pricing, event by event, is in
--- `audit_user` (sql/postgresql/audit.sql, sql/sqlite/audit.sql): keep them in step.
+-- `audit_user` (sql/postgresql/audit.sql, sql/sqlite/audit.sql), and for `per` buckets in
+-- `bucket_points` (ledger/audit.py): keep them in step.
 CASE
     WHEN MIN(r.per) IS NULL THEN CAST(SUM(
         CASE

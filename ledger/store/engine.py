@@ -126,6 +126,20 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def statement_reads(engine: Engine) -> Iterator[Connection]:
+    """A connection for a reader whose statements are each consistent on their own, i.e.
+    may each read their own snapshot. On PostgreSQL they run outside any transaction, which
+    saves `read_transaction`'s BEGIN, SET TRANSACTION and COMMIT round trips (0.2 ms of a
+    per-user audit); SQLite's read transaction costs no round trips, so it keeps it."""
+    if engine.dialect.name != "postgresql":
+        with read_transaction(engine) as conn:
+            yield conn
+        return
+    with translate_errors(), engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def vacuum_analyze(engine: Engine, *tables: str) -> None:
     """On PostgreSQL, VACUUM (ANALYZE) `tables`: fresh planner statistics, and a visibility map
     so that index-only scans need not visit the table. VACUUM cannot run in a transaction, so

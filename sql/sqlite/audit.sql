@@ -1,12 +1,7 @@
 -- The per-user audit (ledger/audit.py), SQLite form; see sql/postgresql/audit.sql.
 
 -- name: audit_user
--- As in sql/postgresql/audit.sql, but a `per` rule's bucket points are on the bucket's first
--- event only (NULL on the others): SQLite's window functions cost two microseconds a row, on
--- every row of the audit, where two lookups cost that on the rows of `per` rules alone: the
--- bucket's first event is the first entry of its (user_id, ledger_id, day, action) range in
--- ix_actions_user_history, which is in (occurred_at, seq) order there; only that event sums
--- the range.
+-- As in sql/postgresql/audit.sql.
 -- Dates are ISO text here, so date() steps back a day, and SQLite's two-argument MIN is NULL
 -- when either argument is, hence the COALESCEs.
 WITH winning AS (
@@ -32,16 +27,7 @@ SELECT
     sp.seq AS version_seq, p.points AS by_points,
     CASE
         WHEN r.action IS NULL THEN 0
-        WHEN r.per IS NOT NULL THEN CASE WHEN a.seq = (
-            SELECT b.seq FROM actions b
-            WHERE b.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND b.user_id = :user_id AND b.day = a.day AND b.action = a.action
-            ORDER BY b.occurred_at, b.seq
-            LIMIT 1
-        ) THEN (CAST((
-            SELECT SUM(CASE WHEN b.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE b.quantity END)
-            FROM actions b
-            WHERE b.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND b.user_id = :user_id AND b.day = a.day AND b.action = a.action
-        ) AS BIGINT) / r.per) * r.value END
+        WHEN r.per IS NOT NULL THEN NULL
         WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0
         WHEN r.by_attribute IS NOT NULL THEN COALESCE(p.points, 0) * a.quantity
         ELSE r.value * a.quantity
