@@ -4,11 +4,13 @@ Line by line, not only the final total: which events a line holds (one event, or
 rule's bucket of a user's day), their quantity, the version that priced them, the line's
 points and the running total, for any window of days. Events crowd a few days and hours, so
 buckets of several events and ties on occurred_at (broken by recording order) are common.
-Also: on PostgreSQL the audit's plan is prepared once per connection.
+Also: on PostgreSQL the audit's plan is prepared once per connection; the garbage collector
+is paused while lines are built and given back as it was.
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 from datetime import date, datetime, time, timedelta
 
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text as sql_text
 
 from ledger import Action, Ledger, Rule, ScheduleVersion
-from ledger.audit import audit_statement
+from ledger.audit import audit_statement, collector_paused
 from ledger.domain import RecordedScheduleVersion
 from tests import reference_model
 
@@ -160,3 +162,22 @@ def test_the_audit_reads_a_users_actions_from_the_index_alone(book: Ledger, back
         with book.engine.connect() as conn:
             plan = "\n".join(row[-1] for row in conn.execute(sql_text("EXPLAIN QUERY PLAN " + text), params))
         assert "SEARCH actions USING COVERING INDEX ix_actions_user_history" in plan
+
+
+def test_the_collector_pause_gives_back_the_collector_as_it_found_it() -> None:
+    """The audit pauses Python's cyclic collector while it builds lines: it is on again
+    afterwards, also when building fails, and stays off where the caller had turned it off."""
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), collector_paused():
+        1 / 0  # noqa: B018
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
