@@ -81,8 +81,11 @@ def in_fresh_process(url: str, ledger: str, *operation: str, timeout: float | No
 def audit_latencies(book: Ledger, users: int, samples: int, seed: int, budget_s: float) -> dict[str, float]:
     """Per-user audit over up to `samples` users drawn uniformly (seeded): p50, p99, max in
     ms. Stops drawing once `budget_s` is spent, so a slow audit cannot stall the run; the
-    count actually taken is reported."""
+    count actually taken is reported. One audit comes first, untimed: the first in a process
+    builds its statements and, on PostgreSQL, prepares them on the connection (9 ms at
+    `small`, which was then the p99 of 100 audits)."""
     rng = random.Random(seed)
+    book.audit(rng.randrange(1, users + 1))
     timings = []
     deadline = time.perf_counter() + budget_s
     while len(timings) < samples and time.perf_counter() < deadline:

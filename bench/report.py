@@ -107,7 +107,9 @@ METHOD = [
     "between rounds, as autovacuum would between daily runs) then scoreledger's full recalc "
     "(by then the ledger also holds the actions and schedule version of the incremental "
     "measurements), and compares the medians.",
-    "- Audit: uniformly drawn users; leaderboards: `Ledger.leaderboard(period=..., limit=100)` "
+    "- Audit: uniformly drawn users, in a fresh child process (bench/probe.py) like the recalcs, "
+    "not the benchmark's own, which holds the generated community; leaderboards: "
+    "`Ledger.leaderboard(period=..., limit=100)` "
     "for each period ending on the last day of the history; both through the public API, "
     "each call including its schema check.",
     "- The machine is shared: figures measured in one run, side by side, are the ones to compare.",
