@@ -19,9 +19,9 @@ scratch table behind; the next rebuild drops it.
 Each session also sums its own part's daily rows into months and quarters (the parts are cut
 at quarter starts), in a second transaction once those rows are committed, so that the
 rebuilding transaction moves them meanwhile; the years are summed from the quarters once all
-parts are in (ledger/rollups.py). Summing the periods in one session after pricing was the largest step
-left (9.3 s at 10M actions); in the parts the whole rebuild took 25.4 s against 26.1 s
-(mean of three runs each, back to back).
+parts are in (ledger/rollups.py). Summing the periods in one session after pricing was the
+largest step left (9.3 s at 10M actions); in the parts the whole rebuild took 25.4 s against
+26.1 s (mean of three runs each, back to back).
 """
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: l
 
     Each other part's daily rows are moved as soon as they are committed, while its session
     goes on to total them into periods: the move then overlaps that session's last step
-    instead of following it (10M actions: the rebuild took about 1 s less)."""
+    instead of following it (10M actions: the rebuild took about 1.5 s less)."""
     _start_scratch(conn)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
     if not SNAPSHOT_ID.match(snapshot):
