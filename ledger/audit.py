@@ -3,10 +3,11 @@
 Each line says when, what (action type, source_key, quantity, attributes), which schedule
 version priced it (its effective_from and reason), the rule, the points, and the running
 total. A `per` rule prices a (user, day, action) bucket rather than an event, so a bucket
-is one line listing its events. Points are priced as `recalc` prices them: per event by
-`audit_user` (sql/postgresql/audit.sql and sql/sqlite/audit.sql), per bucket by
-`bucket_points` below from the bucket's quantities; so the last running total equals the
-user's score.
+is one line listing its events. The database gives each event the version in force on its
+day (`audit_user`, sql/postgresql/audit.sql and sql/sqlite/audit.sql), and for a `by`
+rule what its table gives the event's attribute; the lines are priced here from the rules
+(`audit_rules`) as `recalc` prices them (`bucket_points` in sql/replay.sql), so the last
+running total equals the user's score.
 
 A heavy user's audit has thousands of lines, so the cost per line is what matters (the
 target is 5 ms for a user with a thousand). The actions come from the index
@@ -19,19 +20,19 @@ each rule is described, and each day parsed, once per audit rather than once per
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import CursorResult, Date, Engine, TextClause, bindparam
+from sqlalchemy import Connection, CursorResult, Date, Engine, TextClause, bindparam
 
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.sqlfiles import statement
 from ledger.standings import check_range
-from ledger.store.engine import server_prepared, statement_reads, translate
+from ledger.store.engine import read_transaction, server_prepared, statement_reads, translate
 
 
 @dataclass(slots=True)
@@ -78,13 +79,20 @@ def audit(engine: Engine, ledger: str, user_id: int, from_day: date | None = Non
     """The lines making up `user_id`'s points from actions on `from_day`..`to_day`."""
     check_range(from_day, to_day)
     params = {"ledger": ledger, "user_id": user_id, "from_day": from_day or FIRST_DAY, "to_day": to_day or LAST_DAY}
-    with statement_reads(engine) as conn, server_prepared(conn):
+    try:
+        return _read_and_price(statement_reads, engine, ledger, params)
+    except _VersionRecordedMeanwhile:
+        # On PostgreSQL each statement read a snapshot of its own, and a version was recorded
+        # between the two: read both again in one.
+        return _read_and_price(read_transaction, engine, ledger, params)
+
+
+def _read_and_price(reads: Callable[[Engine], AbstractContextManager[Connection]], engine: Engine, ledger: str, params: dict[str, Any]) -> list[AuditLine]:
+    with reads(engine) as conn, server_prepared(conn):
+        schedule = Schedule(plain_rows(conn.execute(rules_statement(conn.dialect.name), {"ledger": ledger})))
         # Prepared: planning took PostgreSQL 0.5 ms an audit, and this plan is the same for
         # every user (the spans drive the join; each parameter bounds one index range).
-        rows = plain_rows(conn.execute(audit_statement(conn.dialect.name), params))
-        # Read after the lines, in a snapshot of its own on PostgreSQL: schedule versions are
-        # only ever added, so this holds every version the lines name.
-        schedule = plain_rows(conn.execute(rules_statement(conn.dialect.name), {"ledger": ledger}))
+        rows = plain_rows(conn.execute(audit_statement(conn.dialect.name, schedule.has_by_rules), params))
     with collector_paused():
         return audit_lines(rows, schedule)
 
@@ -106,10 +114,12 @@ def collector_paused() -> Iterator[None]:
 
 
 @cache
-def audit_statement(dialect: str) -> TextClause:
-    """`audit_user` for `dialect`, its days typed as `run` types them (SQLite compares them as
-    ISO text). Built once: parsing the statement for its parameters took 0.1 ms an audit."""
-    return statement("audit_user", dialect).bindparams(bindparam("from_day", type_=Date()), bindparam("to_day", type_=Date()))
+def audit_statement(dialect: str, with_by_points: bool = False) -> TextClause:
+    """`audit_user` for `dialect` (`audit_user_with_by_points` for a schedule with `by`
+    rules), its days typed as `run` types them (SQLite compares them as ISO text). Built
+    once: parsing the statement for its parameters took 0.1 ms an audit."""
+    name = "audit_user_with_by_points" if with_by_points else "audit_user"
+    return statement(name, dialect).bindparams(bindparam("from_day", type_=Date()), bindparam("to_day", type_=Date()))
 
 
 @cache
@@ -129,92 +139,104 @@ def plain_rows(result: CursorResult) -> list[tuple]:
         result.close()
 
 
-def audit_lines(rows: Sequence[Sequence[Any]], schedule: Iterable[Sequence[Any]]) -> list[AuditLine]:
-    """Audit lines from `audit_user` rows (in order), described by `schedule` (the
-    `audit_rules` rows): a `per` rule's events of one day become one line, at the place of
-    the first and with the bucket's points (`bucket_points`); the running total follows
-    the lines."""
-    versions, rules = _schedule_lookups(schedule)
-    priced_buckets = bucket_points(rows, rules)
-    lines: list[AuditLine] = []
-    buckets: dict[tuple[Any, str], AuditLine] = {}
-    # A few rules and days recur across thousands of rows: describe and parse each once.
-    described: dict[tuple[int | None, str, int | None], _Described] = {}
-    days: dict[Any, date] = {}
-    total = 0
-    for occurred_at, day, action, source_key, quantity, attributes, version_seq, by_points, points in rows:
-        rule = described.get((version_seq, action, by_points))
-        if rule is None:
-            rule = described[(version_seq, action, by_points)] = _describe(versions, rules, version_seq, action, by_points)
-        if rule.per:
-            bucket = buckets.get((day, action))
-            if bucket is not None:
-                bucket.source_keys.append(source_key)
-                bucket.quantity += quantity
-                bucket.events += 1
-                continue
-            points = priced_buckets[(day, action)]
-        parsed_day = days.get(day)
-        if parsed_day is None:
-            parsed_day = days[day] = as_day(day)
-        total += points
-        # Positional arguments: half the cost of keywords, which shows at thousands of lines.
-        line = AuditLine(
-            occurred_at if type(occurred_at) is datetime else datetime.fromisoformat(occurred_at),
-            parsed_day, action, [source_key], quantity, attributes, rule.effective_from, rule.reason, rule.text, points, total,
-        )  # fmt: skip
-        if rule.per:
-            buckets[(day, action)] = line
-        lines.append(line)
-    return lines
+class _Rule(NamedTuple):
+    """How the lines of one (version, action, by_points) are described and priced."""
 
-
-def bucket_points(rows: Sequence[Sequence[Any]], rules: _Rules) -> dict[tuple[Any, str], int]:
-    """The points of each bucket of a `per` rule among `audit_user` rows (those whose points
-    are NULL), by (day, action): (counted quantity // per) * value, where an event below the
-    rule's min_quantity counts nothing. This is how `bucket_points` in sql/replay.sql prices
-    a bucket for `recalc`: keep them in step. A day's events are all in the rows or none
-    are, and one version, so one rule, prices them all. (Quantities that count are at least
-    min_quantity >= 0, so // rounds as SQL's integer division does.)"""
-    counted: dict[tuple[Any, str], int] = {}
-    rule_of: dict[tuple[Any, str], tuple[int, int]] = {}
-    for _, day, action, _, quantity, _, version_seq, _, points in rows:
-        if points is not None:
-            continue
-        key = (day, action)
-        value, per, min_quantity, _ = rules[(version_seq, action)]
-        rule_of[key] = (per, value)
-        counted[key] = counted.get(key, 0) + (0 if quantity < (min_quantity or 0) else quantity)
-    return {key: (quantity // rule_of[key][0]) * rule_of[key][1] for key, quantity in counted.items()}
-
-
-class _Described(NamedTuple):
     text: str
     effective_from: date | None
     reason: str | None
-    per: bool
+    # Points per unit of quantity: the rule's value, or what its `by` table gave the event;
+    # 0 without a rule.
+    unit: int
+    # Events with a smaller quantity earn nothing (nor count towards a bucket).
+    min_quantity: int
+    # Set for a `per` rule: the bucket earns unit points per `per` of counted quantity.
+    per: int | None
 
 
-_Versions = dict[int, tuple[date, str]]
-_Rules = dict[tuple[int, str], tuple[int, int | None, int | None, str | None]]
+class _VersionRecordedMeanwhile(Exception):
+    """Lines name a schedule version the schedule read before them did not hold."""
 
 
-def _schedule_lookups(schedule: Iterable[Sequence[Any]]) -> tuple[_Versions, _Rules]:
-    """From `audit_rules` rows: each version's (effective_from, reason), and each version's
-    rule for an action as (value, per, min_quantity, by_attribute)."""
-    versions: _Versions = {}
-    rules: _Rules = {}
-    for seq, effective_from, reason, action, value, per, min_quantity, by_attribute in schedule:
-        versions[seq] = (as_day(effective_from), reason)
-        if action is not None:
-            rules[(seq, action)] = (value, per, min_quantity, by_attribute)
-    return versions, rules
+class Schedule:
+    """A ledger's schedule versions and rules, from `audit_rules` rows."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
+        self.versions: dict[int, tuple[date, str | None]] = {}
+        # Per (version, action): (value, per, min_quantity, by_attribute).
+        self.rules: dict[tuple[int, str], tuple[int | None, int | None, int | None, str | None]] = {}
+        for seq, effective_from, reason, action, value, per, min_quantity, by_attribute in rows:
+            self.versions[seq] = (as_day(effective_from), reason)
+            if action is not None:
+                self.rules[(seq, action)] = (value, per, min_quantity, by_attribute)
+        self.has_by_rules = any(rule[3] is not None for rule in self.rules.values())
+
+    def rule(self, version_seq: int | None, action: str, by_points: int | None) -> _Rule:
+        """The rule of `action` in version `version_seq` (None: before the first version);
+        `by_points`, what a `by` table gave the event."""
+        if version_seq is None:
+            return _Rule(describe_rule(None, None, None, None, None, None), None, None, 0, 0, None)
+        if version_seq not in self.versions:
+            raise _VersionRecordedMeanwhile(version_seq)
+        effective_from, reason = self.versions[version_seq]
+        value, per, min_quantity, by_attribute = self.rules.get((version_seq, action), (None, None, None, None))
+        text = describe_rule(version_seq, value, per, min_quantity, by_attribute, by_points)
+        unit = (by_points or 0) if by_attribute is not None else (value or 0)
+        return _Rule(text, effective_from, reason, unit, min_quantity or 0, per)
 
 
-def _describe(versions: _Versions, rules: _Rules, version_seq: int | None, action: str, by_points: int | None) -> _Described:
-    if version_seq is None:
-        return _Described(describe_rule(None, None, None, None, None, None), None, None, False)
-    effective_from, reason = versions[version_seq]
-    value, per, min_quantity, by_attribute = rules.get((version_seq, action), (None, None, None, None))
-    text = describe_rule(version_seq, value, per, min_quantity, by_attribute, by_points)
-    return _Described(text, effective_from, reason, per is not None)
+def audit_lines(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[AuditLine]:
+    """Audit lines from `audit_user` rows (in order), priced and described by `schedule`.
+
+    Priced as `bucket_points` in sql/replay.sql prices for `recalc` (keep them in step): an
+    event with a quantity below its rule's min_quantity earns nothing; otherwise quantity *
+    value (for a `by` rule, what its table gave the event's attribute; no rule or no version
+    yet: 0). A `per` rule's events of one day, which one version prices, become one line at
+    the place of the first, earning (counted quantity // per) * value, where only events at
+    or above min_quantity count. (Counted quantities are at least min_quantity >= 0, so //
+    rounds as SQL's integer division does.) The running total follows the lines."""
+    lines: list[AuditLine] = []
+    buckets: dict[tuple[Any, str], tuple[AuditLine, _Rule]] = {}
+    counted: dict[tuple[Any, str], int] = {}
+    # A few rules and days recur across thousands of rows: describe and parse each once.
+    described: dict[tuple[int | None, str, int | None], _Rule] = {}
+    days: dict[Any, date] = {}
+    for occurred_at, day, action, source_key, quantity, attributes, version_seq, by_points in rows:
+        rule = described.get((version_seq, action, by_points))
+        if rule is None:
+            rule = described[(version_seq, action, by_points)] = schedule.rule(version_seq, action, by_points)
+        # Unpacked once: attribute access on the named tuple, six times a row, cost more.
+        text, effective_from, reason, unit, min_quantity, per = rule
+        if per:
+            key = (day, action)
+            bucket = buckets.get(key)
+            if bucket is not None:
+                line = bucket[0]
+                line.source_keys.append(source_key)
+                line.quantity += quantity
+                line.events += 1
+                if quantity >= min_quantity:
+                    counted[key] += quantity
+                continue
+            counted[key] = quantity if quantity >= min_quantity else 0
+            points = 0  # the bucket's, once all its events are in
+        else:
+            points = unit * quantity if quantity >= min_quantity else 0
+        parsed_day = days.get(day)
+        if parsed_day is None:
+            parsed_day = days[day] = as_day(day)
+        # Positional arguments: half the cost of keywords, which shows at thousands of lines.
+        line = AuditLine(
+            occurred_at if type(occurred_at) is datetime else datetime.fromisoformat(occurred_at),
+            parsed_day, action, [source_key], quantity, attributes, effective_from, reason, text, points,
+        )  # fmt: skip
+        if per:
+            buckets[(day, action)] = (line, rule)
+        lines.append(line)
+    for key, (line, rule) in buckets.items():
+        line.points = (counted[key] // rule.per) * rule.unit  # type: ignore[operator]
+    total = 0
+    for line in lines:
+        total += line.points
+        line.running_total = total
+    return lines

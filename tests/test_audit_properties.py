@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text as sql_text
 
 from ledger import Action, Ledger, Rule, ScheduleVersion
-from ledger.audit import audit_statement, collector_paused
+from ledger.audit import Schedule, audit_statement, collector_paused
 from ledger.domain import RecordedScheduleVersion
 from tests import reference_model
 
@@ -136,6 +136,36 @@ def test_audit_plan_is_prepared_once_per_connection(book: Ledger) -> None:
         assert conn.connection.driver_connection.prepare_threshold is None
         assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
         assert len(conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()) == len(prepared)
+
+
+def test_a_version_recorded_between_the_audits_two_reads_prices_its_lines(book: Ledger, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit reads the schedule, then the lines. On PostgreSQL each read has a snapshot of
+    its own, so lines may name a version recorded in between, here one with a `by` rule where
+    the schedule read had none: the audit reads both again in one snapshot and prices the
+    lines by that version. On SQLite both reads share one snapshot, which predates it."""
+    book.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"rating_received": Rule(value=2)})], retroactive=True)
+    book.record_actions([
+        Action(source_key=f"r{i}", user_id=1, action="rating_received", occurred_at=datetime.combine(FIRST, time(i)), attributes={"rating": 5})
+        for i in range(3)
+    ])  # fmt: skip
+    change = ScheduleVersion(effective_from=FIRST, rules={"rating_received": Rule(by={"rating": {"5": 7}})}, reason="meanwhile")
+    read_schedule = Schedule.__init__
+    schedules_read = []
+
+    def record_a_version_after_the_first_read(self: Schedule, rows: list) -> None:
+        read_schedule(self, rows)
+        if not schedules_read:
+            book.record_schedule([change], retroactive=True)
+        schedules_read.append(self.has_by_rules)
+
+    monkeypatch.setattr(Schedule, "__init__", record_a_version_after_the_first_read)
+    lines = book.audit(1)
+    if backend == "postgresql":
+        assert schedules_read == [False, True]
+        assert [(line.reason, line.points, line.running_total) for line in lines] == [("meanwhile", 7, 7), ("meanwhile", 7, 14), ("meanwhile", 7, 21)]
+    else:
+        assert schedules_read == [False]
+        assert [(line.reason, line.points, line.running_total) for line in lines] == [(None, 2, 2), (None, 2, 4), (None, 2, 6)]
 
 
 def test_the_audit_reads_a_users_actions_from_the_index_alone(book: Ledger, backend: str) -> None:

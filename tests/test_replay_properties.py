@@ -104,7 +104,7 @@ def test_projection_equals_reference_model(book: Ledger, events: list[Action], s
     expected = reference_model.user_points(expected_daily(ledger, events), first, last)
     assert {s.user_id: s.points for s in ledger.scores(from_day=first, to_day=last)} == expected
     assert {s.user_id: s.points for s in ledger.scores(from_day=first, to_day=last, as_known_at=datetime(9999, 1, 1))} == expected
-    # The audit prices event by event (`audit_user`, sql/{postgresql,sqlite}/audit.sql); it
+    # The audit prices event by event and bucket by bucket (ledger/audit.py `audit_lines`); it
     # must end where the projection does, for every user.
     for user, points in reference_model.user_points(expected_daily(ledger, events)).items():
         lines = ledger.audit(user)
