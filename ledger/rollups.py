@@ -55,7 +55,8 @@ def emptied(conn: Connection, ledger_id: int) -> Iterator[None]:
 def total_part(conn: Connection, ledger_id: int, part: int | None, days: tuple[date, date]) -> None:
     """PostgreSQL, a full rebuild priced in parts cut at quarter starts (ledger/rebuild.py):
     the months and quarters of one part's `days`, from its daily rows; into period_totals
-    for the part priced into daily_scores (`part` None), else into replay_rebuilt_periods."""
+    for the part priced into daily_scores (`part` None), else into replay_rebuilt_periods.
+    Its pieces of years go to replay_rebuilt_years."""
     if part is None:
         run(conn, "total_part_periods", ledger_id=ledger_id, from_day=days[0], to_day=days[1])
     else:
@@ -64,10 +65,10 @@ def total_part(conn: Connection, ledger_id: int, part: int | None, days: tuple[d
 
 def join_parts(conn: Connection, ledger_id: int, parts: list[int]) -> None:
     """After `total_part` of every part: move the rows of `parts` (those totalled apart)
-    into period_totals, then sum the years from the quarters."""
+    into period_totals, then sum the years from every part's pieces of them."""
     for part in parts:
         run(conn, "move_rebuilt_periods", ledger_id=ledger_id, part=part)
-    run(conn, "total_years_from_quarters", ledger_id=ledger_id)
+    run(conn, "total_years_from_pieces", ledger_id=ledger_id)
 
 
 def apply_changes(conn: Connection, ledger_id: int) -> None:

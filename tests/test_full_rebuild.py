@@ -76,7 +76,8 @@ def test_the_sole_ledger_rebuilds_from_empty_projections_each_time(book: Ledger)
 
 def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledger, backend: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Daily rows, period totals and user totals of a rebuild in parts equal those of one
-    pricing; the parts are cut at quarter starts, as their sessions total their own quarters."""
+    pricing; the parts are cut at quarter starts, as their sessions total their own quarters
+    and their pieces of years."""
     book.set_schedule(date(2024, 1, 1), {"likes_received": Rule(value=2), "posts_read": Rule(value=3, per=2)}, retroactive=True)
     book.set_schedule(date(2024, 3, 4), {"likes_received": Rule(value=5)}, retroactive=True)
     reads = [
@@ -84,8 +85,9 @@ def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledge
         for user in range(1, 6)
         for n in range(30)
     ]
-    # A year of likes, so that the parts' cuts fall in different quarters.
-    book.record_actions(likes("likes", range(1, 9), days=366, start=date(2024, 1, 1)) + reads)
+    # Two years of likes, so that the parts' cuts fall in different quarters, and a year lies
+    # within one part (two parts) or is cut (three).
+    book.record_actions(likes("likes", range(1, 9), days=731, start=date(2024, 1, 1)) + reads)
     book.recalc(full=True)
     in_one_part = (book.daily_points(), period_rows(book), book.scores())
     with book.engine.begin() as conn:
@@ -102,7 +104,7 @@ def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledge
         book.recalc(full=True)
         assert (book.daily_points(), period_rows(book), book.scores()) == in_one_part
     with book.engine.connect() as conn:
-        for scratch in ("replay_rebuilt", "replay_rebuilt_periods"):
+        for scratch in ("replay_rebuilt", "replay_rebuilt_periods", "replay_rebuilt_years"):
             assert not inspect(conn).has_table(scratch), f"{scratch} outlives the rebuild"
 
 

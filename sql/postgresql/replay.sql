@@ -55,8 +55,8 @@ FROM (
 generate_series(bounds.first_day, bounds.last_day, interval '1 day') AS series(day)
 
 -- name: drop_replay_rebuilt
--- The scratch tables of a full rebuild in parts: its daily rows and period rows.
-DROP TABLE IF EXISTS replay_rebuilt, replay_rebuilt_periods
+-- The scratch tables of a full rebuild in parts: its daily rows, period rows and year pieces.
+DROP TABLE IF EXISTS replay_rebuilt, replay_rebuilt_periods, replay_rebuilt_years
 
 -- name: create_replay_rebuilt
 -- Not a temporary table: the parts of a full rebuild are priced by other sessions at once.
