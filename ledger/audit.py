@@ -4,7 +4,7 @@ Each line says when, what (action type, source_key, quantity, attributes), which
 version priced it (its effective_from and reason), the rule, the points, and the running
 total. A `per` rule prices a (user, day, action) bucket rather than an event, so a bucket
 is one line listing its events. The database gives each event the version in force on its
-day (`audit_user`, sql/postgresql/audit.sql and sql/sqlite/audit.sql), and for a `by`
+day (`audit_user`, sql/audit.sql and its dialect fragments), and for a `by`
 rule what its table gives the event's attribute; the lines are priced here from the rules
 (`audit_rules`) as `recalc` prices them (`bucket_points` in sql/replay.sql), so the last
 running total equals the user's score.

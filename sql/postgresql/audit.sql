@@ -1,37 +1,12 @@
--- The per-user audit (ledger/audit.py), PostgreSQL form; the SQLite form is in
--- sql/sqlite/audit.sql. The two differ in date arithmetic and in how the join order is
--- pinned, so these statements have no common form in sql/ (`audit_rules` has: sql/audit.sql).
+-- The per-user audit (ledger/audit.py), PostgreSQL forms of the fragments that the
+-- statements in sql/audit.sql include; the SQLite forms are in sql/sqlite/audit.sql.
 
--- name: audit_user
--- One user's actions on the days asked for, in order (occurred_at, seq), each with the
--- version in force on its day: the latest effective_from on or before it, the one recorded
--- last on a tie (as `price` chooses, sql/replay.sql); NULL before the first version. The
--- points are priced in ledger/audit.py from the rules (`audit_rules`): joining each event to
--- its rule here cost PostgreSQL 0.5 ms of a thousand-line audit's 2.9 ms. This form is for
--- a ledger whose schedules have no `by` rule; `audit_user_with_by_points` also looks up
--- what a `by` rule's table gives each event.
-WITH
-    -- include: audit_spans
-SELECT
-    a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
-    sp.seq AS version_seq, CAST(NULL AS BIGINT) AS by_points
--- include: audit_actions_of_spans
-ORDER BY a.occurred_at, a.seq
-
--- name: audit_user_with_by_points
--- `audit_user`, each event's `by_points` being what its rule's `by` table gives the
--- event's attribute (NULL for other rules, or when nothing matches): priced as `price`
--- prices it (sql/replay.sql `bucket_points`).
-WITH
-    -- include: audit_spans
-SELECT
-    a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
-    sp.seq AS version_seq, p.points AS by_points
--- include: audit_actions_of_spans
-LEFT JOIN schedule_rules r ON r.version_seq = sp.seq AND r.action = a.action
--- LATERAL with the rule's by_attribute in its WHERE, and OFFSET 0 so that it is not flattened
--- into a join: PostgreSQL tests that once per row and looks in schedule_rule_points only for
--- the events of `by` rules (a lookup per event cost 0.6 ms for a thousand).
+-- name: audit_by_points
+-- A fragment of `audit_user_with_by_points`: `p`, what the `by` table of the event's rule `r`
+-- gives its attribute. LATERAL with the rule's by_attribute in its WHERE, and OFFSET 0 so
+-- that it is not flattened into a join: PostgreSQL tests that once per row and looks in
+-- schedule_rule_points only for the events of `by` rules (a lookup per event cost 0.6 ms
+-- for a thousand).
 LEFT JOIN LATERAL (
     SELECT p.points
     FROM schedule_rule_points p
@@ -44,14 +19,13 @@ LEFT JOIN LATERAL (
         END AS TEXT)
     OFFSET 0
 ) p ON TRUE
-ORDER BY a.occurred_at, a.seq
 
 -- name: audit_spans
--- A fragment of both statements above: `spans`, each version's days clipped to the days
--- asked for, plus the days before the first version (no version: no points). Each span
--- reads one range of the user's actions from ix_actions_user_history (which carries every
--- column read here), so no action is compared with every version and the table is not
--- visited.
+-- A fragment of `audit_user` and `audit_user_with_by_points`: `spans`, each version's days
+-- clipped to the days asked for, plus the days before the first version (no version: no
+-- points). Each span reads one range of the user's actions from ix_actions_user_history
+-- (which carries every column read here), so no action is compared with every version and
+-- the table is not visited.
 winning AS (
     SELECT MAX(seq) AS seq, effective_from
     FROM schedule_versions
@@ -71,8 +45,8 @@ spans AS (
 )
 
 -- name: audit_actions_of_spans
--- A fragment of both statements above: the user's actions `a` in each span `sp`.
--- LATERAL with OFFSET 0 keeps the spans as the outer loop: otherwise the planner flattens
+-- A fragment of `audit_user` and `audit_user_with_by_points`: the user's actions `a` in
+-- each span `sp`. LATERAL with OFFSET 0 keeps the spans as the outer loop: otherwise the planner flattens
 -- the subquery, expects a hundred actions for any user, and tests each one against every
 -- span (twice the time for a user with a thousand actions).
 FROM spans sp

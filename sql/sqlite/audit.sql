@@ -1,25 +1,9 @@
--- The per-user audit (ledger/audit.py), SQLite form; see sql/postgresql/audit.sql.
+-- The per-user audit (ledger/audit.py), SQLite forms of the fragments that the statements
+-- in sql/audit.sql include; see sql/postgresql/audit.sql.
 
--- name: audit_user
--- As in sql/postgresql/audit.sql: the user's actions with the version in force on each
--- one's day, for a ledger whose schedules have no `by` rule.
-WITH
-    -- include: audit_spans
-SELECT
-    a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
-    sp.seq AS version_seq, NULL AS by_points
--- include: audit_actions_of_spans
-ORDER BY a.occurred_at, a.seq
-
--- name: audit_user_with_by_points
--- As in sql/postgresql/audit.sql: also what a `by` rule's table gives each event.
-WITH
-    -- include: audit_spans
-SELECT
-    a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
-    sp.seq AS version_seq, p.points AS by_points
--- include: audit_actions_of_spans
-LEFT JOIN schedule_rules r ON r.version_seq = sp.seq AND r.action = a.action
+-- name: audit_by_points
+-- A fragment of `audit_user_with_by_points`: `p`, what the `by` table of the event's rule `r`
+-- gives its attribute.
 LEFT JOIN schedule_rule_points p
     ON p.version_seq = r.version_seq AND p.action = r.action
     -- An attribute is compared as text: 4 and "4" both match "4"; true matches "true".
@@ -28,11 +12,11 @@ LEFT JOIN schedule_rule_points p
             WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
             ELSE a.attributes_json ->> r.by_attribute
         END AS TEXT) END
-ORDER BY a.occurred_at, a.seq
 
 -- name: audit_spans
--- A fragment of both statements above. Dates are ISO text here, so date() steps back a
--- day, and SQLite's two-argument MIN is NULL when either argument is, hence the COALESCEs.
+-- A fragment of `audit_user` and `audit_user_with_by_points`. Dates are ISO text here, so
+-- date() steps back a day, and SQLite's two-argument MIN is NULL when either argument is,
+-- hence the COALESCEs.
 winning AS (
     SELECT MAX(seq) AS seq, effective_from
     FROM schedule_versions
@@ -50,9 +34,9 @@ spans AS (
 )
 
 -- name: audit_actions_of_spans
--- A fragment of both statements above. CROSS JOIN: SQLite keeps the spans as the outer
--- loop, each one a range lookup in the ix_actions_user_history index, which carries every
--- column read here.
+-- A fragment of `audit_user` and `audit_user_with_by_points`. CROSS JOIN: SQLite keeps the
+-- spans as the outer loop, each one a range lookup in the ix_actions_user_history index,
+-- which carries every column read here.
 FROM spans sp
 CROSS JOIN replay_actions a
     ON a.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND a.user_id = :user_id
