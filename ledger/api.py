@@ -40,6 +40,7 @@ class Ledger:
         self.engine = engine
         self.name = name
         self._schema_checked = False
+        self._auditor = audit.Auditor(engine, name)
 
     @classmethod
     def open(cls, url: str, name: str = DEFAULT_LEDGER) -> Ledger:
@@ -222,4 +223,4 @@ class Ledger:
     def audit(self, user_id: int, *, from_day: date | None = None, to_day: date | None = None) -> list[audit.AuditLine]:
         """Every line making up `user_id`'s points, in order, with a running total."""
         self.check_schema()
-        return audit.audit(self.engine, self.name, user_id, from_day, to_day)
+        return self._auditor.audit(user_id, from_day, to_day)

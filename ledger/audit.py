@@ -7,7 +7,8 @@ is one line listing its events. The database gives each event the version in for
 day (`audit_user`, sql/audit.sql and its dialect fragments), and for a `by`
 rule what its table gives the event's attribute; the lines are priced here from the rules
 (`audit_rules`) as `recalc` prices them (`bucket_points` in sql/replay.sql), so the last
-running total equals the user's score.
+running total equals the user's score. An `Auditor` (one per `Ledger`) keeps the schedule it
+read, and reads it again only for lines that name a version recorded since.
 
 A heavy user's audit has thousands of lines, so the cost per line is what matters (the
 target is 5 ms for a user with a thousand). The actions come from the index
@@ -75,24 +76,60 @@ def describe_rule(
     return f"{value} each{minimum}"
 
 
-def audit(engine: Engine, ledger: str, user_id: int, from_day: date | None = None, to_day: date | None = None) -> list[AuditLine]:
-    """The lines making up `user_id`'s points from actions on `from_day`..`to_day`."""
-    check_range(from_day, to_day)
-    params = {"ledger": ledger, "user_id": user_id, "from_day": from_day or FIRST_DAY, "to_day": to_day or LAST_DAY}
-    try:
-        return _read_and_price(statement_reads, engine, ledger, params)
-    except _VersionRecordedMeanwhile:
-        # On PostgreSQL each statement read a snapshot of its own, and a version was recorded
-        # between the two: read both again in one.
-        return _read_and_price(read_transaction, engine, ledger, params)
+class Auditor:
+    """Per-user audits of one ledger, keeping the schedule the last one read.
+
+    Schedule versions and their rules are append-only (ledger/store/append_only.py): a
+    version once read never changes. So an audit whose lines name only versions the kept
+    schedule holds is priced from it, without reading the schedule again; that read and its
+    parsing were 0.7-0.9 ms of a PostgreSQL audit whose median is 2.3 ms, and 0.5 ms on
+    SQLite. Lines that name a version it lacks, one recorded since by this process or
+    another, make the audit read the schedule again with them. The lines decide which
+    versions matter: a version that prices none of them changes none of their points.
+    """
+
+    def __init__(self, engine: Engine, ledger: str) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self._schedule: Schedule | None = None
+
+    def audit(self, user_id: int, from_day: date | None = None, to_day: date | None = None) -> list[AuditLine]:
+        """The lines making up `user_id`'s points from actions on `from_day`..`to_day`."""
+        check_range(from_day, to_day)
+        params = {"ledger": self.ledger, "user_id": user_id, "from_day": from_day or FIRST_DAY, "to_day": to_day or LAST_DAY}
+        known = self._schedule
+        if known is not None:
+            try:
+                with statement_reads(self.engine) as conn, server_prepared(conn):
+                    rows = _lines(conn, params, known)
+                return _priced(rows, known)
+            except _VersionRecordedMeanwhile:
+                pass  # a version recorded since the schedule was kept: read it again
+        try:
+            return self._read_and_price(statement_reads, params)
+        except _VersionRecordedMeanwhile:
+            # On PostgreSQL each statement read a snapshot of its own, and a version was
+            # recorded between the two: read both again in one.
+            return self._read_and_price(read_transaction, params)
+
+    def _read_and_price(self, reads: Callable[[Engine], AbstractContextManager[Connection]], params: dict[str, Any]) -> list[AuditLine]:
+        with reads(self.engine) as conn, server_prepared(conn):
+            schedule = Schedule(plain_rows(conn.execute(rules_statement(conn.dialect.name), {"ledger": self.ledger})))
+            rows = _lines(conn, params, schedule)
+        lines = _priced(rows, schedule)
+        # Kept only once it priced lines: a schedule read in a snapshot older than the
+        # lines' is not kept when they name a version it lacks.
+        self._schedule = schedule
+        return lines
 
 
-def _read_and_price(reads: Callable[[Engine], AbstractContextManager[Connection]], engine: Engine, ledger: str, params: dict[str, Any]) -> list[AuditLine]:
-    with reads(engine) as conn, server_prepared(conn):
-        schedule = Schedule(plain_rows(conn.execute(rules_statement(conn.dialect.name), {"ledger": ledger})))
-        # Prepared: planning took PostgreSQL 0.5 ms an audit, and this plan is the same for
-        # every user (the spans drive the join; each parameter bounds one index range).
-        rows = plain_rows(conn.execute(audit_statement(conn.dialect.name, schedule.has_by_rules), params))
+def _lines(conn: Connection, params: dict[str, Any], schedule: Schedule) -> list[tuple]:
+    # Prepared: planning took PostgreSQL 0.5 ms an audit, and this plan is the same for every
+    # user (the spans drive the join; each parameter bounds one index range).
+    return plain_rows(conn.execute(audit_statement(conn.dialect.name, schedule.has_by_rules), params))
+
+
+def _priced(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[AuditLine]:
     with collector_paused():
         return audit_lines(rows, schedule)
 

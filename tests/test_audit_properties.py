@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 from sqlalchemy import text as sql_text
 
 from ledger import Action, Ledger, Rule, ScheduleVersion
@@ -101,25 +102,73 @@ def expected_lines(events: list[Action], user: int, history: list[RecordedSchedu
 @given(
     events=action_lists(),
     schedule=st.lists(versions, min_size=0, max_size=4),
+    later=st.lists(versions, min_size=0, max_size=2),
     window=st.tuples(st.integers(-1, DAYS), st.integers(-1, DAYS)),
 )
-def test_audit_lines_match_the_reference_model(book: Ledger, events: list[Action], schedule: list[ScheduleVersion], window: tuple[int, int]) -> None:
+def test_audit_lines_match_the_reference_model(
+    book: Ledger, events: list[Action], schedule: list[ScheduleVersion], later: list[ScheduleVersion], window: tuple[int, int]
+) -> None:
+    """Audited, then audited again once the `later` versions are recorded: the second audit
+    starts from the schedule the first one kept (ledger.audit.Auditor)."""
     ledger = Ledger(book.engine, f"audit{next(_ledger_names)}")
     # One call per version, so versions on the same date are recorded one after another.
     for version in schedule:
         ledger.record_schedule([version], retroactive=True)
     if events:
         ledger.record_actions(events)
-    history = ledger.schedule_history()
     first, last = (FIRST + timedelta(days=offset) for offset in sorted(window))
-    for user in (1, 2):
-        lines = ledger.audit(user, from_day=first, to_day=last)
-        actual = [
-            (tuple(line.source_keys), line.quantity, line.events, line.effective_from, line.reason, line.points, line.running_total)
-            for line in lines
-        ]
-        assert actual == expected_lines(events, user, history, first, last)
-        assert [line.when for line in lines] == sorted(line.when for line in lines)
+    for recorded_since in ([], later):
+        for version in recorded_since:
+            ledger.record_schedule([version], retroactive=True)
+        history = ledger.schedule_history()
+        for user in (1, 2):
+            lines = ledger.audit(user, from_day=first, to_day=last)
+            actual = [
+                (tuple(line.source_keys), line.quantity, line.events, line.effective_from, line.reason, line.points, line.running_total)
+                for line in lines
+            ]
+            assert actual == expected_lines(events, user, history, first, last)
+            assert [line.when for line in lines] == sorted(line.when for line in lines)
+
+
+def test_an_audit_reads_the_schedule_again_only_for_a_version_it_has_not_seen(database_url: str) -> None:
+    """A ledger object keeps the schedule its audits read: later audits read only their lines
+    until lines name a version recorded since, here by another process (another object on
+    the same database), with a `by` rule where the kept schedule had none."""
+    auditor, recorder = Ledger.open(database_url), Ledger.open(database_url)
+    statements: list[str] = []
+    event.listen(auditor.engine, "before_cursor_execute", lambda conn, cursor, text, *rest: statements.append(text))
+
+    def schedule_reads() -> int:
+        """How many `audit_rules` statements ran since the last count."""
+        count = sum("FROM schedule_versions v" in text for text in statements)
+        statements.clear()
+        return count
+
+    try:
+        recorder.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"rating_received": Rule(value=2)})], retroactive=True)
+        recorder.record_actions([
+            Action(source_key=f"r{i}", user_id=1, action="rating_received", occurred_at=datetime.combine(FIRST + timedelta(days=i), time(1)), attributes={"rating": 5})
+            for i in range(3)
+        ])  # fmt: skip
+        assert [line.points for line in auditor.audit(1)] == [2, 2, 2]
+        assert schedule_reads() == 1
+        assert [line.running_total for line in auditor.audit(1)] == [2, 4, 6]
+        assert schedule_reads() == 0
+
+        change = ScheduleVersion(effective_from=FIRST + timedelta(days=2), rules={"rating_received": Rule(by={"rating": {"5": 7}})}, reason="by rating")
+        recorder.record_schedule([change], retroactive=True)
+        # The first two lines name only the kept versions: still priced from them.
+        assert [line.running_total for line in auditor.audit(1, to_day=FIRST + timedelta(days=1))] == [2, 4]
+        assert schedule_reads() == 0
+        lines = auditor.audit(1)
+        assert [(line.reason, line.points, line.running_total) for line in lines] == [(None, 2, 2), (None, 2, 4), ("by rating", 7, 11)]
+        assert schedule_reads() == 1
+        assert auditor.audit(1) == lines
+        assert schedule_reads() == 0
+    finally:
+        auditor.close()
+        recorder.close()
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
