@@ -112,7 +112,7 @@ METHOD = [
     "`Ledger.leaderboard(period=..., limit=100)` "
     "for each period ending on the last day of the history; both through the public API, "
     "each call including its schema check.",
-    "- The machine is shared: figures measured in one run, side by side, are the ones to compare.",
+    "- The machine is shared: figures measured in one run, side by side, are the ones to compare. Across runs, compare the host's speed first: the python and postgresql workload rows of the machine table time a fixed workload at the start and the end of the run (bench/machine.py).",
 ]
 
 

@@ -23,7 +23,7 @@ from bench import scales
 from bench.databases import postgres_database, postgres_reachable, sqlite_file
 from bench.discourse_baseline import load_forum, plugin_recalculate, settle_between_runs
 from bench.generator import DAYS, FIRST_DAY, Community, generate, ledger_rows, more_rows
-from bench.machine import describe
+from bench.machine import describe, host_speed
 from bench.measurements import (
     Result,
     in_fresh_process,
@@ -181,6 +181,7 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     gc.collect()
     _growth(current, admin_url if postgres_problem is None else None, seed, main_figures)
     total = time.perf_counter() - current.started
+    context["machine"].update(host_speed(admin_url if postgres_problem is None else None, "end"))
     context["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     context["duration_minutes"] = round(total / 60, 1)
     if scale.targets_apply:

@@ -52,5 +52,11 @@ def test_tiny_run_writes_both_reports(tmp_path: Path) -> None:
     if admin_url:
         assert ("side-by-side: plugin-style time / scoreledger full recalc", "postgresql") in names
     assert [entry["actions"] for entry in document["growth"]] == [3_000]
+    # How fast the host ran, at both ends of the run, so that runs can be compared.
+    machine = document["machine"]
+    for when in ("start", "end"):
+        assert machine[f"python_workload_s_at_{when}"] > 0
+        assert (machine[f"postgresql_workload_s_at_{when}"] > 0) if admin_url else machine[f"postgresql_workload_s_at_{when}"] is None
     table = markdown_path.read_text()
     assert "| measurement | backend |" in table and "## Growth" in table
+    assert "| python workload s at end |" in table
