@@ -3,24 +3,28 @@
 Each line says when, what (action type, source_key, quantity, attributes), which schedule
 version priced it (its effective_from and reason), the rule, the points, and the running
 total. A `per` rule prices a (user, day, action) bucket rather than an event, so a bucket
-is one line listing its events. The database gives each event the version in force on its
-day (`audit_user`, sql/audit.sql and its dialect fragments), and for a `by`
-rule what its table gives the event's attribute; the lines are priced here from the rules
-(`audit_rules`) as `recalc` prices them (`bucket_points` in sql/replay.sql), so the last
-running total equals the user's score. An `Auditor` (one per `Ledger`) keeps the schedule it
-read, and reads it again only for lines that name a version recorded since.
+is one line listing its events. The database gives the user's events in order
+(`audit_user`, sql/audit.sql); each event's version, the one in force on its day, is found
+here from the schedule (`audit_rules`), except for a ledger with `by` rules, whose statement
+gives each event its version and what that version's `by` table gives the event's attribute
+(`audit_user_with_by_points`). The lines are priced here from the rules as `recalc` prices
+them (`bucket_points` in sql/replay.sql), so the last running total equals the user's score.
+An `Auditor` (one per `Ledger`) keeps the schedule it read, and reads it again only once a
+version has been recorded since.
 
 A heavy user's audit has thousands of lines, so the cost per line is what matters (the
 target is 5 ms for a user with a thousand). The actions come from the index
-ix_actions_user_history alone, which carries every column shown (migration 0008): in the
-table a user's actions lie on as many pages as there are actions. Rows come as the driver's
-plain tuples (attribute access on SQLAlchemy rows costs about a microsecond a column), and
-each rule is described, and each day parsed, once per audit rather than once per line.
+ix_actions_user_history alone, which carries every column shown (migration 0008), in the
+audit's order (0010): in the table a user's actions lie on as many pages as there are
+actions. Rows come as the driver's plain tuples (attribute access on SQLAlchemy rows costs
+about a microsecond a column), and each rule is described once per audit, and each day
+parsed once, rather than once per line.
 """
 
 from __future__ import annotations
 
 import gc
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -80,12 +84,12 @@ class Auditor:
     """Per-user audits of one ledger, keeping the schedule the last one read.
 
     Schedule versions and their rules are append-only (ledger/store/append_only.py): a
-    version once read never changes. So an audit whose lines name only versions the kept
-    schedule holds is priced from it, without reading the schedule again; that read and its
-    parsing were 0.7-0.9 ms of a PostgreSQL audit whose median is 2.3 ms, and 0.5 ms on
-    SQLite. Lines that name a version it lacks, one recorded since by this process or
-    another, make the audit read the schedule again with them. The lines decide which
-    versions matter: a version that prices none of them changes none of their points.
+    version once read never changes, and none is ever taken away. So while the ledger has
+    as many versions as the kept schedule, which the lines' statement counts in its own
+    snapshot, they are those versions, and the lines are priced from it without reading the
+    schedule again; that read and its parsing were 0.7-0.9 ms of a PostgreSQL audit whose
+    median was 2.3 ms, and 0.5 ms on SQLite. A version recorded since, by this process or
+    another, makes the next audit read the schedule again.
     """
 
     def __init__(self, engine: Engine, ledger: str) -> None:
@@ -124,9 +128,14 @@ class Auditor:
 
 
 def _lines(conn: Connection, params: dict[str, Any], schedule: Schedule) -> list[tuple]:
+    """The user's rows, in the form for `schedule` (with `by` points if it has `by` rules);
+    raises _VersionRecordedMeanwhile if the ledger has versions that `schedule` lacks."""
     # Prepared: planning took PostgreSQL 0.5 ms an audit, and this plan is the same for every
-    # user (the spans drive the join; each parameter bounds one index range).
-    return plain_rows(conn.execute(audit_statement(conn.dialect.name, schedule.has_by_rules), params))
+    # user (each parameter bounds one index range).
+    rows = plain_rows(conn.execute(audit_statement(conn.dialect.name, schedule.has_by_rules), params))
+    if rows and rows[0][VERSIONS_COLUMN] != schedule.version_count:
+        raise _VersionRecordedMeanwhile()
+    return rows
 
 
 def _priced(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[AuditLine]:
@@ -192,7 +201,11 @@ class _Rule(NamedTuple):
 
 
 class _VersionRecordedMeanwhile(Exception):
-    """Lines name a schedule version the schedule read before them did not hold."""
+    """The ledger has a schedule version that the schedule read before the lines lacks."""
+
+
+# Where `audit_user` rows give how many versions the ledger has.
+VERSIONS_COLUMN = 8
 
 
 class Schedule:
@@ -207,6 +220,20 @@ class Schedule:
             if action is not None:
                 self.rules[(seq, action)] = (value, per, min_quantity, by_attribute)
         self.has_by_rules = any(rule[3] is not None for rule in self.rules.values())
+        self.version_count = len(self.versions)
+        # The version in force from each effective date on: the one recorded last on a tie
+        # (sequence numbers grow in recording order), as `price` chooses (sql/replay.sql).
+        winners: dict[date, int] = {}
+        for seq, (effective_from, _reason) in self.versions.items():
+            winners[effective_from] = max(seq, winners.get(effective_from, seq))
+        self._starts = sorted(winners)
+        self._winners = [winners[start] for start in self._starts]
+
+    def version_on(self, day: date) -> int | None:
+        """The version in force on `day`: the latest effective date on or before it; None
+        before the first."""
+        index = bisect_right(self._starts, day)
+        return self._winners[index - 1] if index else None
 
     def rule(self, version_seq: int | None, action: str, by_points: int | None) -> _Rule:
         """The rule of `action` in version `version_seq` (None: before the first version);
@@ -223,7 +250,8 @@ class Schedule:
 
 
 def audit_lines(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[AuditLine]:
-    """Audit lines from `audit_user` rows (in order), priced and described by `schedule`.
+    """Audit lines from `audit_user` rows (in order, so in day order), priced and described by
+    `schedule`; without `by` rules its rows name no versions, and each day's is looked up.
 
     Priced as `bucket_points` in sql/replay.sql prices for `recalc` (keep them in step): an
     event with a quantity below its rule's min_quantity earns nothing; otherwise quantity *
@@ -237,8 +265,16 @@ def audit_lines(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[Audit
     counted: dict[tuple[Any, str], int] = {}
     # A few rules and days recur across thousands of rows: describe and parse each once.
     described: dict[tuple[int | None, str, int | None], _Rule] = {}
-    days: dict[Any, date] = {}
-    for occurred_at, day, action, source_key, quantity, attributes, version_seq, by_points in rows:
+    versions_by_day = not schedule.has_by_rules
+    last_day: Any = None
+    for occurred_at, day, action, source_key, quantity, attributes, version_seq, by_points, _versions in rows:
+        # Once per day, not per row: PostgreSQL gives dates, SQLite ISO text.
+        if day != last_day:
+            last_day = day
+            parsed_day = day if type(day) is date else as_day(day)
+            day_version = schedule.version_on(parsed_day) if versions_by_day else None
+        if versions_by_day:
+            version_seq = day_version
         rule = described.get((version_seq, action, by_points))
         if rule is None:
             rule = described[(version_seq, action, by_points)] = schedule.rule(version_seq, action, by_points)
@@ -259,14 +295,6 @@ def audit_lines(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[Audit
             points = 0  # the bucket's, once all its events are in
         else:
             points = unit * quantity if quantity >= min_quantity else 0
-        # PostgreSQL gives dates; SQLite ISO text, parsed once per day. (Looking up a date
-        # in `days` would hash a new date object every row: a sixth of the time of this loop.)
-        if type(day) is date:
-            parsed_day = day
-        else:
-            parsed_day = days.get(day)
-            if parsed_day is None:
-                parsed_day = days[day] = as_day(day)
         # Positional arguments: half the cost of keywords, which shows at thousands of lines.
         line = AuditLine(
             occurred_at if type(occurred_at) is datetime else datetime.fromisoformat(occurred_at),

@@ -131,10 +131,38 @@ def test_audit_lines_match_the_reference_model(
             assert [line.when for line in lines] == sorted(line.when for line in lines)
 
 
-def test_an_audit_reads_the_schedule_again_only_for_a_version_it_has_not_seen(database_url: str) -> None:
+@pytest.mark.parametrize("by_rules", [False, True], ids=["plain", "with-by-rules"])
+def test_each_day_is_priced_by_the_version_in_force_the_later_recorded_on_a_tie(book: Ledger, by_rules: bool) -> None:
+    """Days before the first version earn nothing; a day on or after an effective date is
+    priced by the latest one on or before it; of two versions with one date, the one recorded
+    later wins, whichever has the higher values. Both forms of the audit statement: without
+    `by` rules the version of each day is found from the schedule in Python, with them the
+    database gives it."""
+    extra = {"rating_received": Rule(by={"rating": {"5": 1}})} if by_rules else {}
+    for effective_from, value, reason in [(FIRST, 9, "first"), (FIRST, 4, "tie, recorded later"), (FIRST + timedelta(days=2), 1, "third")]:
+        rules = {"likes_received": Rule(value=value), **extra}
+        book.record_schedule([ScheduleVersion(effective_from=effective_from, rules=rules, reason=reason)], retroactive=True)
+    book.record_actions([
+        Action(source_key=f"l{offset}", user_id=1, action="likes_received", occurred_at=datetime.combine(FIRST + timedelta(days=offset), time(12)))
+        for offset in (-1, 0, 1, 2, 3)
+    ])  # fmt: skip
+    lines = book.audit(1)
+    assert [(line.day, line.reason, line.points) for line in lines] == [
+        (FIRST - timedelta(days=1), None, 0),
+        (FIRST, "tie, recorded later", 4),
+        (FIRST + timedelta(days=1), "tie, recorded later", 4),
+        (FIRST + timedelta(days=2), "third", 1),
+        (FIRST + timedelta(days=3), "third", 1),
+    ]
+    assert lines[0].rule == "no schedule in force"
+    assert lines[-1].running_total == 10
+
+
+def test_an_audit_reads_the_schedule_again_only_once_a_version_is_recorded(database_url: str) -> None:
     """A ledger object keeps the schedule its audits read: later audits read only their lines
-    until lines name a version recorded since, here by another process (another object on
-    the same database), with a `by` rule where the kept schedule had none."""
+    until a version is recorded since, here by another process (another object on the same
+    database), with a `by` rule where the kept schedule had none. Then the next audit reads
+    the schedule again, even one of days before the new version's, and prices by it."""
     auditor, recorder = Ledger.open(database_url), Ledger.open(database_url)
     statements: list[str] = []
     event.listen(auditor.engine, "before_cursor_execute", lambda conn, cursor, text, *rest: statements.append(text))
@@ -158,13 +186,16 @@ def test_an_audit_reads_the_schedule_again_only_for_a_version_it_has_not_seen(da
 
         change = ScheduleVersion(effective_from=FIRST + timedelta(days=2), rules={"rating_received": Rule(by={"rating": {"5": 7}})}, reason="by rating")
         recorder.record_schedule([change], retroactive=True)
-        # The first two lines name only the kept versions: still priced from them.
         assert [line.running_total for line in auditor.audit(1, to_day=FIRST + timedelta(days=1))] == [2, 4]
-        assert schedule_reads() == 0
+        assert schedule_reads() == 1
         lines = auditor.audit(1)
         assert [(line.reason, line.points, line.running_total) for line in lines] == [(None, 2, 2), (None, 2, 4), ("by rating", 7, 11)]
+        assert schedule_reads() == 0
+
+        recorder.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"rating_received": Rule(value=3)}, reason="again")], retroactive=True)
+        assert [(line.reason, line.running_total) for line in auditor.audit(1)] == [("again", 3), ("again", 6), ("by rating", 13)]
         assert schedule_reads() == 1
-        assert auditor.audit(1) == lines
+        assert auditor.audit(1)[-1].running_total == 13
         assert schedule_reads() == 0
     finally:
         auditor.close()
@@ -181,7 +212,7 @@ def test_audit_plan_is_prepared_once_per_connection(book: Ledger) -> None:
     assert audits[0] == audits[1] == audits[2] and audits[0][0].points == 2
     with book.engine.connect() as conn:
         prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
-        assert sum("CROSS JOIN LATERAL" in text for text in prepared) == 1
+        assert sum("ORDER BY a.day, a.occurred_at, a.seq" in text for text in prepared) == 1
         assert conn.connection.driver_connection.prepare_threshold is None
         assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
         assert len(conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()) == len(prepared)
@@ -219,28 +250,35 @@ def test_a_version_recorded_between_the_audits_two_reads_prices_its_lines(book: 
 
 def test_the_audit_reads_a_users_actions_from_the_index_alone(book: Ledger, backend: str) -> None:
     """ix_actions_user_history carries every column the audit reads of actions (migration
-    0008), so neither backend visits the table for them. On PostgreSQL with the table's
-    pages all visible (as after the VACUUM that ends a bulk load) and sequential and bitmap
-    scans ruled out, that is an index-only scan; were a column missing it would be an index
-    scan."""
+    0008), so neither backend visits the table for them, in either form of the statement. On
+    PostgreSQL with the table's pages all visible (as after the VACUUM that ends a bulk load)
+    and sequential and bitmap scans ruled out, that is an index-only scan; were a column
+    missing it would be an index scan. Without `by` rules the rows come off the index in the
+    audit's order (migration 0010): nothing is sorted."""
     book.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"likes_received": Rule(value=2)})], retroactive=True)
     book.record_actions([Action(source_key=f"p{i}", user_id=1 + i % 3, action="likes_received", occurred_at=datetime.combine(FIRST, time(i))) for i in range(12)])
     assert [line.running_total for line in book.audit(1)] == [2, 4, 6, 8]
     params = {"ledger": "default", "user_id": 1, "from_day": "0001-01-01", "to_day": "9999-12-31"}
-    text = audit_statement(backend).text
+    plans = {}
     if backend == "postgresql":
         with book.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM (ANALYZE) actions")
         with book.engine.begin() as conn:
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
-            plan = "\n".join(conn.execute(sql_text("EXPLAIN " + text), params).scalars())
-        assert "Index Only Scan using ix_actions_user_history on actions" in plan
-        assert "Index Scan using ix_actions_user_history" not in plan
+            for by_points in (False, True):
+                plans[by_points] = "\n".join(conn.execute(sql_text("EXPLAIN " + audit_statement(backend, by_points).text), params).scalars())
+        for plan in plans.values():
+            assert "Index Only Scan using ix_actions_user_history on actions" in plan
+            assert "Index Scan using ix_actions_user_history" not in plan
+        assert "Sort" not in plans[False]
     else:
         with book.engine.connect() as conn:
-            plan = "\n".join(row[-1] for row in conn.execute(sql_text("EXPLAIN QUERY PLAN " + text), params))
-        assert "SEARCH actions USING COVERING INDEX ix_actions_user_history" in plan
+            for by_points in (False, True):
+                plans[by_points] = "\n".join(row[-1] for row in conn.execute(sql_text("EXPLAIN QUERY PLAN " + audit_statement(backend, by_points).text), params))
+        for plan in plans.values():
+            assert "USING COVERING INDEX ix_actions_user_history" in plan
+        assert "TEMP B-TREE" not in plans[False]
 
 
 def test_the_collector_pause_gives_back_the_collector_as_it_found_it() -> None:

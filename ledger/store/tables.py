@@ -87,12 +87,12 @@ actions = Table(
     # them sorts every row, and a column that ties on every comparison slows each one down
     # (migration 0007). Their lookups fix both leading columns by equality.
     UniqueConstraint("source_key", "ledger_id", name="uq_actions_source_key_ledger"),
-    # A user's actions by day, carrying everything the audit shows, so that it reads this
-    # index alone (migration 0008; on SQLite the carried columns are trailing key columns,
-    # action and occurred_at first).
+    # A user's actions in the audit's order, carrying everything the audit shows, so that it
+    # reads one range of this index alone (migrations 0008 and 0010; on SQLite the carried
+    # columns are trailing key columns).
     Index(
-        "ix_actions_user_history", "user_id", "ledger_id", "day",
-        postgresql_include=["occurred_at", "seq", "action", "source_key", "quantity", "attributes"],
+        "ix_actions_user_history", "user_id", "ledger_id", "day", "occurred_at", "seq",
+        postgresql_include=["action", "source_key", "quantity", "attributes"],
     ),
     # Covers everything pricing reads, in (day, user, action) order (migration 0004; on
     # SQLite quantity and attributes are trailing key columns instead of INCLUDEd).

@@ -21,7 +21,7 @@ LEFT JOIN LATERAL (
 ) p ON TRUE
 
 -- name: audit_spans
--- A fragment of `audit_user` and `audit_user_with_by_points`: `spans`, each version's days
+-- A fragment of `audit_user_with_by_points`: `spans`, each version's days
 -- clipped to the days asked for, plus the days before the first version (no version: no
 -- points). Each span reads one range of the user's actions from ix_actions_user_history
 -- (which carries every column read here), so no action is compared with every version and
@@ -45,7 +45,7 @@ spans AS (
 )
 
 -- name: audit_actions_of_spans
--- A fragment of `audit_user` and `audit_user_with_by_points`: the user's actions `a` in
+-- A fragment of `audit_user_with_by_points`: the user's actions `a` in
 -- each span `sp`. LATERAL with OFFSET 0 keeps the spans as the outer loop: otherwise the planner flattens
 -- the subquery, expects a hundred actions for any user, and tests each one against every
 -- span (twice the time for a user with a thousand actions).

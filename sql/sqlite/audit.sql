@@ -14,7 +14,7 @@ LEFT JOIN schedule_rule_points p
         END AS TEXT) END
 
 -- name: audit_spans
--- A fragment of `audit_user` and `audit_user_with_by_points`. Dates are ISO text here, so
+-- A fragment of `audit_user_with_by_points`. Dates are ISO text here, so
 -- date() steps back a day, and SQLite's two-argument MIN is NULL when either argument is,
 -- hence the COALESCEs.
 winning AS (
@@ -34,7 +34,7 @@ spans AS (
 )
 
 -- name: audit_actions_of_spans
--- A fragment of `audit_user` and `audit_user_with_by_points`. CROSS JOIN: SQLite keeps the
+-- A fragment of `audit_user_with_by_points`. CROSS JOIN: SQLite keeps the
 -- spans as the outer loop, each one a range lookup in the ix_actions_user_history index,
 -- which carries every column read here.
 FROM spans sp
