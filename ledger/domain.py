@@ -93,6 +93,8 @@ class Rule(BaseModel):
       towards a bucket);
     - `by`: an attribute -> points table, e.g. `{"rating": {"3": 30, "4": 40, "5": 50}}`;
       an event earns table[attribute value] * quantity, and a value missing from the table 0.
+      The attribute is a top-level key of the event's attributes, named exactly (a `.` in
+      the name is part of it, not a path), without a double quote.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -122,6 +124,13 @@ class Rule(BaseModel):
                 raise ValueError("`by` names exactly one attribute")
             if self.per is not None:
                 raise ValueError("`by` and `per` cannot be combined")
+            attribute = next(iter(self.by))
+            if len(attribute) > MAX_NAME_LENGTH:
+                raise ValueError(f"a `by` attribute name is at most {MAX_NAME_LENGTH} characters")
+            # SQLite looks the attribute up by a quoted JSON path, which has no escape for
+            # a double quote (sql/sqlite/replay.sql `attribute_as_text`).
+            if '"' in attribute:
+                raise ValueError('a `by` attribute name cannot contain a double quote (")')
         return self
 
     @property

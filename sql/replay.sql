@@ -132,15 +132,11 @@ CASE
         CASE
             WHEN r.action IS NULL OR a.quantity < COALESCE(r.min_quantity, 0) THEN 0
             WHEN r.by_attribute IS NULL THEN r.value * a.quantity
-            -- An attribute is compared as text: 4 and "4" both match "4"; true matches "true".
             ELSE a.quantity * COALESCE((
                 SELECT p.points FROM schedule_rule_points p
                 WHERE p.version_seq = r.version_seq AND p.action = r.action
-                  AND p.attribute_value = CAST(
-                      CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
-                          WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
-                          ELSE a.attributes_json ->> r.by_attribute
-                      END AS TEXT)
+                  AND p.attribute_value =
+                      -- include: attribute_as_text
             ), 0)
         END) AS BIGINT)
     ELSE (CAST(SUM(

@@ -11,12 +11,8 @@ LEFT JOIN LATERAL (
     SELECT p.points
     FROM schedule_rule_points p
     WHERE r.by_attribute IS NOT NULL AND p.version_seq = r.version_seq AND p.action = r.action
-      -- An attribute is compared as text: 4 and "4" both match "4"; true matches "true".
-      AND p.attribute_value = CAST(
-        CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
-            WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
-            ELSE a.attributes_json ->> r.by_attribute
-        END AS TEXT)
+      AND p.attribute_value =
+        -- include: attribute_as_text
     OFFSET 0
 ) p ON TRUE
 

@@ -68,3 +68,13 @@ CREATE UNLOGGED TABLE replay_rebuilt (
     user_id BIGINT NOT NULL,
     points BIGINT NOT NULL
 )
+
+-- name: attribute_as_text
+-- A fragment of pricing (`bucket_points`, sql/replay.sql) and the audit (`audit_by_points`):
+-- the value of the event `a`'s attribute that its rule `r` prices `by`, as text. An attribute
+-- is compared as text: 4 and "4" both match "4"; true matches "true".
+CAST(
+    CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
+        WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+        ELSE a.attributes_json ->> r.by_attribute
+    END AS TEXT)

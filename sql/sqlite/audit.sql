@@ -6,12 +6,9 @@
 -- gives its attribute.
 LEFT JOIN schedule_rule_points p
     ON p.version_seq = r.version_seq AND p.action = r.action
-    -- An attribute is compared as text: 4 and "4" both match "4"; true matches "true".
-    AND p.attribute_value = CASE WHEN r.by_attribute IS NOT NULL THEN CAST(
-        CASE CAST(a.attributes_json -> r.by_attribute AS TEXT)
-            WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
-            ELSE a.attributes_json ->> r.by_attribute
-        END AS TEXT) END
+    AND p.attribute_value = CASE WHEN r.by_attribute IS NOT NULL THEN
+        -- include: attribute_as_text
+    END
 
 -- name: audit_spans
 -- A fragment of `audit_user_with_by_points`. Dates are ISO text here, so
