@@ -241,6 +241,8 @@ class Schedule:
         if version_seq is None:
             return _Rule(describe_rule(None, None, None, None, None, None), None, None, 0, 0, None)
         if version_seq not in self.versions:
+            # `by` lines name their versions; with the version count matching, only a
+            # database whose versions were replaced (restored from a backup, say) gets here.
             raise _VersionRecordedMeanwhile(version_seq)
         effective_from, reason = self.versions[version_seq]
         value, per, min_quantity, by_attribute = self.rules.get((version_seq, action), (None, None, None, None))
