@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import demo, schedule, scores, trust
+from . import corrections, demo, schedule, scores, trust
 from .context import LedgerGroup, Options, options
 from ledger.config import Settings
 from ledger.store.engine import redact
@@ -24,6 +24,7 @@ app = typer.Typer(
 app.add_typer(schedule.app, name="schedule")
 trust.register(app)
 scores.register(app)
+corrections.register(app)
 demo.register(app)
 
 # Inputs smaller than this finish before a progress bar would be readable.

@@ -121,7 +121,7 @@ def _user_ids(path: Path) -> set[int]:
     return found
 
 
-AUDIT_COLUMNS = ["when", "action", "source_key", "quantity", "attributes", "effective_from", "reason", "rule", "points", "total"]
+AUDIT_COLUMNS = ["when", "kind", "action", "source_key", "user_id", "quantity", "attributes", "effective_from", "reason", "rule", "points", "total"]
 
 
 def audit(
@@ -149,8 +149,11 @@ def audit_row(line) -> dict:  # type: ignore[no-untyped-def]
     """An audit line as a row for `render`."""
     return {
         "when": line.when,
+        "kind": line.kind,
         "action": line.action,
         "source_key": line.source_key,
+        # The event's own user where it counts through a merge; empty for the audited user's.
+        "user_id": line.merged_from,
         "quantity": line.quantity,
         "attributes": line.attributes if line.events == 1 else f"({line.events} events)",
         "effective_from": line.effective_from,

@@ -19,14 +19,35 @@ from typing import IO
 
 from sqlalchemy import Engine
 
-from ledger import audit, replay, schedules, standings
+from ledger import audit, corrections_audit, replay, schedules, standings
 from ledger.config import DEFAULT_LEDGER
-from ledger.domain import Action, RecordedScheduleVersion, Rule, ScheduleVersion, today_utc
+from ledger.domain import (
+    Action,
+    ActionState,
+    Adjustment,
+    Correction,
+    Merge,
+    RecordedScheduleVersion,
+    Retraction,
+    Rule,
+    ScheduleVersion,
+    today_utc,
+)
 from ledger.errors import InputProblem, InvalidInput
 from ledger.importers.actions import guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
+from ledger.store.corrections import (
+    CorrectionsWritten,
+    Located,
+    now_utc,
+    read_action_states,
+    read_adjustments,
+    write_adjustments,
+    write_corrections,
+    write_merge,
+)
 from ledger.store.engine import open_engine, read_transaction
 from ledger.verify import JournalDigest, Verification, verify_journal
 
@@ -90,6 +111,46 @@ class Ledger:
     def record_actions(self, actions: Iterable[Action]) -> WriteResult:
         """Record `Action` objects as one batch."""
         return self.ingest_rows(rows_from_actions(actions), origin="python")
+
+    # -- corrections ----------------------------------------------------------------------
+
+    def record_adjustments(self, adjustments: Iterable[Adjustment | Located], *, origin: str | None = None) -> CorrectionsWritten:
+        """Record adjustments as one all-or-nothing batch; idempotent by key."""
+        self.check_schema()
+        located = [item if isinstance(item, Located) else Located("adjustments", None, item) for item in adjustments]
+        return write_adjustments(self.engine, self.name, located, origin=origin or "python")
+
+    def adjustments(self, *, kind: str | None = None, user_id: int | None = None) -> list[Adjustment]:
+        """The ledger's adjustments in recording order, optionally of one kind or user."""
+        self.check_schema()
+        return read_adjustments(self.engine, self.name, kind=kind, user_id=user_id)
+
+    def record_corrections(self, corrections: Iterable[Correction | Located], *, origin: str | None = None) -> CorrectionsWritten:
+        """Record retractions, reinstatements and amendments as one all-or-nothing batch."""
+        self.check_schema()
+        located = [item if isinstance(item, Located) else Located("corrections", None, item) for item in corrections]
+        return write_corrections(self.engine, self.name, located, origin=origin or "python")
+
+    def retract(self, source_keys: Iterable[str], *, at: datetime | None = None, reason: str | None = None) -> CorrectionsWritten:
+        """Retract the actions of `source_keys` at `at` (default now)."""
+        moment = at or now_utc()
+        return self.record_corrections(
+            [Located("retract", None, Retraction(source_key=key, at=moment, reason=reason)) for key in source_keys],
+            origin="retract",
+        )
+
+    def action_states(self, keys: Iterable[str] | None = None) -> dict[str, ActionState]:
+        """Recorded actions (all, or those of `keys`) as they stand after their corrections."""
+        self.check_schema()
+        return read_action_states(self.engine, self.name, keys)
+
+    def merge_users(self, source: int, target: int, *, at: datetime | None = None, reason: str | None = None) -> CorrectionsWritten:
+        """From now on every event of `source`, past and future, counts for `target`."""
+        self.check_schema()
+        if source == target:
+            raise InvalidInput([InputProblem("merge-users", None, "target", "a user cannot be merged into itself")], what="merge")
+        merge = Merge(source=source, target=target, at=at or now_utc(), reason=reason)
+        return write_merge(self.engine, self.name, merge, origin="merge-users")
 
     # -- schedules ------------------------------------------------------------------------
 
@@ -223,4 +284,4 @@ class Ledger:
     def audit(self, user_id: int, *, from_day: date | None = None, to_day: date | None = None) -> list[audit.AuditLine]:
         """Every line making up `user_id`'s points, in order, with a running total."""
         self.check_schema()
-        return self._auditor.audit(user_id, from_day, to_day)
+        return corrections_audit.audit(self._auditor, user_id, from_day, to_day)

@@ -230,3 +230,124 @@ class RecordedScheduleVersion(BaseModel):
     recorded_at: datetime
     retroactive: bool
     version: ScheduleVersion
+
+
+# -- corrections: what changes a score after the fact, as dated events ----------------------
+
+ADJUSTMENT_KINDS = ("manual", "imported", "compensation")
+# Kinds that count in the ledger's own scores: a compensation records what was sent to an
+# outside system so that its recalculation shows the ledger's total, not points of its own.
+COUNTED_ADJUSTMENT_KINDS = ("manual", "imported")
+MAX_REASON_LENGTH = 2000
+
+
+def _parse_moment(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_timestamp(value)
+    return value
+
+
+class Adjustment(BaseModel):
+    """Points given to (or taken from) a user on a day, with a reason. `key` is its
+    idempotency key, unique per ledger as an action's source_key is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
+    user_id: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    points: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    on: date
+    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
+    kind: Literal["manual", "imported", "compensation"] = "manual"
+    author: str | None = Field(default=None, max_length=MAX_NAME_LENGTH)
+    reference: str | None = Field(default=None, max_length=MAX_KEY_LENGTH)
+
+    @field_validator("on", mode="before")
+    @classmethod
+    def _parse_on(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_day(value)
+        if isinstance(value, datetime):
+            return value.date()
+        return value
+
+    @property
+    def counts(self) -> bool:
+        """Whether it counts in the ledger's own scores (see COUNTED_ADJUSTMENT_KINDS)."""
+        return self.kind in COUNTED_ADJUSTMENT_KINDS
+
+
+class _Correction(BaseModel):
+    """A change to a recorded action, booked at `at` (the day it was made)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
+    at: datetime
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+
+    _parse_at = field_validator("at", mode="before")(_parse_moment)
+
+    @field_validator("at")
+    @classmethod
+    def _at_utc(cls, value: datetime) -> datetime:
+        return utc_naive(value)
+
+
+class Retraction(_Correction):
+    """The action stopped counting (a post deleted, a solution unaccepted): it cancels what
+    the action earned, priced at the version of the action's own day."""
+
+
+class Reinstatement(_Correction):
+    """A retracted action counts again (a post restored)."""
+
+
+class Amendment(_Correction):
+    """The action's measure changed (a visit's reading time grew, a rating changed): the
+    difference between the new and the old measure is booked at `at`."""
+
+    quantity: int = Field(ge=0, le=MAX_INTEGER)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+Correction = Retraction | Reinstatement | Amendment
+
+
+class Merge(BaseModel):
+    """From now on, every event of `source` (past and future) counts for `target`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    target: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    at: datetime
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+
+    _parse_at = field_validator("at", mode="before")(_parse_moment)
+
+    @field_validator("at")
+    @classmethod
+    def _at_utc(cls, value: datetime) -> datetime:
+        return utc_naive(value)
+
+    @model_validator(mode="after")
+    def _not_self(self) -> Merge:
+        if self.source == self.target:
+            raise ValueError("a user cannot be merged into itself")
+        return self
+
+
+class ActionState(BaseModel):
+    """A recorded action as it stands after its corrections."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_key: str
+    user_id: int
+    action: str
+    occurred_at: datetime
+    quantity: int
+    attributes: dict[str, Any]
+    active: bool
+    last_changed_at: datetime | None = None

@@ -40,14 +40,15 @@ CREATE TEMP TABLE IF NOT EXISTS replay_day_rules (
 ) ON COMMIT DROP
 
 -- name: fill_replay_days
--- Every day from the ledger's first action day to its last, clipped to the given days.
--- MIN and MAX come from the (ledger, day) index.
+-- Every day from the ledger's first event day to its last, clipped to the given days.
 INSERT INTO replay_days (day, version_seq, whole)
 SELECT series.day::date, NULL, 1
 FROM (
     SELECT GREATEST(MIN(day), CAST(:from_day AS date)) AS first_day,
            LEAST(MAX(day), CAST(:to_day AS date)) AS last_day
-    FROM actions WHERE ledger_id = :ledger_id
+    FROM (
+        -- include: ledger_event_days
+    ) event_days
     -- GREATEST and LEAST skip NULLs: without this a ledger with no actions would get
     -- every day of the calendar.
     HAVING MIN(day) IS NOT NULL
