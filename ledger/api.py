@@ -34,6 +34,7 @@ from ledger.domain import (
     today_utc,
 )
 from ledger.errors import InputProblem, InvalidInput
+from ledger.ingest_corrections import ingest_with_corrections
 from ledger.importers.actions import guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
 from ledger.store import schema
@@ -101,6 +102,8 @@ class Ledger:
     def ingest_rows(self, rows: Sequence[LocatedRow], *, origin: str | None = None, progress: Progress | None = None) -> WriteResult:
         """Record validated rows as one batch (see `ledger.store.actions.write_actions`)."""
         self.check_schema()
+        if any(located.correction is not None for located in rows):
+            return ingest_with_corrections(self.engine, self.name, rows, origin=origin, progress=progress)
         return write_actions(self.engine, self.name, rows, origin=origin, progress=progress)
 
     def ingest_file(self, path: str, fmt: str | None = None, *, progress: Progress | None = None) -> WriteResult:

@@ -20,6 +20,9 @@ MAX_KEY_LENGTH = 200
 MAX_NAME_LENGTH = 100
 ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at", "quantity", "attributes")
 REQUIRED_ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at")
+# Optional columns of an action file that correct a recorded action instead of adding one:
+# the time it stopped counting, or the time its quantity / attributes changed to the row's.
+CORRECTION_COLUMNS = ("retracted_at", "amended_at")
 
 
 def utc_naive(moment: datetime) -> datetime:

@@ -187,3 +187,30 @@ def test_the_correction_commands(cli, tmp_path) -> None:  # type: ignore[no-unty
     audit = cli("audit", "1", "--format", "csv").stdout
     assert "retraction" in audit and "compensation" in audit
     book.close()
+
+
+def test_an_action_file_retracts_and_amends_with_its_correction_columns(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    book = seeded(Ledger.open(cli.database_url))
+    header = "source_key,user_id,action,occurred_at,quantity,attributes,retracted_at,amended_at\n"
+    corrections = tmp_path / "corrections.csv"
+    corrections.write_text(
+        header
+        + "p1,1,post,2024-02-01T10:00,1,,2024-03-01T09:00,\n"  # deleted
+        + "r2,2,read,2024-02-01T11:00,160,,,2024-02-03T20:00\n"  # read more that day
+        + "v9,4,read,2024-02-05T00:00,120,,,2024-02-05T10:00\n"  # not recorded yet: a new action
+    )
+    assert "3 new" in cli("ingest", str(corrections)).stdout
+    assert "0 new, 3 already present" in cli("ingest", str(corrections)).stdout
+    cli("recalc")
+    assert points(book) == {1: 5, 2: 3, 3: 50, 4: 1}
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text(
+        '{"source_key": "p2", "user_id": 9, "action": "post", "occurred_at": "2024-02-02T10:00", "retracted_at": "2024-03-01"}\n'
+        '{"source_key": "zz", "user_id": 1, "action": "post", "occurred_at": "2024-02-02T10:00", "retracted_at": "2024-03-01"}\n'
+        '{"source_key": "new", "user_id": 1, "action": "post", "occurred_at": "2024-02-02T10:00"}\n'
+    )
+    refused = cli("ingest", str(wrong), ok=False)
+    assert refused.exit_code == 1
+    assert f"{wrong}:1: user_id:" in refused.stderr and f"{wrong}:2: retracted_at:" in refused.stderr
+    assert "new" not in book.action_states(["new"])  # nothing of the file was written
+    book.close()

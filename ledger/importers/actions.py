@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from ledger.domain import (
     ACTION_FIELDS,
+    CORRECTION_COLUMNS,
     MAX_INTEGER,
     MAX_KEY_LENGTH,
     MAX_NAME_LENGTH,
@@ -51,11 +52,12 @@ def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
         if isinstance(record, InputProblem):
             problems.append(record)
             continue
+        correction = _correction(record, source, line, problems) if _has_correction(record) else None
         row, row_problems = _convert(record, source, line)
         if row_problems:
             problems.extend(row_problems)
         elif row is not None:
-            rows.append(LocatedRow(source, line, row))
+            rows.append(LocatedRow(source, line, row, correction))
     if problems:
         raise InvalidInput(problems, what="ingest")
     return rows
@@ -98,7 +100,7 @@ def _csv_records(text: IO[str], source: str) -> Iterator[Record]:
 
 def _check_columns(header: list[str], source: str) -> InputProblem | None:
     missing = [name for name in REQUIRED_ACTION_FIELDS if name not in header]
-    unknown = [name for name in header if name not in ACTION_FIELDS]
+    unknown = [name for name in header if name not in ACTION_FIELDS and name not in CORRECTION_COLUMNS]
     repeated = sorted({name for name in header if header.count(name) > 1})
     reasons = []
     if missing:
@@ -122,13 +124,33 @@ def _jsonl_records(text: IO[str], source: str) -> Iterator[Record]:
         if not isinstance(record, dict):
             yield line_number, InputProblem(source, line_number, None, "each line must be a JSON object")
             continue
-        unknown = [key for key in record if key not in ACTION_FIELDS]
+        unknown = [key for key in record if key not in ACTION_FIELDS and key not in CORRECTION_COLUMNS]
         if unknown:
             yield line_number, InputProblem(
                 source, line_number, ", ".join(unknown), f"unknown key(s); expected {', '.join(ACTION_FIELDS)}"
             )
             continue
         yield line_number, record
+
+
+def _has_correction(record: dict[str, Any]) -> bool:
+    return any(record.get(name) not in (None, "") for name in CORRECTION_COLUMNS)
+
+
+def _correction(record: dict[str, Any], source: str, line: int, problems: list[InputProblem]) -> tuple[str, Any] | None:
+    """("retracted" or "amended", when) from a row's correction column; taken out of `record`."""
+    given = {name: record.pop(name) for name in CORRECTION_COLUMNS if record.get(name) not in (None, "")}
+    for name in CORRECTION_COLUMNS:
+        record.pop(name, None)
+    if len(given) > 1:
+        problems.append(InputProblem(source, line, ", ".join(given), "a row either retracts or amends, not both"))
+        return None
+    (name, value), = given.items()
+    try:
+        return name.removesuffix("_at"), parse_timestamp(str(value))
+    except ValueError:
+        problems.append(InputProblem(source, line, name, f"not an ISO 8601 timestamp: {value!r}"))
+        return None
 
 
 def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow | None, list[InputProblem]]:

@@ -48,11 +48,13 @@ class ActionRow(NamedTuple):
 
 
 class LocatedRow(NamedTuple):
-    """A row and where it came from, for error messages."""
+    """A row and where it came from, for error messages; `correction`, for a row of an action
+    file that retracts or amends a recorded action: ("retracted" or "amended", when)."""
 
     source: str
     line: int | None
     row: ActionRow
+    correction: tuple[str, datetime] | None = None
 
 
 @dataclass(frozen=True)

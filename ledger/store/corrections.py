@@ -65,12 +65,15 @@ def _insert_events(conn: Connection, batch: PendingBatch, table: Any, rows: list
         conn.execute(insert(table), rows)
 
 
-def _write_batch(engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build) -> CorrectionsWritten:  # type: ignore[no-untyped-def]
+def _write_batch(engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build, *, check_only: bool = False) -> CorrectionsWritten:  # type: ignore[no-untyped-def]
     """One batch of `table` rows, built by `build(conn, number)` -> (rows, already present)
-    under the journal lock; nothing is written when it raises or builds no rows."""
+    under the journal lock; nothing is written when it raises, builds no rows, or when only
+    checking (`check_only`: the rows it would write are counted)."""
     number = ledger_numbers.ensure(engine, ledger)
     with write_transaction(engine) as conn:
         rows, present = build(conn, number)
+        if check_only:
+            return CorrectionsWritten(len(rows), present, None)
         if not rows:
             return CorrectionsWritten(0, present, None)
         batch = begin_batch(conn, ledger, kind, origin)
@@ -211,7 +214,9 @@ def read_action_states(engine: Engine, ledger: str, keys: Iterable[str] | None =
 CORRECTION_KINDS = {Retraction: "retraction", Reinstatement: "reinstatement", Amendment: "amendment"}
 
 
-def write_corrections(engine: Engine, ledger: str, items: Sequence[Located], *, origin: str | None = None) -> CorrectionsWritten:
+def write_corrections(
+    engine: Engine, ledger: str, items: Sequence[Located], *, origin: str | None = None, check_only: bool = False
+) -> CorrectionsWritten:
     """Record retractions, reinstatements and amendments as one batch, in the order given.
 
     Refused (every problem reported, nothing written): an unknown key; a correction dated
@@ -259,7 +264,7 @@ def write_corrections(engine: Engine, ledger: str, items: Sequence[Located], *, 
             raise InvalidInput(problems, what="corrections")
         return rows, present
 
-    return _write_batch(engine, ledger, "corrections", origin, corrections, build)
+    return _write_batch(engine, ledger, "corrections", origin, corrections, build, check_only=check_only)
 
 
 def _problem(correction: Correction, kind: str, state: _KeyState | None) -> str | None:
