@@ -67,7 +67,9 @@ def scores(
         to_day=day_option(to_day, "--to"),
         as_known_at=timestamp_option(as_known_at, "--as-known-at"),
     )
-    render([{"user_id": row.user_id, "points": row.points} for row in rows], ["user_id", "points"], fmt)
+    leveled = any(row.level is not None for row in rows)
+    columns = ["user_id", "points", "level"] if leveled else ["user_id", "points"]
+    render([{"user_id": row.user_id, "points": row.points, "level": row.level} for row in rows], columns, fmt)
 
 
 def leaderboard(
@@ -97,7 +99,9 @@ def leaderboard(
         ranking=ranking,
         exclude=_user_ids(exclude_users) if exclude_users else (),
     )
-    render([{"rank": row.rank, "user_id": row.user_id, "points": row.points} for row in rows], ["rank", "user_id", "points"], fmt)
+    leveled = any(row.level is not None for row in rows)
+    columns = ["rank", "user_id", "points", "level"] if leveled else ["rank", "user_id", "points"]
+    render([{"rank": row.rank, "user_id": row.user_id, "points": row.points, "level": row.level} for row in rows], columns, fmt)
 
 
 def _user_ids(path: Path) -> set[int]:

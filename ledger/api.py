@@ -12,6 +12,7 @@ calls one of these, and formats what comes back.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -19,11 +20,12 @@ from typing import IO
 
 from sqlalchemy import Engine
 
-from ledger import audit, corrections_audit, replay, schedules, standings
+from ledger import audit, corrections_audit, ledger_numbers, levels, replay, schedules, standings
 from ledger.config import DEFAULT_LEDGER
 from ledger.domain import (
     Action,
     ActionState,
+    LevelCurve,
     Adjustment,
     Correction,
     Merge,
@@ -236,14 +238,28 @@ class Ledger:
         self, *, from_day: date | None = None, to_day: date | None = None, as_known_at: datetime | None = None
     ) -> list[replay.UserPoints]:
         """Points per user, sorted by user: from the projections, or, with `as_known_at`,
-        computed from the events and schedule versions recorded by then."""
+        computed from the events and schedule versions recorded by then. With a level curve
+        in force, each carries its level; a never-level-down curve holds all-time scores
+        (ledger/levels.py)."""
         self.check_schema()
+        all_time = from_day is None and to_day is None
         if as_known_at is not None:
             standings.check_range(from_day, to_day)
             with replay.pricing_transaction(self.engine) as conn:
-                return replay.points_in(conn, self.name, known_at=as_known_at, from_day=from_day, to_day=to_day)
+                rows = replay.points_in(conn, self.name, known_at=as_known_at, from_day=from_day, to_day=to_day)
+                curve = levels.curve_in_force(conn, self.name, to_day, known_at=as_known_at)
+                held = levels.held_scores(conn, curve) if curve and curve.never_level_down and all_time else {}
+                return _with_levels(rows, curve, held)
         self.catch_up()
-        return standings.projected_points(self.engine, self.name, from_day, to_day)
+        rows = standings.projected_points(self.engine, self.name, from_day, to_day)
+        with read_transaction(self.engine) as conn:
+            curve = levels.curve_in_force(conn, self.name, to_day)
+            if curve is None:
+                return rows
+            held = {}
+            if curve.never_level_down and all_time:
+                held = levels.held_scores(conn, curve, ledger_id=ledger_numbers.number_of(conn, self.name))
+        return _with_levels(rows, curve, held)
 
     def naive_scores(self, values_of: date) -> list[replay.UserPoints]:
         """Points per user if every action were priced at the values in force on
@@ -272,7 +288,12 @@ class Ledger:
         """The leaderboard for a period around `at` (default today, UTC) or a day range."""
         self.check_schema()
         self.catch_up()
-        return standings.leaderboard(
+        with read_transaction(self.engine) as conn:
+            curve = levels.curve_in_force(conn, self.name, to_day or at)
+        all_time = period == standings.Period.all and from_day is None and to_day is None
+        if curve is not None and curve.never_level_down and all_time:
+            return standings.ranked(self.scores(), ranking=ranking, limit=limit, exclude=frozenset(exclude))
+        board = standings.leaderboard(
             self.engine,
             self.name,
             period=period,
@@ -283,8 +304,23 @@ class Ledger:
             ranking=ranking,
             exclude=frozenset(exclude),
         )
+        if curve is None:
+            return board
+        return [replace(row, level=curve.level_for(row.points)) for row in board]
 
     def audit(self, user_id: int, *, from_day: date | None = None, to_day: date | None = None) -> list[audit.AuditLine]:
         """Every line making up `user_id`'s points, in order, with a running total."""
         self.check_schema()
-        return corrections_audit.audit(self._auditor, user_id, from_day, to_day)
+        with read_transaction(self.engine) as conn:
+            curve = levels.curve_in_force(conn, self.name, to_day)
+        return corrections_audit.audit(self._auditor, user_id, from_day, to_day, curve=curve)
+
+
+def _with_levels(rows: list[replay.UserPoints], curve: LevelCurve | None, held: dict[int, int]) -> list[replay.UserPoints]:
+    """`rows` with their held scores (never-level-down users who lost points) and levels."""
+    if curve is None:
+        return rows
+    return [
+        replay.UserPoints(row.user_id, held.get(row.user_id, row.points), curve.level_for(held.get(row.user_id, row.points)))
+        for row in rows
+    ]

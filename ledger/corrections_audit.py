@@ -18,7 +18,9 @@ from sqlalchemy import Connection, select
 
 from ledger import ledger_numbers
 from ledger.audit import AuditLine, Auditor, Schedule, describe_rule, plain_rows, rules_statement
+from ledger.domain import MAX_INTEGER, LevelCurve
 from ledger.errors import InputProblem, InvalidInput
+from ledger.levels import walk
 from ledger.overlay import CorrectionRow, PricingRule, correction_deltas
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.standings import check_range
@@ -45,8 +47,12 @@ class _Correction:
     version_seq: int | None
 
 
-def audit(auditor: Auditor, user_id: int, from_day: date | None = None, to_day: date | None = None) -> list[AuditLine]:
-    """Every line that makes up `user_id`'s points on `from_day`..`to_day`, in order."""
+def audit(
+    auditor: Auditor, user_id: int, from_day: date | None = None, to_day: date | None = None, *, curve: LevelCurve | None = None
+) -> list[AuditLine]:
+    """Every line that makes up `user_id`'s points on `from_day`..`to_day`, in order; with a
+    level `curve`, the lines a never-level-down score was held by, and a last line with the
+    level reached."""
     check_range(from_day, to_day)
     first, last = from_day or FIRST_DAY, to_day or LAST_DAY
     with read_transaction(auditor.engine) as conn:
@@ -70,16 +76,57 @@ def audit(auditor: Auditor, user_id: int, from_day: date | None = None, to_day: 
             for line in member_lines:
                 line.merged_from = member
         lines.extend(member_lines)
-    if len(members) == 1 and not adjustment_lines and not correction_lines:
+    if len(members) > 1 or adjustment_lines or correction_lines:
+        lines.extend(adjustment_lines)
+        lines.extend(correction_lines)
+        lines.sort(key=lambda line: (line.day, line.when))
+        _running_totals(lines)
+    if curve is None:
         return lines
-    lines.extend(adjustment_lines)
-    lines.extend(correction_lines)
-    lines.sort(key=lambda line: (line.day, line.when))
+    if curve.never_level_down and from_day is None and to_day is None:
+        lines = _with_holds(lines, curve)
+    total = lines[-1].running_total if lines else 0
+    last_day = lines[-1].day if lines else first
+    lines.append(AuditLine(
+        datetime.combine(last_day, time.max), last_day, "level", [], 0, "", None, None,
+        f"level {curve.level_for(total)} ({_curve_text(curve)})", 0, total, kind="level",
+    ))
+    return lines
+
+
+def _running_totals(lines: list[AuditLine]) -> None:
     total = 0
     for line in lines:
         total += line.points
         line.running_total = total
-    return lines
+
+
+def _with_holds(lines: list[AuditLine], curve: LevelCurve) -> list[AuditLine]:
+    """`lines` with a `hold` line at the end of each day a loss took the score below the
+    start of the highest level reached (ledger/levels.py `walk`, day by day)."""
+    daily = [(day, sum(line.points for line in group)) for day, group in groupby(lines, key=lambda line: line.day)]
+    _total, holds = walk(daily, curve)
+    if not holds:
+        return lines
+    held = {hold.day: hold for hold in holds}
+    result: list[AuditLine] = []
+    for day, group in groupby(lines, key=lambda line: line.day):
+        result.extend(group)
+        hold = held.get(day)
+        if hold is not None:
+            result.append(AuditLine(
+                datetime.combine(day, time.max), day, "level hold", [], 0, "", None, None,
+                f"held at {curve.threshold(hold.level)}, the start of level {hold.level} (never level down)",
+                hold.points, kind="hold",
+            ))
+    _running_totals(result)
+    return result
+
+
+def _curve_text(curve: LevelCurve) -> str:
+    starts = ", ".join(str(curve.threshold(level)) for level in range(1, 6) if curve.threshold(level) <= MAX_INTEGER)
+    shape = f"quadratic, coefficient {curve.coefficient}" if curve.kind == "quadratic" else "thresholds"
+    return f"{shape}: levels start at {starts}{' ...' if curve.kind == 'quadratic' else ''}" + ("; never level down" if curve.never_level_down else "")
 
 
 def _adjustment_lines(conn: Connection, number: int, members: list[int], first: date, last: date) -> list[AuditLine]:

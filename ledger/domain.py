@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_right
+from math import isqrt
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -150,22 +152,66 @@ class Rule(BaseModel):
 
 
 class LevelCurve(BaseModel):
-    """Level thresholds. `quadratic`: level n needs coefficient * n * (n - 1) / 2 points
-    (0, 100, 300, 600, 1000 ... for the default coefficient of 100)."""
+    """Where each level starts. `quadratic`: level n starts at coefficient * n * (n - 1) / 2
+    points (0, 100, 300, 600, 1000 ... for the default coefficient of 100), without end;
+    `thresholds`: an explicit list of starts, the first 0 (level 1), strictly increasing.
+    `never_level_down`: a user's score is never let fall below the start of the highest level
+    it reached (ledger/levels.py)."""
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["quadratic"] = "quadratic"
+    kind: Literal["quadratic", "thresholds"] = "quadratic"
     coefficient: int = Field(default=100, ge=1, le=MAX_INTEGER)
+    thresholds: list[int] | None = None
+    never_level_down: bool = False
+
+    @model_validator(mode="after")
+    def _check_thresholds(self) -> LevelCurve:
+        if self.kind == "thresholds":
+            starts = self.thresholds
+            if not starts or starts[0] != 0:
+                raise ValueError("a `thresholds` level curve lists where each level starts, from 0 (level 1)")
+            if any(later <= earlier for earlier, later in zip(starts, starts[1:], strict=False)):
+                raise ValueError("level thresholds must increase strictly")
+            if starts[-1] > MAX_INTEGER:
+                raise ValueError(f"level thresholds are at most {MAX_INTEGER}")
+        elif self.thresholds is not None:
+            raise ValueError("`thresholds` belong to a curve of kind `thresholds`")
+        return self
 
     def threshold(self, level: int) -> int:
+        """Where `level` starts (levels from 1); past an explicit list's last level, never."""
+        if self.kind == "thresholds":
+            assert self.thresholds is not None
+            return self.thresholds[level - 1] if level <= len(self.thresholds) else MAX_INTEGER + 1
         return self.coefficient * level * (level - 1) // 2
 
     def level_for(self, points: int) -> int:
-        level = 1
+        """The level a score reaches (1 for anything below the second level's start)."""
+        if points <= 0:
+            return 1
+        if self.kind == "thresholds":
+            assert self.thresholds is not None
+            return bisect_right(self.thresholds, points)
+        # The largest n with c * n * (n - 1) / 2 <= points, from the quadratic's root.
+        level = (1 + isqrt(1 + 8 * (points // self.coefficient))) // 2
         while self.threshold(level + 1) <= points:
             level += 1
+        while level > 1 and self.threshold(level) > points:
+            level -= 1
         return level
+
+    def to_document(self) -> dict[str, Any]:
+        """The curve as stored and hashed: a quadratic curve as {kind, coefficient} (the
+        spelling of versions recorded before the other options existed), options only when set."""
+        document: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "quadratic":
+            document["coefficient"] = self.coefficient
+        else:
+            document["thresholds"] = list(self.thresholds or [])
+        if self.never_level_down:
+            document["never_level_down"] = True
+        return document
 
 
 class ScheduleVersion(BaseModel):
@@ -217,7 +263,7 @@ class ScheduleVersion(BaseModel):
             "rules": {action: rule.to_document() for action, rule in sorted(self.rules.items())},
         }
         if self.levels is not None:
-            document["levels"] = self.levels.model_dump()
+            document["levels"] = self.levels.to_document()
         for name in ("author", "reason", "link"):
             if getattr(self, name) is not None:
                 document[name] = getattr(self, name)

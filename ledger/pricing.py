@@ -27,6 +27,8 @@ SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced", "user_targ
 class UserPoints:
     user_id: int
     points: int
+    # Where the points stand on the level curve in force (ledger/levels.py); None without one.
+    level: int | None = None
 
 
 def run(conn: Connection, name: str, **params: Any) -> CursorResult:

@@ -52,6 +52,7 @@ class Standing:
     rank: int
     user_id: int
     points: int
+    level: int | None = None
 
 
 def period_window(period: Period, at: date) -> tuple[date, date] | None:
@@ -146,3 +147,21 @@ def _ranked_rows(conn: Connection, from_day: date | None, to_day: date | None, p
         # default 4 MB the hash aggregate spills to disk and takes several times longer.
         conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
     return run(conn, "leaderboard_days", from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY, **parameters)
+
+
+def ranked(
+    points: list[UserPoints], *, ranking: Ranking = Ranking.dense_rank, limit: int | None = None, exclude: frozenset[int] = frozenset()
+) -> list[Standing]:
+    """A leaderboard from scores already computed (held never-level-down scores), ranked as
+    sql/standings.sql ranks: most points first, ties by user id."""
+    rows = sorted((row for row in points if row.user_id not in exclude), key=lambda row: (-row.points, row.user_id))
+    board: list[Standing] = []
+    dense = 0
+    for position, row in enumerate(rows, start=1):
+        tied = board and board[-1].points == row.points
+        dense = dense if tied else dense + 1
+        rank = {Ranking.dense_rank: dense, Ranking.rank: board[-1].rank if tied else position, Ranking.row_number: position}[ranking]
+        board.append(Standing(rank, row.user_id, row.points, row.level))
+        if limit is not None and len(board) >= limit:
+            break
+    return board

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import Action, Ledger
+from ledger import Action, Ledger, LevelCurve, ScheduleVersion
 from ledger.domain import Adjustment, Amendment, Reinstatement, Retraction
 from ledger.errors import InvalidInput
 from tests import reference_model
@@ -116,6 +116,51 @@ def assert_agrees(ledger: Ledger, model: Model) -> None:
     for user, points in totals.items():
         lines = ledger.audit(user)
         assert (lines[-1].running_total if lines else 0) == points
+
+
+curves = st.one_of(
+    st.builds(LevelCurve, coefficient=st.integers(1, 30), never_level_down=st.booleans()),
+    st.builds(
+        LevelCurve,
+        kind=st.just("thresholds"),
+        thresholds=st.lists(st.integers(1, 60), min_size=0, max_size=4, unique=True).map(lambda starts: [0, *sorted(starts)]),
+        never_level_down=st.booleans(),
+    ),
+)
+
+
+def reference_levels(daily: dict, curve: LevelCurve) -> dict[int, tuple[int, int]]:
+    """(score, level) per user, walking each user's days as the definition says: at the end of
+    a day below the start of the highest level reached, a never-level-down score is held there."""
+    scores = {}
+    for user in {user for user, _day in daily}:
+        total = highest = 0
+        for day in sorted(day for who, day in daily if who == user):
+            total += daily[(user, day)]
+            if curve.never_level_down and total < curve.threshold(highest or 1):
+                total = curve.threshold(highest or 1)
+            level = max(level for level in range(1, 200) if curve.threshold(level) <= max(total, 0)) if total > 0 else 1
+            highest = max(highest, level)
+        scores[user] = (total, curve.level_for(total))
+    return scores
+
+
+@PROPERTY_SETTINGS
+@given(plan=steps, curve=curves)
+def test_levels_agree_with_reference_model(book: Ledger, plan: list[tuple], curve: LevelCurve) -> None:
+    ledger = fresh_ledger(book)
+    model = Model()
+    for index, step in enumerate(plan):
+        _apply(ledger, model, index, step)
+    # A curve in force from after every booking day, so that it prices nothing itself.
+    ledger.record_schedule([ScheduleVersion(effective_from=FIRST + timedelta(days=DAYS + 5), levels=curve)], retroactive=True)
+    ledger.recalc()
+    expected = reference_levels(model.daily(ledger), curve)
+    assert {row.user_id: (row.points, row.level) for row in ledger.scores()} == expected
+    assert {row.user_id: (row.points, row.level) for row in ledger.scores(as_known_at=datetime(9999, 1, 1))} == expected
+    for user, (points, _level) in expected.items():
+        lines = ledger.audit(user)
+        assert lines[-1].kind == "level" and lines[-1].running_total == points
 
 
 @PROPERTY_SETTINGS

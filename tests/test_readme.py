@@ -39,7 +39,7 @@ def test_tour_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         outputs[words[1]] = result.stdout
     assert (tmp_path / "scoreledger.db").exists()
     # The example community: user 42 earned 6 + 3 + 3 before the change and 60 + 6 after it.
-    scores = dict(line.split(",") for line in outputs["scores"].strip().splitlines()[1:])
+    scores = dict(line.split(",")[:2] for line in outputs["scores"].strip().splitlines()[1:])
     assert scores["42"] == str(6 + 3 + 3 + 60 + 6)
     # User 7: a post (6), 230 posts read in buckets of 100 (2), a 4-star rating (40), a like at the new value (6).
     assert scores["7"] == str(6 + 2 + 40 + 6)
