@@ -268,6 +268,13 @@ class Ledger:
         with replay.pricing_transaction(self.engine) as conn:
             return replay.points_in(conn, self.name, values_of=values_of)
 
+    def platform_points(self, values_of: date, *, from_day: date | None = None) -> list[replay.UserPoints]:
+        """What a platform's own recalculation from `from_day` at the values in force on
+        `values_of` makes of each user's actions as they stand now (ledger/replay.py)."""
+        self.check_schema()
+        with replay.pricing_transaction(self.engine) as conn:
+            return replay.platform_points(conn, self.name, values_of=values_of, from_day=from_day)
+
     def daily_points(self) -> list[tuple[int, date, int]]:
         """Every (user, day, points) row of the daily projection."""
         self.check_schema()

@@ -119,11 +119,15 @@ def fill_user_targets(conn: Connection, ledger_id: int, known_at: datetime = END
     return targets
 
 
-def fill_overlay(conn: Connection, ledger_id: int, known_at: datetime = END_OF_TIME) -> None:
+def fill_overlay(conn: Connection, ledger_id: int, known_at: datetime = END_OF_TIME, *, current_state: bool = False) -> None:
     """replay_members from replay_pairs, then replay_overlay for the scope: counted
-    adjustments and correction deltas booked on whole days or member (user, day)s."""
+    adjustments and correction deltas booked on whole days or member (user, day)s.
+
+    `current_state`: as a platform recomputing from its own tables sees it, each action as it
+    stands now, on its own day, and no adjustments (ledger/replay.py `platform_points`)."""
     run(conn, "fill_replay_members")
-    run(conn, "fill_replay_overlay_adjustments", ledger_id=ledger_id, known_at=known_at)
+    if not current_state:
+        run(conn, "fill_replay_overlay_adjustments", ledger_id=ledger_id, known_at=known_at)
     rows = _corrections_in_scope(conn, ledger_id, known_at)
     if not rows:
         return
@@ -133,8 +137,9 @@ def fill_overlay(conn: Connection, ledger_id: int, known_at: datetime = END_OF_T
     booked: dict[tuple[int, date], int] = defaultdict(int)
     for bucket, bucket_rows in groupby(rows, key=lambda row: (row.user_id, row.action_day, row.action)):
         for row, points in correction_deltas(list(bucket_rows), first_counted.get(bucket, 0)):
-            if row.day in whole or (row.user_id, row.day) in members:
-                booked[(row.user_id, row.day)] += points
+            day = row.action_day if current_state else row.day
+            if day in whole or (row.user_id, day) in members:
+                booked[(row.user_id, day)] += points
     if booked:
         conn.execute(
             _statement(conn, "insert_replay_overlay"),

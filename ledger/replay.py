@@ -170,9 +170,13 @@ def points_in(
     from_day: date | None = None,
     to_day: date | None = None,
     values_of: date | None = None,
+    current_state: bool = False,
 ) -> list[UserPoints]:
     """Points per user (sorted by user) computed from the events, not the projections, in
     the caller's transaction (which sees its own writes).
+
+    `current_state`: each action as it stands after its corrections, on its own day, without
+    adjustments: what a platform recomputing from its own tables sees (see `platform_points`).
 
     `known_at`: only events and schedule versions recorded by then ("what did the ledger
     say on May 15?"). `from_day`/`to_day`: only actions on those days (inclusive).
@@ -184,9 +188,17 @@ def points_in(
     prepare_scratch(conn, ledger, known_at=known_at, values_of=values_of)
     overlay.fill_user_targets(conn, number, known_at)
     run(conn, "fill_replay_days", ledger_id=number, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)
-    overlay.fill_overlay(conn, number, known_at)
+    overlay.fill_overlay(conn, number, known_at, current_state=current_state)
     price_scope(conn, number, known_at=known_at)
     return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "sum_replay_priced")]
+
+
+def platform_points(conn: Connection, ledger: str, *, values_of: date, from_day: date | None = None) -> list[UserPoints]:
+    """What a platform's own recalculation of the days from `from_day` (default: all) at the
+    values in force on `values_of` makes of each user's actions: every action in its current
+    state (retracted ones gone, amended ones at their new measure) on its own day, merged users
+    under their targets, no adjustments. The Discourse plan compares this with the ledger."""
+    return points_in(conn, ledger, values_of=values_of, from_day=from_day, current_state=True)
 
 
 def projected_daily_points(engine: Engine, ledger: str) -> list[tuple[int, date, int]]:

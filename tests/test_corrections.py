@@ -214,3 +214,19 @@ def test_an_action_file_retracts_and_amends_with_its_correction_columns(cli, tmp
     assert f"{wrong}:1: user_id:" in refused.stderr and f"{wrong}:2: retracted_at:" in refused.stderr
     assert "new" not in book.action_states(["new"])  # nothing of the file was written
     book.close()
+
+
+def test_platform_points_see_every_action_as_it_stands_now_at_one_set_of_values(book: Ledger) -> None:
+    seeded(book)
+    book.record_schedule([LATER], retroactive=True)
+    book.retract(["p1"], at=datetime(2024, 4, 2))
+    book.record_corrections([Amendment(source_key="r2", at=datetime(2024, 4, 3), quantity=60)])
+    book.record_adjustments([Adjustment(key="a1", user_id=3, points=7, on=date(2024, 5, 1), reason="event")])
+    book.merge_users(3, 2)
+    today = {row.user_id: row.points for row in book.platform_points(date(2024, 6, 1))}
+    # At the later values: p2 alone (50); reads 150 + 60 in one bucket (2); the rating 0, merged into 2.
+    assert today == {1: 50, 2: 2}
+    launch = {row.user_id: row.points for row in book.platform_points(date(2024, 2, 1))}
+    assert launch == {1: 5, 2: 2 + 50}
+    # From a day: only actions on or after it, wherever their corrections are booked.
+    assert {row.user_id: row.points for row in book.platform_points(date(2024, 6, 1), from_day=date(2024, 2, 2))} == {1: 50}
