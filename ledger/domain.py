@@ -13,11 +13,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ledger.safe_values import attributes_size_problem, json_problem, text_problem
+
 # Limits shared by the bulk importers and the models, so a row the CSV reader accepts is a
 # row the model accepts. Integers stay well inside 64-bit and JSON-safe ranges.
 MAX_INTEGER = 2**53 - 1
 MAX_KEY_LENGTH = 200
 MAX_NAME_LENGTH = 100
+# Points per unit are at most 10^6 in size and a quantity at most 10^9, so one action is worth
+# at most 10^15 points and a user's total stays inside 64 bits (2^63 > 9.2 * 10^18) up to
+# MAX_USER_QUANTITY units, which ingest enforces: no accepted input can overflow a sum.
+MAX_POINT_VALUE = 10**6
+MAX_QUANTITY = 10**9
+MAX_USER_QUANTITY = 9 * 10**12
 ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at", "quantity", "attributes")
 REQUIRED_ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at")
 
@@ -64,8 +72,24 @@ class Action(BaseModel):
     user_id: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
     action: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     occurred_at: datetime
-    quantity: int = Field(default=1, ge=0, le=MAX_INTEGER)
+    quantity: int = Field(default=1, ge=0, le=MAX_QUANTITY)
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("source_key", "action")
+    @classmethod
+    def _storable_text(cls, value: str) -> str:
+        problem = text_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("attributes")
+    @classmethod
+    def _storable_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problem = json_problem(value) or attributes_size_problem(canonical_json(value))
+        if problem:
+            raise ValueError(f"attributes {problem}")
+        return value
 
     @field_validator("occurred_at", mode="before")
     @classmethod

@@ -25,7 +25,9 @@ class InputProblem:
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
         field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.reason}"
+        # Lone surrogates (from bytes that were not UTF-8) would make printing the line fail.
+        text = f"{where}:{field} {self.reason}"
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class InvalidInput(LedgerError):

@@ -40,19 +40,16 @@ CREATE TEMP TABLE IF NOT EXISTS replay_day_rules (
 ) ON COMMIT DROP
 
 -- name: fill_replay_days
--- Every day from the ledger's first action day to its last, clipped to the given days.
--- MIN and MAX come from the (ledger, day) index.
+-- Every day with an action of the ledger within the given days, found one index lookup per
+-- day (the next day after the last one found), so far-apart days cost nothing between them.
 INSERT INTO replay_days (day, version_seq, whole)
-SELECT series.day::date, NULL, 1
-FROM (
-    SELECT GREATEST(MIN(day), CAST(:from_day AS date)) AS first_day,
-           LEAST(MAX(day), CAST(:to_day AS date)) AS last_day
-    FROM actions WHERE ledger_id = :ledger_id
-    -- GREATEST and LEAST skip NULLs: without this a ledger with no actions would get
-    -- every day of the calendar.
-    HAVING MIN(day) IS NOT NULL
-) bounds,
-generate_series(bounds.first_day, bounds.last_day, interval '1 day') AS series(day)
+WITH RECURSIVE series(day) AS (
+    SELECT (SELECT a.day FROM actions a WHERE a.ledger_id = :ledger_id AND a.day >= CAST(:from_day AS date) ORDER BY a.day LIMIT 1)
+    UNION ALL
+    SELECT (SELECT a.day FROM actions a WHERE a.ledger_id = :ledger_id AND a.day > series.day ORDER BY a.day LIMIT 1)
+    FROM series WHERE series.day < CAST(:to_day AS date)
+)
+SELECT day, CAST(NULL AS BIGINT), 1 FROM series WHERE day IS NOT NULL AND day <= CAST(:to_day AS date)
 
 -- name: drop_replay_rebuilt
 -- The scratch tables of a full rebuild in parts: its daily rows, period rows and year pieces.

@@ -1,19 +1,17 @@
 -- SQLite forms of replay statements (see sql/replay.sql).
 
 -- name: fill_replay_days
--- Every day from the ledger's first action day to its last, clipped to the given days.
+-- Every day with an action of the ledger within the given days, found one index lookup per
+-- day (the next day after the last one found), so far-apart days cost nothing between them.
 INSERT INTO replay_days (day, version_seq, whole)
 WITH RECURSIVE
-    bounds AS (
-        SELECT MAX(MIN(day), :from_day) AS first_day, MIN(MAX(day), :to_day) AS last_day
-        FROM actions WHERE ledger_id = :ledger_id
-    ),
     series(day) AS (
-        SELECT first_day FROM bounds WHERE first_day <= last_day
+        SELECT (SELECT a.day FROM actions a WHERE a.ledger_id = :ledger_id AND a.day >= :from_day ORDER BY a.day LIMIT 1)
         UNION ALL
-        SELECT date(series.day, '+1 day') FROM series, bounds WHERE series.day < bounds.last_day
+        SELECT (SELECT a.day FROM actions a WHERE a.ledger_id = :ledger_id AND a.day > series.day ORDER BY a.day LIMIT 1)
+        FROM series WHERE series.day < :to_day
     )
-SELECT day, NULL, 1 FROM series
+SELECT day, NULL, 1 FROM series WHERE day IS NOT NULL AND day <= :to_day
 
 -- name: attribute_as_text
 -- The SQLite form of the fragment in sql/postgresql/replay.sql. SQLite's -> and ->> read a
