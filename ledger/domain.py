@@ -123,7 +123,7 @@ class Rule(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    value: int = Field(default=0, ge=-MAX_INTEGER, le=MAX_INTEGER)
+    value: int = Field(default=0, ge=-MAX_POINT_VALUE, le=MAX_POINT_VALUE)
     per: int | None = Field(default=None, ge=1, le=MAX_INTEGER)
     min_quantity: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     by: dict[str, dict[str, int]] | None = None
@@ -149,6 +149,8 @@ class Rule(BaseModel):
             if self.per is not None:
                 raise ValueError("`by` and `per` cannot be combined")
             attribute = next(iter(self.by))
+            if any(abs(points) > MAX_POINT_VALUE for points in self.by[attribute].values()):
+                raise ValueError(f"`by` points are between -{MAX_POINT_VALUE} and {MAX_POINT_VALUE}")
             if len(attribute) > MAX_NAME_LENGTH:
                 raise ValueError(f"a `by` attribute name is at most {MAX_NAME_LENGTH} characters")
             # SQLite looks the attribute up by a quoted JSON path, which has no escape for

@@ -26,6 +26,7 @@ from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, tak
 from ledger.store.canonical import action_bytes
 from ledger.store.engine import vacuum_analyze, write_transaction
 from ledger.store.journal import begin_batch, commit_batch
+from ledger.store.quantity_caps import quantity_problems
 from ledger.store.tables import actions
 
 
@@ -153,6 +154,10 @@ def _write(
         progress(offered - len(new_rows))
         if not new_rows:
             return WriteResult(0, offered, None)
+        too_much = quantity_problems(conn, number, [located for located in rows if located.row.source_key not in present],
+                                     _ledger_has_actions(conn, number))
+        if too_much:
+            raise InvalidInput(too_much, what="ingest")
         batch = begin_batch(conn, ledger, "actions", origin)
         bulk = takes_bulk_path(conn, "actions", len(new_rows))
         try:
