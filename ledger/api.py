@@ -28,7 +28,7 @@ from ledger.importers.schedules import read_schedule
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
 from ledger.store.engine import open_engine, read_transaction
-from ledger.verify import JournalDigest, Verification, verify_journal
+from ledger.verify import JournalDigest, Verification, check_schema_objects, verify_journal
 
 
 class Ledger:
@@ -146,7 +146,9 @@ class Ledger:
         they share one chain). Raises JournalBroken naming the first broken place."""
         self.check_schema()
         with read_transaction(self.engine) as conn:
-            return verify_journal(conn, digest)
+            result = verify_journal(conn, digest)
+        check_schema_objects(self.engine)
+        return result
 
     def digest(self) -> JournalDigest:
         """The journal's current head (batch, last seq, hash), to keep outside the database.

@@ -17,18 +17,21 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Engine, Table, select
 
 from ledger.domain import LevelCurve, Rule, ScheduleVersion, canonical_json
 from ledger.errors import InputProblem, InvalidInput, JournalBroken
 from ledger.store.canonical import action_bytes, batch_header_bytes, schedule_version_bytes, table_event_bytes
 from ledger.store.journal import GENESIS_HASH, chain_hash
+from ledger.verify_schema import schema_object_problem
+from ledger.verify_storage import Finding, orphan_rules, stored_value_problem
 from ledger.store.tables import (
     EVENT_TABLES,
     actions,
@@ -43,6 +46,7 @@ from ledger.store.tables import (
 # Rows fetched per round trip while streaming: keeps memory flat on large journals.
 STREAM_ROWS = 10_000
 DIGEST_FIELDS = ("batch_id", "last_seq", "hash", "recorded_at", "taken_at")
+HASH_SPELLING = re.compile("[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,11 @@ class JournalDigest:
             batch_id, last_seq, digest_hash = fields["batch_id"], fields["last_seq"], fields["hash"]
             if not (isinstance(batch_id, int) and isinstance(last_seq, int) and isinstance(digest_hash, str)):
                 raise ValueError("batch_id and last_seq must be integers, hash a string")
+            if isinstance(batch_id, bool) or batch_id < 1 or last_seq < batch_id:
+                # A digest of no batch would be "found" in every journal: it proves nothing.
+                raise ValueError(f"it names no batch (batch_id {batch_id}, last_seq {last_seq})")
+            if not HASH_SPELLING.fullmatch(digest_hash):
+                raise ValueError("hash must be 64 lowercase hexadecimal digits")
             recorded_at = datetime.fromisoformat(fields["recorded_at"]) if fields["recorded_at"] else None
             return cls(batch_id, last_seq, digest_hash, recorded_at, datetime.fromisoformat(fields["taken_at"]))
         except (TypeError, ValueError) as exc:
@@ -137,12 +146,13 @@ class StoredEvent:
 def verify_journal(conn: Connection, digest: JournalDigest | None = None) -> Verification:
     """Recompute every link of the chain and every event's bytes; raise JournalBroken at the
     first place that differs. With `digest`, also prove the journal still holds its head."""
+    _raise_if_found("stored value", stored_value_problem(conn))
     walk = _Walk(_events_in_seq_order(conn), digest)
     batch_rows = conn.execute(select(batches).order_by(batches.c.batch_id).execution_options(yield_per=STREAM_ROWS))
     for row in batch_rows:
         walk.batch(row)
     walk.finish()
-    _check_stray_points(conn)
+    _raise_if_found("stray rows", orphan_rules(conn))
     return Verification(walk.batch_count, walk.event_count, walk.head(), digest)
 
 
@@ -348,17 +358,15 @@ def _version_document(
     return canonical_json(version.to_document()), problem
 
 
-def _check_stray_points(conn: Connection) -> None:
-    """Points rows must belong to a recorded version (rules have a foreign key; points do not)."""
-    known = select(schedule_versions.c.seq)
-    stray = conn.execute(
-        select(schedule_rule_points.c.version_seq)
-        .where(schedule_rule_points.c.version_seq.not_in(known))
-        .order_by(schedule_rule_points.c.version_seq)
-        .limit(1)
-    ).first()
-    if stray is not None:
-        raise JournalBroken(
-            JournalBreak("stray rows", "schedule_rule_points rows name a version that was never recorded",
-                         seq=stray.version_seq)
-        )
+def check_schema_objects(engine: Engine) -> None:
+    """Raise JournalBroken if the views, triggers, functions, rules, policies or table columns
+    that pricing and reads depend on differ from what the migrations create."""
+    problem = schema_object_problem(engine)
+    if problem is not None:
+        raise JournalBroken(JournalBreak("schema objects changed", problem))
+
+
+def _raise_if_found(what: str, finding: Finding | None) -> None:
+    if finding is not None:
+        detail, batch_id, seq = finding
+        raise JournalBroken(JournalBreak(what, detail, batch_id, seq))
