@@ -28,6 +28,7 @@ from ledger.importers.schedules import read_schedule
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
 from ledger.store.engine import open_engine, read_transaction
+from ledger.verify_projections import ProjectionDifference, projection_differences, refuse_projections_ahead
 from ledger.verify import JournalDigest, Verification, check_schema_objects, verify_journal
 
 
@@ -150,6 +151,12 @@ class Ledger:
         check_schema_objects(self.engine)
         return result
 
+    def projection_differences(self) -> list[ProjectionDifference | str]:
+        """Every difference between the stored projections (of every recalculated ledger in
+        the database) and the projections recomputed from the events; empty when they agree."""
+        self.check_schema()
+        return list(projection_differences(self.engine))
+
     def digest(self) -> JournalDigest:
         """The journal's current head (batch, last seq, hash), to keep outside the database.
 
@@ -166,7 +173,9 @@ class Ledger:
 
     def catch_up(self) -> None:
         """Recalculate incrementally if events arrived since the last recalculation, so
-        reads from the projections always reflect every recorded event."""
+        reads from the projections always reflect every recorded event. Refuses projections
+        that claim more events than the journal holds (ProjectionsAhead)."""
+        refuse_projections_ahead(self.engine, self.name)
         if replay.is_behind(self.engine, self.name):
             replay.recalc(self.engine, self.name)
 
