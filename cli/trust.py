@@ -50,6 +50,8 @@ def verify(
         f"journal verified: {result.batches} batches, {result.events} events; "
         f"head batch {head.batch_id}, seq {head.last_seq}, hash {head.hash}"
     )
+    if result.keyed_batches:
+        line += f"; {result.keyed_batches} batch(es) carry a valid chain-key MAC, the newest included"
     if expected is not None:
         line += f"; contains the digest of batch {expected.batch_id} (taken {expected.taken_at:%Y-%m-%d %H:%M:%S})"
     typer.echo(line)

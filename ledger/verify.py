@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, Table, select
 from ledger.domain import LevelCurve, Rule, ScheduleVersion, canonical_json
 from ledger.errors import InputProblem, InvalidInput, JournalBroken
 from ledger.store.canonical import action_bytes, batch_header_bytes, schedule_version_bytes, table_event_bytes
+from ledger.store.chain_key import chain_key, mac_matches
 from ledger.store.journal import GENESIS_HASH, chain_hash
 from ledger.verify_schema import schema_object_problem
 from ledger.verify_storage import Finding, orphan_rules, stored_value_problem
@@ -124,6 +125,8 @@ class Verification:
     events: int
     head: JournalDigest
     digest: JournalDigest | None
+    # With SCORELEDGER_CHAIN_KEY set: how many batches carry a MAC valid under it.
+    keyed_batches: int = 0
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ def verify_journal(conn: Connection, digest: JournalDigest | None = None) -> Ver
         walk.batch(row)
     walk.finish()
     _raise_if_found("stray rows", orphan_rules(conn))
-    return Verification(walk.batch_count, walk.event_count, walk.head(), digest)
+    return Verification(walk.batch_count, walk.event_count, walk.head(), digest, walk.keyed_batches)
 
 
 class _Walk:
@@ -168,6 +171,8 @@ class _Walk:
         self.prev_hash = GENESIS_HASH
         self.next_seq = 1
         self.last: Any = None
+        self.key = chain_key()
+        self.keyed_batches = 0
 
     def batch(self, row: Any) -> None:
         expected_id = self.batch_count + 1
@@ -197,6 +202,7 @@ class _Walk:
             self._broken("hash mismatch", f"stored hash {row.hash} but its header and events "
                          f"(seq {row.first_seq}..{row.last_seq}) hash to {recomputed}: an event or "
                          "the batch row was changed", batch_id=row.batch_id)
+        self._check_mac(row)
         self._check_digest(row)
         self.batch_count += 1
         self.event_count += row.event_count
@@ -234,6 +240,22 @@ class _Walk:
         shown = "; ".join(f"{name} {stored} but its batch says {wanted}" for name, stored, wanted in claims)
         self._broken("event outside its batch", f"{event.table} row: {shown}", batch_id=batch.batch_id, seq=seq)
 
+    def _check_mac(self, row: Any) -> None:
+        """With the chain key: a stored MAC must match, and once one batch carries a MAC
+        every later one must (ledger/store/chain_key.py)."""
+        if self.key is None:
+            return
+        if row.mac is None:
+            if self.keyed_batches:
+                self._broken("unkeyed batch", "it carries no MAC but earlier batches do: it was written without "
+                             "the chain key, or its MAC was removed", batch_id=row.batch_id)
+            return
+        if not mac_matches(self.key, row.hash, row.mac):
+            self._broken("MAC mismatch", "its MAC is not the chain key's MAC of its hash: the journal up to it was "
+                         "rewritten by someone without the key (or the key is not the one it was written with)",
+                         batch_id=row.batch_id)
+        self.keyed_batches += 1
+
     def _check_digest(self, row: Any) -> None:
         digest = self.digest
         if digest is None or row.batch_id != digest.batch_id:
@@ -254,6 +276,10 @@ class _Walk:
             self._broken("truncated", f"the journal ends at batch {self.batch_count} (seq {self.next_seq - 1}) "
                          f"but the digest taken {digest.taken_at:%Y-%m-%d %H:%M:%S} names batch "
                          f"{digest.batch_id} (seq {digest.last_seq}): the tail was removed")
+        if self.key is not None and self.last is not None and self.last.mac is None:
+            self._broken("unkeyed head", f"the newest batch ({self.last.batch_id}) carries no MAC, so nothing "
+                         "vouches for the journal under the chain key: it was written without the key, or the MACs were "
+                         "removed", batch_id=self.last.batch_id)
 
     def head(self) -> JournalDigest:
         now = datetime.now(UTC).replace(tzinfo=None)

@@ -47,6 +47,8 @@ batches = Table(
     Column("origin", Text, nullable=True),
     Column("prev_hash", String(64), nullable=True),
     Column("hash", String(64), nullable=True),
+    # HMAC of `hash` under SCORELEDGER_CHAIN_KEY when it was set (migration 0014); not hashed.
+    Column("mac", String(64), nullable=True),
 )
 
 # Each ledger's number, by which actions and the projection tables name it in their keys
