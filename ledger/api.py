@@ -233,5 +233,6 @@ class Ledger:
 
     def audit(self, user_id: int, *, from_day: date | None = None, to_day: date | None = None) -> list[audit.AuditLine]:
         """Every line making up `user_id`'s points, in order, with a running total."""
+        standings.check_user_ids([user_id], "audit")
         self.check_schema()
         return self._auditor.audit(user_id, from_day, to_day)

@@ -34,7 +34,10 @@ def utc_naive(moment: datetime) -> datetime:
     """A timestamp as naive UTC: zone-less input is taken as UTC already."""
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError(f"{moment.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 def parse_timestamp(text: str) -> datetime:

@@ -76,7 +76,7 @@ class JournalDigest:
     def from_json(cls, text: str, source: str) -> JournalDigest:
         """Read a digest written by `to_json`; InvalidInput names what is wrong with it."""
         def refuse(reason: str) -> InvalidInput:
-            return InvalidInput([InputProblem(source, None, None, reason)], what="digest")
+            return InvalidInput([InputProblem(source, None, None, reason)], what="digest", writes=False)
 
         try:
             fields = json.loads(text)
