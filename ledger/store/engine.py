@@ -32,6 +32,9 @@ APPEND_ONLY_MARK = "is append-only"
 # One lock for every write to the journal: batches get gap-free sequence numbers and each
 # batch's hash covers the one before, so writers take turns. (SQLite: BEGIN IMMEDIATE.)
 JOURNAL_LOCK_KEY = 0x5C0E1ED6
+# The lock a recalculation holds throughout (ledger/replay.py PROJECTION_LOCK_KEY, the same
+# number): a bulk ingest takes it before ACCESS EXCLUSIVE on actions (ledger/store/actions.py).
+PROJECTION_LOCK_KEY = 0x5C0E1ED8
 # Bytes per page of a new SQLite database (SQLite's default is 4096). At 10M actions, same
 # machine, one run after the other: ingest took 82.8 s against 92.3 s (fewer pages to write
 # to the WAL and copy back, a third less time in the kernel), and the per-user audit's p99
