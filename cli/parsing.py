@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ledger.domain import parse_day, parse_timestamp
+from ledger.domain import MAX_POINT_VALUE, parse_day, parse_timestamp
 from ledger.errors import InputProblem, InvalidInput
 
 
@@ -41,6 +41,9 @@ def assignments(words: list[str]) -> dict[str, int]:
             values[name] = int(number)
         except ValueError:
             problems.append(InputProblem(word, None, name, f"points must be a whole number, got {number!r}"))
+            continue
+        if abs(values[name]) > MAX_POINT_VALUE:
+            problems.append(InputProblem(word, None, name, f"points are between -{MAX_POINT_VALUE} and {MAX_POINT_VALUE}"))
     if problems:
         raise InvalidInput(problems, what="schedule set")
     if not values:

@@ -79,3 +79,10 @@ def test_a_ledger_at_the_bounds_prices_exactly_and_refuses_one_unit_more(book: L
     assert book.audit(1)[-1].running_total == most
     result = cli("leaderboard", "--period", "year", "--at", "2024-05-01", "--format", "csv")
     assert str(most) in result.stdout
+
+
+def test_schedule_set_over_the_bound_is_one_clear_line(cli) -> None:  # type: ignore[no-untyped-def]
+    for value in (MAX_POINT_VALUE + 1, 2**63, -(10**30)):
+        result = cli("schedule", "set", "--effective-from", "2024-01-01", "--retroactive", f"likes_received={value}", ok=False)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"between -{MAX_POINT_VALUE} and {MAX_POINT_VALUE}" in result.stderr
