@@ -21,8 +21,8 @@ MAX_INTEGER = 2**53 - 1
 MAX_KEY_LENGTH = 200
 MAX_NAME_LENGTH = 100
 # Points per unit are at most 10^6 in size and a quantity at most 10^9, so one action is worth
-# at most 10^15 points and a user's total stays inside 64 bits (2^63 > 9.2 * 10^18) up to
-# MAX_USER_QUANTITY units, which ingest enforces: no accepted input can overflow a sum.
+# at most 10^15 points, and a user's total stays inside 64 bits (2^63 > 9.2 * 10^18) up to
+# MAX_USER_QUANTITY units, which ingest enforces (ledger/store/quantity_caps.py).
 MAX_POINT_VALUE = 10**6
 MAX_QUANTITY = 10**9
 MAX_USER_QUANTITY = 9 * 10**12

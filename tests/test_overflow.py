@@ -14,14 +14,17 @@ from pydantic import ValidationError
 from ledger import Ledger, Rule, ScheduleVersion
 from ledger.domain import MAX_POINT_VALUE, MAX_QUANTITY, MAX_USER_QUANTITY
 from ledger.errors import InvalidInput
+from ledger.store.quantity_caps import HEAVY_BOUND, LIGHT_HEADROOM, LIGHT_QUANTITY
 from tests.factories import action_row, csv_text
 
-FULL_ROWS = MAX_USER_QUANTITY // MAX_QUANTITY
+FULL_ROWS = HEAVY_BOUND // MAX_QUANTITY
 
 
 def test_the_bounds_keep_every_sum_inside_64_bits() -> None:
     assert MAX_USER_QUANTITY * MAX_POINT_VALUE < 2**63
-    assert MAX_USER_QUANTITY % MAX_QUANTITY == 0
+    assert HEAVY_BOUND % MAX_QUANTITY == 0
+    # Light rows pass the bound only after more than a billion of them for one user.
+    assert LIGHT_HEADROOM // LIGHT_QUANTITY >= 10**9
 
 
 @pytest.mark.parametrize(
@@ -65,20 +68,21 @@ def test_a_ledger_at_the_bounds_prices_exactly_and_refuses_one_unit_more(book: L
     bottom = [action_row(f"bot{i}", user=2, action="spam", quantity=MAX_QUANTITY) for i in range(FULL_ROWS)]
     assert book.ingest_file(_file(tmp_path, "a.csv", top + bottom)).new == 2 * FULL_ROWS
     with pytest.raises(InvalidInput) as caught:
-        book.ingest_file(_file(tmp_path, "b.csv", [action_row("one-more", user=1, quantity=1)]))
+        book.ingest_file(_file(tmp_path, "b.csv", [action_row("one-more", user=1, quantity=LIGHT_QUANTITY + 1)]))
     assert "user 1" in caught.value.problems[0].reason
-    # Another user, and the same user in another ledger, are not affected.
-    assert book.ingest_file(_file(tmp_path, "c.csv", [action_row("u3", user=3, quantity=1)])).new == 1
-    most = MAX_USER_QUANTITY * MAX_POINT_VALUE
+    # Light rows are not checked (room for a billion of them is kept); another user is unaffected.
+    assert book.ingest_file(_file(tmp_path, "c.csv", [action_row("u3", user=3, quantity=1), action_row("light", user=1, quantity=1)])).new == 2
+    most = HEAVY_BOUND * MAX_POINT_VALUE
     book.recalc(full=True)
-    assert {row.user_id: row.points for row in book.scores()} == {1: most, 2: -most, 3: MAX_POINT_VALUE}
+    top_points = most + MAX_POINT_VALUE
+    assert {row.user_id: row.points for row in book.scores()} == {1: top_points, 2: -most, 3: MAX_POINT_VALUE}
     board = book.leaderboard(at=date(2024, 5, 1))
-    assert [(row.user_id, row.points) for row in board] == [(1, most), (3, MAX_POINT_VALUE), (2, -most)]
+    assert [(row.user_id, row.points) for row in board] == [(1, top_points), (3, MAX_POINT_VALUE), (2, -most)]
     month = book.leaderboard(period="month", at=date(2024, 5, 1))
-    assert month[0].points == most
-    assert book.audit(1)[-1].running_total == most
+    assert month[0].points == top_points
+    assert book.audit(1)[-1].running_total == top_points
     result = cli("leaderboard", "--period", "year", "--at", "2024-05-01", "--format", "csv")
-    assert str(most) in result.stdout
+    assert str(top_points) in result.stdout
 
 
 def test_schedule_set_over_the_bound_is_one_clear_line(cli) -> None:  # type: ignore[no-untyped-def]

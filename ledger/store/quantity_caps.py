@@ -2,9 +2,16 @@
 
 Points are summed per user and day, per period and over all of history in 64-bit integers.
 A single action is bounded (ledger/domain.py MAX_QUANTITY, MAX_POINT_VALUE), but sums are
-not unless the quantities summed are: so a batch is refused if it would take any user's
-total quantity in a ledger past MAX_USER_QUANTITY, which keeps every sum of points inside
-64 bits (SQLite would otherwise clamp it silently, PostgreSQL fail every read of the ledger).
+not unless the quantities summed are: so a batch is refused if it would take a user's total
+quantity in a ledger past MAX_USER_QUANTITY, which keeps every sum of points inside 64 bits
+(SQLite would otherwise clamp it silently, PostgreSQL fail every read of the ledger).
+
+Reading a user's recorded total costs a range of the user-history index, so it is read only
+for users with a heavy row (quantity above LIGHT_QUANTITY) in the batch, and those must stay
+LIGHT_HEADROOM below the bound: light rows, which nearly every batch holds only, are then
+never checked, and a user's total can pass the bound by light rows alone only after more
+than a billion of them (LIGHT_HEADROOM / LIGHT_QUANTITY), which 2^63 still has room for
+(MAX_USER_QUANTITY * MAX_POINT_VALUE = 9.0e18; 2^63 = 9.22e18 allows 2.2e11 more units).
 """
 
 from __future__ import annotations
@@ -13,22 +20,27 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
-from ledger.domain import MAX_QUANTITY, MAX_USER_QUANTITY
+from ledger.domain import MAX_USER_QUANTITY
 from ledger.errors import InputProblem
+
+LIGHT_QUANTITY = 1_000
+LIGHT_HEADROOM = 10**12
+HEAVY_BOUND = MAX_USER_QUANTITY - LIGHT_HEADROOM
 
 
 def quantity_problems(conn: Connection, number: int, rows: Sequence, recorded_before: bool) -> list[InputProblem]:
-    """A problem for each user whose total quantity in ledger number `number` would pass
-    MAX_USER_QUANTITY with `rows` (LocatedRow) added, naming the row that passes it.
-    `recorded_before`: whether the ledger already holds actions whose quantities count."""
-    if not recorded_before and len(rows) * MAX_QUANTITY <= MAX_USER_QUANTITY:
-        return []  # too few rows to reach the bound, whatever their quantities
-    batch: dict[int, int] = {}
+    """A problem for each user with a heavy row in `rows` (LocatedRow) whose total quantity in
+    ledger number `number` would pass HEAVY_BOUND with `rows` added, naming the row that
+    passes it. `recorded_before`: whether the ledger already holds actions."""
+    heavy = {located.row.user_id for located in rows if located.row.quantity > LIGHT_QUANTITY}
+    if not heavy:
+        return []
+    batch = dict.fromkeys(heavy, 0)
     for located in rows:
-        row = located.row
-        batch[row.user_id] = batch.get(row.user_id, 0) + row.quantity
+        if located.row.user_id in batch:
+            batch[located.row.user_id] += located.row.quantity
     recorded = _recorded_totals(conn, number, batch) if recorded_before else {}
-    over = {user for user, total in batch.items() if total + recorded.get(user, 0) > MAX_USER_QUANTITY}
+    over = {user for user, total in batch.items() if total + recorded.get(user, 0) > HEAVY_BOUND}
     problems: list[InputProblem] = []
     running = dict.fromkeys(over, 0)
     for located in rows:
@@ -36,13 +48,13 @@ def quantity_problems(conn: Connection, number: int, rows: Sequence, recorded_be
         if user not in running:
             continue
         running[user] += located.row.quantity
-        if running[user] + recorded.get(user, 0) > MAX_USER_QUANTITY:
+        if running[user] + recorded.get(user, 0) > HEAVY_BOUND:
             problems.append(
                 InputProblem(
                     located.source,
                     located.line,
                     "quantity",
-                    f"takes user {user}'s total quantity past {MAX_USER_QUANTITY} (recorded "
+                    f"takes user {user}'s total quantity past {HEAVY_BOUND} (recorded "
                     f"{recorded.get(user, 0)}), beyond which points could overflow 64 bits",
                 )
             )
