@@ -73,3 +73,11 @@ def test_a_journal_stripped_of_every_mac_fails_with_the_key(keyed: Ledger) -> No
 def test_another_key_fails(keyed: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_VARIABLE, "another key")
     assert _break(keyed) == "MAC mismatch"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_sqlite_refuses_a_mac_of_another_type(keyed: Ledger) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError, match="CHECK"):
+        tamper(keyed, "UPDATE batches SET mac = X'00' WHERE batch_id = 2")

@@ -11,6 +11,8 @@ Create Date: 2026-12-03
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.store.typed_columns import sqlite_type_check
+
 revision = "0014"
 down_revision = "0010"
 branch_labels = None
@@ -18,7 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("batches", sa.Column("mac", sa.String(64), nullable=True))
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite would store any type here: refuse all but text, as PostgreSQL does.
+        check = sqlite_type_check("mac", sa.String, nullable=True)
+        op.execute(f"ALTER TABLE batches ADD COLUMN mac VARCHAR(64) CHECK ({check})")
+    else:
+        op.add_column("batches", sa.Column("mac", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
