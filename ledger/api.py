@@ -42,17 +42,21 @@ from ledger.importers.schedules import read_schedule
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
 from ledger.store.corrections import (
+    CompensationIntent,
     CorrectionsWritten,
     Located,
     now_utc,
     read_action_states,
     read_adjustments,
+    read_compensation_intents,
+    write_compensation_intent,
     write_adjustments,
     write_corrections,
     write_merge,
 )
 from ledger.store.engine import open_engine, read_transaction
-from ledger.verify import JournalDigest, Verification, verify_journal
+from ledger.verify_projections import ProjectionDifference, projection_differences, refuse_projections_ahead
+from ledger.verify import JournalDigest, Verification, check_schema_objects, verify_journal
 
 
 class Ledger:
@@ -149,6 +153,17 @@ class Ledger:
         self.check_schema()
         return read_action_states(self.engine, self.name, keys)
 
+    def record_compensation_intent(self, intent: CompensationIntent) -> CorrectionsWritten:
+        """Record that a compensation is about to be sent to an outside system; once it is
+        there, `record_adjustments` its compensation (same key, the system's id as reference)."""
+        self.check_schema()
+        return write_compensation_intent(self.engine, self.name, intent)
+
+    def compensation_intents(self) -> dict[str, CompensationIntent]:
+        """The latest recorded intent of each compensation key."""
+        self.check_schema()
+        return read_compensation_intents(self.engine, self.name)
+
     def merge_users(self, source: int, target: int, *, at: datetime | None = None, reason: str | None = None) -> CorrectionsWritten:
         """From now on every event of `source`, past and future, counts for `target`."""
         self.check_schema()
@@ -212,7 +227,15 @@ class Ledger:
         they share one chain). Raises JournalBroken naming the first broken place."""
         self.check_schema()
         with read_transaction(self.engine) as conn:
-            return verify_journal(conn, digest)
+            result = verify_journal(conn, digest)
+        check_schema_objects(self.engine)
+        return result
+
+    def projection_differences(self) -> list[ProjectionDifference | str]:
+        """Every difference between the stored projections (of every recalculated ledger in
+        the database) and the projections recomputed from the events; empty when they agree."""
+        self.check_schema()
+        return list(projection_differences(self.engine))
 
     def digest(self) -> JournalDigest:
         """The journal's current head (batch, last seq, hash), to keep outside the database.
@@ -230,7 +253,9 @@ class Ledger:
 
     def catch_up(self) -> None:
         """Recalculate incrementally if events arrived since the last recalculation, so
-        reads from the projections always reflect every recorded event."""
+        reads from the projections always reflect every recorded event. Refuses projections
+        that claim more events than the journal holds (ProjectionsAhead)."""
+        refuse_projections_ahead(self.engine, self.name)
         if replay.is_behind(self.engine, self.name):
             replay.recalc(self.engine, self.name)
 
@@ -317,6 +342,7 @@ class Ledger:
 
     def audit(self, user_id: int, *, from_day: date | None = None, to_day: date | None = None) -> list[audit.AuditLine]:
         """Every line making up `user_id`'s points, in order, with a running total."""
+        standings.check_user_ids([user_id], "audit")
         self.check_schema()
         with read_transaction(self.engine) as conn:
             curve = levels.curve_in_force(conn, self.name, to_day)

@@ -15,11 +15,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ledger.safe_values import attributes_size_problem, json_problem, text_problem
+
 # Limits shared by the bulk importers and the models, so a row the CSV reader accepts is a
 # row the model accepts. Integers stay well inside 64-bit and JSON-safe ranges.
 MAX_INTEGER = 2**53 - 1
 MAX_KEY_LENGTH = 200
 MAX_NAME_LENGTH = 100
+# Points per unit are at most 10^6 in size and a quantity at most 10^9, so one action is worth
+# at most 10^15 points, and a user's total stays inside 64 bits (2^63 > 9.2 * 10^18) up to
+# MAX_USER_QUANTITY units, which ingest enforces (ledger/store/quantity_caps.py).
+MAX_POINT_VALUE = 10**6
+MAX_QUANTITY = 10**9
+MAX_USER_QUANTITY = 9 * 10**12
 ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at", "quantity", "attributes")
 REQUIRED_ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at")
 # Optional columns of an action file that correct a recorded action instead of adding one:
@@ -31,7 +39,10 @@ def utc_naive(moment: datetime) -> datetime:
     """A timestamp as naive UTC: zone-less input is taken as UTC already."""
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError(f"{moment.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -60,6 +71,14 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def storable_attributes(value: dict[str, Any]) -> dict[str, Any]:
+    """`value` if both backends store it as the same JSON, else ValueError saying why."""
+    problem = json_problem(value) or attributes_size_problem(canonical_json(value))
+    if problem:
+        raise ValueError(f"attributes {problem}")
+    return value
+
+
 class Action(BaseModel):
     """Something a user did that may earn points. `source_key` is its idempotency key."""
 
@@ -69,8 +88,21 @@ class Action(BaseModel):
     user_id: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
     action: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     occurred_at: datetime
-    quantity: int = Field(default=1, ge=0, le=MAX_INTEGER)
+    quantity: int = Field(default=1, ge=0, le=MAX_QUANTITY)
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("source_key", "action")
+    @classmethod
+    def _storable_text(cls, value: str) -> str:
+        problem = text_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("attributes")
+    @classmethod
+    def _storable_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return storable_attributes(value)
 
     @field_validator("occurred_at", mode="before")
     @classmethod
@@ -104,7 +136,7 @@ class Rule(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    value: int = Field(default=0, ge=-MAX_INTEGER, le=MAX_INTEGER)
+    value: int = Field(default=0, ge=-MAX_POINT_VALUE, le=MAX_POINT_VALUE)
     per: int | None = Field(default=None, ge=1, le=MAX_INTEGER)
     min_quantity: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     by: dict[str, dict[str, int]] | None = None
@@ -130,6 +162,8 @@ class Rule(BaseModel):
             if self.per is not None:
                 raise ValueError("`by` and `per` cannot be combined")
             attribute = next(iter(self.by))
+            if any(abs(points) > MAX_POINT_VALUE for points in self.by[attribute].values()):
+                raise ValueError(f"`by` points are between -{MAX_POINT_VALUE} and {MAX_POINT_VALUE}")
             if len(attribute) > MAX_NAME_LENGTH:
                 raise ValueError(f"a `by` attribute name is at most {MAX_NAME_LENGTH} characters")
             # SQLite looks the attribute up by a quoted JSON path, which has no escape for
@@ -288,6 +322,9 @@ ADJUSTMENT_KINDS = ("manual", "imported", "compensation")
 # outside system so that its recalculation shows the ledger's total, not points of its own.
 COUNTED_ADJUSTMENT_KINDS = ("manual", "imported")
 MAX_REASON_LENGTH = 2000
+# An adjustment's points: as much as a million of the largest actions, far inside 64 bits
+# even summed over a million adjustments.
+MAX_ADJUSTMENT_POINTS = 10**12
 
 
 def _parse_moment(value: Any) -> Any:
@@ -302,9 +339,17 @@ class Adjustment(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    @field_validator("key", "reason", "author", "reference")
+    @classmethod
+    def _storable_text(cls, value: str | None) -> str | None:
+        problem = text_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
     key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
     user_id: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
-    points: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    points: int = Field(ge=-MAX_ADJUSTMENT_POINTS, le=MAX_ADJUSTMENT_POINTS)
     on: date
     reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
     kind: Literal["manual", "imported", "compensation"] = "manual"
@@ -356,8 +401,13 @@ class Amendment(_Correction):
     """The action's measure changed (a visit's reading time grew, a rating changed): the
     difference between the new and the old measure is booked at `at`."""
 
-    quantity: int = Field(ge=0, le=MAX_INTEGER)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("attributes")
+    @classmethod
+    def _storable_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return storable_attributes(value)
 
 
 Correction = Retraction | Reinstatement | Amendment

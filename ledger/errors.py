@@ -25,24 +25,28 @@ class InputProblem:
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
         field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.reason}"
+        # Lone surrogates (from bytes that were not UTF-8) would make printing the line fail.
+        text = f"{where}:{field} {self.reason}"
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class InvalidInput(LedgerError):
     """Input was refused; `problems` lists every problem found, not only the first.
 
-    Nothing of the batch that carried this input was written.
+    Nothing of the batch that carried this input was written. `writes` is false for input
+    to something that only reads, whose summary then does not speak of writing.
     """
 
-    def __init__(self, problems: list[InputProblem], *, what: str = "input") -> None:
+    def __init__(self, problems: list[InputProblem], *, what: str = "input", writes: bool = True) -> None:
         self.problems = problems
         self.what = what
+        self.writes = writes
         super().__init__(self.summary())
 
     def summary(self) -> str:
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
-        return f"{self.what} refused: {count} {noun}; nothing was written"
+        return f"{self.what} refused: {count} {noun}" + ("; nothing was written" if self.writes else "")
 
 
 class NotInitialized(LedgerError):

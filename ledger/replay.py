@@ -83,7 +83,8 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     with projection_transaction(engine) as conn:
         through_seq = run(conn, "journal_through_seq").scalar_one()
         previous = run(conn, "projection_through_seq", ledger=ledger).scalar()
-        full = full or previous is None
+        # A state ahead of the journal was altered: an incremental run would skip events.
+        full = full or previous is None or previous > through_seq
         if full:
             user_days, users = rebuild_projections(conn, ledger, number, say)
             say("adding corrections, adjustments and merges")

@@ -214,16 +214,6 @@ FROM (
 ) bucket
 GROUP BY bucket.day, bucket.user_id
 
--- name: ledger_event_days
--- A fragment of `fill_replay_days`: the first and last day of the ledger's actions and of the
--- days its adjustments and corrections are booked on, each from a (ledger, day) index.
-SELECT MIN(day) AS day FROM actions WHERE ledger_id = :ledger_id
-UNION ALL SELECT MAX(day) FROM actions WHERE ledger_id = :ledger_id
-UNION ALL SELECT MIN(day) FROM corrections WHERE ledger_id = :ledger_id
-UNION ALL SELECT MAX(day) FROM corrections WHERE ledger_id = :ledger_id
-UNION ALL SELECT MIN(day) FROM adjustments WHERE ledger_id = :ledger_id
-UNION ALL SELECT MAX(day) FROM adjustments WHERE ledger_id = :ledger_id
-
 -- name: ledger_day_span
 SELECT MIN(day), MAX(day) FROM actions WHERE ledger_id = :ledger_id
 

@@ -20,11 +20,13 @@ from ledger.domain import (
     MAX_INTEGER,
     MAX_KEY_LENGTH,
     MAX_NAME_LENGTH,
+    MAX_QUANTITY,
     REQUIRED_ACTION_FIELDS,
     canonical_json,
     parse_timestamp,
 )
 from ledger.errors import InputProblem, InvalidInput
+from ledger.safe_values import attributes_size_problem, json_problem, text_problem
 from ledger.store.actions import ActionRow, LocatedRow
 
 FORMATS = ("csv", "jsonl")
@@ -121,6 +123,9 @@ def _jsonl_records(text: IO[str], source: str) -> Iterator[Record]:
         except ValueError as exc:
             yield line_number, InputProblem(source, line_number, None, f"not valid JSON: {exc}")
             continue
+        except RecursionError:
+            yield line_number, InputProblem(source, line_number, None, "not valid JSON: nested too deeply")
+            continue
         if not isinstance(record, dict):
             yield line_number, InputProblem(source, line_number, None, "each line must be a JSON object")
             continue
@@ -170,11 +175,10 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
                 return ""
             value = str(value)
         value = value.strip()
-        if _has_bad_bytes(value):
-            problem(name, "is not valid UTF-8")
-        elif "\x00" in value:
-            # PostgreSQL text cannot hold NUL: refuse it here, the same on every backend.
-            problem(name, "contains a NUL character")
+        refused = text_problem(value)
+        if refused:
+            # Refused here, the same on every backend: PostgreSQL cannot store it at all.
+            problem(name, refused)
         elif len(value) > limit:
             problem(name, f"is longer than {limit} characters")
         return value
@@ -182,7 +186,7 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
     source_key = text_field("source_key", MAX_KEY_LENGTH)
     action = text_field("action", MAX_NAME_LENGTH)
     user_id = _integer(record.get("user_id"), "user_id", problem, required=True, minimum=-MAX_INTEGER)
-    quantity = _integer(record.get("quantity"), "quantity", problem, required=False, minimum=0)
+    quantity = _integer(record.get("quantity"), "quantity", problem, required=False, minimum=0, maximum=MAX_QUANTITY)
     occurred_at = None
     raw_time = record.get("occurred_at")
     if raw_time is None or (isinstance(raw_time, str) and not raw_time.strip()):
@@ -201,7 +205,7 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
     return ActionRow(source_key, user_id, action, occurred_at, 1 if quantity is None else quantity, attributes), []
 
 
-def _integer(value: Any, name: str, problem, *, required: bool, minimum: int) -> int | None:  # type: ignore[no-untyped-def]
+def _integer(value: Any, name: str, problem, *, required: bool, minimum: int, maximum: int = MAX_INTEGER) -> int | None:  # type: ignore[no-untyped-def]
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             problem(name, "is required")
@@ -214,8 +218,8 @@ def _integer(value: Any, name: str, problem, *, required: bool, minimum: int) ->
     except (ValueError, TypeError, OverflowError):
         problem(name, f"must be a whole number, got {_shown(value)}")
         return None
-    if not minimum <= number <= MAX_INTEGER:
-        problem(name, f"must be between {minimum} and {MAX_INTEGER}, got {_shown(value)}")
+    if not minimum <= number <= maximum:
+        problem(name, f"must be between {minimum} and {maximum}, got {_shown(value)}")
         return None
     return number
 
@@ -232,10 +236,22 @@ def _attributes(value: Any, problem) -> str | None:  # type: ignore[no-untyped-d
         except ValueError as exc:
             problem("attributes", f"not valid JSON: {getattr(exc, 'msg', exc)}")
             return None
+        except RecursionError:
+            problem("attributes", "not valid JSON: nested too deeply")
+            return None
     if not isinstance(value, dict):
         problem("attributes", "must be a JSON object")
         return None
-    return canonical_json(value)
+    refused = json_problem(value)
+    if refused:
+        problem("attributes", refused)
+        return None
+    text = canonical_json(value)
+    refused = attributes_size_problem(text)
+    if refused:
+        problem("attributes", refused)
+        return None
+    return text
 
 
 def _refuse_constant(name: str) -> Any:

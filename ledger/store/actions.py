@@ -24,8 +24,9 @@ from ledger import ledger_numbers
 from ledger.errors import InputProblem, InvalidInput
 from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, takes_bulk_path
 from ledger.store.canonical import action_bytes
-from ledger.store.engine import vacuum_analyze, write_transaction
+from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_transaction
 from ledger.store.journal import begin_batch, commit_batch
+from ledger.store.quantity_caps import quantity_problems
 from ledger.store.tables import actions
 
 
@@ -155,8 +156,18 @@ def _write(
         progress(offered - len(new_rows))
         if not new_rows:
             return WriteResult(0, offered, None)
+        too_much = quantity_problems(conn, number, [located for located in rows if located.row.source_key not in present],
+                                     _ledger_has_actions(conn, number))
+        if too_much:
+            raise InvalidInput(too_much, what="ingest")
         batch = begin_batch(conn, ledger, "actions", origin)
         bulk = takes_bulk_path(conn, "actions", len(new_rows))
+        if bulk and conn.dialect.name == "postgresql":
+            # Setting indexes aside takes ACCESS EXCLUSIVE on actions. A rebuild in parts holds
+            # ACCESS SHARE in one session while it waits, in Python, for another that still has
+            # to ask for it: queued behind our request, PostgreSQL would see no deadlock. So wait
+            # for any recalculation first (the lock it holds throughout), then ask.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (PROJECTION_LOCK_KEY,))
         try:
             # Not analyzed inside: the VACUUM (ANALYZE) below does it.
             with indexes_set_aside(conn, "actions", analyze=False) if bulk else nullcontext():

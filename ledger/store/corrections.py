@@ -31,7 +31,7 @@ from ledger.errors import InputProblem, InvalidInput
 from ledger.store.canonical import table_event_bytes
 from ledger.store.engine import read_transaction, write_transaction
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
-from ledger.store.tables import actions, adjustments, corrections, merges
+from ledger.store.tables import actions, adjustments, compensation_intents, corrections, merges
 
 
 class Located(NamedTuple):
@@ -338,3 +338,39 @@ def write_merge(engine: Engine, ledger: str, merge: Merge, *, origin: str | None
 
 def now_utc() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+# -- compensations sent to outside systems ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompensationIntent:
+    """A compensation about to be sent: recorded before the send (see tables.py)."""
+
+    key: str
+    user_id: int
+    points: int
+    on: Any
+    reason: str
+
+
+def write_compensation_intent(engine: Engine, ledger: str, intent: CompensationIntent) -> CorrectionsWritten:
+    """Record that `intent` is about to be sent (again, after an interrupted send: each
+    attempt is its own event)."""
+
+    def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
+        return [{"intent_key": intent.key, "user_id": intent.user_id, "points": intent.points, "day": intent.on,
+                 "reason": intent.reason}], 0
+
+    return _write_batch(engine, ledger, "compensation intent", "compensation", compensation_intents, build)
+
+
+def read_compensation_intents(engine: Engine, ledger: str) -> dict[str, CompensationIntent]:
+    """The latest intent of each key, in recording order."""
+    with read_transaction(engine) as conn:
+        number = ledger_numbers.number_of(conn, ledger)
+        query = select(compensation_intents).where(compensation_intents.c.ledger_id == number).order_by(compensation_intents.c.seq)
+        return {
+            row.intent_key: CompensationIntent(row.intent_key, row.user_id, row.points, row.day, row.reason)
+            for row in conn.execute(query)
+        }

@@ -47,6 +47,8 @@ batches = Table(
     Column("origin", Text, nullable=True),
     Column("prev_hash", String(64), nullable=True),
     Column("hash", String(64), nullable=True),
+    # HMAC of `hash` under SCORELEDGER_CHAIN_KEY when it was set (migration 0014); not hashed.
+    Column("mac", String(64), nullable=True),
 )
 
 # Each ledger's number, by which actions and the projection tables name it in their keys
@@ -217,11 +219,29 @@ merges = Table(
     Index("ix_merges_ledger", "ledger_id", "source_user"),
 )
 
+# That a compensation is about to be sent to an outside system (recorded before the send; the
+# compensation adjustment of the same key, with the system's id as its reference, after it),
+# so that a send interrupted between the two is looked up there before it is sent again.
+compensation_intents = Table(
+    "compensation_intents",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("ledger", String(100), nullable=False),
+    Column("ledger_id", Integer, nullable=False),
+    Column("intent_key", String(200), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Index("ix_compensation_intents_key", "ledger_id", "intent_key"),
+)
+
 EVENT_TABLES = (
     "batches", "actions", "schedule_versions", "schedule_rules", "schedule_rule_points",
-    "adjustments", "corrections", "merges",
+    "adjustments", "corrections", "merges", "compensation_intents",
 )
-CORRECTION_TABLES = ("adjustments", "corrections", "merges")
 
 # Projections (migration 0002): derived, rebuildable read models, not events. `recalc`
 # replaces their rows; `projection_state.through_seq` is the journal sequence number up to
