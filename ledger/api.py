@@ -19,7 +19,7 @@ from typing import IO
 
 from sqlalchemy import Engine
 
-from ledger import audit, replay, schedules, standings
+from ledger import audit, known, replay, schedules, standings
 from ledger.config import DEFAULT_LEDGER
 from ledger.domain import Action, RecordedScheduleVersion, Rule, ScheduleVersion, today_utc
 from ledger.errors import InputProblem, InvalidInput
@@ -27,6 +27,7 @@ from ledger.importers.actions import guess_format, read_actions, rows_from_actio
 from ledger.importers.schedules import read_schedule
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
+from ledger.pricing import run
 from ledger.store.engine import open_engine, read_transaction
 from ledger.verify import JournalDigest, Verification, verify_journal
 
@@ -40,6 +41,7 @@ class Ledger:
         self.engine = engine
         self.name = name
         self._schema_checked = False
+        self._known_to_exist = False
         self._auditor = audit.Auditor(engine, name)
 
     @classmethod
@@ -54,6 +56,15 @@ class Ledger:
     def init(self) -> tuple[str | None, str]:
         """Create or upgrade the schema; returns (revision before, revision after)."""
         return schema.upgrade(self.engine)
+
+    def require_existing(self) -> None:
+        """Raise UnknownLedger (naming the ledgers there are) unless something was ever
+        recorded in this ledger. Checked once per Ledger object: ledgers are never removed."""
+        if self._known_to_exist:
+            return
+        self.check_schema()
+        known.require_ledger(self.engine, self.name)
+        self._known_to_exist = True
 
     def check_schema(self) -> None:
         """Refuse to work on a missing or outdated schema. Checked once per Ledger object:
@@ -160,7 +171,20 @@ class Ledger:
     def recalc(self, *, full: bool = False, progress: replay.Progress | None = None) -> replay.RecalcOutcome:
         """Bring the projections up to date (incrementally; `full` rebuilds them)."""
         self.check_schema()
+        if not full and not replay.is_behind(self.engine, self.name):
+            # Nothing recorded since the last run: answer at once, without the write lock.
+            return replay.RecalcOutcome(False, 0, 0, self._projected_through())
         return replay.recalc(self.engine, self.name, full=full, progress=progress)
+
+    def _projected_through(self) -> int:
+        with read_transaction(self.engine) as conn:
+            return int(run(conn, "projection_through_seq", ledger=self.name).scalar() or 0)
+
+    def is_behind(self) -> bool:
+        """Whether events were recorded since the projections were last brought up to date,
+        so that `scores` and `leaderboard` will recalculate first."""
+        self.check_schema()
+        return replay.is_behind(self.engine, self.name)
 
     def catch_up(self) -> None:
         """Recalculate incrementally if events arrived since the last recalculation, so
@@ -224,3 +248,8 @@ class Ledger:
         """Every line making up `user_id`'s points, in order, with a running total."""
         self.check_schema()
         return self._auditor.audit(user_id, from_day, to_day)
+
+    def require_user(self, user_id: int) -> None:
+        """Raise UnknownUser unless this ledger has recorded an action of `user_id`."""
+        self.check_schema()
+        known.require_user(self.engine, self.name, user_id)
