@@ -89,9 +89,30 @@ def global_options_first(args: list[str]) -> list[str]:
     return moved + rest
 
 
+# typer's type names, as command-line tools name values.
+VALUE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH", "path": "PATH", "file": "FILE"}
+
+
+def conventional_metavars(command, ctx: typer.Context) -> None:  # type: ignore[no-untyped-def]
+    """Name each option's value in help the way command-line tools do (TEXT, INTEGER,
+    PATH, [table|csv|json]) where the command names none, instead of typer's type
+    placeholders such as <str>."""
+    for param in getattr(command, "params", ()):
+        if param.metavar is not None or getattr(param, "is_flag", False) or param.param_type_name != "option":
+            continue
+        label = param.display_type(ctx).strip("<>")
+        param.metavar = VALUE_NAMES.get(label, f"[{label}]" if "|" in label else label.upper())
+
+
 class LedgerGroup(TyperGroup):
     """Turns ledger errors from any command into one clear line and exit status 1, and
     accepts the global options after the command name too."""
+
+    def get_command(self, ctx: typer.Context, cmd_name: str):  # type: ignore[no-untyped-def]
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            conventional_metavars(command, ctx)
+        return command
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if ctx.parent is None:
