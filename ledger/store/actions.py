@@ -153,7 +153,9 @@ def _write(
         )
         # The rows found recorded were reported as they were compared; the rest of those
         # not written are the repeats collapsed within the batch.
-        progress(offered - len(new_rows) - len(present))
+        collapsed = offered - len(new_rows) - len(present)
+        if collapsed:
+            progress(collapsed)
         if not new_rows:
             return WriteResult(0, offered, None)
         batch = begin_batch(conn, ledger, "actions", origin)
