@@ -122,7 +122,7 @@ def ingest(
     Example: scoreledger ingest actions.csv --problems-file problems.txt
     """
     opts = options(ctx)
-    opts.problems = ProblemReport(all_problems, problems_file)
+    opts.problems = ProblemReport(all_problems, problems_file, offered=True)
     book = opts.open()
     with Console(stderr=True).status(f"reading {path}"):
         rows = book.read_action_file(path, fmt)

@@ -15,8 +15,9 @@ from .output import ProblemReport, report_problems, safe_text
 
 # Options of the root command that are also accepted after a command's name.
 GLOBAL_OPTIONS = ("--db", "--ledger")
-# Commands that only read a ledger: on a ledger name the database has never seen they are
-# an error listing the ledgers there are, not an empty answer (a typo would look like one).
+# Commands that work from what a ledger recorded: on a ledger name the database has never
+# seen they are an error listing the ledgers there are, not an empty answer (a typo would
+# look like one) nor, for recalc, a new ledger.
 READS_EXISTING_LEDGER = {
     ("scores",),
     ("leaderboard",),

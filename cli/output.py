@@ -202,6 +202,8 @@ class ProblemReport:
 
     all_problems: bool = False
     problems_file: Path | None = None
+    # Whether the command takes --all-problems and --problems-file, so the count names them.
+    offered: bool = False
 
 
 def report_problems(error: InvalidInput, report: ProblemReport) -> None:
@@ -217,7 +219,8 @@ def report_problems(error: InvalidInput, report: ProblemReport) -> None:
     if written:
         typer.echo(f"all {len(problems)} problem(s) written to {report.problems_file}", err=True)
     elif hidden:
-        typer.echo(f"... and {hidden} more problem(s) (all of them: --all-problems, or --problems-file FILE)", err=True)
+        how = " (all of them: --all-problems, or --problems-file FILE)" if report.offered else ""
+        typer.echo(f"... and {hidden} more problem(s){how}", err=True)
     typer.echo(f"error: {error.summary()}", err=True)
 
 

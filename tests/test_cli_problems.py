@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cli.output import PROBLEMS_SHOWN, safe_text
+from cli.output import PROBLEMS_SHOWN, ProblemReport, report_problems, safe_text
 from tests.factories import action_row, csv_text
 
 BAD_ROWS = 100_000
@@ -47,6 +48,8 @@ def test_binary_on_standard_input_too(cli) -> None:  # type: ignore[no-untyped-d
     assert "\x00" not in result.stderr and "\x1a" not in result.stderr
 
 
+# The file is refused before anything is stored: one backend is enough for the big one.
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_many_bad_rows_print_the_first_problems_and_a_count(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = bad_file(tmp_path, BAD_ROWS)
     result = cli("ingest", str(path), ok=False)
@@ -93,3 +96,14 @@ def test_safe_text_is_printable(text: str) -> None:
     assert all(char == "\t" or char.isprintable() for char in shown)
     if text.isprintable() and len(text) <= 80:
         assert shown == text
+
+
+def test_the_count_names_the_options_only_where_the_command_has_them(capsys) -> None:  # type: ignore[no-untyped-def]
+    from ledger.errors import InputProblem, InvalidInput
+
+    error = InvalidInput([InputProblem("doc.yaml", n, "value", "bad") for n in range(1, 31)], what="schedule import")
+    report_problems(error, ProblemReport())
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-2] == "... and 10 more problem(s)"
+    report_problems(error, ProblemReport(offered=True))
+    assert "--all-problems" in capsys.readouterr().err
