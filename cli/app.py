@@ -31,7 +31,7 @@ app = typer.Typer(
     "in force on the day each action happened, so changing point values never rewrites the past. "
     "Days are UTC days, as in Discourse.\n\n"
     "Global options (--db, --ledger) go before or after the command.\n\n"
-    "Example: scoreledger --ledger demo leaderboard --period month --at 2024-05-15",
+    "\b\nExample: scoreledger --ledger demo leaderboard --period month --at 2024-05-15",
 )
 schedule.app.rich_markup_mode = None
 app.add_typer(

@@ -105,6 +105,14 @@ def conventional_metavars(command, ctx: typer.Context) -> None:  # type: ignore[
         param.metavar = VALUE_NAMES.get(label, f"[{label}]" if "|" in label else label.upper())
 
 
+def unwrapped_examples(help_text: str | None) -> str | None:
+    """Help whose `Example:` paragraphs are printed as written: rewrapped to the terminal,
+    an example command would break across lines and no longer paste as one."""
+    if not help_text or "\b\nExample:" in help_text:
+        return help_text
+    return help_text.replace("\n\nExample: ", "\n\n\b\nExample: ")
+
+
 class LedgerGroup(TyperGroup):
     """Turns ledger errors from any command into one clear line and exit status 1, and
     accepts the global options after the command name too."""
@@ -113,6 +121,7 @@ class LedgerGroup(TyperGroup):
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             conventional_metavars(command, ctx)
+            command.help = unwrapped_examples(command.help)
         return command
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:

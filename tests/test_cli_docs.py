@@ -33,11 +33,14 @@ def test_every_command_and_group_has_help_with_an_example() -> None:
 
 def test_help_runs_for_every_command_with_h_and_help() -> None:
     runner = CliRunner()
-    for path, _ in [((), None), *all_commands()]:
+    for path, command in [((), get_command(app)), *all_commands()]:
+        example = next(line.strip() for line in command.help.splitlines() if "Example: scoreledger" in line)
         for flag in ("--help", "-h"):
             result = runner.invoke(app, [*path, flag])
             assert result.exit_code == 0, (path, flag, result.output)
-            assert "Usage" in result.output and "Example: scoreledger" in result.output, (path, flag)
+            assert "Usage" in result.output, (path, flag)
+            # The example is printed whole on one line, so that it pastes as one command.
+            assert any(line.strip() == example for line in result.output.splitlines()), (path, result.output)
             # Flags take no value, so help shows none; values are named, not typed in brackets.
             assert "<bool>" not in result.output, (path, result.output)
             options = [line for line in result.output.splitlines() if line.lstrip().startswith("-")]
