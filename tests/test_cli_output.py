@@ -101,3 +101,13 @@ def test_leaderboard_says_which_period_and_days(example) -> None:  # type: ignor
     # CSV rows stay pipeable: the columns of the rows only, no title line.
     out = example("leaderboard", "--period", "month", "--at", "2024-05-15", "--format", "csv").stdout
     assert out.splitlines() == ["rank,user_id,points", "1,42,78", "2,7,54", "3,99,3"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_demo_fits_an_80_column_terminal(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COLUMNS", "80")
+    out = cli("demo", "--users", "40").stdout
+    tables = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert len(tables) > 20 and max(len(line) for line in tables) <= 80
+    table_words = {word for line in out.splitlines() if line.startswith("│") for word in re.split(r"[\s│]+", line) if word}
+    assert "likes_received" in table_words and "UTC" in table_words
