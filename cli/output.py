@@ -84,6 +84,8 @@ def _csv_cell(value: Any) -> str:
 def _table_cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, datetime):
         return shown_time(value)
     if isinstance(value, (dict, list)):
@@ -110,7 +112,8 @@ def render(
     """Print `rows` (dicts keyed by `columns`) to standard output in `fmt`.
 
     In a table, the columns in `optional` (first listed, first left out) are dropped when
-    the table would not otherwise fit the terminal; csv and json always hold every column."""
+    the table would not otherwise fit the terminal, and then others from the right (never
+    the first); csv and json always hold every column."""
     if fmt is OutputFormat.json:
         json.dump([{c: _json_value(row.get(c)) for c in columns} for row in rows], sys.stdout, indent=2, default=str, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -130,7 +133,8 @@ def _print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: 
     natural = {c: max([len(c), *(len(cell[c]) for cell in cells)]) for c in columns}
     shown = list(columns)
     left_out: list[str] = []
-    for name in optional:
+    # The caller's optional columns first; then, if that is not enough, from the right.
+    for name in [*optional, *reversed(columns[1:])]:
         if table_width(needed[c] for c in shown) <= console.width:
             break
         if name in shown:

@@ -111,3 +111,13 @@ def test_the_demo_fits_an_80_column_terminal(cli, monkeypatch: pytest.MonkeyPatc
     assert len(tables) > 20 and max(len(line) for line in tables) <= 80
     table_words = {word for line in out.splitlines() if line.startswith("│") for word in re.split(r"[\s│]+", line) if word}
     assert "likes_received" in table_words and "UTC" in table_words
+
+
+def test_a_table_without_optional_columns_drops_from_the_right(example, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COLUMNS", "80")
+    result = example("schedule", "history")
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = {word for line in lines if line.startswith("┃") for word in re.split(r"[\s┃]+", line) if word}
+    assert "effective_from" in header, result.stdout
+    assert "left out to fit the terminal: link" in result.stderr
