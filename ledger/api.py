@@ -25,9 +25,9 @@ from ledger.domain import Action, RecordedScheduleVersion, Rule, ScheduleVersion
 from ledger.errors import InputProblem, InvalidInput
 from ledger.importers.actions import guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
+from ledger.pricing import run
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
-from ledger.pricing import run
 from ledger.store.engine import open_engine, read_transaction
 from ledger.verify import JournalDigest, Verification, verify_journal
 
