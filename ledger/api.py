@@ -20,7 +20,7 @@ from typing import IO
 
 from sqlalchemy import Engine
 
-from ledger import audit, corrections_audit, ledger_numbers, levels, replay, schedules, standings
+from ledger import audit, corrections_audit, known, ledger_numbers, levels, replay, schedules, standings
 from ledger.config import DEFAULT_LEDGER
 from ledger.domain import (
     Action,
@@ -39,6 +39,7 @@ from ledger.errors import InputProblem, InvalidInput
 from ledger.ingest_corrections import ingest_with_corrections
 from ledger.importers.actions import guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
+from ledger.pricing import run
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
 from ledger.store.corrections import (
@@ -68,6 +69,7 @@ class Ledger:
         self.engine = engine
         self.name = name
         self._schema_checked = False
+        self._known_to_exist = False
         self._auditor = audit.Auditor(engine, name)
 
     @classmethod
@@ -82,6 +84,15 @@ class Ledger:
     def init(self) -> tuple[str | None, str]:
         """Create or upgrade the schema; returns (revision before, revision after)."""
         return schema.upgrade(self.engine)
+
+    def require_existing(self) -> None:
+        """Raise UnknownLedger (naming the ledgers there are) unless something was ever
+        recorded in this ledger. Checked once per Ledger object: ledgers are never removed."""
+        if self._known_to_exist:
+            return
+        self.check_schema()
+        known.require_ledger(self.engine, self.name)
+        self._known_to_exist = True
 
     def check_schema(self) -> None:
         """Refuse to work on a missing or outdated schema. Checked once per Ledger object:
@@ -249,7 +260,20 @@ class Ledger:
     def recalc(self, *, full: bool = False, progress: replay.Progress | None = None) -> replay.RecalcOutcome:
         """Bring the projections up to date (incrementally; `full` rebuilds them)."""
         self.check_schema()
+        if not full and not replay.is_behind(self.engine, self.name):
+            # Nothing recorded since the last run: answer at once, without the write lock.
+            return replay.RecalcOutcome(False, 0, 0, self._projected_through())
         return replay.recalc(self.engine, self.name, full=full, progress=progress)
+
+    def _projected_through(self) -> int:
+        with read_transaction(self.engine) as conn:
+            return int(run(conn, "projection_through_seq", ledger=self.name).scalar() or 0)
+
+    def is_behind(self) -> bool:
+        """Whether events were recorded since the projections were last brought up to date,
+        so that `scores` and `leaderboard` will recalculate first."""
+        self.check_schema()
+        return replay.is_behind(self.engine, self.name)
 
     def catch_up(self) -> None:
         """Recalculate incrementally if events arrived since the last recalculation, so
@@ -347,6 +371,11 @@ class Ledger:
         with read_transaction(self.engine) as conn:
             curve = levels.curve_in_force(conn, self.name, to_day)
         return corrections_audit.audit(self._auditor, user_id, from_day, to_day, curve=curve)
+
+    def require_user(self, user_id: int) -> None:
+        """Raise UnknownUser unless this ledger has recorded an action of `user_id`."""
+        self.check_schema()
+        known.require_user(self.engine, self.name, user_id)
 
 
 def _with_levels(rows: list[replay.UserPoints], curve: LevelCurve | None, held: dict[int, int]) -> list[replay.UserPoints]:

@@ -79,3 +79,22 @@ class JournalBroken(LedgerError):
     def __init__(self, place: object) -> None:
         self.place = place
         super().__init__(f"journal broken: {place}")
+
+
+class UnknownLedger(LedgerError):
+    """A ledger name was read that nothing was ever recorded in (a typo, most likely)."""
+
+    def __init__(self, ledger: str, existing: list[str]) -> None:
+        self.ledger = ledger
+        self.existing = existing
+        there = ", ".join(repr(name) for name in existing) if existing else "none yet (ingest actions or import a schedule first)"
+        super().__init__(f"no ledger named {ledger!r} in this database; ledgers there: {there}")
+
+
+class UnknownUser(LedgerError):
+    """An audit asked for a user the ledger has never recorded an action of."""
+
+    def __init__(self, ledger: str, user_id: int) -> None:
+        self.ledger = ledger
+        self.user_id = user_id
+        super().__init__(f"user {user_id} has no recorded actions in ledger {ledger!r}")

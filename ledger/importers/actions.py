@@ -30,6 +30,8 @@ from ledger.safe_values import attributes_size_problem, json_problem, text_probl
 from ledger.store.actions import ActionRow, LocatedRow
 
 FORMATS = ("csv", "jsonl")
+# How much of a file is looked at to tell a binary file from text before parsing it.
+SNIFFED_BYTES = 8192
 
 
 def guess_format(name: str) -> str:
@@ -44,6 +46,10 @@ def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
     """Every row of `stream`, validated. Raises InvalidInput listing every problem found."""
     if fmt not in FORMATS:
         raise InvalidInput([InputProblem(source, None, None, f"unknown format {fmt!r}; use csv or jsonl")])
+    stream = _peekable(stream)
+    binary = _not_text(stream.peek(SNIFFED_BYTES)[:SNIFFED_BYTES])
+    if binary:
+        raise InvalidInput([InputProblem(source, None, None, binary)], what="ingest")
     # surrogateescape keeps reading past bytes that are not UTF-8 so that every such row is
     # reported, instead of the first one ending the read.
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
@@ -66,6 +72,21 @@ def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
 
 
 Record = tuple[int, "dict[str, Any] | InputProblem"]
+
+
+def _peekable(stream: IO[bytes]) -> io.BufferedReader:
+    return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+
+
+def _not_text(head: bytes) -> str | None:
+    """Why a file that starts with `head` is not CSV or JSON Lines text, or None. A NUL byte
+    never occurs in UTF-8 text, and reporting a binary file row by row would fill the terminal
+    with its bytes."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "the file is UTF-16 text: save it as UTF-8"
+    if b"\x00" in head:
+        return "not a text file (it contains NUL bytes): give a CSV or JSON Lines file in UTF-8"
+    return None
 
 
 def _csv_records(text: IO[str], source: str) -> Iterator[Record]:
