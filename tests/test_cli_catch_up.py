@@ -98,3 +98,21 @@ def test_a_partly_new_re_ingest_counts_every_row_once(book: Ledger, tmp_path: Pa
     result = book.ingest_rows(book.read_action_file(str(path)), progress=seen.append)
     assert (result.new, result.already_present) == (150, 250)
     assert sum(seen) == 400
+
+
+def test_the_ingest_bar_moves_during_a_re_ingest(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import rich.progress
+
+    from cli import app as cli_app
+
+    monkeypatch.setattr(store_actions, "CHUNK", 100)
+    monkeypatch.setattr(cli_app, "PROGRESS_THRESHOLD", 1)
+    advances: list[float] = []
+    original = rich.progress.Progress.advance
+    monkeypatch.setattr(rich.progress.Progress, "advance", lambda self, task, n=1: (advances.append(n), original(self, task, n))[1])
+    path = tmp_path / "actions.csv"
+    path.write_text(csv_text(many_rows(450)))
+    cli("ingest", str(path))
+    advances.clear()
+    assert cli("ingest", str(path)).stdout.strip() == "0 new, 450 already present"
+    assert advances == [100, 100, 100, 100, 50]
