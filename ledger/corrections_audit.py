@@ -81,7 +81,7 @@ def audit(
         lines.extend(correction_lines)
         lines.sort(key=lambda line: (line.day, line.when))
         _running_totals(lines)
-    if curve is None:
+    if curve is None or not lines:
         return lines
     if curve.never_level_down and from_day is None and to_day is None:
         lines = _with_holds(lines, curve)

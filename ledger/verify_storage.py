@@ -119,8 +119,8 @@ def _level_curve_problem(levels: Any) -> str | None:
         return f"is not a level curve ({str(exc).splitlines()[0]})"
     if not isinstance(parsed, dict) or set(parsed) - set(LevelCurve.model_fields):
         return f"holds keys a level curve does not have: {levels[:80]}"
-    if levels != canonical_json(curve.model_dump()):
-        return f"is spelled {levels[:80]}, not as written ({canonical_json(curve.model_dump())})"
+    if levels != canonical_json(curve.to_document()):
+        return f"is spelled {levels[:80]}, not as written ({canonical_json(curve.to_document())})"
     return None
 
 

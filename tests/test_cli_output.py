@@ -29,7 +29,10 @@ def example(cli):  # type: ignore[no-untyped-def]
 
 
 def test_audit_json_is_typed(example) -> None:  # type: ignore[no-untyped-def]
-    lines = json.loads(example("audit", "7", "--format", "json").stdout)
+    everything = json.loads(example("audit", "7", "--format", "json").stdout)
+    # The example schedule has a level curve: the audit ends with the level reached.
+    assert everything[-1]["kind"] == "level" and everything[-1]["total"] == everything[-2]["total"]
+    lines = everything[:-1]
     assert [line["source_key"] for line in lines] == ["post:1002", "visit:7:2024-05-15", "rating:9001", "like:5004"]
     rating = lines[2]
     assert rating["attributes"] == {"rating": 4}
@@ -94,13 +97,14 @@ def test_leaderboard_says_which_period_and_days(example) -> None:  # type: ignor
     assert "range 2024-05-16 to now" in example("leaderboard", "--from", "2024-05-16").stdout
 
     rows = json.loads(example("leaderboard", "--period", "quarter", "--at", "2024-05-15", "--format", "json").stdout)
-    assert rows[0] == {"rank": 1, "user_id": 42, "points": 78, "period": "quarter", "from": "2024-04-01", "to": "2024-06-30"}
+    # The example schedule's level curve gives every row its level.
+    assert rows[0] == {"rank": 1, "user_id": 42, "points": 78, "level": 1, "period": "quarter", "from": "2024-04-01", "to": "2024-06-30"}
     everything = json.loads(example("leaderboard", "--format", "json").stdout)
     assert everything[0]["period"] == "all" and everything[0]["from"] is None
 
     # CSV rows stay pipeable: the columns of the rows only, no title line.
     out = example("leaderboard", "--period", "month", "--at", "2024-05-15", "--format", "csv").stdout
-    assert out.splitlines() == ["rank,user_id,points", "1,42,78", "2,7,54", "3,99,3"]
+    assert out.splitlines() == ["rank,user_id,points,level", "1,42,78,1", "2,7,54,1", "3,99,3,1"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
