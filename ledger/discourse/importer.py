@@ -1,0 +1,139 @@
+"""Importing a forum's scoring rows into a ledger, measured as the gamification plugin
+measures them: one action per scoring row, with a stable source key.
+
+The forum is only read (see `ledger.discourse.forum`). What is already recorded under a key
+with the same payload is skipped, so a run with nothing new writes nothing. A key whose row
+now reads differently (today's visit grew, an invite was redeemed again) is counted as
+changed and left as recorded: it needs an amendment, which the ledger cannot record yet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from ledger import ledger_numbers
+from ledger.api import Ledger
+from ledger.discourse.forum import Forum, pages
+from ledger.discourse.queries import MAX_PAGE, load
+from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_row, detect_shape, key_prefix, query_for
+from ledger.store.actions import ActionRow, LocatedRow
+from ledger.store.engine import read_transaction
+from ledger.store.tables import actions
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class ForumUser:
+    """A forum user as the ledger reports it; `off_board` lists why the plugin leaves them
+    off its boards or out of its scores (empty: on the boards)."""
+
+    user_id: int
+    username: str
+    name: str | None
+    off_board: tuple[str, ...]
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did, per action type."""
+
+    shape: ForumShape
+    found: Counter[str] = field(default_factory=Counter)
+    added: Counter[str] = field(default_factory=Counter)
+    changed: Counter[str] = field(default_factory=Counter)
+    skipped: dict[str, str] = field(default_factory=dict)
+    users: dict[int, ForumUser] = field(default_factory=dict)
+    dry_run: bool = False
+    batch_id: int | None = None
+
+    @property
+    def off_board(self) -> list[ForumUser]:
+        return [user for user in self.users.values() if user.off_board]
+
+
+def read_users(forum: Forum, shape: ForumShape) -> dict[int, ForumUser]:
+    """Usernames and names, and why each user is off the plugin's boards: staged,
+    anonymized, an anonymous-posting shadow, a non-positive id (every generation's
+    leaderboards), inactive or suspended (G2 and G3 drop their scores altogether)."""
+    users = {}
+    for page in pages(forum, load("users")):
+        for row in page:
+            reasons = [name for name in ("staged", "anonymized", "anonymous_shadow") if row[name]]
+            if int(row["key"]) <= 0:
+                reasons.append("system")
+            if shape.excludes_ineligible and not row["active"]:
+                reasons.append("inactive")
+            if shape.excludes_ineligible and row["suspended"]:
+                reasons.append("suspended")
+            users[int(row["key"])] = ForumUser(int(row["key"]), row["username"], row["name"], tuple(reasons))
+    return users
+
+
+def extract(forum: Forum, shape: ForumShape, report: ImportReport, progress: Progress | None = None, page_size: int = MAX_PAGE) -> list[ActionRow]:
+    """Every scoring row of every scorable whose tables the forum has, as actions."""
+    rows: list[ActionRow] = []
+    for scorable in SCORABLES:
+        query = query_for(scorable, shape)
+        if query is None:
+            report.skipped[scorable.action] = f"table {', '.join(t for t in scorable.tables if t not in shape.tables)} absent"
+            continue
+        prefix = key_prefix(scorable, shape)
+        for page in pages(forum, query, page_size=page_size):
+            rows.extend(action_row(scorable.action, prefix, row) for row in page)
+            report.found[scorable.action] += len(page)
+            if progress:
+                progress(scorable.action, len(page))
+    return rows
+
+
+def recorded(book: Ledger) -> dict[str, ActionRow]:
+    """The ledger's recorded actions of the plugin's action types, by source key."""
+    with read_transaction(book.engine) as conn:
+        number = ledger_numbers.number_of(conn, book.name)
+        if number == ledger_numbers.UNNUMBERED:
+            return {}
+        found = conn.execute(
+            select(actions.c.source_key, actions.c.user_id, actions.c.action, actions.c.occurred_at, actions.c.quantity, actions.c.attributes)
+            .where(actions.c.ledger_id == number, actions.c.action.in_(ACTION_NAMES))
+        )
+        return {row[0]: ActionRow(*row) for row in found}
+
+
+def import_forum(
+    book: Ledger,
+    forum: Forum,
+    *,
+    generation: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    page_size: int = MAX_PAGE,
+) -> ImportReport:
+    """Read every scoring row of `forum` and record the new ones in `book` as one batch."""
+    book.check_schema()
+    shape = detect_shape(forum, generation)
+    report = ImportReport(shape, dry_run=dry_run)
+    report.users = read_users(forum, shape)
+    rows = extract(forum, shape, report, progress, page_size)
+    known = recorded(book)
+    fresh: list[LocatedRow] = []
+    for row in rows:
+        before = known.get(row.source_key)
+        if before is None:
+            fresh.append(LocatedRow("discourse", None, row))
+            report.added[row.action] += 1
+        elif _payload(before) != _payload(row):
+            report.changed[row.action] += 1
+    if fresh and not dry_run:
+        result = book.ingest_rows(fresh, origin=f"discourse import ({shape.generation})")
+        report.batch_id = result.batch_id
+    return report
+
+
+def _payload(row: ActionRow) -> tuple[Any, ...]:
+    return (row.user_id, row.action, row.occurred_at, row.quantity, row.attributes)

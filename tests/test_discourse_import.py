@@ -1,0 +1,153 @@
+"""Importing a Discourse forum: with unchanged point values, every user's ledger total equals
+the gamification plugin's own recalculated total, user for user, in every plugin generation.
+
+Score events (gamification_score_events) are left out of both sides until the ledger can
+record imported adjustments.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from ledger import Ledger
+from ledger.discourse import settings as forum_settings
+from ledger.discourse.forum import PostgresForum
+from ledger.discourse.importer import import_forum
+from ledger.discourse.scorables import detect_shape
+from tests import discourse_plugin
+from tests.backends import in_ci
+from tests.discourse_forum import ForumDatabase, ForumPlan, Generated, create_schema, generate_activity, log_setting_change
+
+# Settings the forum stores besides the defaults, per generation: the category filter and a
+# changed value, set outside the staff log (so "never changed" as far as history can tell).
+PLANS = {
+    "G1": ForumPlan(),
+    "G2": ForumPlan(settings={"scorable_categories": "2|3", "post_created_score_value": "3"}),
+    "G3": ForumPlan(settings={"scorable_categories": "1|4", "like_given_score_value": "2"}),
+}
+
+
+class Forum:
+    def __init__(self, database: ForumDatabase, generation: str, generated: Generated) -> None:
+        self.database = database
+        self.generation = generation
+        self.generated = generated
+        self.url = database.url
+
+
+def _admin_url() -> str:
+    url = os.environ.get("SCORELEDGER_TEST_DATABASE_URL")
+    if not url:
+        if in_ci():
+            pytest.fail("Discourse import tests need SCORELEDGER_TEST_DATABASE_URL in CI")
+        pytest.skip("Discourse import tests need a PostgreSQL server: set SCORELEDGER_TEST_DATABASE_URL")
+    return url
+
+
+def make_forum(generation: str, seed: int = 19, plan: ForumPlan | None = None) -> Iterator[Forum]:
+    database = ForumDatabase(_admin_url())
+    try:
+        with database.connect() as conn:
+            create_schema(conn, generation)
+            generated = generate_activity(conn, generation, seed, plan or PLANS[generation])
+        yield Forum(database, generation, generated)
+    finally:
+        database.drop()
+
+
+@pytest.fixture(scope="module", params=["G1", "G2", "G3"])
+def forum(request: pytest.FixtureRequest) -> Iterator[Forum]:
+    yield from make_forum(request.param)
+
+
+def plugin_totals(forum: Forum, leaderboard_id: int | None = None) -> dict[int, int]:
+    with forum.database.connect() as conn:
+        discourse_plugin.calculate_scores(conn, forum.generation, include_events=False)
+        return discourse_plugin.totals(conn, forum.generation, leaderboard_id)
+
+
+def ledger_totals(book: Ledger) -> dict[int, int]:
+    return {row.user_id: row.points for row in book.scores() if row.points}
+
+
+def test_generation_is_detected(forum: Forum) -> None:
+    with PostgresForum(forum.url) as source:
+        assert detect_shape(source).generation == forum.generation
+
+
+def test_import_then_history_equals_the_plugin_user_for_user(forum: Forum, book: Ledger) -> None:
+    with PostgresForum(forum.url) as source:
+        report = import_forum(book, source)
+        current = forum_settings.current_values(source)
+        changes = forum_settings.setting_changes(source)
+        boards = forum_settings.leaderboards(source) if forum.generation == "G3" else [None]
+    assert report.shape.generation == forum.generation
+    assert not report.skipped
+    assert sum(report.added.values()) > 0
+    off = {user.user_id for user in report.off_board if {"inactive", "suspended"} & set(user.off_board)}
+    if forum.generation == "G1":
+        assert not off
+    else:
+        assert off
+    for board in boards:
+        ledger = book if board is None else Ledger(book.engine, f"leaderboard-{board.leaderboard_id}")
+        if board is not None:
+            assert import_forum(ledger, PostgresForum(forum.url)).added == report.added
+        ledger.record_schedule(forum_settings.history(current, changes, board), retroactive=True)
+        expected = plugin_totals(forum, None if board is None else board.leaderboard_id)
+        got = ledger_totals(ledger)
+        assert expected, "the forum scored nobody"
+        # The plugin leaves inactive and suspended users out (G2, G3); the ledger keeps their
+        # actions and the import marks them.
+        assert {user: points for user, points in got.items() if user not in off} == expected
+        assert not off & set(expected)
+
+
+def test_running_again_with_nothing_new_writes_nothing(forum: Forum, book: Ledger) -> None:
+    with PostgresForum(forum.url) as source:
+        first = import_forum(book, source)
+        head = book.digest()
+        again = import_forum(book, source)
+    assert first.batch_id is not None
+    assert again.batch_id is None and not again.added and not again.changed
+    assert again.found == first.found
+    after = book.digest()
+    assert (after.batch_id, after.last_seq, after.hash) == (head.batch_id, head.last_seq, head.hash)
+
+
+def test_dry_run_counts_and_writes_nothing(forum: Forum, book: Ledger) -> None:
+    book.init()
+    with PostgresForum(forum.url) as source:
+        dry = import_forum(book, source, dry_run=True)
+        assert dry.added and dry.batch_id is None
+        assert ledger_totals(book) == {}
+        real = import_forum(book, source)
+    assert real.added == dry.added
+
+
+def test_the_forum_is_only_read(forum: Forum) -> None:
+    with PostgresForum(forum.url) as source:
+        with pytest.raises(Exception, match="read-only"):
+            source.conn.execute("DELETE FROM posts")
+
+
+def test_changed_values_become_dated_versions() -> None:
+    site = forum_settings.defaults()
+    current = site.with_setting("like_received_score_value", "3").with_setting("scorable_categories", "4")
+    changes = [
+        forum_settings.SettingChange("like_received_score_value", "1", "2", datetime(2025, 3, 1, 10), "alice", None),
+        forum_settings.SettingChange("scorable_categories", "", "4", datetime(2025, 3, 1, 11), "bob", "focus"),
+        forum_settings.SettingChange("like_received_score_value", "2", "3", datetime(2025, 5, 2, 9), "alice", None),
+    ]
+    first, march, may = forum_settings.history(current, changes)
+    assert first.effective_from == forum_settings.FIRST_DAY
+    assert first.rules["like_received"].value == 1 and first.rules["like_received"].by is None
+    assert march.effective_from.isoformat() == "2025-03-01" and march.author == "alice, bob"
+    assert march.rules["like_received"].by == {"category_id": {"4": 2}}
+    assert "focus" in (march.reason or "")
+    assert may.rules["like_received"].by == {"category_id": {"4": 3}}
+    assert may.rules["time_read"].per == 3600 and may.rules["time_read"].min_quantity == 60
