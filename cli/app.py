@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import demo, schedule, scores, trust
+from . import demo, discourse, schedule, scores, trust
 from .context import LedgerGroup, Options, options
 from ledger.config import Settings
 from ledger.store.engine import redact
@@ -22,6 +22,7 @@ app = typer.Typer(
     "in force on the day each action happened, so changing point values never rewrites the past.",
 )
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(discourse.app, name="discourse")
 trust.register(app)
 scores.register(app)
 demo.register(app)
