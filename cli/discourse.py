@@ -171,15 +171,18 @@ def _summary(report: ImportReport, fmt: OutputFormat) -> None:
             "found": report.found.get(action, 0),
             "would add" if report.dry_run else "added": report.added.get(action, 0),
             "changed": report.changed.get(action, 0),
+            "gone": report.gone.get(action, 0),
             "note": report.skipped.get(action, ""),
         }
         for action in ACTION_NAMES
     ]
     added = "would add" if report.dry_run else "added"
-    render(rows, ["action", "found", added, "changed", "note"], fmt)
+    render(rows, ["action", "found", added, "changed", "gone", "note"], fmt)
     off = report.off_board
     say(
         f"{sum(report.added.values())} action(s) {'would be ' if report.dry_run else ''}added, "
-        f"{sum(report.changed.values())} changed in the forum since recorded (left as recorded: amendments are not supported yet); "
+        f"{sum(report.changed.values())} changed and {sum(report.gone.values())} gone in the forum since recorded "
+        "(left as recorded: the ledger cannot amend or retract yet); "
+        f"{len(report.score_events)} score events read, not recorded (adjustments are not supported yet); "
         f"{len(report.users)} forum users, {len(off)} off the plugin's boards"
     )

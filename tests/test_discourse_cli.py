@@ -49,7 +49,7 @@ def _off_board(forum: Forum) -> list[tuple[int]]:
 def test_dry_run_writes_nothing(g2_forum: Forum, cli: Cli) -> None:
     cli("init")
     result = cli("discourse", "import", "--dsn", g2_forum.url, "--dry-run", "--format", "csv")
-    assert result.stdout.splitlines()[0] == "action,found,would add,changed,note"
+    assert result.stdout.splitlines()[0] == "action,found,would add,changed,gone,note"
     assert ledger_totals(Ledger.open(cli.database_url)) == {}
 
 

@@ -64,9 +64,9 @@ def forum(request: pytest.FixtureRequest) -> Iterator[Forum]:
     yield from make_forum(request.param)
 
 
-def plugin_totals(forum: Forum, leaderboard_id: int | None = None) -> dict[int, int]:
+def plugin_totals(forum: Forum, leaderboard_id: int | None = None, *, include_events: bool = False) -> dict[int, int]:
     with forum.database.connect() as conn:
-        discourse_plugin.calculate_scores(conn, forum.generation, include_events=False)
+        discourse_plugin.calculate_scores(conn, forum.generation, include_events=include_events)
         return discourse_plugin.totals(conn, forum.generation, leaderboard_id)
 
 
@@ -105,6 +105,13 @@ def test_import_then_history_equals_the_plugin_user_for_user(forum: Forum, book:
         # actions and the import marks them.
         assert {user: points for user, points in got.items() if user not in off} == expected
         assert not off & set(expected)
+        # Score events, read but not yet recordable, make up the rest of the plugin's total.
+        with_events = plugin_totals(forum, None if board is None else board.leaderboard_id, include_events=True)
+        events: dict[int, int] = {}
+        for event in report.score_events:
+            events[event.user_id] = events.get(event.user_id, 0) + event.points
+        combined = {user: got.get(user, 0) + events.get(user, 0) for user in set(got) | set(events) if user not in off}
+        assert {user: points for user, points in combined.items() if points} == with_events
 
 
 def test_running_again_with_nothing_new_writes_nothing(forum: Forum, book: Ledger) -> None:
@@ -151,3 +158,33 @@ def test_changed_values_become_dated_versions() -> None:
     assert "focus" in (march.reason or "")
     assert may.rules["like_received"].by == {"category_id": {"4": 3}}
     assert may.rules["time_read"].per == 3600 and may.rules["time_read"].min_quantity == 60
+
+
+def test_a_second_import_sees_what_changed_in_the_forum(book: Ledger) -> None:
+    for forum in make_forum("G2", seed=11):
+        with PostgresForum(forum.url) as source:
+            first = import_forum(book, source)
+        with forum.database.connect() as conn:
+            post = conn.execute(
+                "SELECT p.id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.post_number > 1 AND p.post_type = 1"
+                " AND NOT p.wiki AND NOT p.hidden AND p.deleted_at IS NULL AND t.deleted_at IS NULL"
+                " AND t.archetype = 'regular' AND p.user_id IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM post_actions pa WHERE pa.post_id = p.id)"
+                " AND NOT EXISTS (SELECT 1 FROM discourse_reactions_reaction_users r WHERE r.post_id = p.id)"
+                " AND NOT EXISTS (SELECT 1 FROM discourse_solved_solved_topics s WHERE s.answer_post_id = p.id)"
+                " ORDER BY p.id LIMIT 1"
+            ).fetchone()[0]
+            conn.execute("UPDATE posts SET deleted_at = now() WHERE id = %s", (post,))
+            invite = conn.execute("SELECT id FROM invites WHERE redemption_count > 0 ORDER BY id LIMIT 1").fetchone()[0]
+            conn.execute("UPDATE invites SET redemption_count = redemption_count + 1 WHERE id = %s", (invite,))
+            conn.execute(
+                "INSERT INTO posts (user_id, topic_id, post_number, created_at, updated_at)"
+                " SELECT 1, t.id, 99, now(), now() FROM topics t WHERE t.deleted_at IS NULL AND t.archetype = 'regular'"
+                " ORDER BY t.id LIMIT 1"
+            )
+        with PostgresForum(forum.url) as source:
+            second = import_forum(book, source)
+    assert second.added == {"post_created": 1}
+    assert second.gone == {"post_created": 1}
+    assert second.changed == {"user_invited": 1}
+    assert second.found["post_created"] == first.found["post_created"]

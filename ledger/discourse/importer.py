@@ -4,7 +4,8 @@ measures them: one action per scoring row, with a stable source key.
 The forum is only read (see `ledger.discourse.forum`). What is already recorded under a key
 with the same payload is skipped, so a run with nothing new writes nothing. A key whose row
 now reads differently (today's visit grew, an invite was redeemed again) is counted as
-changed and left as recorded: it needs an amendment, which the ledger cannot record yet.
+changed, and a recorded key whose row no longer scores as gone; both are left as recorded:
+they need an amendment or a retraction, which the ledger cannot record yet.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ledger import ledger_numbers
 from ledger.api import Ledger
 from ledger.discourse.forum import Forum, pages
 from ledger.discourse.queries import MAX_PAGE, load
+from ledger.discourse.score_events import ScoreEvent, read_score_events
 from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_row, detect_shape, key_prefix, query_for
 from ledger.store.actions import ActionRow, LocatedRow
 from ledger.store.engine import read_transaction
@@ -47,8 +49,13 @@ class ImportReport:
     found: Counter[str] = field(default_factory=Counter)
     added: Counter[str] = field(default_factory=Counter)
     changed: Counter[str] = field(default_factory=Counter)
+    # Recorded keys whose row no longer scores (deleted, hidden, unaccepted...): each needs a
+    # retraction, which the ledger cannot record yet, so they are counted and left.
+    gone: Counter[str] = field(default_factory=Counter)
     skipped: dict[str, str] = field(default_factory=dict)
     users: dict[int, ForumUser] = field(default_factory=dict)
+    # Read, not yet recorded: the ledger has no adjustments to hold them yet.
+    score_events: list[ScoreEvent] = field(default_factory=list)
     dry_run: bool = False
     batch_id: int | None = None
 
@@ -120,6 +127,8 @@ def import_forum(
     report = ImportReport(shape, dry_run=dry_run)
     report.users = read_users(forum, shape)
     rows = extract(forum, shape, report, progress, page_size)
+    if "gamification_score_events" in shape.tables:
+        report.score_events = read_score_events(forum)
     known = recorded(book)
     fresh: list[LocatedRow] = []
     for row in rows:
@@ -129,6 +138,11 @@ def import_forum(
             report.added[row.action] += 1
         elif _payload(before) != _payload(row):
             report.changed[row.action] += 1
+    if known:
+        seen = {row.source_key for row in rows}
+        for key, row in known.items():
+            if key not in seen and row.action not in report.skipped:
+                report.gone[row.action] += 1
     if fresh and not dry_run:
         result = book.ingest_rows(fresh, origin=f"discourse import ({shape.generation})")
         report.batch_id = result.batch_id
