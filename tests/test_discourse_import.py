@@ -188,3 +188,21 @@ def test_a_second_import_sees_what_changed_in_the_forum(book: Ledger) -> None:
     assert second.gone == {"post_created": 1}
     assert second.changed == {"user_invited": 1}
     assert second.found["post_created"] == first.found["post_created"]
+
+
+def test_attributes_are_spelled_as_canonical_json() -> None:
+    from ledger.discourse.scorables import action_rows
+    from ledger.domain import canonical_json
+
+    page = [
+        {"key": 1, "user_id": 2, "occurred_at": datetime(2025, 1, 1), "quantity": 1, "category_id": 3, "topic_id": 4, "post_id": 5},
+        {"key": 2, "user_id": 2, "occurred_at": "2025-01-01T10:00:00Z", "quantity": 7, "category_id": None, "topic_id": 4, "post_id": None},
+        {"key": 3, "user_id": 2, "occurred_at": datetime(2025, 1, 1), "quantity": 1, "category_id": None, "topic_id": None, "post_id": None},
+    ]
+    rows = action_rows("post_created", "post", page)
+    assert [row.attributes for row in rows] == [
+        canonical_json({"category_id": 3, "topic_id": 4, "post_id": 5}),
+        canonical_json({"topic_id": 4}),
+        canonical_json({}),
+    ]
+    assert rows[1].occurred_at == datetime(2025, 1, 1, 10) and rows[1].source_key == "post:2"

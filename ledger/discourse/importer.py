@@ -22,7 +22,7 @@ from ledger.api import Ledger
 from ledger.discourse.forum import Forum, pages
 from ledger.discourse.queries import MAX_PAGE, load
 from ledger.discourse.score_events import ScoreEvent, read_score_events
-from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_row, detect_shape, key_prefix, query_for
+from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for
 from ledger.store.actions import ActionRow, LocatedRow
 from ledger.store.engine import read_transaction
 from ledger.store.tables import actions
@@ -92,7 +92,7 @@ def extract(forum: Forum, shape: ForumShape, report: ImportReport, progress: Pro
             continue
         prefix = key_prefix(scorable, shape)
         for page in pages(forum, query, page_size=page_size):
-            rows.extend(action_row(scorable.action, prefix, row) for row in page)
+            rows.extend(action_rows(scorable.action, prefix, page))
             report.found[scorable.action] += len(page)
             if progress:
                 progress(scorable.action, len(page))

@@ -1,7 +1,8 @@
 """The extraction queries shipped in sql/discourse/, as text both transports run unchanged.
 
-Each file is one query written within Data Explorer's rules, so that an admin can paste it
-into Data Explorer as it is: no `;`, parameters declared in a `-- [params]` header
+Each file is one query (named by a `-- name:` line, as every .sql file of the project) written
+within Data Explorer's rules, so that an admin can paste it into Data Explorer as it is: no
+`;`, parameters declared in a `-- [params]` header
 (`-- TYPE :name = default`), paged by key (`WHERE key > :after ORDER BY key LIMIT :limit`),
 never OFFSET. The same text runs over a database connection (`as_psycopg`).
 """
@@ -35,10 +36,10 @@ class Query:
 
 def _declared(text: str) -> dict[str, str]:
     lines = text.splitlines()
-    if not lines or lines[0].strip() != "-- [params]":
+    if "-- [params]" not in lines:
         return {}
     params = {}
-    for line in lines[1:]:
+    for line in lines[lines.index("-- [params]") + 1 :]:
         match = _PARAM_LINE.match(line.strip())
         if match is None:
             break

@@ -1,3 +1,4 @@
+-- name: chat_message_created
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

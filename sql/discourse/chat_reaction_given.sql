@@ -1,3 +1,4 @@
+-- name: chat_reaction_given
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

@@ -1,3 +1,4 @@
+-- name: day_visited
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

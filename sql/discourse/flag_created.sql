@@ -1,3 +1,4 @@
+-- name: flag_created
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

@@ -1,3 +1,4 @@
+-- name: forum_shape
 -- scoreledger, Discourse: which of the tables the importer reads exist, and the newest core
 -- migration (to tell the standalone plugin's forums from bundled ones).
 SELECT to_regclass('gamification_leaderboard_scores') IS NOT NULL AS gamification_leaderboard_scores,

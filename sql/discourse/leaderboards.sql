@@ -1,3 +1,4 @@
+-- name: leaderboards
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

@@ -1,3 +1,4 @@
+-- name: like_given
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

@@ -1,3 +1,4 @@
+-- name: post_read
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

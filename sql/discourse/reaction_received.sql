@@ -1,3 +1,4 @@
+-- name: reaction_received
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

@@ -1,3 +1,4 @@
+-- name: score_events
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

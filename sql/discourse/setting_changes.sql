@@ -1,3 +1,4 @@
+-- name: setting_changes
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

@@ -1,3 +1,4 @@
+-- name: site_settings
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

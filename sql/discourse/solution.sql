@@ -1,3 +1,4 @@
+-- name: solution
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

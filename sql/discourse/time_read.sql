@@ -1,3 +1,4 @@
+-- name: time_read
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

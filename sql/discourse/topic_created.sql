@@ -1,3 +1,4 @@
+-- name: topic_created
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000

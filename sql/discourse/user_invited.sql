@@ -1,3 +1,4 @@
+-- name: user_invited
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000
