@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +17,7 @@ from ledger.discourse.importer import ImportReport, import_forum
 from ledger.discourse.scorables import ACTION_NAMES, GENERATIONS, detect_shape
 from ledger.errors import InputProblem, InvalidInput
 from ledger.exporters.schedules import export_schedule
+from ledger.spreadsheet import neutralise
 
 from .context import options
 from .output import OutputFormat, render, say
@@ -124,7 +127,16 @@ def import_command(
     ctx: typer.Context,
     dsn: DsnOption,
     generation: GenerationOption = None,
+    full: Annotated[bool, typer.Option("--full", help="Read every row again, not only those above the recorded watermarks, and count rows changed or gone since recorded.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read the forum and show the counts; write nothing.")] = False,
+    users_file: Annotated[
+        Path | None,
+        typer.Option("--users-file", help="Write the forum's users (user_id, username, name, off_board) to this CSV file.", show_default=False),
+    ] = None,
+    exclude_file: Annotated[
+        Path | None,
+        typer.Option("--exclude-file", help="Write the ids of users the plugin leaves off its boards, one a line, for `leaderboard --exclude-users`.", show_default=False),
+    ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Import every scoring row of a Discourse forum as one action each, as the plugin scores it.
@@ -133,7 +145,8 @@ def import_command(
     topic_created, like_received, like_given, solution, flag_created, user_invited,
     reaction_received, reaction_given, chat_message_created, chat_reaction_received,
     chat_reaction_given); source keys are stable (post:123, like-received:456, visit:789),
-    so running it again adds only what is new. Price them with `discourse schedule-history`.
+    so running it again adds only what is new: each action type is read from its watermark
+    (the highest key recorded for it) unless --full. Price them with `discourse schedule-history`.
 
     Example: scoreledger --ledger forum discourse import --dsn postgresql://discourse@db/discourse --dry-run
     """
@@ -149,8 +162,20 @@ def import_command(
 
         shape = detect_shape(forum, chosen)
         say(f"Discourse forum, plugin generation {shape.generation} ({'detected' if shape.detected else 'as given'})")
-        report = import_forum(book, forum, generation=shape.generation, dry_run=dry_run, progress=advance)
+        report = import_forum(book, forum, generation=shape.generation, full=full, dry_run=dry_run, progress=advance)
     _summary(report, fmt)
+    if users_file is not None:
+        _write_users(report, users_file)
+    if exclude_file is not None:
+        exclude_file.write_text("".join(f"{user.user_id}\n" for user in report.off_board), encoding="utf-8")
+
+
+def _write_users(report: ImportReport, path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(["user_id", "username", "name", "off_board"])
+        for user in sorted(report.users.values(), key=lambda user: user.user_id):
+            writer.writerow([user.user_id, neutralise(user.username), neutralise(user.name or ""), " ".join(user.off_board)])
 
 
 def _progress() -> Progress:
@@ -177,12 +202,17 @@ def _summary(report: ImportReport, fmt: OutputFormat) -> None:
         for action in ACTION_NAMES
     ]
     added = "would add" if report.dry_run else "added"
-    render(rows, ["action", "found", added, "changed", "gone", "note"], fmt)
+    columns = ["action", "found", added, "changed", "gone", "note"] if report.full else ["action", "found", added, "note"]
+    render(rows, columns, fmt)
     off = report.off_board
-    say(
-        f"{sum(report.added.values())} action(s) {'would be ' if report.dry_run else ''}added, "
+    corrections = (
         f"{sum(report.changed.values())} changed and {sum(report.gone.values())} gone in the forum since recorded "
         "(left as recorded: the ledger cannot amend or retract yet); "
+        if report.full
+        else ""
+    )
+    say(
+        f"{sum(report.added.values())} action(s) {'would be ' if report.dry_run else ''}added; {corrections}"
         f"{len(report.score_events)} score events read, not recorded (adjustments are not supported yet); "
         f"{len(report.users)} forum users, {len(off)} off the plugin's boards"
     )

@@ -38,7 +38,12 @@ def test_import_then_history_apply_gives_the_plugins_totals(g2_forum: Forum, cli
     off = {row[0] for row in _off_board(g2_forum)}
     assert {user: points for user, points in ledger_totals(book).items() if user not in off} == expected
     again = cli("discourse", "import", "--dsn", g2_forum.url, "--format", "json")
-    assert all(row["added"] == 0 and row["changed"] == 0 for row in json.loads(again.stdout))
+    assert all(row["added"] == 0 and row["found"] == 0 for row in json.loads(again.stdout))
+    full = cli("discourse", "import", "--dsn", g2_forum.url, "--full", "--format", "json")
+    rows = json.loads(full.stdout)
+    assert all(row["added"] == row["changed"] == row["gone"] == 0 for row in rows)
+    assert {row["action"]: row["found"] for row in rows} == {row["action"]: row["found"] for row in counts.values()}
+    assert "0 changed and 0 gone" in full.stderr
 
 
 def _off_board(forum: Forum) -> list[tuple[int]]:
@@ -49,7 +54,7 @@ def _off_board(forum: Forum) -> list[tuple[int]]:
 def test_dry_run_writes_nothing(g2_forum: Forum, cli: Cli) -> None:
     cli("init")
     result = cli("discourse", "import", "--dsn", g2_forum.url, "--dry-run", "--format", "csv")
-    assert result.stdout.splitlines()[0] == "action,found,would add,changed,gone,note"
+    assert result.stdout.splitlines()[0] == "action,found,would add,note"
     assert ledger_totals(Ledger.open(cli.database_url)) == {}
 
 
@@ -95,3 +100,23 @@ def test_bad_input_is_one_clear_line(cli: Cli) -> None:
     assert result.exit_code == 1 and "is not one of G1, G2, G3" in result.stderr
     result = cli("discourse", "defaults", "--format", "xml", ok=False)
     assert result.exit_code == 1
+
+
+def test_users_and_the_off_board_list_are_written(g2_forum: Forum, cli: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    users, exclude = tmp_path / "users.csv", tmp_path / "exclude.txt"
+    cli("init")
+    cli("discourse", "import", "--dsn", g2_forum.url, "--dry-run", "--users-file", str(users), "--exclude-file", str(exclude))
+    lines = users.read_text().splitlines()
+    assert lines[0] == "user_id,username,name,off_board"
+    assert "-1,system,system,system" in lines
+    with g2_forum.database.connect() as conn:
+        expected = {
+            row[0]
+            for row in conn.execute(
+                "SELECT u.id FROM users u WHERE u.id <= 0 OR u.staged OR NOT u.active OR u.suspended_till >= now()"
+                " OR EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND e.email LIKE '%%@anonymized.invalid')"
+                " OR EXISTS (SELECT 1 FROM anonymous_users a WHERE a.user_id = u.id)"
+            ).fetchall()
+        }
+    assert {int(line) for line in exclude.read_text().split()} == expected
+    cli("leaderboard", "--exclude-users", str(exclude))

@@ -119,9 +119,11 @@ def test_running_again_with_nothing_new_writes_nothing(forum: Forum, book: Ledge
         first = import_forum(book, source)
         head = book.digest()
         again = import_forum(book, source)
+        full = import_forum(book, source, full=True)
     assert first.batch_id is not None
-    assert again.batch_id is None and not again.added and not again.changed
-    assert again.found == first.found
+    assert again.batch_id is None and not again.added and not again.found
+    assert full.batch_id is None and not full.added and not full.changed and not full.gone
+    assert full.found == first.found
     after = book.digest()
     assert (after.batch_id, after.last_seq, after.hash) == (head.batch_id, head.last_seq, head.hash)
 
@@ -184,10 +186,15 @@ def test_a_second_import_sees_what_changed_in_the_forum(book: Ledger) -> None:
             )
         with PostgresForum(forum.url) as source:
             second = import_forum(book, source)
-    assert second.added == {"post_created": 1}
-    assert second.gone == {"post_created": 1}
-    assert second.changed == {"user_invited": 1}
-    assert second.found["post_created"] == first.found["post_created"]
+            third = import_forum(book, source, full=True)
+    # From the watermarks: only the new post is read.
+    assert second.found == {"post_created": 1} and second.added == {"post_created": 1}
+    assert not second.gone and not second.changed
+    # Reading everything again: the deleted post is gone, the invite redeemed again changed.
+    assert not third.added
+    assert third.gone == {"post_created": 1}
+    assert third.changed == {"user_invited": 1}
+    assert third.found["post_created"] == first.found["post_created"]
 
 
 def test_attributes_are_spelled_as_canonical_json() -> None:

@@ -30,8 +30,12 @@ class Forum(Protocol):
     def run(self, query: Query, params: dict[str, Any]) -> list[dict[str, Any]]: ...
 
 
-def pages(forum: Forum, query: Query, *, page_size: int = MAX_PAGE, after: int = 0) -> Iterator[list[dict[str, Any]]]:
-    """Every row of a paged query, a page at a time, in key order, from key `after` on."""
+# Below every key: Discourse's own users have ids down to -2 (system -1, discobot -2).
+FIRST_KEY = -(2**62)
+
+
+def pages(forum: Forum, query: Query, *, page_size: int = MAX_PAGE, after: int = FIRST_KEY) -> Iterator[list[dict[str, Any]]]:
+    """Every row of a paged query, a page at a time, in key order, keyed above `after`."""
     page_size = min(page_size, MAX_PAGE)
     while True:
         rows = forum.run(query, {"after": after, "limit": page_size})

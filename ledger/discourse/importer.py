@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from ledger import ledger_numbers
 from ledger.api import Ledger
-from ledger.discourse.forum import Forum, pages
+from ledger.discourse.forum import FIRST_KEY, Forum, pages
 from ledger.discourse.queries import MAX_PAGE, load
 from ledger.discourse.score_events import ScoreEvent, read_score_events
 from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for
@@ -57,6 +57,7 @@ class ImportReport:
     # Read, not yet recorded: the ledger has no adjustments to hold them yet.
     score_events: list[ScoreEvent] = field(default_factory=list)
     dry_run: bool = False
+    full: bool = False
     batch_id: int | None = None
 
     @property
@@ -82,8 +83,17 @@ def read_users(forum: Forum, shape: ForumShape) -> dict[int, ForumUser]:
     return users
 
 
-def extract(forum: Forum, shape: ForumShape, report: ImportReport, progress: Progress | None = None, page_size: int = MAX_PAGE) -> list[ActionRow]:
-    """Every scoring row of every scorable whose tables the forum has, as actions."""
+def extract(
+    forum: Forum,
+    shape: ForumShape,
+    report: ImportReport,
+    progress: Progress | None = None,
+    page_size: int = MAX_PAGE,
+    watermarks: dict[str, int] | None = None,
+) -> list[ActionRow]:
+    """The scoring rows of every scorable whose tables the forum has, as actions: those
+    keyed above the scorable's watermark (its source-key prefix's highest recorded key), or
+    all of them without watermarks."""
     rows: list[ActionRow] = []
     for scorable in SCORABLES:
         query = query_for(scorable, shape)
@@ -91,7 +101,8 @@ def extract(forum: Forum, shape: ForumShape, report: ImportReport, progress: Pro
             report.skipped[scorable.action] = f"table {', '.join(t for t in scorable.tables if t not in shape.tables)} absent"
             continue
         prefix = key_prefix(scorable, shape)
-        for page in pages(forum, query, page_size=page_size):
+        after = (watermarks or {}).get(prefix, FIRST_KEY)
+        for page in pages(forum, query, page_size=page_size, after=after):
             rows.extend(action_rows(scorable.action, prefix, page))
             report.found[scorable.action] += len(page)
             if progress:
@@ -112,24 +123,41 @@ def recorded(book: Ledger) -> dict[str, ActionRow]:
         return {row[0]: ActionRow(*row) for row in found}
 
 
+def watermarks_of(known: dict[str, ActionRow]) -> dict[str, int]:
+    """Each source-key prefix's highest recorded key: where the next import resumes. They
+    live in the ledger as the keys themselves, so nothing else needs keeping."""
+    marks: dict[str, int] = {}
+    for key in known:
+        prefix, _, number = key.rpartition(":")
+        if number.lstrip("-").isdigit() and int(number) > marks.get(prefix, FIRST_KEY):
+            marks[prefix] = int(number)
+    return marks
+
+
 def import_forum(
     book: Ledger,
     forum: Forum,
     *,
     generation: str | None = None,
+    full: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
     page_size: int = MAX_PAGE,
 ) -> ImportReport:
-    """Read every scoring row of `forum` and record the new ones in `book` as one batch."""
+    """Record `forum`'s new scoring rows in `book` as one batch.
+
+    By default each scorable is read from its watermark on (rows keyed above the highest
+    key recorded for it), which finds every new row. `full` reads every row again and also
+    counts recorded rows that changed or stopped scoring since (and rows that began to score
+    under a key below the watermark, such as a post unhidden, which it adds)."""
     book.check_schema()
     shape = detect_shape(forum, generation)
-    report = ImportReport(shape, dry_run=dry_run)
+    report = ImportReport(shape, dry_run=dry_run, full=full)
     report.users = read_users(forum, shape)
-    rows = extract(forum, shape, report, progress, page_size)
+    known = recorded(book)
+    rows = extract(forum, shape, report, progress, page_size, None if full else watermarks_of(known))
     if "gamification_score_events" in shape.tables:
         report.score_events = read_score_events(forum)
-    known = recorded(book)
     fresh: list[LocatedRow] = []
     for row in rows:
         before = known.get(row.source_key)
@@ -138,7 +166,7 @@ def import_forum(
             report.added[row.action] += 1
         elif _payload(before) != _payload(row):
             report.changed[row.action] += 1
-    if known:
+    if known and full:
         seen = {row.source_key for row in rows}
         for key, row in known.items():
             if key not in seen and row.action not in report.skipped:

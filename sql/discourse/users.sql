@@ -1,6 +1,6 @@
 -- name: users
 -- [params]
--- bigint :after = 0
+-- bigint :after = -1000
 -- int :limit = 10000
 -- scoreledger, Discourse users: names, and what keeps a user off the plugin's boards
 -- (staged, anonymized, anonymous-posting shadows, inactive, suspended).
