@@ -213,3 +213,20 @@ def test_attributes_are_spelled_as_canonical_json() -> None:
         canonical_json({}),
     ]
     assert rows[1].occurred_at == datetime(2025, 1, 1, 10) and rows[1].source_key == "post:2"
+
+
+def test_watermarks_are_the_highest_key_by_number_per_prefix(book: Ledger) -> None:
+    from ledger import Action
+    from ledger.discourse.importer import watermarks
+
+    book.init()
+    keys = ["post:9", "post:10", "post:2", "visit:100", "visit-time:5000", "like-received:7", "like-received-x:99"]
+    book.record_actions(Action(source_key=key, user_id=1, action="post_created", occurred_at=datetime(2025, 1, 1)) for key in keys)
+    other = Ledger(book.engine, "other")
+    other.record_actions([Action(source_key="post:500", user_id=1, action="post_created", occurred_at=datetime(2025, 1, 1))])
+    assert watermarks(book, ["post", "visit", "visit-time", "like-received", "topic"]) == {
+        "post": 10,
+        "visit": 100,
+        "visit-time": 5000,
+        "like-received": 7,
+    }

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, cast, func, select
 
 from ledger import ledger_numbers
 from ledger.api import Ledger
@@ -123,14 +123,24 @@ def recorded(book: Ledger) -> dict[str, ActionRow]:
         return {row[0]: ActionRow(*row) for row in found}
 
 
-def watermarks_of(known: dict[str, ActionRow]) -> dict[str, int]:
+def watermarks(book: Ledger, prefixes: list[str]) -> dict[str, int]:
     """Each source-key prefix's highest recorded key: where the next import resumes. They
-    live in the ledger as the keys themselves, so nothing else needs keeping."""
+    live in the ledger as the keys themselves, so nothing else needs keeping; each is read
+    off the range of the (source_key, ledger) key that its prefix spans."""
     marks: dict[str, int] = {}
-    for key in known:
-        prefix, _, number = key.rpartition(":")
-        if number.lstrip("-").isdigit() and int(number) > marks.get(prefix, FIRST_KEY):
-            marks[prefix] = int(number)
+    with read_transaction(book.engine) as conn:
+        number = ledger_numbers.number_of(conn, book.name)
+        if number == ledger_numbers.UNNUMBERED:
+            return marks
+        for prefix in prefixes:
+            # Keys `prefix:<n>` sort between `prefix:` and `prefix;` (the next character).
+            highest = conn.execute(
+                select(func.max(cast(func.substr(actions.c.source_key, len(prefix) + 2), BigInteger))).where(
+                    actions.c.source_key >= f"{prefix}:", actions.c.source_key < f"{prefix};", actions.c.ledger_id == number
+                )
+            ).scalar()
+            if highest is not None:
+                marks[prefix] = int(highest)
     return marks
 
 
@@ -154,8 +164,10 @@ def import_forum(
     shape = detect_shape(forum, generation)
     report = ImportReport(shape, dry_run=dry_run, full=full)
     report.users = read_users(forum, shape)
-    known = recorded(book)
-    rows = extract(forum, shape, report, progress, page_size, None if full else watermarks_of(known))
+    # From watermarks, every row read is new; only a full read needs the recorded payloads.
+    known = recorded(book) if full else {}
+    marks = None if full else watermarks(book, [key_prefix(scorable, shape) for scorable in SCORABLES])
+    rows = extract(forum, shape, report, progress, page_size, marks)
     if "gamification_score_events" in shape.tables:
         report.score_events = read_score_events(forum)
     fresh: list[LocatedRow] = []
