@@ -88,6 +88,8 @@ def schedule_history(
         changes = forum_settings.setting_changes(forum)
         overlay = None
         if leaderboard is not None:
+            if "gamification_leaderboard_scores" not in detect_shape(forum).tables:
+                raise InvalidInput([InputProblem("--leaderboard", None, None, "the forum has no per-leaderboard scoring (G3): leave --leaderboard out")], what="discourse")
             boards = {board.leaderboard_id: board for board in forum_settings.leaderboards(forum)}
             if leaderboard not in boards:
                 raise InvalidInput([InputProblem("--leaderboard", None, None, f"no leaderboard {leaderboard} on the forum")], what="discourse")

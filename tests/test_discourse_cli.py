@@ -120,3 +120,18 @@ def test_users_and_the_off_board_list_are_written(g2_forum: Forum, cli: Cli, tmp
         }
     assert {int(line) for line in exclude.read_text().split()} == expected
     cli("leaderboard", "--exclude-users", str(exclude))
+
+
+def test_a_leaderboard_without_per_leaderboard_scoring_is_one_clear_line(g2_forum: Forum, cli: Cli) -> None:
+    result = cli("discourse", "schedule-history", "--dsn", g2_forum.url, "--leaderboard", "1", ok=False)
+    assert result.exit_code == 1 and "no per-leaderboard scoring (G3)" in result.stderr
+
+
+def test_schedule_history_of_a_g3_leaderboard(cli: Cli) -> None:
+    for forum in make_forum("G3", seed=8):
+        board = forum.generated.leaderboard_ids[1]
+        shown = cli("discourse", "schedule-history", "--dsn", forum.url, "--leaderboard", str(board), "--format", "json")
+        [version] = json.loads(shown.stdout)
+        assert "like_received=5 in categories 2|3" in version["rules"] and "solution=0" in version["rules"]
+        missing = cli("discourse", "schedule-history", "--dsn", forum.url, "--leaderboard", "999", ok=False)
+        assert missing.exit_code == 1 and "no leaderboard 999 on the forum" in missing.stderr
