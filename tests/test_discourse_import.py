@@ -194,6 +194,9 @@ def test_a_second_import_sees_what_changed_in_the_forum(book: Ledger) -> None:
     assert not third.added
     assert third.gone == {"post_created": 1}
     assert third.changed == {"user_invited": 1}
+    assert third.gone_keys == [f"post:{post}"]
+    [change] = third.changes
+    assert change.source_key == f"invite:{invite}" and change.fields == ("quantity",)
     assert third.found["post_created"] == first.found["post_created"]
 
 

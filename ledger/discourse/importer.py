@@ -41,6 +41,18 @@ class ForumUser:
     off_board: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Changed:
+    """A recorded key whose row now reads differently: which payload fields differ, and the
+    row as the forum has it now. A quantity or attributes change is an amendment; a user
+    change a merge or re-attribution; an occurred_at change (a G1/G2 solution accepted
+    again) a re-dating, which the planned corrections cannot express under the same key."""
+
+    source_key: str
+    fields: tuple[str, ...]
+    now: ActionRow
+
+
 @dataclass
 class ImportReport:
     """What an import found and did, per action type."""
@@ -52,6 +64,8 @@ class ImportReport:
     # Recorded keys whose row no longer scores (deleted, hidden, unaccepted...): each needs a
     # retraction, which the ledger cannot record yet, so they are counted and left.
     gone: Counter[str] = field(default_factory=Counter)
+    gone_keys: list[str] = field(default_factory=list)
+    changes: list[Changed] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     users: dict[int, ForumUser] = field(default_factory=dict)
     # Read, not yet recorded: the ledger has no adjustments to hold them yet.
@@ -178,11 +192,13 @@ def import_forum(
             report.added[row.action] += 1
         elif _payload(before) != _payload(row):
             report.changed[row.action] += 1
+            report.changes.append(Changed(row.source_key, tuple(row.differing_fields(before)), row))
     if known and full:
         seen = {row.source_key for row in rows}
         for key, row in known.items():
             if key not in seen and row.action not in report.skipped:
                 report.gone[row.action] += 1
+                report.gone_keys.append(key)
     if fresh and not dry_run:
         result = book.ingest_rows(fresh, origin=f"discourse import ({shape.generation})")
         report.batch_id = result.batch_id
