@@ -135,3 +135,11 @@ def test_schedule_history_of_a_g3_leaderboard(cli: Cli) -> None:
         assert "like_received=5 in categories 2|3" in version["rules"] and "solution=0" in version["rules"]
         missing = cli("discourse", "schedule-history", "--dsn", forum.url, "--leaderboard", "999", ok=False)
         assert missing.exit_code == 1 and "no leaderboard 999 on the forum" in missing.stderr
+
+
+def test_the_forums_password_is_never_printed(cli: Cli) -> None:
+    secret = "forum-s3cret-do-not-print"
+    for dsn in (f"postgresql://discourse:{secret}@127.0.0.1:1/discourse", f"postgresql://discourse:{secret}@127.0.0.1:notaport/discourse"):
+        result = cli("discourse", "import", "--dsn", dsn, ok=False)
+        assert result.exit_code == 1
+        assert secret not in result.output and secret not in (result.stderr or "")

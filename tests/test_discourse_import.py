@@ -233,3 +233,21 @@ def test_watermarks_are_the_highest_key_by_number_per_prefix(book: Ledger) -> No
         "visit-time": 5000,
         "like-received": 7,
     }
+
+
+def test_scorables_whose_tables_are_absent_are_reported_and_skipped(book: Ledger) -> None:
+    for forum in make_forum("G1", seed=23):
+        with forum.database.connect() as conn:
+            conn.execute("DROP TABLE chat_messages, chat_message_reactions, discourse_reactions_reaction_users")
+            conn.execute("UPDATE site_settings SET value = 'f' WHERE name IN ('chat_enabled', 'discourse_reactions_enabled')")
+        with PostgresForum(forum.url) as source:
+            report = import_forum(book, source, generation="G2")
+            current = forum_settings.current_values(source)
+        assert report.shape.generation == "G2" and not report.shape.detected
+        assert set(report.skipped) == {"reaction_received", "reaction_given", "chat_message_created", "chat_reaction_received", "chat_reaction_given"}
+        assert "chat_messages" in report.skipped["chat_message_created"]
+        book.record_schedule(forum_settings.history(current, []), retroactive=True)
+        with forum.database.connect() as conn:
+            discourse_plugin.calculate_scores(conn, "G1", include_events=False)
+            expected = discourse_plugin.totals(conn, "G1")
+        assert ledger_totals(book) == expected
