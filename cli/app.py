@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import corrections, demo, schedule, scores, trust
+from . import corrections, demo, discourse, schedule, scores, trust
 from .context import LedgerGroup, Options, options
 from .output import ProblemReport
 from ledger.config import Settings
@@ -41,6 +41,8 @@ app.add_typer(
     help="Record and inspect point-value schedules (which action earns what, from when; "
     "days are UTC).\n\nExample: scoreledger schedule show --at 2024-05-15",
 )
+discourse.app.rich_markup_mode = None
+app.add_typer(discourse.app, name="discourse", cls=LedgerGroup)
 trust.register(app)
 scores.register(app)
 corrections.register(app)

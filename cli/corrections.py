@@ -20,13 +20,14 @@ from ledger.importers.actions import guess_format
 from ledger.importers.records import read_records
 from ledger.store.corrections import Located, now_utc
 
-from .context import options
+from .context import LedgerGroup, options
 from .output import OutputFormat, render
 from .parsing import day_option, timestamp_option
 
 adjustments_app = typer.Typer(
     no_args_is_help=True,
-    help="Record adjustments in bulk and list them.\n\nExample: scoreledger adjustments import bonuses.csv",
+    rich_markup_mode=None,
+    help="Record adjustments in bulk and list them.\n\n\b\nExample: scoreledger adjustments import bonuses.csv",
 )
 
 AtOption = Annotated[
@@ -54,7 +55,7 @@ def register(app: typer.Typer) -> None:
     app.command()(retract)
     app.command()(reinstate)
     app.command("merge-users")(merge_users)
-    app.add_typer(adjustments_app, name="adjustments")
+    app.add_typer(adjustments_app, name="adjustments", cls=LedgerGroup)
 
 
 def adjust(
