@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import corrections, demo, discourse, schedule, scores, trust
+from . import corrections, demo, discourse, discourse_compensation, schedule, scores, trust
 from .context import LedgerGroup, Options, options
 from .output import ProblemReport
 from ledger.config import Settings
@@ -42,6 +42,7 @@ app.add_typer(
     "days are UTC).\n\nExample: scoreledger schedule show --at 2024-05-15",
 )
 discourse.app.rich_markup_mode = None
+discourse_compensation.register(discourse.app)
 app.add_typer(discourse.app, name="discourse", cls=LedgerGroup)
 trust.register(app)
 scores.register(app)

@@ -17,6 +17,7 @@ from ledger.discourse.importer import import_forum
 from ledger.discourse.plan import UNSCORED, make_plan
 from ledger.domain import Adjustment
 from tests import discourse_plugin
+from tests.conftest import Cli
 from tests.discourse_forum import log_setting_change
 from tests.test_discourse_import import Forum, make_forum
 
@@ -83,6 +84,13 @@ def test_a_point_change_planned_and_posted_makes_the_forum_show_the_ledgers_tota
         plan = make_plan(book, source, shape)
     assert plan.rows, "a change in the past moves someone"
     assert len({plan.key_for(row) for row in plan.rows}) == len(plan.rows)
+    cli = Cli(book.engine.url.render_as_string(hide_password=False))
+    listed = cli("discourse", "plan", "--dsn", forum.url, "--format", "csv")
+    assert listed.stdout.splitlines()[0] == "user_id,username,name,discourse_points,ledger_points,difference"
+    assert len(listed.stdout.splitlines()) == len(plan.rows) + 1
+    assert f"{len(plan.rows)} of {plan.users_compared} users move" in listed.stderr
+    page = cli("discourse", "plan", "--dsn", forum.url, "--format", "html").stdout
+    assert page.startswith("<!doctype html>") and "<svg" in page and "<script" not in page
     post_plan(forum, plan, plan.as_of)
     plugin, ledger = scored_totals(forum, book, plan.leaderboard_id)
     assert plugin == ledger
