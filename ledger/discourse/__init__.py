@@ -1,0 +1,1 @@
+"""Reading a Discourse forum and pushing compensations to it."""
