@@ -136,7 +136,7 @@ class Fault:
     """Misbehave on the matching requests numbered in `calls` (1-based, counted over the
     requests this fault matches: `method` and a `path` prefix, when given).
 
-    kinds: "error500"; "drop_before" (close the connection without handling the request);
+    kinds: "error500"; "error422" (a permanent refusal); "drop_before" (close the connection without handling the request);
     "drop_after" (handle it, commit, then close without answering); "slow" (wait `seconds`
     first); "429_json" (JSON with extras.wait_seconds and Retry-After); "429_json_bare" (JSON,
     no Retry-After); "429_text" (plain text with Retry-After); "429_text_bare" (plain text only).
@@ -350,6 +350,8 @@ class StandIn:
             return limited
         if "error500" in kinds:
             return 500, {"errors": ["Internal Server Error"]}, {}
+        if "error422" in kinds:
+            return 422, {"errors": ["Injected refusal"], "error_type": "record_invalid"}, {}
         answer = self._route(method, path, params)
         if "drop_after" in kinds:
             raise _Dropped
@@ -623,24 +625,30 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        except Exception:  # noqa: BLE001 - an unexpected error is a 500 there too
+            status = 500
+            self._answer(500, {"errors": ["Internal Server Error"]}, {})
         else:
-            if isinstance(payload, str):
-                data = payload.encode()
-                headers = {"Content-Type": "text/plain; charset=utf-8", **headers}
-            else:
-                data = json.dumps(payload).encode()
-                headers = {"Content-Type": "application/json; charset=utf-8", **headers}
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass
+            self._answer(status, payload, headers)
         with standin._lock:
             standin.requests.append(RecordedRequest(method, parts.path, parts.query, at, time.monotonic(), status))
+
+    def _answer(self, status: int, payload: Any, headers: dict[str, str]) -> None:
+        if isinstance(payload, str):
+            data = payload.encode()
+            headers = {"Content-Type": "text/plain; charset=utf-8", **headers}
+        else:
+            data = json.dumps(payload).encode()
+            headers = {"Content-Type": "application/json; charset=utf-8", **headers}
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass
 
 
 def _rate_limit_fault(kinds: set[str]) -> tuple[int, Any, dict[str, str]] | None:

@@ -8,25 +8,40 @@ from collections.abc import Iterator
 import pytest
 
 from tests.backends import in_ci
-from tests.discourse_standin import ForumDatabase, StandIn
+from tests.discourse_standin import ForumDatabase, StandIn, ensure_minimal_schema
 
 API_KEY = "standin-test-key-0123456789"
 API_USERNAME = "system"
 
 
-@pytest.fixture
-def forum_database(postgres_server) -> Iterator[ForumDatabase]:  # type: ignore[no-untyped-def]
-    """An empty database `<test db>_forum_<pid>_<n>`, dropped after the test."""
+@pytest.fixture(scope="session")
+def _forum_database_once(postgres_server) -> Iterator[ForumDatabase | None]:  # type: ignore[no-untyped-def]
     if postgres_server is None:
-        reason = postgres_server_reason()
-        if in_ci():
-            pytest.fail(f"PostgreSQL tests must run in CI: {reason}")
-        pytest.skip(reason)
+        yield None
+        return
     database = ForumDatabase(postgres_server.admin_url)
+    with database.connect() as conn:
+        ensure_minimal_schema(conn)
     try:
         yield database
     finally:
         database.drop()
+
+
+@pytest.fixture
+def forum_database(_forum_database_once: ForumDatabase | None) -> ForumDatabase:
+    """A database `<test db>_forum_<pid>_<n>` of the stand-in's tables, emptied for each test
+    (created once a session, dropped at its end)."""
+    if _forum_database_once is None:
+        reason = postgres_server_reason()
+        if in_ci():
+            pytest.fail(f"PostgreSQL tests must run in CI: {reason}")
+        pytest.skip(reason)
+    with _forum_database_once.connect() as conn:
+        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+        if tables:
+            conn.execute("TRUNCATE " + ", ".join(f'"{name}"' for (name,) in tables) + " RESTART IDENTITY")
+    return _forum_database_once
 
 
 def postgres_server_reason() -> str:

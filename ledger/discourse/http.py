@@ -143,8 +143,12 @@ class SlidingWindowLimiter:
                     self.waited += waited
                     return waited
                 pause = self._starts[0] + self.window - now
-                self.sleep(pause)
-                waited += pause
+                if pause > 0:
+                    self.sleep(pause)
+                    waited += pause
+                # The oldest request has left the window (compared directly, rounding could
+                # keep it a hair inside for ever).
+                self._starts.popleft()
 
 
 @dataclass(frozen=True)
