@@ -32,7 +32,7 @@ def test_import_then_history_apply_gives_the_plugins_totals(g2_forum: Forum, cli
     assert version["effective_from"] == forum_settings.FIRST_DAY.isoformat()
     assert "recorded 1 version(s)" in shown.stderr
     with g2_forum.database.connect() as conn:
-        discourse_plugin.calculate_scores(conn, "G2", include_events=False)
+        discourse_plugin.calculate_scores(conn, "G2", include_events=True)
         expected = discourse_plugin.totals(conn, "G2")
     book = Ledger.open(cli.database_url)
     off = {row[0] for row in _off_board(g2_forum)}
@@ -41,9 +41,10 @@ def test_import_then_history_apply_gives_the_plugins_totals(g2_forum: Forum, cli
     assert all(row["added"] == 0 and row["found"] == 0 for row in json.loads(again.stdout))
     full = cli("discourse", "import", "--dsn", g2_forum.url, "--full", "--format", "json")
     rows = json.loads(full.stdout)
-    assert all(row["added"] == row["changed"] == row["gone"] == 0 for row in rows)
+    assert all(row[name] == 0 for row in rows for name in ("added", "retracted", "reinstated", "amended", "merged"))
     assert {row["action"]: row["found"] for row in rows} == {row["action"]: row["found"] for row in counts.values()}
-    assert "0 changed and 0 gone" in full.stderr
+    assert "0 added, 0 retracted, 0 reinstated, 0 amended, 0 merged" in full.stderr
+    assert "0 score-event adjustment(s)" in full.stderr
 
 
 def _off_board(forum: Forum) -> list[tuple[int]]:
@@ -54,7 +55,7 @@ def _off_board(forum: Forum) -> list[tuple[int]]:
 def test_dry_run_writes_nothing(g2_forum: Forum, cli: Cli) -> None:
     cli("init")
     result = cli("discourse", "import", "--dsn", g2_forum.url, "--dry-run", "--format", "csv")
-    assert result.stdout.splitlines()[0] == "action,found,would add,note"
+    assert result.stdout.splitlines()[0] == "action,found,would_be_added,would_be_retracted,would_be_reinstated,would_be_amended,would_be_merged,note"
     assert ledger_totals(Ledger.open(cli.database_url)) == {}
 
 
