@@ -144,3 +144,33 @@ def test_the_forums_password_is_never_printed(cli: Cli) -> None:
         result = cli("discourse", "import", "--dsn", dsn, ok=False)
         assert result.exit_code == 1
         assert secret not in result.output and secret not in (result.stderr or "")
+
+
+def test_a_solution_accepted_again_for_another_answer_is_retracted_and_added(cli: Cli) -> None:
+    for forum in make_forum("G1", seed=7):
+        cli("discourse", "import", "--dsn", forum.url)
+        cli("discourse", "schedule-history", "--dsn", forum.url, "--apply")
+        with forum.database.connect() as conn:
+            solved, old, new = conn.execute(
+                "SELECT s.id, s.answer_post_id, p.id FROM discourse_solved_solved_topics s"
+                " JOIN topics t ON t.id = s.topic_id JOIN posts a ON a.id = s.answer_post_id JOIN posts p ON p.topic_id = t.id"
+                " WHERE t.deleted_at IS NULL AND t.archetype = 'regular' AND a.deleted_at IS NULL AND a.user_id <> t.user_id"
+                " AND p.id <> a.id AND p.deleted_at IS NULL AND p.user_id IS NOT NULL AND p.user_id <> t.user_id"
+                " ORDER BY s.id, p.id LIMIT 1"
+            ).fetchone()
+            conn.execute("UPDATE discourse_solved_solved_topics SET answer_post_id = %s, updated_at = now() WHERE id = %s", (new, solved))
+        dry = cli("discourse", "import", "--dsn", forum.url, "--full", "--dry-run", "--format", "json")
+        counts = {row["action"]: row for row in json.loads(dry.stdout)}["solution"]
+        assert (counts["would_be_added"], counts["would_be_retracted"]) == (1, 1)
+        assert "1 would be added" not in dry.stderr and "would be 1 added, 1 retracted" in dry.stderr
+        book = Ledger.open(cli.database_url)
+        assert book.action_states([f"solved-answer:{old}"])[f"solved-answer:{old}"].active
+        done = cli("discourse", "import", "--dsn", forum.url, "--full", "--format", "json")
+        counts = {row["action"]: row for row in json.loads(done.stdout)}["solution"]
+        assert (counts["added"], counts["retracted"]) == (1, 1)
+        states = book.action_states([f"solved-answer:{old}", f"solved-answer:{new}"])
+        assert not states[f"solved-answer:{old}"].active and states[f"solved-answer:{new}"].active
+        with forum.database.connect() as conn:
+            discourse_plugin.calculate_scores(conn, "G1", include_events=True)
+            expected = discourse_plugin.totals(conn, "G1")
+        assert ledger_totals(book) == expected
