@@ -203,10 +203,13 @@ def test_deleting_restoring_editing_and_merging_on_the_forum_become_corrections(
         _check_equal(book, forum, off)
         with forum.database.connect() as conn:
             deleted, restored = [row[0] for row in conn.execute(LONE_REPLY).fetchall()]
-            conn.execute("UPDATE posts SET deleted_at = now() WHERE id IN (%s, %s)", (deleted, restored))
+            conn.execute("UPDATE posts SET deleted_at = (now() AT TIME ZONE 'UTC') - interval '1 hour' WHERE id IN (%s, %s)", (deleted, restored))
+            deleted_at = conn.execute("SELECT deleted_at FROM posts WHERE id = %s", (deleted,)).fetchone()[0]
         with PostgresForum(forum.url) as source:
             gone = import_forum(book, source, full=True)
         assert sorted(gone.retracted_keys) == sorted([f"post:{deleted}", f"post:{restored}"])
+        # Booked when the forum says the post was deleted, not at the run's time.
+        assert book.action_states([f"post:{deleted}"])[f"post:{deleted}"].last_changed_at == deleted_at
         assert gone.retracted == {"post_created": 2}
         _check_equal(book, forum, off)
         with forum.database.connect() as conn:

@@ -10,8 +10,8 @@ another was merged into makes a merge. Score events become adjustments of kind `
 
 from __future__ import annotations
 
-from collections import Counter
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +20,7 @@ from sqlalchemy import BigInteger, cast, func, select
 
 from ledger import ledger_numbers
 from ledger.api import Ledger
-from ledger.discourse.forum import FIRST_KEY, Forum, pages
+from ledger.discourse.forum import FIRST_KEY, Forum, as_datetime, pages
 from ledger.discourse.queries import MAX_PAGE, load
 from ledger.discourse.score_events import ScoreEvent, read_score_events, score_event_adjustments
 from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for
@@ -213,6 +213,8 @@ def import_forum(
             if key not in seen and state.active and state.action in ACTION_NAMES and state.action not in report.skipped:
                 report.corrections.append(Retraction(source_key=key, at=_at(moment, state), reason="no longer scores on the forum"))
                 report.retracted[state.action] += 1
+    if any(isinstance(item, (Retraction, Reinstatement)) for item in report.corrections):
+        report.corrections = dated_by_the_forum(report.corrections, known, post_changes(forum, page_size))
     if "gamification_score_events" in shape.tables:
         report.score_events = read_score_events(forum)
         report.own_events = sum(1 for event in report.score_events if event.is_ledgers_own)
@@ -231,6 +233,25 @@ def import_forum(
     if report.adjustments:
         book.record_adjustments(report.adjustments, origin=origin)
     return report
+
+
+def post_changes(forum: Forum, page_size: int = MAX_PAGE) -> dict[int, datetime]:
+    """When each post (or its topic) last changed, as the forum tells it."""
+    return {int(row["key"]): as_datetime(row["changed_at"]) for page in pages(forum, load("post_changes"), page_size=page_size) for row in page if row["changed_at"]}
+
+
+def dated_by_the_forum(corrections: list[Correction], states: dict[str, ActionState], changed: dict[int, datetime]) -> list[Correction]:
+    """Retractions and reinstatements of rows on a post booked when the forum says the post
+    (or its topic) changed, not at the run's time; never before the action, nor before the
+    key's last correction, nor after the run."""
+    dated: list[Correction] = []
+    for item in corrections:
+        state = states[item.source_key]
+        post = state.attributes.get("post_id")
+        if isinstance(item, (Retraction, Reinstatement)) and post in changed:
+            item = item.model_copy(update={"at": min(item.at, _at(changed[post], state))})
+        dated.append(item)
+    return dated
 
 
 def merge_targets_of(book: Ledger) -> dict[int, int]:
