@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, cast, func, select
 
@@ -183,7 +183,8 @@ def import_forum(
     """Record `forum`'s new scoring rows in `book`, and with `full` correct what changed.
 
     By default each scorable is read from its watermark on (rows keyed above the highest
-    key recorded for it), which finds every new row. `full` reads every row again and
+    key recorded for it), which finds every new row; the visits of the latest two recorded
+    days are read again too, and amended where they grew. `full` reads every row again and
     reconciles each recorded key with it: a key no longer scoring is retracted, a retracted
     one scoring again reinstated, a changed quantity or attributes amended, a key now under
     another user (Discourse merged the accounts) makes a merge of the old user into the new.
@@ -197,9 +198,14 @@ def import_forum(
     # From watermarks, every row read is new; only a full read needs the recorded states.
     known = book.action_states() if full else {}
     marks = None if full else watermarks(book, [key_prefix(scorable, shape) for scorable in SCORABLES])
-    rows = extract(forum, shape, report, progress, page_size, marks)
+    starts = None if marks is None else {**marks, **recent_visits(book, marks)}
+    rows = extract(forum, shape, report, progress, page_size, starts)
+    if marks:
+        # Visits of the latest recorded days are read again: today's visit keeps growing.
+        again = [row.source_key for row in rows if _number(row.source_key) <= marks.get(_prefix(row.source_key), FIRST_KEY)]
+        known = book.action_states(again) if again else {}
     fresh: list[LocatedRow] = []
-    targets = merge_targets_of(book) if full else {}
+    targets = merge_targets_of(book) if full or known else {}
     for row in rows:
         before = known.get(row.source_key)
         if before is None:
@@ -252,6 +258,39 @@ def dated_by_the_forum(corrections: list[Correction], states: dict[str, ActionSt
             item = item.model_copy(update={"at": min(item.at, _at(changed[post], state))})
         dated.append(item)
     return dated
+
+
+# Visit rows change after they are recorded (reading time and posts read grow all day).
+VISIT_PREFIXES = ("visit", "visit-time", "visit-posts")
+
+
+def recent_visits(book: Ledger, marks: dict[str, int]) -> dict[str, int]:
+    """For each visit prefix, where to read from so the visits of its latest recorded day
+    and the day before are read again: just below the lowest key among them."""
+    starts: dict[str, int] = {}
+    with read_transaction(book.engine) as conn:
+        number = ledger_numbers.number_of(conn, book.name)
+        for prefix in VISIT_PREFIXES:
+            if prefix not in marks:
+                continue
+            within = (actions.c.source_key >= f"{prefix}:", actions.c.source_key < f"{prefix};", actions.c.ledger_id == number)
+            latest = conn.execute(select(func.max(actions.c.occurred_at)).where(*within)).scalar()
+            lowest = conn.execute(
+                select(func.min(cast(func.substr(actions.c.source_key, len(prefix) + 2), BigInteger))).where(
+                    *within, actions.c.occurred_at >= latest - timedelta(days=1)
+                )
+            ).scalar()
+            if lowest is not None:
+                starts[prefix] = int(lowest) - 1
+    return starts
+
+
+def _prefix(key: str) -> str:
+    return key.rsplit(":", 1)[0]
+
+
+def _number(key: str) -> int:
+    return int(key.rsplit(":", 1)[1])
 
 
 def merge_targets_of(book: Ledger) -> dict[int, int]:
