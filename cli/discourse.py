@@ -149,7 +149,12 @@ def import_command(
     reaction_received, reaction_given, chat_message_created, chat_reaction_received,
     chat_reaction_given); source keys are stable (post:123, like-received:456, visit:789),
     so running it again adds only what is new: each action type is read from its watermark
-    (the highest key recorded for it) unless --full. Price them with `discourse schedule-history`.
+    (the highest key recorded for it), and the latest days' visits again (amended if they grew).
+    --full reconciles every key: what stopped scoring is retracted, what scores again
+    reinstated, changed measures amended, accounts Discourse merged are merged. Score events
+    become adjustments (kind imported), except those the ledger posted. At the end: counts per
+    action type of what was added, retracted, reinstated, amended and merged. Price them with
+    `discourse schedule-history`.
 
     Example: scoreledger --ledger forum discourse import --dsn postgresql://discourse@db/discourse --dry-run
     """

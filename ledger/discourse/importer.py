@@ -65,7 +65,7 @@ class ImportReport:
     retracted: Counter[str] = field(default_factory=Counter)
     reinstated: Counter[str] = field(default_factory=Counter)
     amended: Counter[str] = field(default_factory=Counter)
-    # Keys whose user changed to the user another was merged into, per action type.
+    # Keys found under the user their recorded user is now merged into, per action type.
     merged: Counter[str] = field(default_factory=Counter)
     changed: Counter[str] = field(default_factory=Counter)
     changes: list[Changed] = field(default_factory=list)
@@ -195,7 +195,7 @@ def import_forum(
     shape = detect_shape(forum, generation)
     report = ImportReport(shape, dry_run=dry_run, full=full)
     report.users = read_users(forum, shape)
-    # From watermarks, every row read is new; only a full read needs the recorded states.
+    # A full read reconciles every recorded key; from watermarks only re-read visits are known.
     known = book.action_states() if full else {}
     marks = None if full else watermarks(book, [key_prefix(scorable, shape) for scorable in SCORABLES])
     starts = None if marks is None else {**marks, **recent_visits(book, marks)}
