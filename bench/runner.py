@@ -22,6 +22,7 @@ from ledger import Ledger
 from bench import scales
 from bench.databases import postgres_database, postgres_reachable, sqlite_file
 from bench.discourse_baseline import load_forum, plugin_recalculate, settle_between_runs
+from bench.discourse_import import measure_import
 from bench.generator import DAYS, FIRST_DAY, Community, generate, ledger_rows, more_rows
 from bench.machine import describe, host_speed
 from bench.measurements import (
@@ -329,6 +330,8 @@ def _plugin_side(current: Run, url: str, community: Community, ledger_url: str |
                 raise RuntimeError(f"scoreledger's full recalc {_did_not_finish(RECALC_TIMEOUT_S)}")
             ledger_times.append(probe["seconds"])
         current.say(f"side by side: plugin-style {plugin_times[-1]:.1f} s, scoreledger {ledger_times[-1] if ledger_times else float('nan'):.1f} s")
+    if ledger_url is not None:
+        current.add(measure_import(url, ledger_url))
     forum_rows = sum(counts.values())  # type: ignore[union-attr]
     plugin_median = statistics.median(plugin_times)
     current.add(Result(

@@ -3,31 +3,64 @@
 from __future__ import annotations
 
 import logging
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import demo, schedule, scores, trust
+from . import corrections, demo, discourse, discourse_compensation, schedule, scores, trust
 from .context import LedgerGroup, Options, options
+from .output import ProblemReport
 from ledger.config import Settings
 from ledger.store.engine import redact
+
+# Plain help (click's), not rich panels: it rewraps paragraphs to the terminal and shows
+# no type placeholders such as <bool> on flags.
+HELP = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     cls=LedgerGroup,
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
+    context_settings=HELP,
     help="An event-sourced scoring ledger: community points replayed at the point values "
-    "in force on the day each action happened, so changing point values never rewrites the past.",
+    "in force on the day each action happened, so changing point values never rewrites the past. "
+    "Days are UTC days, as in Discourse.\n\n"
+    "Global options (--db, --ledger) go before or after the command.\n\n"
+    "\b\nExample: scoreledger --ledger demo leaderboard --period month --at 2024-05-15",
 )
-app.add_typer(schedule.app, name="schedule")
+schedule.app.rich_markup_mode = None
+app.add_typer(
+    schedule.app,
+    name="schedule",
+    cls=LedgerGroup,
+    help="Record and inspect point-value schedules (which action earns what, from when; "
+    "days are UTC).\n\nExample: scoreledger schedule show --at 2024-05-15",
+)
+discourse.app.rich_markup_mode = None
+discourse_compensation.register(discourse.app)
+app.add_typer(discourse.app, name="discourse", cls=LedgerGroup)
 trust.register(app)
 scores.register(app)
+corrections.register(app)
 demo.register(app)
 
 # Inputs smaller than this finish before a progress bar would be readable.
 PROGRESS_THRESHOLD = 20_000
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            number = version("scoreledger")
+        except PackageNotFoundError:  # run from a clone without installing
+            number = "unknown (not installed)"
+        typer.echo(f"scoreledger {number}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -35,12 +68,16 @@ def root(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Database URL (sqlite:///FILE or postgresql://...). Default: $SCORELEDGER_DATABASE_URL, else sqlite:///scoreledger.db.", show_default=False),
+        typer.Option("--db", metavar="URL", help="Database URL (sqlite:///FILE or postgresql://...). Default: $SCORELEDGER_DATABASE_URL, else sqlite:///scoreledger.db.", show_default=False),
     ] = None,
     ledger: Annotated[
         str | None,
-        typer.Option("--ledger", help="Ledger namespace in the database. Default: $SCORELEDGER_LEDGER, else 'default'.", show_default=False),
+        typer.Option("--ledger", metavar="NAME", help="Ledger namespace in the database. Default: $SCORELEDGER_LEDGER, else 'default'.", show_default=False),
     ] = None,
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     settings = Settings()
     ctx.obj = Options(db or settings.database_url, ledger or settings.ledger)
@@ -69,18 +106,30 @@ def ingest(
         str | None,
         typer.Option("--format", help="csv or jsonl. Default: from the file name (.jsonl/.ndjson: jsonl), else csv."),
     ] = None,
+    all_problems: Annotated[
+        bool, typer.Option("--all-problems", help="Print every problem of a refused file, not only the first 20.")
+    ] = False,
+    problems_file: Annotated[
+        Path | None,
+        typer.Option("--problems-file", metavar="FILE", help="Also write every problem of a refused file to this file.", show_default=False),
+    ] = None,
 ) -> None:
     """Record actions from a file: all of it, or nothing if any row is bad.
 
     Columns (CSV) or keys (JSONL): source_key, user_id, action, occurred_at, and optionally
     quantity (default 1) and attributes (a JSON object). occurred_at is ISO 8601; without a
-    time zone it is UTC. A source_key seen before with the same payload is skipped, so
-    re-running an import adds nothing; with a different payload it is refused.
+    time zone it is UTC, and each action counts on its UTC day. A source_key seen before
+    with the same payload is skipped, so re-running an import adds nothing; with a
+    different payload it is refused. A refused file prints its first 20 problems and how
+    many more there are.
 
-    Example: scoreledger ingest actions.csv
+    Example: scoreledger ingest actions.csv --problems-file problems.txt
     """
-    book = options(ctx).open()
-    rows = book.read_action_file(path, fmt)
+    opts = options(ctx)
+    opts.problems = ProblemReport(all_problems, problems_file, offered=True)
+    book = opts.open()
+    with Console(stderr=True).status(f"reading {path}"):
+        rows = book.read_action_file(path, fmt)
     if len(rows) < PROGRESS_THRESHOLD:
         result = book.ingest_rows(rows, origin=f"ingest {path}")
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import typer
 from typer.core import TyperGroup
@@ -11,35 +11,132 @@ from ledger import Ledger
 from ledger.config import Settings
 from ledger.errors import InvalidInput, LedgerError
 
+from .output import ProblemReport, report_problems, safe_text
+
+# Options of the root command that are also accepted after a command's name.
+GLOBAL_OPTIONS = ("--db", "--ledger")
+# Commands that work from what a ledger recorded: on a ledger name the database has never
+# seen they are an error listing the ledgers there are, not an empty answer (a typo would
+# look like one) nor, for recalc, a new ledger.
+READS_EXISTING_LEDGER = {
+    ("scores",),
+    ("leaderboard",),
+    ("audit",),
+    ("recalc",),
+    ("schedule", "show"),
+    ("schedule", "history"),
+    ("schedule", "diff"),
+    ("schedule", "export"),
+}
+
 
 @dataclass
 class Options:
     database_url: str
     ledger: str
+    problems: ProblemReport = field(default_factory=ProblemReport)
+    # The words naming the running command below the root, e.g. ("schedule", "show").
+    command: tuple[str, ...] = ()
 
     def open(self) -> Ledger:
-        return Ledger.open(self.database_url, self.ledger)
+        """The chosen ledger; for a command that only reads, refused if it does not exist."""
+        book = Ledger.open(self.database_url, self.ledger)
+        if self.command in READS_EXISTING_LEDGER:
+            book.require_existing()
+        return book
 
 
 def options(ctx: typer.Context) -> Options:
+    """The global options, for the command whose context is `ctx`."""
     root = ctx.find_root()
     if not isinstance(root.obj, Options):
         settings = Settings()
         root.obj = Options(settings.database_url, settings.ledger)
+    root.obj.command = _command_words(ctx)
     return root.obj
 
 
+def _command_words(ctx: typer.Context) -> tuple[str, ...]:
+    words: list[str] = []
+    context = ctx
+    while context.parent is not None:
+        words.append(context.info_name or "")
+        context = context.parent
+    return tuple(reversed(words))
+
+
+def global_options_first(args: list[str]) -> list[str]:
+    """`args` with --db/--ledger (and their values) moved in front of the command name, so
+    `scoreledger scores --ledger demo` means what `scoreledger --ledger demo scores` does.
+    Words after `--` are left alone."""
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            rest.extend(args[index:])
+            break
+        name = word.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            if "=" in word:
+                moved.append(word)
+            else:
+                moved.extend(args[index : index + 2])
+                index += 1
+        else:
+            rest.append(word)
+        index += 1
+    return moved + rest
+
+
+# typer's type names, as command-line tools name values.
+VALUE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH", "path": "PATH", "file": "FILE"}
+
+
+def conventional_metavars(command, ctx: typer.Context) -> None:  # type: ignore[no-untyped-def]
+    """Name each option's value in help the way command-line tools do (TEXT, INTEGER,
+    PATH, [table|csv|json]) where the command names none, instead of typer's type
+    placeholders such as <str>."""
+    for param in getattr(command, "params", ()):
+        if param.metavar is not None or getattr(param, "is_flag", False) or param.param_type_name != "option":
+            continue
+        label = param.display_type(ctx).strip("<>")
+        param.metavar = VALUE_NAMES.get(label, f"[{label}]" if "|" in label else label.upper())
+
+
+def unwrapped_examples(help_text: str | None) -> str | None:
+    """Help whose `Example:` paragraphs are printed as written: rewrapped to the terminal,
+    an example command would break across lines and no longer paste as one."""
+    if not help_text or "\b\nExample:" in help_text:
+        return help_text
+    return help_text.replace("\n\nExample: ", "\n\n\b\nExample: ")
+
+
 class LedgerGroup(TyperGroup):
-    """Turns ledger errors from any command into one clear line and exit status 1."""
+    """Turns ledger errors from any command into one clear line and exit status 1, and
+    accepts the global options after the command name too."""
+
+    def get_command(self, ctx: typer.Context, cmd_name: str):  # type: ignore[no-untyped-def]
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            conventional_metavars(command, ctx)
+            command.help = unwrapped_examples(command.help)
+        return command
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = global_options_first(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
             return super().invoke(ctx)
         except InvalidInput as error:
-            for problem in error.problems:
-                typer.echo(str(problem), err=True)
-            typer.echo(f"error: {error.summary()}", err=True)
+            report = ctx.obj.problems if isinstance(ctx.obj, Options) else ProblemReport()
+            report_problems(error, report)
             raise typer.Exit(1) from None
         except LedgerError as error:
-            typer.echo(f"error: {error}", err=True)
+            typer.echo(f"error: {safe_text(str(error))}", err=True)
             raise typer.Exit(1) from None
+

@@ -16,6 +16,8 @@ from .scores import audit_row
 
 # The audit's columns that fit a terminal; `scoreledger audit` shows them all.
 DEMO_AUDIT_COLUMNS = ["when", "action", "quantity", "effective_from", "rule", "points", "total"]
+# Left out, first listed first, on a terminal too narrow for them all.
+DEMO_AUDIT_OPTIONAL = ["effective_from", "quantity"]
 
 
 def register(app: typer.Typer) -> None:
@@ -50,7 +52,7 @@ def demo(
     render([{"rank": s.rank, "user_id": s.user_id, "points": s.points} for s in report.top], ["rank", "user_id", "points"], OutputFormat.table, title="Top 10, all time")
 
     title = f"Audit of user {report.audited_user}, {report.audit_from} to {report.audit_to} (the change is on {SCHEDULE[1].effective_from})"
-    render([audit_row(line) for line in report.audit], DEMO_AUDIT_COLUMNS, OutputFormat.table, title=title)
+    render([audit_row(line) for line in report.audit], DEMO_AUDIT_COLUMNS, OutputFormat.table, title=title, optional=DEMO_AUDIT_OPTIONAL)
     audit_total = report.audit[-1].running_total if report.audit else 0
     typer.echo(f"Audit total {audit_total} = `scores --from {report.audit_from} --to {report.audit_to}` for user {report.audited_user}: {report.audit_window_score}\n")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ledger.domain import parse_day, parse_timestamp
+from ledger.domain import MAX_POINT_VALUE, parse_day, parse_timestamp
 from ledger.errors import InputProblem, InvalidInput
 
 
@@ -14,7 +14,7 @@ def day_option(value: str | None, option: str) -> date | None:
     try:
         return parse_day(value)
     except ValueError as exc:
-        raise InvalidInput([InputProblem(option, None, None, str(exc))], what=option) from None
+        raise InvalidInput([InputProblem(option, None, None, str(exc))], what=option, writes=False) from None
 
 
 def timestamp_option(value: str | None, option: str) -> datetime | None:
@@ -22,10 +22,9 @@ def timestamp_option(value: str | None, option: str) -> datetime | None:
         return None
     try:
         return parse_timestamp(value)
-    except ValueError:
-        raise InvalidInput(
-            [InputProblem(option, None, None, f"not an ISO 8601 timestamp: {value!r}")], what=option
-        ) from None
+    except ValueError as exc:
+        reason = str(exc) if "outside the years" in str(exc) else f"not an ISO 8601 timestamp: {value!r}"
+        raise InvalidInput([InputProblem(option, None, None, reason)], what=option, writes=False) from None
 
 
 def assignments(words: list[str]) -> dict[str, int]:
@@ -42,6 +41,9 @@ def assignments(words: list[str]) -> dict[str, int]:
             values[name] = int(number)
         except ValueError:
             problems.append(InputProblem(word, None, name, f"points must be a whole number, got {number!r}"))
+            continue
+        if abs(values[name]) > MAX_POINT_VALUE:
+            problems.append(InputProblem(word, None, name, f"points are between -{MAX_POINT_VALUE} and {MAX_POINT_VALUE}"))
     if problems:
         raise InvalidInput(problems, what="schedule set")
     if not values:

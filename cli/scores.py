@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from ledger import Ledger
+from ledger.domain import today_utc
 from ledger.errors import InputProblem, InvalidInput
-from ledger.standings import Period, Ranking
+from ledger.standings import Period, Ranking, period_window
 
 from .context import options
 from .output import OutputFormat, render, say
 from .parsing import day_option, timestamp_option
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
-FromOption = Annotated[str | None, typer.Option("--from", help="First UTC day (YYYY-MM-DD), inclusive.", show_default=False)]
-ToOption = Annotated[str | None, typer.Option("--to", help="Last UTC day (YYYY-MM-DD), inclusive.", show_default=False)]
+FromOption = Annotated[str | None, typer.Option("--from", metavar="DAY", help="First UTC day (YYYY-MM-DD), inclusive.", show_default=False)]
+ToOption = Annotated[str | None, typer.Option("--to", metavar="DAY", help="Last UTC day (YYYY-MM-DD), inclusive.", show_default=False)]
 
 
 def register(app: typer.Typer) -> None:
@@ -41,8 +44,22 @@ def recalc(
     book = options(ctx).open()
     with Console(stderr=True).status("recalculating") as status:
         outcome = book.recalc(full=full, progress=lambda step: status.update(step))
+    if not outcome.full and not outcome.user_days and not outcome.users:
+        typer.echo(f"up to date: nothing recorded since the last recalculation (through event {outcome.through_seq})")
+        return
     kind = "full rebuild" if outcome.full else "incremental"
     typer.echo(f"{kind}: {outcome.user_days} user-day(s) priced for {outcome.users} user(s), through event {outcome.through_seq}")
+
+
+def catch_up(book: Ledger) -> None:
+    """Recalculate first, saying so on standard error with the step under way, when events
+    were recorded since the last recalculation (reads then wait for it)."""
+    if not book.is_behind():
+        return
+    say("catching up: events were recorded since the last recalculation, recalculating first")
+    with Console(stderr=True).status("recalculating") as status:
+        outcome = book.recalc(progress=lambda step: status.update(step))
+    say(f"caught up through event {outcome.through_seq}")
 
 
 def scores(
@@ -51,7 +68,7 @@ def scores(
     to_day: ToOption = None,
     as_known_at: Annotated[
         str | None,
-        typer.Option("--as-known-at", help="Answer from the events and schedule versions recorded by this ISO 8601 time (UTC).", show_default=False),
+        typer.Option("--as-known-at", metavar="TIME", help="Answer from the events and schedule versions recorded by this ISO 8601 time (UTC).", show_default=False),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -62,42 +79,70 @@ def scores(
 
     Example: scoreledger scores --from 2024-01-01 --to 2024-12-31 --format csv
     """
-    rows = options(ctx).open().scores(
-        from_day=day_option(from_day, "--from"),
-        to_day=day_option(to_day, "--to"),
-        as_known_at=timestamp_option(as_known_at, "--as-known-at"),
-    )
-    render([{"user_id": row.user_id, "points": row.points} for row in rows], ["user_id", "points"], fmt)
+    known_at = timestamp_option(as_known_at, "--as-known-at")
+    first, last = day_option(from_day, "--from"), day_option(to_day, "--to")
+    book = options(ctx).open()
+    if known_at is None:
+        catch_up(book)
+    rows = book.scores(from_day=first, to_day=last, as_known_at=known_at)
+    leveled = any(row.level is not None for row in rows)
+    columns = ["user_id", "points", "level"] if leveled else ["user_id", "points"]
+    render([{"user_id": row.user_id, "points": row.points, "level": row.level} for row in rows], columns, fmt)
 
 
 def leaderboard(
     ctx: typer.Context,
     period: Annotated[Period, typer.Option("--period", help="The period around --at.")] = Period.all,
-    at: Annotated[str | None, typer.Option("--at", help="A UTC day in the period (YYYY-MM-DD). Default: today.", show_default=False)] = None,
+    at: Annotated[str | None, typer.Option("--at", metavar="DAY", help="A UTC day in the period (YYYY-MM-DD). Default: today.", show_default=False)] = None,
     from_day: FromOption = None,
     to_day: ToOption = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Show at most this many rows.", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Show at most this many rows.", show_default=False)] = None,
     ranking: Annotated[Ranking, typer.Option("--ranking", help="How ties rank: dense_rank (1,1,2), rank (1,1,3) or row_number (1,2,3).")] = Ranking.dense_rank,
     exclude_users: Annotated[
         Path | None,
-        typer.Option("--exclude-users", help="A file of user ids (one a line, # comments) left off the board.", show_default=False),
+        typer.Option("--exclude-users", metavar="FILE", help="A file of user ids (one a line, # comments) left off the board.", show_default=False),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Users ranked by points over a period (or --from/--to), most first.
 
+    Periods are calendar periods of UTC days around --at (weeks run Monday to Sunday). The
+    table's title names the period and its days; in json each row carries them (period,
+    from, to); csv rows hold rank, user_id and points only, to stay pipeable.
+
     Example: scoreledger leaderboard --period month --at 2024-05-15 --limit 10
     """
-    rows = options(ctx).open().leaderboard(
-        period=period,
-        at=day_option(at, "--at"),
-        from_day=day_option(from_day, "--from"),
-        to_day=day_option(to_day, "--to"),
-        limit=limit,
-        ranking=ranking,
-        exclude=_user_ids(exclude_users) if exclude_users else (),
-    )
-    render([{"rank": row.rank, "user_id": row.user_id, "points": row.points} for row in rows], ["rank", "user_id", "points"], fmt)
+    day, first, last = day_option(at, "--at"), day_option(from_day, "--from"), day_option(to_day, "--to")
+    excluded = _user_ids(exclude_users) if exclude_users else ()
+    book = options(ctx).open()
+    catch_up(book)
+    rows = book.leaderboard(period=period, at=day, from_day=first, to_day=last, limit=limit, ranking=ranking, exclude=excluded)
+    span, start, end = covered(period, day, first, last)
+    leveled = any(row.level is not None for row in rows)
+    columns = ["rank", "user_id", "points", "level"] if leveled else ["rank", "user_id", "points"]
+    table = [{"rank": row.rank, "user_id": row.user_id, "points": row.points, "level": row.level} for row in rows]
+    if fmt is OutputFormat.json:
+        table = [{**row, "period": span, "from": start, "to": end} for row in table]
+        columns += ["period", "from", "to"]
+    render(table, columns, fmt, title=f"Leaderboard, {describe_span(span, start, end)}")
+
+
+def covered(period: Period, at, first, last):  # type: ignore[no-untyped-def]
+    """(period name, first day, last day) a leaderboard covers: the --from/--to range when
+    given ("range", either end open), else the period around --at (default today)."""
+    if first is not None or last is not None:
+        return "range", first, last
+    window = period_window(period, at or today_utc())
+    return (period.value, *window) if window else (period.value, None, None)
+
+
+def describe_span(span: str, start, end) -> str:  # type: ignore[no-untyped-def]
+    """A leaderboard's coverage in words, e.g. "month 2024-05-01 to 2024-05-31 (UTC days)"."""
+    if span == "all":
+        return "all time"
+    if start == end and start is not None:
+        return f"{span} {start} (UTC)"
+    return f"{span} {start or 'the beginning'} to {end or 'now'} (UTC days)"
 
 
 def _user_ids(path: Path) -> set[int]:
@@ -121,7 +166,12 @@ def _user_ids(path: Path) -> set[int]:
     return found
 
 
-AUDIT_COLUMNS = ["when", "action", "source_key", "quantity", "attributes", "effective_from", "reason", "rule", "points", "total"]
+AUDIT_COLUMNS = [
+    "when", "kind", "action", "source_key", "user_id", "quantity", "events", "attributes", "effective_from", "reason", "rule",
+    "points", "total",
+]
+# Left out of the audit table, first listed first, when the terminal is too narrow for all.
+AUDIT_OPTIONAL = ["user_id", "source_key", "events", "reason", "effective_from", "attributes", "quantity", "kind", "rule"]
 
 
 def audit(
@@ -135,27 +185,43 @@ def audit(
 
     Each line names the schedule version that priced it (its effective_from and reason)
     and the rule; a rule with `per` prices a day's bucket of events as one line. The last
-    total equals what `scores` says for the user.
+    total equals what `scores` says for the user. Times are UTC (json and csv: ISO 8601
+    with Z); a user the ledger has never seen is an error.
 
     Example: scoreledger audit 42 --from 2024-01-01 --format csv
     """
-    lines = options(ctx).open().audit(user, from_day=day_option(from_day, "--from"), to_day=day_option(to_day, "--to"))
+    first, last = day_option(from_day, "--from"), day_option(to_day, "--to")
+    book = options(ctx).open()
+    lines = book.audit(user, from_day=first, to_day=last)
     if not lines:
+        book.require_user(user)
         say(f"user {user} has no actions in this range")
-    render([audit_row(line) for line in lines], AUDIT_COLUMNS, fmt, title=f"audit of user {user}")
+    render([audit_row(line) for line in lines], AUDIT_COLUMNS, fmt, title=f"audit of user {user}", optional=AUDIT_OPTIONAL)
 
 
 def audit_row(line) -> dict:  # type: ignore[no-untyped-def]
-    """An audit line as a row for `render`."""
+    """An audit line as a row for `render`: attributes as an object (none for a bucket of
+    several events, which `events` counts)."""
     return {
         "when": line.when,
+        "kind": line.kind,
         "action": line.action,
         "source_key": line.source_key,
+        # The event's own user where it counts through a merge; empty for the audited user's.
+        "user_id": line.merged_from,
         "quantity": line.quantity,
-        "attributes": line.attributes if line.events == 1 else f"({line.events} events)",
+        "events": line.events,
+        "attributes": _as_object(line.attributes) if line.events == 1 else None,
         "effective_from": line.effective_from,
         "reason": line.reason,
         "rule": line.rule,
         "points": line.points,
         "total": line.running_total,
     }
+
+
+def _as_object(attributes):  # type: ignore[no-untyped-def]
+    """Attributes as stored (canonical JSON text) as an object."""
+    if isinstance(attributes, str):
+        return json.loads(attributes) if attributes else None
+    return attributes

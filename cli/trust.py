@@ -25,6 +25,10 @@ def verify(
         Path | None,
         typer.Option("--digest", help="A digest written earlier by `scoreledger digest`: also prove the history up to it is unchanged and still present."),
     ] = None,
+    projections: Annotated[
+        bool,
+        typer.Option("--projections", help="Also recompute the projections (daily points, totals, period totals) from the events and report every difference."),
+    ] = False,
 ) -> None:
     """Recompute every event's bytes and every batch hash; exit 1 at the first break.
 
@@ -33,18 +37,32 @@ def verify(
     it cannot notice a removed tail or a history rewritten with recomputed hashes: keep
     digests outside the database and verify against them.
 
-    Example: scoreledger verify --digest digests/2026-11-01.json
+    With --projections, the projections are recomputed from the events as well and every
+    row that differs is printed, one a line (exit 1 if any).
+
+    Example: scoreledger verify --digest digests/2026-11-01.json --projections
     """
     expected = _read_digest(digest_file) if digest_file is not None else None
-    result = options(ctx).open().verify(expected)
+    book = options(ctx).open()
+    result = book.verify(expected)
     head = result.head
     line = (
         f"journal verified: {result.batches} batches, {result.events} events; "
         f"head batch {head.batch_id}, seq {head.last_seq}, hash {head.hash}"
     )
+    if result.keyed_batches:
+        line += f"; {result.keyed_batches} batch(es) carry a valid chain-key MAC, the newest included"
     if expected is not None:
         line += f"; contains the digest of batch {expected.batch_id} (taken {expected.taken_at:%Y-%m-%d %H:%M:%S})"
     typer.echo(line)
+    if projections:
+        differences = book.projection_differences()
+        for difference in differences:
+            typer.echo(str(difference), err=True)
+        if differences:
+            typer.echo(f"error: the projections differ from the events in {len(differences)} place(s); run `scoreledger recalc --full`", err=True)
+            raise typer.Exit(1)
+        typer.echo("projections agree with the events")
 
 
 def digest(

@@ -56,6 +56,11 @@ class AuditLine:
     points: int
     running_total: int = 0
     events: int = field(default=1)
+    # What the line is: an action (or a `per` bucket of them), a retraction, reinstatement or
+    # amendment, an adjustment, or a compensation (shown, not counted: its points are 0).
+    kind: str = "action"
+    # The user whose event it is, when it counts for another through a merge.
+    merged_from: int | None = None
 
     @property
     def source_key(self) -> str:
@@ -97,8 +102,9 @@ class Auditor:
         self.ledger = ledger
         self._schedule: Schedule | None = None
 
-    def audit(self, user_id: int, from_day: date | None = None, to_day: date | None = None) -> list[AuditLine]:
-        """The lines making up `user_id`'s points from actions on `from_day`..`to_day`."""
+    def action_lines(self, user_id: int, from_day: date | None = None, to_day: date | None = None) -> list[AuditLine]:
+        """The lines of `user_id`'s own actions on `from_day`..`to_day` (corrections,
+        adjustments and merges are added by ledger/corrections_audit.py)."""
         check_range(from_day, to_day)
         params = {"ledger": self.ledger, "user_id": user_id, "from_day": from_day or FIRST_DAY, "to_day": to_day or LAST_DAY}
         known = self._schedule

@@ -8,25 +8,41 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_right
+from math import isqrt
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ledger.safe_values import attributes_size_problem, json_problem, text_problem
 
 # Limits shared by the bulk importers and the models, so a row the CSV reader accepts is a
 # row the model accepts. Integers stay well inside 64-bit and JSON-safe ranges.
 MAX_INTEGER = 2**53 - 1
 MAX_KEY_LENGTH = 200
 MAX_NAME_LENGTH = 100
+# Points per unit are at most 10^6 in size and a quantity at most 10^9, so one action is worth
+# at most 10^15 points, and a user's total stays inside 64 bits (2^63 > 9.2 * 10^18) up to
+# MAX_USER_QUANTITY units, which ingest enforces (ledger/store/quantity_caps.py).
+MAX_POINT_VALUE = 10**6
+MAX_QUANTITY = 10**9
+MAX_USER_QUANTITY = 9 * 10**12
 ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at", "quantity", "attributes")
 REQUIRED_ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at")
+# Optional columns of an action file that correct a recorded action instead of adding one:
+# the time it stopped counting, or the time its quantity / attributes changed to the row's.
+CORRECTION_COLUMNS = ("retracted_at", "amended_at")
 
 
 def utc_naive(moment: datetime) -> datetime:
     """A timestamp as naive UTC: zone-less input is taken as UTC already."""
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError(f"{moment.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -55,6 +71,14 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def storable_attributes(value: dict[str, Any]) -> dict[str, Any]:
+    """`value` if both backends store it as the same JSON, else ValueError saying why."""
+    problem = json_problem(value) or attributes_size_problem(canonical_json(value))
+    if problem:
+        raise ValueError(f"attributes {problem}")
+    return value
+
+
 class Action(BaseModel):
     """Something a user did that may earn points. `source_key` is its idempotency key."""
 
@@ -64,8 +88,21 @@ class Action(BaseModel):
     user_id: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
     action: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     occurred_at: datetime
-    quantity: int = Field(default=1, ge=0, le=MAX_INTEGER)
+    quantity: int = Field(default=1, ge=0, le=MAX_QUANTITY)
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("source_key", "action")
+    @classmethod
+    def _storable_text(cls, value: str) -> str:
+        problem = text_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("attributes")
+    @classmethod
+    def _storable_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return storable_attributes(value)
 
     @field_validator("occurred_at", mode="before")
     @classmethod
@@ -99,7 +136,7 @@ class Rule(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    value: int = Field(default=0, ge=-MAX_INTEGER, le=MAX_INTEGER)
+    value: int = Field(default=0, ge=-MAX_POINT_VALUE, le=MAX_POINT_VALUE)
     per: int | None = Field(default=None, ge=1, le=MAX_INTEGER)
     min_quantity: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     by: dict[str, dict[str, int]] | None = None
@@ -125,6 +162,8 @@ class Rule(BaseModel):
             if self.per is not None:
                 raise ValueError("`by` and `per` cannot be combined")
             attribute = next(iter(self.by))
+            if any(abs(points) > MAX_POINT_VALUE for points in self.by[attribute].values()):
+                raise ValueError(f"`by` points are between -{MAX_POINT_VALUE} and {MAX_POINT_VALUE}")
             if len(attribute) > MAX_NAME_LENGTH:
                 raise ValueError(f"a `by` attribute name is at most {MAX_NAME_LENGTH} characters")
             # SQLite looks the attribute up by a quoted JSON path, which has no escape for
@@ -147,22 +186,66 @@ class Rule(BaseModel):
 
 
 class LevelCurve(BaseModel):
-    """Level thresholds. `quadratic`: level n needs coefficient * n * (n - 1) / 2 points
-    (0, 100, 300, 600, 1000 ... for the default coefficient of 100)."""
+    """Where each level starts. `quadratic`: level n starts at coefficient * n * (n - 1) / 2
+    points (0, 100, 300, 600, 1000 ... for the default coefficient of 100), without end;
+    `thresholds`: an explicit list of starts, the first 0 (level 1), strictly increasing.
+    `never_level_down`: a user's score is never let fall below the start of the highest level
+    it reached (ledger/levels.py)."""
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["quadratic"] = "quadratic"
+    kind: Literal["quadratic", "thresholds"] = "quadratic"
     coefficient: int = Field(default=100, ge=1, le=MAX_INTEGER)
+    thresholds: list[int] | None = None
+    never_level_down: bool = False
+
+    @model_validator(mode="after")
+    def _check_thresholds(self) -> LevelCurve:
+        if self.kind == "thresholds":
+            starts = self.thresholds
+            if not starts or starts[0] != 0:
+                raise ValueError("a `thresholds` level curve lists where each level starts, from 0 (level 1)")
+            if any(later <= earlier for earlier, later in zip(starts, starts[1:], strict=False)):
+                raise ValueError("level thresholds must increase strictly")
+            if starts[-1] > MAX_INTEGER:
+                raise ValueError(f"level thresholds are at most {MAX_INTEGER}")
+        elif self.thresholds is not None:
+            raise ValueError("`thresholds` belong to a curve of kind `thresholds`")
+        return self
 
     def threshold(self, level: int) -> int:
+        """Where `level` starts (levels from 1); past an explicit list's last level, never."""
+        if self.kind == "thresholds":
+            assert self.thresholds is not None
+            return self.thresholds[level - 1] if level <= len(self.thresholds) else MAX_INTEGER + 1
         return self.coefficient * level * (level - 1) // 2
 
     def level_for(self, points: int) -> int:
-        level = 1
+        """The level a score reaches (1 for anything below the second level's start)."""
+        if points <= 0:
+            return 1
+        if self.kind == "thresholds":
+            assert self.thresholds is not None
+            return bisect_right(self.thresholds, points)
+        # The largest n with c * n * (n - 1) / 2 <= points, from the quadratic's root.
+        level = (1 + isqrt(1 + 8 * (points // self.coefficient))) // 2
         while self.threshold(level + 1) <= points:
             level += 1
+        while level > 1 and self.threshold(level) > points:
+            level -= 1
         return level
+
+    def to_document(self) -> dict[str, Any]:
+        """The curve as stored and hashed: a quadratic curve as {kind, coefficient} (the
+        spelling of versions recorded before the other options existed), options only when set."""
+        document: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "quadratic":
+            document["coefficient"] = self.coefficient
+        else:
+            document["thresholds"] = list(self.thresholds or [])
+        if self.never_level_down:
+            document["never_level_down"] = True
+        return document
 
 
 class ScheduleVersion(BaseModel):
@@ -214,7 +297,7 @@ class ScheduleVersion(BaseModel):
             "rules": {action: rule.to_document() for action, rule in sorted(self.rules.items())},
         }
         if self.levels is not None:
-            document["levels"] = self.levels.model_dump()
+            document["levels"] = self.levels.to_document()
         for name in ("author", "reason", "link"):
             if getattr(self, name) is not None:
                 document[name] = getattr(self, name)
@@ -230,3 +313,140 @@ class RecordedScheduleVersion(BaseModel):
     recorded_at: datetime
     retroactive: bool
     version: ScheduleVersion
+
+
+# -- corrections: what changes a score after the fact, as dated events ----------------------
+
+ADJUSTMENT_KINDS = ("manual", "imported", "compensation")
+# Kinds that count in the ledger's own scores: a compensation records what was sent to an
+# outside system so that its recalculation shows the ledger's total, not points of its own.
+COUNTED_ADJUSTMENT_KINDS = ("manual", "imported")
+MAX_REASON_LENGTH = 2000
+# An adjustment's points: as much as a million of the largest actions, far inside 64 bits
+# even summed over a million adjustments.
+MAX_ADJUSTMENT_POINTS = 10**12
+
+
+def _parse_moment(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_timestamp(value)
+    return value
+
+
+class Adjustment(BaseModel):
+    """Points given to (or taken from) a user on a day, with a reason. `key` is its
+    idempotency key, unique per ledger as an action's source_key is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @field_validator("key", "reason", "author", "reference")
+    @classmethod
+    def _storable_text(cls, value: str | None) -> str | None:
+        problem = text_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
+    user_id: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    points: int = Field(ge=-MAX_ADJUSTMENT_POINTS, le=MAX_ADJUSTMENT_POINTS)
+    on: date
+    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
+    kind: Literal["manual", "imported", "compensation"] = "manual"
+    author: str | None = Field(default=None, max_length=MAX_NAME_LENGTH)
+    reference: str | None = Field(default=None, max_length=MAX_KEY_LENGTH)
+
+    @field_validator("on", mode="before")
+    @classmethod
+    def _parse_on(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_day(value)
+        if isinstance(value, datetime):
+            return value.date()
+        return value
+
+    @property
+    def counts(self) -> bool:
+        """Whether it counts in the ledger's own scores (see COUNTED_ADJUSTMENT_KINDS)."""
+        return self.kind in COUNTED_ADJUSTMENT_KINDS
+
+
+class _Correction(BaseModel):
+    """A change to a recorded action, booked at `at` (the day it was made)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
+    at: datetime
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+
+    _parse_at = field_validator("at", mode="before")(_parse_moment)
+
+    @field_validator("at")
+    @classmethod
+    def _at_utc(cls, value: datetime) -> datetime:
+        return utc_naive(value)
+
+
+class Retraction(_Correction):
+    """The action stopped counting (a post deleted, a solution unaccepted): it cancels what
+    the action earned, priced at the version of the action's own day."""
+
+
+class Reinstatement(_Correction):
+    """A retracted action counts again (a post restored)."""
+
+
+class Amendment(_Correction):
+    """The action's measure changed (a visit's reading time grew, a rating changed): the
+    difference between the new and the old measure is booked at `at`."""
+
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("attributes")
+    @classmethod
+    def _storable_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return storable_attributes(value)
+
+
+Correction = Retraction | Reinstatement | Amendment
+
+
+class Merge(BaseModel):
+    """From now on, every event of `source` (past and future) counts for `target`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    target: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    at: datetime
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+
+    _parse_at = field_validator("at", mode="before")(_parse_moment)
+
+    @field_validator("at")
+    @classmethod
+    def _at_utc(cls, value: datetime) -> datetime:
+        return utc_naive(value)
+
+    @model_validator(mode="after")
+    def _not_self(self) -> Merge:
+        if self.source == self.target:
+            raise ValueError("a user cannot be merged into itself")
+        return self
+
+
+class ActionState(BaseModel):
+    """A recorded action as it stands after its corrections."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_key: str
+    user_id: int
+    action: str
+    occurred_at: datetime
+    quantity: int
+    attributes: dict[str, Any]
+    active: bool
+    last_changed_at: datetime | None = None

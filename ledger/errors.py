@@ -25,24 +25,28 @@ class InputProblem:
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
         field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.reason}"
+        # Lone surrogates (from bytes that were not UTF-8) would make printing the line fail.
+        text = f"{where}:{field} {self.reason}"
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class InvalidInput(LedgerError):
     """Input was refused; `problems` lists every problem found, not only the first.
 
-    Nothing of the batch that carried this input was written.
+    Nothing of the batch that carried this input was written. `writes` is false for input
+    to something that only reads, whose summary then does not speak of writing.
     """
 
-    def __init__(self, problems: list[InputProblem], *, what: str = "input") -> None:
+    def __init__(self, problems: list[InputProblem], *, what: str = "input", writes: bool = True) -> None:
         self.problems = problems
         self.what = what
+        self.writes = writes
         super().__init__(self.summary())
 
     def summary(self) -> str:
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
-        return f"{self.what} refused: {count} {noun}; nothing was written"
+        return f"{self.what} refused: {count} {noun}" + ("; nothing was written" if self.writes else "")
 
 
 class NotInitialized(LedgerError):
@@ -75,3 +79,22 @@ class JournalBroken(LedgerError):
     def __init__(self, place: object) -> None:
         self.place = place
         super().__init__(f"journal broken: {place}")
+
+
+class UnknownLedger(LedgerError):
+    """A ledger name was read that nothing was ever recorded in (a typo, most likely)."""
+
+    def __init__(self, ledger: str, existing: list[str]) -> None:
+        self.ledger = ledger
+        self.existing = existing
+        there = ", ".join(repr(name) for name in existing) if existing else "none yet (ingest actions or import a schedule first)"
+        super().__init__(f"no ledger named {ledger!r} in this database; ledgers there: {there}")
+
+
+class UnknownUser(LedgerError):
+    """An audit asked for a user the ledger has never recorded an action of."""
+
+    def __init__(self, ledger: str, user_id: int) -> None:
+        self.ledger = ledger
+        self.user_id = user_id
+        super().__init__(f"user {user_id} has no recorded actions in ledger {ledger!r}")

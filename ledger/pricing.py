@@ -20,13 +20,15 @@ FIRST_DAY = date(1, 1, 1)
 LAST_DAY = date(9999, 12, 31)
 # Hash aggregates over millions of actions spill to disk at PostgreSQL's default 4MB.
 RECALC_WORK_MEM = "256MB"
-SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced")
+SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced", "user_targets", "members", "overlay", "correction_buckets")
 
 
 @dataclass(frozen=True)
 class UserPoints:
     user_id: int
     points: int
+    # Where the points stand on the level curve in force (ledger/levels.py); None without one.
+    level: int | None = None
 
 
 def run(conn: Connection, name: str, **params: Any) -> CursorResult:

@@ -34,7 +34,7 @@ from ledger.pricing import (
     price_scope,
     run,
 )
-from ledger import ledger_numbers, rollups
+from ledger import ledger_numbers, overlay, rollups
 from ledger.rebuild import projection_reads, rebuild_projections
 from ledger.store.engine import read_transaction, vacuum_analyze, write_transaction
 
@@ -83,25 +83,27 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     with projection_transaction(engine) as conn:
         through_seq = run(conn, "journal_through_seq").scalar_one()
         previous = run(conn, "projection_through_seq", ledger=ledger).scalar()
-        full = full or previous is None
+        # A state ahead of the journal was altered: an incremental run would skip events.
+        full = full or previous is None or previous > through_seq
         if full:
             user_days, users = rebuild_projections(conn, ledger, number, say)
+            say("adding corrections, adjustments and merges")
+            prepare_scratch(conn, ledger)
+            overlay.fill_user_targets(conn, number)
+            run(conn, "fill_replay_pairs_of_all_corrections", ledger_id=number)
+            _update_scope(conn, number)
         else:
             say("finding what changed")
             prepare_scratch(conn, ledger)
+            overlay.fill_user_targets(conn, number)
             reprice_from = run(conn, "earliest_new_version_day", ledger=ledger, after_seq=previous).scalar()
             if reprice_from is not None:
                 run(conn, "fill_replay_days", ledger_id=number, from_day=as_day(reprice_from), to_day=LAST_DAY)
             run(conn, "fill_replay_pairs_of_new_actions", ledger=ledger, after_seq=previous)
-            run(conn, "fill_replay_days_of_pairs")
+            for source in ("adjustments", "corrections", "merges"):
+                run(conn, f"fill_replay_pairs_of_new_{source}", ledger_id=number, after_seq=previous)
             say("pricing what changed")
-            price_scope(conn, number)
-            say("updating the projections")
-            users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
-            rollups.apply_changes(conn, number)
-            run(conn, "delete_daily_scores_of_whole_days", ledger_id=number)
-            run(conn, "delete_daily_scores_of_pairs", ledger_id=number)
-            user_days = run(conn, "insert_daily_scores", ledger_id=number).rowcount
+            user_days, users = _update_scope(conn, number)
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,
@@ -115,6 +117,24 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     if full:
         tidy_projections(engine)
     return outcome
+
+
+def _update_scope(conn: Connection, number: int) -> tuple[int, int]:
+    """Price the scope set in replay_days and replay_pairs (with corrections, adjustments and
+    merges) and replace its daily rows, moving totals and period totals by the change.
+    Returns (user-days written, users whose total moved)."""
+    run(conn, "fill_replay_pairs_of_targets")
+    run(conn, "fill_replay_days_of_pairs")
+    overlay.fill_overlay(conn, number)
+    price_scope(conn, number)
+    users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
+    rollups.apply_changes(conn, number)
+    run(conn, "delete_daily_scores_of_whole_days", ledger_id=number)
+    run(conn, "delete_daily_scores_of_pairs", ledger_id=number)
+    user_days = run(conn, "insert_daily_scores", ledger_id=number).rowcount
+    run(conn, "drop_totals_of_merged_users", ledger_id=number)
+    run(conn, "drop_period_totals_of_merged_users", ledger_id=number)
+    return user_days, users
 
 
 def tidy_projections(engine: Engine) -> None:
@@ -151,9 +171,13 @@ def points_in(
     from_day: date | None = None,
     to_day: date | None = None,
     values_of: date | None = None,
+    current_state: bool = False,
 ) -> list[UserPoints]:
     """Points per user (sorted by user) computed from the events, not the projections, in
     the caller's transaction (which sees its own writes).
+
+    `current_state`: each action as it stands after its corrections, on its own day, without
+    adjustments: what a platform recomputing from its own tables sees (see `platform_points`).
 
     `known_at`: only events and schedule versions recorded by then ("what did the ledger
     say on May 15?"). `from_day`/`to_day`: only actions on those days (inclusive).
@@ -163,9 +187,19 @@ def points_in(
     known_at = known_at or END_OF_TIME
     number = ledger_numbers.number_of(conn, ledger)
     prepare_scratch(conn, ledger, known_at=known_at, values_of=values_of)
+    overlay.fill_user_targets(conn, number, known_at)
     run(conn, "fill_replay_days", ledger_id=number, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)
+    overlay.fill_overlay(conn, number, known_at, current_state=current_state)
     price_scope(conn, number, known_at=known_at)
     return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "sum_replay_priced")]
+
+
+def platform_points(conn: Connection, ledger: str, *, values_of: date, from_day: date | None = None) -> list[UserPoints]:
+    """What a platform's own recalculation of the days from `from_day` (default: all) at the
+    values in force on `values_of` makes of each user's actions: every action in its current
+    state (retracted ones gone, amended ones at their new measure) on its own day, merged users
+    under their targets, no adjustments. The Discourse plan compares this with the ledger."""
+    return points_in(conn, ledger, values_of=values_of, from_day=from_day, current_state=True)
 
 
 def projected_daily_points(engine: Engine, ledger: str) -> list[tuple[int, date, int]]:

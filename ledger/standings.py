@@ -7,6 +7,7 @@ quarter, month, week, day) around a date, or an explicit day range; a ranking fu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
@@ -16,6 +17,7 @@ from sqlalchemy import Connection, CursorResult, Engine
 
 from ledger import ledger_numbers
 from ledger.rebuild import projection_reads
+from ledger.domain import MAX_INTEGER
 from ledger.errors import InputProblem, InvalidInput
 from ledger.pricing import FIRST_DAY, LAST_DAY, UserPoints, run
 
@@ -52,6 +54,7 @@ class Standing:
     rank: int
     user_id: int
     points: int
+    level: int | None = None
 
 
 def period_window(period: Period, at: date) -> tuple[date, date] | None:
@@ -63,14 +66,16 @@ def period_window(period: Period, at: date) -> tuple[date, date] | None:
         return at, at
     if period is Period.week:
         monday = at - timedelta(days=at.weekday())
-        return monday, monday + timedelta(days=6)
+        # The calendar ends on Friday 9999-12-31: that week ends with it.
+        return monday, date.max if (date.max - monday).days < 6 else monday + timedelta(days=6)
     if period is Period.year:
         return date(at.year, 1, 1), date(at.year, 12, 31)
     first_month = at.month if period is Period.month else 3 * ((at.month - 1) // 3) + 1
     months = 1 if period is Period.month else 3
     start = date(at.year, first_month, 1)
-    next_start = date(start.year + (first_month + months - 1) // 12, (first_month + months - 1) % 12 + 1, 1)
-    return start, next_start - timedelta(days=1)
+    if first_month + months > 12:
+        return start, date(at.year, 12, 31)  # not the next year's first day less one: year 9999 has none
+    return start, date(at.year, first_month + months, 1) - timedelta(days=1)
 
 
 def rollup_of(from_day: date | None, to_day: date | None) -> tuple[Period, date] | None:
@@ -86,7 +91,18 @@ def rollup_of(from_day: date | None, to_day: date | None) -> tuple[Period, date]
 
 def check_range(from_day: date | None, to_day: date | None) -> None:
     if from_day and to_day and from_day > to_day:
-        raise InvalidInput([InputProblem("--from/--to", None, None, f"--from {from_day} is after --to {to_day}")], what="range")
+        raise InvalidInput([InputProblem("--from/--to", None, None, f"--from {from_day} is after --to {to_day}")], what="range", writes=False)
+
+
+def check_user_ids(user_ids: Iterable[int], source: str) -> None:
+    """Refuse user ids no user can have (beyond what ingest accepts, and what SQLite can bind)."""
+    wrong = sorted(user for user in user_ids if not -MAX_INTEGER <= user <= MAX_INTEGER)
+    if wrong:
+        raise InvalidInput(
+            [InputProblem(source, None, "user_id", f"{user} is not a user id (they are between {-MAX_INTEGER} and {MAX_INTEGER})") for user in wrong],
+            what=source,
+            writes=False,
+        )
 
 
 def projected_points(engine: Engine, ledger: str, from_day: date | None = None, to_day: date | None = None) -> list[UserPoints]:
@@ -124,10 +140,11 @@ def leaderboard(
         window = period_window(period, at)
         from_day, to_day = window if window else (None, None)
     if limit is not None and limit < 1:
-        raise InvalidInput([InputProblem("--limit", None, None, "the limit is at least 1")], what="leaderboard")
+        raise InvalidInput([InputProblem("--limit", None, None, "the limit is at least 1")], what="leaderboard", writes=False)
     check_range(from_day, to_day)
+    check_user_ids(exclude, "excluded users")
     with projection_reads(engine) as conn:
-        parameters = {"ledger_id": ledger_numbers.number_of(conn, ledger), "excluded": sorted(exclude), "row_limit": limit or NO_LIMIT}
+        parameters = {"ledger_id": ledger_numbers.number_of(conn, ledger), "excluded": sorted(exclude), "row_limit": min(limit or NO_LIMIT, NO_LIMIT)}
         rows = _ranked_rows(conn, from_day, to_day, parameters)
         return [Standing(int(row._mapping[ranking.value]), row.user_id, int(row.points)) for row in rows]
 
@@ -146,3 +163,21 @@ def _ranked_rows(conn: Connection, from_day: date | None, to_day: date | None, p
         # default 4 MB the hash aggregate spills to disk and takes several times longer.
         conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
     return run(conn, "leaderboard_days", from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY, **parameters)
+
+
+def ranked(
+    points: list[UserPoints], *, ranking: Ranking = Ranking.dense_rank, limit: int | None = None, exclude: frozenset[int] = frozenset()
+) -> list[Standing]:
+    """A leaderboard from scores already computed (held never-level-down scores), ranked as
+    sql/standings.sql ranks: most points first, ties by user id."""
+    rows = sorted((row for row in points if row.user_id not in exclude), key=lambda row: (-row.points, row.user_id))
+    board: list[Standing] = []
+    dense = 0
+    for position, row in enumerate(rows, start=1):
+        tied = board and board[-1].points == row.points
+        dense = dense if tied else dense + 1
+        rank = {Ranking.dense_rank: dense, Ranking.rank: board[-1].rank if tied else position, Ranking.row_number: position}[ranking]
+        board.append(Standing(rank, row.user_id, row.points, row.level))
+        if limit is not None and len(board) >= limit:
+            break
+    return board

@@ -17,18 +17,22 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Engine, Table, select
 
 from ledger.domain import LevelCurve, Rule, ScheduleVersion, canonical_json
 from ledger.errors import InputProblem, InvalidInput, JournalBroken
 from ledger.store.canonical import action_bytes, batch_header_bytes, schedule_version_bytes, table_event_bytes
+from ledger.store.chain_key import chain_key, mac_matches
 from ledger.store.journal import GENESIS_HASH, chain_hash
+from ledger.verify_schema import schema_object_problem
+from ledger.verify_storage import Finding, orphan_rules, stored_value_problem
 from ledger.store.tables import (
     EVENT_TABLES,
     actions,
@@ -43,6 +47,7 @@ from ledger.store.tables import (
 # Rows fetched per round trip while streaming: keeps memory flat on large journals.
 STREAM_ROWS = 10_000
 DIGEST_FIELDS = ("batch_id", "last_seq", "hash", "recorded_at", "taken_at")
+HASH_SPELLING = re.compile("[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ class JournalDigest:
     def from_json(cls, text: str, source: str) -> JournalDigest:
         """Read a digest written by `to_json`; InvalidInput names what is wrong with it."""
         def refuse(reason: str) -> InvalidInput:
-            return InvalidInput([InputProblem(source, None, None, reason)], what="digest")
+            return InvalidInput([InputProblem(source, None, None, reason)], what="digest", writes=False)
 
         try:
             fields = json.loads(text)
@@ -83,6 +88,11 @@ class JournalDigest:
             batch_id, last_seq, digest_hash = fields["batch_id"], fields["last_seq"], fields["hash"]
             if not (isinstance(batch_id, int) and isinstance(last_seq, int) and isinstance(digest_hash, str)):
                 raise ValueError("batch_id and last_seq must be integers, hash a string")
+            if isinstance(batch_id, bool) or batch_id < 1 or last_seq < batch_id:
+                # A digest of no batch would be "found" in every journal: it proves nothing.
+                raise ValueError(f"it names no batch (batch_id {batch_id}, last_seq {last_seq})")
+            if not HASH_SPELLING.fullmatch(digest_hash):
+                raise ValueError("hash must be 64 lowercase hexadecimal digits")
             recorded_at = datetime.fromisoformat(fields["recorded_at"]) if fields["recorded_at"] else None
             return cls(batch_id, last_seq, digest_hash, recorded_at, datetime.fromisoformat(fields["taken_at"]))
         except (TypeError, ValueError) as exc:
@@ -115,6 +125,8 @@ class Verification:
     events: int
     head: JournalDigest
     digest: JournalDigest | None
+    # With SCORELEDGER_CHAIN_KEY set: how many batches carry a MAC valid under it.
+    keyed_batches: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,13 +149,14 @@ class StoredEvent:
 def verify_journal(conn: Connection, digest: JournalDigest | None = None) -> Verification:
     """Recompute every link of the chain and every event's bytes; raise JournalBroken at the
     first place that differs. With `digest`, also prove the journal still holds its head."""
+    _raise_if_found("stored value", stored_value_problem(conn))
     walk = _Walk(_events_in_seq_order(conn), digest)
     batch_rows = conn.execute(select(batches).order_by(batches.c.batch_id).execution_options(yield_per=STREAM_ROWS))
     for row in batch_rows:
         walk.batch(row)
     walk.finish()
-    _check_stray_points(conn)
-    return Verification(walk.batch_count, walk.event_count, walk.head(), digest)
+    _raise_if_found("stray rows", orphan_rules(conn))
+    return Verification(walk.batch_count, walk.event_count, walk.head(), digest, walk.keyed_batches)
 
 
 class _Walk:
@@ -158,6 +171,8 @@ class _Walk:
         self.prev_hash = GENESIS_HASH
         self.next_seq = 1
         self.last: Any = None
+        self.key = chain_key()
+        self.keyed_batches = 0
 
     def batch(self, row: Any) -> None:
         expected_id = self.batch_count + 1
@@ -187,6 +202,7 @@ class _Walk:
             self._broken("hash mismatch", f"stored hash {row.hash} but its header and events "
                          f"(seq {row.first_seq}..{row.last_seq}) hash to {recomputed}: an event or "
                          "the batch row was changed", batch_id=row.batch_id)
+        self._check_mac(row)
         self._check_digest(row)
         self.batch_count += 1
         self.event_count += row.event_count
@@ -224,6 +240,22 @@ class _Walk:
         shown = "; ".join(f"{name} {stored} but its batch says {wanted}" for name, stored, wanted in claims)
         self._broken("event outside its batch", f"{event.table} row: {shown}", batch_id=batch.batch_id, seq=seq)
 
+    def _check_mac(self, row: Any) -> None:
+        """With the chain key: a stored MAC must match, and once one batch carries a MAC
+        every later one must (ledger/store/chain_key.py)."""
+        if self.key is None:
+            return
+        if row.mac is None:
+            if self.keyed_batches:
+                self._broken("unkeyed batch", "it carries no MAC but earlier batches do: it was written without "
+                             "the chain key, or its MAC was removed", batch_id=row.batch_id)
+            return
+        if not mac_matches(self.key, row.hash, row.mac):
+            self._broken("MAC mismatch", "its MAC is not the chain key's MAC of its hash: the journal up to it was "
+                         "rewritten by someone without the key (or the key is not the one it was written with)",
+                         batch_id=row.batch_id)
+        self.keyed_batches += 1
+
     def _check_digest(self, row: Any) -> None:
         digest = self.digest
         if digest is None or row.batch_id != digest.batch_id:
@@ -244,6 +276,10 @@ class _Walk:
             self._broken("truncated", f"the journal ends at batch {self.batch_count} (seq {self.next_seq - 1}) "
                          f"but the digest taken {digest.taken_at:%Y-%m-%d %H:%M:%S} names batch "
                          f"{digest.batch_id} (seq {digest.last_seq}): the tail was removed")
+        if self.key is not None and self.last is not None and self.last.mac is None:
+            self._broken("unkeyed head", f"the newest batch ({self.last.batch_id}) carries no MAC, so nothing "
+                         "vouches for the journal under the chain key: it was written without the key, or the MACs were "
+                         "removed", batch_id=self.last.batch_id)
 
     def head(self) -> JournalDigest:
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -348,17 +384,15 @@ def _version_document(
     return canonical_json(version.to_document()), problem
 
 
-def _check_stray_points(conn: Connection) -> None:
-    """Points rows must belong to a recorded version (rules have a foreign key; points do not)."""
-    known = select(schedule_versions.c.seq)
-    stray = conn.execute(
-        select(schedule_rule_points.c.version_seq)
-        .where(schedule_rule_points.c.version_seq.not_in(known))
-        .order_by(schedule_rule_points.c.version_seq)
-        .limit(1)
-    ).first()
-    if stray is not None:
-        raise JournalBroken(
-            JournalBreak("stray rows", "schedule_rule_points rows name a version that was never recorded",
-                         seq=stray.version_seq)
-        )
+def check_schema_objects(engine: Engine) -> None:
+    """Raise JournalBroken if the views, triggers, functions, rules, policies or table columns
+    that pricing and reads depend on differ from what the migrations create."""
+    problem = schema_object_problem(engine)
+    if problem is not None:
+        raise JournalBroken(JournalBreak("schema objects changed", problem))
+
+
+def _raise_if_found(what: str, finding: Finding | None) -> None:
+    if finding is not None:
+        detail, batch_id, seq = finding
+        raise JournalBroken(JournalBreak(what, detail, batch_id, seq))

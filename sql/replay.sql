@@ -146,32 +146,40 @@ END
 
 -- name: price
 -- Points per (user, day) in scope: the whole days of replay_days and the pairs of
--- replay_pairs, each (user, day, action) group priced by `bucket_points`.
+-- replay_pairs (through replay_members, which adds the users merged into a pair's user), each
+-- (user, day, action) group priced by `bucket_points`, plus what adjustments and corrections
+-- book on them (replay_overlay, sql/corrections.sql); a merged user's points go to its target.
 INSERT INTO replay_priced (user_id, day, points)
-SELECT bucket.user_id, bucket.day, CAST(SUM(bucket.points) AS BIGINT)
+SELECT COALESCE(m.target, x.user_id), x.day, CAST(SUM(x.points) AS BIGINT)
 FROM (
-    SELECT
-        a.user_id,
-        a.day,
-        -- include: bucket_points
-        AS points
+    SELECT bucket.user_id, bucket.day, bucket.points
     FROM (
-        SELECT a.user_id, a.day, a.action, a.quantity, a.attributes_json
-        FROM replay_days d
-        JOIN replay_actions a ON a.ledger_id = :ledger_id AND a.day = d.day
-        WHERE d.whole = 1 AND a.recorded_at <= :known_at
-        UNION ALL
-        SELECT a.user_id, a.day, a.action, a.quantity, a.attributes_json
-        -- CROSS JOIN: SQLite keeps the few pairs as the outer loop and looks each one up in
-        -- the (ledger, user_id, day, ...) index; PostgreSQL plans it as any join.
-        FROM replay_pairs s
-        CROSS JOIN replay_actions a
-        WHERE a.ledger_id = :ledger_id AND a.user_id = s.user_id AND a.day = s.day AND a.recorded_at <= :known_at
-    ) a
-    LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
-    GROUP BY a.user_id, a.day, a.action
-) bucket
-GROUP BY bucket.user_id, bucket.day
+        SELECT
+            a.user_id,
+            a.day,
+            -- include: bucket_points
+            AS points
+        FROM (
+            SELECT a.user_id, a.day, a.action, a.quantity, a.attributes_json
+            FROM replay_days d
+            JOIN replay_actions a ON a.ledger_id = :ledger_id AND a.day = d.day
+            WHERE d.whole = 1 AND a.recorded_at <= :known_at
+            UNION ALL
+            SELECT a.user_id, a.day, a.action, a.quantity, a.attributes_json
+            -- CROSS JOIN: SQLite keeps the few pairs as the outer loop and looks each one up in
+            -- the (ledger, user_id, day, ...) index; PostgreSQL plans it as any join.
+            FROM replay_members s
+            CROSS JOIN replay_actions a
+            WHERE a.ledger_id = :ledger_id AND a.user_id = s.user_id AND a.day = s.day AND a.recorded_at <= :known_at
+        ) a
+        LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+        GROUP BY a.user_id, a.day, a.action
+    ) bucket
+    UNION ALL
+    SELECT o.user_id, o.day, o.points FROM replay_overlay o
+) x
+LEFT JOIN replay_user_targets m ON m.user_id = x.user_id
+GROUP BY COALESCE(m.target, x.user_id), x.day
 
 -- name: price_everything
 -- A full rebuild, in the rebuilding transaction: `price` over every action of the ledger on
@@ -253,6 +261,9 @@ SELECT MIN(effective_from) FROM schedule_versions WHERE seq > :after_seq AND led
 SELECT
     EXISTS (SELECT 1 FROM actions WHERE seq > :after_seq AND ledger = :ledger)
     OR EXISTS (SELECT 1 FROM schedule_versions WHERE seq > :after_seq AND ledger = :ledger)
+    OR EXISTS (SELECT 1 FROM adjustments WHERE seq > :after_seq AND ledger = :ledger)
+    OR EXISTS (SELECT 1 FROM corrections WHERE seq > :after_seq AND ledger = :ledger)
+    OR EXISTS (SELECT 1 FROM merges WHERE seq > :after_seq AND ledger = :ledger)
 
 -- name: delete_daily_scores_of_ledger
 DELETE FROM daily_scores WHERE ledger_id = :ledger_id

@@ -113,6 +113,8 @@ class SqliteTemplate:
         target = folder / f"ledger_{next(_counter)}.db"
         if migrated:
             shutil.copyfile(self.path, target)
+        else:
+            target.touch()  # an empty file is an SQLite database with no schema; opening never creates one
         return f"sqlite:///{target}"
 
 

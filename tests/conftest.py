@@ -3,6 +3,7 @@ PostgreSQL (see tests/backends.py for where the databases come from)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,21 @@ from ledger import Ledger
 from tests.backends import PostgresServer, SqliteTemplate, in_ci, start_postgres
 
 BACKENDS = ["sqlite", "postgresql"]
+# Tests marked stops_server stop the PostgreSQL server they run against (and its recovery
+# empties every database's unlogged tables there): they run only when this is 1.
+STOP_SERVER_OPT_IN = "SCORELEDGER_TEST_STOP_SERVER"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture: a server-stopping test without the opt-in is skipped, or, under
+    CI=true, fails, so that CI never passes without having run it."""
+    if item.get_closest_marker("stops_server") is None or os.environ.get(STOP_SERVER_OPT_IN) == "1":
+        return
+    reason = f"stops the PostgreSQL server it runs against: set {STOP_SERVER_OPT_IN}=1 to run it"
+    if in_ci():
+        pytest.fail(f"CI must run this test: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

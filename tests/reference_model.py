@@ -70,3 +70,77 @@ def user_points(daily: dict[tuple[int, date], int], first: date | None = None, l
         if (first is None or day >= first) and (last is None or day <= last):
             totals[user] += points
     return dict(totals)
+
+
+# -- corrections, adjustments and merges ------------------------------------------------------
+
+
+def resolve(user: int, merges: dict[int, int]) -> int:
+    """A user's final target through a chain of merges (A into B, B into C: C)."""
+    seen = {user}
+    while user in merges and merges[user] not in seen:
+        user = merges[user]
+        seen.add(user)
+    return user
+
+
+def corrected_daily_points(
+    actions: Iterable[Action],
+    corrections: list[tuple[str, str, date, int | None, dict | None]],
+    adjustments: Iterable[tuple[int, date, int, str]],
+    merges: dict[int, int],
+    versions: list[RecordedScheduleVersion],
+) -> dict[tuple[int, date], int]:
+    """Points per (user, day) with corrections booked on their own days.
+
+    `corrections` in recording order: (kind, source_key, booked day, quantity, attributes),
+    kind retraction / reinstatement / amendment. Each (user, action day, action) bucket is
+    priced, at its action day's version, as it stood at the end of each day something was
+    booked on it (its actions' day, each correction's day); each such day is booked the change
+    since the previous one. Adjustments are (user, day, points, kind); merges map a user to
+    the user it was merged into, whose points it then counts for."""
+    by_key = {action.source_key: action for action in actions}
+    history: dict[str, list[tuple[date, Action | None]]] = defaultdict(list)
+    for kind, key, day, quantity, attributes in corrections:
+        original = by_key[key]
+        last = history[key][-1][1] if history[key] else original
+        if kind == "retraction":
+            state = None
+        elif kind == "reinstatement":
+            state = last if last is not None else _last_active(original, history[key])
+        else:
+            state = original.model_copy(update={"quantity": quantity, "attributes": attributes or {}})
+        history[key].append((day, state))
+    buckets: dict[tuple[int, date, str], list[Action]] = defaultdict(list)
+    for action in by_key.values():
+        buckets[(action.user_id, action.day, action.action)].append(action)
+    points: dict[tuple[int, date], int] = defaultdict(int)
+    for (user, day, kind), events in buckets.items():
+        version = version_in_force(versions, day)
+        rule = version.version.rule_for(kind) if version else None
+        booking_days = sorted({day} | {booked for event in events for booked, _ in history[event.source_key]})
+        previous = 0
+        for booked in booking_days:
+            states = [_state_at(event, history[event.source_key], booked) for event in events]
+            now = price_bucket(rule, [state for state in states if state is not None])
+            points[(resolve(user, merges), booked)] += now - previous
+            previous = now
+    for user, day, amount, kind in adjustments:
+        if kind != "compensation":
+            points[(resolve(user, merges), day)] += amount
+    return dict(points)
+
+
+def _state_at(original: Action, changes: list[tuple[date, Action | None]], day: date) -> Action | None:
+    state: Action | None = original
+    for booked, changed in changes:
+        if booked <= day:
+            state = changed
+    return state
+
+
+def _last_active(original: Action, changes: list[tuple[date, Action | None]]) -> Action:
+    for _day, state in reversed(changes):
+        if state is not None:
+            return state
+    return original

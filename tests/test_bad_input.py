@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ledger import Ledger
-from ledger.domain import MAX_INTEGER, canonical_json
+from ledger.domain import MAX_INTEGER, MAX_POINT_VALUE, MAX_QUANTITY, canonical_json
 from ledger.store.tables import actions, schedule_versions
 
 EXAMPLES = settings(
@@ -62,7 +62,7 @@ def valid_rows(draw: st.DrawFn, index: int) -> Row:
     user = draw(st.integers(-MAX_INTEGER, MAX_INTEGER))
     action = draw(NAME)
     moment = draw(MOMENT)
-    quantity = draw(st.none() | st.integers(0, MAX_INTEGER))
+    quantity = draw(st.none() | st.integers(0, MAX_QUANTITY))
     attributes = draw(ATTRIBUTES)
     values: dict[str, Any] = {"source_key": key, "user_id": user, "action": action, "occurred_at": moment.isoformat()}
     if quantity is not None:
@@ -76,7 +76,7 @@ def valid_rows(draw: st.DrawFn, index: int) -> Row:
 # Each fault makes a row certainly invalid: (field, bad value).
 FAULTS = {
     "user_id": ["abc", "1.5", str(MAX_INTEGER + 1), "", "1e3", str(10**40), True, 2.5, [1]],
-    "quantity": ["-1", str(MAX_INTEGER + 1), "x", "2.5", -7, 10**30],
+    "quantity": ["-1", str(MAX_QUANTITY + 1), "x", "2.5", -7, 10**30],
     "occurred_at": ["2024-02-30", "2024-13-01T00:00:00", "2024-01-01T00:00:00+25:00", "2024-01-01T25:00:00",
                     "yesterday", "", "2024-01-01T00:00:00 Europe/Paris", "20240101.5", 1704067200],
     "source_key": ["", "k" * 201, "nul\x00key"],
@@ -189,7 +189,7 @@ def test_generated_action_files(book: Ledger, cli, tmp_path: Path, generated: Ac
 
 # -- schedule documents --------------------------------------------------------------------------
 
-RULE_FAULTS = [{"value": "six"}, {"value": 1.5}, {"value": 10**30}, {"value": 1, "per": 0},
+RULE_FAULTS = [{"value": "six"}, {"value": 1.5}, {"value": 10**30}, {"value": MAX_POINT_VALUE + 1}, {"value": 1, "per": 0},
                {"value": 1, "per": -4}, {"by": {"a": {"1": 1}, "b": {"2": 2}}}, {"by": {"r": {"1": "x"}}},
                {"value": 1, "per": 2, "by": {"r": {"1": 1}}}, "lots"]
 DAY_FAULTS = ["2024-02-30", "2024-13-01", "yesterday", "", 20240101, 86400, "2024-01-01T00:00:00+25:00"]
@@ -201,7 +201,7 @@ def schedule_documents(draw: st.DrawFn) -> tuple[bytes, bool]:
     refused = False
     for index in range(draw(st.integers(1, 3))):
         rules = {
-            draw(NAME): draw(st.integers(-MAX_INTEGER, MAX_INTEGER))
+            draw(NAME): draw(st.integers(-MAX_POINT_VALUE, MAX_POINT_VALUE))
             for _ in range(draw(st.integers(0, 3)))
         }
         version: dict[str, Any] = {"effective_from": f"20{10 + index:02d}-0{draw(st.integers(1, 9))}-1{draw(st.integers(0, 9))}",

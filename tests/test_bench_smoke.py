@@ -51,6 +51,7 @@ def test_tiny_run_writes_both_reports(tmp_path: Path) -> None:
     assert ("full recalc (all projections)", "sqlite") in names
     if admin_url:
         assert ("side-by-side: plugin-style time / scoreledger full recalc", "postgresql") in names
+        assert ("discourse import from the forum database (full)", "postgresql") in names
     assert [entry["actions"] for entry in document["growth"]] == [3_000]
     # How fast the host ran, at both ends of the run, so that runs can be compared.
     machine = document["machine"]

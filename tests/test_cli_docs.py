@@ -1,6 +1,9 @@
-"""Every command explains itself: help text with an example, reachable with --help."""
+"""Every command and group explains itself: help text with an example, reachable with --help
+and -h, without type placeholders on flags."""
 
 from __future__ import annotations
+
+import re
 
 import typer
 from typer.main import get_command
@@ -10,28 +13,44 @@ from cli.app import app
 
 
 def all_commands(group=None, path=()):  # type: ignore[no-untyped-def]
+    """(path, command) for every command and group below `group`, groups included."""
     group = group or get_command(app)
     for name, command in group.commands.items():
+        yield (*path, name), command
         if hasattr(command, "commands"):
             yield from all_commands(command, (*path, name))
-        else:
-            yield (*path, name), command
 
 
-def test_every_command_has_help_with_an_example() -> None:
+def test_every_command_and_group_has_help_with_an_example() -> None:
     commands = list(all_commands())
-    assert len(commands) >= 8
-    for path, command in commands:
-        assert command.help, f"{' '.join(path)} has no help"
-        assert "Example: scoreledger" in command.help, f"{' '.join(path)} help shows no example"
+    assert len(commands) >= 15
+    assert any(hasattr(command, "commands") for _, command in commands), "no group found"
+    for path, command in [((), get_command(app)), *commands]:
+        name = " ".join(("scoreledger", *path))
+        assert command.help, f"{name} has no help"
+        assert "Example: scoreledger" in command.help, f"{name} help shows no example"
 
 
-def test_help_runs_for_every_command() -> None:
+def test_help_runs_for_every_command_with_h_and_help() -> None:
     runner = CliRunner()
-    for path, _ in all_commands():
-        result = runner.invoke(app, [*path, "--help"])
-        assert result.exit_code == 0, (path, result.output)
-        assert "Usage" in result.output
+    for path, command in [((), get_command(app)), *all_commands()]:
+        example = next(line.strip() for line in command.help.splitlines() if "Example: scoreledger" in line)
+        for flag in ("--help", "-h"):
+            result = runner.invoke(app, [*path, flag])
+            assert result.exit_code == 0, (path, flag, result.output)
+            assert "Usage" in result.output, (path, flag)
+            # The example is printed whole on one line, so that it pastes as one command.
+            assert any(line.strip() == example for line in result.output.splitlines()), (path, result.output)
+            # Flags take no value, so help shows none; values are named, not typed in brackets.
+            assert "<bool>" not in result.output, (path, result.output)
+            options = [line for line in result.output.splitlines() if line.lstrip().startswith("-")]
+            assert options and not any(re.search(r"<\w+>", line) for line in options), (path, result.output)
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert re.fullmatch(r"scoreledger \d+\.\d+\.\d+\S*\n", result.output)
 
 
 def test_unknown_option_is_one_clear_error() -> None:

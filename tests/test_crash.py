@@ -236,6 +236,7 @@ def copy_in_progress(admin, database: str) -> bool:  # type: ignore[no-untyped-d
         )
 
 
+@pytest.mark.stops_server
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
     server = request.getfixturevalue("postgres_server")
@@ -271,6 +272,7 @@ def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path:
 # -- PostgreSQL crashed with the projections written -------------------------------------------
 
 
+@pytest.mark.stops_server
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_server_crash_empties_the_projections_and_the_next_read_rebuilds_them(book: Ledger, request) -> None:  # type: ignore[no-untyped-def]
     """The projections are UNLOGGED (migration 0009): crash recovery empties them, and

@@ -45,6 +45,14 @@ IDENTIFIERS_FROM_CONSTANTS = {
     ("ledger/store/bulk_indexes.py", "name"): "index names read from the database's own catalog",
     ("ledger/store/bulk_indexes.py", "definition"): "index definitions read from the database's own catalog",
     ("ledger/store/migrations/versions/0002_projections.py", "attributes_json"): "one of two literal expressions, by dialect",
+    ("ledger/store/migrations/versions/0014_keyed_chain.py", "check"): "a type check built from a literal column name and type",
+    ("ledger/verify_schema.py", "name"): "a scratch schema name: a fixed prefix and secrets.token_hex",
+    ("ledger/verify_storage.py", "table.name"): "names of the ledger's own tables, from its metadata",
+    ("ledger/verify_storage.py", "column_name"): "a column name of the ledger's own tables, from its metadata",
+    ("ledger/verify_storage.py", "located"): "one of the literal column names seq, version_seq, batch_id",
+    ("ledger/verify_storage.py", "which"): "CASE arms built from column names and literal storage classes and patterns",
+    ("ledger/verify_storage.py", "_condition(column)"): "a check built from a column name and literal storage classes and patterns",
+    ("ledger/verify_storage.py", "' AND '.join((condition for _, condition in conditions))"): "checks built by _condition",
 }
 
 

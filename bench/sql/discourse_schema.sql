@@ -11,6 +11,7 @@ CREATE TABLE users (
     name text,
     active boolean NOT NULL DEFAULT true,
     staged boolean NOT NULL DEFAULT false,
+    suspended_till timestamp,
     trust_level integer NOT NULL DEFAULT 1,
     created_at timestamp NOT NULL,
     updated_at timestamp NOT NULL
@@ -136,3 +137,17 @@ CREATE TABLE gamification_scores (
     date date NOT NULL,
     score integer NOT NULL
 );
+-- What `scoreledger discourse import` also reads (empty here): anonymized users' emails,
+-- anonymous-posting shadows, and core's migrations (to tell the plugin's generation).
+CREATE TABLE user_emails (
+    id serial PRIMARY KEY,
+    user_id integer NOT NULL,
+    email varchar(513) NOT NULL,
+    "primary" boolean NOT NULL DEFAULT false
+);
+CREATE TABLE anonymous_users (
+    id serial PRIMARY KEY,
+    user_id integer NOT NULL,
+    master_user_id integer NOT NULL
+);
+CREATE TABLE schema_migrations (version varchar PRIMARY KEY);

@@ -35,7 +35,7 @@ def _csv(versions: Sequence[ScheduleVersion]) -> str:
     for version in versions:
         common = {
             "effective_from": version.effective_from.isoformat(),
-            "levels": canonical_json(version.levels.model_dump()) if version.levels else "",
+            "levels": canonical_json(version.levels.to_document()) if version.levels else "",
             "author": version.author or "",
             "reason": version.reason or "",
             "link": version.link or "",

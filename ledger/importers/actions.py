@@ -16,17 +16,22 @@ from typing import IO, Any
 
 from ledger.domain import (
     ACTION_FIELDS,
+    CORRECTION_COLUMNS,
     MAX_INTEGER,
     MAX_KEY_LENGTH,
     MAX_NAME_LENGTH,
+    MAX_QUANTITY,
     REQUIRED_ACTION_FIELDS,
     canonical_json,
     parse_timestamp,
 )
 from ledger.errors import InputProblem, InvalidInput
+from ledger.safe_values import attributes_size_problem, json_problem, text_problem
 from ledger.store.actions import ActionRow, LocatedRow
 
 FORMATS = ("csv", "jsonl")
+# How much of a file is looked at to tell a binary file from text before parsing it.
+SNIFFED_BYTES = 8192
 
 
 def guess_format(name: str) -> str:
@@ -41,6 +46,10 @@ def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
     """Every row of `stream`, validated. Raises InvalidInput listing every problem found."""
     if fmt not in FORMATS:
         raise InvalidInput([InputProblem(source, None, None, f"unknown format {fmt!r}; use csv or jsonl")])
+    stream = _peekable(stream)
+    binary = _not_text(stream.peek(SNIFFED_BYTES)[:SNIFFED_BYTES])
+    if binary:
+        raise InvalidInput([InputProblem(source, None, None, binary)], what="ingest")
     # surrogateescape keeps reading past bytes that are not UTF-8 so that every such row is
     # reported, instead of the first one ending the read.
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
@@ -51,17 +60,33 @@ def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
         if isinstance(record, InputProblem):
             problems.append(record)
             continue
+        correction = _correction(record, source, line, problems) if _has_correction(record) else None
         row, row_problems = _convert(record, source, line)
         if row_problems:
             problems.extend(row_problems)
         elif row is not None:
-            rows.append(LocatedRow(source, line, row))
+            rows.append(LocatedRow(source, line, row, correction))
     if problems:
         raise InvalidInput(problems, what="ingest")
     return rows
 
 
 Record = tuple[int, "dict[str, Any] | InputProblem"]
+
+
+def _peekable(stream: IO[bytes]) -> io.BufferedReader:
+    return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+
+
+def _not_text(head: bytes) -> str | None:
+    """Why a file that starts with `head` is not CSV or JSON Lines text, or None. A NUL byte
+    never occurs in UTF-8 text, and reporting a binary file row by row would fill the terminal
+    with its bytes."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "the file is UTF-16 text: save it as UTF-8"
+    if b"\x00" in head:
+        return "not a text file (it contains NUL bytes): give a CSV or JSON Lines file in UTF-8"
+    return None
 
 
 def _csv_records(text: IO[str], source: str) -> Iterator[Record]:
@@ -98,7 +123,7 @@ def _csv_records(text: IO[str], source: str) -> Iterator[Record]:
 
 def _check_columns(header: list[str], source: str) -> InputProblem | None:
     missing = [name for name in REQUIRED_ACTION_FIELDS if name not in header]
-    unknown = [name for name in header if name not in ACTION_FIELDS]
+    unknown = [name for name in header if name not in ACTION_FIELDS and name not in CORRECTION_COLUMNS]
     repeated = sorted({name for name in header if header.count(name) > 1})
     reasons = []
     if missing:
@@ -119,16 +144,39 @@ def _jsonl_records(text: IO[str], source: str) -> Iterator[Record]:
         except ValueError as exc:
             yield line_number, InputProblem(source, line_number, None, f"not valid JSON: {exc}")
             continue
+        except RecursionError:
+            yield line_number, InputProblem(source, line_number, None, "not valid JSON: nested too deeply")
+            continue
         if not isinstance(record, dict):
             yield line_number, InputProblem(source, line_number, None, "each line must be a JSON object")
             continue
-        unknown = [key for key in record if key not in ACTION_FIELDS]
+        unknown = [key for key in record if key not in ACTION_FIELDS and key not in CORRECTION_COLUMNS]
         if unknown:
             yield line_number, InputProblem(
                 source, line_number, ", ".join(unknown), f"unknown key(s); expected {', '.join(ACTION_FIELDS)}"
             )
             continue
         yield line_number, record
+
+
+def _has_correction(record: dict[str, Any]) -> bool:
+    return any(record.get(name) not in (None, "") for name in CORRECTION_COLUMNS)
+
+
+def _correction(record: dict[str, Any], source: str, line: int, problems: list[InputProblem]) -> tuple[str, Any] | None:
+    """("retracted" or "amended", when) from a row's correction column; taken out of `record`."""
+    given = {name: record.pop(name) for name in CORRECTION_COLUMNS if record.get(name) not in (None, "")}
+    for name in CORRECTION_COLUMNS:
+        record.pop(name, None)
+    if len(given) > 1:
+        problems.append(InputProblem(source, line, ", ".join(given), "a row either retracts or amends, not both"))
+        return None
+    (name, value), = given.items()
+    try:
+        return name.removesuffix("_at"), parse_timestamp(str(value))
+    except ValueError:
+        problems.append(InputProblem(source, line, name, f"not an ISO 8601 timestamp: {value!r}"))
+        return None
 
 
 def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow | None, list[InputProblem]]:
@@ -148,11 +196,10 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
                 return ""
             value = str(value)
         value = value.strip()
-        if _has_bad_bytes(value):
-            problem(name, "is not valid UTF-8")
-        elif "\x00" in value:
-            # PostgreSQL text cannot hold NUL: refuse it here, the same on every backend.
-            problem(name, "contains a NUL character")
+        refused = text_problem(value)
+        if refused:
+            # Refused here, the same on every backend: PostgreSQL cannot store it at all.
+            problem(name, refused)
         elif len(value) > limit:
             problem(name, f"is longer than {limit} characters")
         return value
@@ -160,7 +207,7 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
     source_key = text_field("source_key", MAX_KEY_LENGTH)
     action = text_field("action", MAX_NAME_LENGTH)
     user_id = _integer(record.get("user_id"), "user_id", problem, required=True, minimum=-MAX_INTEGER)
-    quantity = _integer(record.get("quantity"), "quantity", problem, required=False, minimum=0)
+    quantity = _integer(record.get("quantity"), "quantity", problem, required=False, minimum=0, maximum=MAX_QUANTITY)
     occurred_at = None
     raw_time = record.get("occurred_at")
     if raw_time is None or (isinstance(raw_time, str) and not raw_time.strip()):
@@ -179,7 +226,7 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
     return ActionRow(source_key, user_id, action, occurred_at, 1 if quantity is None else quantity, attributes), []
 
 
-def _integer(value: Any, name: str, problem, *, required: bool, minimum: int) -> int | None:  # type: ignore[no-untyped-def]
+def _integer(value: Any, name: str, problem, *, required: bool, minimum: int, maximum: int = MAX_INTEGER) -> int | None:  # type: ignore[no-untyped-def]
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             problem(name, "is required")
@@ -192,8 +239,8 @@ def _integer(value: Any, name: str, problem, *, required: bool, minimum: int) ->
     except (ValueError, TypeError, OverflowError):
         problem(name, f"must be a whole number, got {_shown(value)}")
         return None
-    if not minimum <= number <= MAX_INTEGER:
-        problem(name, f"must be between {minimum} and {MAX_INTEGER}, got {_shown(value)}")
+    if not minimum <= number <= maximum:
+        problem(name, f"must be between {minimum} and {maximum}, got {_shown(value)}")
         return None
     return number
 
@@ -210,10 +257,22 @@ def _attributes(value: Any, problem) -> str | None:  # type: ignore[no-untyped-d
         except ValueError as exc:
             problem("attributes", f"not valid JSON: {getattr(exc, 'msg', exc)}")
             return None
+        except RecursionError:
+            problem("attributes", "not valid JSON: nested too deeply")
+            return None
     if not isinstance(value, dict):
         problem("attributes", "must be a JSON object")
         return None
-    return canonical_json(value)
+    refused = json_problem(value)
+    if refused:
+        problem("attributes", refused)
+        return None
+    text = canonical_json(value)
+    refused = attributes_size_problem(text)
+    if refused:
+        problem("attributes", refused)
+        return None
+    return text
 
 
 def _refuse_constant(name: str) -> Any:

@@ -17,15 +17,17 @@ from typing import NamedTuple
 
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import Connection, Engine, column, exists, select, table
+from sqlalchemy import Connection, Engine, Text, any_, bindparam, column, exists, select, table
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
 from ledger import ledger_numbers
 from ledger.errors import InputProblem, InvalidInput
 from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, takes_bulk_path
 from ledger.store.canonical import action_bytes
-from ledger.store.engine import vacuum_analyze, write_transaction
+from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_transaction
 from ledger.store.journal import begin_batch, commit_batch
+from ledger.store.quantity_caps import quantity_problems
 from ledger.store.tables import actions
 
 
@@ -48,11 +50,13 @@ class ActionRow(NamedTuple):
 
 
 class LocatedRow(NamedTuple):
-    """A row and where it came from, for error messages."""
+    """A row and where it came from, for error messages; `correction`, for a row of an action
+    file that retracts or amends a recorded action: ("retracted" or "amended", when)."""
 
     source: str
     line: int | None
     row: ActionRow
+    correction: tuple[str, datetime] | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ def _write(
     """One attempt at writing `rows` (`offered` rows before repeats were collapsed); unless
     `repeats_collapsed`, raises _RepeatedKeys (having written nothing) where a key occurs twice."""
     with write_transaction(engine) as conn:
-        present, conflicts = _compare_with_recorded(conn, number, rows, repeats_collapsed)
+        present, conflicts = _compare_with_recorded(conn, number, rows, repeats_collapsed, progress)
         if conflicts:
             raise InvalidInput(conflicts, what="ingest")
         new_rows = (
@@ -150,11 +154,25 @@ def _write(
             if present
             else [located.row for located in rows]
         )
-        progress(offered - len(new_rows))
+        # The rows found recorded were reported as they were compared; the rest of those
+        # not written are the repeats collapsed within the batch.
+        collapsed = offered - len(new_rows) - len(present)
+        if collapsed:
+            progress(collapsed)
         if not new_rows:
             return WriteResult(0, offered, None)
+        too_much = quantity_problems(conn, number, [located for located in rows if located.row.source_key not in present],
+                                     _ledger_has_actions(conn, number))
+        if too_much:
+            raise InvalidInput(too_much, what="ingest")
         batch = begin_batch(conn, ledger, "actions", origin)
         bulk = takes_bulk_path(conn, "actions", len(new_rows))
+        if bulk and conn.dialect.name == "postgresql":
+            # Setting indexes aside takes ACCESS EXCLUSIVE on actions. A rebuild in parts holds
+            # ACCESS SHARE in one session while it waits, in Python, for another that still has
+            # to ask for it: queued behind our request, PostgreSQL would see no deadlock. So wait
+            # for any recalculation first (the lock it holds throughout), then ask.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (PROJECTION_LOCK_KEY,))
         try:
             # Not analyzed inside: the VACUUM (ANALYZE) below does it.
             with indexes_set_aside(conn, "actions", analyze=False) if bulk else nullcontext():
@@ -211,11 +229,13 @@ def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], list[In
 
 
 def _compare_with_recorded(
-    conn: Connection, number: int, rows: Sequence[LocatedRow], repeats_collapsed: bool
+    conn: Connection, number: int, rows: Sequence[LocatedRow], repeats_collapsed: bool, progress: Progress
 ) -> tuple[set[str], list[InputProblem]]:
     """Which keys the ledger (number `number`) already holds, and the problems where the
     payload differs. Raises _RepeatedKeys if a key repeats in `rows` (unless
-    `repeats_collapsed`): each copy must be compared with the first, not only the recorded."""
+    `repeats_collapsed`): each copy must be compared with the first, not only the recorded.
+    Keys are looked up CHUNK at a time, each chunk's recorded rows reported to `progress`
+    once compared, so that a re-ingest, which writes little, still shows its progress."""
     if not rows or not _ledger_has_actions(conn, number):
         return set(), []
     by_key = {located.row.source_key: located for located in rows}
@@ -223,7 +243,19 @@ def _compare_with_recorded(
         raise _RepeatedKeys
     present: set[str] = set()
     problems: list[InputProblem] = []
-    for recorded in _recorded_with_keys(conn, number, list(by_key)):
+    keys = list(by_key)
+    for start in range(0, len(keys), CHUNK):
+        found = _compare_chunk(conn, number, keys[start : start + CHUNK], by_key, present, problems)
+        if found:
+            progress(found)
+    return present, problems
+
+
+def _compare_chunk(conn, number, keys, by_key, present, problems) -> int:  # type: ignore[no-untyped-def]
+    """Compare the recorded rows with `keys` to the given ones; returns how many were found."""
+    found = 0
+    for recorded in _recorded_with_keys(conn, number, keys):
+        found += 1
         present.add(recorded.source_key)
         given = by_key[recorded.source_key]
         differing = given.row.differing_fields(recorded)
@@ -241,7 +273,7 @@ def _compare_with_recorded(
                     f"payload ({shown})",
                 )
             )
-    return present, problems
+    return found
 
 
 def _ledger_has_actions(conn: Connection, number: int) -> bool:
@@ -249,32 +281,29 @@ def _ledger_has_actions(conn: Connection, number: int) -> bool:
 
 
 def _recorded_with_keys(conn: Connection, number: int, keys: list[str]) -> Iterable[ActionRow]:
-    """Recorded actions whose source_key is among `keys`, found through a temporary table."""
-    staged = table("staged_keys", column("source_key"))
-    if conn.dialect.name == "postgresql":
-        # Collated as actions.source_key is on PostgreSQL (bytewise, migration 0006).
-        conn.exec_driver_sql('CREATE TEMP TABLE staged_keys (source_key text COLLATE "C") ON COMMIT DROP')
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy("COPY staged_keys (source_key) FROM STDIN") as copy:
-            for key in keys:
-                copy.write_row((key,))
-    else:
-        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS staged_keys (source_key text)")
-        conn.exec_driver_sql("DELETE FROM staged_keys")
-        conn.exec_driver_sql(
-            "INSERT INTO staged_keys (source_key) VALUES (?)", [(key,) for key in keys]
-        )
-    query = select(
+    """Recorded actions whose source_key is among `keys` (one chunk of a batch's keys)."""
+    columns = (
         actions.c.source_key,
         actions.c.user_id,
         actions.c.action,
         actions.c.occurred_at,
         actions.c.quantity,
         actions.c.attributes,
-    ).join(staged, staged.c.source_key == actions.c.source_key).where(actions.c.ledger_id == number)
+    )
+    if conn.dialect.name == "postgresql":
+        # An array of keys, not a joined temporary table: PostgreSQL then looks each key up
+        # in the unique key of actions, where a join to a chunk's keys could read the
+        # whole index once per chunk (a merge join).
+        keys_bound = bindparam("keys", keys, type_=postgresql.ARRAY(Text))
+        query = select(*columns).where(actions.c.ledger_id == number, actions.c.source_key == any_(keys_bound))
+        return [ActionRow(*row) for row in conn.execute(query)]
+    staged = table("staged_keys", column("source_key"))
+    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS staged_keys (source_key text)")
+    conn.exec_driver_sql("DELETE FROM staged_keys")
+    conn.exec_driver_sql("INSERT INTO staged_keys (source_key) VALUES (?)", [(key,) for key in keys])
+    query = select(*columns).join(staged, staged.c.source_key == actions.c.source_key).where(actions.c.ledger_id == number)
     found = [ActionRow(*row) for row in conn.execute(query)]
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("DELETE FROM staged_keys")
+    conn.exec_driver_sql("DELETE FROM staged_keys")
     return found
 
 

@@ -6,7 +6,9 @@ dialect-specific about *connecting* lives here; dialect-specific SQL lives in sq
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,11 +32,16 @@ APPEND_ONLY_MARK = "is append-only"
 # One lock for every write to the journal: batches get gap-free sequence numbers and each
 # batch's hash covers the one before, so writers take turns. (SQLite: BEGIN IMMEDIATE.)
 JOURNAL_LOCK_KEY = 0x5C0E1ED6
+# The lock a recalculation holds throughout (ledger/replay.py PROJECTION_LOCK_KEY, the same
+# number): a bulk ingest takes it before ACCESS EXCLUSIVE on actions (ledger/store/actions.py).
+PROJECTION_LOCK_KEY = 0x5C0E1ED8
 # Bytes per page of a new SQLite database (SQLite's default is 4096). At 10M actions, same
 # machine, one run after the other: ingest took 82.8 s against 92.3 s (fewer pages to write
 # to the WAL and copy back, a third less time in the kernel), and the per-user audit's p99
 # over three rounds of 1,000 users 5.9-6.8 ms against 9.8-14.3 ms.
 SQLITE_PAGE_SIZE = 8192
+# Seconds an SQLite writer waits for another to finish before giving up with a clear error.
+SQLITE_BUSY_TIMEOUT = 60.0
 
 
 def normalize_url(url: str) -> str:
@@ -52,7 +59,7 @@ def open_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(url, connect_args={"timeout": 60})
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
             _configure_sqlite(engine)
             return engine
         if parsed.get_backend_name() == "postgresql":
@@ -68,7 +75,36 @@ def open_engine(url: str) -> Engine:
     )
 
 
+def sqlite_file(engine: Engine) -> str | None:
+    """The file an SQLite engine opens, or None (another backend, or an in-memory database)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def create_sqlite_file(engine: Engine) -> None:
+    """Create the (empty) database file of an SQLite engine if it does not exist: opening one
+    never does (see _configure_sqlite), only `init` does, through this."""
+    path = sqlite_file(engine)
+    if path is not None and not os.path.exists(path):
+        try:
+            sqlite3.connect(path).close()
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(f"cannot create the database {path}: {exc}") from None
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _existing_file_only(dialect, connection_record, cargs, cparams) -> None:  # type: ignore[no-untyped-def]
+        # SQLite creates a missing file on connect: a mistyped --db would leave an empty
+        # database behind, so only `init` (create_sqlite_file) creates one.
+        path = sqlite_file(engine)
+        if path is not None and not os.path.exists(path):
+            raise NotInitialized(f"there is no database at {path}; run `scoreledger init` to create one")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy's BEGIN (below) control transactions, not the sqlite3 module.
@@ -81,7 +117,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # Takes effect only in a new, empty file, so it must come before journal_mode writes
         # the header; an existing database keeps the page size it was created with.
         cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            # A read-only file that is not in WAL mode yet cannot be switched: read it as it is.
+            if "readonly" not in str(exc):
+                raise
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -193,6 +234,25 @@ def translate(exc: Exception) -> StoreError | NotInitialized | DatabaseUnavailab
         return ImmutableEventError(message.removeprefix("ERROR:  ").strip())
     if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
         return NotInitialized(f"the database has no ledger schema ({message}); run `scoreledger init`")
+    if "database is locked" in lowered or "database table is locked" in lowered:
+        return StoreError(
+            "the database is locked: another scoreledger process (an ingest, recalc or schedule "
+            f"change) is writing to it and did not finish within {SQLITE_BUSY_TIMEOUT:g} s; nothing "
+            "was changed by this command: run it again once that one has finished"
+        )
+    if "readonly database" in lowered:
+        return DatabaseUnavailable(
+            f"cannot write the database ({message}): the file, its folder or the file system is "
+            "read-only. Reads work on a read-only database whose projections are up to date; this "
+            "command had to write (an ingest, a recalc, a schedule change, or a read that first brings "
+            "the projections up to date): run it, or `scoreledger recalc`, where the database is writable"
+        )
+    if "unable to open database file" in lowered:
+        return DatabaseUnavailable(
+            f"cannot open the database ({message}): its folder may be read-only or missing. SQLite "
+            "needs to create the -wal and -shm files beside the database even to read it; copy it "
+            "somewhere writable, or fix the folder's permissions"
+        )
     if "connection is lost" in lowered or "server closed the connection" in lowered:
         # Mid-transaction: the server rolls back whatever was not committed.
         return DatabaseUnavailable(

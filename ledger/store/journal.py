@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, insert, select
 
 from ledger.store.canonical import batch_header_bytes
+from ledger.store.chain_key import batch_mac, chain_key
 from ledger.store.tables import batches
 
 GENESIS_HASH = "0" * 64
@@ -111,6 +112,7 @@ def commit_batch(conn: Connection, batch: PendingBatch) -> str:
             origin=batch.origin,
             prev_hash=batch.prev_hash,
             hash=digest,
+            mac=batch_mac(key, digest) if (key := chain_key()) else None,
         )
     )
     return digest

@@ -30,7 +30,7 @@ def write_version(
 ) -> int:
     """Append one version and its rules to `batch`. Returns the version's sequence number."""
     seq = batch.next_seq()
-    levels = canonical_json(version.levels.model_dump()) if version.levels else None
+    levels = canonical_json(version.levels.to_document()) if version.levels else None
     conn.execute(
         insert(schedule_versions).values(
             seq=seq,

@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from ledger.errors import NotInitialized
-from ledger.store.engine import translate_errors
+from ledger.store.engine import create_sqlite_file, translate_errors
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SCHEMA_LOCK_KEY = 0x5C0E1ED7
@@ -36,8 +36,10 @@ def current_revision(conn: Connection) -> str | None:
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the schema to the newest revision. Returns (revision before, revision after).
 
-    Safe to run any number of times: an up-to-date database is left as it is.
+    Safe to run any number of times: an up-to-date database is left as it is. Creates a
+    missing SQLite file (nothing else does).
     """
+    create_sqlite_file(engine)
     with translate_errors(), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two `init`s at once must not both create the tables.

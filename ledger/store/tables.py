@@ -47,6 +47,8 @@ batches = Table(
     Column("origin", Text, nullable=True),
     Column("prev_hash", String(64), nullable=True),
     Column("hash", String(64), nullable=True),
+    # HMAC of `hash` under SCORELEDGER_CHAIN_KEY when it was set (migration 0014); not hashed.
+    Column("mac", String(64), nullable=True),
 )
 
 # Each ledger's number, by which actions and the projection tables name it in their keys
@@ -144,7 +146,102 @@ schedule_rule_points = Table(
     ),
 )
 
-EVENT_TABLES = ("batches", "actions", "schedule_versions", "schedule_rules", "schedule_rule_points")
+
+# Corrections (migration 0011): everything that changes a score after the fact is a new event,
+# booked on the day it was made; nothing recorded is ever edited (docs: README "Corrections").
+
+# Points given to a user on a day with a reason. `kind` manual and imported count in scores;
+# compensation records what was sent to an outside system and does not.
+adjustments = Table(
+    "adjustments",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("ledger", String(100), nullable=False),
+    Column("ledger_id", Integer, nullable=False),
+    Column("adjustment_key", String(200), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("author", Text, nullable=True),
+    Column("reference", Text, nullable=True),
+    Column("recorded_at", DateTime, nullable=False),
+    UniqueConstraint("adjustment_key", "ledger_id", name="uq_adjustments_key_ledger"),
+    Index("ix_adjustments_day", "ledger_id", "day", "user_id"),
+    Index("ix_adjustments_user", "user_id", "ledger_id", "day"),
+)
+
+# A retraction, reinstatement or amendment of a recorded action, booked at `booked_at`
+# (its `day`). Each row carries the action's state before and after it (NULL quantity: not
+# counting), so that pricing books new minus old at the version of the action's own day
+# (`action_day`) without replaying the key's history.
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("ledger", String(100), nullable=False),
+    Column("ledger_id", Integer, nullable=False),
+    Column("source_key", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("booked_at", DateTime, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("action_day", Date, nullable=False),
+    Column("old_quantity", BigInteger, nullable=True),
+    Column("old_attributes", Text, nullable=True),
+    Column("new_quantity", BigInteger, nullable=True),
+    Column("new_attributes", Text, nullable=True),
+    Column("recorded_at", DateTime, nullable=False),
+    Index("ix_corrections_key", "ledger_id", "source_key", "seq"),
+    Index("ix_corrections_day", "ledger_id", "day", "user_id"),
+    Index("ix_corrections_bucket", "ledger_id", "user_id", "action_day", "action"),
+)
+
+# User `source_user` merged into `target_user`: every event of the source, past and future,
+# counts for the target (chains are followed).
+merges = Table(
+    "merges",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("ledger", String(100), nullable=False),
+    Column("ledger_id", Integer, nullable=False),
+    Column("source_user", BigInteger, nullable=False),
+    Column("target_user", BigInteger, nullable=False),
+    Column("merged_at", DateTime, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("recorded_at", DateTime, nullable=False),
+    Index("ix_merges_ledger", "ledger_id", "source_user"),
+)
+
+# That a compensation is about to be sent to an outside system (recorded before the send; the
+# compensation adjustment of the same key, with the system's id as its reference, after it),
+# so that a send interrupted between the two is looked up there before it is sent again.
+compensation_intents = Table(
+    "compensation_intents",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("ledger", String(100), nullable=False),
+    Column("ledger_id", Integer, nullable=False),
+    Column("intent_key", String(200), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Index("ix_compensation_intents_key", "ledger_id", "intent_key"),
+)
+
+EVENT_TABLES = (
+    "batches", "actions", "schedule_versions", "schedule_rules", "schedule_rule_points",
+    "adjustments", "corrections", "merges", "compensation_intents",
+)
 
 # Projections (migration 0002): derived, rebuildable read models, not events. `recalc`
 # replaces their rows; `projection_state.through_seq` is the journal sequence number up to

@@ -40,19 +40,32 @@ CREATE TEMP TABLE IF NOT EXISTS replay_day_rules (
 ) ON COMMIT DROP
 
 -- name: fill_replay_days
--- Every day from the ledger's first action day to its last, clipped to the given days.
--- MIN and MAX come from the (ledger, day) index.
+-- Every day within the given days on which the ledger has an action, or books a correction
+-- or an adjustment: one index lookup per day per table (the next day after the last one
+-- found), so far-apart days cost nothing between them.
 INSERT INTO replay_days (day, version_seq, whole)
-SELECT series.day::date, NULL, 1
-FROM (
-    SELECT GREATEST(MIN(day), CAST(:from_day AS date)) AS first_day,
-           LEAST(MAX(day), CAST(:to_day AS date)) AS last_day
-    FROM actions WHERE ledger_id = :ledger_id
-    -- GREATEST and LEAST skip NULLs: without this a ledger with no actions would get
-    -- every day of the calendar.
-    HAVING MIN(day) IS NOT NULL
-) bounds,
-generate_series(bounds.first_day, bounds.last_day, interval '1 day') AS series(day)
+WITH RECURSIVE
+    action_days(day) AS (
+        SELECT (SELECT a.day FROM actions a WHERE a.ledger_id = :ledger_id AND a.day >= CAST(:from_day AS date) ORDER BY a.day LIMIT 1)
+        UNION ALL
+        SELECT (SELECT a.day FROM actions a WHERE a.ledger_id = :ledger_id AND a.day > action_days.day ORDER BY a.day LIMIT 1)
+        FROM action_days WHERE action_days.day < CAST(:to_day AS date)
+    ),
+    correction_days(day) AS (
+        SELECT (SELECT c.day FROM corrections c WHERE c.ledger_id = :ledger_id AND c.day >= CAST(:from_day AS date) ORDER BY c.day LIMIT 1)
+        UNION ALL
+        SELECT (SELECT c.day FROM corrections c WHERE c.ledger_id = :ledger_id AND c.day > correction_days.day ORDER BY c.day LIMIT 1)
+        FROM correction_days WHERE correction_days.day < CAST(:to_day AS date)
+    ),
+    adjustment_days(day) AS (
+        SELECT (SELECT j.day FROM adjustments j WHERE j.ledger_id = :ledger_id AND j.day >= CAST(:from_day AS date) ORDER BY j.day LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.day FROM adjustments j WHERE j.ledger_id = :ledger_id AND j.day > adjustment_days.day ORDER BY j.day LIMIT 1)
+        FROM adjustment_days WHERE adjustment_days.day < CAST(:to_day AS date)
+    )
+SELECT day, CAST(NULL AS BIGINT), 1
+FROM (SELECT day FROM action_days UNION SELECT day FROM correction_days UNION SELECT day FROM adjustment_days) event_days
+WHERE day IS NOT NULL AND day <= CAST(:to_day AS date)
 
 -- name: drop_replay_rebuilt
 -- The scratch tables of a full rebuild in parts: its daily rows, period rows and year pieces.

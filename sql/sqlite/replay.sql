@@ -1,19 +1,32 @@
 -- SQLite forms of replay statements (see sql/replay.sql).
 
 -- name: fill_replay_days
--- Every day from the ledger's first action day to its last, clipped to the given days.
+-- Every day within the given days on which the ledger has an action, or books a correction
+-- or an adjustment: one index lookup per day per table (the next day after the last one
+-- found), so far-apart days cost nothing between them.
 INSERT INTO replay_days (day, version_seq, whole)
 WITH RECURSIVE
-    bounds AS (
-        SELECT MAX(MIN(day), :from_day) AS first_day, MIN(MAX(day), :to_day) AS last_day
-        FROM actions WHERE ledger_id = :ledger_id
-    ),
-    series(day) AS (
-        SELECT first_day FROM bounds WHERE first_day <= last_day
+    action_days(day) AS (
+        SELECT (SELECT a.day FROM actions a WHERE a.ledger_id = :ledger_id AND a.day >= :from_day ORDER BY a.day LIMIT 1)
         UNION ALL
-        SELECT date(series.day, '+1 day') FROM series, bounds WHERE series.day < bounds.last_day
+        SELECT (SELECT a.day FROM actions a WHERE a.ledger_id = :ledger_id AND a.day > action_days.day ORDER BY a.day LIMIT 1)
+        FROM action_days WHERE action_days.day < :to_day
+    ),
+    correction_days(day) AS (
+        SELECT (SELECT c.day FROM corrections c WHERE c.ledger_id = :ledger_id AND c.day >= :from_day ORDER BY c.day LIMIT 1)
+        UNION ALL
+        SELECT (SELECT c.day FROM corrections c WHERE c.ledger_id = :ledger_id AND c.day > correction_days.day ORDER BY c.day LIMIT 1)
+        FROM correction_days WHERE correction_days.day < :to_day
+    ),
+    adjustment_days(day) AS (
+        SELECT (SELECT j.day FROM adjustments j WHERE j.ledger_id = :ledger_id AND j.day >= :from_day ORDER BY j.day LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.day FROM adjustments j WHERE j.ledger_id = :ledger_id AND j.day > adjustment_days.day ORDER BY j.day LIMIT 1)
+        FROM adjustment_days WHERE adjustment_days.day < :to_day
     )
-SELECT day, NULL, 1 FROM series
+SELECT day, NULL, 1
+FROM (SELECT day FROM action_days UNION SELECT day FROM correction_days UNION SELECT day FROM adjustment_days) event_days
+WHERE day IS NOT NULL AND day <= :to_day
 
 -- name: attribute_as_text
 -- The SQLite form of the fragment in sql/postgresql/replay.sql. SQLite's -> and ->> read a

@@ -1,0 +1,221 @@
+"""`scoreledger discourse ...`: import a Discourse forum's scoring history and point values."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ledger.discourse import settings as forum_settings
+from ledger.discourse.forum import PostgresForum
+from ledger.discourse.importer import ImportReport, import_forum
+from ledger.discourse.scorables import ACTION_NAMES, GENERATIONS, detect_shape
+from ledger.errors import InputProblem, InvalidInput
+from ledger.exporters.schedules import export_schedule
+from ledger.spreadsheet import neutralise
+
+from .context import options
+from .output import OutputFormat, render, say
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Import a Discourse forum's scoring history (as the gamification plugin scores it) and its point-value history. "
+    "The forum's database is only ever read, in a read-only session.\n\n"
+    "\b\nExample: scoreledger discourse import --dsn postgresql://reader@forum-db/discourse",
+)
+
+DsnOption = Annotated[
+    str,
+    typer.Option("--dsn", help="The Discourse database, postgresql://USER@HOST/DB. Read only, in a read-only session.", show_default=False),
+]
+GenerationOption = Annotated[
+    str | None,
+    typer.Option("--generation", help="G1 (standalone plugin), G2 (bundled in core) or G3 (per-leaderboard scoring). Default: detected.", show_default=False),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
+
+
+def _generation(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.upper() not in GENERATIONS:
+        raise InvalidInput([InputProblem("--generation", None, None, f"{value!r} is not one of G1, G2, G3")], what="discourse")
+    return value.upper()
+
+
+@app.command("defaults")
+def defaults(
+    fmt: Annotated[str, typer.Option("--format", help="yaml, json or csv.")] = "yaml",
+) -> None:
+    """Print the gamification plugin's default point values as a schedule document.
+
+    The document is what `scoreledger schedule import` reads: time_read and post_read are
+    priced per 3600 seconds / 100 posts with the plugin's minimums (60 seconds, 5 posts).
+
+    Example: scoreledger discourse defaults --format yaml > discourse-defaults.yaml
+    """
+    if fmt not in ("json", "yaml", "csv"):
+        raise InvalidInput([InputProblem("--format", None, None, f"{fmt!r} is not one of yaml, json, csv")], what="discourse defaults")
+    sys.stdout.write(export_schedule([forum_settings.default_schedule()], fmt))
+
+
+@app.command("schedule-history")
+def schedule_history(
+    ctx: typer.Context,
+    dsn: DsnOption,
+    leaderboard: Annotated[
+        int | None,
+        typer.Option("--leaderboard", help="G3: the history as seen by this leaderboard (its overrides and categories on top of the site's values).", show_default=False),
+    ] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Record the versions in the ledger (implies --retroactive: they are dated in the past).")] = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Rebuild the dated history of point values from the forum's staff action log.
+
+    A first version holds the values in force before the earliest logged change (a setting
+    never changed through the admin page keeps its current value); then one version per UTC
+    day on which `*_score_value` or `scorable_categories` changed, with the log's authors and
+    changes as author and reason. Shown only, unless --apply.
+
+    Example: scoreledger --ledger forum discourse schedule-history --dsn postgresql://discourse@db/discourse --apply
+    """
+    with PostgresForum(dsn) as forum:
+        current = forum_settings.current_values(forum)
+        changes = forum_settings.setting_changes(forum)
+        overlay = None
+        if leaderboard is not None:
+            if "gamification_leaderboard_scores" not in detect_shape(forum).tables:
+                raise InvalidInput([InputProblem("--leaderboard", None, None, "the forum has no per-leaderboard scoring (G3): leave --leaderboard out")], what="discourse")
+            boards = {board.leaderboard_id: board for board in forum_settings.leaderboards(forum)}
+            if leaderboard not in boards:
+                raise InvalidInput([InputProblem("--leaderboard", None, None, f"no leaderboard {leaderboard} on the forum")], what="discourse")
+            overlay = boards[leaderboard]
+    versions = forum_settings.history(current, changes, overlay)
+    render(
+        [
+            {
+                "effective_from": version.effective_from,
+                "author": version.author,
+                "reason": version.reason,
+                "rules": ", ".join(f"{action}={_rule_text(rule)}" for action, rule in sorted(version.rules.items())),
+            }
+            for version in versions
+        ],
+        ["effective_from", "author", "reason", "rules"],
+        fmt,
+    )
+    if apply:
+        outcome = options(ctx).open().record_schedule(versions, retroactive=True)
+        say(f"recorded {len(outcome.recorded)} version(s), {outcome.already_present} already recorded")
+    else:
+        say("shown only: pass --apply to record these versions")
+
+
+def _rule_text(rule: forum_settings.Rule) -> str:
+    if rule.by:
+        return f"{next(iter(rule.by_points.values()), 0)} in categories {'|'.join(rule.by_points)}"
+    text = str(rule.value)
+    if rule.per:
+        text += f" per {rule.per} (min {rule.min_quantity})"
+    return text
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    dsn: DsnOption,
+    generation: GenerationOption = None,
+    full: Annotated[bool, typer.Option("--full", help="Read every row again, not only those above the recorded watermarks, and count rows changed or gone since recorded.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read the forum and show the counts; write nothing.")] = False,
+    users_file: Annotated[
+        Path | None,
+        typer.Option("--users-file", help="Write the forum's users (user_id, username, name, off_board) to this CSV file.", show_default=False),
+    ] = None,
+    exclude_file: Annotated[
+        Path | None,
+        typer.Option("--exclude-file", help="Write the ids of users the plugin leaves off its boards, one a line, for `leaderboard --exclude-users`.", show_default=False),
+    ] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Import every scoring row of a Discourse forum as one action each, as the plugin scores it.
+
+    Action names are the plugin's (day_visited, time_read, post_read, post_created,
+    topic_created, like_received, like_given, solution, flag_created, user_invited,
+    reaction_received, reaction_given, chat_message_created, chat_reaction_received,
+    chat_reaction_given); source keys are stable (post:123, like-received:456, visit:789),
+    so running it again adds only what is new: each action type is read from its watermark
+    (the highest key recorded for it) unless --full. Price them with `discourse schedule-history`.
+
+    Example: scoreledger --ledger forum discourse import --dsn postgresql://discourse@db/discourse --dry-run
+    """
+    chosen = _generation(generation)
+    book = options(ctx).open()
+    with PostgresForum(dsn) as forum, _progress() as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(action: str, rows: int) -> None:
+            if action not in tasks:
+                tasks[action] = bar.add_task(action, total=None)
+            bar.advance(tasks[action], rows)
+
+        shape = detect_shape(forum, chosen)
+        say(f"Discourse forum, plugin generation {shape.generation} ({'detected' if shape.detected else 'as given'})")
+        report = import_forum(book, forum, generation=shape.generation, full=full, dry_run=dry_run, progress=advance)
+    _summary(report, fmt)
+    if users_file is not None:
+        _write_users(report, users_file)
+    if exclude_file is not None:
+        exclude_file.write_text("".join(f"{user.user_id}\n" for user in report.off_board), encoding="utf-8")
+
+
+def _write_users(report: ImportReport, path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(["user_id", "username", "name", "off_board"])
+        for user in sorted(report.users.values(), key=lambda user: user.user_id):
+            writer.writerow([user.user_id, neutralise(user.username), neutralise(user.name or ""), " ".join(user.off_board)])
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+def _summary(report: ImportReport, fmt: OutputFormat) -> None:
+    rows = [
+        {
+            "action": action,
+            "found": report.found.get(action, 0),
+            "would add" if report.dry_run else "added": report.added.get(action, 0),
+            "changed": report.changed.get(action, 0),
+            "gone": report.gone.get(action, 0),
+            "note": report.skipped.get(action, ""),
+        }
+        for action in ACTION_NAMES
+    ]
+    added = "would add" if report.dry_run else "added"
+    columns = ["action", "found", added, "changed", "gone", "note"] if report.full else ["action", "found", added, "note"]
+    render(rows, columns, fmt)
+    off = report.off_board
+    corrections = (
+        f"{sum(report.changed.values())} changed and {sum(report.gone.values())} gone in the forum since recorded "
+        "(left as recorded: the ledger cannot amend or retract yet); "
+        if report.full
+        else ""
+    )
+    say(
+        f"{sum(report.added.values())} action(s) {'would be ' if report.dry_run else ''}added; {corrections}"
+        f"{len(report.score_events)} score events read, not recorded (adjustments are not supported yet); "
+        f"{len(report.users)} forum users, {len(off)} off the plugin's boards"
+    )

@@ -1,0 +1,88 @@
+"""Where forum rows come from: the seam between the importer and its transports.
+
+The importer asks a `Forum` for "the rows of shipped query Q with these parameters" and
+nothing else; a page of a scorable is `run(query, {"after": key, "limit": n})`. Two
+transports serve it: `PostgresForum` (a read-only database session) and the Data Explorer
+client (which runs the same query text through the forum's API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.rows import dict_row
+
+from ledger.discourse.queries import MAX_PAGE, Query, as_psycopg
+from ledger.domain import parse_timestamp, utc_naive
+from ledger.errors import DatabaseUnavailable, LedgerError
+
+
+class ForumError(LedgerError):
+    """The forum could not be read (unreachable, or a query failed there)."""
+
+
+class Forum(Protocol):
+    """Runs one shipped query with parameters and returns its rows as mappings."""
+
+    def run(self, query: Query, params: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+
+# Below every key: Discourse's own users have ids down to -2 (system -1, discobot -2).
+FIRST_KEY = -(2**62)
+
+
+def pages(forum: Forum, query: Query, *, page_size: int = MAX_PAGE, after: int = FIRST_KEY) -> Iterator[list[dict[str, Any]]]:
+    """Every row of a paged query, a page at a time, in key order, keyed above `after`."""
+    page_size = min(page_size, MAX_PAGE)
+    while True:
+        rows = forum.run(query, {"after": after, "limit": page_size})
+        if rows:
+            yield rows
+        if len(rows) < page_size:
+            return
+        after = int(rows[-1]["key"])
+
+
+class PostgresForum:
+    """A Discourse database read over one connection in a read-only session: every statement
+    runs with default_transaction_read_only on, in UTC, so the importer cannot write there."""
+
+    def __init__(self, dsn: str) -> None:
+        try:
+            self.conn = psycopg.connect(dsn, autocommit=True, row_factory=dict_row, options="-c default_transaction_read_only=on -c TimeZone=UTC")
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(f"cannot reach the Discourse database: {_first_line(exc)}") from None
+        self._prepared: dict[str, str] = {}
+
+    def run(self, query: Query, params: dict[str, Any]) -> list[dict[str, Any]]:
+        text = self._prepared.get(query.name)
+        if text is None:
+            text = self._prepared[query.name] = as_psycopg(query.text)
+        try:
+            return list(self.conn.execute(text, params, prepare=True).fetchall())
+        except psycopg.Error as exc:
+            raise ForumError(f"query {query.name} failed on the forum: {_first_line(exc)}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> PostgresForum:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def as_datetime(value: Any) -> datetime:
+    """A timestamp from either transport (a datetime from the driver, ISO text from the API)
+    as naive UTC."""
+    if isinstance(value, datetime):
+        return utc_naive(value)
+    return parse_timestamp(str(value))

@@ -1,0 +1,195 @@
+"""What corrections, adjustments and merges add to a recalculation's scope.
+
+Actions are priced set-based in SQL (sql/replay.sql `price`). On top of them, every scoped
+(user, day) gets what is booked on it (replay_overlay): counted adjustments, and the deltas
+of corrections. A correction is booked on its own day and priced at the version in force on
+its action's day: for a plain or `by` rule it books the new state's points minus the old
+state's; for a `per` rule, the difference it makes to its bucket, whose counted quantity is
+the actions as first recorded plus every correction booked on or before its day
+(`correction_deltas`). Merged users' points go to their targets (replay_user_targets).
+
+The audit prices correction lines with the same functions (ledger/audit.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Connection, Date, TextClause, bindparam
+
+from ledger.domain import canonical_json
+from ledger.pricing import END_OF_TIME, as_day, run
+from ledger.sqlfiles import statement
+from ledger.store.corrections import merge_targets
+
+
+@dataclass(frozen=True)
+class PricingRule:
+    """A rule as pricing needs it; `value` None: no rule for the action (earns nothing)."""
+
+    value: int | None
+    per: int | None
+    min_quantity: int | None
+    by_attribute: str | None = None
+    by_points: dict[str, int] | None = None
+
+    def counted(self, quantity: int | None) -> int:
+        """The quantity an event adds to a `per` bucket (0 below min_quantity, or no state)."""
+        if quantity is None or quantity < (self.min_quantity or 0):
+            return 0
+        return quantity
+
+    def event_points(self, quantity: int | None, attributes: str | None) -> int:
+        """What one event earns under a plain or `by` rule (as `bucket_points` prices it)."""
+        if self.value is None or quantity is None or quantity < (self.min_quantity or 0):
+            return 0
+        if self.by_attribute is not None:
+            text = _attribute_text(attributes, self.by_attribute)
+            return quantity * (self.by_points or {}).get(text, 0) if text is not None else 0
+        return self.value * quantity
+
+
+def _attribute_text(attributes: str | None, name: str) -> str | None:
+    """An attribute's value as text, as sql's `attribute_as_text` reads it: strings as they
+    are, true/false, other values in their canonical JSON spelling; missing or null: None."""
+    if attributes is None:
+        return None
+    value = json.loads(attributes).get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return canonical_json(value)
+
+
+@dataclass(frozen=True)
+class CorrectionRow:
+    """One correction of a bucket, with the rule in force on its action's day."""
+
+    user_id: int
+    action_day: date
+    action: str
+    day: date
+    seq: int
+    old_quantity: int | None
+    old_attributes: str | None
+    new_quantity: int | None
+    new_attributes: str | None
+    rule: PricingRule
+
+
+def correction_deltas(rows: Sequence[CorrectionRow], first_counted: int) -> list[tuple[CorrectionRow, int]]:
+    """Each correction of one bucket (in booking order) with the points it books. For a `per`
+    rule, the bucket starts at `first_counted` (its actions' counted quantity as first
+    recorded); a day's corrections together book the change in the bucket's points, given to
+    the day's first correction, the others 0."""
+    rule = rows[0].rule
+    priced: list[tuple[CorrectionRow, int]] = []
+    if rule.per is None:
+        for row in rows:
+            priced.append((row, rule.event_points(row.new_quantity, row.new_attributes) - rule.event_points(row.old_quantity, row.old_attributes)))
+        return priced
+    counted = first_counted
+    for _day, same_day in groupby(rows, key=lambda row: row.day):
+        day_rows = list(same_day)
+        change = sum(rule.counted(row.new_quantity) - rule.counted(row.old_quantity) for row in day_rows)
+        points = (((counted + change) // rule.per) - (counted // rule.per)) * (rule.value or 0)
+        counted += change
+        priced.append((day_rows[0], points))
+        priced.extend((row, 0) for row in day_rows[1:])
+    return priced
+
+
+def fill_user_targets(conn: Connection, ledger_id: int, known_at: datetime = END_OF_TIME) -> dict[int, int]:
+    """replay_user_targets from the merges known at `known_at`; returns them."""
+    targets = merge_targets(conn, ledger_id, known_at=known_at)
+    if targets:
+        conn.execute(
+            _statement(conn, "insert_replay_user_target"),
+            [{"user_id": source, "target": target} for source, target in targets.items()],
+        )
+    return targets
+
+
+def fill_overlay(conn: Connection, ledger_id: int, known_at: datetime = END_OF_TIME, *, current_state: bool = False) -> None:
+    """replay_members from replay_pairs, then replay_overlay for the scope: counted
+    adjustments and correction deltas booked on whole days or member (user, day)s.
+
+    `current_state`: as a platform recomputing from its own tables sees it, each action as it
+    stands now, on its own day, and no adjustments (ledger/replay.py `platform_points`)."""
+    run(conn, "fill_replay_members")
+    if not current_state:
+        run(conn, "fill_replay_overlay_adjustments", ledger_id=ledger_id, known_at=known_at)
+    rows = _corrections_in_scope(conn, ledger_id, known_at)
+    if not rows:
+        return
+    whole = {as_day(day) for (day,) in run(conn, "scoped_whole_days")}
+    members = {(user_id, as_day(day)) for user_id, day in run(conn, "scoped_members")}
+    first_counted = _first_counted(conn, ledger_id, known_at, rows)
+    booked: dict[tuple[int, date], int] = defaultdict(int)
+    for bucket, bucket_rows in groupby(rows, key=lambda row: (row.user_id, row.action_day, row.action)):
+        for row, points in correction_deltas(list(bucket_rows), first_counted.get(bucket, 0)):
+            day = row.action_day if current_state else row.day
+            if day in whole or (row.user_id, day) in members:
+                booked[(row.user_id, day)] += points
+    if booked:
+        conn.execute(
+            _statement(conn, "insert_replay_overlay"),
+            [{"user_id": user_id, "day": day, "points": points} for (user_id, day), points in booked.items()],
+        )
+
+
+def _corrections_in_scope(conn: Connection, ledger_id: int, known_at: datetime) -> list[CorrectionRow]:
+    raw = run(conn, "corrections_in_scope", ledger_id=ledger_id, known_at=known_at).all()
+    if not raw:
+        return []
+    by_versions = sorted({row.version_seq for row in raw if row.by_attribute is not None})
+    tables: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+    if by_versions:
+        for version_seq, action, attribute_value, points in run(conn, "by_points_of_versions", versions=by_versions):
+            tables[(version_seq, action)][attribute_value] = points
+    rules: dict[tuple[Any, str], PricingRule] = {}
+    rows = []
+    for row in raw:
+        rule = rules.get((row.version_seq, row.action))
+        if rule is None:
+            rule = rules[(row.version_seq, row.action)] = PricingRule(
+                row.value, row.per, row.min_quantity, row.by_attribute, tables.get((row.version_seq, row.action))
+            )
+        rows.append(CorrectionRow(
+            row.user_id, as_day(row.action_day), row.action, as_day(row.day), row.seq, row.old_quantity,
+            row.old_attributes, row.new_quantity, row.new_attributes, rule,
+        ))
+    return rows
+
+
+def _first_counted(conn: Connection, ledger_id: int, known_at: datetime, rows: Iterable[CorrectionRow]) -> dict[tuple[int, date, str], int]:
+    """The counted quantity of each `per` bucket among `rows`, as its actions were first recorded."""
+    rules = {(row.user_id, row.action_day, row.action): row.rule for row in rows if row.rule.per is not None}
+    if not rules:
+        return {}
+    conn.execute(
+        _statement(conn, "insert_replay_correction_bucket"),
+        [{"user_id": user_id, "day": day, "action": action} for user_id, day, action in rules],
+    )
+    counted: dict[tuple[int, date, str], int] = defaultdict(int)
+    for user_id, day, action, quantity in run(conn, "original_quantities", ledger_id=ledger_id, known_at=known_at):
+        key = (user_id, as_day(day), action)
+        counted[key] += rules[key].counted(quantity)
+    return counted
+
+
+def _statement(conn: Connection, name: str) -> TextClause:
+    """A named statement with its dates typed, for executemany (`run` binds one row)."""
+    clause = statement(name, conn.dialect.name)
+    if ":day" in clause.text:
+        clause = clause.bindparams(bindparam("day", type_=Date()))
+    return clause

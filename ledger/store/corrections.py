@@ -1,0 +1,376 @@
+"""Writing and reading corrections: adjustments, retractions / reinstatements / amendments of
+recorded actions, and merges of users. Each write is one all-or-nothing batch of the journal.
+
+Adjustments are idempotent by key as actions are by source_key. A correction row carries the
+action's state before and after it, read here under the journal lock, so that pricing books
+the difference without replaying the key's history (ledger/corrections.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from ledger import ledger_numbers
+from ledger.domain import (
+    ActionState,
+    Adjustment,
+    Amendment,
+    Correction,
+    Merge,
+    Reinstatement,
+    Retraction,
+    canonical_json,
+)
+from ledger.errors import InputProblem, InvalidInput
+from ledger.store.canonical import table_event_bytes
+from ledger.store.engine import read_transaction, write_transaction
+from ledger.store.journal import PendingBatch, begin_batch, commit_batch
+from ledger.store.tables import actions, adjustments, compensation_intents, corrections, merges
+
+
+class Located(NamedTuple):
+    """An input item and where it came from, for error messages."""
+
+    source: str
+    line: int | None
+    item: Any
+
+
+@dataclass(frozen=True)
+class CorrectionsWritten:
+    """What a write of corrections, adjustments or a merge did."""
+
+    new: int
+    already_present: int
+    batch_id: int | None
+
+
+ADJUSTMENT_FIELDS = ("user_id", "points", "on", "reason", "kind", "author", "reference")
+
+
+def _insert_events(conn: Connection, batch: PendingBatch, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Append `rows` to `table` in `batch`: sequence numbers, hash, insert."""
+    for row in rows:
+        row["seq"] = batch.next_seq()
+        row["batch_id"] = batch.batch_id
+        row["recorded_at"] = batch.recorded_at
+        batch.add_event_bytes(table_event_bytes(table, row))
+    if rows:
+        conn.execute(insert(table), rows)
+
+
+def _write_batch(engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build, *, check_only: bool = False) -> CorrectionsWritten:  # type: ignore[no-untyped-def]
+    """One batch of `table` rows, built by `build(conn, number)` -> (rows, already present)
+    under the journal lock; nothing is written when it raises, builds no rows, or when only
+    checking (`check_only`: the rows it would write are counted)."""
+    number = ledger_numbers.ensure(engine, ledger)
+    with write_transaction(engine) as conn:
+        rows, present = build(conn, number)
+        if check_only:
+            return CorrectionsWritten(len(rows), present, None)
+        if not rows:
+            return CorrectionsWritten(0, present, None)
+        batch = begin_batch(conn, ledger, kind, origin)
+        for row in rows:
+            row["ledger"] = ledger
+            row["ledger_id"] = number
+        _insert_events(conn, batch, table, rows)
+        commit_batch(conn, batch)
+        return CorrectionsWritten(len(rows), present, batch.batch_id)
+
+
+# -- adjustments ------------------------------------------------------------------------------
+
+
+def write_adjustments(engine: Engine, ledger: str, items: Sequence[Located], *, origin: str | None = None) -> CorrectionsWritten:
+    """Record adjustments as one batch: a key seen before with the same payload is skipped,
+    with another payload refused naming the fields that differ."""
+
+    def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
+        recorded = _recorded_adjustments(conn, number, [located.item.key for located in items])
+        problems: list[InputProblem] = []
+        rows: list[dict[str, Any]] = []
+        seen: dict[str, Located] = {}
+        present = 0
+        for located in items:
+            adjustment: Adjustment = located.item
+            earlier = recorded.get(adjustment.key) or (seen[adjustment.key].item if adjustment.key in seen else None)
+            if earlier is not None:
+                differing = [name for name in ADJUSTMENT_FIELDS if getattr(earlier, name) != getattr(adjustment, name)]
+                if differing:
+                    problems.append(InputProblem(
+                        located.source, located.line, ", ".join(differing),
+                        f"adjustment key {adjustment.key!r} is already recorded with a different "
+                        + "; ".join(f"{name} (recorded {getattr(earlier, name)!s}, given {getattr(adjustment, name)!s})" for name in differing),
+                    ))
+                else:
+                    present += 1
+                continue
+            seen[adjustment.key] = located
+            rows.append({
+                "adjustment_key": adjustment.key, "user_id": adjustment.user_id, "points": adjustment.points,
+                "day": adjustment.on, "kind": adjustment.kind, "reason": adjustment.reason,
+                "author": adjustment.author, "reference": adjustment.reference,
+            })
+        if problems:
+            raise InvalidInput(problems, what="adjustments")
+        return rows, present
+
+    return _write_batch(engine, ledger, "adjustments", origin, adjustments, build)
+
+
+def _adjustment_of(row: Any) -> Adjustment:
+    return Adjustment(
+        key=row.adjustment_key, user_id=row.user_id, points=row.points, on=row.day, reason=row.reason,
+        kind=row.kind, author=row.author, reference=row.reference,
+    )
+
+
+def _recorded_adjustments(conn: Connection, number: int, keys: list[str]) -> dict[str, Adjustment]:
+    found: dict[str, Adjustment] = {}
+    for start in range(0, len(keys), 500):
+        query = select(adjustments).where(
+            adjustments.c.ledger_id == number, adjustments.c.adjustment_key.in_(keys[start : start + 500])
+        )
+        for row in conn.execute(query):
+            found[row.adjustment_key] = _adjustment_of(row)
+    return found
+
+
+def read_adjustments(engine: Engine, ledger: str, *, kind: str | None = None, user_id: int | None = None) -> list[Adjustment]:
+    """The ledger's adjustments in recording order, optionally of one kind or user."""
+    with read_transaction(engine) as conn:
+        number = ledger_numbers.number_of(conn, ledger)
+        query = select(adjustments).where(adjustments.c.ledger_id == number)
+        if kind is not None:
+            query = query.where(adjustments.c.kind == kind)
+        if user_id is not None:
+            query = query.where(adjustments.c.user_id == user_id)
+        return [_adjustment_of(row) for row in conn.execute(query.order_by(adjustments.c.seq))]
+
+
+# -- corrections of actions -------------------------------------------------------------------
+
+
+@dataclass
+class _KeyState:
+    """A key's state while a batch of corrections is checked: the action, then each correction."""
+
+    user_id: int
+    action: str
+    occurred_at: datetime
+    quantity: int
+    attributes: str
+    active: bool
+    last_kind: str | None
+    last_at: datetime | None
+
+    def as_state(self, source_key: str) -> ActionState:
+        return ActionState(
+            source_key=source_key, user_id=self.user_id, action=self.action, occurred_at=self.occurred_at,
+            quantity=self.quantity, attributes=json.loads(self.attributes), active=self.active,
+            last_changed_at=self.last_at,
+        )
+
+
+def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[str, _KeyState]:
+    """Each key's current state: the recorded action, then its corrections in seq order."""
+    action_query = select(
+        actions.c.source_key, actions.c.user_id, actions.c.action, actions.c.occurred_at, actions.c.quantity, actions.c.attributes
+    ).where(actions.c.ledger_id == number)
+    correction_query = select(
+        corrections.c.source_key, corrections.c.kind, corrections.c.booked_at, corrections.c.new_quantity, corrections.c.new_attributes
+    ).where(corrections.c.ledger_id == number)
+    wanted = None if keys is None else list(dict.fromkeys(keys))
+    chunks = [None] if wanted is None else [wanted[i : i + 500] for i in range(0, len(wanted), 500)]
+    states: dict[str, _KeyState] = {}
+    for chunk in chunks:
+        query = action_query if chunk is None else action_query.where(actions.c.source_key.in_(chunk))
+        for key, user_id, action, occurred_at, quantity, attributes in conn.execute(query):
+            states[key] = _KeyState(user_id, action, occurred_at, quantity, attributes, True, None, None)
+        query = correction_query if chunk is None else correction_query.where(corrections.c.source_key.in_(chunk))
+        for key, kind, booked_at, quantity, attributes in conn.execute(query.order_by(corrections.c.seq)):
+            state = states[key]
+            state.active = quantity is not None
+            if quantity is not None:
+                state.quantity, state.attributes = quantity, attributes
+            state.last_kind, state.last_at = kind, booked_at
+    return states
+
+
+def read_action_states(engine: Engine, ledger: str, keys: Iterable[str] | None = None) -> dict[str, ActionState]:
+    """Recorded actions (all, or those of `keys`) as they stand after their corrections."""
+    with read_transaction(engine) as conn:
+        number = ledger_numbers.number_of(conn, ledger)
+        return {key: state.as_state(key) for key, state in _states(conn, number, keys).items()}
+
+
+CORRECTION_KINDS = {Retraction: "retraction", Reinstatement: "reinstatement", Amendment: "amendment"}
+
+
+def write_corrections(
+    engine: Engine, ledger: str, items: Sequence[Located], *, origin: str | None = None, check_only: bool = False
+) -> CorrectionsWritten:
+    """Record retractions, reinstatements and amendments as one batch, in the order given.
+
+    Refused (every problem reported, nothing written): an unknown key; a correction dated
+    before its action happened or before the key's last correction; retracting a retracted
+    key or reinstating an active one (the same correction at the same time again is a no-op,
+    so a re-run of a file adds nothing); amending a retracted key. An amendment to the
+    state already recorded is a no-op."""
+
+    def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
+        states = _states(conn, number, [located.item.source_key for located in items])
+        problems: list[InputProblem] = []
+        rows: list[dict[str, Any]] = []
+        present = 0
+        for located in items:
+            correction: Correction = located.item
+            kind = CORRECTION_KINDS[type(correction)]
+            state = states.get(correction.source_key)
+            problem = _problem(correction, kind, state)
+            if problem == "no-op":
+                present += 1
+                continue
+            if problem is not None:
+                problems.append(InputProblem(located.source, located.line, "source_key", f"{correction.source_key!r}: {problem}"))
+                continue
+            assert state is not None
+            row = {
+                "source_key": correction.source_key, "kind": kind, "booked_at": correction.at, "day": correction.at.date(),
+                "reason": correction.reason, "user_id": state.user_id, "action": state.action,
+                "action_day": state.occurred_at.date(),
+                "old_quantity": state.quantity if state.active else None,
+                "old_attributes": state.attributes if state.active else None,
+            }
+            if isinstance(correction, Amendment):
+                state.quantity, state.attributes = correction.quantity, canonical_json(correction.attributes)
+                state.active = True
+            elif isinstance(correction, Reinstatement):
+                state.active = True
+            else:
+                state.active = False
+            row["new_quantity"] = state.quantity if state.active else None
+            row["new_attributes"] = state.attributes if state.active else None
+            state.last_kind, state.last_at = kind, correction.at
+            rows.append(row)
+        if problems:
+            raise InvalidInput(problems, what="corrections")
+        return rows, present
+
+    return _write_batch(engine, ledger, "corrections", origin, corrections, build, check_only=check_only)
+
+
+def _problem(correction: Correction, kind: str, state: _KeyState | None) -> str | None:
+    """Why `correction` cannot apply to `state`; "no-op" when it is already reflected."""
+    if state is None:
+        return "no action with this source_key is recorded"
+    repeated = state.last_kind == kind and state.last_at == correction.at
+    if isinstance(correction, Amendment):
+        if not state.active:
+            return "the action is retracted; reinstate it before amending it"
+        if correction.quantity == state.quantity and canonical_json(correction.attributes) == state.attributes:
+            return "no-op"
+    elif isinstance(correction, Retraction) and not state.active:
+        return "no-op" if repeated else "already retracted"
+    elif isinstance(correction, Reinstatement) and state.active:
+        return "no-op" if repeated else "not retracted, nothing to reinstate"
+    if correction.at.date() < state.occurred_at.date():
+        return f"dated {correction.at.isoformat(' ')}, before the action happened ({state.occurred_at.isoformat(' ')})"
+    if state.last_at is not None and correction.at < state.last_at:
+        return f"dated {correction.at.isoformat(' ')}, before the key's last correction ({state.last_at.isoformat(' ')})"
+    return None
+
+
+# -- merges -----------------------------------------------------------------------------------
+
+
+def merge_targets(conn: Connection, number: int, *, known_at: datetime | None = None) -> dict[int, int]:
+    """Each merged user's final target (chains followed), from the merges known at `known_at`."""
+    query = select(merges.c.source_user, merges.c.target_user).where(merges.c.ledger_id == number)
+    if known_at is not None:
+        query = query.where(merges.c.recorded_at <= known_at)
+    direct = dict(conn.execute(query.order_by(merges.c.seq)).all())
+    return resolve_chains(direct)
+
+
+def resolve_chains(direct: dict[int, int]) -> dict[int, int]:
+    """Follow merge chains (A into B, B into C: A's target is C). Merges are checked acyclic
+    when written, so every chain ends."""
+    resolved: dict[int, int] = {}
+    for source in direct:
+        target = direct[source]
+        seen = {source}
+        while target in direct and target not in seen:
+            seen.add(target)
+            target = direct[target]
+        resolved[source] = target
+    return resolved
+
+
+def write_merge(engine: Engine, ledger: str, merge: Merge, *, origin: str | None = None) -> CorrectionsWritten:
+    """Record that `merge.source` is merged into `merge.target`. Refused: a user already
+    merged (into another target; the same merge again is a no-op), or a merge that would
+    close a cycle."""
+
+    def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
+        direct = dict(
+            conn.execute(select(merges.c.source_user, merges.c.target_user).where(merges.c.ledger_id == number)).all()
+        )
+        where = "merge-users"
+        if merge.source in direct:
+            if direct[merge.source] == merge.target:
+                return [], 1
+            raise InvalidInput([InputProblem(where, None, "source", f"user {merge.source} is already merged into user {direct[merge.source]}")], what="merge")
+        final = resolve_chains({**direct, merge.source: merge.target})[merge.source]
+        if final == merge.source:
+            raise InvalidInput([InputProblem(where, None, "target", f"user {merge.target} is merged into user {merge.source} already: this merge would close a cycle")], what="merge")
+        return [{"source_user": merge.source, "target_user": merge.target, "merged_at": merge.at, "reason": merge.reason}], 0
+
+    return _write_batch(engine, ledger, "merge", origin, merges, build)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# -- compensations sent to outside systems ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompensationIntent:
+    """A compensation about to be sent: recorded before the send (see tables.py)."""
+
+    key: str
+    user_id: int
+    points: int
+    on: Any
+    reason: str
+
+
+def write_compensation_intent(engine: Engine, ledger: str, intent: CompensationIntent) -> CorrectionsWritten:
+    """Record that `intent` is about to be sent (again, after an interrupted send: each
+    attempt is its own event)."""
+
+    def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
+        return [{"intent_key": intent.key, "user_id": intent.user_id, "points": intent.points, "day": intent.on,
+                 "reason": intent.reason}], 0
+
+    return _write_batch(engine, ledger, "compensation intent", "compensation", compensation_intents, build)
+
+
+def read_compensation_intents(engine: Engine, ledger: str) -> dict[str, CompensationIntent]:
+    """The latest intent of each key, in recording order."""
+    with read_transaction(engine) as conn:
+        number = ledger_numbers.number_of(conn, ledger)
+        query = select(compensation_intents).where(compensation_intents.c.ledger_id == number).order_by(compensation_intents.c.seq)
+        return {
+            row.intent_key: CompensationIntent(row.intent_key, row.user_id, row.points, row.day, row.reason)
+            for row in conn.execute(query)
+        }

@@ -1,0 +1,143 @@
+"""Checking the schema objects that pricing and reads depend on, for `verify`.
+
+Replacing the `replay_actions` view, adding a trigger on a projection, disabling an
+append-only trigger or changing a column's type forges scores without touching a hashed
+event. So `verify` compares the database's views, triggers (and whether they are enabled),
+functions, rules, row-level security policies and table columns against a schema made
+afresh at check time by the same migrations: on SQLite in a new in-memory database, on
+PostgreSQL in a new schema inside a transaction that is rolled back. Nothing is stored, so
+there is no fingerprint to forge; the migrations in the code that runs `verify` are the
+reference.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine
+
+from ledger.store import schema
+from ledger.store.engine import translate_errors
+
+# (kind, name) -> definition, with the schema's own name taken out of the definitions.
+# Triggers, rules and policies are named `table.name`.
+Objects = dict[tuple[str, str], str]
+ACTING = ("trigger", "rule", "policy")
+
+
+def schema_object_problem(engine: Engine) -> str | None:
+    """What differs between the database's schema objects and a freshly migrated schema's
+    (the first few differences, one line), or None when they agree."""
+    with translate_errors():
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                found = _sqlite_objects(conn)
+            fresh = _fresh_sqlite_objects()
+        else:
+            with engine.connect() as conn:
+                found = _postgres_objects(conn, conn.exec_driver_sql("SELECT current_schema()").scalar_one())
+            fresh = _fresh_postgres_objects(engine)
+    return _differences(found, fresh)
+
+
+def _differences(found: Objects, fresh: Objects) -> str | None:
+    """Objects the migrations create that are missing or differ, and objects they do not
+    create that act on their tables (a trigger, rule or policy: other applications' tables,
+    views and functions sharing the schema are not ours to judge)."""
+    ours = {name for kind, name in fresh if kind == "table"}
+    extra = {key for key in found if key not in fresh and key[0] in ACTING and key[1].split(".")[0] in ours}
+    lines = []
+    for key in sorted(set(fresh) | extra):
+        kind, name = key
+        if key not in fresh:
+            lines.append(f"{kind} {name} is not one the migrations create")
+        elif key not in found:
+            lines.append(f"{kind} {name} is missing")
+        elif found[key] != fresh[key]:
+            lines.append(f"{kind} {name} differs from what the migrations create")
+    if not lines:
+        return None
+    more = f" (and {len(lines) - 3} more)" if len(lines) > 3 else ""
+    return "; ".join(lines[:3]) + more
+
+
+def _sqlite_objects(conn: Connection) -> Objects:
+    rows = conn.exec_driver_sql(
+        "SELECT type, CASE type WHEN 'trigger' THEN tbl_name || '.' || name ELSE name END, sql "
+        "FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_%'"
+    ).all()
+    return {(kind, name): sql or "" for kind, name, sql in rows}
+
+
+def _fresh_sqlite_objects() -> Objects:
+    engine = create_engine("sqlite://")
+    try:
+        schema.upgrade(engine)
+        with engine.connect() as conn:
+            return _sqlite_objects(conn)
+    finally:
+        engine.dispose()
+
+
+def _fresh_postgres_objects(engine: Engine) -> Objects:
+    with engine.connect() as conn, _scratch_schema(conn) as name:
+        config = Config()
+        config.set_main_option("script_location", str(schema.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        return _postgres_objects(conn, name)
+
+
+@contextmanager
+def _scratch_schema(conn: Connection) -> Iterator[str]:
+    """A new, empty schema first on the search path, for the block; rolled back after."""
+    name = f"scoreledger_reference_{secrets.token_hex(6)}"
+    transaction = conn.begin()
+    try:
+        conn.exec_driver_sql(f"CREATE SCHEMA {name}")
+        conn.exec_driver_sql(f"SET LOCAL search_path TO {name}")
+        yield name
+    finally:
+        transaction.rollback()
+
+
+def _postgres_objects(conn: Connection, name: str) -> Objects:
+    """Definitions in schema `name`, its own name taken out so two schemas compare."""
+    queries = {
+        "view": "SELECT viewname, definition FROM pg_views WHERE schemaname = %(s)s",
+        "trigger": (
+            "SELECT c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid) || ' enabled=' || CAST(t.tgenabled AS text) "
+            "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %(s)s AND NOT t.tgisinternal"
+        ),
+        "function": (
+            "SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', pg_get_functiondef(p.oid) "
+            "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %(s)s "
+            "AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = p.oid AND e.deptype = 'e')"
+        ),
+        "rule": "SELECT tablename || '.' || rulename, definition FROM pg_rules WHERE schemaname = %(s)s",
+        "policy": (
+            "SELECT tablename || '.' || policyname, coalesce(qual, '') || ' ' || coalesce(with_check, '') "
+            "FROM pg_policies WHERE schemaname = %(s)s"
+        ),
+        "table": (
+            "SELECT c.relname, CAST(c.relkind AS text) || ' rls=' || CAST(c.relrowsecurity AS text) || ' ' || string_agg("
+            "a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END "
+            "|| coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), ''), ', ' ORDER BY a.attnum) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
+            "WHERE n.nspname = %(s)s AND c.relkind IN ('r', 'p') AND c.relname <> 'replay_rebuilt' "
+            "AND c.relname NOT LIKE 'replay\\_rebuilt\\_%%' GROUP BY c.relname, c.relkind, c.relrowsecurity"
+        ),
+    }
+    objects: Objects = {}
+    qualified = f"{name}."
+    for kind, query in queries.items():
+        for key, definition in conn.exec_driver_sql(query, {"s": name}).all():
+            objects[(kind, key)] = (definition or "").replace(qualified, "")
+    return objects

@@ -1,0 +1,232 @@
+"""Corrections as events (adjustments, retractions, reinstatements, amendments, merges), on
+every backend: priced at the version of the action's day, booked on the day they are made."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import text
+
+from ledger import Action, Ledger, Rule, ScheduleVersion
+from ledger.domain import Adjustment, Amendment, Reinstatement, Retraction
+from ledger.errors import InvalidInput, JournalBroken
+from ledger.standings import Period
+from tests.tampering import triggers_off
+
+LAUNCH = ScheduleVersion(
+    effective_from=date(2024, 1, 1),
+    rules={"post": Rule(value=5), "read": Rule(value=1, per=100, min_quantity=5), "rating": Rule(by={"stars": {"4": 40, "5": 50}})},
+)
+LATER = ScheduleVersion(effective_from=date(2024, 3, 1), rules={"post": Rule(value=50), "read": Rule(value=1, per=100), "rating": Rule(value=0)})
+
+
+def seeded(book: Ledger) -> Ledger:
+    book.record_schedule([LAUNCH], retroactive=True)
+    book.record_actions([
+        Action(source_key="p1", user_id=1, action="post", occurred_at="2024-02-01T10:00"),
+        Action(source_key="p2", user_id=1, action="post", occurred_at="2024-02-02T10:00"),
+        Action(source_key="r1", user_id=2, action="read", occurred_at="2024-02-01T10:00", quantity=150),
+        Action(source_key="r2", user_id=2, action="read", occurred_at="2024-02-01T11:00", quantity=60),
+        Action(source_key="s1", user_id=3, action="rating", occurred_at="2024-02-01T10:00", attributes={"stars": 5}),
+    ])
+    book.recalc()
+    return book
+
+
+def points(book: Ledger) -> dict[int, int]:
+    return {row.user_id: row.points for row in book.scores()}
+
+
+def daily(book: Ledger) -> dict[tuple[int, date], int]:
+    return {(user, day): amount for user, day, amount in book.daily_points()}
+
+
+def test_a_retraction_is_booked_on_its_day_at_the_version_of_the_actions_day(book: Ledger) -> None:
+    seeded(book)
+    book.record_schedule([LATER], retroactive=True)
+    book.retract(["p1"], at=datetime(2024, 4, 2, 9), reason="spam")
+    book.recalc()
+    # p1 earned 5 under the launch values; the retraction takes back 5, not today's 50.
+    assert daily(book)[(1, date(2024, 2, 1))] == 5
+    assert daily(book)[(1, date(2024, 4, 2))] == -5
+    assert points(book)[1] == 5
+    # The February leaderboard keeps its points; the all-time total is right.
+    february = book.leaderboard(period=Period.month, at=date(2024, 2, 15))
+    assert {row.user_id: row.points for row in february}[1] == 10
+    lines = book.audit(1)
+    assert [line.kind for line in lines] == ["action", "action", "retraction"]
+    assert lines[-1].points == -5 and lines[-1].running_total == 5 and lines[-1].reason == "spam"
+
+
+def test_a_retraction_in_a_per_bucket_removes_the_difference_it_makes(book: Ledger) -> None:
+    seeded(book)
+    assert points(book)[2] == 2  # (150 + 60) // 100
+    book.retract(["r2"], at=datetime(2024, 2, 5))
+    book.recalc()
+    assert points(book)[2] == 1
+    assert daily(book)[(2, date(2024, 2, 5))] == -1
+
+
+def test_retracting_an_unknown_or_retracted_key_writes_nothing(book: Ledger) -> None:
+    seeded(book)
+    with pytest.raises(InvalidInput) as refused:
+        book.retract(["p1", "nope"], at=datetime(2024, 3, 1))
+    assert [problem.reason for problem in refused.value.problems] == ["'nope': no action with this source_key is recorded"]
+    assert book.action_states(["p1"])["p1"].active  # nothing of the batch was written
+    book.retract(["p1"], at=datetime(2024, 3, 1))
+    assert book.retract(["p1"], at=datetime(2024, 3, 1)).new == 0  # the same retraction again
+    with pytest.raises(InvalidInput, match="refused"):
+        book.retract(["p1"], at=datetime(2024, 3, 2))
+    with pytest.raises(InvalidInput):
+        book.retract(["p2"], at=datetime(2024, 1, 5))  # before the action happened
+
+
+def test_a_reinstatement_counts_the_action_again_from_its_day(book: Ledger) -> None:
+    seeded(book)
+    book.retract(["p1"], at=datetime(2024, 3, 1))
+    book.record_corrections([Reinstatement(source_key="p1", at=datetime(2024, 3, 10))])
+    book.recalc()
+    assert points(book)[1] == 10
+    assert daily(book)[(1, date(2024, 3, 10))] == 5
+    with pytest.raises(InvalidInput, match="refused"):
+        book.record_corrections([Reinstatement(source_key="p1", at=datetime(2024, 3, 11))])
+
+
+def test_an_amendment_books_the_difference_and_the_same_state_again_is_a_no_op(book: Ledger) -> None:
+    seeded(book)
+    book.record_corrections([Amendment(source_key="s1", at=datetime(2024, 2, 20), quantity=1, attributes={"stars": 4})])
+    assert book.record_corrections([Amendment(source_key="s1", at=datetime(2024, 2, 21), quantity=1, attributes={"stars": 4})]).new == 0
+    with pytest.raises(InvalidInput, match="refused"):
+        book.record_corrections([Amendment(source_key="s1", at=datetime(2024, 2, 10), quantity=1, attributes={"stars": 5})])
+    book.recalc()
+    assert points(book)[3] == 40
+    assert daily(book)[(3, date(2024, 2, 20))] == -10
+    book.record_corrections([Amendment(source_key="r2", at=datetime(2024, 2, 22), quantity=160)])
+    book.recalc()
+    assert points(book)[2] == 3  # (150 + 160) // 100
+
+
+def test_adjustments_count_except_compensations_and_are_idempotent_by_key(book: Ledger) -> None:
+    seeded(book)
+    first = Adjustment(key="a1", user_id=1, points=7, on=date(2024, 5, 1), reason="event")
+    sent = Adjustment(key="c1", user_id=1, points=100, on=date(2024, 5, 1), reason="sent", kind="compensation")
+    assert book.record_adjustments([first, sent]).new == 2
+    assert book.record_adjustments([first]).new == 0
+    with pytest.raises(InvalidInput) as refused:
+        book.record_adjustments([first.model_copy(update={"points": 8})])
+    assert refused.value.problems[0].field == "points"
+    book.recalc()
+    assert points(book)[1] == 17
+    assert [(line.kind, line.points) for line in book.audit(1)][-2:] == [("adjustment", 7), ("compensation", 0)]
+    assert [a.key for a in book.adjustments(kind="compensation")] == ["c1"]
+
+
+def test_merges_follow_chains_and_refuse_cycles(book: Ledger) -> None:
+    seeded(book)
+    before = datetime.now()
+    book.merge_users(1, 2)
+    book.merge_users(2, 3)
+    with pytest.raises(InvalidInput, match="refused"):
+        book.merge_users(3, 1)
+    with pytest.raises(InvalidInput):
+        book.merge_users(3, 3)
+    book.recalc()
+    assert points(book) == {3: 10 + 2 + 50}
+    assert {line.merged_from for line in book.audit(3)} == {None, 1, 2}
+    assert points(book) == {row.user_id: row.points for row in book.scores(as_known_at=datetime(9999, 1, 1))}
+    apart = {row.user_id: row.points for row in book.scores(as_known_at=before)}
+    assert apart == {1: 10, 2: 2, 3: 50}
+    book.recalc(full=True)
+    assert points(book) == {3: 62}
+
+
+@pytest.mark.parametrize(
+    ("table", "change"),
+    [
+        ("adjustments", "UPDATE adjustments SET points = 700"),
+        ("corrections", "UPDATE corrections SET old_quantity = 9"),
+        ("merges", "UPDATE merges SET target_user = 3"),
+    ],
+)
+def test_corrections_are_append_only_and_verify_sees_tampering(book: Ledger, table: str, change: str) -> None:
+    assert table in change
+    seeded(book)
+    book.retract(["p1"], at=datetime(2024, 3, 1))
+    book.record_adjustments([Adjustment(key="a1", user_id=1, points=7, on=date(2024, 5, 1), reason="event")])
+    book.merge_users(1, 2)
+    book.verify()
+    with pytest.raises(Exception, match="append-only"):  # noqa: B017 - each backend's trigger error
+        with book.engine.begin() as conn:
+            conn.execute(text(change))
+    with triggers_off(book) as conn:
+        conn.execute(text(change))
+    with pytest.raises(JournalBroken, match="hash mismatch"):
+        book.verify()
+
+
+def test_the_correction_commands(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    book = seeded(Ledger.open(cli.database_url))
+    assert "1 retracted" in cli("retract", "p1", "--at", "2024-03-01T09:00", "--reason", "spam").stdout
+    refused = cli("retract", "p1", ok=False)
+    assert refused.exit_code == 1 and "already retracted" in refused.stderr and "Traceback" not in refused.stderr
+    assert "1 recorded" in cli("adjust", "2", "--on", "2024-06-01", "--reason", "duplicate", "--", "-1").stdout
+    assert "0 recorded, 1 already present" in cli("adjust", "2", "--on", "2024-06-01", "--reason", "duplicate", "--", "-1").stdout
+    bulk = tmp_path / "adjustments.csv"
+    bulk.write_text("key,user,points,on,reason,kind\nb1,3,5,2024-06-02,bonus,manual\nb2,3,9,2024-06-02,sent,compensation\n")
+    assert "2 recorded" in cli("adjustments", "import", str(bulk)).stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("key,user,points,on,reason\nb3,3,x,2024-06-02,bonus\n")
+    failed = cli("adjustments", "import", str(bad), ok=False)
+    assert failed.exit_code == 1 and f"{bad}:2: points:" in failed.stderr
+    assert cli("merge-users", "3", "1").stdout.strip() == "merged"
+    assert cli("merge-users", "1", "3", ok=False).exit_code == 1
+    cli("recalc")
+    scores = cli("scores", "--format", "csv").stdout.splitlines()
+    assert scores == ["user_id,points", "1,60", "2,1"]  # 1: 10 - 5 + 50 + 5; 2: 2 - 1
+    audit = cli("audit", "1", "--format", "csv").stdout
+    assert "retraction" in audit and "compensation" in audit
+    book.close()
+
+
+def test_an_action_file_retracts_and_amends_with_its_correction_columns(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    book = seeded(Ledger.open(cli.database_url))
+    header = "source_key,user_id,action,occurred_at,quantity,attributes,retracted_at,amended_at\n"
+    corrections = tmp_path / "corrections.csv"
+    corrections.write_text(
+        header
+        + "p1,1,post,2024-02-01T10:00,1,,2024-03-01T09:00,\n"  # deleted
+        + "r2,2,read,2024-02-01T11:00,160,,,2024-02-03T20:00\n"  # read more that day
+        + "v9,4,read,2024-02-05T00:00,120,,,2024-02-05T10:00\n"  # not recorded yet: a new action
+    )
+    assert "3 new" in cli("ingest", str(corrections)).stdout
+    assert "0 new, 3 already present" in cli("ingest", str(corrections)).stdout
+    cli("recalc")
+    assert points(book) == {1: 5, 2: 3, 3: 50, 4: 1}
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text(
+        '{"source_key": "p2", "user_id": 9, "action": "post", "occurred_at": "2024-02-02T10:00", "retracted_at": "2024-03-01"}\n'
+        '{"source_key": "zz", "user_id": 1, "action": "post", "occurred_at": "2024-02-02T10:00", "retracted_at": "2024-03-01"}\n'
+        '{"source_key": "new", "user_id": 1, "action": "post", "occurred_at": "2024-02-02T10:00"}\n'
+    )
+    refused = cli("ingest", str(wrong), ok=False)
+    assert refused.exit_code == 1
+    assert f"{wrong}:1: user_id:" in refused.stderr and f"{wrong}:2: retracted_at:" in refused.stderr
+    assert "new" not in book.action_states(["new"])  # nothing of the file was written
+    book.close()
+
+
+def test_platform_points_see_every_action_as_it_stands_now_at_one_set_of_values(book: Ledger) -> None:
+    seeded(book)
+    book.record_schedule([LATER], retroactive=True)
+    book.retract(["p1"], at=datetime(2024, 4, 2))
+    book.record_corrections([Amendment(source_key="r2", at=datetime(2024, 4, 3), quantity=60)])
+    book.record_adjustments([Adjustment(key="a1", user_id=3, points=7, on=date(2024, 5, 1), reason="event")])
+    book.merge_users(3, 2)
+    today = {row.user_id: row.points for row in book.platform_points(date(2024, 6, 1))}
+    # At the later values: p2 alone (50); reads 150 + 60 in one bucket (2); the rating 0, merged into 2.
+    assert today == {1: 50, 2: 2}
+    launch = {row.user_id: row.points for row in book.platform_points(date(2024, 2, 1))}
+    assert launch == {1: 5, 2: 2 + 50}
+    # From a day: only actions on or after it, wherever their corrections are booked.
+    assert {row.user_id: row.points for row in book.platform_points(date(2024, 6, 1), from_day=date(2024, 2, 2))} == {1: 50}

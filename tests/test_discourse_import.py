@@ -1,0 +1,253 @@
+"""Importing a Discourse forum: with unchanged point values, every user's ledger total equals
+the gamification plugin's own recalculated total, user for user, in every plugin generation.
+
+Score events (gamification_score_events) are left out of both sides until the ledger can
+record imported adjustments.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from ledger import Ledger
+from ledger.discourse import settings as forum_settings
+from ledger.discourse.forum import PostgresForum
+from ledger.discourse.importer import import_forum
+from ledger.discourse.scorables import detect_shape
+from tests import discourse_plugin
+from tests.backends import in_ci
+from tests.discourse_forum import ForumDatabase, ForumPlan, Generated, create_schema, generate_activity, log_setting_change
+
+# Settings the forum stores besides the defaults, per generation: the category filter and a
+# changed value, set outside the staff log (so "never changed" as far as history can tell).
+PLANS = {
+    "G1": ForumPlan(),
+    "G2": ForumPlan(settings={"scorable_categories": "2|3", "post_created_score_value": "3"}),
+    "G3": ForumPlan(settings={"scorable_categories": "1|4", "like_given_score_value": "2"}),
+}
+
+
+class Forum:
+    def __init__(self, database: ForumDatabase, generation: str, generated: Generated) -> None:
+        self.database = database
+        self.generation = generation
+        self.generated = generated
+        self.url = database.url
+
+
+def _admin_url() -> str:
+    url = os.environ.get("SCORELEDGER_TEST_DATABASE_URL")
+    if not url:
+        if in_ci():
+            pytest.fail("Discourse import tests need SCORELEDGER_TEST_DATABASE_URL in CI")
+        pytest.skip("Discourse import tests need a PostgreSQL server: set SCORELEDGER_TEST_DATABASE_URL")
+    return url
+
+
+def make_forum(generation: str, seed: int = 19, plan: ForumPlan | None = None) -> Iterator[Forum]:
+    database = ForumDatabase(_admin_url())
+    try:
+        with database.connect() as conn:
+            create_schema(conn, generation)
+            generated = generate_activity(conn, generation, seed, plan or PLANS[generation])
+        yield Forum(database, generation, generated)
+    finally:
+        database.drop()
+
+
+@pytest.fixture(scope="module", params=["G1", "G2", "G3"])
+def forum(request: pytest.FixtureRequest) -> Iterator[Forum]:
+    yield from make_forum(request.param)
+
+
+def plugin_totals(forum: Forum, leaderboard_id: int | None = None, *, include_events: bool = False) -> dict[int, int]:
+    with forum.database.connect() as conn:
+        discourse_plugin.calculate_scores(conn, forum.generation, include_events=include_events)
+        return discourse_plugin.totals(conn, forum.generation, leaderboard_id)
+
+
+def ledger_totals(book: Ledger) -> dict[int, int]:
+    return {row.user_id: row.points for row in book.scores() if row.points}
+
+
+def test_generation_is_detected(forum: Forum) -> None:
+    with PostgresForum(forum.url) as source:
+        assert detect_shape(source).generation == forum.generation
+
+
+def test_import_then_history_equals_the_plugin_user_for_user(forum: Forum, book: Ledger) -> None:
+    with PostgresForum(forum.url) as source:
+        report = import_forum(book, source)
+        current = forum_settings.current_values(source)
+        changes = forum_settings.setting_changes(source)
+        boards = forum_settings.leaderboards(source) if forum.generation == "G3" else [None]
+    assert report.shape.generation == forum.generation
+    assert not report.skipped
+    assert sum(report.added.values()) > 0
+    off = {user.user_id for user in report.off_board if {"inactive", "suspended"} & set(user.off_board)}
+    if forum.generation == "G1":
+        assert not off
+    else:
+        assert off
+    for board in boards:
+        ledger = book if board is None else Ledger(book.engine, f"leaderboard-{board.leaderboard_id}")
+        if board is not None:
+            assert import_forum(ledger, PostgresForum(forum.url)).added == report.added
+        ledger.record_schedule(forum_settings.history(current, changes, board), retroactive=True)
+        expected = plugin_totals(forum, None if board is None else board.leaderboard_id)
+        got = ledger_totals(ledger)
+        assert expected, "the forum scored nobody"
+        # The plugin leaves inactive and suspended users out (G2, G3); the ledger keeps their
+        # actions and the import marks them.
+        assert {user: points for user, points in got.items() if user not in off} == expected
+        assert not off & set(expected)
+        # Score events, read but not yet recordable, make up the rest of the plugin's total.
+        with_events = plugin_totals(forum, None if board is None else board.leaderboard_id, include_events=True)
+        events: dict[int, int] = {}
+        for event in report.score_events:
+            events[event.user_id] = events.get(event.user_id, 0) + event.points
+        combined = {user: got.get(user, 0) + events.get(user, 0) for user in set(got) | set(events) if user not in off}
+        assert {user: points for user, points in combined.items() if points} == with_events
+
+
+def test_running_again_with_nothing_new_writes_nothing(forum: Forum, book: Ledger) -> None:
+    with PostgresForum(forum.url) as source:
+        first = import_forum(book, source)
+        head = book.digest()
+        again = import_forum(book, source)
+        full = import_forum(book, source, full=True)
+    assert first.batch_id is not None
+    assert again.batch_id is None and not again.added and not again.found
+    assert full.batch_id is None and not full.added and not full.changed and not full.gone
+    assert full.found == first.found
+    after = book.digest()
+    assert (after.batch_id, after.last_seq, after.hash) == (head.batch_id, head.last_seq, head.hash)
+
+
+def test_dry_run_counts_and_writes_nothing(forum: Forum, book: Ledger) -> None:
+    book.init()
+    with PostgresForum(forum.url) as source:
+        dry = import_forum(book, source, dry_run=True)
+        assert dry.added and dry.batch_id is None
+        assert ledger_totals(book) == {}
+        real = import_forum(book, source)
+    assert real.added == dry.added
+
+
+def test_the_forum_is_only_read(forum: Forum) -> None:
+    with PostgresForum(forum.url) as source:
+        with pytest.raises(Exception, match="read-only"):
+            source.conn.execute("DELETE FROM posts")
+
+
+def test_changed_values_become_dated_versions() -> None:
+    site = forum_settings.defaults()
+    current = site.with_setting("like_received_score_value", "3").with_setting("scorable_categories", "4")
+    changes = [
+        forum_settings.SettingChange("like_received_score_value", "1", "2", datetime(2025, 3, 1, 10), "alice", None),
+        forum_settings.SettingChange("scorable_categories", "", "4", datetime(2025, 3, 1, 11), "bob", "focus"),
+        forum_settings.SettingChange("like_received_score_value", "2", "3", datetime(2025, 5, 2, 9), "alice", None),
+    ]
+    first, march, may = forum_settings.history(current, changes)
+    assert first.effective_from == forum_settings.FIRST_DAY
+    assert first.rules["like_received"].value == 1 and first.rules["like_received"].by is None
+    assert march.effective_from.isoformat() == "2025-03-01" and march.author == "alice, bob"
+    assert march.rules["like_received"].by == {"category_id": {"4": 2}}
+    assert "focus" in (march.reason or "")
+    assert may.rules["like_received"].by == {"category_id": {"4": 3}}
+    assert may.rules["time_read"].per == 3600 and may.rules["time_read"].min_quantity == 60
+
+
+def test_a_second_import_sees_what_changed_in_the_forum(book: Ledger) -> None:
+    for forum in make_forum("G2", seed=11):
+        with PostgresForum(forum.url) as source:
+            first = import_forum(book, source)
+        with forum.database.connect() as conn:
+            post = conn.execute(
+                "SELECT p.id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.post_number > 1 AND p.post_type = 1"
+                " AND NOT p.wiki AND NOT p.hidden AND p.deleted_at IS NULL AND t.deleted_at IS NULL"
+                " AND t.archetype = 'regular' AND p.user_id IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM post_actions pa WHERE pa.post_id = p.id)"
+                " AND NOT EXISTS (SELECT 1 FROM discourse_reactions_reaction_users r WHERE r.post_id = p.id)"
+                " AND NOT EXISTS (SELECT 1 FROM discourse_solved_solved_topics s WHERE s.answer_post_id = p.id)"
+                " ORDER BY p.id LIMIT 1"
+            ).fetchone()[0]
+            conn.execute("UPDATE posts SET deleted_at = now() WHERE id = %s", (post,))
+            invite = conn.execute("SELECT id FROM invites WHERE redemption_count > 0 ORDER BY id LIMIT 1").fetchone()[0]
+            conn.execute("UPDATE invites SET redemption_count = redemption_count + 1 WHERE id = %s", (invite,))
+            conn.execute(
+                "INSERT INTO posts (user_id, topic_id, post_number, created_at, updated_at)"
+                " SELECT 1, t.id, 99, now(), now() FROM topics t WHERE t.deleted_at IS NULL AND t.archetype = 'regular'"
+                " ORDER BY t.id LIMIT 1"
+            )
+        with PostgresForum(forum.url) as source:
+            second = import_forum(book, source)
+            third = import_forum(book, source, full=True)
+    # From the watermarks: only the new post is read.
+    assert second.found == {"post_created": 1} and second.added == {"post_created": 1}
+    assert not second.gone and not second.changed
+    # Reading everything again: the deleted post is gone, the invite redeemed again changed.
+    assert not third.added
+    assert third.gone == {"post_created": 1}
+    assert third.changed == {"user_invited": 1}
+    assert third.gone_keys == [f"post:{post}"]
+    [change] = third.changes
+    assert change.source_key == f"invite:{invite}" and change.fields == ("quantity",)
+    assert third.found["post_created"] == first.found["post_created"]
+
+
+def test_attributes_are_spelled_as_canonical_json() -> None:
+    from ledger.discourse.scorables import action_rows
+    from ledger.domain import canonical_json
+
+    page = [
+        {"key": 1, "user_id": 2, "occurred_at": datetime(2025, 1, 1), "quantity": 1, "category_id": 3, "topic_id": 4, "post_id": 5},
+        {"key": 2, "user_id": 2, "occurred_at": "2025-01-01T10:00:00Z", "quantity": 7, "category_id": None, "topic_id": 4, "post_id": None},
+        {"key": 3, "user_id": 2, "occurred_at": datetime(2025, 1, 1), "quantity": 1, "category_id": None, "topic_id": None, "post_id": None},
+    ]
+    rows = action_rows("post_created", "post", page)
+    assert [row.attributes for row in rows] == [
+        canonical_json({"category_id": 3, "topic_id": 4, "post_id": 5}),
+        canonical_json({"topic_id": 4}),
+        canonical_json({}),
+    ]
+    assert rows[1].occurred_at == datetime(2025, 1, 1, 10) and rows[1].source_key == "post:2"
+
+
+def test_watermarks_are_the_highest_key_by_number_per_prefix(book: Ledger) -> None:
+    from ledger import Action
+    from ledger.discourse.importer import watermarks
+
+    book.init()
+    keys = ["post:9", "post:10", "post:2", "visit:100", "visit-time:5000", "like-received:7", "like-received-x:99"]
+    book.record_actions(Action(source_key=key, user_id=1, action="post_created", occurred_at=datetime(2025, 1, 1)) for key in keys)
+    other = Ledger(book.engine, "other")
+    other.record_actions([Action(source_key="post:500", user_id=1, action="post_created", occurred_at=datetime(2025, 1, 1))])
+    assert watermarks(book, ["post", "visit", "visit-time", "like-received", "topic"]) == {
+        "post": 10,
+        "visit": 100,
+        "visit-time": 5000,
+        "like-received": 7,
+    }
+
+
+def test_scorables_whose_tables_are_absent_are_reported_and_skipped(book: Ledger) -> None:
+    for forum in make_forum("G1", seed=23):
+        with forum.database.connect() as conn:
+            conn.execute("DROP TABLE chat_messages, chat_message_reactions, discourse_reactions_reaction_users")
+            conn.execute("UPDATE site_settings SET value = 'f' WHERE name IN ('chat_enabled', 'discourse_reactions_enabled')")
+        with PostgresForum(forum.url) as source:
+            report = import_forum(book, source, generation="G2")
+            current = forum_settings.current_values(source)
+        assert report.shape.generation == "G2" and not report.shape.detected
+        assert set(report.skipped) == {"reaction_received", "reaction_given", "chat_message_created", "chat_reaction_received", "chat_reaction_given"}
+        assert "chat_messages" in report.skipped["chat_message_created"]
+        book.record_schedule(forum_settings.history(current, []), retroactive=True)
+        with forum.database.connect() as conn:
+            discourse_plugin.calculate_scores(conn, "G1", include_events=False)
+            expected = discourse_plugin.totals(conn, "G1")
+        assert ledger_totals(book) == expected

@@ -1,0 +1,38 @@
+"""The shipped extraction queries keep Data Explorer's rules, so the same text runs there."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ledger.discourse import queries
+from ledger.discourse.scorables import SCORABLES
+
+NAMES = queries.names()
+
+
+def test_every_scorable_has_a_query() -> None:
+    assert {scorable.query_name for scorable in SCORABLES} | {"solution_answers"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_query_keeps_data_explorers_rules(name: str) -> None:
+    query = queries.load(name)
+    assert ";" not in query.text
+    assert not re.search(r"\bOFFSET\b", query.text, re.IGNORECASE)
+    assert query.text.splitlines()[0] == f"-- name: {name}"
+    used = set(re.findall(r"(?<![:\w]):([a-z_]+)", "\n".join(line for line in query.text.splitlines() if not line.startswith("--"))))
+    assert used == set(query.params), "every parameter used is declared, and only those"
+    if name == "forum_shape":
+        assert not query.params
+        return
+    assert query.params == {"after": "bigint", "limit": "int"}
+    assert "-- int :limit = 10000" in query.text
+    body = query.text.upper()
+    assert re.search(r"WHERE \w+\.ID > :AFTER", body) and re.search(r"ORDER BY \w+\.ID\s+LIMIT :LIMIT\s*$", body)
+
+
+def test_psycopg_text_binds_named_parameters_only() -> None:
+    text = queries.as_psycopg("-- [params]\n-- int :after = 0\nSELECT CAST(x AS int), '%a' FROM t WHERE id > :after AND y::text = 'b'")
+    assert text == "SELECT CAST(x AS int), '%%a' FROM t WHERE id > %(after)s AND y::text = 'b'"
