@@ -18,6 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 MAX_INTEGER = 2**53 - 1
 MAX_KEY_LENGTH = 200
 MAX_NAME_LENGTH = 100
+# Points per unit are at most 10^6 in size and a quantity at most 10^9, so one action is worth
+# at most 10^15 points and a user's total stays inside 64 bits (2^63 > 9.2 * 10^18) up to
+# MAX_USER_QUANTITY units, which ingest enforces: no accepted input can overflow a sum.
+MAX_POINT_VALUE = 10**6
+MAX_QUANTITY = 10**9
+MAX_USER_QUANTITY = 9 * 10**12
 ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at", "quantity", "attributes")
 REQUIRED_ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at")
 
@@ -53,6 +59,15 @@ def today_utc() -> date:
 def canonical_json(value: Any) -> str:
     """One spelling for one JSON value: sorted keys, no spaces. Used for storage and hashing."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored as text on both backends, or None."""
+    if "\x00" in text:
+        return "contains a NUL character"  # PostgreSQL text cannot hold NUL
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        return "is not valid UTF-8 text (a lone surrogate)"
+    return None
 
 
 class Action(BaseModel):
@@ -97,9 +112,10 @@ class Rule(BaseModel):
       the name is part of it, not a path), without a double quote.
     """
 
-    model_config = ConfigDict(frozen=True)
+    # Strict: `value: yes` or `value: "6"` in a document is a mistake, not 1 or 6.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    value: int = Field(default=0, ge=-MAX_INTEGER, le=MAX_INTEGER)
+    value: int = Field(default=0, ge=-MAX_POINT_VALUE, le=MAX_POINT_VALUE)
     per: int | None = Field(default=None, ge=1, le=MAX_INTEGER)
     min_quantity: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     by: dict[str, dict[str, int]] | None = None
@@ -117,6 +133,26 @@ class Rule(BaseModel):
             }
         return value
 
+    @field_validator("by")
+    @classmethod
+    def _storable_names(cls, value: dict[str, dict[str, int]] | None) -> dict[str, dict[str, int]] | None:
+        # `is None`, not truthiness: the empty name is a name, and one no attribute can have.
+        if value is None:
+            return value
+        for attribute, table in value.items():
+            if attribute == "":
+                raise ValueError("a `by` attribute name cannot be empty")
+            problem = _text_problem(attribute)
+            if problem:
+                raise ValueError(f"a `by` attribute name {problem}")
+            for attribute_value in table:
+                problem = _text_problem(attribute_value) or (
+                    f"is longer than {MAX_KEY_LENGTH} characters" if len(attribute_value) > MAX_KEY_LENGTH else None
+                )
+                if problem:
+                    raise ValueError(f"a `by` table value {attribute_value[:40]!r} {problem}")
+        return value
+
     @model_validator(mode="after")
     def _check_shape(self) -> Rule:
         if self.by is not None:
@@ -125,6 +161,8 @@ class Rule(BaseModel):
             if self.per is not None:
                 raise ValueError("`by` and `per` cannot be combined")
             attribute = next(iter(self.by))
+            if any(abs(points) > MAX_POINT_VALUE for points in self.by[attribute].values()):
+                raise ValueError(f"`by` points are between -{MAX_POINT_VALUE} and {MAX_POINT_VALUE}")
             if len(attribute) > MAX_NAME_LENGTH:
                 raise ValueError(f"a `by` attribute name is at most {MAX_NAME_LENGTH} characters")
             # SQLite looks the attribute up by a quoted JSON path, which has no escape for
@@ -135,11 +173,11 @@ class Rule(BaseModel):
 
     @property
     def by_attribute(self) -> str | None:
-        return next(iter(self.by)) if self.by else None
+        return next(iter(self.by)) if self.by is not None else None
 
     @property
     def by_points(self) -> dict[str, int]:
-        return next(iter(self.by.values())) if self.by else {}
+        return next(iter(self.by.values())) if self.by is not None else {}
 
     def to_document(self) -> dict[str, Any]:
         """The rule as a plain mapping, without fields left at their defaults."""
@@ -150,7 +188,7 @@ class LevelCurve(BaseModel):
     """Level thresholds. `quadratic`: level n needs coefficient * n * (n - 1) / 2 points
     (0, 100, 300, 600, 1000 ... for the default coefficient of 100)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     kind: Literal["quadratic"] = "quadratic"
     coefficient: int = Field(default=100, ge=1, le=MAX_INTEGER)
@@ -168,7 +206,7 @@ class LevelCurve(BaseModel):
 class ScheduleVersion(BaseModel):
     """The point values in force from `effective_from` until the next version's date."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     effective_from: date
     rules: dict[str, Rule] = Field(default_factory=dict)
@@ -198,6 +236,26 @@ class ScheduleVersion(BaseModel):
                 str(action): ({"value": rule} if isinstance(rule, int) and not isinstance(rule, bool) else rule)
                 for action, rule in value.items()
             }
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _storable_actions(cls, value: dict[str, Rule]) -> dict[str, Rule]:
+        for action in value:
+            problem = _text_problem(action) or (
+                "is empty" if action == "" else
+                f"is longer than {MAX_NAME_LENGTH} characters" if len(action) > MAX_NAME_LENGTH else None
+            )
+            if problem:
+                raise ValueError(f"action name {action[:40]!r} {problem}")
+        return value
+
+    @field_validator("author", "reason", "link")
+    @classmethod
+    def _storable_details(cls, value: str | None) -> str | None:
+        problem = _text_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     def rule_for(self, action: str) -> Rule | None:

@@ -29,6 +29,7 @@ from ledger.domain import LevelCurve, Rule, ScheduleVersion, canonical_json
 from ledger.errors import InputProblem, InvalidInput, JournalBroken
 from ledger.store.canonical import action_bytes, batch_header_bytes, schedule_version_bytes, table_event_bytes
 from ledger.store.journal import GENESIS_HASH, chain_hash
+from ledger.store.schedules import key_matches_content
 from ledger.store.tables import (
     EVENT_TABLES,
     actions,
@@ -343,7 +344,7 @@ def _version_document(
     except (ValidationError, ValueError, TypeError) as exc:
         return "", f"its stored rules do not form a valid version ({str(exc).splitlines()[0]})"
     problem = None
-    if row.version_key != version.content_key():
+    if not key_matches_content(row.version_key, version):
         problem = f"version_key {row.version_key} does not match its content ({version.content_key()})"
     return canonical_json(version.to_document()), problem
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ledger import Ledger
-from ledger.domain import MAX_INTEGER, canonical_json
+from ledger.domain import MAX_INTEGER, MAX_POINT_VALUE, canonical_json
 from ledger.store.tables import actions, schedule_versions
 
 EXAMPLES = settings(
@@ -189,7 +189,7 @@ def test_generated_action_files(book: Ledger, cli, tmp_path: Path, generated: Ac
 
 # -- schedule documents --------------------------------------------------------------------------
 
-RULE_FAULTS = [{"value": "six"}, {"value": 1.5}, {"value": 10**30}, {"value": 1, "per": 0},
+RULE_FAULTS = [{"value": "six"}, {"value": 1.5}, {"value": 10**30}, {"value": MAX_POINT_VALUE + 1}, {"value": 1, "per": 0},
                {"value": 1, "per": -4}, {"by": {"a": {"1": 1}, "b": {"2": 2}}}, {"by": {"r": {"1": "x"}}},
                {"value": 1, "per": 2, "by": {"r": {"1": 1}}}, "lots"]
 DAY_FAULTS = ["2024-02-30", "2024-13-01", "yesterday", "", 20240101, 86400, "2024-01-01T00:00:00+25:00"]
@@ -201,7 +201,7 @@ def schedule_documents(draw: st.DrawFn) -> tuple[bytes, bool]:
     refused = False
     for index in range(draw(st.integers(1, 3))):
         rules = {
-            draw(NAME): draw(st.integers(-MAX_INTEGER, MAX_INTEGER))
+            draw(NAME): draw(st.integers(-MAX_POINT_VALUE, MAX_POINT_VALUE))
             for _ in range(draw(st.integers(0, 3)))
         }
         version: dict[str, Any] = {"effective_from": f"20{10 + index:02d}-0{draw(st.integers(1, 9))}-1{draw(st.integers(0, 9))}",
