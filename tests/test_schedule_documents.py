@@ -115,3 +115,14 @@ def test_a_stored_by_on_the_empty_name_is_a_clear_error(book: Ledger, cli) -> No
         result = cli(*command, ok=False)
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
         assert "is not a valid version as stored" in result.stderr
+
+
+def test_a_csv_without_version_numbers_still_reads() -> None:
+    """Files exported before the `version` column: rows that agree on a version's details
+    are one version."""
+    document = "effective_from,action,value,per,min_quantity,by,levels,author,reason,link\n2024-01-01,a,1,,,,,,,\n2024-01-01,b,2,10,,,,,,\n2024-02-01,a,3,,,,,,,\n"
+    versions = read_schedule(io.BytesIO(document.encode()), "old.csv")
+    assert [(v.effective_from.isoformat(), v.rules) for v in versions] == [
+        ("2024-01-01", {"a": Rule(value=1), "b": Rule(value=2, per=10)}),
+        ("2024-02-01", {"a": Rule(value=3)}),
+    ]
