@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import io
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -92,11 +93,11 @@ def _unknown_action(name: str, known: list[str]) -> InputProblem:
     if not known:
         return InputProblem(name, None, None, "the ledger has no schedule yet, so every action is new: pass --new-action to price it")
     nearest = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean {nearest[0]}? " if nearest else ""
-    return InputProblem(name, None, None, f"no schedule version has ever priced this action; {hint}if it is new, pass --new-action")
+    hint = f"did you mean {nearest[0]}? If" if nearest else "if"
+    return InputProblem(name, None, None, f"no schedule version has ever priced this action; {hint} it is new, pass --new-action")
 
 
-def _confirm_far_dates(days: list, yes: bool, where: str) -> None:  # type: ignore[type-arg]
+def _confirm_far_dates(days: list[date], yes: bool, where: str) -> None:
     """Ask before recording a date far in the future; without a terminal, refuse unless --yes."""
     far = sorted({day for day in days if far_future(day)})
     if not far or yes:
@@ -254,7 +255,7 @@ def _history_row(recorded: RecordedScheduleVersion, fmt: OutputFormat) -> dict[s
     }
 
 
-def iso_utc(moment: Any) -> str:
+def iso_utc(moment: datetime) -> str:
     """A stored (naive UTC) timestamp as ISO 8601 with its zone: 2026-12-03T21:20:05Z."""
     return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds") + "Z"
 

@@ -76,7 +76,7 @@ def test_a_value_for_a_by_rule_asks_to_drop_its_table(launched) -> None:  # type
 def test_an_action_never_priced_needs_new_action(launched) -> None:  # type: ignore[no-untyped-def]
     err = refused(launched, "schedule", "set", "--effective-from", "2024-06-01", "likes_recieved=6", "--retroactive")
     assert "likes_recieved: no schedule version has ever priced this action; did you mean likes_received?" in err
-    assert "--new-action" in err
+    assert "If it is new, pass --new-action" in err
     launched("schedule", "set", "--effective-from", "2024-06-01", "solutions=60", "--retroactive", "--new-action")
     assert rules_on(launched, "2024-06-01")["solutions"]["value"] == 60
 
