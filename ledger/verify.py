@@ -326,9 +326,9 @@ def _version_document(
     try:
         for rule in rule_rows:
             table = points.get((row.seq, rule.action))
-            if table and not rule.by_attribute:
+            if table and rule.by_attribute is None:
                 return "", f"rule {rule.action!r} has a points table but no `by` attribute"
-            by = {rule.by_attribute: table or {}} if rule.by_attribute else None
+            by = {rule.by_attribute: table or {}} if rule.by_attribute is not None else None
             rules[rule.action] = Rule(value=rule.value, per=rule.per, min_quantity=rule.min_quantity, by=by)
         strays = sorted(action for seq, action in points if seq == row.seq and action not in rules)
         if strays:
