@@ -11,7 +11,10 @@ from typing import Annotated
 import typer
 
 from ledger.discourse.forum import PostgresForum
-from ledger.discourse.plan import Plan, make_plan
+from ledger.discourse.http import DiscourseClient
+from ledger.discourse.journal import LedgerJournal
+from ledger.discourse.plan import Plan, make_plan, planned_events, verify_forum
+from ledger.discourse.push import PushFailed, push, summary
 from ledger.discourse.plan_page import plan_page
 from ledger.discourse.scorables import detect_shape
 
@@ -35,6 +38,8 @@ LeaderboardOption = Annotated[
 def register(app: typer.Typer) -> None:
     """Add the compensation commands to the `discourse` group."""
     app.command("plan")(plan_command)
+    app.command("push")(push_command)
+    app.command("verify")(verify_command)
 
 
 def compute_plan(ctx: typer.Context, dsn: str, recalculate_from: str | None, as_of: str | None, leaderboard: int | None) -> Plan:
@@ -109,3 +114,88 @@ def _summary(plan: Plan) -> None:
     )
     if plan.recalculate_from.isoformat() > date.today().isoformat():
         say("note: --recalculate-from is in the future")
+
+
+UrlOption = Annotated[str, typer.Option("--url", help="The forum, https://forum.example. API key and username come from $DISCOURSE_API_KEY and $DISCOURSE_API_USERNAME only.", show_default=False)]
+
+
+def push_command(
+    ctx: typer.Context,
+    url: UrlOption,
+    dsn: DsnOption,
+    recalculate_from: FromOption = None,
+    as_of: AsOfOption = None,
+    leaderboard: LeaderboardOption = None,
+    rate: Annotated[float, typer.Option("--rate", help="At most this many requests a minute (Discourse allows 60 for all admin keys together).")] = 50.0,
+    link: Annotated[str | None, typer.Option("--link", help="A link added to each event's description (the announcement).", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be posted; post nothing.")] = False,
+    recalculate: Annotated[bool, typer.Option("--recalculate", help="Then ask the forum to recalculate from the plan's day (it allows 5 a day).")] = False,
+) -> None:
+    """Post the plan's compensating score events to the forum, each exactly once.
+
+    Before each post the ledger records the intent; after it, the compensation with the id
+    Discourse returned. A push cut short is run again as it is: events already posted are
+    skipped, and one whose answer was lost is looked up on the forum by its marker
+    ([scoreledger:KEY] in its description) before being posted again. It stays under --rate,
+    honours the forum's 429 answers and retries transient failures; on a permanent failure it
+    stops with everything posted so far recorded.
+
+    Example: scoreledger --ledger forum discourse push --url https://forum.example --dsn postgresql://reader@forum-db/discourse
+    """
+    book = options(ctx).open()
+    plan = compute_plan(ctx, dsn, recalculate_from, as_of, leaderboard)
+    events = planned_events(plan)
+    with DiscourseClient(url, rate_per_minute=rate) as client:
+        try:
+            report = push(events, LedgerJournal(book), client, link=link, dry_run=dry_run, progress=True)
+        except PushFailed as failure:
+            for line in summary(failure.report):
+                say(line)
+            raise
+        for line in summary(report):
+            typer.echo(line)
+        if dry_run:
+            return
+        if recalculate:
+            answer = client.recalculate_scores(plan.recalculate_from)
+            left = "" if answer.remaining is None else f"; {answer.remaining} left today"
+            typer.echo(f"recalculation from {answer.from_date} requested{left}")
+        else:
+            typer.echo(
+                f"the forum shows these events after its recalculation covers {plan.as_of}: run the gamification "
+                f"plugin's recalculation from {plan.recalculate_from} (or pass --recalculate)"
+            )
+
+
+def verify_command(
+    ctx: typer.Context,
+    dsn: DsnOption,
+    leaderboard: LeaderboardOption = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")] = OutputFormat.table,
+) -> None:
+    """Compare the forum's current totals with the ledger's; exit 1 if any user differs.
+
+    Also lists compensations the ledger recorded that the forum does not hold, and events
+    carrying scoreledger's marker that the ledger does not know.
+
+    Example: scoreledger --ledger forum discourse verify --dsn postgresql://reader@forum-db/discourse
+    """
+    book = options(ctx).open()
+    with PostgresForum(dsn) as forum:
+        result = verify_forum(book, forum, detect_shape(forum), leaderboard_id=leaderboard)
+    rows = [
+        {"user_id": row.user_id, "username": row.username, "name": row.name, "discourse_points": row.discourse_points,
+         "ledger_points": row.ledger_points, "difference": row.difference}
+        for row in result.differences
+    ]
+    if rows:
+        render(rows, PLAN_COLUMNS, fmt, title="users whose forum total differs from the ledger's")
+    for key in result.missing_on_forum:
+        say(f"compensation {key} is recorded in the ledger but not on the forum")
+    for key in result.unknown_to_ledger:
+        say(f"the forum holds an event marked [scoreledger:{key}] that the ledger does not know")
+    if result.agrees:
+        say(f"the forum shows the ledger's total for all {result.users_compared} users compared")
+        return
+    say(f"{len(rows)} of {result.users_compared} users differ")
+    raise typer.Exit(1)

@@ -40,6 +40,7 @@ from ledger.ingest_corrections import ingest_with_corrections
 from ledger.importers.actions import guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
 from ledger.pricing import run
+from ledger.rule_edits import RuleEdit
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
 from ledger.store.corrections import (
@@ -188,7 +189,7 @@ class Ledger:
     def set_schedule(
         self,
         effective_from: date,
-        changes: dict[str, Rule],
+        changes: dict[str, Rule | RuleEdit],
         *,
         author: str | None = None,
         reason: str | None = None,
@@ -196,7 +197,8 @@ class Ledger:
         retroactive: bool = False,
         dry_run: bool = False,
     ) -> schedules.RecordOutcome:
-        """Record a version that changes `changes` and keeps every other rule."""
+        """Record a version that changes `changes` and keeps every other rule (a `RuleEdit`
+        changes only the parts of a rule it names)."""
         self.check_schema()
         version = schedules.next_version(
             self.engine, self.name, effective_from, changes, author=author, reason=reason, link=link
@@ -212,7 +214,8 @@ class Ledger:
         self.check_schema()
         versions = read_schedule(stream, source, fmt)
         return schedules.record(
-            self.engine, self.name, versions, retroactive=retroactive, dry_run=dry_run, origin=f"schedule import {source}"
+            self.engine, self.name, versions, retroactive=retroactive, dry_run=dry_run, origin=f"schedule import {source}",
+            as_document=True,
         )
 
     def record_schedule(self, versions: Sequence[ScheduleVersion], *, retroactive: bool = False) -> schedules.RecordOutcome:

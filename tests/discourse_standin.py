@@ -16,10 +16,8 @@ write, slow answers, 429s of either shape), and every request is recorded with i
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import os
 import queue
 import random
 import re
@@ -37,8 +35,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
+
+# One class (and one counter) for every forum database of a test process, so that names never collide.
+from tests.discourse_forum import ForumDatabase  # noqa: F401 - re-exported for the stand-in's tests
 
 SCORE_EVENTS = "/admin/plugins/gamification/score_events.json"
 RECALCULATE = "/admin/plugins/gamification/recalculate-scores.json"
@@ -107,29 +106,6 @@ def default_recalculate(conn: psycopg.Connection, since: date) -> None:
             "ON CONFLICT (user_id, date) DO UPDATE SET score = EXCLUDED.score",
             (since,),
         )
-
-
-class ForumDatabase:
-    """A database of its own on the test server (named after the test database, with
-    `_forum_` and a counter), created empty and dropped on `drop`."""
-
-    _counter = itertools.count()
-
-    def __init__(self, admin_url: str) -> None:
-        url = make_url(admin_url)
-        self.name = f"{url.database}_forum_{os.getpid()}_{next(self._counter)}"
-        self._admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.url = url.set(drivername="postgresql", database=self.name).render_as_string(hide_password=False)
-        with psycopg.connect(self._admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-
-    def connect(self) -> psycopg.Connection:
-        return psycopg.connect(self.url, autocommit=True)
-
-    def drop(self) -> None:
-        with psycopg.connect(self._admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
 
 
 @dataclass

@@ -18,6 +18,8 @@ from ledger.discourse.plan import UNSCORED, make_plan
 from ledger.domain import Adjustment
 from tests import discourse_plugin
 from tests.conftest import Cli
+from tests.discourse_standin import StandIn
+from tests.standin_fixtures import API_KEY, API_USERNAME, credentials  # noqa: F401 - a fixture
 from tests.discourse_forum import log_setting_change
 from tests.test_discourse_import import Forum, make_forum
 
@@ -26,6 +28,7 @@ CHANGED_ON = datetime(2025, 3, 1, 9)  # half-way through the generated activity 
 
 @pytest.fixture(params=["G2", "G3"])
 def forum(request: pytest.FixtureRequest) -> Iterator[Forum]:
+    request.getfixturevalue("credentials")  # the stand-in's API key in the environment
     yield from make_forum(request.param, seed=23)
 
 
@@ -91,9 +94,20 @@ def test_a_point_change_planned_and_posted_makes_the_forum_show_the_ledgers_tota
     assert f"{len(plan.rows)} of {plan.users_compared} users move" in listed.stderr
     page = cli("discourse", "plan", "--dsn", forum.url, "--format", "html").stdout
     assert page.startswith("<!doctype html>") and "<svg" in page and "<script" not in page
-    post_plan(forum, plan, plan.as_of)
+    # Pushed through the forum's API (the stand-in over the same database), then the
+    # plugin's own all-time recalculation, run by the forum.
+    with StandIn(forum.url, api_key=API_KEY, username=API_USERNAME, create_schema=False,
+                 recalculate=lambda conn, since: discourse_plugin.calculate_scores(conn, forum.generation, since)) as site:
+        pushed = cli("discourse", "push", "--url", site.url, "--dsn", forum.url, "--rate", "6000", "--recalculate")
+        assert f"posted now {len(plan.rows)}" in pushed.stdout
+        again = cli("discourse", "push", "--url", site.url, "--dsn", forum.url, "--rate", "6000")
+        assert "posted now 0" in again.stdout
+        posts = [request for request in site.requests if request.method == "POST" and "score_events" in request.path]
+        assert len(posts) == len(plan.rows)
+    assert len(book.adjustments(kind="compensation")) == len(plan.rows)
     plugin, ledger = scored_totals(forum, book, plan.leaderboard_id)
     assert plugin == ledger
+    assert "differ" not in cli("discourse", "verify", "--dsn", forum.url).stderr
     # Posted and counted: a second plan asks for nothing.
     with PostgresForum(forum.url) as source:
         assert make_plan(book, source, shape).rows == []

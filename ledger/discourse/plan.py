@@ -28,6 +28,7 @@ from datetime import date
 from ledger import Ledger
 from ledger.discourse.forum import Forum
 from ledger.discourse.importer import ForumUser, read_users
+from ledger.discourse.push import PlannedEvent, key_in
 from ledger.discourse.queries import load
 from ledger.discourse.score_events import read_score_events
 from ledger.discourse.scorables import ForumShape
@@ -157,3 +158,48 @@ def _target_leaderboard(forum: Forum, chosen: int | None, warnings: list[str]) -
     if following:
         return following[0].leaderboard_id
     return found[0].leaderboard_id if found else None
+
+
+def planned_events(plan: Plan) -> list[PlannedEvent]:
+    """The plan's rows as the score events to post, each keyed for ever (ledger/discourse/push.py)."""
+    return [PlannedEvent(plan.key_for(row), row.user_id, plan.as_of, row.difference, plan.reason(row)) for row in plan.rows]
+
+
+@dataclass
+class Verification:
+    """How the forum's current totals compare with the ledger's, and the compensations that
+    are only on one side."""
+
+    differences: list[PlanRow] = field(default_factory=list)
+    missing_on_forum: list[str] = field(default_factory=list)
+    unknown_to_ledger: list[str] = field(default_factory=list)
+    users_compared: int = 0
+
+    @property
+    def agrees(self) -> bool:
+        return not (self.differences or self.missing_on_forum or self.unknown_to_ledger)
+
+
+def verify_forum(book: Ledger, forum: Forum, shape: ForumShape, *, leaderboard_id: int | None = None) -> Verification:
+    """Every scored user whose total on the forum now (its scores table) differs from the
+    ledger's, and the compensations recorded in the ledger that the forum does not hold, or
+    that carry our marker on the forum but are unknown to the ledger."""
+    result = Verification()
+    warnings: list[str] = []
+    board = _target_leaderboard(forum, leaderboard_id, warnings) if shape.generation == "G3" else None
+    forum_points = stored_before(forum, shape, date(9999, 12, 31), board)
+    truth = {row.user_id: row.points for row in book.scores()}
+    users = read_users(forum, shape)
+    for user_id in sorted(set(forum_points) | set(truth)):
+        user = users.get(user_id)
+        if user is not None and any(reason in UNSCORED for reason in user.off_board):
+            continue
+        result.users_compared += 1
+        row = PlanRow(user_id, user.username if user else None, user.name if user else None, forum_points.get(user_id, 0), truth.get(user_id, 0))
+        if row.difference:
+            result.differences.append(row)
+    ours_on_forum = {key for event in read_score_events(forum) if (key := key_in(event.description)) is not None}
+    recorded = {adjustment.key for adjustment in book.adjustments(kind="compensation")}
+    result.missing_on_forum = sorted(recorded - ours_on_forum)
+    result.unknown_to_ledger = sorted(ours_on_forum - recorded)
+    return result
