@@ -229,15 +229,16 @@ def _post_once(
         try:
             created = client.create_score_event(event.user_id, event.on, event.points, event.description(link))
         except OutcomeUnknown:
-            # The POST may have been stored: look before posting again.
+            # The POST may have been stored: give a request still under way there time to
+            # finish, then look before posting again.
+            client.retried += 1
+            client.sleep(client.retry.delay(attempt))
             found = find_posted(client, event)
             if found:
                 _record_found(journal, event, found, report, recovered=False)
                 return
             if attempt == attempts:
                 raise
-            client.retried += 1
-            client.sleep(client.retry.delay(attempt))
             continue
         journal.record_posted(event, created.id)
         report.posted.append((event.key, created.id))
