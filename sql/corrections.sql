@@ -159,10 +159,12 @@ INSERT INTO replay_correction_buckets (user_id, day, action) VALUES (:user_id, :
 -- name: original_quantities
 -- The quantities of the actions recorded (by then) in each listed bucket, as first recorded.
 SELECT b.user_id, b.day, b.action, a.quantity
+-- CROSS JOIN: SQLite keeps the few buckets as the outer loop and looks each one up in the
+-- (ledger, day, user_id, action) index; PostgreSQL plans it as any join.
 FROM replay_correction_buckets b
-JOIN actions a
-  ON a.ledger_id = :ledger_id AND a.day = b.day AND a.user_id = b.user_id AND a.action = b.action
-WHERE a.recorded_at <= :known_at
+CROSS JOIN actions a
+WHERE a.ledger_id = :ledger_id AND a.day = b.day AND a.user_id = b.user_id AND a.action = b.action
+  AND a.recorded_at <= :known_at
 
 -- name: by_points_of_versions
 SELECT version_seq, action, attribute_value, points
