@@ -137,6 +137,26 @@ WHERE c.ledger_id = :ledger_id AND c.recorded_at <= :known_at
   )
 ORDER BY c.user_id, c.action_day, c.action, c.day, c.seq
 
+-- name: price_from_rebuilt
+-- `price` right after a full rebuild priced every action into daily_scores (each user's own,
+-- before merges, a row for every (user, day) with actions): the scope's actions earn what
+-- those rows hold, so they are read instead of priced again; plus the overlay, and a merged
+-- user's points go to its target.
+INSERT INTO replay_priced (user_id, day, points)
+SELECT COALESCE(m.target, x.user_id), x.day, CAST(SUM(x.points) AS BIGINT)
+FROM (
+    SELECT d.user_id, d.day, d.points
+    -- CROSS JOIN: SQLite keeps the pairs as the outer loop and looks each one up in the
+    -- daily rows' key; PostgreSQL plans it as any join.
+    FROM replay_members s
+    CROSS JOIN daily_scores d
+    WHERE d.ledger_id = :ledger_id AND d.day = s.day AND d.user_id = s.user_id
+    UNION ALL
+    SELECT o.user_id, o.day, o.points FROM replay_overlay o
+) x
+LEFT JOIN replay_user_targets m ON m.user_id = x.user_id
+GROUP BY COALESCE(m.target, x.user_id), x.day
+
 -- name: scoped_whole_days
 SELECT day FROM replay_days WHERE whole = 1
 
