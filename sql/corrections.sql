@@ -108,9 +108,10 @@ INSERT INTO replay_overlay (user_id, day, points)
 SELECT j.user_id, j.day, j.points
 FROM adjustments j
 WHERE j.ledger_id = :ledger_id AND j.recorded_at <= :known_at AND j.kind IN ('manual', 'imported')
+  -- Uncorrelated IN, hashed once (see corrections_in_scope).
   AND (
-    EXISTS (SELECT 1 FROM replay_days d WHERE d.day = j.day AND d.whole = 1)
-    OR EXISTS (SELECT 1 FROM replay_members m WHERE m.user_id = j.user_id AND m.day = j.day)
+    j.day IN (SELECT d.day FROM replay_days d WHERE d.whole = 1)
+    OR (j.user_id, j.day) IN (SELECT m.user_id, m.day FROM replay_members m)
   )
 
 -- name: corrections_in_scope
@@ -130,9 +131,11 @@ WHERE c.ledger_id = :ledger_id AND c.recorded_at <= :known_at
     SELECT 1 FROM corrections s
     WHERE s.ledger_id = c.ledger_id AND s.user_id = c.user_id AND s.action_day = c.action_day
       AND s.action = c.action AND s.recorded_at <= :known_at
+      -- Uncorrelated IN, not EXISTS: both engines hash the scope once, where a correlated
+      -- EXISTS under OR scanned replay_members (no index, no statistics) once per correction.
       AND (
-        EXISTS (SELECT 1 FROM replay_days d WHERE d.day = s.day AND d.whole = 1)
-        OR EXISTS (SELECT 1 FROM replay_members m WHERE m.user_id = s.user_id AND m.day = s.day)
+        s.day IN (SELECT d.day FROM replay_days d WHERE d.whole = 1)
+        OR (s.user_id, s.day) IN (SELECT m.user_id, m.day FROM replay_members m)
       )
   )
 ORDER BY c.user_id, c.action_day, c.action, c.day, c.seq
