@@ -56,7 +56,7 @@ from ledger.store.corrections import (
     write_merge,
 )
 from ledger.store.engine import open_engine, read_transaction
-from ledger.verify_projections import ProjectionDifference, projection_differences, refuse_projections_ahead
+from ledger.verify_projections import ProjectionDifference, ahead_of_journal, projection_differences, refuse_projections_ahead
 from ledger.verify import JournalDigest, Verification, check_schema_objects, verify_journal
 
 
@@ -260,10 +260,16 @@ class Ledger:
     def recalc(self, *, full: bool = False, progress: replay.Progress | None = None) -> replay.RecalcOutcome:
         """Bring the projections up to date (incrementally; `full` rebuilds them)."""
         self.check_schema()
-        if not full and not replay.is_behind(self.engine, self.name):
+        if not full and not replay.is_behind(self.engine, self.name) and not self._projections_ahead():
             # Nothing recorded since the last run: answer at once, without the write lock.
             return replay.RecalcOutcome(False, 0, 0, self._projected_through())
         return replay.recalc(self.engine, self.name, full=full, progress=progress)
+
+    def _projections_ahead(self) -> bool:
+        """Whether the projection state claims events the journal does not hold (replay.recalc
+        then rebuilds in full)."""
+        with read_transaction(self.engine) as conn:
+            return ahead_of_journal(conn, self.name) is not None
 
     def _projected_through(self) -> int:
         with read_transaction(self.engine) as conn:
