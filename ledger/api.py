@@ -252,8 +252,16 @@ class Ledger:
         """The journal's current head (batch, last seq, hash), to keep outside the database.
 
         The journal is verified first: a digest pins a head only once its chain checks out,
-        so a later verification against it cannot bless an earlier alteration."""
-        return self.verify().head
+        so a later verification against it cannot bless an earlier alteration. An empty
+        journal has no head to pin (a digest of no batch is refused when read)."""
+        head = self.verify().head
+        if head.batch_id < 1:
+            raise InvalidInput(
+                [InputProblem("digest", None, None, "the journal is empty: there is no batch for a digest to name yet")],
+                what="digest",
+                writes=False,
+            )
+        return head
 
     # -- replay: projections, scores, leaderboards, audit ---------------------------------
 
