@@ -57,7 +57,7 @@ from ledger.store.corrections import (
     write_merge,
 )
 from ledger.store.engine import open_engine, read_transaction
-from ledger.verify_projections import ProjectionDifference, projection_differences, refuse_projections_ahead
+from ledger.verify_projections import ProjectionDifference, ahead_of_journal, projection_differences, refuse_projections_ahead
 from ledger.verify import JournalDigest, Verification, check_schema_objects, verify_journal
 
 
@@ -255,18 +255,32 @@ class Ledger:
         """The journal's current head (batch, last seq, hash), to keep outside the database.
 
         The journal is verified first: a digest pins a head only once its chain checks out,
-        so a later verification against it cannot bless an earlier alteration."""
-        return self.verify().head
+        so a later verification against it cannot bless an earlier alteration. An empty
+        journal has no head to pin (a digest of no batch is refused when read)."""
+        head = self.verify().head
+        if head.batch_id < 1:
+            raise InvalidInput(
+                [InputProblem("digest", None, None, "the journal is empty: there is no batch for a digest to name yet")],
+                what="digest",
+                writes=False,
+            )
+        return head
 
     # -- replay: projections, scores, leaderboards, audit ---------------------------------
 
     def recalc(self, *, full: bool = False, progress: replay.Progress | None = None) -> replay.RecalcOutcome:
         """Bring the projections up to date (incrementally; `full` rebuilds them)."""
         self.check_schema()
-        if not full and not replay.is_behind(self.engine, self.name):
+        if not full and not replay.is_behind(self.engine, self.name) and not self._projections_ahead():
             # Nothing recorded since the last run: answer at once, without the write lock.
             return replay.RecalcOutcome(False, 0, 0, self._projected_through())
         return replay.recalc(self.engine, self.name, full=full, progress=progress)
+
+    def _projections_ahead(self) -> bool:
+        """Whether the projection state claims events the journal does not hold (replay.recalc
+        then rebuilds in full)."""
+        with read_transaction(self.engine) as conn:
+            return ahead_of_journal(conn, self.name) is not None
 
     def _projected_through(self) -> int:
         with read_transaction(self.engine) as conn:

@@ -106,7 +106,7 @@ def test_a_mistyped_database_is_not_created_by_reads(tmp_path: Path) -> None:
     assert not target.exists()
     cli("init")
     assert target.exists()
-    assert cli("scores").exit_code == 0
+    assert cli("verify").exit_code == 0
 
 
 def _as_another_user(*args: str) -> subprocess.CompletedProcess:
