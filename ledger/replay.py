@@ -132,8 +132,7 @@ def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False) -> tu
         run(conn, "price_from_rebuilt", ledger_id=number)
         if conn.dialect.name == "postgresql":
             # Fresh temporary tables have no statistics; the statements below join them.
-            for table in ("pairs", "days", "priced"):
-                conn.exec_driver_sql(f"ANALYZE replay_{table}")
+            conn.exec_driver_sql("ANALYZE replay_pairs, replay_days, replay_priced")
     else:
         price_scope(conn, number)
     users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount

@@ -63,27 +63,27 @@ def parse_rule_edits(words: list[str]) -> dict[str, RuleEdit]:
         target, text = target.strip(), text.strip()
         action, part = _split(target)
         if not sep or not action:
-            problems.append(InputProblem(word, None, None, "expected ACTION=POINTS or ACTION.PART=NUMBER, e.g. likes_received=6 or posts_read.per=100"))
+            problems.append(InputProblem(_shown(word), None, None, "expected ACTION=POINTS or ACTION.PART=NUMBER, e.g. likes_received=6 or posts_read.per=100"))
             continue
         if text.lower() == "none":
             if part not in REMOVABLE:
-                problems.append(InputProblem(word, None, None, f"only {', '.join(REMOVABLE)} can be none; a rule always has a value"))
+                problems.append(InputProblem(_shown(word), None, None, f"only {', '.join(REMOVABLE)} can be none; a rule always has a value"))
                 continue
             number: int | None = None
         elif part == "by":
-            problems.append(InputProblem(word, None, None, "a `by` table is written in a schedule document (schedule import); here only by=none"))
+            problems.append(InputProblem(_shown(word), None, None, "a `by` table is written in a schedule document (schedule import); here only by=none"))
             continue
         elif not _WHOLE_NUMBER.fullmatch(text):
-            problems.append(InputProblem(word, None, None, f"{part} must be a whole number, got {text!r}"))
+            problems.append(InputProblem(_shown(word), None, None, f"{part} must be a whole number, got {text!r}"))
             continue
         else:
             number = int(text)
             if part == "value" and abs(number) > MAX_POINT_VALUE:
-                problems.append(InputProblem(word, None, None, f"points are between -{MAX_POINT_VALUE:,} and {MAX_POINT_VALUE:,} (MAX_POINT_VALUE)"))
+                problems.append(InputProblem(_shown(word), None, None, f"points are between -{MAX_POINT_VALUE:,} and {MAX_POINT_VALUE:,} (MAX_POINT_VALUE)"))
                 continue
         named = parts.setdefault(action, {})
         if part in named:
-            problems.append(InputProblem(word, None, None, f"{action}.{part} is named twice"))
+            problems.append(InputProblem(_shown(word), None, None, f"{action}.{part} is named twice"))
             continue
         named[part] = number
     if problems:
@@ -113,3 +113,8 @@ def _refused(action: str, reason: str) -> InvalidInput:
 def _reason(error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     return message[0].lower() + message[1:] if message else message
+
+
+def _shown(word: str, limit: int = 60) -> str:
+    """A word as a problem names it: a long one cut, so the reason after it stays in view."""
+    return word if len(word) <= limit else word[:limit] + "…"

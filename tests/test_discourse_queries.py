@@ -27,10 +27,11 @@ def test_query_keeps_data_explorers_rules(name: str) -> None:
     if name == "forum_shape":
         assert not query.params
         return
-    assert query.params == {"after": "bigint", "limit": "int"}
+    # Every query pages by key; the plan's stored-score queries also take their own bounds.
+    assert {"after": "bigint", "limit": "int"}.items() <= query.params.items()
     assert "-- int :limit = 10000" in query.text
     body = query.text.upper()
-    assert re.search(r"WHERE \w+\.ID > :AFTER", body) and re.search(r"ORDER BY \w+\.ID\s+LIMIT :LIMIT\s*$", body)
+    assert re.search(r"\w+\.\w*ID > :AFTER", body) and re.search(r"ORDER BY \w+\.\w*ID\s+LIMIT :LIMIT\s*$", body)
 
 
 def test_psycopg_text_binds_named_parameters_only() -> None:

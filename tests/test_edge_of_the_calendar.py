@@ -37,7 +37,7 @@ def recorded(book: Ledger, cli, tmp_path: Path):  # type: ignore[no-untyped-def]
     rows = [action_row("a", user=1, when="9999-12-31T12:00:00"), action_row("b", user=2, when="0001-01-01T00:00:00")]
     (tmp_path / "a.csv").write_text(csv_text(rows))
     book.ingest_file(str(tmp_path / "a.csv"))
-    cli("schedule", "set", "--effective-from", "0001-01-01", "--retroactive", "likes_received=3")
+    cli("schedule", "set", "--effective-from", "0001-01-01", "--retroactive", "likes_received=3", "--new-action")
     return cli
 
 
@@ -137,7 +137,7 @@ def test_a_read_only_database_is_read_and_writes_say_why(read_only_folder: Path)
     cli("init")
     (read_only_folder / "a.csv").write_text(csv_text([action_row("a", user=1)]))
     cli("ingest", str(read_only_folder / "a.csv"))
-    cli("schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "likes_received=3")
+    cli("schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "likes_received=3", "--new-action")
     cli("recalc")
     os.chmod(path, 0o444)
     os.chmod(read_only_folder, 0o555)  # neither the file nor its folder can be written
