@@ -86,8 +86,10 @@ def test_ids_and_limits_beyond_64_bits(recorded, tmp_path: Path) -> None:  # typ
     assert len(limited.stdout.strip().splitlines()) == 3
 
 
-def test_read_commands_do_not_speak_of_writing(recorded) -> None:  # type: ignore[no-untyped-def]
-    for args in (["leaderboard", "--from", "2024-05-02", "--to", "2024-05-01"], ["scores", "--from", "2024-13-01"],
+def test_read_commands_do_not_speak_of_writing(recorded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    unreadable = tmp_path / "exclude.txt"
+    unreadable.write_text("7\nnot-a-user\n")
+    for args in (["leaderboard", "--exclude-users", str(unreadable)], ["leaderboard", "--exclude-users", str(tmp_path / "missing.txt")],["leaderboard", "--from", "2024-05-02", "--to", "2024-05-01"], ["scores", "--from", "2024-13-01"],
                  ["leaderboard", "--limit", "0"], ["audit", "1", "--from", "yesterday"]):
         result = recorded(*args, ok=False)
         _clean_failure(result)
