@@ -1,4 +1,4 @@
-"""A CompensationJournal in a file, one JSON line per record, written through to the operating
+"""A batching CompensationJournal in a file, one JSON line per record, written through to the operating
 system before the method returns: what the SIGKILL trials use in place of the ledger-backed
 journal (a killed process loses nothing the kernel already holds, so no fsync is needed)."""
 
@@ -35,11 +35,12 @@ class FileJournal:
                 self.posted_twice.append(event.key)
             self.posted_ids[event.key] = record["id"]
 
-    def _append(self, record: dict) -> None:  # type: ignore[type-arg]
+    def _append(self, *records: dict) -> None:  # type: ignore[type-arg]
         with self.path.open("a") as handle:
-            handle.write(json.dumps(record) + "\n")
+            handle.write("".join(json.dumps(record) + "\n" for record in records))
             handle.flush()
-        self._apply(record)
+        for record in records:
+            self._apply(record)
 
     @staticmethod
     def _fields(event: PlannedEvent) -> dict:  # type: ignore[type-arg]
@@ -56,3 +57,9 @@ class FileJournal:
 
     def record_posted(self, event: PlannedEvent, discourse_id: int) -> None:
         self._append({"type": "posted", "id": discourse_id, **self._fields(event)})
+
+    def record_intents(self, events: list[PlannedEvent]) -> None:
+        self._append(*({"type": "intent", **self._fields(event)} for event in events))
+
+    def record_posted_many(self, postings: list[tuple[PlannedEvent, int]]) -> None:
+        self._append(*({"type": "posted", "id": discourse_id, **self._fields(event)} for event, discourse_id in postings))

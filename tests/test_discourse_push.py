@@ -38,6 +38,27 @@ from tests.standin_fixtures import API_KEY, API_USERNAME, _forum_database_once, 
 POSTS = "/admin/plugins/gamification/score_events.json"
 
 
+class BatchingMemoryJournal(MemoryJournal):
+    """MemoryJournal with the batch methods, counting its writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def record_intents(self, events: list[PlannedEvent]) -> None:
+        self.writes += 1
+        for event in events:
+            self.record_intent(event)
+
+    def record_posted_many(self, postings: list[tuple[PlannedEvent, int]]) -> None:
+        self.writes += 1
+        for event, discourse_id in postings:
+            self.record_posted(event, discourse_id)
+
+
+JOURNALS = [MemoryJournal, BatchingMemoryJournal]
+
+
 def plan(count: int, *, first_user: int = 1, tag: str = "c1") -> list[PlannedEvent]:
     return [
         PlannedEvent(f"{tag}:{user}", user, date(2025, 6, 1) + timedelta(days=user % 3), (user % 7) - 3 or 5, "Point values changed")
@@ -70,6 +91,14 @@ def test_marker_round_trip() -> None:
             PlannedEvent(bad, 1, date(2025, 1, 1), 1, "r")
 
 
+def test_a_batching_journal_is_written_once_per_batch(standin: StandIn) -> None:  # noqa: F811
+    events = plan(30)
+    journal = BatchingMemoryJournal()
+    push(events, journal, DiscourseClient(standin.url, rate_per_minute=None), batch=10)
+    assert journal.writes == 6  # 3 batches: their intents, then their postings
+    assert_each_posted_once(standin, events, dict(journal.posted()))
+
+
 def test_push_posts_each_event_once_and_a_second_run_nothing(standin: StandIn) -> None:  # noqa: F811
     events = plan(30)
     journal = MemoryJournal()
@@ -92,11 +121,12 @@ def test_dry_run_touches_nothing(standin: StandIn) -> None:  # noqa: F811
     assert standin.recorded() == [] and journal.posted() == {} and journal.outstanding() == []
 
 
+@pytest.mark.parametrize("journal_type", JOURNALS)
 @pytest.mark.parametrize("kind", ["drop_after", "error500", "drop_before"])
-def test_a_lost_or_failed_post_is_looked_up_before_posting_again(standin: StandIn, kind: str) -> None:  # noqa: F811
+def test_a_lost_or_failed_post_is_looked_up_before_posting_again(standin: StandIn, kind: str, journal_type: type) -> None:  # noqa: F811
     standin.add_fault(kind, 3, 7, method="POST", path=POSTS)
     events = plan(10)
-    journal = MemoryJournal()
+    journal = journal_type()
     client = DiscourseClient(standin.url, rate_per_minute=None, retry=RetryPolicy(backoff=0.01))
     push(events, journal, client)
     assert_each_posted_once(standin, events, dict(journal.posted()))
@@ -111,16 +141,18 @@ _examples = iter(range(10**6))
 @given(
     faults=st.lists(st.tuples(st.sampled_from(["drop_after", "drop_before", "error500", "429_json_bare"]), st.integers(1, 12)), max_size=5),
     count=st.integers(1, 6),
+    batch=st.integers(1, 4),
+    batching=st.booleans(),
 )
-def test_exactly_once_whatever_the_forum_does_to_the_posts(standin: StandIn, faults: list[tuple[str, int]], count: int) -> None:  # noqa: F811
+def test_exactly_once_whatever_the_forum_does_to_the_posts(standin: StandIn, faults: list[tuple[str, int]], count: int, batch: int, batching: bool) -> None:  # noqa: F811
     tag = f"h{next(_examples)}"
     with standin._lock:
         standin.faults.clear()
     for kind, call in faults:
         standin.add_fault(kind, call, method="POST", path=POSTS, seconds=0.01)
     events = plan(count, tag=tag)
-    journal = MemoryJournal()
-    push(events, journal, DiscourseClient(standin.url, rate_per_minute=None, retry=RetryPolicy(backoff=0.001)))
+    journal = BatchingMemoryJournal() if batching else MemoryJournal()
+    push(events, journal, DiscourseClient(standin.url, rate_per_minute=None, retry=RetryPolicy(backoff=0.001)), batch=batch)
     assert_each_posted_once_among(standin, events, dict(journal.posted()))
 
 
@@ -152,16 +184,19 @@ def test_an_intent_no_longer_planned_is_settled_not_posted(standin: StandIn) -> 
     assert old[1].key not in forum_keys(standin)
 
 
-def test_a_permanent_failure_stops_with_everything_recorded(standin: StandIn) -> None:  # noqa: F811
+@pytest.mark.parametrize("journal_type", JOURNALS)
+def test_a_permanent_failure_stops_with_everything_recorded(standin: StandIn, journal_type: type) -> None:  # noqa: F811
     standin.add_fault("error422", 6, method="POST", path=POSTS)
     events = plan(12)
-    journal = MemoryJournal()
+    journal = journal_type()
     client = DiscourseClient(standin.url, rate_per_minute=None)
     with pytest.raises(PushFailed, match="after 5 posted") as caught:
-        push(events, journal, client)
+        push(events, journal, client, batch=4)
     assert [key for key, _ in caught.value.report.posted] == [event.key for event in events[:5]]
     assert dict(journal.posted()) == dict(caught.value.report.posted)
-    assert [event.key for event in journal.outstanding()] == [events[5].key]
+    # A batching journal recorded the intents of the whole batch the failure cut short.
+    expected = [events[5].key] if journal_type is MemoryJournal else [event.key for event in events[5:8]]
+    assert [event.key for event in journal.outstanding()] == expected
     rerun = push(events, journal, client)
     assert len(rerun.posted) == 7
     assert_each_posted_once(standin, events, dict(journal.posted()))
@@ -199,9 +234,10 @@ def test_the_push_stays_under_its_rate_measured_at_the_forum(standin: StandIn) -
     push(events, journal, client)
     arrivals = [r.at for r in standin.recorded("POST", POSTS)]
     assert len(arrivals) == 16
-    # Arrival at the forum lags the client's start by the network; 20 ms covers it on loopback.
+    # Arrival at the forum lags the client's start by a varying delay (loopback, a busy host):
+    # a tenth of the window allows for it; without the limiter all 16 would arrive in one.
     for i, start in enumerate(arrivals):
-        assert sum(1 for other in arrivals[i:] if other - start < 1.0 - 0.02) <= 5
+        assert sum(1 for other in arrivals[i:] if other - start < 1.0 - 0.1) <= 5
     assert arrivals[-1] - arrivals[0] >= 2.9
     assert_each_posted_once(standin, events, dict(journal.posted()))
 
@@ -244,7 +280,7 @@ def test_the_push_adds_little_to_the_forums_answer(standin: StandIn) -> None:  #
 
 def _push_child(url: str, journal_path: str, events: list[PlannedEvent]) -> None:
     client = DiscourseClient(url, rate_per_minute=None, retry=RetryPolicy(backoff=0.01))
-    push(events, FileJournal(Path(journal_path)), client)
+    push(events, FileJournal(Path(journal_path)), client, batch=4)
 
 
 def _run_push(url: str, journal_path: Path, events: list[PlannedEvent], kill_after: float | None) -> int | None:
