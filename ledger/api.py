@@ -51,7 +51,7 @@ from ledger.store.corrections import (
     read_action_states,
     read_adjustments,
     read_compensation_intents,
-    write_compensation_intent,
+    write_compensation_intents,
     write_adjustments,
     write_corrections,
     write_merge,
@@ -165,11 +165,11 @@ class Ledger:
         self.check_schema()
         return read_action_states(self.engine, self.name, keys)
 
-    def record_compensation_intent(self, intent: CompensationIntent) -> CorrectionsWritten:
-        """Record that a compensation is about to be sent to an outside system; once it is
+    def record_compensation_intents(self, intents: Sequence[CompensationIntent]) -> CorrectionsWritten:
+        """Record that compensations are about to be sent to an outside system; once each is
         there, `record_adjustments` its compensation (same key, the system's id as reference)."""
         self.check_schema()
-        return write_compensation_intent(self.engine, self.name, intent)
+        return write_compensation_intents(self.engine, self.name, intents)
 
     def compensation_intents(self) -> dict[str, CompensationIntent]:
         """The latest recorded intent of each compensation key."""
