@@ -3,6 +3,8 @@
     python -m bench.probe URL LEDGER recalc [--full]
     python -m bench.probe URL LEDGER audit USER_ID
     python -m bench.probe URL LEDGER audits USERS SAMPLES SEED BUDGET_S
+    python -m bench.probe URL LEDGER retract KEYS_FILE AT     (then an incremental recalc)
+    python -m bench.probe URL LEDGER merge SOURCE TARGET AT   (then an incremental recalc)
 
 A separate process, so the peak memory measured is the operation's own (plus the
 interpreter and libraries it needs), not the benchmark's generated data, and so the caller
@@ -21,6 +23,7 @@ import json
 import resource
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from ledger import Ledger
@@ -42,6 +45,18 @@ def main(argv: list[str]) -> None:
     elif operation == "audits":
         users, samples, seed, budget_s = rest
         figures = audit_latencies(book, int(users), int(samples), int(seed), float(budget_s))
+    elif operation in ("retract", "merge"):
+        if operation == "retract":
+            keys = Path(rest[0]).read_text(encoding="utf-8").split()
+            book.retract(keys, at=datetime.fromisoformat(rest[1]), reason="bench")
+        else:
+            book.merge_users(int(rest[0]), int(rest[1]), at=datetime.fromisoformat(rest[2]), reason="bench")
+        written = time.perf_counter()
+        outcome = book.recalc()
+        figures = {
+            "write_seconds": written - started, "recalc_seconds": time.perf_counter() - written,
+            "user_days": outcome.user_days, "users": outcome.users,
+        }
     else:
         raise SystemExit(f"unknown operation {operation!r}")
     seconds = time.perf_counter() - started

@@ -92,6 +92,19 @@ def markdown(document: dict) -> str:
 METHOD = [
     "- One synthetic community per run (seeded), loaded twice: as scoreledger actions and as "
     "Discourse-shaped forum rows (bench/generator.py, bench/discourse_baseline.py).",
+    "- Corrections (bench/corrections.py, seeded too): about 4% of replies are deleted a few days "
+    "after they were written, which retracts their post_created, the likes on them and a solution "
+    "accepted on them (about 2% of all actions); 3% of visits have their posts read and reading "
+    "time amended upwards later that day; imported and manual adjustments (0.1% and 0.02% of the "
+    "action count); one user in 2,000 merged into another. They are recorded after the bulk ingest, "
+    "in batches of 20,000 in booking order (each merge alone), so every full recalc, audit and "
+    "leaderboard includes them. The forum side holds the same state: the posts marked deleted, "
+    "the grown visits, the adjustments as score events, the merged users' rows under their "
+    "targets (a visit on a day the target also visited is added into the target's).",
+    "- Retract and merge: keys drawn uniformly from the whole history (none already corrected) "
+    "retracted in one batch, then a user with about as many actions merged into the next nearest "
+    "one, both booked on the last day of the history; each write and the incremental recalc "
+    "after it in one fresh child process (bench/probe.py), after the other incremental measurements.",
     "- Ingest: `Ledger.ingest_rows` of every action as one all-or-nothing batch into an empty "
     "ledger (the unique key and the hash chain are in force), rows already parsed in memory; on "
     "PostgreSQL it includes the VACUUM (ANALYZE) that ends a bulk load.",
@@ -105,8 +118,8 @@ METHOD = [
     "action at the values of its own day, the plugin at one set of values. The side by side "
     "takes three rounds, each the plugin-style recalculation (its scores table vacuumed, untimed, "
     "between rounds, as autovacuum would between daily runs) then scoreledger's full recalc "
-    "(by then the ledger also holds the actions and schedule version of the incremental "
-    "measurements), and compares the medians.",
+    "(by then the ledger also holds the actions, schedule version, retractions and merge of the "
+    "incremental measurements), and compares the medians.",
     "- Audit: uniformly drawn users, in a fresh child process (bench/probe.py) like the recalcs, "
     "not the benchmark's own, which holds the generated community; leaderboards: "
     "`Ledger.leaderboard(period=..., limit=100)` "

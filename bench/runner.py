@@ -10,16 +10,19 @@ from __future__ import annotations
 import gc
 import statistics
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time as clock_time, timedelta
+from pathlib import Path
 
 from ledger import Ledger
 
 from bench import scales
+from bench.corrections import Corrections, corrections_of, keys_to_retract, record, users_to_merge
 from bench.databases import postgres_database, postgres_reachable, sqlite_file
 from bench.discourse_baseline import load_forum, plugin_recalculate, settle_between_runs
 from bench.discourse_import import measure_import
@@ -143,15 +146,20 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     current.say(f"generating {scale.actions:,} actions for {scale.users:,} users (seed {seed})")
     generate_seconds, community = timed(lambda: generate(scale.actions, scale.users, seed))
     rows_seconds, rows = timed(lambda: ledger_rows(community))  # type: ignore[arg-type]
+    corrections_seconds, corrections = timed(lambda: corrections_of(community))  # type: ignore[arg-type]
     # The generated rows live for the whole run: keep the cyclic collector from rescanning
     # them during every later measurement (they are freed by reference counting anyway).
     gc.freeze()
     context["community"] = {
         "actions": len(rows),  # type: ignore[arg-type]
         "users": scale.users,
-        "generate_seconds": round(generate_seconds + rows_seconds, 1),
+        "corrections": corrections.summary(),  # type: ignore[attr-defined]
+        "generate_seconds": round(generate_seconds + rows_seconds + corrections_seconds, 1),
     }
-    current.say(f"generated {len(rows):,} actions in {generate_seconds + rows_seconds:.1f}s")  # type: ignore[arg-type]
+    current.say(
+        f"generated {len(rows):,} actions and {corrections.summary()} in "  # type: ignore[arg-type, attr-defined]
+        f"{generate_seconds + rows_seconds + corrections_seconds:.1f}s"
+    )
 
     main_figures: dict[str, float] = {}
     if postgres_problem is None:
@@ -162,23 +170,23 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
 
             def ledger_part() -> None:
                 url = databases.enter_context(postgres_database(admin_url, f"{scale.name}_ledger"))  # type: ignore[arg-type]
-                main_figures.update(_ledger_suite(current, url, "postgresql", rows, community))  # type: ignore[arg-type]
+                main_figures.update(_ledger_suite(current, url, "postgresql", rows, community, corrections))  # type: ignore[arg-type]
                 ledger_urls.append(url)
 
             def plugin_part() -> None:
                 with postgres_database(admin_url, f"{scale.name}_forum") as url:  # type: ignore[arg-type]
-                    context["forum_rows"] = _plugin_side(current, url, community, ledger_urls[-1] if ledger_urls else None)  # type: ignore[arg-type]
+                    context["forum_rows"] = _plugin_side(current, url, community, corrections, ledger_urls[-1] if ledger_urls else None)  # type: ignore[arg-type]
 
             current.attempt_on_postgres("PostgreSQL ledger", admin_url, ledger_part)  # type: ignore[arg-type]
             current.attempt_on_postgres("plugin-style comparison", admin_url, plugin_part)  # type: ignore[arg-type]
     else:
         current.say(f"PostgreSQL skipped: {postgres_problem}")
     with current.step("SQLite ledger"), sqlite_file(f"{scale.name}_ledger") as url:
-        main_figures.update({f"sqlite_{k}": v for k, v in _ledger_suite(current, url, "sqlite", rows, community).items()})  # type: ignore[arg-type]
+        main_figures.update({f"sqlite_{k}": v for k, v in _ledger_suite(current, url, "sqlite", rows, community, corrections).items()})  # type: ignore[arg-type]
 
     # Let the 10M rows go before the growth runs generate their own. Rebinding, not `del`:
     # the PostgreSQL parts' closures refer to these names.
-    rows = community = None
+    rows = community = corrections = None
     gc.collect()
     _growth(current, admin_url if postgres_problem is None else None, seed, main_figures)
     total = time.perf_counter() - current.started
@@ -190,8 +198,8 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     return current, context
 
 
-def _ledger_suite(current: Run, url: str, backend: str, rows: list, community: Community) -> dict[str, float]:
-    """Ingest and full recalc; then, where this scale asks for them on this backend,
+def _ledger_suite(current: Run, url: str, backend: str, rows: list, community: Community, corrections: Corrections) -> dict[str, float]:
+    """Ingest, the community's corrections and full recalc; then, where this scale asks for them on this backend,
     incremental recalcs, audits and leaderboards."""
     scale = current.scale
     postgres = backend == "postgresql"
@@ -201,9 +209,11 @@ def _ledger_suite(current: Run, url: str, backend: str, rows: list, community: C
         book.init()
         book.record_schedule(versions(), retroactive=True)
         figures["ingest"] = _ingest_measures(current, book, backend, rows)
+        _corrections_measure(current, book, backend, corrections)
         figures["full_recalc"] = _full_recalc_measure(current, url, backend, len(rows))
         if postgres or scale.sqlite_everything:
             _incremental_measures(current, book, url, backend, len(rows), community)
+            _correction_recalc_measures(current, url, backend, rows, corrections)
         audits = in_fresh_process(
             url, "default", "audits", str(scale.users), str(scale.audit_samples), str(SEED), str(AUDIT_BUDGET_S),
             timeout=2 * AUDIT_BUDGET_S,
@@ -240,13 +250,26 @@ def _ingest_measures(current: Run, book: Ledger, backend: str, rows: list) -> fl
     return seconds
 
 
+def _corrections_measure(current: Run, book: Ledger, backend: str, corrections: Corrections) -> None:
+    summary = corrections.summary()
+    current.say(f"{backend}: recording the community's corrections: {summary}")
+    seconds, written = timed(lambda: record(book, corrections))
+    batches = len(corrections.correction_batches()) + len(corrections.adjustment_batches()) + summary["merges"]
+    current.add(Result(
+        "recording the community's corrections, adjustments and merges", backend, written, written / seconds,  # type: ignore[operator]
+        "events/s", note=f"{seconds:.1f} s for {', '.join(f'{count:,} {kind}' for kind, count in summary.items())}, "
+        f"in {batches:,} batches",
+    ))
+
+
 def _full_recalc_measure(current: Run, url: str, backend: str, actions: int) -> float | None:
     postgres = backend == "postgresql"
     probe = in_fresh_process(url, "default", "recalc", "--full", timeout=RECALC_TIMEOUT_S)
     current.add(Result(
         "full recalc (all projections)", backend, actions, None if probe is None else probe["seconds"], "s",
         scales.PG_FULL_RECALC_S if postgres else scales.SQLITE_FULL_RECALC_S,
-        note=_did_not_finish(RECALC_TIMEOUT_S) if probe is None else f"{probe['user_days']:,} user-days, {probe['users']:,} users",
+        note=_did_not_finish(RECALC_TIMEOUT_S) if probe is None
+        else f"{probe['user_days']:,} user-days, {probe['users']:,} users; with the community's corrections",
     ))
     if postgres and probe is not None:
         current.add(Result(
@@ -281,6 +304,39 @@ def _incremental_measures(current: Run, book: Ledger, url: str, backend: str, ac
     ))
 
 
+def _correction_recalc_measures(current: Run, url: str, backend: str, rows: list, corrections: Corrections) -> None:
+    """Retract keys drawn from the whole history, then merge a user with about as many
+    actions, each with the incremental recalc after it, in a fresh process. Both are booked
+    on the last day of the history."""
+    postgres = backend == "postgresql"
+    number = current.scale.incremental_actions
+    at = datetime.combine(HISTORY_END, clock_time(23, 59, 59)).isoformat()
+    keys = keys_to_retract(rows, corrections, number, SEED)
+    with tempfile.TemporaryDirectory(prefix="scoreledger-bench-") as folder:
+        keys_file = Path(folder) / "keys.txt"
+        keys_file.write_text("\n".join(keys) + "\n", encoding="utf-8")
+        probe = in_fresh_process(url, "default", "retract", str(keys_file), at, timeout=RECALC_TIMEOUT_S)
+    current.add(Result(
+        f"retract {len(keys):,} keys + incremental recalc", backend, len(keys), None if probe is None else probe["seconds"],
+        "s", scales.PG_RETRACT_RECALC_S if postgres else None,
+        note=_did_not_finish(RECALC_TIMEOUT_S) if probe is None else (
+            f"keys drawn uniformly from the history; retraction {probe['write_seconds'] * 1000:.0f} ms + recalc "
+            f"{probe['recalc_seconds'] * 1000:.0f} ms, {probe['user_days']:,} user-days repriced"
+        ),
+    ))
+    source, target, actions = users_to_merge(rows, corrections, number)
+    probe = in_fresh_process(url, "default", "merge", str(source), str(target), at, timeout=RECALC_TIMEOUT_S)
+    current.add(Result(
+        f"merge a user with ~{number:,} actions + incremental recalc", backend, actions,
+        None if probe is None else probe["seconds"], "s", scales.PG_MERGE_RECALC_S if postgres else None,
+        note=f"user {source} ({actions:,} actions) into user {target}; " + (
+            _did_not_finish(RECALC_TIMEOUT_S) if probe is None else
+            f"merge {probe['write_seconds'] * 1000:.0f} ms + recalc {probe['recalc_seconds'] * 1000:.0f} ms, "
+            f"{probe['user_days']:,} user-days repriced"
+        ),
+    ))
+
+
 def _worst_case_reads(current: Run, book: Ledger, url: str, backend: str, actions: int) -> None:
     postgres = backend == "postgresql"
     user = top_user(book)
@@ -306,13 +362,13 @@ def _did_not_finish(limit: float) -> str:
     return f"did not finish within {limit:.0f} s (stopped)"
 
 
-def _plugin_side(current: Run, url: str, community: Community, ledger_url: str | None) -> dict[str, int]:
+def _plugin_side(current: Run, url: str, community: Community, corrections: Corrections, ledger_url: str | None) -> dict[str, int]:
     """Load the forum, then SIDE_BY_SIDE_ROUNDS rounds of the plugin-style recalculation,
     each followed by scoreledger's full recalc of the ledger at `ledger_url` (None: the
     ledger part failed, so the plugin side alone). Medians are compared: on a shared machine
     the same full recalc of 10M actions took from 20.2 to 24.6 s within a few minutes."""
     current.say("loading the Discourse-shaped forum")
-    seconds, counts = timed(lambda: load_forum(url, community))
+    seconds, counts = timed(lambda: load_forum(url, community, corrections))
     current.say(f"forum loaded in {seconds:.1f}s: {counts}")
     plugin_times: list[float] = []
     ledger_times: list[float] = []
@@ -368,30 +424,36 @@ def _growth(current: Run, admin_url: str | None, seed: int, main_figures: dict[s
         else:
             with current.step(f"growth at {size:,}"):
                 current.say(f"growth: {size:,} actions")
-                rows = ledger_rows(generate(size, scale.users, seed))
+                community = generate(size, scale.users, seed)
+                rows = ledger_rows(community)
+                corrections = corrections_of(community)
+                del community
                 entry["actions"] = len(rows)
                 if admin_url:
 
-                    def postgres_growth(rows: list = rows, entry: dict = entry) -> None:
+                    def postgres_growth(rows: list = rows, corrections: Corrections = corrections, entry: dict = entry) -> None:
                         with postgres_database(admin_url, f"{scale.name}_growth") as url:
-                            entry["postgresql_ingest_s"], entry["postgresql_recalc_s"] = _ingest_and_recalc(url, rows)
+                            entry["postgresql_ingest_s"], entry["postgresql_recalc_s"] = _ingest_and_recalc(url, rows, corrections)
 
                     current.attempt_on_postgres(f"growth at {size:,} on PostgreSQL", admin_url, postgres_growth)
                 if scale.sqlite_everything:
                     with sqlite_file(f"{scale.name}_growth") as url:
-                        entry["sqlite_ingest_s"], entry["sqlite_recalc_s"] = _ingest_and_recalc(url, rows)
-                del rows
+                        entry["sqlite_ingest_s"], entry["sqlite_recalc_s"] = _ingest_and_recalc(url, rows, corrections)
+                del rows, corrections
                 gc.collect()
         current.growth.append(entry)
         current.say(f"growth: {entry}")
 
 
-def _ingest_and_recalc(url: str, rows: list) -> tuple[float, float]:
+def _ingest_and_recalc(url: str, rows: list, corrections: Corrections) -> tuple[float, float]:
+    """Seconds of the one-batch ingest of `rows`, and of the full recalc once `corrections`
+    are recorded too (untimed)."""
     book = Ledger.open(url)
     try:
         book.init()
         book.record_schedule(versions(), retroactive=True)
         seconds, _ = ingest(book, rows, "bench growth")
+        record(book, corrections)
     finally:
         book.close()
     probe = in_fresh_process(url, "default", "recalc", "--full", timeout=RECALC_TIMEOUT_S)

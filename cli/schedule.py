@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import io
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,42 +14,104 @@ import typer
 from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, today_utc
 from ledger.errors import InputProblem, InvalidInput
 from ledger.exporters.schedules import export_schedule
-from ledger.schedules import RecordOutcome
+from ledger.importers.schedules import read_schedule
+from ledger.rule_edits import parse_rule_edits
+from ledger.rule_words import describe_rule
+from ledger.schedules import FAR_FUTURE_DAYS, RecordOutcome, RuleChange, far_future, known_actions, unknown_actions
 
 from .context import options
 from .output import OutputFormat, render
-from .parsing import assignments, day_option
+from .parsing import day_option
 
 app = typer.Typer(no_args_is_help=True, help="Record and inspect point-value schedules (which action earns what, from when).")
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
-RULE_COLUMNS = ["action", "value", "per", "min_quantity", "by"]
-# A retroactive change lists the users it moves most; the rest are counted.
+MovesFormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option("--format", help="List every user whose points move, as table, csv or json, on standard output (the summary goes to standard error).", show_default=False),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary (for scripts); errors and --format output still print.")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help=f"Record a date more than {FAR_FUTURE_DAYS} days ahead without asking.")]
+RetroactiveOption = Annotated[bool, typer.Option("--retroactive", help="Allow a date before today: reprices past actions.")]
+# Without --format, a change lists the users it moves most; the rest are counted.
 MOVES_SHOWN = 20
+MOVE_COLUMNS = ["user_id", "before", "after", "change"]
 
 
 @app.command("set")
 def set_values(
     ctx: typer.Context,
-    values: Annotated[list[str], typer.Argument(help="ACTION=POINTS pairs; ACTION=0 turns an action off.", show_default=False)],
+    values: Annotated[
+        list[str],
+        typer.Argument(
+            help="ACTION=POINTS changes a rule's value and keeps its other parts; ACTION.per=N, "
+            "ACTION.min_quantity=N change those parts (=none removes one, as does ACTION.by=none); "
+            "ACTION=0 turns an action off.",
+            show_default=False,
+        ),
+    ],
     effective_from: Annotated[str, typer.Option("--effective-from", help="First UTC day (YYYY-MM-DD) the values apply.")],
     reason: Annotated[str | None, typer.Option(help="Why the values change.")] = None,
     author: Annotated[str | None, typer.Option(help="Who decided the change.")] = None,
     link: Annotated[str | None, typer.Option(help="Where the change is announced.")] = None,
-    retroactive: Annotated[bool, typer.Option("--retroactive", help="Allow a date before today: reprices past actions.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the version that would be recorded; write nothing.")] = False,
+    retroactive: RetroactiveOption = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the resulting rules and whose points would move; write nothing.")] = False,
+    new_action: Annotated[bool, typer.Option("--new-action", help="Allow an action no version has ever priced (new on purpose, not a typo).")] = False,
+    yes: YesOption = False,
+    fmt: MovesFormatOption = None,
+    quiet: QuietOption = False,
 ) -> None:
-    """Record new point values from a date. Unlisted actions keep their current values.
+    """Record new point values from a date. Unlisted actions keep their rules, and a listed
+    action keeps the parts of its rule not named.
+
+    An action no version has ever priced needs --new-action (a typo is refused, with the
+    nearest known name), and a date more than 365 days ahead needs --yes (asked on a
+    terminal). With a date before today (--retroactive) or actions already recorded on or
+    after it, the users whose points move are listed.
 
     Example: scoreledger schedule set --effective-from 2026-12-01 likes_received=6 posts_created=3 --reason "Reward quality"
+
+    Example: scoreledger schedule set --effective-from 2026-12-01 posts_read=2 posts_read.per=50 --dry-run
+
+    Example: scoreledger schedule set --effective-from 2026-12-01 solutions_accepted=60 --new-action
     """
-    changes = {action: Rule(value=points) for action, points in assignments(values).items()}
+    edits = parse_rule_edits(values)
     day = day_option(effective_from, "--effective-from")
     assert day is not None
-    outcome = options(ctx).open().set_schedule(
-        day, changes, author=author, reason=reason, link=link, retroactive=retroactive, dry_run=dry_run
-    )
-    _report(outcome)
+    book = options(ctx).open()
+    versions = book.schedule_history()
+    unknown = unknown_actions(versions, list(edits))
+    if unknown and not new_action:
+        raise InvalidInput([_unknown_action(name, known_actions(versions)) for name in unknown], what="schedule set")
+    if not dry_run:
+        _confirm_far_dates([day], yes, "--effective-from")
+    outcome = book.set_schedule(day, edits, author=author, reason=reason, link=link, retroactive=retroactive, dry_run=dry_run)
+    _report(outcome, fmt, quiet)
+
+
+def _unknown_action(name: str, known: list[str]) -> InputProblem:
+    if not known:
+        return InputProblem(name, None, None, "the ledger has no schedule yet, so every action is new: pass --new-action to price it")
+    nearest = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {nearest[0]}? If" if nearest else "if"
+    return InputProblem(name, None, None, f"no schedule version has ever priced this action; {hint} it is new, pass --new-action")
+
+
+def _confirm_far_dates(days: list[date], yes: bool, where: str) -> None:
+    """Ask before recording a date far in the future; without a terminal, refuse unless --yes."""
+    far = sorted({day for day in days if far_future(day)})
+    if not far or yes:
+        return
+    dates = ", ".join(day.isoformat() for day in far)
+    message = f"{dates} is more than {FAR_FUTURE_DAYS} days after today ({today_utc().isoformat()})"
+    if not _interactive():
+        raise InvalidInput([InputProblem(where, None, None, f"{message}; pass --yes to record it (no terminal to ask on)")], what="schedule")
+    if not typer.confirm(f"{message}. Record it?", default=False, err=True):
+        raise InvalidInput([InputProblem(where, None, None, f"{message}; not confirmed")], what="schedule")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
 
 
 @app.command("import")
@@ -54,60 +119,91 @@ def import_document(
     ctx: typer.Context,
     path: Annotated[str, typer.Argument(help="YAML, JSON or CSV schedule document, or - for standard input (YAML).")],
     retroactive: Annotated[bool, typer.Option("--retroactive", help="Allow versions dated before today.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the document and show what is new; write nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the document and show what is new and whose points would move; write nothing.")] = False,
+    yes: YesOption = False,
+    fmt: MovesFormatOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Record every version of a schedule document (full rules: value, per, min_quantity, by; levels).
 
-    Versions already recorded are skipped, so importing the same document twice adds nothing.
+    Importing the same document again adds nothing, and a version already in force from its
+    date is skipped. Unknown keys (`valeu: 6`) are refused with file, line, version and action.
 
     Example: scoreledger schedule import schedule.yaml --retroactive
     """
     book = options(ctx).open()
-    if path == "-":
-        outcome = book.import_schedule(sys.stdin.buffer, "<stdin>", "yaml", retroactive=retroactive, dry_run=dry_run)
-    else:
-        try:
-            with open(path, "rb") as stream:
-                outcome = book.import_schedule(stream, path, retroactive=retroactive, dry_run=dry_run)
-        except OSError as exc:
-            raise InvalidInput([InputProblem(path, None, None, exc.strerror or str(exc))], what="schedule import") from None
-    _report(outcome)
+    source, fmt_name = (path, None) if path != "-" else ("<stdin>", "yaml")
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInput([InputProblem(path, None, None, exc.strerror or str(exc))], what="schedule import") from None
+    if not dry_run:
+        _confirm_far_dates([version.effective_from for version in read_schedule(io.BytesIO(data), source, fmt_name)], yes, source)
+    outcome = book.import_schedule(io.BytesIO(data), source, fmt_name, retroactive=retroactive, dry_run=dry_run)
+    _report(outcome, fmt, quiet)
 
 
-def _report(outcome: RecordOutcome) -> None:
-    verb = "would record" if outcome.dry_run else "recorded"
-    for version in outcome.recorded:
-        rules = ", ".join(f"{action}={_rule_text(rule)}" for action, rule in sorted(version.rules.items()))
-        typer.echo(f"{verb} version effective {version.effective_from.isoformat()}: {rules or '(no rules)'}")
-    if outcome.already_present:
-        typer.echo(f"{outcome.already_present} version(s) already recorded")
-    if outcome.affected_actions:
-        typer.echo(f"reprices {outcome.affected_actions} recorded action(s) dated on or after the change")
-    if outcome.moved:
+def _report(outcome: RecordOutcome, fmt: OutputFormat | None, quiet: bool) -> None:
+    """The summary for people (standard output, or standard error when --format lists the
+    moves there), and with --format every user who moves."""
+
+    def say(line: str) -> None:
+        if not quiet:
+            typer.echo(line, err=fmt is not None)
+
+    would = outcome.dry_run
+    if outcome.document_seen:
+        say(f"this document was imported before: nothing new ({outcome.already_present} version(s))")
+    for version, changes in zip(outcome.recorded, outcome.changes, strict=True):
+        say(f"{'would record' if would else 'recorded'} version effective {version.effective_from.isoformat()}{_change_count(version, changes)}")
+        for change in changes:
+            say(f"  {change.action}: {_words(change.action, change.before)} → {_words(change.action, change.after)}")
+    if outcome.already_present and not outcome.document_seen:
+        say(f"{outcome.already_present} version(s) already in force from their date: skipped")
+    if not outcome.recorded:
+        say("nothing recorded" if not would else "nothing would be recorded")
+    elif outcome.moved:
         since = outcome.moved_from.isoformat() if outcome.moved_from else "the change"
-        typer.echo(f"{'would move' if outcome.dry_run else 'moves'} {len(outcome.moved)} user(s) (points from actions on and after {since}):")
-        for move in outcome.moved[:MOVES_SHOWN]:
-            typer.echo(f"  user {move.user_id}: {move.before} -> {move.after} ({move.after - move.before:+d})")
-        if len(outcome.moved) > MOVES_SHOWN:
-            typer.echo(f"  ... and {len(outcome.moved) - MOVES_SHOWN} more")
+        gain = sum(1 for move in outcome.moved if move.after > move.before)
+        net = sum(move.after - move.before for move in outcome.moved)
+        say(
+            f"reprices {outcome.affected_actions:,} recorded action(s); {'would move' if would else 'moves'} "
+            f"{len(outcome.moved):,} user(s) (points from actions on and after {since}): "
+            f"{gain:,} up, {len(outcome.moved) - gain:,} down, {net:+,} points in total"
+        )
+        if fmt is None:
+            for move in outcome.moved[:MOVES_SHOWN]:
+                say(f"  user {move.user_id}: {move.before:,} -> {move.after:,} ({move.after - move.before:+,})")
+            if len(outcome.moved) > MOVES_SHOWN:
+                say(f"  ... and {len(outcome.moved) - MOVES_SHOWN:,} more (--format csv lists every one)")
+    elif outcome.affected_actions:
+        say(f"nobody {'would move' if would else 'moves'}: the {outcome.affected_actions:,} repriced action(s) earn the same points")
+    else:
+        say(f"nobody {'would move' if would else 'moves'}: no recorded action is repriced")
+    if fmt is not None:
+        rows = [{"user_id": m.user_id, "before": m.before, "after": m.after, "change": m.after - m.before} for m in outcome.moved]
+        render(rows, MOVE_COLUMNS, fmt)
 
 
-def _rule_text(rule: Rule) -> str:
-    if rule.by:
-        return f"by {rule.by_attribute} {rule.by_points}"
-    text = str(rule.value)
-    if rule.per:
-        text += f" per {rule.per}"
-    if rule.min_quantity:
-        text += f" (min {rule.min_quantity})"
-    return text
+def _change_count(version: ScheduleVersion, changes: list[RuleChange]) -> str:
+    if not changes:
+        return " (no rule changes)"
+    kept = sum(1 for action in version.rules if action not in {change.action for change in changes})
+    return f" ({len(changes)} rule(s) change, {kept} kept):"
 
 
-def _rule_rows(version: ScheduleVersion) -> list[dict[str, Any]]:
-    return [
-        {"action": action, "value": rule.value, "per": rule.per, "min_quantity": rule.min_quantity, "by": rule.by}
-        for action, rule in sorted(version.rules.items())
-    ]
+def _words(action: str, rule: Rule | None) -> str:
+    return describe_rule(action, rule) if rule is not None else "(no rule)"
+
+
+def _rule_fields(rule: Rule | None, prefix: str = "") -> dict[str, Any]:
+    """A rule's parts as typed columns (all None for no rule)."""
+    return {
+        f"{prefix}value": rule.value if rule else None,
+        f"{prefix}per": rule.per if rule else None,
+        f"{prefix}min_quantity": rule.min_quantity if rule else None,
+        f"{prefix}by": rule.by if rule else None,
+    }
 
 
 @app.command("show")
@@ -116,7 +212,7 @@ def show(
     at: Annotated[str | None, typer.Option("--at", help="UTC day (YYYY-MM-DD). Default: today.")] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """The rules in force on a day.
+    """The rules in force on a day, in words (table) or by part (csv, json).
 
     Example: scoreledger schedule show --at 2024-05-15 --format csv
     """
@@ -126,30 +222,42 @@ def show(
     title = f"in force on {day.isoformat()}: version effective {version.effective_from.isoformat()}"
     if version.reason:
         title += f" ({version.reason})"
-    render(_rule_rows(version), RULE_COLUMNS, fmt, title=title)
+    rows = [{"action": action, **_rule_fields(rule), "rule": describe_rule(action, rule)} for action, rule in sorted(version.rules.items())]
+    columns = ["action", "rule"] if fmt is OutputFormat.table else ["action", "value", "per", "min_quantity", "by", "rule"]
+    render(rows, columns, fmt, title=title)
 
 
 @app.command("history")
 def history(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
-    """Every recorded version, oldest effective date first.
+    """Every recorded version, oldest effective date first (two of one date: the later
+    recorded is in force). JSON gives rules as objects, as a schedule document writes them.
 
     Example: scoreledger schedule history --format json
     """
     versions = options(ctx).open().schedule_history()
-    render([_history_row(recorded) for recorded in versions], ["effective_from", "recorded_at", "retroactive", "rules", "reason", "author", "link"], fmt)
+    render([_history_row(recorded, fmt) for recorded in versions], ["effective_from", "recorded_at", "retroactive", "rules", "reason", "author", "link"], fmt)
 
 
-def _history_row(recorded: RecordedScheduleVersion) -> dict[str, Any]:
+def _history_row(recorded: RecordedScheduleVersion, fmt: OutputFormat) -> dict[str, Any]:
     version = recorded.version
+    if fmt is OutputFormat.table:
+        rules: Any = "; ".join(f"{action}: {describe_rule(action, rule)}" for action, rule in sorted(version.rules.items()))
+    else:
+        rules = {action: rule.to_document() for action, rule in sorted(version.rules.items())}
     return {
         "effective_from": version.effective_from,
-        "recorded_at": recorded.recorded_at,
+        "recorded_at": iso_utc(recorded.recorded_at),
         "retroactive": recorded.retroactive,
-        "rules": ", ".join(f"{a}={_rule_text(r)}" for a, r in sorted(version.rules.items())),
+        "rules": rules,
         "reason": version.reason,
         "author": version.author,
         "link": version.link,
     }
+
+
+def iso_utc(moment: datetime) -> str:
+    """A stored (naive UTC) timestamp as ISO 8601 with its zone: 2026-12-03T21:20:05Z."""
+    return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds") + "Z"
 
 
 @app.command("export")
@@ -158,7 +266,8 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="json, yaml or csv.")] = "yaml",
     output: Annotated[Path | None, typer.Option("--output", help="Write to this file instead of standard output.")] = None,
 ) -> None:
-    """Write the whole schedule history as a document that `schedule import` reads back.
+    """Write the whole schedule history as a document that `schedule import` reads back to
+    the same history (two versions of one date included).
 
     Example: scoreledger schedule export --format json --output schedule.json
     """
@@ -180,15 +289,28 @@ def diff(
     to_day: Annotated[str, typer.Option("--to", help="UTC day (YYYY-MM-DD) of the second version.")],
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """What changed between the versions in force on two days.
+    """What changed between the versions in force on two days: in words (table), rules as
+    objects (json), or each part in a column (csv).
 
-    Example: scoreledger schedule diff --from 2024-05-15 --to 2024-05-16
+    Example: scoreledger schedule diff --from 2024-05-15 --to 2024-05-16 --format json
     """
     start, end = day_option(from_day, "--from"), day_option(to_day, "--to")
     assert start is not None and end is not None
     _, _, changes = options(ctx).open().schedule_diff(start, end)
-    rows = [
-        {"action": change.action, "before": _rule_text(change.before) if change.before else None, "after": _rule_text(change.after) if change.after else None}
-        for change in changes
-    ]
-    render(rows, ["action", "before", "after"], fmt)
+    if fmt is OutputFormat.table:
+        rows = [{"action": c.action, "before": _words(c.action, c.before), "after": _words(c.action, c.after)} for c in changes]
+        render(rows, ["action", "before", "after"], fmt)
+    elif fmt is OutputFormat.json:
+        rows = [
+            {
+                "action": c.action,
+                "before": c.before.to_document() if c.before else None,
+                "after": c.after.to_document() if c.after else None,
+                "change": f"{_words(c.action, c.before)} → {_words(c.action, c.after)}",
+            }
+            for c in changes
+        ]
+        render(rows, ["action", "before", "after", "change"], fmt)
+    else:
+        rows = [{"action": c.action, **_rule_fields(c.before, "before_"), **_rule_fields(c.after, "after_")} for c in changes]
+        render(rows, ["action", *[f"{side}_{part}" for side in ("before", "after") for part in ("value", "per", "min_quantity", "by")]], fmt)

@@ -150,7 +150,7 @@ def _user_ids(path: Path) -> set[int]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise InvalidInput([InputProblem(str(path), None, None, exc.strerror or str(exc))], what="--exclude-users") from None
+        raise InvalidInput([InputProblem(str(path), None, None, exc.strerror or str(exc))], what="--exclude-users", writes=False) from None
     found: set[int] = set()
     problems: list[InputProblem] = []
     for number, line in enumerate(lines, start=1):
@@ -162,7 +162,7 @@ def _user_ids(path: Path) -> set[int]:
         except ValueError:
             problems.append(InputProblem(str(path), number, "user_id", f"not a whole number: {text!r}"))
     if problems:
-        raise InvalidInput(problems, what="--exclude-users")
+        raise InvalidInput(problems, what="--exclude-users", writes=False)
     return found
 
 

@@ -40,6 +40,7 @@ from ledger.ingest_corrections import ingest_with_corrections
 from ledger.importers.actions import guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
 from ledger.pricing import run
+from ledger.rule_edits import RuleEdit
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
 from ledger.store.corrections import (
@@ -50,13 +51,13 @@ from ledger.store.corrections import (
     read_action_states,
     read_adjustments,
     read_compensation_intents,
-    write_compensation_intent,
+    write_compensation_intents,
     write_adjustments,
     write_corrections,
     write_merge,
 )
 from ledger.store.engine import open_engine, read_transaction
-from ledger.verify_projections import ProjectionDifference, projection_differences, refuse_projections_ahead
+from ledger.verify_projections import ProjectionDifference, ahead_of_journal, projection_differences, refuse_projections_ahead
 from ledger.verify import JournalDigest, Verification, check_schema_objects, verify_journal
 
 
@@ -164,11 +165,11 @@ class Ledger:
         self.check_schema()
         return read_action_states(self.engine, self.name, keys)
 
-    def record_compensation_intent(self, intent: CompensationIntent) -> CorrectionsWritten:
-        """Record that a compensation is about to be sent to an outside system; once it is
+    def record_compensation_intents(self, intents: Sequence[CompensationIntent]) -> CorrectionsWritten:
+        """Record that compensations are about to be sent to an outside system; once each is
         there, `record_adjustments` its compensation (same key, the system's id as reference)."""
         self.check_schema()
-        return write_compensation_intent(self.engine, self.name, intent)
+        return write_compensation_intents(self.engine, self.name, intents)
 
     def compensation_intents(self) -> dict[str, CompensationIntent]:
         """The latest recorded intent of each compensation key."""
@@ -188,7 +189,7 @@ class Ledger:
     def set_schedule(
         self,
         effective_from: date,
-        changes: dict[str, Rule],
+        changes: dict[str, Rule | RuleEdit],
         *,
         author: str | None = None,
         reason: str | None = None,
@@ -196,7 +197,8 @@ class Ledger:
         retroactive: bool = False,
         dry_run: bool = False,
     ) -> schedules.RecordOutcome:
-        """Record a version that changes `changes` and keeps every other rule."""
+        """Record a version that changes `changes` and keeps every other rule (a `RuleEdit`
+        changes only the parts of a rule it names)."""
         self.check_schema()
         version = schedules.next_version(
             self.engine, self.name, effective_from, changes, author=author, reason=reason, link=link
@@ -212,7 +214,8 @@ class Ledger:
         self.check_schema()
         versions = read_schedule(stream, source, fmt)
         return schedules.record(
-            self.engine, self.name, versions, retroactive=retroactive, dry_run=dry_run, origin=f"schedule import {source}"
+            self.engine, self.name, versions, retroactive=retroactive, dry_run=dry_run, origin=f"schedule import {source}",
+            as_document=True,
         )
 
     def record_schedule(self, versions: Sequence[ScheduleVersion], *, retroactive: bool = False) -> schedules.RecordOutcome:
@@ -252,18 +255,32 @@ class Ledger:
         """The journal's current head (batch, last seq, hash), to keep outside the database.
 
         The journal is verified first: a digest pins a head only once its chain checks out,
-        so a later verification against it cannot bless an earlier alteration."""
-        return self.verify().head
+        so a later verification against it cannot bless an earlier alteration. An empty
+        journal has no head to pin (a digest of no batch is refused when read)."""
+        head = self.verify().head
+        if head.batch_id < 1:
+            raise InvalidInput(
+                [InputProblem("digest", None, None, "the journal is empty: there is no batch for a digest to name yet")],
+                what="digest",
+                writes=False,
+            )
+        return head
 
     # -- replay: projections, scores, leaderboards, audit ---------------------------------
 
     def recalc(self, *, full: bool = False, progress: replay.Progress | None = None) -> replay.RecalcOutcome:
         """Bring the projections up to date (incrementally; `full` rebuilds them)."""
         self.check_schema()
-        if not full and not replay.is_behind(self.engine, self.name):
+        if not full and not replay.is_behind(self.engine, self.name) and not self._projections_ahead():
             # Nothing recorded since the last run: answer at once, without the write lock.
             return replay.RecalcOutcome(False, 0, 0, self._projected_through())
         return replay.recalc(self.engine, self.name, full=full, progress=progress)
+
+    def _projections_ahead(self) -> bool:
+        """Whether the projection state claims events the journal does not hold (replay.recalc
+        then rebuilds in full)."""
+        with read_transaction(self.engine) as conn:
+            return ahead_of_journal(conn, self.name) is not None
 
     def _projected_through(self) -> int:
         with read_transaction(self.engine) as conn:

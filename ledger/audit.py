@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, CursorResult, Date, Engine, TextClause, bindparam
 
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
+from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.sqlfiles import statement
 from ledger.standings import check_range
 from ledger.store.engine import read_transaction, server_prepared, statement_reads, translate
@@ -65,24 +66,6 @@ class AuditLine:
     @property
     def source_key(self) -> str:
         return ", ".join(self.source_keys)
-
-
-def describe_rule(
-    version_seq: int | None, value: int | None, per: int | None, min_quantity: int | None, by_attribute: str | None, by_points: int | None
-) -> str:
-    """The rule that priced an event, in words, from the version in force (`version_seq`) and
-    its rule for the event's action (`value` None: it has none); `by_points` is what a `by`
-    table gave the event's attribute, None when nothing matched."""
-    if version_seq is None:
-        return "no schedule in force"
-    if value is None:
-        return "no rule for this action"
-    minimum = f", min {min_quantity}" if min_quantity else ""
-    if per is not None:
-        return f"{value} per {per}/day{minimum}"
-    if by_attribute is not None:
-        return f"by {by_attribute}: {by_points if by_points is not None else 0} each{minimum}"
-    return f"{value} each{minimum}"
 
 
 class Auditor:
@@ -245,14 +228,14 @@ class Schedule:
         """The rule of `action` in version `version_seq` (None: before the first version);
         `by_points`, what a `by` table gave the event."""
         if version_seq is None:
-            return _Rule(describe_rule(None, None, None, None, None, None), None, None, 0, 0, None)
+            return _Rule(NO_SCHEDULE, None, None, 0, 0, None)
         if version_seq not in self.versions:
             # `by` lines name their versions; with the version count matching, only a
             # database whose versions were replaced (restored from a backup, say) gets here.
             raise _VersionRecordedMeanwhile(version_seq)
         effective_from, reason = self.versions[version_seq]
         value, per, min_quantity, by_attribute = self.rules.get((version_seq, action), (None, None, None, None))
-        text = describe_rule(version_seq, value, per, min_quantity, by_attribute, by_points)
+        text = NO_RULE if value is None else describe(action, value, per=per, min_quantity=min_quantity, by_attribute=by_attribute, by_points=by_points)
         unit = (by_points or 0) if by_attribute is not None else (value or 0)
         return _Rule(text, effective_from, reason, unit, min_quantity or 0, per)
 

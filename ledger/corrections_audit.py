@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ledger import ledger_numbers
-from ledger.audit import AuditLine, Auditor, Schedule, describe_rule, plain_rows, rules_statement
+from ledger.audit import AuditLine, Auditor, Schedule, plain_rows, rules_statement
 from ledger.domain import MAX_INTEGER, LevelCurve
 from ledger.errors import InputProblem, InvalidInput
 from ledger.levels import walk
+from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.overlay import CorrectionRow, PricingRule, correction_deltas
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.standings import check_range
@@ -183,7 +184,12 @@ def _correction_lines(conn: Connection, ledger: str, number: int, stored: list[A
                 continue
             effective_from, version_reason = schedule.versions.get(correction.version_seq, (None, None)) if correction.version_seq else (None, None)
             rule = row.rule
-            text = describe_rule(correction.version_seq, rule.value, rule.per, rule.min_quantity, rule.by_attribute, None)
+            if correction.version_seq is None:
+                text = NO_SCHEDULE
+            elif rule.value is None:
+                text = NO_RULE
+            else:
+                text = describe(action, rule.value, per=rule.per, min_quantity=rule.min_quantity, by_attribute=rule.by_attribute, by_points=rule.by_points)
             lines.append(AuditLine(
                 correction.booked_at, row.day, action, [correction.source_key],
                 row.new_quantity if row.new_quantity is not None else 0, row.new_attributes or "",

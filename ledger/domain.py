@@ -134,7 +134,8 @@ class Rule(BaseModel):
       the name is part of it, not a path), without a double quote.
     """
 
-    model_config = ConfigDict(frozen=True)
+    # Strict: `value: yes` or `value: "6"` in a document is a mistake, not 1 or 6.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     value: int = Field(default=0, ge=-MAX_POINT_VALUE, le=MAX_POINT_VALUE)
     per: int | None = Field(default=None, ge=1, le=MAX_INTEGER)
@@ -152,6 +153,26 @@ class Rule(BaseModel):
                 )
                 for attribute, table in value.items()
             }
+        return value
+
+    @field_validator("by")
+    @classmethod
+    def _storable_names(cls, value: dict[str, dict[str, int]] | None) -> dict[str, dict[str, int]] | None:
+        # `is None`, not truthiness: the empty name is a name, and one no attribute can have.
+        if value is None:
+            return value
+        for attribute, table in value.items():
+            if attribute == "":
+                raise ValueError("a `by` attribute name cannot be empty")
+            problem = text_problem(attribute)
+            if problem:
+                raise ValueError(f"a `by` attribute name {problem}")
+            for attribute_value in table:
+                problem = text_problem(attribute_value) or (
+                    f"is longer than {MAX_KEY_LENGTH} characters" if len(attribute_value) > MAX_KEY_LENGTH else None
+                )
+                if problem:
+                    raise ValueError(f"a `by` table value {attribute_value[:40]!r} {problem}")
         return value
 
     @model_validator(mode="after")
@@ -174,11 +195,11 @@ class Rule(BaseModel):
 
     @property
     def by_attribute(self) -> str | None:
-        return next(iter(self.by)) if self.by else None
+        return next(iter(self.by)) if self.by is not None else None
 
     @property
     def by_points(self) -> dict[str, int]:
-        return next(iter(self.by.values())) if self.by else {}
+        return next(iter(self.by.values())) if self.by is not None else {}
 
     def to_document(self) -> dict[str, Any]:
         """The rule as a plain mapping, without fields left at their defaults."""
@@ -192,7 +213,7 @@ class LevelCurve(BaseModel):
     `never_level_down`: a user's score is never let fall below the start of the highest level
     it reached (ledger/levels.py)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     kind: Literal["quadratic", "thresholds"] = "quadratic"
     coefficient: int = Field(default=100, ge=1, le=MAX_INTEGER)
@@ -251,7 +272,7 @@ class LevelCurve(BaseModel):
 class ScheduleVersion(BaseModel):
     """The point values in force from `effective_from` until the next version's date."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     effective_from: date
     rules: dict[str, Rule] = Field(default_factory=dict)
@@ -281,6 +302,26 @@ class ScheduleVersion(BaseModel):
                 str(action): ({"value": rule} if isinstance(rule, int) and not isinstance(rule, bool) else rule)
                 for action, rule in value.items()
             }
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _storable_actions(cls, value: dict[str, Rule]) -> dict[str, Rule]:
+        for action in value:
+            problem = text_problem(action) or (
+                "is empty" if action == "" else
+                f"is longer than {MAX_NAME_LENGTH} characters" if len(action) > MAX_NAME_LENGTH else None
+            )
+            if problem:
+                raise ValueError(f"action name {action[:40]!r} {problem}")
+        return value
+
+    @field_validator("author", "reason", "link")
+    @classmethod
+    def _storable_details(cls, value: str | None) -> str | None:
+        problem = text_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     def rule_for(self, action: str) -> Rule | None:

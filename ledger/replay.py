@@ -91,7 +91,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             prepare_scratch(conn, ledger)
             overlay.fill_user_targets(conn, number)
             run(conn, "fill_replay_pairs_of_all_corrections", ledger_id=number)
-            _update_scope(conn, number)
+            _update_scope(conn, number, rebuilt=True)
         else:
             say("finding what changed")
             prepare_scratch(conn, ledger)
@@ -119,14 +119,22 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     return outcome
 
 
-def _update_scope(conn: Connection, number: int) -> tuple[int, int]:
+def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False) -> tuple[int, int]:
     """Price the scope set in replay_days and replay_pairs (with corrections, adjustments and
     merges) and replace its daily rows, moving totals and period totals by the change.
+    `rebuilt`: the daily rows were just rebuilt from the actions alone, so the scope's
+    actions are read from them rather than priced again.
     Returns (user-days written, users whose total moved)."""
     run(conn, "fill_replay_pairs_of_targets")
     run(conn, "fill_replay_days_of_pairs")
     overlay.fill_overlay(conn, number)
-    price_scope(conn, number)
+    if rebuilt:
+        run(conn, "price_from_rebuilt", ledger_id=number)
+        if conn.dialect.name == "postgresql":
+            # Fresh temporary tables have no statistics; the statements below join them.
+            conn.exec_driver_sql("ANALYZE replay_pairs, replay_days, replay_priced")
+    else:
+        price_scope(conn, number)
     users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
     rollups.apply_changes(conn, number)
     run(conn, "delete_daily_scores_of_whole_days", ledger_id=number)

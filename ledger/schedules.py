@@ -2,29 +2,44 @@
 
 A version holds the complete rule set from its `effective_from` until the next version's.
 Two versions with the same date: the one recorded later wins (a correction is a new event).
+
+What is skipped as already recorded: a version whose content is already the version in
+force from its date (the latest recorded with that date), and a whole document imported
+before (recognised by the digest of its versions, which its batch's origin names). So
+re-running an import adds nothing, while setting x=1, then x=2, then x=1 again on one date
+records three versions, and x=1 is in force.
+
+A version dated more than FAR_FUTURE_DAYS after today is "far in the future": the command
+line asks for confirmation (`--yes`) before recording one, as such a date is usually a typo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from pydantic import ValidationError
+from sqlalchemy import Connection, Engine, func, select
 
 from ledger import ledger_numbers
-from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, today_utc
-from ledger.errors import RetroactiveChangeRefused, UnknownScheduleVersion
-from ledger.replay import points_in
+from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, canonical_json, today_utc
+from ledger.errors import InputProblem, InvalidInput, RetroactiveChangeRefused, UnknownScheduleVersion
+from ledger.replay import UserPoints, points_in
+from ledger.rule_edits import RuleEdit
 from ledger.store.engine import read_transaction, write_transaction
 from ledger.store.journal import begin_batch, commit_batch
-from ledger.store.schedules import read_versions, version_exists, write_version
+from ledger.store.schedules import document_origin, document_recorded, read_versions, write_version
 from ledger.store.tables import actions
+
+# A date more than this many days after today (UTC) is far in the future.
+FAR_FUTURE_DAYS = 365
 
 
 @dataclass(frozen=True)
 class UserMove:
-    """How a retroactive change moves one user's points."""
+    """How a change moves one user's points."""
 
     user_id: int
     before: int
@@ -32,17 +47,54 @@ class UserMove:
 
 
 @dataclass(frozen=True)
+class RuleChange:
+    """One action's rule before and after a change (None: no rule)."""
+
+    action: str
+    before: Rule | None
+    after: Rule | None
+
+
+@dataclass(frozen=True)
 class RecordOutcome:
-    """What recording some versions did: how many were new, what they reprice, and (for
-    versions dated in the past) whose points they move, by how much."""
+    """What recording some versions did: which were new (with the rules each changes against
+    the version in force before it on its date), how many were skipped, how many recorded
+    actions they reprice, and whose points they move, by how much."""
 
     recorded: list[ScheduleVersion]
     already_present: int
     affected_actions: int
     dry_run: bool
     moved: list[UserMove] = field(default_factory=list)
-    # `moved` compares points from actions on and after this day (the earliest past version).
+    # `moved` compares points from actions on and after this day (the earliest new version).
     moved_from: date | None = None
+    # For each recorded version, in the same order: the rules it changes.
+    changes: list[list[RuleChange]] = field(default_factory=list)
+    # True when the whole document had been imported before (nothing was compared).
+    document_seen: bool = False
+
+
+def far_future(day: date, today: date | None = None) -> bool:
+    """Whether `day` is more than FAR_FUTURE_DAYS after today (UTC)."""
+    return day > (today or today_utc()) + timedelta(days=FAR_FUTURE_DAYS)
+
+
+def unknown_actions(versions: Sequence[RecordedScheduleVersion], names: Sequence[str]) -> list[str]:
+    """The names in `names` that no recorded version has ever priced (had a rule for)."""
+    known = {action for recorded in versions for action in recorded.version.rules}
+    return [name for name in names if name not in known]
+
+
+def known_actions(versions: Sequence[RecordedScheduleVersion]) -> list[str]:
+    """Every action some recorded version has a rule for, by name."""
+    return sorted({action for recorded in versions for action in recorded.version.rules})
+
+
+def document_digest(versions: Sequence[ScheduleVersion]) -> str:
+    """A digest of a document's versions, in order: the same document in any format (or
+    re-read) has the same digest."""
+    body = canonical_json([version.to_document() for version in versions])
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def in_force(versions: Sequence[RecordedScheduleVersion], day: date) -> RecordedScheduleVersion | None:
@@ -74,14 +126,25 @@ def version_at(
     return found
 
 
-def next_version(engine: Engine, ledger: str, effective_from: date, changes: dict[str, Rule], **details: str | None) -> ScheduleVersion:
+def next_version(
+    engine: Engine, ledger: str, effective_from: date, changes: Mapping[str, Rule | RuleEdit], **details: str | None
+) -> ScheduleVersion:
     """A version dated `effective_from` that changes `changes` and keeps every other rule
-    of the version in force on that date."""
+    of the version in force on that date. A `Rule` replaces the action's rule; a `RuleEdit`
+    changes only the parts it names."""
     base = in_force(history(engine, ledger), effective_from)
     rules = dict(base.version.rules) if base else {}
-    rules.update(changes)
+    for action, change in changes.items():
+        rules[action] = change.apply(action, rules.get(action)) if isinstance(change, RuleEdit) else change
     levels = base.version.levels if base else None
-    return ScheduleVersion(effective_from=effective_from, rules=rules, levels=levels, **details)
+    try:
+        return ScheduleVersion(effective_from=effective_from, rules=rules, levels=levels, **details)
+    except ValidationError as exc:
+        problems = [
+            InputProblem(".".join(str(part) for part in error["loc"]) or "version", None, None, str(error["msg"]).removeprefix("Value error, "))
+            for error in exc.errors()
+        ]
+        raise InvalidInput(problems, what="schedule set") from None
 
 
 def record(
@@ -92,44 +155,104 @@ def record(
     retroactive: bool = False,
     dry_run: bool = False,
     origin: str | None = None,
+    as_document: bool = False,
 ) -> RecordOutcome:
-    """Record `versions` as one all-or-nothing batch. Versions already recorded are skipped.
+    """Record `versions` as one all-or-nothing batch, skipping each version already in force
+    from its date and, with `as_document` (an import), the whole list when that document was
+    recorded before.
 
-    A version dated before today is refused unless `retroactive` is set: it would reprice
-    actions the ledger already knows about.
+    A new version dated before today is refused unless `retroactive` is set: it would
+    reprice actions the ledger already knows about. Whenever new versions reprice recorded
+    actions (a past date, today, or a day future-dated actions fall on), the outcome lists
+    the users whose points move.
     """
     today = today_utc()
-    past = sorted({v.effective_from for v in versions if v.effective_from < today})
-    if past and not retroactive:
-        dates = ", ".join(day.isoformat() for day in past)
-        raise RetroactiveChangeRefused(
-            f"effective_from {dates} is before today ({today.isoformat()}): it would reprice "
-            "past actions; pass --retroactive to record it anyway"
-        )
+    digest = document_digest(versions) if as_document else None
     with write_transaction(engine) as conn:
         existing = read_versions(conn, ledger)
-        fresh: list[ScheduleVersion] = []
-        for version in versions:
-            if version not in fresh and not version_exists(conn, ledger, version):
-                fresh.append(version)
-        affected = _count_repriced(conn, ledger, existing, fresh)
-        moved_from = min((v.effective_from for v in fresh if v.effective_from < today), default=None)
-        before = points_in(conn, ledger, from_day=moved_from) if moved_from and affected else []
+        if digest is not None and document_recorded(conn, ledger, digest):
+            return RecordOutcome([], len(versions), 0, dry_run, document_seen=True)
+        ordered = sorted(_fresh(existing, versions), key=lambda v: v.effective_from)
+        past = sorted({v.effective_from for v in ordered if v.effective_from < today})
+        if past and not retroactive:
+            dates = ", ".join(day.isoformat() for day in past)
+            raise RetroactiveChangeRefused(
+                f"effective_from {dates} is before today ({today.isoformat()}): it would reprice "
+                "past actions; pass --retroactive to record it anyway"
+            )
+        affected = _count_repriced(conn, ledger, existing, ordered)
+        moved_from = ordered[0].effective_from if affected else None
+        before = points_in(conn, ledger, from_day=moved_from) if moved_from else []
         # A dry run writes inside a savepoint it then rolls back: the moves are measured by
         # the same pricing on the same rows, and nothing stays.
         with conn.begin_nested() as savepoint:
-            if fresh:
-                batch = begin_batch(conn, ledger, "schedule", origin)
-                for version in sorted(fresh, key=lambda v: v.effective_from):
+            if ordered:
+                batch = begin_batch(conn, ledger, "schedule", document_origin(origin, digest) if digest else origin)
+                for version in ordered:
                     write_version(conn, batch, ledger, version, retroactive=version.effective_from < today)
                 commit_batch(conn, batch)
-            after = points_in(conn, ledger, from_day=moved_from) if moved_from and affected else []
+            after = points_in(conn, ledger, from_day=moved_from) if moved_from else []
             if dry_run:
                 savepoint.rollback()
-        return RecordOutcome(fresh, len(versions) - len(fresh), affected, dry_run, _moves(before, after), moved_from)
+        return RecordOutcome(
+            ordered, len(versions) - len(ordered), affected, dry_run, _moves(before, after), moved_from, _changes(existing, ordered)
+        )
 
 
-def _moves(before: list, after: list) -> list[UserMove]:  # type: ignore[type-arg]
+def _fresh(existing: Sequence[RecordedScheduleVersion], versions: Sequence[ScheduleVersion]) -> list[ScheduleVersion]:
+    """The versions to record, in the given order: each one that is not already the latest
+    of its date (recorded, or given before it)."""
+    latest: dict[date, ScheduleVersion] = {}
+    for recorded in sorted(existing, key=lambda r: r.seq):
+        latest[recorded.version.effective_from] = recorded.version
+    fresh: list[ScheduleVersion] = []
+    for version in versions:
+        if latest.get(version.effective_from) != version:
+            fresh.append(version)
+            latest[version.effective_from] = version
+    return fresh
+
+
+def _after_every_seq(index: int) -> int:
+    """A sequence number for a version not written yet: after every recorded one."""
+    return 2**62 + index
+
+
+Timeline = list[tuple[date, int, ScheduleVersion]]
+
+
+def _timeline(existing: Sequence[RecordedScheduleVersion]) -> Timeline:
+    return [(recorded.version.effective_from, recorded.seq, recorded.version) for recorded in existing]
+
+
+def _winner(timeline: Timeline, day: date) -> ScheduleVersion | None:
+    """The version in force on `day` in an (effective_from, seq, version) timeline."""
+    candidates = [entry for entry in timeline if entry[0] <= day]
+    return max(candidates, key=lambda entry: (entry[0], entry[1]))[2] if candidates else None
+
+
+def rule_changes(old: Mapping[str, Rule], new: Mapping[str, Rule]) -> list[RuleChange]:
+    """The actions whose rule differs between two rule sets, by name."""
+    return [
+        RuleChange(action, old.get(action), new.get(action))
+        for action in sorted(set(old) | set(new))
+        if old.get(action) != new.get(action)
+    ]
+
+
+def _changes(existing: Sequence[RecordedScheduleVersion], ordered: Sequence[ScheduleVersion]) -> list[list[RuleChange]]:
+    """For each new version (in recording order), the rules it changes against the version
+    in force on its date just before it."""
+    timeline = _timeline(existing)
+    result = []
+    for index, version in enumerate(ordered):
+        previous = _winner(timeline, version.effective_from)
+        result.append(rule_changes(previous.rules if previous else {}, version.rules))
+        timeline.append((version.effective_from, _after_every_seq(index), version))
+    return result
+
+
+def _moves(before: Sequence[UserPoints], after: Sequence[UserPoints]) -> list[UserMove]:
     """Users whose points differ between two pricings, most moved first."""
     old = {entry.user_id: entry.points for entry in before}
     new = {entry.user_id: entry.points for entry in after}
@@ -137,53 +260,37 @@ def _moves(before: list, after: list) -> list[UserMove]:  # type: ignore[type-ar
     return sorted(moves, key=lambda move: (-abs(move.after - move.before), move.user_id))
 
 
-def _count_repriced(conn, ledger: str, existing: list[RecordedScheduleVersion], fresh: list[ScheduleVersion]) -> int:  # type: ignore[no-untyped-def]
-    """How many recorded actions fall under a new version whose rule for them differs from
-    the rule that priced them before."""
-    total = 0
+def _count_repriced(
+    conn: Connection, ledger: str, existing: Sequence[RecordedScheduleVersion], ordered: Sequence[ScheduleVersion]
+) -> int:
+    """How many recorded actions the new versions reprice: those on a day whose rule for
+    their action differs once the new versions are recorded."""
+    if not ordered:
+        return 0
+    old_timeline = _timeline(existing)
+    new_timeline = old_timeline + [(v.effective_from, _after_every_seq(i), v) for i, v in enumerate(ordered)]
+    starts = sorted({start for start, _, _ in new_timeline if start >= ordered[0].effective_from})
     number = ledger_numbers.number_of(conn, ledger)
-    timeline = sorted(
-        [(r.version.effective_from, r.seq, r.version) for r in existing]
-        + [(v.effective_from, 10**18 + i, v) for i, v in enumerate(fresh)]
-    )
-    for index, (start, _, version) in enumerate(timeline):
-        if not any(version is candidate for candidate in fresh):
-            continue
-        end = next((later for later, _, _ in timeline[index + 1 :] if later > start), None)
-        before = in_force(existing, start)
-        old_rules = before.version.rules if before else {}
-        changed = [
-            action
-            for action in set(old_rules) | set(version.rules)
-            if old_rules.get(action) != version.rules.get(action)
-        ]
+    total = 0
+    for index, start in enumerate(starts):
+        old, new = _winner(old_timeline, start), _winner(new_timeline, start)
+        changed = [change.action for change in rule_changes(old.rules if old else {}, new.rules if new else {})]
         if not changed:
             continue
         query = select(func.count()).select_from(actions).where(
             actions.c.ledger_id == number, actions.c.day >= start, actions.c.action.in_(changed)
         )
-        if end is not None:
-            query = query.where(actions.c.day < end)
+        if index + 1 < len(starts):
+            query = query.where(actions.c.day < starts[index + 1])
         total += conn.execute(query).scalar_one()
     return total
 
 
-@dataclass(frozen=True)
-class RuleChange:
-    action: str
-    before: Rule | None
-    after: Rule | None
-
-
-def diff(engine: Engine, ledger: str, from_day: date, to_day: date) -> tuple[RecordedScheduleVersion | None, RecordedScheduleVersion | None, list[RuleChange]]:
+def diff(
+    engine: Engine, ledger: str, from_day: date, to_day: date
+) -> tuple[RecordedScheduleVersion | None, RecordedScheduleVersion | None, list[RuleChange]]:
     """What changed between the versions in force on `from_day` and on `to_day`."""
     versions = history(engine, ledger)
     before, after = in_force(versions, from_day), in_force(versions, to_day)
-    old = before.version.rules if before else {}
-    new = after.version.rules if after else {}
-    changes = [
-        RuleChange(action, old.get(action), new.get(action))
-        for action in sorted(set(old) | set(new))
-        if old.get(action) != new.get(action)
-    ]
+    changes = rule_changes(before.version.rules if before else {}, after.version.rules if after else {})
     return before, after, changes

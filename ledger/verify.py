@@ -33,6 +33,7 @@ from ledger.store.chain_key import chain_key, mac_matches
 from ledger.store.journal import GENESIS_HASH, chain_hash
 from ledger.verify_schema import schema_object_problem
 from ledger.verify_storage import Finding, orphan_rules, stored_value_problem
+from ledger.store.schedules import key_matches_content
 from ledger.store.tables import (
     EVENT_TABLES,
     actions,
@@ -361,9 +362,9 @@ def _version_document(
     try:
         for rule in rule_rows:
             table = points.get((row.seq, rule.action))
-            if table and not rule.by_attribute:
+            if table and rule.by_attribute is None:
                 return "", f"rule {rule.action!r} has a points table but no `by` attribute"
-            by = {rule.by_attribute: table or {}} if rule.by_attribute else None
+            by = {rule.by_attribute: table or {}} if rule.by_attribute is not None else None
             rules[rule.action] = Rule(value=rule.value, per=rule.per, min_quantity=rule.min_quantity, by=by)
         strays = sorted(action for seq, action in points if seq == row.seq and action not in rules)
         if strays:
@@ -379,7 +380,7 @@ def _version_document(
     except (ValidationError, ValueError, TypeError) as exc:
         return "", f"its stored rules do not form a valid version ({str(exc).splitlines()[0]})"
     problem = None
-    if row.version_key != version.content_key():
+    if not key_matches_content(row.version_key, version):
         problem = f"version_key {row.version_key} does not match its content ({version.content_key()})"
     return canonical_json(version.to_document()), problem
 

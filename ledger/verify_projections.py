@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, select
 
 from ledger import ledger_numbers as numbers
+from ledger import replay
 from ledger.errors import LedgerError
-from ledger.pricing import FIRST_DAY, LAST_DAY, allow_big_aggregates, prepare_scratch, price_scope, run
+from ledger.pricing import allow_big_aggregates, run
 from ledger.store.engine import read_transaction
 from ledger.store.tables import projection_state
 
@@ -86,9 +87,8 @@ def _ledger_differences(conn: Connection, ledger: str) -> Iterator[ProjectionDif
         yield f"ledger {ledger!r}: events were recorded after its projections (seq {through}); run `scoreledger recalc` and check again"
         return
     number = numbers.number_of(conn, ledger)
-    prepare_scratch(conn, ledger)
-    run(conn, "fill_replay_days", ledger_id=number, from_day=FIRST_DAY, to_day=LAST_DAY)
-    price_scope(conn, number)
+    # Prices every event as the recalculation does, leaving each (user, day) in replay_priced.
+    replay.points_in(conn, ledger)
     for user_id, day, expected, stored in run(conn, "daily_differences", ledger_id=number):
         yield ProjectionDifference(ledger, f"daily_scores user {user_id} day {day}", expected, stored)
     for user_id, expected, stored in run(conn, "total_differences", ledger_id=number):

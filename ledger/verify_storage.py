@@ -114,11 +114,14 @@ def _levels_problem(conn: Connection) -> Finding | None:
 def _level_curve_problem(levels: Any) -> str | None:
     try:
         parsed = json.loads(levels)
-        curve = LevelCurve.model_validate(parsed, strict=True)
     except (ValueError, TypeError) as exc:
         return f"is not a level curve ({str(exc).splitlines()[0]})"
     if not isinstance(parsed, dict) or set(parsed) - set(LevelCurve.model_fields):
         return f"holds keys a level curve does not have: {levels[:80]}"
+    try:
+        curve = LevelCurve.model_validate(parsed, strict=True)
+    except (ValueError, TypeError) as exc:
+        return f"is not a level curve ({str(exc).splitlines()[0]})"
     if levels != canonical_json(curve.to_document()):
         return f"is spelled {levels[:80]}, not as written ({canonical_json(curve.to_document())})"
     return None

@@ -108,9 +108,10 @@ INSERT INTO replay_overlay (user_id, day, points)
 SELECT j.user_id, j.day, j.points
 FROM adjustments j
 WHERE j.ledger_id = :ledger_id AND j.recorded_at <= :known_at AND j.kind IN ('manual', 'imported')
+  -- Uncorrelated IN, hashed once (see corrections_in_scope).
   AND (
-    EXISTS (SELECT 1 FROM replay_days d WHERE d.day = j.day AND d.whole = 1)
-    OR EXISTS (SELECT 1 FROM replay_members m WHERE m.user_id = j.user_id AND m.day = j.day)
+    j.day IN (SELECT d.day FROM replay_days d WHERE d.whole = 1)
+    OR (j.user_id, j.day) IN (SELECT m.user_id, m.day FROM replay_members m)
   )
 
 -- name: corrections_in_scope
@@ -130,12 +131,34 @@ WHERE c.ledger_id = :ledger_id AND c.recorded_at <= :known_at
     SELECT 1 FROM corrections s
     WHERE s.ledger_id = c.ledger_id AND s.user_id = c.user_id AND s.action_day = c.action_day
       AND s.action = c.action AND s.recorded_at <= :known_at
+      -- Uncorrelated IN, not EXISTS: both engines hash the scope once, where a correlated
+      -- EXISTS under OR scanned replay_members (no index, no statistics) once per correction.
       AND (
-        EXISTS (SELECT 1 FROM replay_days d WHERE d.day = s.day AND d.whole = 1)
-        OR EXISTS (SELECT 1 FROM replay_members m WHERE m.user_id = s.user_id AND m.day = s.day)
+        s.day IN (SELECT d.day FROM replay_days d WHERE d.whole = 1)
+        OR (s.user_id, s.day) IN (SELECT m.user_id, m.day FROM replay_members m)
       )
   )
 ORDER BY c.user_id, c.action_day, c.action, c.day, c.seq
+
+-- name: price_from_rebuilt
+-- `price` right after a full rebuild priced every action into daily_scores (each user's own,
+-- before merges, a row for every (user, day) with actions): the scope's actions earn what
+-- those rows hold, so they are read instead of priced again; plus the overlay, and a merged
+-- user's points go to its target.
+INSERT INTO replay_priced (user_id, day, points)
+SELECT COALESCE(m.target, x.user_id), x.day, CAST(SUM(x.points) AS BIGINT)
+FROM (
+    SELECT d.user_id, d.day, d.points
+    -- CROSS JOIN: SQLite keeps the pairs as the outer loop and looks each one up in the
+    -- daily rows' key; PostgreSQL plans it as any join.
+    FROM replay_members s
+    CROSS JOIN daily_scores d
+    WHERE d.ledger_id = :ledger_id AND d.day = s.day AND d.user_id = s.user_id
+    UNION ALL
+    SELECT o.user_id, o.day, o.points FROM replay_overlay o
+) x
+LEFT JOIN replay_user_targets m ON m.user_id = x.user_id
+GROUP BY COALESCE(m.target, x.user_id), x.day
 
 -- name: scoped_whole_days
 SELECT day FROM replay_days WHERE whole = 1
@@ -159,10 +182,12 @@ INSERT INTO replay_correction_buckets (user_id, day, action) VALUES (:user_id, :
 -- name: original_quantities
 -- The quantities of the actions recorded (by then) in each listed bucket, as first recorded.
 SELECT b.user_id, b.day, b.action, a.quantity
+-- CROSS JOIN: SQLite keeps the few buckets as the outer loop and looks each one up in the
+-- (ledger, day, user_id, action) index; PostgreSQL plans it as any join.
 FROM replay_correction_buckets b
-JOIN actions a
-  ON a.ledger_id = :ledger_id AND a.day = b.day AND a.user_id = b.user_id AND a.action = b.action
-WHERE a.recorded_at <= :known_at
+CROSS JOIN actions a
+WHERE a.ledger_id = :ledger_id AND a.day = b.day AND a.user_id = b.user_id AND a.action = b.action
+  AND a.recorded_at <= :known_at
 
 -- name: by_points_of_versions
 SELECT version_seq, action, attribute_value, points

@@ -18,7 +18,7 @@ import itertools
 import os
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 from psycopg import sql

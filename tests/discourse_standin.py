@@ -16,14 +16,13 @@ write, slow answers, 429s of either shape), and every request is recorded with i
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import os
 import queue
 import random
 import re
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -36,8 +35,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
+
+# One class (and one counter) for every forum database of a test process, so that names never collide.
+from tests.discourse_forum import ForumDatabase  # noqa: F401 - re-exported for the stand-in's tests
 
 SCORE_EVENTS = "/admin/plugins/gamification/score_events.json"
 RECALCULATE = "/admin/plugins/gamification/recalculate-scores.json"
@@ -108,29 +108,6 @@ def default_recalculate(conn: psycopg.Connection, since: date) -> None:
         )
 
 
-class ForumDatabase:
-    """A database of its own on the test server (named after the test database, with
-    `_forum_` and a counter), created empty and dropped on `drop`."""
-
-    _counter = itertools.count()
-
-    def __init__(self, admin_url: str) -> None:
-        url = make_url(admin_url)
-        self.name = f"{url.database}_forum_{os.getpid()}_{next(self._counter)}"
-        self._admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.url = url.set(drivername="postgresql", database=self.name).render_as_string(hide_password=False)
-        with psycopg.connect(self._admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-
-    def connect(self) -> psycopg.Connection:
-        return psycopg.connect(self.url, autocommit=True)
-
-    def drop(self) -> None:
-        with psycopg.connect(self._admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-
-
 @dataclass
 class Fault:
     """Misbehave on the matching requests numbered in `calls` (1-based, counted over the
@@ -138,7 +115,7 @@ class Fault:
 
     kinds: "error500"; "error422" (a permanent refusal); "drop_before" (close the connection without handling the request);
     "drop_after" (handle it, commit, then close without answering); "slow" (wait `seconds`
-    first); "429_json" (JSON with extras.wait_seconds and Retry-After); "429_json_bare" (JSON,
+    first); 429s that ask for `seconds` (1 unless given): "429_json" (JSON with extras.wait_seconds and Retry-After); "429_json_bare" (JSON,
     no Retry-After); "429_text" (plain text with Retry-After); "429_text_bare" (plain text only).
     """
 
@@ -260,7 +237,7 @@ class StandIn:
 
     def start(self) -> StandIn:
         handler = type("Handler", (_Handler,), {"standin": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -345,7 +322,7 @@ class StandIn:
                 time.sleep(fault.seconds)
         if "drop_before" in kinds:
             raise _Dropped
-        limited = _rate_limit_fault(kinds) or self._ip_limit() or self._check_auth(headers) or self._admin_limit()
+        limited = _rate_limit_fault(faults) or self._ip_limit() or self._check_auth(headers) or self._admin_limit()
         if limited is not None:
             return limited
         if "error500" in kinds:
@@ -583,6 +560,14 @@ class _Borrowed:
         self.standin._give_back(self.conn)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client killed mid-request (the SIGKILL trials) resets its connection: not news.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     standin: StandIn
     protocol_version = "HTTP/1.1"
@@ -651,16 +636,25 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-def _rate_limit_fault(kinds: set[str]) -> tuple[int, Any, dict[str, str]] | None:
-    if "429_json" in kinds:
-        return _rate_limited_json(1, "admin_api_key_rate_limit")
-    if "429_json_bare" in kinds:
-        status, body, _ = _rate_limited_json(1, None)
-        return status, body, {}
-    if "429_text" in kinds:
-        return 429, "Slow down, too many requests from this IP address.\nPlease retry again in 1 seconds.\n", {"Retry-After": "1"}
-    if "429_text_bare" in kinds:
-        return 429, "Slow down, too Many Requests from this IP Address", {}
+def _rate_limit_fault(faults: list[Fault]) -> tuple[int, Any, dict[str, str]] | None:
+    for fault in faults:
+        if not fault.kind.startswith("429"):
+            continue
+        wait = fault.seconds or 1  # Discourse says whole seconds; tests may ask for less
+        text = f"{wait:g}"
+        body = {
+            "errors": [f"You've performed this action too many times. Please wait {text} seconds before trying again."],
+            "error_type": "rate_limit",
+            "extras": {"wait_seconds": wait, "time_left": f"{text} seconds"},
+        }
+        if fault.kind == "429_json":
+            return 429, body, {"Retry-After": text, "Discourse-Rate-Limit-Error-Code": "admin_api_key_rate_limit"}
+        if fault.kind == "429_json_bare":
+            return 429, body, {}
+        if fault.kind == "429_text":
+            return 429, f"Slow down, too many requests from this IP address.\nPlease retry again in {text} seconds.\n", {"Retry-After": text}
+        if fault.kind == "429_text_bare":
+            return 429, "Slow down, too Many Requests from this IP Address", {}
     return None
 
 

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench import report, runner
+from bench.corrections import corrections_of
 from bench.generator import ACTION_TYPES, generate, ledger_rows
 from bench.scales import Scale
 from bench.schedule import versions
@@ -39,6 +40,25 @@ def test_community_is_shaped_like_a_forum() -> None:
     assert len(versions()) >= 12
 
 
+def test_corrections_are_reproducible_and_name_recorded_actions() -> None:
+    community = generate(20_000, 500, seed=3)
+    rows = {located.row.source_key: located.row for located in ledger_rows(community)}
+    found = corrections_of(community)
+    assert found == corrections_of(generate(20_000, 500, seed=3))
+    assert 0.015 * len(rows) <= len(found.retractions) <= 0.025 * len(rows)
+    assert found.amendments and found.merges
+    assert {adjustment.kind for adjustment in found.adjustments} == {"imported", "manual"}
+    corrected = [*found.retractions, *found.amendments]
+    # Each key once, never before its action's day; amendments only grow a measure.
+    assert len({item.source_key for item in corrected}) == len(corrected)
+    for item in corrected:
+        assert item.at.date() >= rows[item.source_key].occurred_at.date()
+    for amendment in found.amendments:
+        assert amendment.quantity > rows[amendment.source_key].quantity
+    users = [user for source, target, _ in found.merges for user in (source, target)]
+    assert len(set(users)) == len(users)
+
+
 def test_tiny_run_writes_both_reports(tmp_path: Path) -> None:
     admin_url = os.environ.get("SCORELEDGER_TEST_DATABASE_URL")
     if admin_url is None and in_ci():
@@ -49,6 +69,8 @@ def test_tiny_run_writes_both_reports(tmp_path: Path) -> None:
     assert document["errors"] == []
     names = {(result["name"], result["backend"]) for result in document["results"]}
     assert ("full recalc (all projections)", "sqlite") in names
+    assert ("retract 100 keys + incremental recalc", "sqlite") in names
+    assert ("merge a user with ~100 actions + incremental recalc", "sqlite") in names
     if admin_url:
         assert ("side-by-side: plugin-style time / scoreledger full recalc", "postgresql") in names
         assert ("discourse import from the forum database (full)", "postgresql") in names

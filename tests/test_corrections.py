@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger import Action, Ledger, Rule, ScheduleVersion
-from ledger.domain import Adjustment, Amendment, Reinstatement, Retraction
+from ledger.domain import Adjustment, Amendment, Reinstatement
 from ledger.errors import InvalidInput, JournalBroken
 from ledger.standings import Period
 from tests.tampering import triggers_off

@@ -19,7 +19,7 @@ from ledger.discourse.importer import import_forum
 from ledger.discourse.scorables import detect_shape
 from tests import discourse_plugin
 from tests.backends import in_ci
-from tests.discourse_forum import ForumDatabase, ForumPlan, Generated, create_schema, generate_activity, log_setting_change
+from tests.discourse_forum import ForumDatabase, ForumPlan, Generated, create_schema, generate_activity
 
 # Settings the forum stores besides the defaults, per generation: the category filter and a
 # changed value, set outside the staff log (so "never changed" as far as history can tell).

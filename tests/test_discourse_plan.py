@@ -27,7 +27,8 @@ CHANGED_ON = datetime(2025, 3, 1, 9)  # half-way through the generated activity 
 
 
 @pytest.fixture(params=["G2", "G3"])
-def forum(request: pytest.FixtureRequest, credentials: None) -> Iterator[Forum]:
+def forum(request: pytest.FixtureRequest) -> Iterator[Forum]:
+    request.getfixturevalue("credentials")  # the stand-in's API key in the environment
     yield from make_forum(request.param, seed=23)
 
 

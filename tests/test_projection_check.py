@@ -80,3 +80,19 @@ def test_a_projection_state_ahead_of_the_journal_is_refused_by_reads(priced: Led
     assert priced.recalc().full
     after = {row.user_id: row.points for row in priced.scores()}
     assert after[1] == {row.user_id: row.points for row in before}[1] + 5
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_projections_with_corrections_adjustments_and_merges_agree(priced: Ledger, full: bool) -> None:
+    from datetime import datetime
+
+    from ledger.domain import Adjustment
+
+    priced.record_adjustments([Adjustment(key="bonus", user_id=1, points=40, on=date(2024, 2, 3), reason="event")])
+    priced.retract(["a4"], at=datetime(2024, 3, 5, 12))
+    priced.merge_users(3, 2, at=datetime(2024, 3, 6, 12), reason="duplicate account")
+    priced.recalc(full=full)
+    assert priced.projection_differences() == []
+    with priced.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE user_totals SET points = points + 1 WHERE user_id = 2")
+    assert [d.where for d in priced.projection_differences()] == ["user_totals user 2"]  # type: ignore[union-attr]

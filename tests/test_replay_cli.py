@@ -19,7 +19,7 @@ def setup_example(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "actions.csv"
     path.write_text(csv_text(rows))
     cli("ingest", str(path))
-    cli("schedule", "set", "--effective-from", "2024-01-01", "likes_received=3", "posts_created=6", "--retroactive")
+    cli("schedule", "set", "--effective-from", "2024-01-01", "likes_received=3", "posts_created=6", "--retroactive", "--new-action")
     cli("schedule", "set", "--effective-from", "2024-05-16", "likes_received=6", "posts_created=3", "--retroactive", "--reason", "quality")
 
 

@@ -32,7 +32,7 @@ def test_cli_shows_who_a_retroactive_change_moves(cli, tmp_path: Path) -> None: 
     path = tmp_path / "a.csv"
     path.write_text(csv_text([action_row("l1", user=5, when="2024-05-20"), action_row("l2", user=5, when="2024-04-01")]))
     cli("ingest", str(path))
-    cli("schedule", "set", "--effective-from", "2024-01-01", "likes_received=3", "--retroactive")
+    cli("schedule", "set", "--effective-from", "2024-01-01", "likes_received=3", "--retroactive", "--new-action")
     out = cli("schedule", "set", "--effective-from", "2024-05-16", "likes_received=6", "--retroactive").stdout
-    assert "moves 1 user(s) (points from actions on and after 2024-05-16):" in out
+    assert "moves 1 user(s) (points from actions on and after 2024-05-16): 1 up, 0 down, +3 points in total" in out
     assert "user 5: 3 -> 6 (+3)" in out

@@ -261,7 +261,13 @@ def test_upgrading_clears_the_projections_so_the_next_recalc_rebuilds_them(empty
 
 def lock_waiters(book: Ledger) -> int:
     with book.engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one()
+        # This database's waiters only: pg_locks lists the whole server's.
+        return conn.execute(
+            text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE NOT l.granted AND a.datname = current_database()"
+            )
+        ).scalar_one()
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])

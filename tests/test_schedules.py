@@ -108,10 +108,10 @@ versions:
 """
     with pytest.raises(InvalidInput) as caught:
         import_text(book, tmp_path, body, retroactive=True)
-    fields = [p.field for p in caught.value.problems]
-    assert fields[0] == "version 1: effective_from"
-    assert any(f.startswith("version 2: rules.b") for f in fields)
-    assert any(f.startswith("version 2: rules.c") for f in fields)
+    where = [(p.line, p.field) for p in caught.value.problems]
+    assert where[0] == (3, "version 1 (2024-02-30): effective_from")
+    assert (7, "version 2 (2024-03-01), action b: value") in where
+    assert (8, "version 2 (2024-03-01), action c") in where
     assert book.schedule_history() == []
 
 
@@ -130,14 +130,15 @@ def test_export_reimports_to_the_same_history(book: Ledger, database_url: str, t
 
 
 def test_cli_schedule_commands(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("schedule", "set", "--effective-from", "2024-01-01", "likes_received=3", "posts_created=6", "--retroactive", "--reason", "launch")
+    cli("schedule", "set", "--effective-from", "2024-01-01", "likes_received=3", "posts_created=6", "--retroactive", "--reason", "launch", "--new-action")
     refused = cli("schedule", "set", "--effective-from", "2024-05-16", "likes_received=6", ok=False)
     assert refused.exit_code == 1 and "--retroactive" in refused.stderr
     cli("schedule", "set", "--effective-from", "2024-05-16", "likes_received=6", "posts_created=3", "--retroactive")
     shown = json.loads(cli("schedule", "show", "--at", "2024-05-15", "--format", "json").stdout)
     assert {row["action"]: row["value"] for row in shown} == {"likes_received": 3, "posts_created": 6}
     assert cli("schedule", "diff", "--from", "2024-05-15", "--to", "2024-05-16", "--format", "csv").stdout == (
-        "action,before,after\nlikes_received,3,6\nposts_created,6,3\n"
+        "action,before_value,before_per,before_min_quantity,before_by,after_value,after_per,after_min_quantity,after_by\n"
+        "likes_received,3,,,,6,,,\nposts_created,6,,,,3,,,\n"
     )
     history = json.loads(cli("schedule", "history", "--format", "json").stdout)
     assert [row["effective_from"] for row in history] == ["2024-01-01", "2024-05-16"]
@@ -149,7 +150,7 @@ def test_cli_schedule_commands(cli, tmp_path: Path) -> None:  # type: ignore[no-
 def test_cli_schedule_bad_words(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("schedule", "set", "--effective-from", "2030-01-01", "likes", "posts=x", ok=False)
     assert result.exit_code == 1
-    assert "expected ACTION=POINTS" in result.stderr and "points must be a whole number" in result.stderr
+    assert "expected ACTION=POINTS" in result.stderr and "value must be a whole number" in result.stderr
     bad_date = cli("schedule", "show", "--at", "15/05/2024", ok=False)
     assert bad_date.exit_code == 1 and "YYYY-MM-DD" in bad_date.stderr
 

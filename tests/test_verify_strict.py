@@ -158,3 +158,12 @@ def test_schema_objects_of_other_applications_are_not_judged(journal: Ledger) ->
         conn.exec_driver_sql("CREATE TABLE forum_posts (id INTEGER PRIMARY KEY, body TEXT)")
         conn.exec_driver_sql("CREATE VIEW forum_view AS SELECT id FROM forum_posts")
     assert journal.verify().batches == 3
+
+
+def test_an_empty_journal_gives_no_digest(book: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInput) as caught:
+        book.digest()
+    assert "journal is empty" in str(caught.value.problems[0])
+    result = cli("digest", ok=False)
+    assert result.exit_code == 1 and "journal is empty" in result.stderr and result.stdout == ""
+    assert "nothing was written" not in result.stderr

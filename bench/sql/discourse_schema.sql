@@ -131,6 +131,16 @@ CREATE TABLE invites (
     created_at timestamp NOT NULL,
     updated_at timestamp NOT NULL
 );
+-- Score events (the plugin's manual and imported points), summed into the daily scores.
+CREATE TABLE gamification_score_events (
+    id bigint PRIMARY KEY,
+    user_id bigint NOT NULL,
+    date date NOT NULL,
+    points integer NOT NULL,
+    description text,
+    created_at timestamp NOT NULL,
+    updated_at timestamp NOT NULL
+);
 CREATE TABLE gamification_scores (
     id bigserial PRIMARY KEY,
     user_id bigint NOT NULL,

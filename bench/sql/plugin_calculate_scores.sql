@@ -74,6 +74,12 @@ FROM (
     FROM invites AS inv
     WHERE inv.created_at >= :since AND inv.redemption_count > 0
     GROUP BY 1, 2
+  UNION ALL
+    -- score events, at the points they were given
+    SELECT se.user_id, se.date, SUM(se.points)
+    FROM gamification_score_events AS se
+    WHERE se.date >= :since
+    GROUP BY 1, 2
 ) AS source
 WHERE user_id IS NOT NULL
 GROUP BY 1, 2

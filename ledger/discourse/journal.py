@@ -10,7 +10,7 @@ looks the event up on the forum by its marker, and never posts it twice
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ledger import Ledger
 from ledger.discourse.push import PlannedEvent
@@ -40,11 +40,24 @@ class LedgerJournal:
         ]
 
     def record_intent(self, event: PlannedEvent) -> None:
-        self.book.record_compensation_intent(CompensationIntent(event.key, event.user_id, event.points, event.on, event.reason))
+        self.record_intents([event])
+
+    def record_intents(self, events: Sequence[PlannedEvent]) -> None:
+        """One batch of intents, before a batch of posts (push.py's BatchingJournal)."""
+        self.book.record_compensation_intents(
+            [CompensationIntent(event.key, event.user_id, event.points, event.on, event.reason) for event in events]
+        )
 
     def record_posted(self, event: PlannedEvent, discourse_id: int) -> None:
+        self.record_posted_many([(event, discourse_id)])
+
+    def record_posted_many(self, posted: Sequence[tuple[PlannedEvent, int]]) -> None:
+        """One batch of compensations, each with the forum's id for it."""
         self.book.record_adjustments(
-            [Adjustment(key=event.key, user_id=event.user_id, points=event.points, on=event.on, reason=event.reason,
-                        kind="compensation", reference=str(discourse_id))],
+            [
+                Adjustment(key=event.key, user_id=event.user_id, points=event.points, on=event.on, reason=event.reason,
+                           kind="compensation", reference=str(discourse_id))
+                for event, discourse_id in posted
+            ],
             origin="discourse push",
         )

@@ -163,6 +163,21 @@ def find_posted(client: DiscourseClient, event: PlannedEvent) -> list[ScoreEvent
     return ours
 
 
+class BatchingJournal(CompensationJournal, Protocol):
+    """A journal that can record several intents, or several postings, in one write: the push
+    then records the intents of up to `batch` events before posting them, and their postings
+    after. A crash in between leaves intents without postings, which the next run looks up
+    by marker as always; only the cost of a crash grows (a lookup per pending event)."""
+
+    def record_intents(self, events: Sequence[PlannedEvent]) -> None:
+        """Record that each of `events` is about to be posted."""
+        ...
+
+    def record_posted_many(self, postings: Sequence[tuple[PlannedEvent, int]]) -> None:
+        """Record each (event, Discourse event id) as posted."""
+        ...
+
+
 def push(
     events: Iterable[PlannedEvent],
     journal: CompensationJournal,
@@ -172,13 +187,16 @@ def push(
     dry_run: bool = False,
     progress: bool | Console = False,
     max_unknown_outcomes: int = 5,
+    batch: int = 25,
 ) -> PushReport:
     """Post every planned event not yet posted, exactly once, and return what was done.
 
     Stays under the client's rate, which honours 429 and retries transient failures. On a
     permanent failure (or transient ones outlasting the retries) it raises PushFailed, whose
     report lists everything posted so far: all of it is already in the journal. Running it
-    again posts only what is still missing; with `dry_run` it only counts.
+    again posts only what is still missing; with `dry_run` it only counts. A journal with
+    `record_intents` and `record_posted_many` (BatchingJournal) is written once per `batch`
+    events; any other, once per intent and once per posting.
     """
     started = time.monotonic()
     planned = _unique(events)
@@ -191,7 +209,10 @@ def push(
         report.would_post = len(todo)
         report.elapsed = time.monotonic() - started
         return report
+    batching = hasattr(journal, "record_intents") and hasattr(journal, "record_posted_many")
+    size = max(1, batch) if batching else 1
     planned_keys = {event.key for event in planned}
+    pending: list[tuple[PlannedEvent, int]] = []
     bar = _progress_bar(progress)
     try:
         if bar is not None:
@@ -200,19 +221,35 @@ def push(
         for key, intent in intents.items():
             if key not in planned_keys and key not in posted:
                 _settle_stale(client, journal, intent, report)
-        for event in todo:
-            if event.key in intents:
-                found = find_posted(client, intents[event.key])
+        for first in range(0, len(todo), size):
+            fresh = []
+            for event in todo[first : first + size]:
+                found = find_posted(client, intents[event.key]) if event.key in intents else []
                 if found:
                     _record_found(journal, intents[event.key], found, report)
                     if task is not None:
                         bar.advance(task)
-                    continue
-            journal.record_intent(event)
-            _post_once(client, journal, event, link, report, max_unknown_outcomes)
-            if task is not None:
-                bar.advance(task)
+                else:
+                    fresh.append(event)
+            if not fresh:
+                continue
+            if batching:
+                journal.record_intents(fresh)  # type: ignore[attr-defined]
+            for event in fresh:
+                if not batching:
+                    journal.record_intent(event)
+                discourse_id, found = _post_once(client, event, link, max_unknown_outcomes)
+                pending.append((event, discourse_id))
+                report.posted.append((event.key, discourse_id))
+                if len(found) > 1:
+                    report.duplicates.append((event.key, [item.id for item in found]))
+                if not batching:
+                    _flush(journal, pending)
+                if task is not None:
+                    bar.advance(task)
+            _flush(journal, pending)
     except DiscourseError as exc:
+        _flush(journal, pending)
         report.elapsed = time.monotonic() - started
         raise PushFailed(f"push stopped after {len(report.posted)} posted: {exc}", report) from exc
     finally:
@@ -222,26 +259,36 @@ def push(
     return report
 
 
-def _post_once(
-    client: DiscourseClient, journal: CompensationJournal, event: PlannedEvent, link: str | None, report: PushReport, attempts: int
-) -> None:
+def _flush(journal: CompensationJournal, pending: list[tuple[PlannedEvent, int]]) -> None:
+    if not pending:
+        return
+    if hasattr(journal, "record_posted_many"):
+        journal.record_posted_many(list(pending))  # type: ignore[attr-defined]
+    else:
+        for event, discourse_id in pending:
+            journal.record_posted(event, discourse_id)
+    pending.clear()
+
+
+def _post_once(client: DiscourseClient, event: PlannedEvent, link: str | None, attempts: int) -> tuple[int, list[ScoreEvent]]:
+    """The id of `event` on the forum after posting it once, and what a lookup found (empty
+    unless an answer was lost)."""
     for attempt in range(1, attempts + 1):
         try:
             created = client.create_score_event(event.user_id, event.on, event.points, event.description(link))
         except OutcomeUnknown:
-            # The POST may have been stored: look before posting again.
-            found = find_posted(client, event)
-            if found:
-                _record_found(journal, event, found, report, recovered=False)
-                return
-            if attempt == attempts:
-                raise
+            # The POST may have been stored: give a request still under way there time to
+            # finish, then look before posting again.
             client.retried += 1
             client.sleep(client.retry.delay(attempt))
+            found = find_posted(client, event)
+            if found:
+                return found[0].id, found
+            if attempt == attempts:
+                raise
             continue
-        journal.record_posted(event, created.id)
-        report.posted.append((event.key, created.id))
-        return
+        return created.id, []
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _record_found(

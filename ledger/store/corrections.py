@@ -354,13 +354,15 @@ class CompensationIntent:
     reason: str
 
 
-def write_compensation_intent(engine: Engine, ledger: str, intent: CompensationIntent) -> CorrectionsWritten:
-    """Record that `intent` is about to be sent (again, after an interrupted send: each
-    attempt is its own event)."""
+def write_compensation_intents(engine: Engine, ledger: str, intents: Sequence[CompensationIntent]) -> CorrectionsWritten:
+    """Record, as one batch, that `intents` are about to be sent (again, after an interrupted
+    send: each attempt is its own event)."""
 
     def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
-        return [{"intent_key": intent.key, "user_id": intent.user_id, "points": intent.points, "day": intent.on,
-                 "reason": intent.reason}], 0
+        return [
+            {"intent_key": intent.key, "user_id": intent.user_id, "points": intent.points, "day": intent.on, "reason": intent.reason}
+            for intent in intents
+        ], 0
 
     return _write_batch(engine, ledger, "compensation intent", "compensation", compensation_intents, build)
 
