@@ -130,7 +130,7 @@ def import_command(
     ctx: typer.Context,
     dsn: DsnOption,
     generation: GenerationOption = None,
-    full: Annotated[bool, typer.Option("--full", help="Read every row again, not only those above the recorded watermarks, and count rows changed or gone since recorded.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Read every row again, not only those above the recorded watermarks, and correct what changed since recorded: retract, reinstate, amend, merge users.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read the forum and show the counts; write nothing.")] = False,
     users_file: Annotated[
         Path | None,
@@ -149,7 +149,12 @@ def import_command(
     reaction_received, reaction_given, chat_message_created, chat_reaction_received,
     chat_reaction_given); source keys are stable (post:123, like-received:456, visit:789),
     so running it again adds only what is new: each action type is read from its watermark
-    (the highest key recorded for it) unless --full. Price them with `discourse schedule-history`.
+    (the highest key recorded for it), and the latest days' visits again (amended if they grew).
+    --full reconciles every key: what stopped scoring is retracted, what scores again
+    reinstated, changed measures amended, accounts Discourse merged are merged. Score events
+    become adjustments (kind imported), except those the ledger posted. At the end: counts per
+    action type of what was added, retracted, reinstated, amended and merged. Price them with
+    `discourse schedule-history`.
 
     Example: scoreledger --ledger forum discourse import --dsn postgresql://discourse@db/discourse --dry-run
     """
@@ -192,30 +197,29 @@ def _progress() -> Progress:
     )
 
 
+COUNTS = ("added", "retracted", "reinstated", "amended", "merged")
+
+
 def _summary(report: ImportReport, fmt: OutputFormat) -> None:
+    """Counts per action type of what was (or, with --dry-run, would be) added, retracted,
+    reinstated, amended and merged."""
+    prefix = "would be " if report.dry_run else ""
     rows = [
         {
             "action": action,
             "found": report.found.get(action, 0),
-            "would add" if report.dry_run else "added": report.added.get(action, 0),
-            "changed": report.changed.get(action, 0),
-            "gone": report.gone.get(action, 0),
+            **{f"{prefix}{name}".replace(" ", "_"): getattr(report, name).get(action, 0) for name in COUNTS},
             "note": report.skipped.get(action, ""),
         }
         for action in ACTION_NAMES
     ]
-    added = "would add" if report.dry_run else "added"
-    columns = ["action", "found", added, "changed", "gone", "note"] if report.full else ["action", "found", added, "note"]
+    columns = ["action", "found", *(f"{prefix}{name}".replace(" ", "_") for name in COUNTS), "note"]
     render(rows, columns, fmt)
     off = report.off_board
-    corrections = (
-        f"{sum(report.changed.values())} changed and {sum(report.gone.values())} gone in the forum since recorded "
-        "(left as recorded: the ledger cannot amend or retract yet); "
-        if report.full
-        else ""
-    )
+    totals = ", ".join(f"{sum(getattr(report, name).values())} {name}" for name in COUNTS)
+    unhandled = f"; {sum(report.changed.values())} changed in ways no correction expresses (left as recorded)" if report.changed else ""
     say(
-        f"{sum(report.added.values())} action(s) {'would be ' if report.dry_run else ''}added; {corrections}"
-        f"{len(report.score_events)} score events read, not recorded (adjustments are not supported yet); "
+        f"{prefix}{totals}{unhandled}; {len(report.merges)} user merge(s); "
+        f"{len(report.adjustments)} score-event adjustment(s) {prefix or ''}recorded, {report.own_events} of the ledger's own events recognised; "
         f"{len(report.users)} forum users, {len(off)} off the plugin's boards"
     )

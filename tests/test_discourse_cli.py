@@ -32,18 +32,20 @@ def test_import_then_history_apply_gives_the_plugins_totals(g2_forum: Forum, cli
     assert version["effective_from"] == forum_settings.FIRST_DAY.isoformat()
     assert "recorded 1 version(s)" in shown.stderr
     with g2_forum.database.connect() as conn:
-        discourse_plugin.calculate_scores(conn, "G2", include_events=False)
+        discourse_plugin.calculate_scores(conn, "G2", include_events=True)
         expected = discourse_plugin.totals(conn, "G2")
     book = Ledger.open(cli.database_url)
     off = {row[0] for row in _off_board(g2_forum)}
     assert {user: points for user, points in ledger_totals(book).items() if user not in off} == expected
     again = cli("discourse", "import", "--dsn", g2_forum.url, "--format", "json")
-    assert all(row["added"] == 0 and row["found"] == 0 for row in json.loads(again.stdout))
+    assert all(row["added"] == row["amended"] == 0 for row in json.loads(again.stdout))
+    assert all(row["found"] == 0 for row in json.loads(again.stdout) if row["action"] not in ("day_visited", "time_read", "post_read"))
     full = cli("discourse", "import", "--dsn", g2_forum.url, "--full", "--format", "json")
     rows = json.loads(full.stdout)
-    assert all(row["added"] == row["changed"] == row["gone"] == 0 for row in rows)
+    assert all(row[name] == 0 for row in rows for name in ("added", "retracted", "reinstated", "amended", "merged"))
     assert {row["action"]: row["found"] for row in rows} == {row["action"]: row["found"] for row in counts.values()}
-    assert "0 changed and 0 gone" in full.stderr
+    assert "0 added, 0 retracted, 0 reinstated, 0 amended, 0 merged" in full.stderr
+    assert "0 score-event adjustment(s)" in full.stderr
 
 
 def _off_board(forum: Forum) -> list[tuple[int]]:
@@ -54,7 +56,7 @@ def _off_board(forum: Forum) -> list[tuple[int]]:
 def test_dry_run_writes_nothing(g2_forum: Forum, cli: Cli) -> None:
     cli("init")
     result = cli("discourse", "import", "--dsn", g2_forum.url, "--dry-run", "--format", "csv")
-    assert result.stdout.splitlines()[0] == "action,found,would add,note"
+    assert result.stdout.splitlines()[0] == "action,found,would_be_added,would_be_retracted,would_be_reinstated,would_be_amended,would_be_merged,note"
     assert ledger_totals(Ledger.open(cli.database_url)) == {}
 
 
@@ -119,7 +121,8 @@ def test_users_and_the_off_board_list_are_written(g2_forum: Forum, cli: Cli, tmp
             ).fetchall()
         }
     assert {int(line) for line in exclude.read_text().split()} == expected
-    cli("leaderboard", "--exclude-users", str(exclude))
+    shown = cli("leaderboard", "--exclude-users", str(exclude), "--format", "json")
+    assert not {row["user_id"] for row in json.loads(shown.stdout)} & expected
 
 
 def test_a_leaderboard_without_per_leaderboard_scoring_is_one_clear_line(g2_forum: Forum, cli: Cli) -> None:
@@ -143,3 +146,33 @@ def test_the_forums_password_is_never_printed(cli: Cli) -> None:
         result = cli("discourse", "import", "--dsn", dsn, ok=False)
         assert result.exit_code == 1
         assert secret not in result.output and secret not in (result.stderr or "")
+
+
+def test_a_solution_accepted_again_for_another_answer_is_retracted_and_added(cli: Cli) -> None:
+    for forum in make_forum("G1", seed=7):
+        cli("discourse", "import", "--dsn", forum.url)
+        cli("discourse", "schedule-history", "--dsn", forum.url, "--apply")
+        with forum.database.connect() as conn:
+            solved, old, new = conn.execute(
+                "SELECT s.id, s.answer_post_id, p.id FROM discourse_solved_solved_topics s"
+                " JOIN topics t ON t.id = s.topic_id JOIN posts a ON a.id = s.answer_post_id JOIN posts p ON p.topic_id = t.id"
+                " WHERE t.deleted_at IS NULL AND t.archetype = 'regular' AND a.deleted_at IS NULL AND a.user_id <> t.user_id"
+                " AND p.id <> a.id AND p.deleted_at IS NULL AND p.user_id IS NOT NULL AND p.user_id <> t.user_id"
+                " ORDER BY s.id, p.id LIMIT 1"
+            ).fetchone()
+            conn.execute("UPDATE discourse_solved_solved_topics SET answer_post_id = %s, updated_at = now() WHERE id = %s", (new, solved))
+        dry = cli("discourse", "import", "--dsn", forum.url, "--full", "--dry-run", "--format", "json")
+        counts = {row["action"]: row for row in json.loads(dry.stdout)}["solution"]
+        assert (counts["would_be_added"], counts["would_be_retracted"]) == (1, 1)
+        assert "1 would be added" not in dry.stderr and "would be 1 added, 1 retracted" in dry.stderr
+        book = Ledger.open(cli.database_url)
+        assert book.action_states([f"solved-answer:{old}"])[f"solved-answer:{old}"].active
+        done = cli("discourse", "import", "--dsn", forum.url, "--full", "--format", "json")
+        counts = {row["action"]: row for row in json.loads(done.stdout)}["solution"]
+        assert (counts["added"], counts["retracted"]) == (1, 1)
+        states = book.action_states([f"solved-answer:{old}", f"solved-answer:{new}"])
+        assert not states[f"solved-answer:{old}"].active and states[f"solved-answer:{new}"].active
+        with forum.database.connect() as conn:
+            discourse_plugin.calculate_scores(conn, "G1", include_events=True)
+            expected = discourse_plugin.totals(conn, "G1")
+        assert ledger_totals(book) == expected

@@ -1,8 +1,7 @@
 """Importing a Discourse forum: with unchanged point values, every user's ledger total equals
 the gamification plugin's own recalculated total, user for user, in every plugin generation.
 
-Score events (gamification_score_events) are left out of both sides until the ledger can
-record imported adjustments.
+Discourse's own score events count on both sides: the ledger imports them as adjustments.
 """
 
 from __future__ import annotations
@@ -98,20 +97,14 @@ def test_import_then_history_equals_the_plugin_user_for_user(forum: Forum, book:
         if board is not None:
             assert import_forum(ledger, PostgresForum(forum.url)).added == report.added
         ledger.record_schedule(forum_settings.history(current, changes, board), retroactive=True)
-        expected = plugin_totals(forum, None if board is None else board.leaderboard_id)
+        expected = plugin_totals(forum, None if board is None else board.leaderboard_id, include_events=True)
         got = ledger_totals(ledger)
         assert expected, "the forum scored nobody"
+        assert report.score_events and len(ledger.adjustments(kind="imported")) == len(report.score_events)
         # The plugin leaves inactive and suspended users out (G2, G3); the ledger keeps their
         # actions and the import marks them.
         assert {user: points for user, points in got.items() if user not in off} == expected
         assert not off & set(expected)
-        # Score events, read but not yet recordable, make up the rest of the plugin's total.
-        with_events = plugin_totals(forum, None if board is None else board.leaderboard_id, include_events=True)
-        events: dict[int, int] = {}
-        for event in report.score_events:
-            events[event.user_id] = events.get(event.user_id, 0) + event.points
-        combined = {user: got.get(user, 0) + events.get(user, 0) for user in set(got) | set(events) if user not in off}
-        assert {user: points for user, points in combined.items() if points} == with_events
 
 
 def test_running_again_with_nothing_new_writes_nothing(forum: Forum, book: Ledger) -> None:
@@ -121,8 +114,11 @@ def test_running_again_with_nothing_new_writes_nothing(forum: Forum, book: Ledge
         again = import_forum(book, source)
         full = import_forum(book, source, full=True)
     assert first.batch_id is not None
-    assert again.batch_id is None and not again.added and not again.found
-    assert full.batch_id is None and not full.added and not full.changed and not full.gone
+    # Only the latest days' visits are read again (today's visit may still grow).
+    assert again.batch_id is None and not again.added and not again.corrections
+    assert set(again.found) <= {"day_visited", "time_read", "post_read"} and again.found["day_visited"] < first.found["day_visited"]
+    assert full.batch_id is None and not full.added and not full.changed and not full.corrections and not full.merges
+    assert not again.adjustments and not full.adjustments
     assert full.found == first.found
     after = book.digest()
     assert (after.batch_id, after.last_seq, after.hash) == (head.batch_id, head.last_seq, head.hash)
@@ -162,42 +158,101 @@ def test_changed_values_become_dated_versions() -> None:
     assert may.rules["time_read"].per == 3600 and may.rules["time_read"].min_quantity == 60
 
 
-def test_a_second_import_sees_what_changed_in_the_forum(book: Ledger) -> None:
-    for forum in make_forum("G2", seed=11):
+# A reply that scores only as itself: no likes, reactions or solution hang on it.
+LONE_REPLY = (
+    "SELECT p.id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.post_number > 1 AND p.post_type = 1"
+    " AND NOT p.wiki AND NOT p.hidden AND p.deleted_at IS NULL AND t.deleted_at IS NULL"
+    " AND t.archetype = 'regular' AND p.user_id IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM post_actions pa WHERE pa.post_id = p.id)"
+    " AND NOT EXISTS (SELECT 1 FROM discourse_reactions_reaction_users r WHERE r.post_id = p.id)"
+    " AND NOT EXISTS (SELECT 1 FROM discourse_solved_solved_topics s WHERE s.answer_post_id = p.id)"
+    " ORDER BY p.id LIMIT 2"
+)
+# Every column holding a user, as Discourse's UserMerger moves them.
+USER_COLUMNS = [
+    ("topics", "user_id"), ("posts", "user_id"), ("post_actions", "user_id"), ("reviewables", "created_by_id"),
+    ("invites", "invited_by_id"), ("discourse_reactions_reaction_users", "user_id"), ("chat_messages", "user_id"),
+    ("chat_message_reactions", "user_id"), ("gamification_score_events", "user_id"),
+]
+
+
+def _merge_in_forum(conn, source: int, target: int) -> None:  # type: ignore[no-untyped-def]
+    conn.execute("DELETE FROM user_visits WHERE user_id = %s AND visited_at IN (SELECT visited_at FROM user_visits WHERE user_id = %s)", (source, target))
+    conn.execute("UPDATE user_visits SET user_id = %s WHERE user_id = %s", (target, source))
+    for table, column in USER_COLUMNS:
+        conn.execute(f"UPDATE {table} SET {column} = %s WHERE {column} = %s", (target, source))
+
+
+def _check_equal(book: Ledger, forum: Forum, off: set[int]) -> None:
+    expected = plugin_totals(forum, include_events=True)
+    # An event the ledger posted itself is its compensation: the plugin counts it, the
+    # ledger's own total does not (that is what a compensation is for).
+    with forum.database.connect() as conn:
+        for user, points in conn.execute("SELECT user_id, SUM(points) FROM gamification_score_events WHERE description LIKE '%%[scoreledger:%%' GROUP BY 1"):
+            expected[user] -= points
+    expected = {user: points for user, points in expected.items() if points}
+    assert {user: points for user, points in ledger_totals(book).items() if user not in off} == expected
+
+
+@pytest.mark.parametrize("generation", ["G1", "G2"])
+def test_deleting_restoring_editing_and_merging_on_the_forum_become_corrections(book: Ledger, generation: str) -> None:
+    for forum in make_forum(generation, seed=11):
         with PostgresForum(forum.url) as source:
             first = import_forum(book, source)
+            book.record_schedule(forum_settings.history(forum_settings.current_values(source), []), retroactive=True)
+        # The plugin leaves inactive and suspended users out (G2, not G1); the ledger keeps them.
+        off = {user.user_id for user in first.off_board if {"inactive", "suspended"} & set(user.off_board)}
+        on_board = sorted(user.user_id for user in first.users.values() if not user.off_board)
+        _check_equal(book, forum, off)
         with forum.database.connect() as conn:
-            post = conn.execute(
-                "SELECT p.id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.post_number > 1 AND p.post_type = 1"
-                " AND NOT p.wiki AND NOT p.hidden AND p.deleted_at IS NULL AND t.deleted_at IS NULL"
-                " AND t.archetype = 'regular' AND p.user_id IS NOT NULL"
-                " AND NOT EXISTS (SELECT 1 FROM post_actions pa WHERE pa.post_id = p.id)"
-                " AND NOT EXISTS (SELECT 1 FROM discourse_reactions_reaction_users r WHERE r.post_id = p.id)"
-                " AND NOT EXISTS (SELECT 1 FROM discourse_solved_solved_topics s WHERE s.answer_post_id = p.id)"
-                " ORDER BY p.id LIMIT 1"
-            ).fetchone()[0]
-            conn.execute("UPDATE posts SET deleted_at = now() WHERE id = %s", (post,))
+            deleted, restored = [row[0] for row in conn.execute(LONE_REPLY).fetchall()]
+            conn.execute("UPDATE posts SET deleted_at = (now() AT TIME ZONE 'UTC') - interval '1 hour' WHERE id IN (%s, %s)", (deleted, restored))
+            deleted_at = conn.execute("SELECT deleted_at FROM posts WHERE id = %s", (deleted,)).fetchone()[0]
+        with PostgresForum(forum.url) as source:
+            gone = import_forum(book, source, full=True)
+        assert sorted(gone.retracted_keys) == sorted([f"post:{deleted}", f"post:{restored}"])
+        # Booked when the forum says the post was deleted, not at the run's time.
+        assert book.action_states([f"post:{deleted}"])[f"post:{deleted}"].last_changed_at == deleted_at
+        assert gone.retracted == {"post_created": 2}
+        _check_equal(book, forum, off)
+        with forum.database.connect() as conn:
+            conn.execute("UPDATE posts SET deleted_at = NULL WHERE id = %s", (restored,))
             invite = conn.execute("SELECT id FROM invites WHERE redemption_count > 0 ORDER BY id LIMIT 1").fetchone()[0]
             conn.execute("UPDATE invites SET redemption_count = redemption_count + 1 WHERE id = %s", (invite,))
+            visit = conn.execute("SELECT id FROM user_visits WHERE time_read >= 60 ORDER BY visited_at DESC, id DESC LIMIT 1").fetchone()[0]
+            conn.execute("UPDATE user_visits SET time_read = time_read + 7200, posts_read = posts_read + 250 WHERE id = %s", (visit,))
+            event = conn.execute("SELECT id FROM gamification_score_events ORDER BY id LIMIT 1").fetchone()[0]
+            conn.execute("UPDATE gamification_score_events SET points = points + 5 WHERE id = %s", (event,))
             conn.execute(
-                "INSERT INTO posts (user_id, topic_id, post_number, created_at, updated_at)"
-                " SELECT 1, t.id, 99, now(), now() FROM topics t WHERE t.deleted_at IS NULL AND t.archetype = 'regular'"
-                " ORDER BY t.id LIMIT 1"
+                "INSERT INTO gamification_score_events (user_id, date, points, description, created_at, updated_at)"
+                " VALUES (%s, current_date, 9, 'catch-up [scoreledger:plan-1:7]', now(), now())",
+                (on_board[0],),
             )
+            source_user, target_user = on_board[1], on_board[2]
+            _merge_in_forum(conn, source_user, target_user)
         with PostgresForum(forum.url) as source:
-            second = import_forum(book, source)
-            third = import_forum(book, source, full=True)
-    # From the watermarks: only the new post is read.
-    assert second.found == {"post_created": 1} and second.added == {"post_created": 1}
-    assert not second.gone and not second.changed
-    # Reading everything again: the deleted post is gone, the invite redeemed again changed.
-    assert not third.added
-    assert third.gone == {"post_created": 1}
-    assert third.changed == {"user_invited": 1}
-    assert third.gone_keys == [f"post:{post}"]
-    [change] = third.changes
-    assert change.source_key == f"invite:{invite}" and change.fields == ("quantity",)
-    assert third.found["post_created"] == first.found["post_created"]
+            # Without --full, the latest day's visit that grew is amended all the same.
+            plain = import_forum(book, source, dry_run=True)
+            assert plain.amended["time_read"] == 1 and not plain.retracted and not plain.reinstated
+            dry = import_forum(book, source, full=True, dry_run=True)
+            head = book.digest()
+            second = import_forum(book, source, full=True)
+        assert book.digest().hash != head.hash
+        assert (dry.reinstated, dry.amended, dry.merges) == (second.reinstated, second.amended, second.merges)
+        assert second.reinstated == {"post_created": 1}
+        assert second.amended["user_invited"] == 1 and second.amended["time_read"] == 1
+        assert second.merges == {source_user: target_user} and second.merged
+        assert [adjustment.key for adjustment in second.adjustments] == [f"score-event:{event}:change:1"]
+        assert second.adjustments[0].points == 5 and second.own_events == 1
+        assert not second.changed
+        _check_equal(book, forum, off)
+        with PostgresForum(forum.url) as source:
+            head = book.digest()
+            again = import_forum(book, source, full=True)
+            plain = import_forum(book, source)
+        assert not again.corrections and not again.merges and not again.adjustments and not again.added
+        assert not plain.added and not plain.adjustments
+        assert book.digest().hash == head.hash
 
 
 def test_attributes_are_spelled_as_canonical_json() -> None:
@@ -248,6 +303,6 @@ def test_scorables_whose_tables_are_absent_are_reported_and_skipped(book: Ledger
         assert "chat_messages" in report.skipped["chat_message_created"]
         book.record_schedule(forum_settings.history(current, []), retroactive=True)
         with forum.database.connect() as conn:
-            discourse_plugin.calculate_scores(conn, "G1", include_events=False)
+            discourse_plugin.calculate_scores(conn, "G1", include_events=True)
             expected = discourse_plugin.totals(conn, "G1")
         assert ledger_totals(book) == expected

@@ -39,7 +39,30 @@ def test_ledger_equals_plugin_for_any_forum(generation: str, seed: int, categori
             got = {row.user_id: row.points for row in book.scores() if row.points}
             book.close()
         with forum.database.connect() as conn:
-            discourse_plugin.calculate_scores(conn, generation, include_events=False)
+            discourse_plugin.calculate_scores(conn, generation, include_events=True)
             expected = discourse_plugin.totals(conn, generation, board.leaderboard_id if board else None)
         off = {user.user_id for user in report.off_board if {"inactive", "suspended"} & set(user.off_board)}
         assert {user: points for user, points in got.items() if user not in off} == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(1, 4), st.integers(-50, 50)), max_size=4, unique_by=lambda pair: pair[0]), min_size=1, max_size=5))
+def test_score_event_keys_always_sum_to_the_forums_points(runs: list[list[tuple[int, int]]]) -> None:
+    """Whatever the forum does to its score events between imports (points changed, events
+    deleted), the imported adjustments of each event sum to its points on the forum now."""
+    from datetime import date
+
+    from ledger.discourse.score_events import ScoreEvent, score_event_adjustments
+
+    recorded: list = []
+    for run in runs:
+        events = [ScoreEvent(event_id, 7, date(2025, 1, event_id), points, "award") for event_id, points in run]
+        added = score_event_adjustments(events, recorded, full=True)
+        assert len({adjustment.key for adjustment in recorded + added}) == len(recorded) + len(added)
+        recorded += added
+        sums: dict[str, int] = {}
+        for adjustment in recorded:
+            base = adjustment.key.split(":change:")[0]
+            sums[base] = sums.get(base, 0) + adjustment.points
+        assert {key: points for key, points in sums.items() if points} == {event.key: event.points for event in events if event.points}
+        assert score_event_adjustments(events, recorded, full=True) == []

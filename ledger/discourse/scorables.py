@@ -45,7 +45,7 @@ SCORABLES: tuple[Scorable, ...] = (
     Scorable("topic_created", "topic", (), True, "topic_created"),
     Scorable("like_received", "like-received", (), True, "like_received"),
     Scorable("like_given", "like-given", (), True, "like_given"),
-    Scorable("solution", "solved-topic", ("discourse_solved_solved_topics",), True, "solution", "solved_enabled"),
+    Scorable("solution", "solved-answer", ("discourse_solved_solved_topics",), True, "solution", "solved_enabled"),
     Scorable("flag_created", "reviewable", (), False, "flag_created"),
     Scorable("user_invited", "invite", (), False, "user_invited"),
     Scorable("reaction_received", "reaction-received", ("discourse_reactions_reaction_users",), True, "reaction_received", "discourse_reactions_enabled"),
@@ -109,7 +109,7 @@ def query_for(scorable: Scorable, shape: ForumShape) -> Query | None:
 
 
 def key_prefix(scorable: Scorable, shape: ForumShape) -> str:
-    """Source-key prefix: an accepted answer row (G3) is not a solved-topic row."""
+    """Source-key prefix: an accepted answer row (G3) is not a solved topic's answer post (G1, G2)."""
     if scorable.action == "solution" and shape.solved_answers and shape.generation == "G3":
         return "solution"
     return scorable.prefix

@@ -4,17 +4,18 @@
 -- int :limit = 10000
 -- scoreledger, Discourse gamification solution (one answer per topic): the solved-topic row,
 -- dated by its updated_at: answer and topic not deleted, not a private message, the answer's
--- author is not the topic's.
-SELECT dsst.id AS key, posts.user_id, dsst.updated_at AS occurred_at, 1 AS quantity,
+-- author is not the topic's. Keyed by the answer post, so accepting another answer retracts
+-- the old key and adds a new one (a topic has one solved row, so an answer post keys one row).
+SELECT posts.id AS key, posts.user_id, dsst.updated_at AS occurred_at, 1 AS quantity,
        topics.category_id, dsst.topic_id, posts.id AS post_id
 FROM discourse_solved_solved_topics AS dsst
 INNER JOIN topics ON topics.id = dsst.topic_id
 INNER JOIN posts ON posts.id = dsst.answer_post_id
-WHERE dsst.id > :after
+WHERE posts.id > :after
   AND posts.user_id IS NOT NULL
   AND posts.deleted_at IS NULL
   AND topics.deleted_at IS NULL
   AND topics.archetype <> 'private_message'
   AND posts.user_id <> topics.user_id
-ORDER BY dsst.id
+ORDER BY posts.id
 LIMIT :limit
