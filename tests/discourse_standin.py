@@ -217,7 +217,10 @@ class StandIn:
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
         self.recalculated: list[date] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        # Requests being answered: an answer goes out before its request is recorded, so
+        # `recorded` waits for those in flight.
+        self._in_flight = 0
         self._random = random.Random(seed)
         self._pool: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue()
         self._connections: list[psycopg.Connection] = []
@@ -271,6 +274,7 @@ class StandIn:
     def recorded(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         """The requests seen so far, optionally only those of a method and path prefix."""
         with self._lock:
+            self._lock.wait_for(lambda: self._in_flight == 0, timeout=5.0)
             items = list(self.requests)
         return [r for r in items if (method is None or r.method == method) and (path is None or r.path.startswith(path))]
 
@@ -599,6 +603,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 params.update({k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()})
         standin = self.standin
+        with standin._lock:
+            standin._in_flight += 1
         faults = standin._faults_for(method, parts.path)
         status: int | None
         try:
@@ -617,6 +623,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(status, payload, headers)
         with standin._lock:
             standin.requests.append(RecordedRequest(method, parts.path, parts.query, at, time.monotonic(), status))
+            standin._in_flight -= 1
+            standin._lock.notify_all()
 
     def _answer(self, status: int, payload: Any, headers: dict[str, str]) -> None:
         if isinstance(payload, str):
