@@ -1,4 +1,4 @@
-"""A small pure-Python reference model of pricing, used only by tests (DESIGN.md invariant 4).
+"""A small pure-Python reference model of pricing, used only by tests (docs/design.md invariant 4).
 
 It is written from the rules' definitions, deliberately naive: for each (user, day), take
 the version in force that day (latest effective_from <= day; on a tie the later recorded

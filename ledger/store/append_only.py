@@ -1,4 +1,4 @@
-"""Database triggers that make event tables append-only (DESIGN.md invariant 1).
+"""Database triggers that make event tables append-only (docs/design.md invariant 1).
 
 PostgreSQL: row triggers refuse UPDATE and DELETE, a statement trigger refuses TRUNCATE, and
 all are enabled ALWAYS so `session_replication_role = replica` does not silence them.

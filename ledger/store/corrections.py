@@ -3,7 +3,7 @@ recorded actions, and merges of users. Each write is one all-or-nothing batch of
 
 Adjustments are idempotent by key as actions are by source_key. A correction row carries the
 action's state before and after it, read here under the journal lock, so that pricing books
-the difference without replaying the key's history (ledger/corrections.py).
+the difference without replaying the key's history (ledger/overlay.py).
 """
 
 from __future__ import annotations

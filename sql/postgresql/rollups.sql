@@ -3,7 +3,7 @@
 -- name: empty_period_totals
 -- Only when the table holds no other ledger. TRUNCATE is not MVCC-safe: a reader whose
 -- snapshot predates the commit would find the table empty, so leaderboards take their
--- lock on period_totals before their snapshot (ledger/rollups.py `wait_for_rebuild`).
+-- lock on period_totals before their snapshot (ledger/rebuild.py `projection_reads`).
 TRUNCATE period_totals
 
 -- name: rebuild_period_totals

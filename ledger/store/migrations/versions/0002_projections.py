@@ -1,6 +1,6 @@
 """Projections: daily points per user, per-user totals, and how far replay has read.
 
-These tables are derived (DESIGN.md: a projection is never the source of truth), so they
+These tables are derived (docs/design.md: a projection is never the source of truth), so they
 are ordinary read-write tables without append-only triggers: `scoreledger recalc --full`
 may replace every row.
 

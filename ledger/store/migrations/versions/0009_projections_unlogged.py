@@ -1,6 +1,6 @@
 """On PostgreSQL the projections are UNLOGGED tables: rebuilding them writes no WAL.
 
-Projections are derived (DESIGN.md: never the source of truth): every row of them is
+Projections are derived (docs/design.md: never the source of truth): every row of them is
 rebuilt from the events, which stay in logged tables. Written to the WAL, a full rebuild of
 10M actions (the benchmark's community) logged about 900 MiB, and took 23.4-25.2 s against
 20.2-20.5 s unlogged (same database, back to back, AMD EPYC with 2 cores); incremental
