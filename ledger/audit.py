@@ -24,7 +24,6 @@ parsed once, rather than once per line.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, CursorResult, Date, Engine, TextClause, bindparam
 
+from ledger.in_force import InForce
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.sqlfiles import statement
@@ -210,19 +210,11 @@ class Schedule:
                 self.rules[(seq, action)] = (value, per, min_quantity, by_attribute)
         self.has_by_rules = any(rule[3] is not None for rule in self.rules.values())
         self.version_count = len(self.versions)
-        # The version in force from each effective date on: the one recorded last on a tie
-        # (sequence numbers grow in recording order), as `price` chooses (sql/replay.sql).
-        winners: dict[date, int] = {}
-        for seq, (effective_from, _reason) in self.versions.items():
-            winners[effective_from] = max(seq, winners.get(effective_from, seq))
-        self._starts = sorted(winners)
-        self._winners = [winners[start] for start in self._starts]
+        self._in_force = InForce((effective_from, seq, seq) for seq, (effective_from, _reason) in self.versions.items())
 
     def version_on(self, day: date) -> int | None:
-        """The version in force on `day`: the latest effective date on or before it; None
-        before the first."""
-        index = bisect_right(self._starts, day)
-        return self._winners[index - 1] if index else None
+        """The version in force on `day`; None before the first."""
+        return self._in_force.on(day)
 
     def rule(self, version_seq: int | None, action: str, by_points: int | None) -> _Rule:
         """The rule of `action` in version `version_seq` (None: before the first version);

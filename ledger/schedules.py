@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, func, select
 from ledger import ledger_numbers
 from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, canonical_json, today_utc
 from ledger.errors import InputProblem, InvalidInput, RetroactiveChangeRefused, UnknownScheduleVersion
+from ledger.in_force import in_force_on
 from ledger.replay import UserPoints, points_in
 from ledger.rule_edits import RuleEdit
 from ledger.store.engine import read_transaction, write_transaction
@@ -98,15 +99,8 @@ def document_digest(versions: Sequence[ScheduleVersion]) -> str:
 
 
 def in_force(versions: Sequence[RecordedScheduleVersion], day: date) -> RecordedScheduleVersion | None:
-    """The version in force on `day`: latest effective_from <= day, latest recorded on ties."""
-    chosen = None
-    for recorded in versions:
-        if recorded.version.effective_from <= day and (
-            chosen is None
-            or (recorded.version.effective_from, recorded.seq) > (chosen.version.effective_from, chosen.seq)
-        ):
-            chosen = recorded
-    return chosen
+    """The version in force on `day` (ledger/in_force.py says which)."""
+    return in_force_on(((recorded.version.effective_from, recorded.seq, recorded) for recorded in versions), day)
 
 
 def history(engine: Engine, ledger: str, *, as_known_at: datetime | None = None) -> list[RecordedScheduleVersion]:
@@ -225,12 +219,6 @@ def _timeline(existing: Sequence[RecordedScheduleVersion]) -> Timeline:
     return [(recorded.version.effective_from, recorded.seq, recorded.version) for recorded in existing]
 
 
-def _winner(timeline: Timeline, day: date) -> ScheduleVersion | None:
-    """The version in force on `day` in an (effective_from, seq, version) timeline."""
-    candidates = [entry for entry in timeline if entry[0] <= day]
-    return max(candidates, key=lambda entry: (entry[0], entry[1]))[2] if candidates else None
-
-
 def rule_changes(old: Mapping[str, Rule], new: Mapping[str, Rule]) -> list[RuleChange]:
     """The actions whose rule differs between two rule sets, by name."""
     return [
@@ -246,7 +234,7 @@ def _changes(existing: Sequence[RecordedScheduleVersion], ordered: Sequence[Sche
     timeline = _timeline(existing)
     result = []
     for index, version in enumerate(ordered):
-        previous = _winner(timeline, version.effective_from)
+        previous = in_force_on(timeline, version.effective_from)
         result.append(rule_changes(previous.rules if previous else {}, version.rules))
         timeline.append((version.effective_from, _after_every_seq(index), version))
     return result
@@ -273,7 +261,7 @@ def _count_repriced(
     number = ledger_numbers.number_of(conn, ledger)
     total = 0
     for index, start in enumerate(starts):
-        old, new = _winner(old_timeline, start), _winner(new_timeline, start)
+        old, new = in_force_on(old_timeline, start), in_force_on(new_timeline, start)
         changed = [change.action for change in rule_changes(old.rules if old else {}, new.rules if new else {})]
         if not changed:
             continue
