@@ -38,6 +38,7 @@ from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.sqlfiles import statement
 from ledger.standings import check_range
+from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, server_prepared, statement_reads, translate
 
 
@@ -107,7 +108,7 @@ class Auditor:
 
     def _read_and_price(self, reads: Callable[[Engine], AbstractContextManager[Connection]], params: dict[str, Any]) -> list[AuditLine]:
         with reads(self.engine) as conn, server_prepared(conn):
-            schedule = Schedule(plain_rows(conn.execute(rules_statement(conn.dialect.name), {"ledger": self.ledger})))
+            schedule = Schedule(plain_rows(conn.execute(rules_statement(dialect_of(conn).name), {"ledger": self.ledger})))
             rows = _lines(conn, params, schedule)
         lines = _priced(rows, schedule)
         # Kept only once it priced lines: a schedule read in a snapshot older than the
@@ -121,7 +122,7 @@ def _lines(conn: Connection, params: dict[str, Any], schedule: Schedule) -> list
     raises _VersionRecordedMeanwhile if the ledger has versions that `schedule` lacks."""
     # Prepared: planning took PostgreSQL 0.5 ms an audit, and this plan is the same for every
     # user (each parameter bounds one index range).
-    rows = plain_rows(conn.execute(audit_statement(conn.dialect.name, schedule.has_by_rules), params))
+    rows = plain_rows(conn.execute(audit_statement(dialect_of(conn).name, schedule.has_by_rules), params))
     if rows and rows[0][VERSIONS_COLUMN] != schedule.version_count:
         raise _VersionRecordedMeanwhile()
     return rows

@@ -21,11 +21,12 @@ from ledger.audit import AuditLine, Auditor, Schedule, plain_rows, rules_stateme
 from ledger.domain import MAX_INTEGER, LevelCurve
 from ledger.errors import InputProblem, InvalidInput
 from ledger.levels import walk
-from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.overlay import CorrectionRow, PricingRule, correction_deltas
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
+from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.standings import check_range
 from ledger.store.corrections import resolve_chains
+from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction
 from ledger.store.tables import actions, adjustments, corrections, merges, schedule_rule_points
 
@@ -162,7 +163,7 @@ def _stored_corrections(conn: Connection, number: int, members: list[int]) -> li
 def _correction_lines(conn: Connection, ledger: str, number: int, stored: list[Any], first: date, last: date, audited: int) -> list[AuditLine]:
     """A line per correction booked on `first`..`last`, priced with every correction of its
     bucket (a `per` bucket's deltas depend on what was booked before)."""
-    schedule = Schedule(plain_rows(conn.execute(rules_statement(conn.dialect.name), {"ledger": ledger})))
+    schedule = Schedule(plain_rows(conn.execute(rules_statement(dialect_of(conn).name), {"ledger": ledger})))
     by_tables = _by_tables(conn, schedule)
     found: list[_Correction] = []
     for row in stored:

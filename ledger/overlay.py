@@ -27,6 +27,7 @@ from ledger.domain import canonical_json
 from ledger.pricing import END_OF_TIME, as_day, run
 from ledger.sqlfiles import statement
 from ledger.store.corrections import merge_targets
+from ledger.store.dialects import dialect_of
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def _first_counted(conn: Connection, ledger_id: int, known_at: datetime, rows: I
 
 def _statement(conn: Connection, name: str) -> TextClause:
     """A named statement with its dates typed, for executemany (`run` binds one row)."""
-    clause = statement(name, conn.dialect.name)
+    clause = statement(name, dialect_of(conn).name)
     if ":day" in clause.text:
         clause = clause.bindparams(bindparam("day", type_=Date()))
     return clause

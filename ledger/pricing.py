@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Date, DateTime, bindparam
 
 from ledger.sqlfiles import statement
+from ledger.store.dialects import dialect_of
 
 # "Everything recorded so far" and "all days", as bounds the SQL can compare against.
 END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59)
@@ -35,7 +36,7 @@ def run(conn: Connection, name: str, **params: Any) -> CursorResult:
     """Execute named statement `name` (sql/) with `params`, dates and times typed so that
     SQLite compares them in its stored text spelling, and collections (lists, sets) bound as
     an expanding `IN :name` list."""
-    clause = statement(name, conn.dialect.name)
+    clause = statement(name, dialect_of(conn).name)
     typed = [
         bindparam(key, type_=DateTime() if isinstance(value, datetime) else Date())
         for key, value in params.items()
@@ -58,8 +59,7 @@ def as_day(value: date | str) -> date:
 
 
 def allow_big_aggregates(conn: Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL work_mem = '{RECALC_WORK_MEM}'")
+    dialect_of(conn).set_local(conn, "work_mem", RECALC_WORK_MEM)
 
 
 def prepare_scratch(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME, values_of: date | None = None) -> None:
@@ -77,10 +77,8 @@ def assign_rules_to_days(conn: Connection) -> None:
     """Give each scoped day its version, and each (day, action) its rule."""
     run(conn, "assign_versions_to_days")
     run(conn, "fill_replay_day_rules")
-    if conn.dialect.name == "postgresql":
-        # Fresh temporary tables have no statistics; without them the planner guesses.
-        for table in ("days", "pairs", "day_rules"):
-            conn.exec_driver_sql(f"ANALYZE replay_{table}")
+    # Fresh temporary tables have no statistics; without them the planner guesses.
+    dialect_of(conn).analyze(conn, "replay_days", "replay_pairs", "replay_day_rules")
 
 
 def price_scope(conn: Connection, ledger_id: int, *, known_at: datetime = END_OF_TIME) -> None:
@@ -91,11 +89,10 @@ def price_scope(conn: Connection, ledger_id: int, *, known_at: datetime = END_OF
     it compiled the statement with full optimization, which took 0.6-0.7 s, longer than
     pricing the 350k actions of a 30-day schedule change itself (10M actions)."""
     assign_rules_to_days(conn)
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL jit = off")
+    dialect = dialect_of(conn)
+    dialect.set_local(conn, "jit", "off")
     run(conn, "price", ledger_id=ledger_id, known_at=known_at)
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ANALYZE replay_priced")
+    dialect.analyze(conn, "replay_priced")
 
 
 @contextmanager
@@ -104,11 +101,9 @@ def aggregates_streamed(conn: Connection) -> Iterator[None]:
     them instead of hashing them. The planner takes (user, day) groups for ~30k where there
     are millions (its distinct-count estimate for user_id is low), so it picks hash aggregates
     that spill to disk: 9.3 s against 4.5 s streamed at 3M actions."""
-    if conn.dialect.name != "postgresql":
-        yield
-        return
-    conn.exec_driver_sql("SET LOCAL enable_hashagg = off")
-    conn.exec_driver_sql("SET LOCAL enable_sort = off")
+    dialect = dialect_of(conn)
+    dialect.set_local(conn, "enable_hashagg", "off")
+    dialect.set_local(conn, "enable_sort", "off")
     yield
-    conn.exec_driver_sql("RESET enable_hashagg")
-    conn.exec_driver_sql("RESET enable_sort")
+    dialect.reset(conn, "enable_hashagg")
+    dialect.reset(conn, "enable_sort")

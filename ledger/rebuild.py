@@ -47,6 +47,7 @@ from ledger.pricing import (
     run,
 )
 from ledger.store.bulk_indexes import indexes_set_aside
+from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, translate_errors
 
 # Sessions pricing at once on PostgreSQL (the database server's cores it may take), and the
@@ -70,8 +71,7 @@ def projection_reads(engine: Engine) -> Iterator[Connection]:
     them empty instead of the previous rows. LOCK takes no snapshot, so queueing on the tables'
     locks first lets the snapshot, taken by the next statement, see the rebuilt rows."""
     with read_transaction(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("LOCK TABLE daily_scores, user_totals, period_totals IN ACCESS SHARE MODE")
+        dialect_of(conn).wait_for_writers(conn, "daily_scores", "user_totals", "period_totals")
         yield conn
 
 
@@ -110,7 +110,7 @@ def day_ranges(conn: Connection, ledger_id: int) -> list[DayRange]:
     that split the table's actions (not the ledger's: an uneven split only costs time) most
     evenly by the planner's statistics; where there are none, at even steps between the
     ledger's first and last day, moved back to their quarter starts."""
-    if conn.dialect.name != "postgresql" or PARTS < 2:
+    if not dialect_of(conn).is_postgresql or PARTS < 2:
         return [(FIRST_DAY, LAST_DAY)]
     estimate = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'actions'::regclass").scalar()
     if estimate is None or estimate < PARALLEL_MIN_ACTIONS:
@@ -162,12 +162,8 @@ def _empty_projections(conn: Connection, ledger_id: int) -> None:
     if run(conn, "other_ledger_projected", ledger_id=ledger_id).scalar():
         run(conn, "delete_daily_scores_of_ledger", ledger_id=ledger_id)
         run(conn, "delete_user_totals_of_ledger", ledger_id=ledger_id)
-    elif conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("TRUNCATE daily_scores, user_totals")
     else:
-        # Without a WHERE clause SQLite empties a table wholesale, as TRUNCATE does.
-        conn.exec_driver_sql("DELETE FROM daily_scores")
-        conn.exec_driver_sql("DELETE FROM user_totals")
+        dialect_of(conn).empty_tables(conn, "daily_scores", "user_totals")
 
 
 def _start_scratch(conn: Connection) -> None:

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine
 
+from ledger import ledger_numbers, overlay, rollups
 from ledger.pricing import (
     END_OF_TIME,
     FIRST_DAY,
@@ -34,8 +35,8 @@ from ledger.pricing import (
     price_scope,
     run,
 )
-from ledger import ledger_numbers, overlay, rollups
 from ledger.rebuild import projection_reads, rebuild_projections
+from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, vacuum_analyze, write_transaction
 
 # Recalculations of the same database take turns (PostgreSQL advisory lock; on SQLite the
@@ -130,9 +131,8 @@ def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False) -> tu
     overlay.fill_overlay(conn, number)
     if rebuilt:
         run(conn, "price_from_rebuilt", ledger_id=number)
-        if conn.dialect.name == "postgresql":
-            # Fresh temporary tables have no statistics; the statements below join them.
-            conn.exec_driver_sql("ANALYZE replay_pairs, replay_days, replay_priced")
+        # Fresh temporary tables have no statistics; the statements below join them.
+        dialect_of(conn).analyze(conn, "replay_pairs", "replay_days", "replay_priced")
     else:
         price_scope(conn, number)
     users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
@@ -154,7 +154,7 @@ def tidy_projections(engine: Engine) -> None:
 
     Two sessions at once, one for the daily rows and one for the rest: VACUUM works on one
     core, and the daily rows are about half of what it reads."""
-    if engine.dialect.name != "postgresql":
+    if not dialect_of(engine).is_postgresql:
         return
     with ThreadPoolExecutor(max_workers=len(TIDIED_TOGETHER)) as pool:
         for done in [pool.submit(vacuum_analyze, engine, *tables) for tables in TIDIED_TOGETHER]:

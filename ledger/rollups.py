@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 
 from ledger.pricing import run
 from ledger.store.bulk_indexes import indexes_set_aside
+from ledger.store.dialects import dialect_of
 
 TABLE = "period_totals"
 
@@ -48,7 +49,7 @@ def emptied(conn: Connection, ledger_id: int) -> Iterator[None]:
         yield
         return
     run(conn, "empty_period_totals")
-    with indexes_set_aside(conn, TABLE, analyze=False) if conn.dialect.name == "postgresql" else nullcontext():
+    with indexes_set_aside(conn, TABLE, analyze=False) if dialect_of(conn).is_postgresql else nullcontext():
         yield
 
 

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Engine
 
 from ledger import ledger_numbers
-from ledger.rebuild import projection_reads
 from ledger.domain import MAX_INTEGER
 from ledger.errors import InputProblem, InvalidInput
 from ledger.pricing import FIRST_DAY, LAST_DAY, UserPoints, run
-
+from ledger.rebuild import projection_reads
+from ledger.store.dialects import dialect_of
 
 # LIMIT takes a number on both backends (SQLite has no LIMIT NULL); more rows than any ledger.
 NO_LIMIT = 2**62
@@ -158,10 +158,9 @@ def _ranked_rows(conn: Connection, from_day: date | None, to_day: date | None, p
     if rollup is not None:
         period, start = rollup
         return run(conn, "leaderboard_period", period_months=ROLLUP_MONTHS[period], period_start=start, **parameters)
-    if conn.dialect.name == "postgresql":
-        # A long range of a large community is ~1M daily rows to sum per user; with the
-        # default 4 MB the hash aggregate spills to disk and takes several times longer.
-        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+    # A long range of a large community is ~1M daily rows to sum per user; with the
+    # default 4 MB the hash aggregate spills to disk and takes several times longer.
+    dialect_of(conn).set_local(conn, "work_mem", "64MB")
     return run(conn, "leaderboard_days", from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY, **parameters)
 
 

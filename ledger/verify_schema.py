@@ -21,6 +21,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine
 
 from ledger.store import schema
+from ledger.store.dialects import dialect_of
 from ledger.store.engine import translate_errors
 
 # (kind, name) -> definition, with the schema's own name taken out of the definitions.
@@ -33,7 +34,7 @@ def schema_object_problem(engine: Engine) -> str | None:
     """What differs between the database's schema objects and a freshly migrated schema's
     (the first few differences, one line), or None when they agree."""
     with translate_errors():
-        if engine.dialect.name == "sqlite":
+        if dialect_of(engine).is_sqlite:
             with engine.connect() as conn:
                 found = _sqlite_objects(conn)
             fresh = _fresh_sqlite_objects()

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Column, Connection, Date, DateTime, Integer, SmallInteger, String, Table, Text, select
 
 from ledger.domain import LevelCurve, canonical_json
+from ledger.store.dialects import dialect_of
 from ledger.store.tables import EVENT_TABLES, ledger_numbers, metadata, schedule_rule_points, schedule_rules, schedule_versions
 
 DIGIT = "[0-9]"
@@ -32,7 +33,7 @@ Finding = tuple[str, int | None, int | None]
 def stored_value_problem(conn: Connection) -> Finding | None:
     """The first stored value of a journal table that is not of its declared type or
     spelling, or a level curve not stored as written; None when every value is."""
-    if conn.dialect.name == "sqlite":
+    if dialect_of(conn).is_sqlite:
         for name in ("batches", *EVENT_TABLES):
             found = _sqlite_first_mistyped(conn, metadata.tables[name])
             if found is not None:

@@ -156,3 +156,13 @@ def test_the_name_check_tells_a_missing_statement_from_a_present_one() -> None:
     assert _defined_in(ROOT / "sql" / "replay.sql", "price")
     assert not _defined_in(ROOT / "sql" / "replay.sql", "no_such_statement")
     assert _defined_in(ROOT / "ledger" / "rule_words.py", "describe")
+
+
+def test_dialect_differences_are_asked_of_the_dialect_module_only() -> None:
+    """docs/design.md: what SQLite and PostgreSQL do differently lives in ledger/store/dialects.py."""
+    branching = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "ledger").rglob("*.py"))
+        if "dialect.name" in path.read_text() and path.name != "dialects.py"
+    ]
+    assert branching == []

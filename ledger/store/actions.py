@@ -25,6 +25,7 @@ from ledger import ledger_numbers
 from ledger.errors import InputProblem, InvalidInput
 from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, takes_bulk_path
 from ledger.store.canonical import action_bytes
+from ledger.store.dialects import dialect_of
 from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_transaction
 from ledger.store.journal import begin_batch, commit_batch
 from ledger.store.quantity_caps import quantity_problems
@@ -167,7 +168,7 @@ def _write(
             raise InvalidInput(too_much, what="ingest")
         batch = begin_batch(conn, ledger, "actions", origin)
         bulk = takes_bulk_path(conn, "actions", len(new_rows))
-        if bulk and conn.dialect.name == "postgresql":
+        if bulk and dialect_of(conn).is_postgresql:
             # Setting indexes aside takes ACCESS EXCLUSIVE on actions. A rebuild in parts holds
             # ACCESS SHARE in one session while it waits, in Python, for another that still has
             # to ask for it: queued behind our request, PostgreSQL would see no deadlock. So wait
@@ -290,7 +291,7 @@ def _recorded_with_keys(conn: Connection, number: int, keys: list[str]) -> Itera
         actions.c.quantity,
         actions.c.attributes,
     )
-    if conn.dialect.name == "postgresql":
+    if dialect_of(conn).is_postgresql:
         # An array of keys, not a joined temporary table: PostgreSQL then looks each key up
         # in the unique key of actions, where a join to a chunk's keys could read the
         # whole index once per chunk (a merge join).
@@ -321,7 +322,7 @@ _FIELDS_PER_EVENT = 8
 
 
 def _insert(conn, batch, ledger: str, number: int, rows: list[ActionRow], progress: Progress | None) -> None:  # type: ignore[no-untyped-def]
-    postgres = conn.dialect.name == "postgresql"
+    postgres = dialect_of(conn).is_postgresql
     copy_context = _copy_into_actions(conn) if postgres else None
     recorded = _timestamp(batch.recorded_at)
     statement = f"INSERT INTO actions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from ledger.store.dialects import dialect_of
+
 # A batch takes the bulk path when it has at least this many rows and at least as many as
 # the table holds already (rebuilding costs time in proportion to the whole table).
 BULK_MIN_ROWS = 500_000
@@ -60,19 +62,18 @@ def indexes_set_aside(conn: Connection, table: str, *, analyze: bool = True) -> 
     with it.
     """
     plan = _plan(conn, table)
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{REBUILD_MEMORY}'")
+    dialect_of(conn).set_local(conn, "maintenance_work_mem", REBUILD_MEMORY)
     for statement in plan.drop:
         conn.exec_driver_sql(statement)
     yield
     with sqlite_pragmas(conn, threads=SQLITE_SORT_THREADS):
         for statement in plan.rebuild:
             conn.exec_driver_sql(statement)
-    if analyze and conn.dialect.name == "postgresql":
+    if analyze:
         # A bulk load changes the table's shape more than autovacuum will notice soon:
         # without fresh statistics the planner takes millions of rows for a few thousand
         # (seen in replay's plans). Sampling costs well under a second.
-        conn.exec_driver_sql(f"ANALYZE {table}")
+        dialect_of(conn).analyze(conn, table)
 
 
 @contextmanager
@@ -88,7 +89,7 @@ def sqlite_write_cache(conn: Connection) -> Iterator[None]:
 def sqlite_pragmas(conn: Connection, **settings: int) -> Iterator[None]:
     """On SQLite, PRAGMA `name` = `value` for each of `settings` for the block, the previous
     values restored after; elsewhere nothing."""
-    if conn.dialect.name != "sqlite":
+    if not dialect_of(conn).is_sqlite:
         yield
         return
     previous = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in settings}
@@ -108,7 +109,7 @@ def _estimated_rows(conn: Connection, table: str) -> int:
 
 
 def _plan(conn: Connection, table: str) -> _SetAside:
-    if conn.dialect.name == "postgresql":
+    if dialect_of(conn).is_postgresql:
         return _postgres_plan(conn, table)
     return _sqlite_plan(conn, table)
 

@@ -22,6 +22,7 @@ from ledger.errors import (
     NotInitialized,
     StoreError,
 )
+from ledger.store.dialects import dialect_of
 
 try:
     from psycopg import Error as _DriverError
@@ -77,7 +78,7 @@ def open_engine(url: str) -> Engine:
 
 def sqlite_file(engine: Engine) -> str | None:
     """The file an SQLite engine opens, or None (another backend, or an in-memory database)."""
-    if engine.dialect.name != "sqlite":
+    if not dialect_of(engine).is_sqlite:
         return None
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
@@ -153,8 +154,7 @@ def write_transaction(engine: Engine, lock_key: int = JOURNAL_LOCK_KEY) -> Itera
     with translate_errors(), engine.connect() as conn:
         conn = conn.execution_options(ledger_write=True)
         with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key,))
+            dialect_of(conn).lock_exclusively(conn, lock_key)
             yield conn
 
 
@@ -162,8 +162,7 @@ def write_transaction(engine: Engine, lock_key: int = JOURNAL_LOCK_KEY) -> Itera
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction for reading a consistent snapshot."""
     with translate_errors(), engine.connect() as conn, conn.begin():
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        dialect_of(conn).repeatable_snapshot(conn)
         yield conn
 
 
@@ -173,7 +172,7 @@ def statement_reads(engine: Engine) -> Iterator[Connection]:
     may each read their own snapshot. On PostgreSQL they run outside any transaction, which
     saves `read_transaction`'s BEGIN, SET TRANSACTION and COMMIT round trips (0.2 ms of a
     per-user audit); SQLite's read transaction costs no round trips, so it keeps it."""
-    if engine.dialect.name != "postgresql":
+    if not dialect_of(engine).is_postgresql:
         with read_transaction(engine) as conn:
             yield conn
         return
@@ -186,7 +185,7 @@ def vacuum_analyze(engine: Engine, *tables: str) -> None:
     so that index-only scans need not visit the table. VACUUM cannot run in a transaction, so
     callers run this after their write commits; if it is interrupted nothing is lost, reads are
     only slower until autovacuum catches up. SQLite has no such step."""
-    if engine.dialect.name != "postgresql":
+    if not dialect_of(engine).is_postgresql:
         return
     with translate_errors(), engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -199,7 +198,7 @@ def server_prepared(conn: Connection) -> Iterator[Connection]:
     their plan (a generic one after five runs). The engine otherwise plans every statement
     with its values (see open_engine); use this only for a statement whose plan does not
     depend on them. Elsewhere it changes nothing."""
-    if conn.dialect.name != "postgresql":
+    if not dialect_of(conn).is_postgresql:
         yield conn
         return
     driver = conn.connection.driver_connection

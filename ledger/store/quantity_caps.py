@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from ledger.domain import MAX_USER_QUANTITY
 from ledger.errors import InputProblem
+from ledger.store.dialects import dialect_of
 
 LIGHT_QUANTITY = 1_000
 LIGHT_HEADROOM = 10**12
@@ -65,26 +66,16 @@ def quantity_problems(conn: Connection, number: int, rows: Sequence, recorded_be
 def _recorded_totals(conn: Connection, number: int, batch: dict[int, int]) -> dict[int, int]:
     """The recorded total quantity of each user of `batch` who has actions in the ledger,
     read from the user-history index (it carries the quantity), one user's range at a time."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("CREATE TEMP TABLE staged_users (user_id bigint PRIMARY KEY) ON COMMIT DROP")
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy("COPY staged_users (user_id) FROM STDIN") as copy:
-            for user in batch:
-                copy.write_row((user,))
-        conn.exec_driver_sql("ANALYZE staged_users")
-    else:
-        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS staged_users (user_id INTEGER PRIMARY KEY)")
-        conn.exec_driver_sql("DELETE FROM staged_users")
-        conn.exec_driver_sql("INSERT INTO staged_users (user_id) VALUES (?)", [(user,) for user in batch])
+    dialect = dialect_of(conn)
+    dialect.stage_integers(conn, "staged_users", "user_id", batch)
     totals = conn.exec_driver_sql(
         "SELECT s.user_id, t.total FROM staged_users s CROSS JOIN LATERAL ("
         "SELECT SUM(a.quantity) AS total FROM actions a WHERE a.user_id = s.user_id AND a.ledger_id = %(number)s"
         ") t WHERE t.total IS NOT NULL"
-        if conn.dialect.name == "postgresql"
+        if dialect.is_postgresql
         else "SELECT s.user_id, (SELECT SUM(a.quantity) FROM actions a WHERE a.user_id = s.user_id "
         "AND a.ledger_id = ?) AS total FROM staged_users s",
-        {"number": number} if conn.dialect.name == "postgresql" else (number,),
+        {"number": number} if dialect.is_postgresql else (number,),
     ).all()
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("DELETE FROM staged_users")
+    dialect.unstage(conn, "staged_users")
     return {user: int(total) for user, total in totals if total is not None}

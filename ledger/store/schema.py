@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from ledger.errors import NotInitialized
+from ledger.store.dialects import dialect_of
 from ledger.store.engine import create_sqlite_file, translate_errors
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -41,9 +42,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     """
     create_sqlite_file(engine)
     with translate_errors(), engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Two `init`s at once must not both create the tables.
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+        # Two `init`s at once must not both create the tables.
+        dialect_of(conn).lock_exclusively(conn, SCHEMA_LOCK_KEY)
         before = current_revision(conn)
         config = _config()
         config.attributes["connection"] = conn

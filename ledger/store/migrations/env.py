@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from ledger.store.dialects import dialect_of
 from ledger.store.tables import metadata
 
 connection = context.config.attributes["connection"]
@@ -9,7 +10,7 @@ context.configure(
     connection=connection,
     target_metadata=metadata,
     # SQLite cannot ALTER most things in place; batch mode copies tables when needed.
-    render_as_batch=connection.dialect.name == "sqlite",
+    render_as_batch=dialect_of(connection).is_sqlite,
 )
 with context.begin_transaction():
     context.run_migrations()

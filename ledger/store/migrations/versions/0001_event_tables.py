@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from ledger.store.append_only import install_append_only
+from ledger.store.dialects import dialect_of
 
 revision = "0001"
 down_revision = None
@@ -87,7 +88,7 @@ def upgrade() -> None:
             "version_seq", "action", "attribute_value", name="pk_schedule_rule_points"
         ),
     )
-    install_append_only(op.execute, op.get_bind().dialect.name, EVENT_TABLES)
+    install_append_only(op.execute, dialect_of(op.get_bind()).name, EVENT_TABLES)
 
 
 def downgrade() -> None:

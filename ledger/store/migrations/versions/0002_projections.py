@@ -12,6 +12,8 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.store.dialects import dialect_of
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -46,7 +48,7 @@ def upgrade() -> None:
     # Actions with their attributes readable as JSON by `->`/`->>` on both backends (PostgreSQL
     # needs the cast; SQLite reads JSON from text). A plain view: the planner inlines it, and
     # the cast is only evaluated where a `by` rule asks for an attribute.
-    attributes_json = "attributes::json" if op.get_bind().dialect.name == "postgresql" else "attributes"
+    attributes_json = "attributes::json" if dialect_of(op.get_bind()).is_postgresql else "attributes"
     op.execute(
         "CREATE VIEW replay_actions AS SELECT seq, ledger, source_key, user_id, action, "
         f"occurred_at, day, quantity, attributes, {attributes_json} AS attributes_json, "

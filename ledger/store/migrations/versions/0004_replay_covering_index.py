@@ -25,6 +25,8 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.store.dialects import dialect_of
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -32,7 +34,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    postgres = op.get_bind().dialect.name == "postgresql"
+    postgres = dialect_of(op.get_bind()).is_postgresql
     op.drop_index("ix_actions_ledger_day", table_name="actions")
     if postgres:
         op.create_index(

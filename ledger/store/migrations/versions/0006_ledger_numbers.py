@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from ledger.store.append_only import install_append_only
+from ledger.store.dialects import dialect_of
 
 revision = "0006"
 down_revision = "0005"
@@ -59,7 +60,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    postgres = op.get_bind().dialect.name == "postgresql"
+    postgres = dialect_of(op.get_bind()).is_postgresql
     _recreate_projections(
         lambda: sa.Column("ledger", sa.String(100), nullable=False),
         sa.Column("period", sa.String(10), nullable=False),
@@ -84,7 +85,7 @@ def downgrade() -> None:
 
 
 def _number_the_actions() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    if dialect_of(op.get_bind()).is_postgresql:
         _number_postgres_actions()
     else:
         _rebuild_sqlite_actions(numbered=True)
@@ -190,7 +191,7 @@ _REPLAY_ACTIONS = {
 
 
 def _create_replay_actions_view(with_ledger_id: bool) -> None:
-    op.execute(_REPLAY_ACTIONS[(op.get_bind().dialect.name, with_ledger_id)])
+    op.execute(_REPLAY_ACTIONS[(dialect_of(op.get_bind()).name, with_ledger_id)])
 
 
 def _recreate_projections(ledger_column: Callable[[], sa.Column], *period_columns: sa.Column | sa.CheckConstraint) -> None:

@@ -24,6 +24,8 @@ Create Date: 2026-11-22
 
 from alembic import op
 
+from ledger.store.dialects import dialect_of
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -47,7 +49,7 @@ def downgrade() -> None:
 def _replace(old: tuple[str, list[str]], new: tuple[str, list[str]], *, unique: bool) -> None:
     """Drop index `old` and build `new` in its place. On PostgreSQL a unique key is a
     constraint; on SQLite a unique index (revision 0006), so bulk loads can set it aside."""
-    postgres = op.get_bind().dialect.name == "postgresql"
+    postgres = dialect_of(op.get_bind()).is_postgresql
     if unique and postgres:
         op.drop_constraint(old[0], "actions", type_="unique")
         op.create_unique_constraint(new[0], "actions", new[1])

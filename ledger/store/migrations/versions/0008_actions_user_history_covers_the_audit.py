@@ -23,6 +23,8 @@ Create Date: 2026-11-22
 
 from alembic import op
 
+from ledger.store.dialects import dialect_of
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -35,7 +37,7 @@ SQLITE_KEY = [*KEY, "action", "occurred_at", "seq", "source_key", "quantity", "a
 
 def upgrade() -> None:
     op.drop_index("ix_actions_user_ledger_day", table_name="actions")
-    if op.get_bind().dialect.name == "postgresql":
+    if dialect_of(op.get_bind()).is_postgresql:
         op.create_index("ix_actions_user_history", "actions", KEY, postgresql_include=CARRIED)
     else:
         op.create_index("ix_actions_user_history", "actions", SQLITE_KEY)

@@ -24,6 +24,8 @@ Create Date: 2026-11-22
 
 from alembic import op
 
+from ledger.store.dialects import dialect_of
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -54,6 +56,6 @@ def downgrade() -> None:
 
 
 def _run_on_postgresql(statements: tuple[str, ...]) -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    if dialect_of(op.get_bind()).is_postgresql:
         for statement in statements:
             op.execute(statement)

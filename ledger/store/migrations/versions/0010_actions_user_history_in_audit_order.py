@@ -22,6 +22,8 @@ Create Date: 2026-11-22
 
 from alembic import op
 
+from ledger.store.dialects import dialect_of
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -38,7 +40,7 @@ SQLITE_KEY_0008 = [*KEY_0008, "action", "occurred_at", "seq", "source_key", "qua
 
 def upgrade() -> None:
     op.drop_index(INDEX, table_name="actions")
-    if op.get_bind().dialect.name == "postgresql":
+    if dialect_of(op.get_bind()).is_postgresql:
         op.create_index(INDEX, "actions", KEY, postgresql_include=CARRIED)
     else:
         op.create_index(INDEX, "actions", [*KEY, *CARRIED])
@@ -46,7 +48,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(INDEX, table_name="actions")
-    if op.get_bind().dialect.name == "postgresql":
+    if dialect_of(op.get_bind()).is_postgresql:
         op.create_index(INDEX, "actions", KEY_0008, postgresql_include=CARRIED_0008)
     else:
         op.create_index(INDEX, "actions", SQLITE_KEY_0008)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from ledger.store.append_only import install_append_only
+from ledger.store.dialects import dialect_of
 from ledger.store.typed_columns import sqlite_type_checks
 
 revision = "0011"
@@ -96,7 +97,7 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.DateTime, nullable=False),
     )
     op.create_index("ix_compensation_intents_key", "compensation_intents", ["ledger_id", "intent_key"])
-    install_append_only(op.execute, op.get_bind().dialect.name, TABLES)
+    install_append_only(op.execute, dialect_of(op.get_bind()).name, TABLES)
 
 
 def downgrade() -> None:

@@ -11,6 +11,7 @@ Create Date: 2026-12-03
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.store.dialects import dialect_of
 from ledger.store.typed_columns import sqlite_type_check
 
 revision = "0014"
@@ -20,7 +21,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
+    if dialect_of(op.get_bind()).is_sqlite:
         # SQLite would store any type here: refuse all but text, as PostgreSQL does.
         check = sqlite_type_check("mac", sa.String, nullable=True)
         op.execute(f"ALTER TABLE batches ADD COLUMN mac VARCHAR(64) CHECK ({check})")
