@@ -64,10 +64,9 @@ def plugin_recalculate(url: str, values: dict[str, int]) -> int:
 
 def settle_between_runs(url: str) -> None:
     """What autovacuum does between two of the plugin's runs: clear the dead rows the last
-    run's delete left in gamification_scores and its indexes. (It matters little: three runs
-    at 10M actions took 65, 92 and 99 s back to back, 67, 98 and 93 s with this between them.
-    What slows the later runs is deleting the previous run's scores, which the first run,
-    on an empty table, does not have to.)"""
+    run's delete left in gamification_scores and its indexes. (It matters little: what slows
+    the later runs is deleting the previous run's scores, which the first run, on an empty
+    table, does not have to.)"""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE) gamification_scores")
 

@@ -7,9 +7,8 @@ audits, say) cost several times what they cost once their pages are back in memo
 
 And how fast the host ran: the time of a fixed Python workload and a fixed PostgreSQL query,
 at the start and the end of the run. Machines that report the same CPU model and cores ran
-the same code 1.3 to 1.7 times slower on one day than another (the plugin-style recalculation
-and the bulk ingest, unchanged between those runs), and every figure with them;
-these two say which runs can be compared."""
+the same code markedly slower on one day than another, and every figure with them; these
+two say which runs can be compared."""
 
 from __future__ import annotations
 

@@ -82,8 +82,8 @@ def audit_latencies(book: Ledger, users: int, samples: int, seed: int, budget_s:
     """Per-user audit over up to `samples` users drawn uniformly (seeded): p50, p99, max in
     ms. Stops drawing once `budget_s` is spent, so a slow audit cannot stall the run; the
     count actually taken is reported. One audit comes first, untimed: the first in a process
-    builds its statements and, on PostgreSQL, prepares them on the connection (9 ms at
-    `small`, which was then the p99 of 100 audits)."""
+    builds its statements and, on PostgreSQL, prepares them on the connection: timed, that one
+    audit could set the p99."""
     rng = random.Random(seed)
     book.audit(rng.randrange(1, users + 1))
     timings = []

@@ -12,9 +12,8 @@ can give up on an operation that runs too long. Prints one JSON object.
 
 `audits` times per-user audits of uniformly drawn users (bench/measurements.py
 `audit_latencies`) here rather than in the benchmark's process, which holds the generated
-community (gigabytes of objects): there a pass of Python's garbage collector over them once
-landed on an audit (3 s), and the p99 of 1,000 audits on SQLite was 4.5-6.9 ms against
-3.2-4.3 ms in a process of its own, same database.
+community (gigabytes of objects): there a pass of Python's garbage collector over them can
+land on an audit, and the audits' tail is slower than in a process of their own.
 """
 
 from __future__ import annotations

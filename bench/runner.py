@@ -366,7 +366,7 @@ def _plugin_side(current: Run, url: str, community: Community, corrections: Corr
     """Load the forum, then SIDE_BY_SIDE_ROUNDS rounds of the plugin-style recalculation,
     each followed by scoreledger's full recalc of the ledger at `ledger_url` (None: the
     ledger part failed, so the plugin side alone). Medians are compared: on a shared machine
-    the same full recalc of 10M actions took from 20.2 to 24.6 s within a few minutes."""
+    the same full recalc took noticeably different times in runs a few minutes apart."""
     current.say("loading the Discourse-shaped forum")
     seconds, counts = timed(lambda: load_forum(url, community, corrections))
     current.say(f"forum loaded in {seconds:.1f}s: {counts}")

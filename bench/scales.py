@@ -15,9 +15,8 @@ class Scale:
     incremental_actions: int
     audit_samples: int
     # Whether SQLite gets the whole suite and the growth table too, or only what the issue
-    # sets targets for (ingest, full recalc, audit). At `small` SQLite's incremental recalc
-    # took about 4x its full recalc and its top-user audit about 10 s, so at 10M those
-    # would not fit the 30-minute budget.
+    # sets targets for (ingest, full recalc, audit). SQLite's incremental recalc and its
+    # top-user audit grow too slow at `large` to fit the 30-minute budget.
     sqlite_everything: bool
     # Targets are the issue's, for `large` on the reference machine; smaller scales show
     # them for orientation only.

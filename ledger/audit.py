@@ -17,7 +17,7 @@ target is 5 ms for a user with a thousand). The actions come from the index
 ix_actions_user_history alone, which carries every column shown (migration 0008), in the
 audit's order (0010): in the table a user's actions lie on as many pages as there are
 actions. Rows come as the driver's plain tuples (attribute access on SQLAlchemy rows costs
-about a microsecond a column), and each rule is described once per audit, and each day
+time for every column, and a line reads every column), and each rule is described once per audit, and each day
 parsed once, rather than once per line.
 """
 
@@ -76,9 +76,8 @@ class Auditor:
     version once read never changes, and none is ever taken away. So while the ledger has
     as many versions as the kept schedule, which the lines' statement counts in its own
     snapshot, they are those versions, and the lines are priced from it without reading the
-    schedule again; that read and its parsing were 0.7-0.9 ms of a PostgreSQL audit whose
-    median was 2.3 ms, and 0.5 ms on SQLite. A version recorded since, by this process or
-    another, makes the next audit read the schedule again.
+    schedule again; that read and its parsing were a large share of an audit. A version
+    recorded since, by this process or another, makes the next audit read the schedule again.
     """
 
     def __init__(self, engine: Engine, ledger: str) -> None:
@@ -120,7 +119,7 @@ class Auditor:
 def _lines(conn: Connection, params: dict[str, Any], schedule: Schedule) -> list[tuple]:
     """The user's rows, in the form for `schedule` (with `by` points if it has `by` rules);
     raises _VersionRecordedMeanwhile if the ledger has versions that `schedule` lacks."""
-    # Prepared: planning took PostgreSQL 0.5 ms an audit, and this plan is the same for every
+    # Prepared: planning is a noticeable share of an audit, and this plan is the same for every
     # user (each parameter bounds one index range).
     rows = plain_rows(conn.execute(audit_statement(dialect_of(conn).name, schedule.has_by_rules), params))
     if rows and rows[0][VERSIONS_COLUMN] != schedule.version_count:
@@ -137,8 +136,8 @@ def _priced(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[AuditLine
 def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off for the block, unless something else turned it
     off already. Audit lines form no reference cycles, so it has nothing to find among them;
-    left on, it ran every 700 or so new objects (two per line) and walked them again: 0.35 ms
-    of the 1.35 ms that building an 800-line audit took. Memory is still freed as usual."""
+    left on, it runs every 700 or so new objects (two per line) and walks them again, a
+    large share of building an audit's lines. Memory is still freed as usual."""
     if not gc.isenabled():
         yield
         return
@@ -153,7 +152,7 @@ def collector_paused() -> Iterator[None]:
 def audit_statement(dialect: str, with_by_points: bool = False) -> TextClause:
     """`audit_user` for `dialect` (`audit_user_with_by_points` for a schedule with `by`
     rules), its days typed as `run` types them (SQLite compares them as ISO text). Built
-    once: parsing the statement for its parameters took 0.1 ms an audit."""
+    once: parsing the statement for its parameters on every audit showed in its time."""
     name = "audit_user_with_by_points" if with_by_points else "audit_user"
     return statement(name, dialect).bindparams(bindparam("from_day", type_=Date()), bindparam("to_day", type_=Date()))
 
@@ -165,8 +164,8 @@ def rules_statement(dialect: str) -> TextClause:
 
 
 def plain_rows(result: CursorResult) -> list[tuple]:
-    """All of `result`'s rows as the driver's own tuples: SQLAlchemy's Row objects cost about
-    half a microsecond a row to make and unpack, a tenth of what a whole audit line may."""
+    """All of `result`'s rows as the driver's own tuples: SQLAlchemy's Row objects cost a
+    noticeable share of an audit line to make and unpack."""
     try:
         return result.cursor.fetchall()
     except result.dialect.loaded_dbapi.Error as exc:
@@ -279,7 +278,7 @@ def audit_lines(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[Audit
             points = 0  # the bucket's, once all its events are in
         else:
             points = unit * quantity if quantity >= min_quantity else 0
-        # Positional arguments: half the cost of keywords, which shows at thousands of lines.
+        # Positional arguments: cheaper than keywords, which shows at thousands of lines.
         line = AuditLine(
             occurred_at if type(occurred_at) is datetime else datetime.fromisoformat(occurred_at),
             parsed_day, action, [source_key], quantity, attributes, effective_from, reason, text, points,

@@ -2,8 +2,7 @@
 
 The daily rows are written into an emptied table with its indexes set aside and rebuilt
 afterwards: building a B-tree once from sorted rows costs a fraction of updating it row by
-row (at 3M actions on PostgreSQL, 13.6 s of a 26.6 s rebuild went into that). Readers of the
-projections wait for the commit; until then they see nothing half-done.
+row. Readers of the projections wait for the commit; until then they see nothing half-done.
 
 On PostgreSQL a large ledger is priced in parts, one range of days each, at once: PostgreSQL
 15 runs INSERT ... SELECT on one core, and pricing is the largest step of a rebuild. The
@@ -12,16 +11,15 @@ is priced by a session of its own that reads the rebuilding transaction's snapsh
 (pg_export_snapshot), so the parts together price what one statement would have. Those
 sessions cannot write to daily_scores, which the rebuilding transaction holds, so they write
 into the scratch table replay_rebuilt, whose parts the rebuilding transaction then moves
-into daily_scores in day order before dropping it: all of it commits or none does. (Moving
-every part, the first included, cost 2-3 s more at 10M actions.) A crash may leave the
+into daily_scores in day order before dropping it: all of it commits or none does. (The
+first part is not moved: moving it too was slower.) A crash may leave the
 scratch table behind; the next rebuild drops it.
 
 Each session also sums its own part's daily rows into months and quarters (the parts are cut
 at quarter starts) and its pieces of years, in a second transaction once those rows are
 committed, so that the rebuilding transaction moves them meanwhile; the years are summed from
-the pieces once all parts are in (ledger/rollups.py). Summing the periods in one session
-after pricing was the largest step left (9.3 s at 10M actions); in the parts the whole
-rebuild took 25.4 s against 26.1 s (mean of three runs each, back to back).
+the pieces once all parts are in (ledger/rollups.py): summing the periods in one session
+after pricing was the largest step left.
 """
 
 from __future__ import annotations
@@ -81,12 +79,11 @@ def rebuild_projections(conn: Connection, ledger: str, ledger_id: int, say: Call
     `say` hears of each step as it begins.
 
     User totals come last, summed from the year rows of period_totals: every user with a
-    daily row has one (at 0 points too), and there are a tenth as many (10M actions: 0.6 s
-    against 2.5 s summing the daily rows).
+    daily row has one (at 0 points too), and there are a tenth as many as daily rows.
 
     The projections are not analyzed here: nothing later in the rebuild plans a query on
     them, and the caller's VACUUM (ANALYZE) after the commit (replay.tidy_projections) does
-    it (analyzing them here too cost 0.3 s at 10M actions)."""
+    it; analyzing them here too would only add time."""
     _empty_projections(conn, ledger_id)
     parts = day_ranges(conn, ledger_id)
     if len(parts) == 1:
@@ -203,7 +200,7 @@ def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: l
 
     Each other part's daily rows are moved as soon as they are committed, while its session
     goes on to total them into periods: the move then overlaps that session's last step
-    instead of following it (10M actions: the rebuild took about 1.5 s less)."""
+    instead of following it."""
     _start_scratch(conn)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
     if not SNAPSHOT_ID.match(snapshot):

@@ -147,10 +147,10 @@ def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False) -> tu
 
 def tidy_projections(engine: Engine) -> None:
     """After a rebuild, on PostgreSQL: fresh statistics for the planner, and a visibility map
-    so leaderboards read the covering index alone instead of one table page per row (a
-    month's leaderboard at 10M actions: about 1 s before, tens of ms after). VACUUM cannot
-    run in a transaction, so this comes after the rebuild commits; if it is interrupted the
-    projections are still complete, only slower to read until autovacuum catches up.
+    so leaderboards read the covering index alone instead of one table page per row. VACUUM
+    cannot run in a transaction, so this comes after the rebuild commits; if it is
+    interrupted the projections are still complete, only slower to read until autovacuum
+    catches up.
 
     Two sessions at once, one for the daily rows and one for the rest: VACUUM works on one
     core, and the daily rows are about half of what it reads."""

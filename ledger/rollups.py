@@ -40,8 +40,8 @@ def emptied(conn: Connection, ledger_id: int) -> Iterator[None]:
 
     When no other ledger has rows here the table is emptied whole, and on PostgreSQL loaded
     without its indexes, which are then built once from the loaded rows: maintaining them
-    row by row took twice as long at 3M actions (random inserts into two B-trees larger than
-    the buffer cache). PostgreSQL's readers wait for the commit (ledger/rebuild.py `projection_reads`).
+    row by row means random inserts into two B-trees larger than the buffer cache.
+    PostgreSQL's readers wait for the commit (ledger/rebuild.py `projection_reads`).
     Not analyzed here: the rebuild that empties it analyzes it once committed.
     """
     if _holds_other_ledgers(conn, ledger_id):

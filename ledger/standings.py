@@ -158,8 +158,8 @@ def _ranked_rows(conn: Connection, from_day: date | None, to_day: date | None, p
     if rollup is not None:
         period, start = rollup
         return run(conn, "leaderboard_period", period_months=ROLLUP_MONTHS[period], period_start=start, **parameters)
-    # A long range of a large community is ~1M daily rows to sum per user; with the
-    # default 4 MB the hash aggregate spills to disk and takes several times longer.
+    # Summing a long range of a large community's daily rows per user hashes about a
+    # million rows, which spills to disk at the default work_mem.
     dialect_of(conn).set_local(conn, "work_mem", "64MB")
     return run(conn, "leaderboard_days", from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY, **parameters)
 

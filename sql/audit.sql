@@ -8,11 +8,11 @@
 -- order, and it is the key order of ix_actions_user_history (migration 0010): the rows come
 -- straight off the index, unsorted. Each event's version, the one in force on its day, is
 -- found in ledger/audit.py from the schedule (`audit_rules`), day by day: joining the rows
--- to each version's span of days here, and sorting them after, cost PostgreSQL 0.5 ms of a
--- thousand-line audit's 2 ms. `versions` is how many versions the ledger has in this
+-- to each version's span of days here, and sorting them after, was a large share of an
+-- audit. `versions` is how many versions the ledger has in this
 -- statement's snapshot: versions are append-only, so it tells whether the schedule the
 -- lines are priced by is the whole of it. The points are priced in ledger/audit.py from
--- the rules (joining each event to its rule here cost PostgreSQL 0.5 ms more).
+-- the rules (joining each event to its rule here cost PostgreSQL more).
 SELECT
     a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
     CAST(NULL AS BIGINT) AS version_seq, CAST(NULL AS BIGINT) AS by_points,

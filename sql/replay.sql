@@ -124,8 +124,8 @@ JOIN schedule_rules r ON r.version_seq = d.version_seq
 -- * value). An event below the rule's min_quantity earns nothing and does not count towards
 -- a bucket; no rule (or no version yet): 0 points. Every (day, action) has one rule, so the
 -- group's MIN(r.per) and MIN(r.value) are its rule's. Sums are cast back to BIGINT as they are
--- formed: PostgreSQL sums BIGINT into NUMERIC, and adding NUMERICs cost more than the rest of
--- the statement (measured at 3M actions). The audit prices the same way, event by event and
+-- formed: PostgreSQL sums BIGINT into NUMERIC, and adding NUMERICs costs more than the rest of
+-- the statement. The audit prices the same way, event by event and
 -- bucket by bucket, in `audit_lines` (ledger/audit.py): keep them in step.
 CASE
     WHEN MIN(r.per) IS NULL THEN CAST(SUM(

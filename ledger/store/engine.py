@@ -36,10 +36,8 @@ JOURNAL_LOCK_KEY = 0x5C0E1ED6
 # The lock a recalculation holds throughout (ledger/replay.py PROJECTION_LOCK_KEY, the same
 # number): a bulk ingest takes it before ACCESS EXCLUSIVE on actions (ledger/store/actions.py).
 PROJECTION_LOCK_KEY = 0x5C0E1ED8
-# Bytes per page of a new SQLite database (SQLite's default is 4096). At 10M actions, same
-# machine, one run after the other: ingest took 82.8 s against 92.3 s (fewer pages to write
-# to the WAL and copy back, a third less time in the kernel), and the per-user audit's p99
-# over three rounds of 1,000 users 5.9-6.8 ms against 9.8-14.3 ms.
+# Bytes per page of a new SQLite database (SQLite's default is 4096): larger pages mean fewer
+# to write to the WAL and copy back during an ingest, and fewer to read for a user's audit.
 SQLITE_PAGE_SIZE = 8192
 # Seconds an SQLite writer waits for another to finish before giving up with a clear error.
 SQLITE_BUSY_TIMEOUT = 60.0
@@ -66,7 +64,7 @@ def open_engine(url: str) -> Engine:
         if parsed.get_backend_name() == "postgresql":
             # psycopg prepares a statement after its fifth run, and PostgreSQL may then
             # switch it to a generic plan that cannot see parameter values: `seq > $1`
-            # becomes a full scan and every leaderboard call paid ~150 ms at 2M actions.
+            # becomes a full scan that every leaderboard call pays for.
             # Our statements are few and cheap to plan, so plan each with its values.
             return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
@@ -170,8 +168,8 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
 def statement_reads(engine: Engine) -> Iterator[Connection]:
     """A connection for a reader whose statements are each consistent on their own, i.e.
     may each read their own snapshot. On PostgreSQL they run outside any transaction, which
-    saves `read_transaction`'s BEGIN, SET TRANSACTION and COMMIT round trips (0.2 ms of a
-    per-user audit); SQLite's read transaction costs no round trips, so it keeps it."""
+    saves `read_transaction`'s BEGIN, SET TRANSACTION and COMMIT round trips, which show in
+    a per-user audit; SQLite's read transaction costs no round trips, so it keeps it."""
     if not dialect_of(engine).is_postgresql:
         with read_transaction(engine) as conn:
             yield conn

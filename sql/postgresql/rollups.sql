@@ -13,8 +13,8 @@ TRUNCATE period_totals
 -- lie together in the table. A leaderboard of a period then reads a few hundred adjacent
 -- pages, and an incremental recalculation rewrites rows on those, instead of rows strewn
 -- over the whole table. Summing months once and quarters and years from them took as long
--- (10M actions: 8.5 s to insert and 3.1 s to key, against 9.8 s and 1.8 s), but left the
--- rows in hash order. (The periods are listed in order; were they not, only speed would suffer.)
+-- but left the rows in hash order. (The periods are listed in order; were they not, only
+-- speed would suffer.)
 WITH span AS (
     SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM daily_scores WHERE ledger_id = :ledger_id
 ),
@@ -47,8 +47,8 @@ CROSS JOIN LATERAL (
 -- locks every row it meets, which writes to the row's page even where the update then
 -- changes nothing. A (user, period) row can only be new where the period holds a (user, day)
 -- that had no daily row before (`new_days`: each priced (user, day) counts 1, each old daily
--- row -1), and such a row is inserted even at 0 points. A schedule change 30 days back at 10M
--- actions meets 197k (user, period) rows and moves 25k: 1.9 s when all of them were locked.
+-- row -1), and such a row is inserted even at 0 points. A schedule change meets many more
+-- (user, period) rows than it moves.
 WITH change AS (
     SELECT user_id, day, points, 1 AS new_days FROM replay_priced
     UNION ALL
@@ -83,11 +83,11 @@ ON CONFLICT (ledger_id, period_months, period_start, user_id) DO UPDATE SET poin
     WHERE excluded.points <> 0
 
 -- A full rebuild priced in parts (ledger/rebuild.py) totals periods part by part, each in the
--- session that priced the part, at once: on one core, summing 10M actions' 5M daily rows
--- into periods took 9.3 s, the largest step of the rebuild. Parts are cut at quarter starts,
+-- session that priced the part, at once: on one core, summing every daily row into periods
+-- was the largest step of the rebuild. Parts are cut at quarter starts,
 -- so each part's months and quarters are whole; years are summed from each part's pieces
 -- of them once every part is in. Sums are sorted rather than hashed (the caller turns hash aggregates
--- off): 4.1 s against 4.7 s for half of those daily rows.
+-- off), which is the quicker here.
 
 -- name: total_part_periods
 -- The first part, in the rebuilding transaction: from its daily rows (daily_scores, no key
@@ -169,8 +169,7 @@ CREATE UNLOGGED TABLE replay_rebuilt_years (
 
 -- name: total_years_from_pieces
 -- Once every part is in: each year, the sum of its pieces, a few hundred thousand rows,
--- where summing the quarters read all of period_totals (10M actions, the same busy machine:
--- 0.8 s against 1.3 s).
+-- where summing the quarters would read all of period_totals.
 INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
 SELECT CAST(:ledger_id AS INTEGER), 12, period_start, user_id, CAST(SUM(points) AS BIGINT)
 FROM replay_rebuilt_years

@@ -4,8 +4,7 @@
 
 -- name: rebuild_period_totals
 -- Inserted in key order (ledger_id, period_months, period_start, user_id): the table, WITHOUT ROWID,
--- is then written in order, in half the time of an unordered insert (1.5M rows: 11 s
--- against 22 s).
+-- is then written in order, appending to its B-tree instead of inserting all over it.
 WITH months AS (
     SELECT user_id, date(day, 'start of month') AS period_start, SUM(points) AS points
     FROM daily_scores

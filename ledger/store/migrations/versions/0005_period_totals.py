@@ -8,9 +8,9 @@ projection state is cleared here too: the next recalculation (or read that catch
 projections up) rebuilds every projection, this one included.
 
 There is no index in points order: a full rebuild would have to sort every row a second
-time to build it (about 4 s of 1.5M rows at 3M actions, a fifth of the whole rebuild),
-while picking the top rows of one period out of its contiguous range takes milliseconds
-(a year holds at most one row per user). On SQLite the table is WITHOUT ROWID: it is its key.
+time to build it, a large share of the whole rebuild, while picking the top rows of one
+period out of its contiguous range takes milliseconds (a year holds at most one row per
+user). On SQLite the table is WITHOUT ROWID: it is its key.
 
 Revision ID: 0005
 Revises: 0004

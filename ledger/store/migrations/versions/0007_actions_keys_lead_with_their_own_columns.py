@@ -4,13 +4,7 @@ Building a B-tree sorts every row of the table, and both PostgreSQL and SQLite c
 sort keys fast on their first column only: PostgreSQL keeps the first column beside each
 tuple and, on a tie, unpacks the whole index tuple to compare the rest; SQLite's sorter has
 a fast path for the first field alone. Where a database holds one ledger, ledger_id ties on
-every comparison, so each one took the slow path. Measured on 10M actions, PostgreSQL 15,
-each pair built back to back:
-
-- (ledger_id, user_id, day): 10.0-12.8 s; (user_id, ledger_id, day): 6.4-7.9 s;
-- unique (ledger_id, source_key): 7.0-7.8 s; (source_key, ledger_id): 6.5-7.1 s.
-
-SQLite 3.40, same rows: 8.8 s against 8.1 s, and 6.8 s against 5.2 s.
+every comparison, so each one took the slow path.
 
 Every query that uses these keys fixes both the ledger and the other leading column by
 equality (a user's actions by day, a batch's source keys), so the reordered keys serve them

@@ -4,12 +4,8 @@ ix_actions_user_ledger_day (user_id, ledger_id, day) becomes ix_actions_user_his
 same key carrying occurred_at, seq, action, source_key, quantity and attributes. A user's
 actions lie on about as many table pages as the user has actions (they arrive spread over
 years), so the audit of a user with a thousand actions visited a thousand pages; in the
-index they lie side by side, on a few dozen. Measured on 10M actions (the benchmark's
-community), audits of 1,000 users drawn uniformly, pages in the OS cache:
-
-- PostgreSQL 15: p99 8.8 ms before, 5.1 ms after; building the key takes 9.2-10.1 s
-  against 4.5-4.8 s.
-- SQLite 3.40: p99 8.3 ms before, 5.5 ms after; building it takes 10.0 s against 6.1 s.
+index they lie side by side, on a few dozen. The price is a larger index that takes
+longer to build.
 
 PostgreSQL keeps the carried columns out of the key (INCLUDE). SQLite has no INCLUDE: they
 are trailing key columns there, action and occurred_at first, so that the first event of a

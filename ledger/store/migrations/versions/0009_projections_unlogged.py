@@ -1,10 +1,9 @@
 """On PostgreSQL the projections are UNLOGGED tables: rebuilding them writes no WAL.
 
 Projections are derived (docs/design.md: never the source of truth): every row of them is
-rebuilt from the events, which stay in logged tables. Written to the WAL, a full rebuild of
-10M actions (the benchmark's community) logged about 900 MiB, and took 23.4-25.2 s against
-20.2-20.5 s unlogged (same database, back to back, AMD EPYC with 2 cores); incremental
-recalcs write less WAL too.
+rebuilt from the events, which stay in logged tables. Written to the WAL, a full rebuild
+logs every row it writes, which slows it and protects nothing the events cannot rebuild;
+incremental recalcs write less WAL too.
 
 What it costs, on PostgreSQL only:
 - After a crash of the server (not after a clean shutdown or restart), PostgreSQL empties

@@ -7,14 +7,6 @@ schedule version's span of days (sql/audit.sql `audit_user`; the version of each
 found from the schedule in ledger/audit.py). action, source_key, quantity and attributes are
 still carried: INCLUDEd on PostgreSQL, trailing key columns on SQLite, which has no INCLUDE.
 
-Measured on 10M actions (the benchmark's community, AMD EPYC with 2 cores), users with
-1,082 actions, alternating with the statement and code it replaces:
-- the statement alone, prepared (PostgreSQL): median 1.13 / 1.51 ms against 1.49 / 2.01 ms
-  (two sittings);
-- whole audits (three rounds): PostgreSQL median 2.81-3.17 ms against 3.09-4.23 ms, SQLite
-  2.61-2.62 ms against 2.82-3.14 ms.
-Rebuilding the index took 10-17 s on PostgreSQL, 22 s on SQLite.
-
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-22
