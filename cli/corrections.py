@@ -11,14 +11,12 @@ import sys
 from typing import Annotated
 
 import typer
-
 from pydantic import BaseModel, ValidationError
 
-from ledger.domain import Adjustment, Reinstatement, Retraction
+from ledger.domain import Adjustment, Located, Reinstatement, Retraction, now_utc
 from ledger.errors import InputProblem, InvalidInput
 from ledger.importers.actions import guess_format
 from ledger.importers.records import read_records
-from ledger.store.corrections import Located, now_utc
 
 from .context import LedgerGroup, options
 from .output import OutputFormat, render

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from ledger import Ledger
+from ledger.config import redact
 from ledger.demo import DEMO_LEDGER, SCHEDULE, TODAY_VALUES, run_demo
-from ledger.store.engine import redact
 
 from .context import options
 from .output import OutputFormat, render

@@ -12,53 +12,54 @@ calls one of these, and formats what comes back.
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import Engine
 
-from ledger import audit, corrections_audit, known, ledger_numbers, levels, replay, schedules, standings
+from ledger import audit, corrections_audit, known, levels, replay, schedules, standings
 from ledger.config import DEFAULT_LEDGER
 from ledger.domain import (
     Action,
     ActionState,
-    LevelCurve,
     Adjustment,
     Correction,
+    LevelCurve,
+    Located,
     Merge,
     RecordedScheduleVersion,
     Retraction,
     Rule,
     ScheduleVersion,
+    UserPoints,
+    now_utc,
     today_utc,
 )
 from ledger.errors import InputProblem, InvalidInput
-from ledger.ingest_corrections import ingest_with_corrections
 from ledger.importers.actions import guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
-from ledger.pricing import run
+from ledger.ingest_corrections import ingest_with_corrections
 from ledger.rule_edits import RuleEdit
-from ledger.store import schema
+from ledger.store import ledger_numbers, schema
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
 from ledger.store.corrections import (
     CompensationIntent,
     CorrectionsWritten,
-    Located,
-    now_utc,
     read_action_states,
     read_adjustments,
     read_compensation_intents,
-    write_compensation_intents,
     write_adjustments,
+    write_compensation_intents,
     write_corrections,
     write_merge,
 )
 from ledger.store.engine import open_engine, read_transaction
-from ledger.verify_projections import ProjectionDifference, ahead_of_journal, projection_differences, refuse_projections_ahead
+from ledger.store.statements import run
 from ledger.verify import JournalDigest, Verification, check_schema_objects, verify_journal
+from ledger.verify_projections import ProjectionDifference, ahead_of_journal, projection_differences, refuse_projections_ahead
 
 
 class Ledger:
@@ -302,7 +303,7 @@ class Ledger:
 
     def scores(
         self, *, from_day: date | None = None, to_day: date | None = None, as_known_at: datetime | None = None
-    ) -> list[replay.UserPoints]:
+    ) -> list[UserPoints]:
         """Points per user, sorted by user: from the projections, or, with `as_known_at`,
         computed from the events and schedule versions recorded by then. With a level curve
         in force, each carries its level; a never-level-down curve holds all-time scores
@@ -327,14 +328,14 @@ class Ledger:
                 held = levels.held_scores(conn, curve, ledger_id=ledger_numbers.number_of(conn, self.name))
         return _with_levels(rows, curve, held)
 
-    def naive_scores(self, values_of: date) -> list[replay.UserPoints]:
+    def naive_scores(self, values_of: date) -> list[UserPoints]:
         """Points per user if every action were priced at the values in force on
         `values_of`, as a naive "today's values" recalculation does (retroactive drift)."""
         self.check_schema()
         with replay.pricing_transaction(self.engine) as conn:
             return replay.points_in(conn, self.name, values_of=values_of)
 
-    def platform_points(self, values_of: date, *, from_day: date | None = None) -> list[replay.UserPoints]:
+    def platform_points(self, values_of: date, *, from_day: date | None = None) -> list[UserPoints]:
         """What a platform's own recalculation from `from_day` at the values in force on
         `values_of` makes of each user's actions as they stand now (ledger/replay.py)."""
         self.check_schema()
@@ -395,11 +396,11 @@ class Ledger:
         known.require_user(self.engine, self.name, user_id)
 
 
-def _with_levels(rows: list[replay.UserPoints], curve: LevelCurve | None, held: dict[int, int]) -> list[replay.UserPoints]:
+def _with_levels(rows: list[UserPoints], curve: LevelCurve | None, held: dict[int, int]) -> list[UserPoints]:
     """`rows` with their held scores (never-level-down users who lost points) and levels."""
     if curve is None:
         return rows
     return [
-        replay.UserPoints(row.user_id, held.get(row.user_id, row.points), curve.level_for(held.get(row.user_id, row.points)))
+        UserPoints(row.user_id, held.get(row.user_id, row.points), curve.level_for(held.get(row.user_id, row.points)))
         for row in rows
     ]

@@ -34,12 +34,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, CursorResult, Date, Engine, TextClause, bindparam
 
 from ledger.in_force import InForce
-from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.sqlfiles import statement
 from ledger.standings import check_range
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, server_prepared, statement_reads, translate
+from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day
 
 
 @dataclass(slots=True)

@@ -16,19 +16,19 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ledger import ledger_numbers
 from ledger.audit import AuditLine, Auditor, Schedule, plain_rows, rules_statement
 from ledger.domain import MAX_INTEGER, LevelCurve
 from ledger.errors import InputProblem, InvalidInput
 from ledger.levels import walk
 from ledger.overlay import CorrectionRow, PricingRule, correction_deltas
-from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.standings import check_range
+from ledger.store import ledger_numbers
 from ledger.store.corrections import resolve_chains
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction
 from ledger.store.tables import actions, adjustments, corrections, merges, schedule_rule_points
+from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day
 
 ADJUSTMENT_RULES = {
     "manual": "manual adjustment",

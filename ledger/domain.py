@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from bisect import bisect_right
-from math import isqrt
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from math import isqrt
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -491,3 +492,24 @@ class ActionState(BaseModel):
     attributes: dict[str, Any]
     active: bool
     last_changed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UserPoints:
+    user_id: int
+    points: int
+    # Where the points stand on the level curve in force (ledger/levels.py); None without one.
+    level: int | None = None
+
+
+class Located(NamedTuple):
+    """An input item and where it came from, for error messages."""
+
+    source: str
+    line: int | None
+    item: Any
+
+
+def now_utc() -> datetime:
+    """This moment, as the naive UTC time the ledger stores."""
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
-from ledger.domain import Amendment, Correction, Retraction
+from ledger.domain import Amendment, Correction, Located, Retraction
 from ledger.errors import InputProblem, InvalidInput
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
-from ledger.store.corrections import Located, read_action_states, write_corrections
+from ledger.store.corrections import read_action_states, write_corrections
 
 IDENTITY_FIELDS = ("user_id", "action", "occurred_at")
 

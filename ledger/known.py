@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, exists, select, union
 
-from ledger import ledger_numbers as numbers
 from ledger.errors import UnknownLedger, UnknownUser
+from ledger.store import ledger_numbers as numbers
 from ledger.store.engine import read_transaction
 from ledger.store.tables import actions, adjustments, ledger_numbers, merges, schedule_versions
 

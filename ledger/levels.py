@@ -21,8 +21,8 @@ from datetime import date, datetime
 from sqlalchemy import Connection, bindparam, select, text
 
 from ledger.domain import LevelCurve, today_utc
-from ledger.pricing import END_OF_TIME, as_day
 from ledger.store.tables import schedule_versions
+from ledger.time_bounds import END_OF_TIME, as_day
 
 
 @dataclass(frozen=True)

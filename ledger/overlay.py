@@ -24,10 +24,11 @@ from typing import Any
 from sqlalchemy import Connection, Date, TextClause, bindparam
 
 from ledger.domain import canonical_json
-from ledger.pricing import END_OF_TIME, as_day, run
 from ledger.sqlfiles import statement
 from ledger.store.corrections import merge_targets
 from ledger.store.dialects import dialect_of
+from ledger.store.statements import run
+from ledger.time_bounds import END_OF_TIME, as_day
 
 
 @dataclass(frozen=True)

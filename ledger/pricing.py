@@ -1,61 +1,23 @@
 """Pricing steps shared by every recalculation: scratch tables, the rule of each day, and the
-statement runner. The pricing itself is SQL (sql/replay.sql), run set-based in the database.
+planner settings pricing needs. The pricing itself is SQL (sql/replay.sql), run set-based in
+the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Date, DateTime, bindparam
+from sqlalchemy import Connection
 
-from ledger.sqlfiles import statement
 from ledger.store.dialects import dialect_of
+from ledger.store.statements import run
+from ledger.time_bounds import END_OF_TIME
 
-# "Everything recorded so far" and "all days", as bounds the SQL can compare against.
-END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59)
-FIRST_DAY = date(1, 1, 1)
-LAST_DAY = date(9999, 12, 31)
 # Hash aggregates over millions of actions spill to disk at PostgreSQL's default 4MB.
 RECALC_WORK_MEM = "256MB"
 SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced", "user_targets", "members", "overlay", "correction_buckets")
-
-
-@dataclass(frozen=True)
-class UserPoints:
-    user_id: int
-    points: int
-    # Where the points stand on the level curve in force (ledger/levels.py); None without one.
-    level: int | None = None
-
-
-def run(conn: Connection, name: str, **params: Any) -> CursorResult:
-    """Execute named statement `name` (sql/) with `params`, dates and times typed so that
-    SQLite compares them in its stored text spelling, and collections (lists, sets) bound as
-    an expanding `IN :name` list."""
-    clause = statement(name, dialect_of(conn).name)
-    typed = [
-        bindparam(key, type_=DateTime() if isinstance(value, datetime) else Date())
-        for key, value in params.items()
-        if isinstance(value, date)
-    ]
-    typed += [
-        bindparam(key, expanding=True)
-        for key, value in params.items()
-        if isinstance(value, (list, tuple, set, frozenset))
-    ]
-    params = {key: list(value) if isinstance(value, (set, frozenset)) else value for key, value in params.items()}
-    if typed:
-        clause = clause.bindparams(*typed)
-    return conn.execute(clause, params)
-
-
-def as_day(value: date | str) -> date:
-    """A DATE column's value: SQLite hands raw statements' dates back as text."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def allow_big_aggregates(conn: Connection) -> None:

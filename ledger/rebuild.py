@@ -34,19 +34,12 @@ from sqlalchemy import Connection, Engine
 
 from ledger import rollups
 from ledger.day_shares import day_shares
-from ledger.pricing import (
-    FIRST_DAY,
-    LAST_DAY,
-    aggregates_streamed,
-    allow_big_aggregates,
-    as_day,
-    assign_rules_to_days,
-    prepare_scratch,
-    run,
-)
+from ledger.pricing import aggregates_streamed, allow_big_aggregates, assign_rules_to_days, prepare_scratch
 from ledger.store.bulk_indexes import indexes_set_aside
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, translate_errors
+from ledger.store.statements import run
+from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day
 
 # Sessions pricing at once on PostgreSQL (the database server's cores it may take), and the
 # size below which one session prices everything (starting the others costs more than it saves).
@@ -74,7 +67,7 @@ def projection_reads(engine: Engine) -> Iterator[Connection]:
 
 
 def rebuild_projections(conn: Connection, ledger: str, ledger_id: int, say: Callable[[str], None] = lambda _step: None) -> tuple[int, int]:
-    """Replace `ledger`'s projections (where it is number `ledger_id`, ledger/ledger_numbers.py)
+    """Replace `ledger`'s projections (where it is number `ledger_id`, ledger/store/ledger_numbers.py)
     with every action priced afresh, inside the caller's transaction; returns (user-days, users).
     `say` hears of each step as it begins.
 

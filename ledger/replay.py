@@ -23,21 +23,15 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine
 
-from ledger import ledger_numbers, overlay, rollups
-from ledger.pricing import (
-    END_OF_TIME,
-    FIRST_DAY,
-    LAST_DAY,
-    UserPoints,
-    allow_big_aggregates,
-    as_day,
-    prepare_scratch,
-    price_scope,
-    run,
-)
+from ledger import overlay, rollups
+from ledger.domain import UserPoints
+from ledger.pricing import allow_big_aggregates, prepare_scratch, price_scope
 from ledger.rebuild import projection_reads, rebuild_projections
+from ledger.store import ledger_numbers
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, vacuum_analyze, write_transaction
+from ledger.store.statements import run
+from ledger.time_bounds import END_OF_TIME, FIRST_DAY, LAST_DAY, as_day
 
 # Recalculations of the same database take turns (PostgreSQL advisory lock; on SQLite the
 # write lock of BEGIN IMMEDIATE). Not the journal lock: ingest goes on during a recalc.

@@ -21,9 +21,9 @@ from datetime import date
 
 from sqlalchemy import Connection
 
-from ledger.pricing import run
 from ledger.store.bulk_indexes import indexes_set_aside
 from ledger.store.dialects import dialect_of
+from ledger.store.statements import run
 
 TABLE = "period_totals"
 

@@ -23,12 +23,12 @@ from datetime import date, datetime, timedelta
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, func, select
 
-from ledger import ledger_numbers
-from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, canonical_json, today_utc
+from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, UserPoints, canonical_json, today_utc
 from ledger.errors import InputProblem, InvalidInput, RetroactiveChangeRefused, UnknownScheduleVersion
 from ledger.in_force import in_force_on
-from ledger.replay import UserPoints, points_in
+from ledger.replay import points_in
 from ledger.rule_edits import RuleEdit
+from ledger.store import ledger_numbers
 from ledger.store.engine import read_transaction, write_transaction
 from ledger.store.journal import begin_batch, commit_batch
 from ledger.store.schedules import document_origin, document_recorded, read_versions, write_version

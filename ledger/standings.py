@@ -15,12 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine
 
-from ledger import ledger_numbers
-from ledger.domain import MAX_INTEGER
+from ledger.domain import MAX_INTEGER, UserPoints
 from ledger.errors import InputProblem, InvalidInput
-from ledger.pricing import FIRST_DAY, LAST_DAY, UserPoints, run
 from ledger.rebuild import projection_reads
+from ledger.store import ledger_numbers
 from ledger.store.dialects import dialect_of
+from ledger.store.statements import run
+from ledger.time_bounds import FIRST_DAY, LAST_DAY
 
 # LIMIT takes a number on both backends (SQLite has no LIMIT NULL); more rows than any ledger.
 NO_LIMIT = 2**62

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, select
 
-from ledger import ledger_numbers as numbers
 from ledger import replay
 from ledger.errors import LedgerError
-from ledger.pricing import allow_big_aggregates, run
+from ledger.pricing import allow_big_aggregates
+from ledger.store import ledger_numbers as numbers
 from ledger.store.engine import read_transaction
+from ledger.store.statements import run
 from ledger.store.tables import projection_state
 
 PERIOD_NAMES = {1: "month", 3: "quarter", 12: "year"}

@@ -19,12 +19,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Connection, Date, DateTime, 
 from ledger.domain import LevelCurve, canonical_json
 from ledger.store.dialects import dialect_of
 from ledger.store.tables import EVENT_TABLES, ledger_numbers, metadata, schedule_rule_points, schedule_rules, schedule_versions
-
-DIGIT = "[0-9]"
-# How SQLAlchemy stores DATE and DATETIME on SQLite, which canonical bytes and SQL compare by.
-DAY_PATTERN = f"{DIGIT * 4}-{DIGIT * 2}-{DIGIT * 2}"
-TIME_PATTERN = f"{DAY_PATTERN} {DIGIT * 2}:{DIGIT * 2}:{DIGIT * 2}.{DIGIT * 6}"
-
+from ledger.store.typed_columns import DAY_PATTERN, TIME_PATTERN
 
 # What is wrong, and the batch id and seq it is found at (either may be None).
 Finding = tuple[str, int | None, int | None]

@@ -8,8 +8,9 @@ from datetime import date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import Action, Ledger, Rule, ledger_numbers, rebuild
+from ledger import Action, Ledger, Rule, rebuild
 from ledger.day_shares import DayShares
+from ledger.store import ledger_numbers
 
 FIRST = date(2023, 1, 1)
 

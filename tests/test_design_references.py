@@ -54,7 +54,8 @@ def commentaries() -> Iterator[tuple[Path, str]]:
                 yield path, _commentary_of_python(path)
             elif path.suffix == ".sql":
                 yield path, _commentary_of_sql(path)
-    yield DESIGN, DESIGN.read_text()
+    for path in sorted((ROOT / "docs").glob("*.md")):
+        yield path, path.read_text()
 
 
 def _resolve(cited: str) -> Path | None:

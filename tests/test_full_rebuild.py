@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, inspect, select
 
-from ledger import Action, Ledger, Rule, ledger_numbers, rebuild, replay
+from ledger import Action, Ledger, Rule, rebuild, replay
+from ledger.store import ledger_numbers
 from ledger.store.tables import period_totals
 
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from ledger import Ledger, Rule, ledger_numbers
-from ledger.store import schema
+from ledger import Ledger, Rule
+from ledger.store import ledger_numbers, schema
 from ledger.store.engine import open_engine
 from ledger.store.tables import actions
 from tests.factories import migrate

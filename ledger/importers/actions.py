@@ -26,8 +26,8 @@ from ledger.domain import (
     parse_timestamp,
 )
 from ledger.errors import InputProblem, InvalidInput
+from ledger.rows import ActionRow, LocatedRow
 from ledger.safe_values import attributes_size_problem, json_problem, text_problem
-from ledger.store.actions import ActionRow, LocatedRow
 
 FORMATS = ("csv", "jsonl")
 # How much of a file is looked at to tell a binary file from text before parsing it.

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
@@ -21,8 +20,9 @@ from sqlalchemy import Connection, Engine, Text, any_, bindparam, column, exists
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
-from ledger import ledger_numbers
 from ledger.errors import InputProblem, InvalidInput
+from ledger.rows import ActionRow, LocatedRow
+from ledger.store import ledger_numbers
 from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, takes_bulk_path
 from ledger.store.canonical import action_bytes
 from ledger.store.dialects import dialect_of
@@ -30,34 +30,6 @@ from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_trans
 from ledger.store.journal import begin_batch, commit_batch
 from ledger.store.quantity_caps import quantity_problems
 from ledger.store.tables import actions
-
-
-# Rows are NamedTuples rather than frozen dataclasses: as immutable, but quicker to build and
-# smaller, which counts at ten million rows per batch.
-class ActionRow(NamedTuple):
-    """One action as it will be stored; `attributes` is canonical JSON text."""
-
-    source_key: str
-    user_id: int
-    action: str
-    occurred_at: datetime
-    quantity: int
-    attributes: str
-
-    PAYLOAD_FIELDS = ("user_id", "action", "occurred_at", "quantity", "attributes")
-
-    def differing_fields(self, other: ActionRow) -> list[str]:
-        return [name for name in self.PAYLOAD_FIELDS if getattr(self, name) != getattr(other, name)]
-
-
-class LocatedRow(NamedTuple):
-    """A row and where it came from, for error messages; `correction`, for a row of an action
-    file that retracts or amends a recorded action: ("retracted" or "amended", when)."""
-
-    source: str
-    line: int | None
-    row: ActionRow
-    correction: tuple[str, datetime] | None = None
 
 
 @dataclass(frozen=True)

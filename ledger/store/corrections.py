@@ -11,35 +11,28 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from ledger import ledger_numbers
 from ledger.domain import (
     ActionState,
     Adjustment,
     Amendment,
     Correction,
+    Located,
     Merge,
     Reinstatement,
     Retraction,
     canonical_json,
 )
 from ledger.errors import InputProblem, InvalidInput
+from ledger.store import ledger_numbers
 from ledger.store.canonical import table_event_bytes
 from ledger.store.engine import read_transaction, write_transaction
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
 from ledger.store.tables import actions, adjustments, compensation_intents, corrections, merges
-
-
-class Located(NamedTuple):
-    """An input item and where it came from, for error messages."""
-
-    source: str
-    line: int | None
-    item: Any
 
 
 @dataclass(frozen=True)
@@ -334,10 +327,6 @@ def write_merge(engine: Engine, ledger: str, merge: Merge, *, origin: str | None
         return [{"source_user": merge.source, "target_user": merge.target, "merged_at": merge.at, "reason": merge.reason}], 0
 
     return _write_batch(engine, ledger, "merge", origin, merges, build)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # -- compensations sent to outside systems ----------------------------------------------------

@@ -7,7 +7,6 @@ dialect-specific about *connecting* lives here; dialect-specific SQL lives in sq
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from ledger.config import redact
 from ledger.errors import (
     DatabaseUnavailable,
     ImmutableEventError,
@@ -133,16 +133,6 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
-
-
-def redact(url: str) -> str:
-    """The URL with any password hidden, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        # Not parseable: hide everything between the user name and the last `@`, since a
-        # password may itself contain `@`.
-        return re.sub(r"(://[^:/@]+:).*@", r"\1***@", url)
 
 
 @contextmanager

@@ -55,7 +55,7 @@ batches = Table(
 # (migration 0006): a full rebuild sorts every projected row to build those keys, and an
 # integer in front compares far faster than the ledger's name through its collation; so
 # do the indexes a bulk ingest builds. A ledger gets
-# its number, generated here, the first time it is written to (ledger/ledger_numbers.py).
+# its number, generated here, the first time it is written to (ledger/store/ledger_numbers.py).
 ledger_numbers = Table(
     "ledger_numbers",
     metadata,

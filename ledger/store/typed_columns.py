@@ -16,7 +16,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, DateTime, Integer, SmallInteger, String, Text
 
-from ledger.verify_storage import DAY_PATTERN, TIME_PATTERN
+DIGIT = "[0-9]"
+# How SQLAlchemy stores DATE and DATETIME on SQLite, which canonical bytes and SQL compare by.
+DAY_PATTERN = f"{DIGIT * 4}-{DIGIT * 2}-{DIGIT * 2}"
+TIME_PATTERN = f"{DAY_PATTERN} {DIGIT * 2}:{DIGIT * 2}:{DIGIT * 2}.{DIGIT * 6}"
 
 
 def sqlite_type_check(column: str, kind: Any, *, nullable: bool = False) -> str:

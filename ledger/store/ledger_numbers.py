@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine
 
-from ledger.pricing import run
 from ledger.store.engine import read_transaction, write_transaction
+from ledger.store.statements import run
 
 # What reads bind for a ledger that has no number yet: no row carries it.
 UNNUMBERED = 0
