@@ -16,6 +16,7 @@ from ledger.discourse.forum import PostgresForum
 from ledger.discourse.importer import ImportReport, import_forum
 from ledger.discourse.scorables import ACTION_NAMES, GENERATIONS, detect_shape
 from ledger.errors import InputProblem, InvalidInput
+from ledger.exporters.schedules import FORMATS as SCHEDULE_FORMATS
 from ledger.exporters.schedules import export_schedule
 from ledger.spreadsheet import neutralise
 
@@ -59,8 +60,8 @@ def defaults(
 
     Example: scoreledger discourse defaults --format yaml > discourse-defaults.yaml
     """
-    if fmt not in ("json", "yaml", "csv"):
-        raise InvalidInput([InputProblem("--format", None, None, f"{fmt!r} is not one of yaml, json, csv")], what="discourse defaults")
+    if fmt not in SCHEDULE_FORMATS:
+        raise InvalidInput([InputProblem("--format", None, None, f"{fmt!r} is not one of {', '.join(SCHEDULE_FORMATS)}")], what="discourse defaults")
     sys.stdout.write(export_schedule([forum_settings.default_schedule()], fmt))
 
 

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger.errors import InvalidInput
-from ledger.spreadsheet import FORMULA_START
+from ledger.spreadsheet import inert
 
 
 class OutputFormat(str, Enum):
@@ -75,10 +75,7 @@ def _csv_cell(value: Any) -> str:
     if isinstance(value, (dict, list)):
         value = json.dumps(value, sort_keys=True, ensure_ascii=False)
     text = str(value)
-    # A cell a spreadsheet would run as a formula is prefixed with ' (shown as text).
-    if isinstance(value, str) and text.startswith(FORMULA_START) and not _is_number(text):
-        return "'" + text
-    return text
+    return inert(text) if isinstance(value, str) else text
 
 
 def _table_cell(value: Any) -> str:
@@ -91,14 +88,6 @@ def _table_cell(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True, ensure_ascii=False)
     return str(_json_value(value))
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def render(

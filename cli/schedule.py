@@ -13,6 +13,7 @@ import typer
 
 from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, today_utc
 from ledger.errors import InputProblem, InvalidInput
+from ledger.exporters.schedules import FORMATS as SCHEDULE_FORMATS
 from ledger.exporters.schedules import export_schedule
 from ledger.importers.schedules import read_schedule
 from ledger.rule_edits import parse_rule_edits
@@ -271,8 +272,8 @@ def export(
 
     Example: scoreledger schedule export --format json --output schedule.json
     """
-    if fmt not in ("json", "yaml", "csv"):
-        raise InvalidInput([InputProblem("--format", None, None, f"{fmt!r} is not one of json, yaml, csv")], what="export")
+    if fmt not in SCHEDULE_FORMATS:
+        raise InvalidInput([InputProblem("--format", None, None, f"{fmt!r} is not one of {', '.join(SCHEDULE_FORMATS)}")], what="export")
     versions = [recorded.version for recorded in options(ctx).open().schedule_history()]
     document = export_schedule(versions, fmt)
     if output is None:
