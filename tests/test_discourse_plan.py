@@ -15,7 +15,7 @@ from ledger import Ledger
 from ledger.discourse import settings as forum_settings
 from ledger.discourse.forum import PostgresForum
 from ledger.discourse.importer import import_forum
-from ledger.discourse.plan import UNSCORED, make_plan
+from ledger.discourse.plan import ALL_TIME, UNSCORED, Plan, PlanRow, make_plan
 from ledger.discourse.push import key_in
 from ledger.domain import Adjustment
 from tests import discourse_plugin
@@ -176,3 +176,11 @@ def test_a_second_change_a_year_later_plans_only_what_it_requires(forum: Forum, 
     assert len(book.adjustments(kind="compensation")) == len(first_keys) + len(second_keys)
     verified = cli("discourse", "verify", "--dsn", forum.url)
     assert "differ" not in verified.stderr and "the forum shows the ledger's total" in verified.stderr
+
+
+def test_a_second_compensation_of_the_same_size_on_the_same_day_gets_a_key_of_its_own() -> None:
+    row = PlanRow(7, "seven", None, 100, 112)
+    first = Plan(ALL_TIME, SECOND_PUSH_ON, rows=[row])
+    second = Plan(ALL_TIME, SECOND_PUSH_ON, rows=[row], earlier_compensations={7: 1})
+    assert first.key_for(row) == "comp-20260302-u7-n1-p12" == Plan(ALL_TIME, SECOND_PUSH_ON, rows=[row]).key_for(row)
+    assert second.key_for(row) == "comp-20260302-u7-n2-p12"
