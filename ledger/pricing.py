@@ -98,15 +98,6 @@ def price_scope(conn: Connection, ledger_id: int, *, known_at: datetime = END_OF
         conn.exec_driver_sql("ANALYZE replay_priced")
 
 
-def price_scope_per_user(conn: Connection, ledger_id: int, *, known_at: datetime = END_OF_TIME) -> CursorResult:
-    """`price_scope`'s points summed per user (user_id, points; by user), without writing
-    the (user, day) rows to replay_priced."""
-    assign_rules_to_days(conn)
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL jit = off")
-    return run(conn, "price_per_user", ledger_id=ledger_id, known_at=known_at)
-
-
 @contextmanager
 def aggregates_streamed(conn: Connection) -> Iterator[None]:
     """On PostgreSQL, have the block's statements aggregate rows in the order an index gives

@@ -32,7 +32,6 @@ from ledger.pricing import (
     as_day,
     prepare_scratch,
     price_scope,
-    price_scope_per_user,
     run,
 )
 from ledger import ledger_numbers, overlay, rollups
@@ -194,31 +193,21 @@ def points_in(
     recalculation at "today's values" would; used to show retroactive drift.
     """
     known_at = known_at or END_OF_TIME
-    number = _scope(conn, ledger, known_at, from_day, to_day, values_of, current_state)
-    price_scope(conn, number, known_at=known_at)
-    return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "sum_replay_priced")]
-
-
-def _scope(
-    conn: Connection, ledger: str, known_at: datetime, from_day: date | None, to_day: date | None, values_of: date | None, current_state: bool
-) -> int:
-    """Scratch tables holding what `points_in` prices; returns the ledger's number."""
     number = ledger_numbers.number_of(conn, ledger)
     prepare_scratch(conn, ledger, known_at=known_at, values_of=values_of)
     overlay.fill_user_targets(conn, number, known_at)
     run(conn, "fill_replay_days", ledger_id=number, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)
     overlay.fill_overlay(conn, number, known_at, current_state=current_state)
-    return number
+    price_scope(conn, number, known_at=known_at)
+    return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "sum_replay_priced")]
 
 
 def platform_points(conn: Connection, ledger: str, *, values_of: date, from_day: date | None = None) -> list[UserPoints]:
     """What a platform's own recalculation of the days from `from_day` (default: all) at the
     values in force on `values_of` makes of each user's actions: every action in its current
     state (retracted ones gone, amended ones at their new measure) on its own day, merged users
-    under their targets, no adjustments. The Discourse plan compares this with the ledger.
-    As `points_in`, but summed per user at once: nothing needs its (user, day) rows."""
-    number = _scope(conn, ledger, END_OF_TIME, from_day, None, values_of, True)
-    return [UserPoints(row.user_id, int(row.points)) for row in price_scope_per_user(conn, number)]
+    under their targets, no adjustments. The Discourse plan compares this with the ledger."""
+    return points_in(conn, ledger, values_of=values_of, from_day=from_day, current_state=True)
 
 
 def projected_daily_points(engine: Engine, ledger: str) -> list[tuple[int, date, int]]:

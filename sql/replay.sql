@@ -151,20 +151,6 @@ END
 -- book on them (replay_overlay, sql/corrections.sql); a merged user's points go to its target.
 INSERT INTO replay_priced (user_id, day, points)
 SELECT COALESCE(m.target, x.user_id), x.day, CAST(SUM(x.points) AS BIGINT)
--- include: points_in_scope
-GROUP BY COALESCE(m.target, x.user_id), x.day
-
--- name: price_per_user
--- `price`, summed per user straight away, for callers that need no (user, day) rows
--- (`platform_points`): nothing is written to replay_priced.
-SELECT COALESCE(m.target, x.user_id) AS user_id, CAST(SUM(x.points) AS BIGINT) AS points
--- include: points_in_scope
-GROUP BY COALESCE(m.target, x.user_id)
-ORDER BY 1
-
--- name: points_in_scope
--- A fragment of `price` and `price_per_user`: every priced (user, day, action) group of the
--- scope and the overlay's points, each with its user's merge target (m.target).
 FROM (
     SELECT bucket.user_id, bucket.day, bucket.points
     FROM (
@@ -193,6 +179,7 @@ FROM (
     SELECT o.user_id, o.day, o.points FROM replay_overlay o
 ) x
 LEFT JOIN replay_user_targets m ON m.user_id = x.user_id
+GROUP BY COALESCE(m.target, x.user_id), x.day
 
 -- name: price_everything
 -- A full rebuild, in the rebuilding transaction: `price` over every action of the ledger on
