@@ -391,7 +391,8 @@ def _plugin_side(current: Run, url: str, community: Community, corrections: Corr
     forum_rows = sum(counts.values())  # type: ignore[union-attr]
     if ledger_url is not None:
         current.add(measure_import(url, ledger_url))
-        _compensation_measures(current, url, ledger_url, admin_url, forum_rows)
+        with current.step("discourse compensation plan and push"):
+            _compensation_measures(current, url, ledger_url, admin_url, forum_rows)
     plugin_median = statistics.median(plugin_times)
     current.add(Result(
         "plugin-style full recalc (one set of values)", "postgresql", forum_rows, plugin_median, "s",
