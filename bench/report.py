@@ -125,6 +125,20 @@ METHOD = [
     "`Ledger.leaderboard(period=..., limit=100)` "
     "for each period ending on the last day of the history; both through the public API, "
     "each call including its schema check.",
+    "- Discourse plan: on the ledger the import measurement filled, once it also holds the forum's "
+    "score events and the SailPoint change (likes 3 to 6 and posts 6 to 3, half way through the "
+    "history; untimed, with its recalc), what `discourse plan` does for an all-time recalculation: "
+    "connect to the forum's database, detect its shape, price every action at today's values, "
+    "read the stored scores and score events, and compare every user with the ledger "
+    "(bench/discourse_compensation.py).",
+    "- Discourse push: the plan's first events posted to the tests' stand-in forum "
+    "(tests/discourse_standin.py, in this process, over a PostgreSQL database of its own, no rate "
+    "limit), each POST's round trip timed at the client; the push's own time per event is the "
+    "push's wall time minus those round trips, divided by the events: the journal's writes "
+    "(intents and compensations a batch at a time), the plan's bookkeeping, the progress "
+    "accounting. Once with the journal in the PostgreSQL ledger (the imported one), once in a "
+    "fresh SQLite ledger; the note gives the forum's answer per event and the same push with an "
+    "in-memory journal.",
     "- The machine is shared: figures measured in one run, side by side, are the ones to compare. Across runs, compare the host's speed first: the python and postgresql workload rows of the machine table time a fixed workload at the start and the end of the run (bench/machine.py).",
 ]
 

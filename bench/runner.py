@@ -20,12 +20,14 @@ from datetime import UTC, datetime, time as clock_time, timedelta
 from pathlib import Path
 
 from ledger import Ledger
+from ledger.discourse.plan import planned_events
 
 from bench import scales
 from bench.corrections import Corrections, corrections_of, keys_to_retract, record, users_to_merge
 from bench.databases import postgres_database, postgres_reachable, sqlite_file
 from bench.discourse_baseline import load_forum, plugin_recalculate, settle_between_runs
-from bench.discourse_import import measure_import
+from bench.discourse_compensation import measure_plan, measure_push, prepare_ledger, standin_forum
+from bench.discourse_import import LEDGER as IMPORT_LEDGER, measure_import
 from bench.generator import DAYS, FIRST_DAY, Community, generate, ledger_rows, more_rows
 from bench.machine import describe, host_speed
 from bench.measurements import (
@@ -175,7 +177,7 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
 
             def plugin_part() -> None:
                 with postgres_database(admin_url, f"{scale.name}_forum") as url:  # type: ignore[arg-type]
-                    context["forum_rows"] = _plugin_side(current, url, community, corrections, ledger_urls[-1] if ledger_urls else None)  # type: ignore[arg-type]
+                    context["forum_rows"] = _plugin_side(current, url, community, corrections, ledger_urls[-1] if ledger_urls else None, admin_url)  # type: ignore[arg-type]
 
             current.attempt_on_postgres("PostgreSQL ledger", admin_url, ledger_part)  # type: ignore[arg-type]
             current.attempt_on_postgres("plugin-style comparison", admin_url, plugin_part)  # type: ignore[arg-type]
@@ -362,7 +364,7 @@ def _did_not_finish(limit: float) -> str:
     return f"did not finish within {limit:.0f} s (stopped)"
 
 
-def _plugin_side(current: Run, url: str, community: Community, corrections: Corrections, ledger_url: str | None) -> dict[str, int]:
+def _plugin_side(current: Run, url: str, community: Community, corrections: Corrections, ledger_url: str | None, admin_url: str) -> dict[str, int]:
     """Load the forum, then SIDE_BY_SIDE_ROUNDS rounds of the plugin-style recalculation,
     each followed by scoreledger's full recalc of the ledger at `ledger_url` (None: the
     ledger part failed, so the plugin side alone). Medians are compared: on a shared machine
@@ -386,9 +388,11 @@ def _plugin_side(current: Run, url: str, community: Community, corrections: Corr
                 raise RuntimeError(f"scoreledger's full recalc {_did_not_finish(RECALC_TIMEOUT_S)}")
             ledger_times.append(probe["seconds"])
         current.say(f"side by side: plugin-style {plugin_times[-1]:.1f} s, scoreledger {ledger_times[-1] if ledger_times else float('nan'):.1f} s")
+    forum_rows = sum(counts.values())  # type: ignore[union-attr]
     if ledger_url is not None:
         current.add(measure_import(url, ledger_url))
-    forum_rows = sum(counts.values())  # type: ignore[union-attr]
+        with current.step("discourse compensation plan and push"):
+            _compensation_measures(current, url, ledger_url, admin_url, forum_rows)
     plugin_median = statistics.median(plugin_times)
     current.add(Result(
         "plugin-style full recalc (one set of values)", "postgresql", forum_rows, plugin_median, "s",
@@ -403,6 +407,24 @@ def _plugin_side(current: Run, url: str, community: Community, corrections: Corr
             "alternating, same community, same server, same run",
         ))
     return counts  # type: ignore[return-value]
+
+
+def _compensation_measures(current: Run, forum_url: str, ledger_url: str, admin_url: str, forum_rows: int) -> None:
+    """The plan for every user of the forum, on the imported ledger after a point-value
+    change; then the push's own time per event, its journal in the PostgreSQL ledger and in
+    a fresh SQLite one."""
+    current.say("compensation: the imported ledger gets the forum's score events and the SailPoint change")
+    prepare_ledger(forum_url, ledger_url)
+    result, plan = measure_plan(forum_url, ledger_url, HISTORY_END, forum_rows)
+    current.add(result)
+    events = planned_events(plan)[: current.scale.push_events]
+    with postgres_database(admin_url, f"{current.scale.name}_standin") as standin_url, standin_forum(standin_url) as site:
+        current.add(measure_push(site, standin_url, ledger_url, IMPORT_LEDGER, "postgresql", events))
+        with sqlite_file(f"{current.scale.name}_push") as sqlite_url:
+            journal_ledger = Ledger.open(sqlite_url, IMPORT_LEDGER)
+            journal_ledger.init()
+            journal_ledger.close()
+            current.add(measure_push(site, standin_url, sqlite_url, IMPORT_LEDGER, "sqlite", events))
 
 
 def _rounds(seconds: list[float]) -> str:

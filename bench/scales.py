@@ -21,11 +21,13 @@ class Scale:
     # Targets are the issue's, for `large` on the reference machine; smaller scales show
     # them for orientation only.
     targets_apply: bool
+    # Events the push benchmark posts to the stand-in forum, per ledger backend.
+    push_events: int = 200
 
 
 SCALES = {
     "small": Scale("small", 100_000, 2_000, (10_000, 30_000, 100_000), 1_000, 100, True, targets_apply=False),
-    "large": Scale("large", 10_000_000, 100_000, (1_000_000, 3_000_000, 10_000_000), 10_000, 1_000, False, targets_apply=True),
+    "large": Scale("large", 10_000_000, 100_000, (1_000_000, 3_000_000, 10_000_000), 10_000, 1_000, False, targets_apply=True, push_events=2_000),
 }
 
 # The targets.
@@ -42,3 +44,5 @@ RECALC_PEAK_RSS_MIB = 300.0
 SQLITE_INGEST_PER_S = 100_000
 SQLITE_FULL_RECALC_S = 60.0
 DISCOURSE_IMPORT_PER_S = 100_000
+DISCOURSE_PLAN_S = 5.0
+DISCOURSE_PUSH_OWN_MS = 5.0

@@ -74,6 +74,9 @@ def test_tiny_run_writes_both_reports(tmp_path: Path) -> None:
     if admin_url:
         assert ("side-by-side: plugin-style time / scoreledger full recalc", "postgresql") in names
         assert ("discourse import from the forum database (full)", "postgresql") in names
+        assert any(name.startswith("discourse plan for ") and backend == "postgresql" for name, backend in names)
+        for backend in ("postgresql", "sqlite"):
+            assert ("discourse push: own time per event beyond the forum's answer", backend) in names
     assert [entry["actions"] for entry in document["growth"]] == [3_000]
     # How fast the host ran, at both ends of the run, so that runs can be compared.
     machine = document["machine"]

@@ -21,7 +21,7 @@ compensated and are skipped, counted in the plan.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -67,16 +67,21 @@ class Plan:
     skipped_unscored: int = 0
     leaderboard_id: int | None = None
     warnings: list[str] = field(default_factory=list)
+    # How many compensations the ledger already holds per user: part of each new key, so a
+    # second change planned the same day never reuses a key the first one posted.
+    earlier_compensations: dict[int, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
         return sum(row.difference for row in self.rows)
 
     def key_for(self, row: PlanRow) -> str:
-        """The compensation's key: the same user, difference and day always give the same
-        key, so a push re-run after a crash finds what it already sent."""
+        """The compensation's key: the same user, difference, day and number of earlier
+        compensations always give the same key, so a push re-run after a crash finds what it
+        already sent."""
         sign = "p" if row.difference > 0 else "m"
-        return f"comp-{self.as_of:%Y%m%d}-u{row.user_id}-{sign}{abs(row.difference)}"
+        number = self.earlier_compensations.get(row.user_id, 0) + 1
+        return f"comp-{self.as_of:%Y%m%d}-u{row.user_id}-n{number}-{sign}{abs(row.difference)}"
 
     def reason(self, row: PlanRow) -> str:
         return f"scoreledger compensation: {row.difference:+d} points so that the forum shows the ledger's total ({row.ledger_points})"
@@ -113,6 +118,7 @@ def make_plan(
         if event.on >= start:
             forum_points[event.user_id] += event.points
     truth = {row.user_id: row.points for row in book.scores()}
+    plan.earlier_compensations = dict(Counter(adjustment.user_id for adjustment in book.adjustments(kind="compensation")))
     known = users if users is not None else read_users(forum, shape)
     for user_id in sorted(set(forum_points) | set(truth)):
         user = known.get(user_id)
