@@ -161,8 +161,7 @@ def _write(
             progress(collapsed)
         if not new_rows:
             return WriteResult(0, offered, None)
-        too_much = quantity_problems(conn, number, [located for located in rows if located.row.source_key not in present],
-                                     _ledger_has_actions(conn, number))
+        too_much = quantity_problems(conn, number, [located for located in rows if located.row.source_key not in present])
         if too_much:
             raise InvalidInput(too_much, what="ingest")
         batch = begin_batch(conn, ledger, "actions", origin)

@@ -1,0 +1,46 @@
+"""ledger_numbers.quantity_total and adjustment_total: running totals that bound what a
+ledger's scores can add up to, so that a write that could overflow 64-bit sums is refused by
+arithmetic instead of by reading the ledger (ledger/store/quantity_caps.py).
+
+Existing ledgers get their totals from what they hold: the quantities of their actions plus
+what amendments added, and their adjustments' points in size.
+
+Revision ID: 0016
+Revises: 0014
+Create Date: 2026-12-04
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from ledger.store.typed_columns import sqlite_type_check
+
+revision = "0016"
+down_revision = "0014"
+branch_labels = None
+depends_on = None
+
+TOTALS = ("quantity_total", "adjustment_total")
+
+
+def upgrade() -> None:
+    for column in TOTALS:
+        if op.get_bind().dialect.name == "sqlite":
+            # SQLite would store any type here: refuse all but integers, as PostgreSQL does.
+            check = sqlite_type_check(column, sa.BigInteger)
+            op.execute(f"ALTER TABLE ledger_numbers ADD COLUMN {column} BIGINT DEFAULT 0 NOT NULL CHECK ({check})")
+        else:
+            op.add_column("ledger_numbers", sa.Column(column, sa.BigInteger, nullable=False, server_default="0"))
+    op.execute(
+        "UPDATE ledger_numbers SET "
+        "quantity_total = COALESCE((SELECT SUM(quantity) FROM actions WHERE ledger_id = number), 0)"
+        " + COALESCE((SELECT SUM(new_quantity - old_quantity) FROM corrections WHERE ledger_id = number"
+        " AND new_quantity > old_quantity), 0), "
+        "adjustment_total = COALESCE((SELECT SUM(ABS(points)) FROM adjustments WHERE ledger_id = number), 0)"
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("ledger_numbers") as batch:
+        for column in TOTALS:
+            batch.drop_column(column)
