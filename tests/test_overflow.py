@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import text
 
 from ledger import Ledger, Rule, ScheduleVersion
 from ledger.domain import Adjustment, Amendment
 from ledger.domain import MAX_ADJUSTMENT_POINTS, MAX_INTEGER, MAX_POINT_VALUE, MAX_QUANTITY, MAX_TOTAL_POINTS
-from ledger.errors import InvalidInput
+from ledger.errors import InvalidInput, JournalBroken
 from tests.factories import action_row, csv_text
 
 # Rows of the largest quantity that fill a ledger priced at the largest point value.
@@ -155,3 +156,15 @@ def test_schedule_set_over_the_bound_is_one_clear_line(cli) -> None:  # type: ig
         assert result.exit_code == 1 and "Traceback" not in result.output
         # Within 64 bits the bound is named; beyond, the number is refused as no whole number.
         assert f"between -{MAX_POINT_VALUE:,} and {MAX_POINT_VALUE:,}" in result.stderr or "must be a whole number" in result.stderr
+
+
+def test_verify_reports_ledger_totals_that_differ_from_the_events(book: Ledger, tmp_path: Path) -> None:
+    book.ingest_file(_file(tmp_path, "a.csv", [action_row("k1", quantity=MAX_QUANTITY), action_row("k2", quantity=5)]))
+    book.record_adjustments([Adjustment(key="a", user_id=1, points=-30, on=date(2024, 5, 2), reason="test")])
+    book.record_corrections([Amendment(source_key="k2", at=datetime(2024, 6, 1), quantity=8)])
+    book.verify()
+    # Lowered totals would let input that can overflow through: verify names the ledger.
+    with book.engine.begin() as conn:
+        conn.execute(text("UPDATE ledger_numbers SET quantity_total = 0"))
+    with pytest.raises(JournalBroken, match=rf"below what its events add up to \({MAX_QUANTITY + 8} and 30\)"):
+        book.verify()

@@ -21,15 +21,17 @@ branch_labels = None
 depends_on = None
 
 TOTALS = ("quantity_total", "adjustment_total")
+# SQLite would store any type in them: refuse all but integers, as PostgreSQL does.
+SQLITE_QUANTITY_CHECK = sqlite_type_check("quantity_total", sa.BigInteger)
+SQLITE_ADJUSTMENT_CHECK = sqlite_type_check("adjustment_total", sa.BigInteger)
 
 
 def upgrade() -> None:
-    for column in TOTALS:
-        if op.get_bind().dialect.name == "sqlite":
-            # SQLite would store any type here: refuse all but integers, as PostgreSQL does.
-            check = sqlite_type_check(column, sa.BigInteger)
-            op.execute(f"ALTER TABLE ledger_numbers ADD COLUMN {column} BIGINT DEFAULT 0 NOT NULL CHECK ({check})")
-        else:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"ALTER TABLE ledger_numbers ADD COLUMN quantity_total BIGINT DEFAULT 0 NOT NULL CHECK ({SQLITE_QUANTITY_CHECK})")
+        op.execute(f"ALTER TABLE ledger_numbers ADD COLUMN adjustment_total BIGINT DEFAULT 0 NOT NULL CHECK ({SQLITE_ADJUSTMENT_CHECK})")
+    else:
+        for column in TOTALS:
             op.add_column("ledger_numbers", sa.Column(column, sa.BigInteger, nullable=False, server_default="0"))
     op.execute(
         "UPDATE ledger_numbers SET "
