@@ -36,6 +36,11 @@ REQUIRED_ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at")
 CORRECTION_COLUMNS = ("retracted_at", "amended_at")
 
 
+class OutsideCalendar(ValueError):
+    """A moment that is a valid timestamp with an offset but falls outside the years 1 to 9999
+    once converted to UTC."""
+
+
 def utc_naive(moment: datetime) -> datetime:
     """A timestamp as naive UTC: zone-less input is taken as UTC already."""
     if moment.tzinfo is None:
@@ -43,7 +48,7 @@ def utc_naive(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC).replace(tzinfo=None)
     except OverflowError:
-        raise ValueError(f"{moment.isoformat()} is outside the years 1 to 9999 in UTC") from None
+        raise OutsideCalendar(f"{moment.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 def parse_timestamp(text: str) -> datetime:

@@ -194,11 +194,12 @@ def _write(
 
 def _is_repeated_key(exc: Exception) -> bool:
     """Whether `exc` is the unique key of (ledger, source_key) refusing a row: PostgreSQL names
-    the constraint, SQLite the columns."""
+    the constraint in the error's diagnostics; on SQLite it is the only UNIQUE constraint of
+    actions (the primary key has a result code of its own, SQLITE_CONSTRAINT_PRIMARYKEY)."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(orig, psycopg.errors.UniqueViolation):
-        return orig.diag.constraint_name == UNIQUE_KEY or UNIQUE_KEY in str(orig)
-    return isinstance(orig, sqlite3.IntegrityError) and "UNIQUE" in str(orig) and "source_key" in str(orig)
+        return orig.diag.constraint_name == UNIQUE_KEY
+    return isinstance(orig, sqlite3.IntegrityError) and orig.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE"
 
 
 def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], list[InputProblem]]:
