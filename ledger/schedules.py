@@ -179,7 +179,7 @@ def record(
             dates = ", ".join(day.isoformat() for day in past)
             raise RetroactiveChangeRefused(
                 f"effective_from {dates} is before today ({today.isoformat()}): it would reprice "
-                "past actions; pass --retroactive to record it anyway"
+                "past actions; pass `retroactive` to record it anyway"
             )
         _refuse_overflowing_values(conn, ledger, ordered)
         affected = _count_repriced(conn, ledger, existing, ordered)
