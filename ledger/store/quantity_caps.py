@@ -66,6 +66,15 @@ def quantity_problems(conn: Connection, number: int, rows: Sequence[Any]) -> lis
     """Admit the quantities of `rows` (LocatedRow: source, line, row.quantity) to ledger number
     `number`: raises its quantity total and returns [], or returns a problem naming the first
     row that would take the capacity past MAX_TOTAL_POINTS (and changes nothing)."""
+    quantity, adjustments = _totals(conn, number)
+    added = sum(located.row.quantity for located in rows)
+    name = _ledger_name(conn, number)
+    value = largest_value(conn, name) if name is not None else LEAST_VALUE
+    if (quantity + added) * value + adjustments <= MAX_TOTAL_POINTS:
+        # Nearly every batch: one sum, no tuple per row.
+        if added:
+            conn.execute(update(ledger_numbers).where(ledger_numbers.c.number == number).values(quantity_total=quantity + added))
+        return []
     return _admit_quantities(conn, number, ((located.source, located.line, located.row.quantity) for located in rows))
 
 
