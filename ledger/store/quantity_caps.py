@@ -56,9 +56,9 @@ def _ledger_name(conn: Connection, number: int) -> str | None:
 
 def _too_much(quantity: int, value: int, adjustments: int) -> str:
     return (
-        f"{quantity:,} units of quantity at point values up to {value:,}, with adjustments of "
-        f"{adjustments:,} points in size, could take the ledger's scores past {MAX_TOTAL_POINTS:,} "
-        "and overflow 64-bit integers"
+        f"{quantity:,} units of quantity at point values up to {value:,} and adjustments of "
+        f"{adjustments:,} points in size could take its scores past {MAX_TOTAL_POINTS:,}, "
+        "which would overflow 64-bit integers"
     )
 
 
@@ -92,7 +92,7 @@ def _admit_quantities(conn: Connection, number: int, rows: Iterable[tuple[str, i
     for source, line, added in rows:
         running += added
         if running * value + adjustments > MAX_TOTAL_POINTS:
-            return [InputProblem(source, line, "quantity", "would make the ledger's " + _too_much(running, value, adjustments))]
+            return [InputProblem(source, line, "quantity", "takes the ledger's total quantity too far: " + _too_much(running, value, adjustments))]
     if record and running != quantity:
         conn.execute(update(ledger_numbers).where(ledger_numbers.c.number == number).values(quantity_total=running))
     return []
@@ -107,7 +107,7 @@ def adjustment_problems(conn: Connection, number: int, rows: Sequence[tuple[str,
     for source, line, points in rows:
         running += abs(points)
         if quantity * value + running > MAX_TOTAL_POINTS:
-            return [InputProblem(source, line, "points", "would make the ledger's " + _too_much(quantity, value, running))]
+            return [InputProblem(source, line, "points", "takes the ledger's adjustments too far: " + _too_much(quantity, value, running))]
     if running != adjustments:
         conn.execute(update(ledger_numbers).where(ledger_numbers.c.number == number).values(adjustment_total=running))
     return []
