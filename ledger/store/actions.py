@@ -195,7 +195,9 @@ def _write(
 def _is_repeated_key(exc: Exception) -> bool:
     """Whether `exc` is the unique key of (ledger, source_key) refusing a row: PostgreSQL names
     the constraint in the error's diagnostics; on SQLite it is the only UNIQUE constraint of
-    actions (the primary key has a result code of its own, SQLITE_CONSTRAINT_PRIMARYKEY)."""
+    actions (the primary key has a result code of its own, SQLITE_CONSTRAINT_PRIMARYKEY). A
+    UNIQUE error from another table written in the same attempt would cost one retry with
+    repeats collapsed, which then raises it."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(orig, psycopg.errors.UniqueViolation):
         return orig.diag.constraint_name == UNIQUE_KEY

@@ -5,7 +5,7 @@ Points are summed per user and day, per period, over all of history and over use
 added up (amendments counting what they add) times the largest point value any of its
 schedule versions names, plus its adjustments' points added up in size. Each write keeps
 the capacity at most MAX_TOTAL_POINTS, arithmetically, from two running totals kept in the
-ledger's `ledger_numbers` row (migration 0016), so no accepted input can overflow:
+ledger's `ledger_numbers` row (migration 0017), so no accepted input can overflow:
 
 - a batch of actions or amendments adds its quantities to `quantity_total`;
 - a batch of adjustments adds its points, in size, to `adjustment_total`;

@@ -5,7 +5,7 @@ arithmetic instead of by reading the ledger (ledger/store/quantity_caps.py).
 Existing ledgers get their totals from what they hold: the quantities of their actions plus
 what amendments added, and their adjustments' points in size.
 
-Revision ID: 0016
+Revision ID: 0017
 Revises: 0014
 Create Date: 2026-12-04
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 from ledger.store.typed_columns import sqlite_type_check
 
-revision = "0016"
+revision = "0017"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
