@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import accumulate, count, repeat
 
-from ledger.store.actions import ActionRow, LocatedRow
+from ledger.rows import ActionRow, LocatedRow
 
 FIRST_DAY = date(2020, 1, 1)
 DAYS = (date(2026, 1, 1) - FIRST_DAY).days  # 2020-01-01 .. 2025-12-31

@@ -11,6 +11,7 @@ from ledger import Ledger
 from ledger.config import Settings
 from ledger.errors import InvalidInput, LedgerError
 
+from .flags import in_cli_words
 from .output import ProblemReport, report_problems, safe_text
 
 # Options of the root command that are also accepted after a command's name.
@@ -134,9 +135,9 @@ class LedgerGroup(TyperGroup):
             return super().invoke(ctx)
         except InvalidInput as error:
             report = ctx.obj.problems if isinstance(ctx.obj, Options) else ProblemReport()
-            report_problems(error, report)
+            report_problems(in_cli_words(error), report)
             raise typer.Exit(1) from None
         except LedgerError as error:
-            typer.echo(f"error: {safe_text(str(error))}", err=True)
+            typer.echo(f"error: {safe_text(str(in_cli_words(error)))}", err=True)
             raise typer.Exit(1) from None
 

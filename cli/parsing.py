@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ledger.domain import MAX_POINT_VALUE, parse_day, parse_timestamp
+from ledger.domain import MAX_POINT_VALUE, OutsideCalendar, parse_day, parse_timestamp
 from ledger.errors import InputProblem, InvalidInput
 
 
@@ -23,7 +23,7 @@ def timestamp_option(value: str | None, option: str) -> datetime | None:
     try:
         return parse_timestamp(value)
     except ValueError as exc:
-        reason = str(exc) if "outside the years" in str(exc) else f"not an ISO 8601 timestamp: {value!r}"
+        reason = str(exc) if isinstance(exc, OutsideCalendar) else f"not an ISO 8601 timestamp: {value!r}"
         raise InvalidInput([InputProblem(option, None, None, reason)], what=option, writes=False) from None
 
 

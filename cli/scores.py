@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from ledger import Ledger
+from ledger.audit import collector_paused
 from ledger.domain import today_utc
 from ledger.errors import InputProblem, InvalidInput
 from ledger.standings import Period, Ranking, period_window
@@ -192,7 +193,9 @@ def audit(
     """
     first, last = day_option(from_day, "--from"), day_option(to_day, "--to")
     book = options(ctx).open()
-    lines = book.audit(user, from_day=first, to_day=last)
+    # The CLI owns its process: building the lines does not need the cyclic collector.
+    with collector_paused():
+        lines = book.audit(user, from_day=first, to_day=last)
     if not lines:
         book.require_user(user)
         say(f"user {user} has no actions in this range")

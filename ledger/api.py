@@ -67,7 +67,7 @@ class Ledger:
 
     def __init__(self, engine: Engine, name: str = DEFAULT_LEDGER) -> None:
         if not name or len(name) > 100:
-            raise InvalidInput([InputProblem("--ledger", None, None, "a ledger name is 1 to 100 characters")])
+            raise InvalidInput([InputProblem("`ledger`", None, None, "a ledger name is 1 to 100 characters")])
         self.engine = engine
         self.name = name
         self._schema_checked = False

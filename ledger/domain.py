@@ -24,16 +24,22 @@ MAX_INTEGER = 2**53 - 1
 MAX_KEY_LENGTH = 200
 MAX_NAME_LENGTH = 100
 # Points per unit are at most 10^6 in size and a quantity at most 10^9, so one action is worth
-# at most 10^15 points, and a user's total stays inside 64 bits (2^63 > 9.2 * 10^18) up to
-# MAX_USER_QUANTITY units, which ingest enforces (ledger/store/quantity_caps.py).
+# at most 10^15 points. No sum of a ledger's points can pass MAX_TOTAL_POINTS (inside 64 bits,
+# 2^63 > 9.22 * 10^18, with room for a level's floor), which every write enforces from the
+# ledger's running totals (ledger/store/quantity_caps.py).
 MAX_POINT_VALUE = 10**6
 MAX_QUANTITY = 10**9
-MAX_USER_QUANTITY = 9 * 10**12
+MAX_TOTAL_POINTS = 9 * 10**18
 ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at", "quantity", "attributes")
 REQUIRED_ACTION_FIELDS = ("source_key", "user_id", "action", "occurred_at")
 # Optional columns of an action file that correct a recorded action instead of adding one:
 # the time it stopped counting, or the time its quantity / attributes changed to the row's.
 CORRECTION_COLUMNS = ("retracted_at", "amended_at")
+
+
+class OutsideCalendar(ValueError):
+    """A moment that is a valid timestamp with an offset but falls outside the years 1 to 9999
+    once converted to UTC."""
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -43,7 +49,7 @@ def utc_naive(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC).replace(tzinfo=None)
     except OverflowError:
-        raise ValueError(f"{moment.isoformat()} is outside the years 1 to 9999 in UTC") from None
+        raise OutsideCalendar(f"{moment.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -364,8 +370,8 @@ ADJUSTMENT_KINDS = ("manual", "imported", "compensation")
 # outside system so that its recalculation shows the ledger's total, not points of its own.
 COUNTED_ADJUSTMENT_KINDS = ("manual", "imported")
 MAX_REASON_LENGTH = 2000
-# An adjustment's points: as much as a million of the largest actions, far inside 64 bits
-# even summed over a million adjustments.
+# An adjustment's points: as much as a thousand of the largest actions; what they add up to
+# counts towards MAX_TOTAL_POINTS.
 MAX_ADJUSTMENT_POINTS = 10**12
 
 

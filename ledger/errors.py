@@ -49,6 +49,11 @@ class InvalidInput(LedgerError):
         return f"{self.what} refused: {count} {noun}" + ("; nothing was written" if self.writes else "")
 
 
+class SqlFileError(LedgerError):
+    """A .sql file of the library is malformed (named with file and line): a packaging or
+    editing mistake, found when the statements are first loaded."""
+
+
 class NotInitialized(LedgerError):
     """The database has no scoreledger schema yet (or an older one)."""
 

@@ -31,6 +31,7 @@ from ledger.rule_edits import RuleEdit
 from ledger.store import ledger_numbers
 from ledger.store.engine import read_transaction, write_transaction
 from ledger.store.journal import begin_batch, commit_batch
+from ledger.store.quantity_caps import value_allowed
 from ledger.store.schedules import document_origin, document_recorded, read_versions, write_version
 from ledger.store.tables import actions
 
@@ -172,8 +173,9 @@ def record(
             dates = ", ".join(day.isoformat() for day in past)
             raise RetroactiveChangeRefused(
                 f"effective_from {dates} is before today ({today.isoformat()}): it would reprice "
-                "past actions; pass --retroactive to record it anyway"
+                "past actions; pass `retroactive` to record it anyway"
             )
+        _refuse_overflowing_values(conn, ledger, ordered)
         affected = _count_repriced(conn, ledger, existing, ordered)
         moved_from = ordered[0].effective_from if affected else None
         before = points_in(conn, ledger, from_day=moved_from) if moved_from else []
@@ -191,6 +193,20 @@ def record(
         return RecordOutcome(
             ordered, len(versions) - len(ordered), affected, dry_run, _moves(before, after), moved_from, _changes(existing, ordered)
         )
+
+
+def _refuse_overflowing_values(conn: Connection, ledger: str, versions: Sequence[ScheduleVersion]) -> None:
+    """Refuse versions whose point values could take the ledger's scores past 64 bits, given
+    the quantities and adjustments it holds (ledger/store/quantity_caps.py)."""
+    allowed, reason = value_allowed(conn, ledger)
+    problems = [
+        InputProblem(f"version {version.effective_from.isoformat()}", None, action, f"a point value {reason}")
+        for version in versions
+        for action, rule in sorted(version.rules.items())
+        if max([abs(rule.value), *(abs(points) for points in rule.by_points.values())]) > allowed
+    ]
+    if problems:
+        raise InvalidInput(problems, what="schedule")
 
 
 def _fresh(existing: Sequence[RecordedScheduleVersion], versions: Sequence[ScheduleVersion]) -> list[ScheduleVersion]:

@@ -92,7 +92,7 @@ def rollup_of(from_day: date | None, to_day: date | None) -> tuple[Period, date]
 
 def check_range(from_day: date | None, to_day: date | None) -> None:
     if from_day and to_day and from_day > to_day:
-        raise InvalidInput([InputProblem("--from/--to", None, None, f"--from {from_day} is after --to {to_day}")], what="range", writes=False)
+        raise InvalidInput([InputProblem("`from_day`/`to_day`", None, None, f"`from_day` {from_day} is after `to_day` {to_day}")], what="range", writes=False)
 
 
 def check_user_ids(user_ids: Iterable[int], source: str) -> None:
@@ -141,7 +141,7 @@ def leaderboard(
         window = period_window(period, at)
         from_day, to_day = window if window else (None, None)
     if limit is not None and limit < 1:
-        raise InvalidInput([InputProblem("--limit", None, None, "the limit is at least 1")], what="leaderboard", writes=False)
+        raise InvalidInput([InputProblem("`limit`", None, None, "the limit is at least 1")], what="leaderboard", writes=False)
     check_range(from_day, to_day)
     check_user_ids(exclude, "excluded users")
     with projection_reads(engine) as conn:

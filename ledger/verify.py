@@ -32,7 +32,7 @@ from ledger.store.canonical import action_bytes, batch_header_bytes, schedule_ve
 from ledger.store.chain_key import chain_key, mac_matches
 from ledger.store.journal import GENESIS_HASH, chain_hash
 from ledger.verify_schema import schema_object_problem
-from ledger.verify_storage import Finding, orphan_rules, stored_value_problem
+from ledger.verify_storage import Finding, ledger_totals_problem, orphan_rules, stored_value_problem
 from ledger.store.schedules import key_matches_content
 from ledger.store.tables import (
     EVENT_TABLES,
@@ -157,6 +157,7 @@ def verify_journal(conn: Connection, digest: JournalDigest | None = None) -> Ver
         walk.batch(row)
     walk.finish()
     _raise_if_found("stray rows", orphan_rules(conn))
+    _raise_if_found("ledger totals", ledger_totals_problem(conn))
     return Verification(walk.batch_count, walk.event_count, walk.head(), digest, walk.keyed_batches)
 
 

@@ -55,7 +55,7 @@ def ahead_of_journal(conn: Connection, ledger: str) -> str | None:
         return None
     return (
         f"the projections of ledger {ledger!r} claim events through seq {through}, but the journal "
-        f"ends at seq {head}: they were altered or restored from elsewhere; run `scoreledger recalc --full`"
+        f"ends at seq {head}: they were altered or restored from elsewhere; rebuild them with `recalc(full=True)`"
     )
 
 

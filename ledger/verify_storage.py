@@ -14,11 +14,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Connection, Date, DateTime, Integer, SmallInteger, String, Table, Text, select
+from sqlalchemy import BigInteger, Boolean, Column, Connection, Date, DateTime, Integer, SmallInteger, String, Table, Text, func, select
 
 from ledger.domain import LevelCurve, canonical_json
 from ledger.store.dialects import dialect_of
-from ledger.store.tables import EVENT_TABLES, ledger_numbers, metadata, schedule_rule_points, schedule_rules, schedule_versions
+from ledger.store.tables import (
+    EVENT_TABLES,
+    actions,
+    adjustments,
+    corrections,
+    ledger_numbers,
+    metadata,
+    schedule_rule_points,
+    schedule_rules,
+    schedule_versions,
+)
 from ledger.store.typed_columns import DAY_PATTERN, TIME_PATTERN
 
 # What is wrong, and the batch id and seq it is found at (either may be None).
@@ -133,4 +143,29 @@ def orphan_rules(conn: Connection) -> Finding | None:
         ).first()
         if stray is not None:
             return f"{table.name} rows name a version that was never recorded", None, stray.version_seq
+    return None
+
+
+def ledger_totals_problem(conn: Connection) -> Finding | None:
+    """Each ledger's running totals (ledger_numbers, ledger/store/quantity_caps.py) must be at
+    least what its events add up to: totals lowered by hand would let input that can overflow
+    64-bit sums be accepted. (Higher totals only refuse input sooner; events removed from the
+    tail leave them so, which a digest reveals.)"""
+    number = ledger_numbers.c.number
+    quantities = select(func.coalesce(func.sum(actions.c.quantity), 0)).where(actions.c.ledger_id == number).scalar_subquery()
+    added = (
+        select(func.coalesce(func.sum(corrections.c.new_quantity - corrections.c.old_quantity), 0))
+        .where(corrections.c.ledger_id == number, corrections.c.new_quantity > corrections.c.old_quantity)
+        .scalar_subquery()
+    )
+    points = select(func.coalesce(func.sum(func.abs(adjustments.c.points)), 0)).where(adjustments.c.ledger_id == number).scalar_subquery()
+    query = select(ledger_numbers.c.ledger, ledger_numbers.c.quantity_total, ledger_numbers.c.adjustment_total, quantities + added, points)
+    for ledger, quantity_total, adjustment_total, quantity, adjustment in conn.execute(query.order_by(number)):
+        if quantity_total < int(quantity) or adjustment_total < int(adjustment):
+            return (
+                f"ledger {ledger!r} records totals of {quantity_total} units and {adjustment_total} adjustment "
+                f"points, below what its events add up to ({int(quantity)} and {int(adjustment)})",
+                None,
+                None,
+            )
     return None

@@ -80,4 +80,12 @@ def rehash_everything(book: Ledger) -> None:
                 {"prev": prev, "hash": new_hash, "id": batch.batch_id},
             )
             prev = new_hash
+        # ... and the running totals that bound each ledger's scores, which verify checks too.
+        conn.exec_driver_sql(
+            "UPDATE ledger_numbers SET "
+            "quantity_total = COALESCE((SELECT SUM(quantity) FROM actions WHERE ledger_id = number), 0)"
+            " + COALESCE((SELECT SUM(new_quantity - old_quantity) FROM corrections WHERE ledger_id = number"
+            " AND new_quantity > old_quantity), 0), "
+            "adjustment_total = COALESCE((SELECT SUM(ABS(points)) FROM adjustments WHERE ledger_id = number), 0)"
+        )
 

@@ -281,8 +281,19 @@ def test_the_audit_reads_a_users_actions_from_the_index_alone(book: Ledger, back
         assert "TEMP B-TREE" not in plans[False]
 
 
+def test_the_library_leaves_the_collector_alone(book: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process-wide switch is the caller's to flip (issue 22): auditing does not touch it."""
+    book.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"likes_received": Rule(value=2)})], retroactive=True)
+    book.record_actions([Action(source_key="a", user_id=1, action="likes_received", occurred_at=datetime.combine(FIRST, time(1)))])
+    switched: list[str] = []
+    monkeypatch.setattr(gc, "disable", lambda: switched.append("disable"))
+    monkeypatch.setattr(gc, "freeze", lambda: switched.append("freeze"))
+    assert [line.points for line in book.audit(1)] == [2]
+    assert switched == []
+
+
 def test_the_collector_pause_gives_back_the_collector_as_it_found_it() -> None:
-    """The audit pauses Python's cyclic collector while it builds lines: it is on again
+    """A caller may pause Python's cyclic collector while lines are built: it is on again
     afterwards, also when building fails, and stays off where the caller had turned it off."""
     assert gc.isenabled()
     with collector_paused():

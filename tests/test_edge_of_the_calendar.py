@@ -159,10 +159,17 @@ def test_read_only_folders_and_files_say_why() -> None:
     """Stand-ins for the errors SQLite gives on a read-only folder or file system."""
     from ledger.store.engine import translate
 
-    folder = translate(sqlite3.OperationalError("unable to open database file"))
+    def sqlite_error(message: str, code_name: str) -> sqlite3.OperationalError:
+        error = sqlite3.OperationalError(message)
+        error.sqlite_errorname = code_name  # what sqlite3 sets on the errors it raises
+        return error
+
+    folder = translate(sqlite_error("unable to open database file", "SQLITE_CANTOPEN"))
     assert "read-only" in str(folder) and "-wal" in str(folder)
-    file = translate(sqlite3.OperationalError("attempt to write a readonly database"))
+    file = translate(sqlite_error("attempt to write a readonly database", "SQLITE_READONLY_DIRECTORY"))
     assert "read-only" in str(file) and "where the database is writable" in str(file)
+    # By code, not by wording: the same words under another code are another error.
+    assert "read-only" not in str(translate(sqlite_error("attempt to write a readonly database", "SQLITE_ERROR")))
 
 
 def test_a_writer_waiting_on_another_says_who_holds_it_and_to_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

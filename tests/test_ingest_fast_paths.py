@@ -13,8 +13,8 @@ from sqlalchemy import event, select
 
 from ledger import Ledger, Rule
 from ledger.errors import InvalidInput
+from ledger.rows import ActionRow, LocatedRow
 from ledger.store import bulk_indexes
-from ledger.store.actions import ActionRow, LocatedRow
 from ledger.store.canonical import action_bytes
 from ledger.store.engine import SQLITE_PAGE_SIZE
 from ledger.store.journal import GENESIS_HASH, PendingBatch

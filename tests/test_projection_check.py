@@ -68,7 +68,7 @@ def test_a_projection_state_ahead_of_the_journal_is_refused_by_reads(priced: Led
         conn.exec_driver_sql("UPDATE projection_state SET through_seq = through_seq + 1000")
     (tmp_path / "b.csv").write_text(csv_text([action_row("late", user=1, when="2024-05-01T10:00:00")]))
     priced.ingest_file(str(tmp_path / "b.csv"))
-    with pytest.raises(ProjectionsAhead, match="recalc --full"):
+    with pytest.raises(ProjectionsAhead, match=r"`recalc\(full=True\)`"):
         priced.scores()
     with pytest.raises(ProjectionsAhead):
         priced.leaderboard(at=date(2024, 5, 1))

@@ -115,6 +115,16 @@ def test_a_version_effective_today_lists_the_users_it_moves(book: Ledger) -> Non
     assert outcome.moved_from == today
 
 
+def test_a_future_version_lists_the_users_its_future_dated_actions_move(book: Ledger) -> None:
+    today = today_utc()
+    book.set_schedule(today, {"x": Rule(value=1)})
+    book.record_actions([Action(source_key="f", user_id=5, action="x", occurred_at=datetime.combine(today + timedelta(days=10), time(0)))])
+    outcome = book.set_schedule(today + timedelta(days=5), {"x": Rule(value=3)})
+    assert outcome.affected_actions == 1
+    assert [(m.user_id, m.before, m.after) for m in outcome.moved] == [(5, 1, 3)]
+    assert outcome.moved_from == today + timedelta(days=5)
+
+
 # -- every export format re-imports to the same history -------------------------------------
 
 texts = st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12))

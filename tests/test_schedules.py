@@ -53,7 +53,7 @@ def test_set_keeps_unlisted_values_and_zero_turns_off(book: Ledger) -> None:
 
 def test_past_dates_need_retroactive(book: Ledger) -> None:
     yesterday = today_utc() - timedelta(days=1)
-    with pytest.raises(RetroactiveChangeRefused, match="--retroactive"):
+    with pytest.raises(RetroactiveChangeRefused, match="`retroactive`"):
         book.set_schedule(yesterday, {"likes_received": Rule(value=1)})
     assert book.schedule_history() == []
     assert book.set_schedule(today_utc(), {"likes_received": Rule(value=1)}).recorded

@@ -51,8 +51,6 @@ IDENTIFIERS_FROM_CONSTANTS = {
     ("ledger/store/dialects.py", "_identifier(name)"): "a table name checked against _IDENTIFIER",
     ("ledger/store/dialects.py", "_identifier(table)"): "a table name checked against _IDENTIFIER",
     ("ledger/store/dialects.py", "_identifiers(tables)"): "table names checked against _IDENTIFIER",
-    ("ledger/store/dialects.py", "table"): "a table name checked against _IDENTIFIER just before",
-    ("ledger/store/dialects.py", "column"): "a column name checked against _IDENTIFIER just before",
     ("ledger/store/dialects.py", "_setting(setting, value)"): "a setting from _SETTINGS, its value checked against _SETTING_VALUE",
     ("ledger/store/dialects.py", "_setting(setting)"): "a setting from _SETTINGS",
     ("ledger/verify_storage.py", "column_name"): "a column name of the ledger's own tables, from its metadata",

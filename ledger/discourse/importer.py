@@ -24,8 +24,8 @@ from ledger.discourse.queries import MAX_PAGE, load
 from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for
 from ledger.discourse.score_events import ScoreEvent, read_score_events, score_event_adjustments
 from ledger.domain import ActionState, Adjustment, Amendment, Correction, Reinstatement, Retraction, now_utc
+from ledger.rows import ActionRow, LocatedRow
 from ledger.store import ledger_numbers
-from ledger.store.actions import ActionRow, LocatedRow
 from ledger.store.corrections import merge_targets
 from ledger.store.engine import read_transaction
 from ledger.store.tables import actions

@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger.discourse.forum import Forum, as_datetime
 from ledger.discourse.queries import Query, load
-from ledger.store.actions import ActionRow
+from ledger.rows import ActionRow
 
 GENERATIONS = ("G1", "G2", "G3")
 # Core migrations newer than this come from a Discourse that bundles the plugin; a forum

@@ -134,8 +134,7 @@ def _write(
             progress(collapsed)
         if not new_rows:
             return WriteResult(0, offered, None)
-        too_much = quantity_problems(conn, number, [located for located in rows if located.row.source_key not in present],
-                                     _ledger_has_actions(conn, number))
+        too_much = quantity_problems(conn, number, [located for located in rows if located.row.source_key not in present])
         if too_much:
             raise InvalidInput(too_much, what="ingest")
         batch = begin_batch(conn, ledger, "actions", origin)
@@ -168,11 +167,14 @@ def _write(
 
 def _is_repeated_key(exc: Exception) -> bool:
     """Whether `exc` is the unique key of (ledger, source_key) refusing a row: PostgreSQL names
-    the constraint, SQLite the columns."""
+    the constraint in the error's diagnostics; on SQLite it is the only UNIQUE constraint of
+    actions (the primary key has a result code of its own, SQLITE_CONSTRAINT_PRIMARYKEY). A
+    UNIQUE error from another table written in the same attempt would cost one retry with
+    repeats collapsed, which then raises it."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(orig, psycopg.errors.UniqueViolation):
-        return orig.diag.constraint_name == UNIQUE_KEY or UNIQUE_KEY in str(orig)
-    return isinstance(orig, sqlite3.IntegrityError) and "UNIQUE" in str(orig) and "source_key" in str(orig)
+        return orig.diag.constraint_name == UNIQUE_KEY
+    return isinstance(orig, sqlite3.IntegrityError) and orig.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE"
 
 
 def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], list[InputProblem]]:

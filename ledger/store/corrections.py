@@ -32,6 +32,7 @@ from ledger.store import ledger_numbers
 from ledger.store.canonical import table_event_bytes
 from ledger.store.engine import read_transaction, write_transaction
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
+from ledger.store.quantity_caps import adjustment_problems, amendment_problems
 from ledger.store.tables import actions, adjustments, compensation_intents, corrections, merges
 
 
@@ -90,6 +91,7 @@ def write_adjustments(engine: Engine, ledger: str, items: Sequence[Located], *, 
         problems: list[InputProblem] = []
         rows: list[dict[str, Any]] = []
         seen: dict[str, Located] = {}
+        admitted: list[tuple[str, int | None, int]] = []
         present = 0
         for located in items:
             adjustment: Adjustment = located.item
@@ -106,11 +108,13 @@ def write_adjustments(engine: Engine, ledger: str, items: Sequence[Located], *, 
                     present += 1
                 continue
             seen[adjustment.key] = located
+            admitted.append((located.source, located.line, adjustment.points))
             rows.append({
                 "adjustment_key": adjustment.key, "user_id": adjustment.user_id, "points": adjustment.points,
                 "day": adjustment.on, "kind": adjustment.kind, "reason": adjustment.reason,
                 "author": adjustment.author, "reference": adjustment.reference,
             })
+        problems = problems or adjustment_problems(conn, number, admitted)
         if problems:
             raise InvalidInput(problems, what="adjustments")
         return rows, present
@@ -222,6 +226,8 @@ def write_corrections(
         states = _states(conn, number, [located.item.source_key for located in items])
         problems: list[InputProblem] = []
         rows: list[dict[str, Any]] = []
+        # Quantities amendments add count towards the ledger's bound (ledger/store/quantity_caps.py).
+        added: list[tuple[str, int | None, int]] = []
         present = 0
         for located in items:
             correction: Correction = located.item
@@ -250,9 +256,12 @@ def write_corrections(
             else:
                 state.active = False
             row["new_quantity"] = state.quantity if state.active else None
+            if row["old_quantity"] is not None and row["new_quantity"] is not None and row["new_quantity"] > row["old_quantity"]:
+                added.append((located.source, located.line, row["new_quantity"] - row["old_quantity"]))
             row["new_attributes"] = state.attributes if state.active else None
             state.last_kind, state.last_at = kind, correction.at
             rows.append(row)
+        problems = problems or amendment_problems(conn, number, added, record=not check_only)
         if problems:
             raise InvalidInput(problems, what="corrections")
         return rows, present

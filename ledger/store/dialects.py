@@ -68,17 +68,6 @@ class Dialect:
         for name in tables:
             conn.exec_driver_sql(f"DELETE FROM {_identifier(name)}")
 
-    def stage_integers(self, conn: Connection, table: str, column: str, values: Iterable[int]) -> None:
-        """A temporary one-column table holding `values`, emptied of earlier contents."""
-        table, column = _identifier(table), _identifier(column)
-        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({column} INTEGER PRIMARY KEY)")
-        conn.exec_driver_sql(f"DELETE FROM {table}")
-        conn.exec_driver_sql(f"INSERT INTO {table} ({column}) VALUES (?)", [(value,) for value in values])
-
-    def unstage(self, conn: Connection, table: str) -> None:
-        """Empty a table `stage_integers` filled (PostgreSQL drops it at commit itself)."""
-        conn.exec_driver_sql(f"DELETE FROM {_identifier(table)}")
-
 
 class PostgreSQL(Dialect):
     name = "postgresql"
@@ -106,19 +95,6 @@ class PostgreSQL(Dialect):
 
     def empty_tables(self, conn: Connection, *tables: str) -> None:
         conn.exec_driver_sql(f"TRUNCATE {_identifiers(tables)}")
-
-    def stage_integers(self, conn: Connection, table: str, column: str, values: Iterable[int]) -> None:
-        table, column = _identifier(table), _identifier(column)
-        conn.exec_driver_sql(f"CREATE TEMP TABLE {table} ({column} bigint PRIMARY KEY) ON COMMIT DROP")
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        with driver.cursor().copy(f"COPY {table} ({column}) FROM STDIN") as copy:
-            for value in values:
-                copy.write_row((value,))
-        self.analyze(conn, table)
-
-    def unstage(self, conn: Connection, table: str) -> None:
-        conn.exec_driver_sql(f"DROP TABLE {_identifier(table)}")
 
 
 _DIALECTS = {dialect.name: dialect for dialect in (Dialect(), PostgreSQL())}

@@ -25,8 +25,10 @@ from ledger.errors import (
 from ledger.store.dialects import dialect_of
 
 try:
+    from psycopg import errors as _pg_errors
     from psycopg import Error as _DriverError
 except ImportError:  # pragma: no cover - psycopg is a dependency; only COPY raises it raw
+    _pg_errors = None  # type: ignore[assignment]
     _DriverError = DBAPIError  # type: ignore[assignment,misc]
 
 APPEND_ONLY_MARK = "is append-only"
@@ -120,7 +122,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         except sqlite3.OperationalError as exc:
             # A read-only file that is not in WAL mode yet cannot be switched: read it as it is.
-            if "readonly" not in str(exc):
+            if not (exc.sqlite_errorname or "").startswith("SQLITE_READONLY"):
                 raise
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -213,41 +215,82 @@ def translate_errors() -> Iterator[None]:
 
 
 def translate(exc: Exception) -> StoreError | NotInitialized | DatabaseUnavailable:
-    """The ledger error for a driver error (wrapped by SQLAlchemy or raw from the driver)."""
+    """The ledger error for a driver error (wrapped by SQLAlchemy or raw from the driver),
+    chosen by the error's class (psycopg) or result code (sqlite3), never by its wording."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     message = str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else str(exc)
-    lowered = message.lower()
-    if APPEND_ONLY_MARK in lowered:
+    kind = _sqlite_kind(orig) if isinstance(orig, sqlite3.Error) else _postgres_kind(exc, orig)
+    if kind == "append-only":
         return ImmutableEventError(message.removeprefix("ERROR:  ").strip())
-    if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+    if kind == "no schema":
         return NotInitialized(f"the database has no ledger schema ({message}); run `scoreledger init`")
-    if "database is locked" in lowered or "database table is locked" in lowered:
+    if kind == "locked":
         return StoreError(
             "the database is locked: another scoreledger process (an ingest, recalc or schedule "
             f"change) is writing to it and did not finish within {SQLITE_BUSY_TIMEOUT:g} s; nothing "
             "was changed by this command: run it again once that one has finished"
         )
-    if "readonly database" in lowered:
+    if kind == "read-only":
         return DatabaseUnavailable(
             f"cannot write the database ({message}): the file, its folder or the file system is "
             "read-only. Reads work on a read-only database whose projections are up to date; this "
             "command had to write (an ingest, a recalc, a schedule change, or a read that first brings "
             "the projections up to date): run it, or `scoreledger recalc`, where the database is writable"
         )
-    if "unable to open database file" in lowered:
+    if kind == "cannot open file":
         return DatabaseUnavailable(
             f"cannot open the database ({message}): its folder may be read-only or missing. SQLite "
             "needs to create the -wal and -shm files beside the database even to read it; copy it "
             "somewhere writable, or fix the folder's permissions"
         )
-    if "connection is lost" in lowered or "server closed the connection" in lowered:
+    if kind == "lost":
         # Mid-transaction: the server rolls back whatever was not committed.
         return DatabaseUnavailable(
             f"lost the connection to the database ({message}); the unfinished batch was not "
             "recorded: run the command again"
         )
-    if getattr(exc, "connection_invalidated", False) or "connection" in lowered and (
-        "refused" in lowered or "failed" in lowered
-    ) or "unable to open database" in lowered or "does not exist" in lowered:
+    if kind == "cannot connect":
         return DatabaseUnavailable(f"cannot open the database: {message}")
     return StoreError(message)
+
+
+def _sqlite_kind(orig: sqlite3.Error) -> str | None:
+    """What a sqlite3 error means for the ledger, by its (extended) result code's name."""
+    name = getattr(orig, "sqlite_errorname", None) or ""
+    if name == "SQLITE_CONSTRAINT_TRIGGER":
+        # Only the append-only triggers' RAISE(ABORT) (ledger/store/append_only.py) gives it.
+        return "append-only"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return "locked"
+    if name.startswith("SQLITE_READONLY"):
+        return "read-only"
+    if name.startswith("SQLITE_CANTOPEN"):
+        return "cannot open file"
+    if name == "SQLITE_ERROR" and str(orig).startswith("no such table: "):
+        # SQLite has no result code of its own for a missing table: plain SQLITE_ERROR, whose
+        # message is the only sign.
+        return "no schema"
+    return None
+
+
+def _postgres_kind(exc: Exception, orig: BaseException | None) -> str | None:
+    """What a psycopg error means for the ledger, by its class (SQLSTATE)."""
+    if _pg_errors is None or not isinstance(orig, _DriverError):
+        return "lost" if getattr(exc, "connection_invalidated", False) else None
+    if isinstance(orig, _pg_errors.RaiseException):
+        # Only the append-only trigger function (ledger/store/append_only.py) raises in our schema.
+        return "append-only"
+    if isinstance(orig, _pg_errors.UndefinedTable):
+        return "no schema"
+    if isinstance(orig, _pg_errors.InvalidCatalogName | _pg_errors.InvalidAuthorizationSpecification):
+        return "cannot connect"
+    if getattr(exc, "connection_invalidated", False) or isinstance(
+        orig, _pg_errors.AdminShutdown | _pg_errors.CrashShutdown | _pg_errors.ConnectionException
+    ):
+        return "lost"
+    if isinstance(orig, _pg_errors.OperationalError) and getattr(orig, "sqlstate", None) is None:
+        # No SQLSTATE: the client library failed, not a statement. Inside SQLAlchemy's
+        # connect, the connection was never made; raw from the driver (the COPY path, on a
+        # connection in use), it was lost.
+        return "cannot connect" if isinstance(exc, DBAPIError) else "lost"
+    return None

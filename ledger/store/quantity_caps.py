@@ -1,81 +1,126 @@
-"""The bound on a user's total quantity, checked as a batch of actions is written.
+"""The bound on what a ledger's scores can add up to, checked as events are written.
 
-Points are summed per user and day, per period and over all of history in 64-bit integers.
-A single action is bounded (ledger/domain.py MAX_QUANTITY, MAX_POINT_VALUE), but sums are
-not unless the quantities summed are: so a batch is refused if it would take a user's total
-quantity in a ledger past MAX_USER_QUANTITY, which keeps every sum of points inside 64 bits
-(SQLite would otherwise clamp it silently, PostgreSQL fail every read of the ledger).
+Points are summed per user and day, per period, over all of history and over users, in
+64-bit integers. No sum can be larger in size than the ledger's *capacity*: its quantities
+added up (amendments counting what they add) times the largest point value any of its
+schedule versions names, plus its adjustments' points added up in size. Each write keeps
+the capacity at most MAX_TOTAL_POINTS, arithmetically, from two running totals kept in the
+ledger's `ledger_numbers` row (migration 0017), so no accepted input can overflow:
 
-Reading a user's recorded total costs a range of the user-history index, so it is read only
-for users with a heavy row (quantity above LIGHT_QUANTITY) in the batch, and those must stay
-LIGHT_HEADROOM below the bound: light rows, which nearly every batch holds only, are then
-never checked, and a user's total can pass the bound by light rows alone only after more
-than a billion of them (LIGHT_HEADROOM / LIGHT_QUANTITY), which 2^63 still has room for
-(MAX_USER_QUANTITY * MAX_POINT_VALUE = 9.0e18; 2^63 = 9.22e18 allows 2.2e11 more units).
+- a batch of actions or amendments adds its quantities to `quantity_total`;
+- a batch of adjustments adds its points, in size, to `adjustment_total`;
+- a schedule version is checked against both with its own largest point value.
+
+The totals only grow (a retraction frees nothing), so the bound holds for every reading of
+the past (`as_known_at`) and after any merge of users as well. Every write already holds the
+journal's lock, so reading and raising the totals in one transaction needs no lock of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select, update
 
-from ledger.domain import MAX_USER_QUANTITY
+from ledger.domain import MAX_TOTAL_POINTS
 from ledger.errors import InputProblem
-from ledger.store.dialects import dialect_of
+from ledger.store.tables import ledger_numbers, schedule_rule_points, schedule_rules, schedule_versions
 
-LIGHT_QUANTITY = 1_000
-LIGHT_HEADROOM = 10**12
-HEAVY_BOUND = MAX_USER_QUANTITY - LIGHT_HEADROOM
+# What a quantity is multiplied by before any schedule names a point value: the bound must
+# also leave room for the first schedule's (from 1 point per unit).
+LEAST_VALUE = 1
 
 
-def quantity_problems(conn: Connection, number: int, rows: Sequence, recorded_before: bool) -> list[InputProblem]:
-    """A problem for each user with a heavy row in `rows` (LocatedRow) whose total quantity in
-    ledger number `number` would pass HEAVY_BOUND with `rows` added, naming the row that
-    passes it. `recorded_before`: whether the ledger already holds actions."""
-    heavy = {located.row.user_id for located in rows if located.row.quantity > LIGHT_QUANTITY}
-    if not heavy:
+def _totals(conn: Connection, number: int) -> tuple[int, int]:
+    row = conn.execute(
+        select(ledger_numbers.c.quantity_total, ledger_numbers.c.adjustment_total).where(ledger_numbers.c.number == number)
+    ).one_or_none()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+
+def largest_value(conn: Connection, ledger: str) -> int:
+    """The largest point value in size that any recorded schedule version of `ledger` names
+    (a rule's value or a `by` table's points), at least LEAST_VALUE."""
+    versions = select(schedule_versions.c.seq).where(schedule_versions.c.ledger == ledger).scalar_subquery()
+    values = conn.execute(select(func.max(func.abs(schedule_rules.c.value))).where(schedule_rules.c.version_seq.in_(versions))).scalar()
+    points = conn.execute(
+        select(func.max(func.abs(schedule_rule_points.c.points))).where(schedule_rule_points.c.version_seq.in_(versions))
+    ).scalar()
+    return max(LEAST_VALUE, int(values or 0), int(points or 0))
+
+
+def _ledger_name(conn: Connection, number: int) -> str | None:
+    return conn.execute(select(ledger_numbers.c.ledger).where(ledger_numbers.c.number == number)).scalar()
+
+
+def _too_much(quantity: int, value: int, adjustments: int) -> str:
+    return (
+        f"{quantity:,} units of quantity at point values up to {value:,} and adjustments of "
+        f"{adjustments:,} points in size could take its scores past {MAX_TOTAL_POINTS:,}, "
+        "which would overflow 64-bit integers"
+    )
+
+
+def quantity_problems(conn: Connection, number: int, rows: Sequence[Any]) -> list[InputProblem]:
+    """Admit the quantities of `rows` (LocatedRow: source, line, row.quantity) to ledger number
+    `number`: raises its quantity total and returns [], or returns a problem naming the first
+    row that would take the capacity past MAX_TOTAL_POINTS (and changes nothing)."""
+    quantity, adjustments = _totals(conn, number)
+    added = sum(located.row.quantity for located in rows)
+    name = _ledger_name(conn, number)
+    value = largest_value(conn, name) if name is not None else LEAST_VALUE
+    if (quantity + added) * value + adjustments <= MAX_TOTAL_POINTS:
+        # Nearly every batch: one sum, no tuple per row.
+        if added:
+            conn.execute(update(ledger_numbers).where(ledger_numbers.c.number == number).values(quantity_total=quantity + added))
         return []
-    batch = dict.fromkeys(heavy, 0)
-    for located in rows:
-        if located.row.user_id in batch:
-            batch[located.row.user_id] += located.row.quantity
-    recorded = _recorded_totals(conn, number, batch) if recorded_before else {}
-    over = {user for user, total in batch.items() if total + recorded.get(user, 0) > HEAVY_BOUND}
-    problems: list[InputProblem] = []
-    running = dict.fromkeys(over, 0)
-    for located in rows:
-        user = located.row.user_id
-        if user not in running:
-            continue
-        running[user] += located.row.quantity
-        if running[user] + recorded.get(user, 0) > HEAVY_BOUND:
-            problems.append(
-                InputProblem(
-                    located.source,
-                    located.line,
-                    "quantity",
-                    f"takes user {user}'s total quantity past {HEAVY_BOUND} (recorded "
-                    f"{recorded.get(user, 0)}), beyond which points could overflow 64 bits",
-                )
-            )
-            del running[user]
-    return problems
+    return _admit_quantities(conn, number, ((located.source, located.line, located.row.quantity) for located in rows))
 
 
-def _recorded_totals(conn: Connection, number: int, batch: dict[int, int]) -> dict[int, int]:
-    """The recorded total quantity of each user of `batch` who has actions in the ledger,
-    read from the user-history index (it carries the quantity), one user's range at a time."""
-    dialect = dialect_of(conn)
-    dialect.stage_integers(conn, "staged_users", "user_id", batch)
-    totals = conn.exec_driver_sql(
-        "SELECT s.user_id, t.total FROM staged_users s CROSS JOIN LATERAL ("
-        "SELECT SUM(a.quantity) AS total FROM actions a WHERE a.user_id = s.user_id AND a.ledger_id = %(number)s"
-        ") t WHERE t.total IS NOT NULL"
-        if dialect.is_postgresql
-        else "SELECT s.user_id, (SELECT SUM(a.quantity) FROM actions a WHERE a.user_id = s.user_id "
-        "AND a.ledger_id = ?) AS total FROM staged_users s",
-        {"number": number} if dialect.is_postgresql else (number,),
-    ).all()
-    dialect.unstage(conn, "staged_users")
-    return {user: int(total) for user, total in totals if total is not None}
+def amendment_problems(conn: Connection, number: int, rows: Sequence[tuple[str, int | None, int]], *, record: bool = True) -> list[InputProblem]:
+    """As `quantity_problems`, for (source, line, quantity added) of amendments; `record`
+    false only checks."""
+    return _admit_quantities(conn, number, rows, record=record)
+
+
+def _admit_quantities(conn: Connection, number: int, rows: Iterable[tuple[str, int | None, int]], *, record: bool = True) -> list[InputProblem]:
+    quantity, adjustments = _totals(conn, number)
+    name = _ledger_name(conn, number)
+    value = largest_value(conn, name) if name is not None else LEAST_VALUE
+    running = quantity
+    for source, line, added in rows:
+        running += added
+        if running * value + adjustments > MAX_TOTAL_POINTS:
+            return [InputProblem(source, line, "quantity", "takes the ledger's total quantity too far: " + _too_much(running, value, adjustments))]
+    if record and running != quantity:
+        conn.execute(update(ledger_numbers).where(ledger_numbers.c.number == number).values(quantity_total=running))
+    return []
+
+
+def adjustment_problems(conn: Connection, number: int, rows: Sequence[tuple[str, int | None, int]]) -> list[InputProblem]:
+    """Admit adjustments' (source, line, points) to ledger number `number`, as `quantity_problems`."""
+    quantity, adjustments = _totals(conn, number)
+    name = _ledger_name(conn, number)
+    value = largest_value(conn, name) if name is not None else LEAST_VALUE
+    running = adjustments
+    for source, line, points in rows:
+        running += abs(points)
+        if quantity * value + running > MAX_TOTAL_POINTS:
+            return [InputProblem(source, line, "points", "takes the ledger's adjustments too far: " + _too_much(quantity, value, running))]
+    if running != adjustments:
+        conn.execute(update(ledger_numbers).where(ledger_numbers.c.number == number).values(adjustment_total=running))
+    return []
+
+
+def value_allowed(conn: Connection, ledger: str) -> tuple[int, str]:
+    """The largest point value in size a new schedule version of `ledger` may name without
+    letting its scores overflow, and why a larger one is refused."""
+    number = conn.execute(select(ledger_numbers.c.number).where(ledger_numbers.c.ledger == ledger)).scalar()
+    quantity, adjustments = _totals(conn, number) if number is not None else (0, 0)
+    allowed = (MAX_TOTAL_POINTS - adjustments) // quantity if quantity else MAX_TOTAL_POINTS
+    return allowed, (
+        f"is more than {allowed:,} points in size: the ledger's actions add up to {quantity:,} units "
+        f"and its adjustments to {adjustments:,} points, so its scores could pass {MAX_TOTAL_POINTS:,} "
+        "and overflow 64-bit integers"
+    )

@@ -61,6 +61,10 @@ ledger_numbers = Table(
     metadata,
     Column("number", Integer, primary_key=True, autoincrement=True),
     Column("ledger", String(100), nullable=False, unique=True),
+    # Running totals that bound what the ledger's scores can add up to (migration 0017,
+    # ledger/store/quantity_caps.py).
+    Column("quantity_total", BigInteger, nullable=False, server_default="0"),
+    Column("adjustment_total", BigInteger, nullable=False, server_default="0"),
 )
 
 actions = Table(

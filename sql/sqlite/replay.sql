@@ -29,12 +29,17 @@ FROM (SELECT day FROM action_days UNION SELECT day FROM correction_days UNION SE
 WHERE day IS NOT NULL AND day <= :to_day
 
 -- name: attribute_as_text
--- The SQLite form of the fragment in sql/postgresql/replay.sql. SQLite's -> and ->> read a
--- plain text operand as a JSON path ('a.b' is the key b inside a), so the attribute is
--- named by a quoted path, '$."a.b"', which is the key "a.b" itself, as PostgreSQL reads
--- it. A quoted path has no escape for a double quote: Rule refuses such names (ledger/domain.py).
+-- The SQLite form of the fragment in sql/postgresql/replay.sql, giving the same text. SQLite's
+-- -> and ->> read a plain text operand as a JSON path ('a.b' is the key b inside a), so the
+-- attribute is named by a path of one quoted label, '$."a.b"', which is the key "a.b" itself,
+-- as PostgreSQL reads it; json_quote spells the label as the stored JSON spells the key (a
+-- backslash, tab or newline escaped). A quoted label cannot hold a double quote: Rule refuses
+-- such names (ledger/domain.py). Text is read unquoted; any other value as the stored JSON
+-- spells it (->> would turn 1e+20 or 0.30000000000000004 into an SQL number and respell it),
+-- which is what PostgreSQL's ->> of json gives and what the Python pricing uses (overlay.py).
 CAST(
-    CASE CAST(a.attributes_json -> ('$."' || r.by_attribute || '"') AS TEXT)
-        WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
-        ELSE a.attributes_json ->> ('$."' || r.by_attribute || '"')
+    CASE json_type(a.attributes_json, '$.' || json_quote(r.by_attribute))
+        WHEN 'text' THEN a.attributes_json ->> ('$.' || json_quote(r.by_attribute))
+        WHEN 'null' THEN NULL
+        ELSE a.attributes_json -> ('$.' || json_quote(r.by_attribute))
     END AS TEXT)
