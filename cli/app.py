@@ -9,12 +9,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import corrections, demo, discourse, discourse_compensation, schedule, scores, trust
 from .context import LedgerGroup, Options, options
 from .output import ProblemReport
 from ledger.config import Settings
+from ledger.importers.actions import ActionFile
 from ledger.store.engine import redact
 
 # Plain help (click's), not rich panels: it rewraps paragraphs to the terminal and shows
@@ -49,8 +50,8 @@ scores.register(app)
 corrections.register(app)
 demo.register(app)
 
-# Inputs smaller than this finish before a progress bar would be readable.
-PROGRESS_THRESHOLD = 20_000
+# Files smaller than this are recorded before a progress bar would be readable.
+PROGRESS_THRESHOLD_BYTES = 2_000_000
 
 
 def _version(value: bool) -> None:
@@ -128,14 +129,21 @@ def ingest(
     opts = options(ctx)
     opts.problems = ProblemReport(all_problems, problems_file, offered=True)
     book = opts.open()
-    with Console(stderr=True).status(f"reading {path}"):
-        rows = book.read_action_file(path, fmt)
-    if len(rows) < PROGRESS_THRESHOLD:
-        result = book.ingest_rows(rows, origin=f"ingest {path}")
-    else:
-        with _progress_bar() as bar:
-            task = bar.add_task("ingesting", total=len(rows))
-            result = book.ingest_rows(rows, origin=f"ingest {path}", progress=lambda n: bar.advance(task, n))
+    source = ActionFile(path, fmt)
+    origin = f"ingest {path}"
+    try:
+        if source.size < PROGRESS_THRESHOLD_BYTES or not Console(stderr=True).is_terminal:
+            result = book.ingest_source(source, origin=origin)
+        else:
+            with _progress_bar() as bar:
+                # The bar follows the bytes read, so that it moves while rows already recorded
+                # are only compared as well as while new ones are written.
+                task = bar.add_task("ingesting", total=source.size)
+                result = book.ingest_source(
+                    source, origin=origin, progress=lambda _rows: bar.update(task, completed=max(bar.tasks[0].completed, source.bytes_read))
+                )
+    finally:
+        source.close()
     typer.echo(f"{result.new} new, {result.already_present} already present")
 
 
@@ -143,7 +151,7 @@ def _progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        DownloadColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,

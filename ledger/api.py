@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -36,13 +37,13 @@ from ledger.domain import (
     today_utc,
 )
 from ledger.errors import InputProblem, InvalidInput
-from ledger.ingest_corrections import ingest_with_corrections
-from ledger.importers.actions import guess_format, read_actions, rows_from_actions
+from ledger.ingest_corrections import HasCorrections, PlainRows, ingest_with_corrections
+from ledger.importers.actions import ActionFile, guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
 from ledger.pricing import run
 from ledger.rule_edits import RuleEdit
 from ledger.store import schema
-from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
+from ledger.store.actions import LocatedRow, Progress, RowSource, SequenceSource, WriteResult, write_actions
 from ledger.store.corrections import (
     CompensationIntent,
     CorrectionsWritten,
@@ -107,7 +108,8 @@ class Ledger:
     # -- actions --------------------------------------------------------------------------
 
     def read_action_file(self, path: str, fmt: str | None = None) -> list[LocatedRow]:
-        """Parse and validate an action file (`-` for standard input) without writing."""
+        """Parse and validate a whole action file (`-` for standard input) without writing;
+        `ingest_file` reads it in chunks instead."""
         fmt = fmt or ("csv" if path == "-" else guess_format(path))
         if path == "-":
             return read_actions(sys.stdin.buffer, "<stdin>", fmt)
@@ -121,13 +123,31 @@ class Ledger:
         """Record validated rows as one batch (see `ledger.store.actions.write_actions`)."""
         self.check_schema()
         if any(located.correction is not None for located in rows):
-            return ingest_with_corrections(self.engine, self.name, rows, origin=origin, progress=progress)
-        return write_actions(self.engine, self.name, rows, origin=origin, progress=progress)
+            return ingest_with_corrections(self.engine, self.name, SequenceSource(rows), origin=origin, progress=progress, zone=self.zone())
+        return write_actions(self.engine, self.name, rows, origin=origin, progress=progress, zone=self.zone())
 
     def ingest_file(self, path: str, fmt: str | None = None, *, progress: Progress | None = None) -> WriteResult:
-        """Read, validate and record an action file as one all-or-nothing batch."""
-        rows = self.read_action_file(path, fmt)
-        return self.ingest_rows(rows, origin=f"ingest {Path(path).name if path != '-' else 'stdin'}", progress=progress)
+        """Read, validate and record an action file (`-` for standard input) as one
+        all-or-nothing batch, a chunk at a time: the file is never held whole."""
+        source = ActionFile(path, fmt)
+        try:
+            return self.ingest_source(source, origin=f"ingest {Path(path).name if path != '-' else 'stdin'}", progress=progress)
+        finally:
+            source.close()
+
+    def ingest_source(self, source: RowSource, *, origin: str | None = None, progress: Progress | None = None) -> WriteResult:
+        """Record the rows of `source` (an `ActionFile`, or any RowSource) as one batch, a
+        chunk at a time; a source with correcting rows takes the corrections path."""
+        self.check_schema()
+        zone = self.zone()
+        try:
+            return write_actions(self.engine, self.name, PlainRows(source, refuse=True), origin=origin, progress=progress, zone=zone)
+        except HasCorrections:
+            return ingest_with_corrections(self.engine, self.name, source, origin=origin, progress=progress, zone=zone)
+
+    def zone(self) -> ZoneInfo | None:
+        """The ledger's time zone for days and periods; None for UTC."""
+        return None
 
     def record_actions(self, actions: Iterable[Action]) -> WriteResult:
         """Record `Action` objects as one batch."""

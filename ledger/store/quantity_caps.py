@@ -16,7 +16,7 @@ than a billion of them (LIGHT_HEADROOM / LIGHT_QUANTITY), which 2^63 still has r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -28,37 +28,54 @@ LIGHT_HEADROOM = 10**12
 HEAVY_BOUND = MAX_USER_QUANTITY - LIGHT_HEADROOM
 
 
-def quantity_problems(conn: Connection, number: int, rows: Sequence, recorded_before: bool) -> list[InputProblem]:
-    """A problem for each user with a heavy row in `rows` (LocatedRow) whose total quantity in
-    ledger number `number` would pass HEAVY_BOUND with `rows` added, naming the row that
-    passes it. `recorded_before`: whether the ledger already holds actions."""
-    heavy = {located.row.user_id for located in rows if located.row.quantity > LIGHT_QUANTITY}
-    if not heavy:
+def heavy_user_problems(
+    conn: Connection, number: int, heavy: dict[int, int], first_seq: int, recorded_before: bool, rows_offered: int, source: Any
+) -> list[InputProblem]:
+    """A problem for each user with a heavy row in the batch just written (from `first_seq`
+    on, not yet committed) whose total quantity in ledger number `number` passes HEAVY_BOUND,
+    naming the row that passes it.
+
+    `heavy` holds each such user's batch total from its first heavy row on; the rows before
+    it are light, at most LIGHT_QUANTITY each among `rows_offered`. So when the ledger held
+    no actions before (`recorded_before` false) only users within reach of the bound need
+    their total read; otherwise every one does, as its recorded total counts too. `source`
+    (ledger/store/actions.py RowSource) is read again to find the line of a row refused."""
+    if recorded_before:
+        suspects = list(heavy)
+    else:
+        slack = LIGHT_QUANTITY * rows_offered
+        suspects = [user for user, total in heavy.items() if total + slack > HEAVY_BOUND]
+    if not suspects:
         return []
-    batch = dict.fromkeys(heavy, 0)
-    for located in rows:
-        if located.row.user_id in batch:
-            batch[located.row.user_id] += located.row.quantity
-    recorded = _recorded_totals(conn, number, batch) if recorded_before else {}
-    over = {user for user, total in batch.items() if total + recorded.get(user, 0) > HEAVY_BOUND}
+    totals = _recorded_totals(conn, number, dict.fromkeys(suspects, 0))
+    over = [user for user in suspects if totals.get(user, 0) > HEAVY_BOUND]
+    passing: dict[str, tuple[int, int]] = {}
+    for user in over:
+        running = 0
+        for seq, key, quantity in conn.exec_driver_sql(
+            "SELECT seq, source_key, quantity FROM actions WHERE ledger_id = %(number)s AND user_id = %(user)s ORDER BY seq"
+            if conn.dialect.name == "postgresql"
+            else "SELECT seq, source_key, quantity FROM actions WHERE ledger_id = ? AND user_id = ? ORDER BY seq",
+            {"number": number, "user": user} if conn.dialect.name == "postgresql" else (number, user),
+        ):
+            running += quantity
+            if running > HEAVY_BOUND and seq >= first_seq:
+                passing[key] = (user, running - quantity)
+                break
     problems: list[InputProblem] = []
-    running = dict.fromkeys(over, 0)
-    for located in rows:
-        user = located.row.user_id
-        if user not in running:
-            continue
-        running[user] += located.row.quantity
-        if running[user] + recorded.get(user, 0) > HEAVY_BOUND:
-            problems.append(
-                InputProblem(
-                    located.source,
-                    located.line,
-                    "quantity",
-                    f"takes user {user}'s total quantity past {HEAVY_BOUND} (recorded "
-                    f"{recorded.get(user, 0)}), beyond which points could overflow 64 bits",
+    for chunk in source.chunks() if passing else ():
+        for located in chunk:
+            if located.row.source_key in passing:
+                user, _ = passing.pop(located.row.source_key)
+                problems.append(
+                    InputProblem(
+                        located.source,
+                        located.line,
+                        "quantity",
+                        f"takes user {user}'s total quantity past {HEAVY_BOUND}, beyond which points "
+                        "could overflow 64 bits",
+                    )
                 )
-            )
-            del running[user]
     return problems
 
 
