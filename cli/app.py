@@ -16,6 +16,7 @@ from .context import LedgerGroup, Options, options
 from .output import ProblemReport
 from ledger.config import Settings
 from ledger.importers.actions import ActionFile
+from ledger.ledger_zones import zone_name
 from ledger.store.engine import redact
 
 # Plain help (click's), not rich panels: it rewraps paragraphs to the terminal and shows
@@ -85,18 +86,32 @@ def root(
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
+def init(
+    ctx: typer.Context,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone", metavar="ZONE",
+            help="The ledger's time zone (IANA name, e.g. Europe/Zurich): its days and periods are counted in it. "
+            "Default UTC, as in Discourse. Fixed once the ledger holds events.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Create the ledger's tables, or upgrade them to this version. Safe to run again.
 
-    Example: scoreledger --db postgresql://localhost/community init
+    Example: scoreledger --db postgresql://localhost/community --ledger zurich init --timezone Europe/Zurich
     """
     opts = options(ctx)
-    before, after = opts.open().init()
+    book = opts.open()
+    before, after = book.init(timezone=timezone)
     where = redact(opts.database_url)
     if before == after:
         typer.echo(f"schema up to date (revision {after}) in {where}")
     else:
         typer.echo(f"schema {'created' if before is None else 'upgraded from ' + before} at revision {after} in {where}")
+    if timezone is not None:
+        typer.echo(f"ledger {opts.ledger!r} counts its days in {zone_name(book.zone())}")
 
 
 @app.command()

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from ledger import audit, corrections_audit, known, ledger_numbers, levels, replay, schedules, standings
+from ledger import audit, corrections_audit, known, ledger_numbers, ledger_zones, levels, replay, schedules, standings
 from ledger.config import DEFAULT_LEDGER
 from ledger.domain import (
     Action,
@@ -34,7 +34,6 @@ from ledger.domain import (
     Retraction,
     Rule,
     ScheduleVersion,
-    today_utc,
 )
 from ledger.errors import InputProblem, InvalidInput
 from ledger.ingest_corrections import HasCorrections, PlainRows, ingest_with_corrections
@@ -72,6 +71,8 @@ class Ledger:
         self.name = name
         self._schema_checked = False
         self._known_to_exist = False
+        self._zone: ZoneInfo | None = None
+        self._zone_read = False
         self._auditor = audit.Auditor(engine, name)
 
     @classmethod
@@ -83,9 +84,17 @@ class Ledger:
 
     # -- schema ---------------------------------------------------------------------------
 
-    def init(self) -> tuple[str | None, str]:
-        """Create or upgrade the schema; returns (revision before, revision after)."""
-        return schema.upgrade(self.engine)
+    def init(self, *, timezone: str | None = None) -> tuple[str | None, str]:
+        """Create or upgrade the schema; returns (revision before, revision after). With
+        `timezone` (an IANA name such as Europe/Zurich), give this ledger that time zone for
+        its days and periods (ledger/ledger_zones.py): refused once it holds events in another."""
+        if timezone is not None:
+            ledger_zones.parse_zone(timezone)
+        revisions = schema.upgrade(self.engine)
+        if timezone is not None:
+            ledger_zones.set_zone(self.engine, self.name, timezone)
+            self._zone_read = False
+        return revisions
 
     def require_existing(self) -> None:
         """Raise UnknownLedger (naming the ledgers there are) unless something was ever
@@ -147,7 +156,15 @@ class Ledger:
 
     def zone(self) -> ZoneInfo | None:
         """The ledger's time zone for days and periods; None for UTC."""
-        return None
+        if not self._zone_read:
+            self.check_schema()
+            self._zone = ledger_zones.read_zone(self.engine, self.name)
+            self._zone_read = True
+        return self._zone
+
+    def today(self) -> date:
+        """Today in the ledger's time zone."""
+        return ledger_zones.today_in(self.zone())
 
     def record_actions(self, actions: Iterable[Action]) -> WriteResult:
         """Record `Action` objects as one batch."""
@@ -390,7 +407,7 @@ class Ledger:
             self.engine,
             self.name,
             period=period,
-            at=at or today_utc(),
+            at=at or self.today(),
             from_day=from_day,
             to_day=to_day,
             limit=limit,

@@ -27,7 +27,7 @@ BULK_MIN_ROWS = 500_000
 # Memory for sorting during the rebuild (PostgreSQL: per transaction, via SET LOCAL).
 REBUILD_MEMORY = "1GB"
 # SQLite page cache while a large batch's rows are appended, in KiB.
-SQLITE_WRITE_CACHE_KIB = 1_048_576
+SQLITE_WRITE_CACHE_KIB = 65_536
 # Helper threads SQLite may use to sort while it rebuilds indexes (PRAGMA threads; SQLite
 # caps it at what it was built with). SQLite sorts for CREATE INDEX in runs as large as the
 # page cache and merges them, and the helper threads sort and merge runs at once: with the

@@ -61,6 +61,8 @@ ledger_numbers = Table(
     metadata,
     Column("number", Integer, primary_key=True, autoincrement=True),
     Column("ledger", String(100), nullable=False, unique=True),
+    # The ledger's time zone (IANA name) for days and periods; NULL is UTC (migration 0016).
+    Column("timezone", String(64), nullable=True),
 )
 
 actions = Table(
