@@ -31,7 +31,7 @@ app = typer.Typer(
     context_settings=HELP,
     help="An event-sourced scoring ledger: community points replayed at the point values "
     "in force on the day each action happened, so changing point values never rewrites the past. "
-    "Days are UTC days, as in Discourse.\n\n"
+    "Days are UTC days, as in Discourse, unless a ledger was given its own time zone (init --timezone).\n\n"
     "Global options (--db, --ledger) go before or after the command.\n\n"
     "\b\nExample: scoreledger --ledger demo leaderboard --period month --at 2024-05-15",
 )
@@ -129,15 +129,21 @@ def ingest(
         Path | None,
         typer.Option("--problems-file", metavar="FILE", help="Also write every problem of a refused file to this file.", show_default=False),
     ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse the file if it has an action type no schedule version prices (a typo, most often).")
+    ] = False,
 ) -> None:
     """Record actions from a file: all of it, or nothing if any row is bad.
 
     Columns (CSV) or keys (JSONL): source_key, user_id, action, occurred_at, and optionally
     quantity (default 1) and attributes (a JSON object). occurred_at is ISO 8601; without a
-    time zone it is UTC, and each action counts on its UTC day. A source_key seen before
+    time zone it is UTC, and each action counts on its day in the ledger's time zone (UTC
+    unless given at init). A source_key seen before
     with the same payload is skipped, so re-running an import adds nothing; with a
     different payload it is refused. A refused file prints its first 20 problems and how
-    many more there are.
+    many more there are. Action types that no schedule version prices are named, with the
+    nearest priced name (--strict refuses the file instead). The file is read a chunk at a
+    time, so its size does not matter to memory.
 
     Example: scoreledger ingest actions.csv --problems-file problems.txt
     """
@@ -148,18 +154,23 @@ def ingest(
     origin = f"ingest {path}"
     try:
         if source.size < PROGRESS_THRESHOLD_BYTES or not Console(stderr=True).is_terminal:
-            result = book.ingest_source(source, origin=origin)
+            result = book.ingest_source(source, origin=origin, strict=strict)
         else:
             with _progress_bar() as bar:
                 # The bar follows the bytes read, so that it moves while rows already recorded
                 # are only compared as well as while new ones are written.
                 task = bar.add_task("ingesting", total=source.size)
                 result = book.ingest_source(
-                    source, origin=origin, progress=lambda _rows: bar.update(task, completed=max(bar.tasks[0].completed, source.bytes_read))
+                    source, origin=origin, strict=strict,
+                    progress=lambda _rows: bar.update(task, completed=max(bar.tasks[0].completed, source.bytes_read)),
                 )
     finally:
         source.close()
     typer.echo(f"{result.new} new, {result.already_present} already present")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if result.warnings:
+        typer.echo("(--strict refuses such a file)", err=True)
 
 
 def _progress_bar() -> Progress:

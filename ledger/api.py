@@ -40,6 +40,7 @@ from ledger.ingest_corrections import HasCorrections, PlainRows, ingest_with_cor
 from ledger.importers.actions import ActionFile, guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
 from ledger.pricing import run
+from ledger.unpriced import unpriced_warnings
 from ledger.rule_edits import RuleEdit
 from ledger.store import schema
 from ledger.store.actions import LocatedRow, Progress, RowSource, SequenceSource, WriteResult, write_actions
@@ -135,24 +136,46 @@ class Ledger:
             return ingest_with_corrections(self.engine, self.name, SequenceSource(rows), origin=origin, progress=progress, zone=self.zone())
         return write_actions(self.engine, self.name, rows, origin=origin, progress=progress, zone=self.zone())
 
-    def ingest_file(self, path: str, fmt: str | None = None, *, progress: Progress | None = None) -> WriteResult:
+    def ingest_file(self, path: str, fmt: str | None = None, *, progress: Progress | None = None, strict: bool = False) -> WriteResult:
         """Read, validate and record an action file (`-` for standard input) as one
         all-or-nothing batch, a chunk at a time: the file is never held whole."""
         source = ActionFile(path, fmt)
         try:
-            return self.ingest_source(source, origin=f"ingest {Path(path).name if path != '-' else 'stdin'}", progress=progress)
+            return self.ingest_source(source, origin=f"ingest {Path(path).name if path != '-' else 'stdin'}", progress=progress, strict=strict)
         finally:
             source.close()
 
-    def ingest_source(self, source: RowSource, *, origin: str | None = None, progress: Progress | None = None) -> WriteResult:
+    def ingest_source(
+        self, source: RowSource, *, origin: str | None = None, progress: Progress | None = None, strict: bool = False
+    ) -> WriteResult:
         """Record the rows of `source` (an `ActionFile`, or any RowSource) as one batch, a
-        chunk at a time; a source with correcting rows takes the corrections path."""
+        chunk at a time; a source with correcting rows takes the corrections path. The result
+        warns of action types no schedule version prices (counted by an `ActionFile`);
+        `strict` refuses the batch instead."""
         self.check_schema()
         zone = self.zone()
+        known = schedules.known_actions(schedules.history(self.engine, self.name))
+
+        def unpriced() -> list[str]:
+            counts = getattr(source, "action_counts", None)
+            return unpriced_warnings(counts, known) if counts is not None else []
+
+        def refuse_unpriced() -> None:
+            lines = unpriced()
+            if lines:
+                where = getattr(source, "source", "input")
+                raise InvalidInput([InputProblem(where, None, "action", line) for line in lines], what="ingest")
+
+        check = refuse_unpriced if strict else None
         try:
-            return write_actions(self.engine, self.name, PlainRows(source, refuse=True), origin=origin, progress=progress, zone=zone)
+            result = write_actions(
+                self.engine, self.name, PlainRows(source, refuse=True), origin=origin, progress=progress, zone=zone, before_commit=check
+            )
         except HasCorrections:
-            return ingest_with_corrections(self.engine, self.name, source, origin=origin, progress=progress, zone=zone)
+            result = ingest_with_corrections(
+                self.engine, self.name, source, origin=origin, progress=progress, zone=zone, before_commit=check
+            )
+        return replace(result, warnings=tuple(unpriced()))
 
     def zone(self) -> ZoneInfo | None:
         """The ledger's time zone for days and periods; None for UTC."""

@@ -11,7 +11,7 @@ ledger as it was; then the new actions are recorded, then the corrections (two b
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -56,7 +56,8 @@ class PlainRows:
 
 
 def ingest_with_corrections(
-    engine: Engine, ledger: str, source, *, origin: str | None, progress: Progress | None, zone: ZoneInfo | None = None  # type: ignore[no-untyped-def]
+    engine: Engine, ledger: str, source, *, origin: str | None, progress: Progress | None, zone: ZoneInfo | None = None,  # type: ignore[no-untyped-def]
+    before_commit: Callable[[], None] | None = None,
 ) -> WriteResult:
     """Record the rows of `source` (ledger/store/actions.py RowSource), some of which correct
     recorded actions; see the module's docstring. The correcting rows are held in memory,
@@ -95,7 +96,7 @@ def ingest_with_corrections(
         raise InvalidInput(problems, what="ingest")
     if corrections:
         write_corrections(engine, ledger, corrections, check_only=True)
-    added = write_actions(engine, ledger, PlainRows(source, plain), origin=origin, progress=progress, zone=zone)
+    added = write_actions(engine, ledger, PlainRows(source, plain), origin=origin, progress=progress, zone=zone, before_commit=before_commit)
     corrected = write_corrections(engine, ledger, corrections, origin=origin) if corrections else None
     if corrected is None:
         return added

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -351,6 +352,8 @@ class ActionFile:
         self.problems = ProblemLog()
         self.bytes_read = 0
         self.rows_read = 0
+        # Rows per action type in the latest read (for reporting types nothing prices).
+        self.action_counts: Counter[str] = Counter()
         self._spool: IO[bytes] | None = None
         self.size = self._measure()
 
@@ -368,10 +371,12 @@ class ActionFile:
         # A new log, not the old one emptied: an error may still carry the old one.
         self.problems = ProblemLog()
         self.bytes_read = self.rows_read = 0
+        self.action_counts = Counter()
         with self._open() as raw:
             for chunk in read_action_chunks(raw, self.source, self.fmt, self.problems, self.chunk_rows):
                 self.bytes_read = raw.tell()
                 self.rows_read += len(chunk)
+                self.action_counts.update([located.row.action for located in chunk])
                 yield chunk
         self.bytes_read = self.size
 

@@ -68,6 +68,8 @@ class WriteResult:
     new: int
     already_present: int
     batch_id: int | None
+    # Warnings about the input that did not stop it (e.g. action types nothing prices).
+    warnings: tuple[str, ...] = ()
 
 
 Progress = Callable[[int], None]
@@ -114,6 +116,7 @@ def write_actions(
     origin: str | None = None,
     progress: Progress | None = None,
     zone: ZoneInfo | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> WriteResult:
     """Record `rows` in `ledger` as one all-or-nothing batch, a chunk at a time.
 
@@ -124,15 +127,16 @@ def write_actions(
     load. Only then is it read and written again, each chunk's keys looked up among those
     already written, progress resuming where the first attempt left off. A ledger that holds
     actions already has each chunk's keys looked up from the start. `zone`: the ledger's time
-    zone for the days of actions (None: UTC)."""
+    zone for the days of actions (None: UTC). `before_commit` runs once every row is read and
+    written, before the batch commits: an InvalidInput it raises refuses the batch."""
     source = rows if hasattr(rows, "chunks") else SequenceSource(rows)  # type: ignore[arg-type]
     number = ledger_numbers.ensure(engine, ledger)
     reported = _ReportedSoFar(progress)
     try:
-        return _write(engine, ledger, number, source, origin, reported, zone, checked=False)  # type: ignore[arg-type]
+        return _write(engine, ledger, number, source, origin, reported, zone, before_commit, checked=False)  # type: ignore[arg-type]
     except _RepeatedKeys:
         pass
-    return _write(engine, ledger, number, source, origin, reported.resumed(), zone, checked=True)  # type: ignore[arg-type]
+    return _write(engine, ledger, number, source, origin, reported.resumed(), zone, before_commit, checked=True)  # type: ignore[arg-type]
 
 
 class _RepeatedKeys(Exception):
@@ -173,6 +177,7 @@ def _write(
     origin: str | None,
     progress: Progress,
     zone: ZoneInfo | None,
+    before_commit: Callable[[], None] | None,
     *,
     checked: bool,
 ) -> WriteResult:
@@ -188,6 +193,8 @@ def _write(
                         writer.offer(chunk, source)
                     if source.problems or writer.problems:
                         raise InvalidInput(_all_problems(source.problems, writer.problems), what="ingest")  # type: ignore[arg-type]
+                    if before_commit is not None:
+                        before_commit()
                 except BaseException:
                     writer.abandon()
                     raise
