@@ -41,7 +41,7 @@ app.add_typer(
     name="schedule",
     cls=LedgerGroup,
     help="Record and inspect point-value schedules (which action earns what, from when; "
-    "days are UTC).\n\nExample: scoreledger schedule show --at 2024-05-15",
+    "days are UTC unless the ledger has its own time zone).\n\nExample: scoreledger schedule show --at 2024-05-15",
 )
 discourse.app.rich_markup_mode = None
 discourse_compensation.register(discourse.app)

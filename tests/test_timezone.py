@@ -61,3 +61,10 @@ def test_the_zone_is_fixed_once_the_ledger_holds_events(cli, tmp_path: Path) -> 
     assert "already holds events counted in Europe/Zurich" in result.stderr
     result = cli("init", "--timezone", "America/New_York")  # another ledger, still empty
     assert "counts its days in America/New_York" in result.stdout
+
+
+def test_the_leaderboard_names_the_zone_of_its_days(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")
+    cli("--ledger", "zurich", "ingest", actions_file(tmp_path))
+    board = cli("--ledger", "zurich", "leaderboard", "--period", "month", "--at", "2024-05-15").stdout
+    assert "month 2024-05-01 to 2024-05-31 (Europe/Zurich days)" in board
