@@ -6,6 +6,9 @@ occurred_at) that stopped counting at that time. A row with `amended_at` gives t
 quantity and attributes as they are since that time; for a key not recorded yet it is a new
 action. Every correction is checked before anything is written, so a bad row leaves the
 ledger as it was; then the new actions are recorded, then the corrections (two batches).
+The correcting rows are held in memory; the plain ones are read again, a chunk at a time,
+when they are written (a file is read as plain actions first, and takes this path at its
+first correcting row: HasCorrections).
 """
 
 from __future__ import annotations
