@@ -22,7 +22,7 @@ from ledger import Ledger
 from ledger.discourse.forum import PostgresForum
 from ledger.discourse.http import API_KEY_VARIABLE, API_USERNAME_VARIABLE, DiscourseClient
 from ledger.discourse.journal import LedgerJournal
-from ledger.discourse.plan import Plan, make_plan, planned_events
+from ledger.discourse.plan import Plan, make_plan
 from ledger.discourse.push import CompensationJournal, MemoryJournal, PlannedEvent, push
 from ledger.discourse.scorables import detect_shape
 from ledger.discourse.score_events import read_score_events

@@ -16,19 +16,20 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time as clock_time, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
-
-from ledger import Ledger
-from ledger.discourse.plan import planned_events
 
 from bench import scales
 from bench.corrections import Corrections, corrections_of, keys_to_retract, record, users_to_merge
 from bench.databases import postgres_database, postgres_reachable, sqlite_file
 from bench.discourse_baseline import load_forum, plugin_recalculate, settle_between_runs
 from bench.discourse_compensation import measure_plan, measure_push, prepare_ledger, standin_forum
-from bench.discourse_import import LEDGER as IMPORT_LEDGER, measure_import
+from bench.discourse_import import LEDGER as IMPORT_LEDGER
+from bench.discourse_import import measure_import
 from bench.generator import DAYS, FIRST_DAY, Community, generate, ledger_rows, more_rows
+from bench.ingest_memory import measure as measure_ingest
+from bench.ingest_memory import write_csv
 from bench.machine import describe, host_speed
 from bench.measurements import (
     Result,
@@ -40,6 +41,8 @@ from bench.measurements import (
 )
 from bench.scales import Scale
 from bench.schedule import change_effective, todays_values, versions
+from ledger import Ledger
+from ledger.discourse.plan import planned_events
 
 SEED = 20_260_101
 # The benchmark's "today": the day after the generated history ends.
@@ -53,6 +56,7 @@ WORST_AUDIT_TIMEOUT_S = 120.0
 LEADERBOARD_REPEATS = 3
 LEADERBOARD_BUDGET_S = 60.0
 RECALC_TIMEOUT_S = 600.0
+INGEST_TIMEOUT_S = 900.0
 # Rounds of the side-by-side comparison: the plugin-style recalculation, then scoreledger's
 # full recalc, alternately; their medians are compared.
 SIDE_BY_SIDE_ROUNDS = 3
@@ -190,6 +194,7 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     # the PostgreSQL parts' closures refer to these names.
     rows = community = corrections = None
     gc.collect()
+    _ingest_memory_measures(current, admin_url if postgres_problem is None else None)
     _growth(current, admin_url if postgres_problem is None else None, seed, main_figures)
     total = time.perf_counter() - current.started
     context["machine"].update(host_speed(admin_url if postgres_problem is None else None, "end"))
@@ -198,6 +203,42 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     if scale.targets_apply:
         current.add(Result("whole benchmark run", "both", scale.actions, total / 60, "min", 30.0))
     return current, context
+
+
+def _ingest_memory_measures(current: Run, admin_url: str | None) -> None:
+    """Peak RSS of `scoreledger ingest` of a CSV file of the scale's size, on each backend,
+    in a process of its own (bench/ingest_memory.py): the file is read a chunk at a time,
+    so its size must not show in the figure."""
+    rows = current.scale.actions
+    with tempfile.TemporaryDirectory(prefix="bench_ingest_") as folder:
+        path = Path(folder) / "actions.csv"
+        current.say(f"writing a CSV file of {rows:,} actions for the ingest's peak memory")
+        write_csv(path, rows, users=current.scale.users)
+
+        def measure_on(url: str, backend: str) -> None:
+            book = Ledger.open(url)
+            try:
+                book.init()
+            finally:
+                book.close()
+            current.say(f"{backend}: scoreledger ingest of the {rows:,}-row file in a process of its own")
+            probe = measure_ingest(url, path, timeout=INGEST_TIMEOUT_S)
+            current.add(Result(
+                "peak RSS of `scoreledger ingest` of a CSV file", backend, rows,
+                None if probe is None else probe["peak_rss_mib"], "MiB", scales.INGEST_PEAK_RSS_MIB,
+                note=_did_not_finish(INGEST_TIMEOUT_S) if probe is None else (
+                    f"{probe['file_mib']:.0f} MiB file, {probe['new']:,} new in {probe['seconds']:.1f} s; /usr/bin/time -v"
+                ),
+            ))
+
+        if admin_url is not None:
+            def postgres_part() -> None:
+                with postgres_database(admin_url, f"{current.scale.name}_ingest_memory") as url:
+                    measure_on(url, "postgresql")
+
+            current.attempt_on_postgres("ingest peak memory", admin_url, postgres_part)
+        with current.step("SQLite ingest peak memory"), sqlite_file(f"{current.scale.name}_ingest_memory") as url:
+            measure_on(url, "sqlite")
 
 
 def _ledger_suite(current: Run, url: str, backend: str, rows: list, community: Community, corrections: Corrections) -> dict[str, float]:

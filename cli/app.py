@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ledger.config import Settings, redact
+from ledger.importers.actions import ActionFile
 
 from . import corrections, demo, discourse, discourse_compensation, schedule, scores, trust
 from .context import LedgerGroup, Options, options
@@ -29,7 +30,7 @@ app = typer.Typer(
     context_settings=HELP,
     help="An event-sourced scoring ledger: community points replayed at the point values "
     "in force on the day each action happened, so changing point values never rewrites the past. "
-    "Days are UTC days, as in Discourse.\n\n"
+    "Days are UTC days, as in Discourse, unless a ledger was given its own time zone (init --timezone).\n\n"
     "Global options (--db, --ledger) go before or after the command.\n\n"
     "\b\nExample: scoreledger --ledger demo leaderboard --period month --at 2024-05-15",
 )
@@ -39,7 +40,7 @@ app.add_typer(
     name="schedule",
     cls=LedgerGroup,
     help="Record and inspect point-value schedules (which action earns what, from when; "
-    "days are UTC).\n\nExample: scoreledger schedule show --at 2024-05-15",
+    "days are UTC unless the ledger has its own time zone).\n\nExample: scoreledger schedule show --at 2024-05-15",
 )
 discourse.app.rich_markup_mode = None
 discourse_compensation.register(discourse.app)
@@ -49,8 +50,8 @@ scores.register(app)
 corrections.register(app)
 demo.register(app)
 
-# Inputs smaller than this finish before a progress bar would be readable.
-PROGRESS_THRESHOLD = 20_000
+# Files smaller than this are recorded before a progress bar would be readable.
+PROGRESS_THRESHOLD_BYTES = 2_000_000
 
 
 def _version(value: bool) -> None:
@@ -84,18 +85,32 @@ def root(
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
+def init(
+    ctx: typer.Context,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone", metavar="ZONE",
+            help="The ledger's time zone (IANA name, e.g. Europe/Zurich): its days and periods are counted in it. "
+            "Default UTC, as in Discourse. Fixed once the ledger holds events.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Create the ledger's tables, or upgrade them to this version. Safe to run again.
 
-    Example: scoreledger --db postgresql://localhost/community init
+    Example: scoreledger --db postgresql://localhost/community --ledger zurich init --timezone Europe/Zurich
     """
     opts = options(ctx)
-    before, after = opts.open().init()
+    book = opts.open()
+    before, after = book.init(timezone=timezone)
     where = redact(opts.database_url)
     if before == after:
         typer.echo(f"schema up to date (revision {after}) in {where}")
     else:
         typer.echo(f"schema {'created' if before is None else 'upgraded from ' + before} at revision {after} in {where}")
+    if timezone is not None:
+        typer.echo(f"ledger {opts.ledger!r} counts its days in {book.zone_name()}")
 
 
 @app.command()
@@ -113,37 +128,55 @@ def ingest(
         Path | None,
         typer.Option("--problems-file", metavar="FILE", help="Also write every problem of a refused file to this file.", show_default=False),
     ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse the file if it has an action type no schedule version prices (a typo, most often).")
+    ] = False,
 ) -> None:
     """Record actions from a file: all of it, or nothing if any row is bad.
 
     Columns (CSV) or keys (JSONL): source_key, user_id, action, occurred_at, and optionally
     quantity (default 1) and attributes (a JSON object). occurred_at is ISO 8601; without a
-    time zone it is UTC, and each action counts on its UTC day. A source_key seen before
+    time zone it is UTC, and each action counts on its day in the ledger's time zone (UTC
+    unless given at init). A source_key seen before
     with the same payload is skipped, so re-running an import adds nothing; with a
     different payload it is refused. A refused file prints its first 20 problems and how
-    many more there are.
+    many more there are. Action types that no schedule version prices are named, with the
+    nearest priced name (--strict refuses the file instead). The file is read a chunk at a
+    time, so its size does not matter to memory.
 
     Example: scoreledger ingest actions.csv --problems-file problems.txt
     """
     opts = options(ctx)
     opts.problems = ProblemReport(all_problems, problems_file, offered=True)
     book = opts.open()
-    with Console(stderr=True).status(f"reading {path}"):
-        rows = book.read_action_file(path, fmt)
-    if len(rows) < PROGRESS_THRESHOLD:
-        result = book.ingest_rows(rows, origin=f"ingest {path}")
-    else:
-        with _progress_bar() as bar:
-            task = bar.add_task("ingesting", total=len(rows))
-            result = book.ingest_rows(rows, origin=f"ingest {path}", progress=lambda n: bar.advance(task, n))
+    source = ActionFile(path, fmt)
+    origin = f"ingest {path}"
+    try:
+        if source.size < PROGRESS_THRESHOLD_BYTES or not Console(stderr=True).is_terminal:
+            result = book.ingest_source(source, origin=origin, strict=strict)
+        else:
+            with _progress_bar() as bar:
+                # The bar follows the bytes read, so that it moves while rows already recorded
+                # are only compared as well as while new ones are written.
+                task = bar.add_task("ingesting", total=source.size)
+                result = book.ingest_source(
+                    source, origin=origin, strict=strict,
+                    progress=lambda _rows: bar.update(task, completed=max(bar.tasks[0].completed, source.bytes_read)),
+                )
+    finally:
+        source.close()
     typer.echo(f"{result.new} new, {result.already_present} already present")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if result.warnings:
+        typer.echo("(--strict refuses such a file)", err=True)
 
 
 def _progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        DownloadColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,

@@ -60,7 +60,7 @@ def adjust(
     ctx: typer.Context,
     user: Annotated[int, typer.Argument(help="The user id.")],
     points: Annotated[int, typer.Argument(help="Points to add (negative to take away).")],
-    on: Annotated[str, typer.Option("--on", help="The UTC day it is booked on (YYYY-MM-DD).")],
+    on: Annotated[str, typer.Option("--on", help="The day it is booked on (YYYY-MM-DD).")],
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit.")],
     author: Annotated[str | None, typer.Option("--author", help="Who decided it.", show_default=False)] = None,
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key again records nothing. Default: adjust:USER:DAY:POINTS:REASON.", show_default=False)] = None,

@@ -51,7 +51,7 @@ def set_values(
             show_default=False,
         ),
     ],
-    effective_from: Annotated[str, typer.Option("--effective-from", help="First UTC day (YYYY-MM-DD) the values apply.")],
+    effective_from: Annotated[str, typer.Option("--effective-from", help="First day (YYYY-MM-DD, the ledger's: UTC unless init --timezone) the values apply.")],
     reason: Annotated[str | None, typer.Option(help="Why the values change.")] = None,
     author: Annotated[str | None, typer.Option(help="Who decided the change.")] = None,
     link: Annotated[str | None, typer.Option(help="Where the change is announced.")] = None,
@@ -210,7 +210,7 @@ def _rule_fields(rule: Rule | None, prefix: str = "") -> dict[str, Any]:
 @app.command("show")
 def show(
     ctx: typer.Context,
-    at: Annotated[str | None, typer.Option("--at", help="UTC day (YYYY-MM-DD). Default: today.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Day (YYYY-MM-DD). Default: today.")] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The rules in force on a day, in words (table) or by part (csv, json).
@@ -286,8 +286,8 @@ def export(
 @app.command("diff")
 def diff(
     ctx: typer.Context,
-    from_day: Annotated[str, typer.Option("--from", help="UTC day (YYYY-MM-DD) of the first version.")],
-    to_day: Annotated[str, typer.Option("--to", help="UTC day (YYYY-MM-DD) of the second version.")],
+    from_day: Annotated[str, typer.Option("--from", help="Day (YYYY-MM-DD) of the first version.")],
+    to_day: Annotated[str, typer.Option("--to", help="Day (YYYY-MM-DD) of the second version.")],
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """What changed between the versions in force on two days: in words (table), rules as

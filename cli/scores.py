@@ -20,8 +20,8 @@ from .output import OutputFormat, render, say
 from .parsing import day_option, timestamp_option
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
-FromOption = Annotated[str | None, typer.Option("--from", metavar="DAY", help="First UTC day (YYYY-MM-DD), inclusive.", show_default=False)]
-ToOption = Annotated[str | None, typer.Option("--to", metavar="DAY", help="Last UTC day (YYYY-MM-DD), inclusive.", show_default=False)]
+FromOption = Annotated[str | None, typer.Option("--from", metavar="DAY", help="First day (YYYY-MM-DD), inclusive; days are the ledger's (UTC unless init --timezone).", show_default=False)]
+ToOption = Annotated[str | None, typer.Option("--to", metavar="DAY", help="Last day (YYYY-MM-DD), inclusive.", show_default=False)]
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +36,7 @@ def recalc(
 ) -> None:
     """Bring the projections (daily points per user, totals) up to date.
 
-    Each action is priced by the schedule version in force on its UTC day. Without --full
+    Each action is priced by the schedule version in force on its day (UTC, or the ledger's time zone). Without --full
     only what changed since the last run is repriced: the (user, day) pairs new actions
     touch, and every day from the earliest effective_from of newly recorded versions.
 
@@ -94,7 +94,7 @@ def scores(
 def leaderboard(
     ctx: typer.Context,
     period: Annotated[Period, typer.Option("--period", help="The period around --at.")] = Period.all,
-    at: Annotated[str | None, typer.Option("--at", metavar="DAY", help="A UTC day in the period (YYYY-MM-DD). Default: today.", show_default=False)] = None,
+    at: Annotated[str | None, typer.Option("--at", metavar="DAY", help="A day in the period (YYYY-MM-DD). Default: today (in the ledger's time zone).", show_default=False)] = None,
     from_day: FromOption = None,
     to_day: ToOption = None,
     limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Show at most this many rows.", show_default=False)] = None,
@@ -107,7 +107,7 @@ def leaderboard(
 ) -> None:
     """Users ranked by points over a period (or --from/--to), most first.
 
-    Periods are calendar periods of UTC days around --at (weeks run Monday to Sunday). The
+    Periods are calendar periods of days (UTC, or the ledger's time zone) around --at (weeks run Monday to Sunday). The
     table's title names the period and its days; in json each row carries them (period,
     from, to); csv rows hold rank, user_id and points only, to stay pipeable.
 
@@ -118,32 +118,34 @@ def leaderboard(
     book = options(ctx).open()
     catch_up(book)
     rows = book.leaderboard(period=period, at=day, from_day=first, to_day=last, limit=limit, ranking=ranking, exclude=excluded)
-    span, start, end = covered(period, day, first, last)
+    span, start, end = covered(period, day, first, last, book.today())
     leveled = any(row.level is not None for row in rows)
     columns = ["rank", "user_id", "points", "level"] if leveled else ["rank", "user_id", "points"]
     table = [{"rank": row.rank, "user_id": row.user_id, "points": row.points, "level": row.level} for row in rows]
     if fmt is OutputFormat.json:
         table = [{**row, "period": span, "from": start, "to": end} for row in table]
         columns += ["period", "from", "to"]
-    render(table, columns, fmt, title=f"Leaderboard, {describe_span(span, start, end)}")
+    render(table, columns, fmt, title=f"Leaderboard, {describe_span(span, start, end, book.zone_name())}")
 
 
-def covered(period: Period, at, first, last):  # type: ignore[no-untyped-def]
+def covered(period: Period, at, first, last, today=None):  # type: ignore[no-untyped-def]
     """(period name, first day, last day) a leaderboard covers: the --from/--to range when
-    given ("range", either end open), else the period around --at (default today)."""
+    given ("range", either end open), else the period around --at (default `today`, the
+    ledger's)."""
     if first is not None or last is not None:
         return "range", first, last
-    window = period_window(period, at or today_utc())
+    window = period_window(period, at or today or today_utc())
     return (period.value, *window) if window else (period.value, None, None)
 
 
-def describe_span(span: str, start, end) -> str:  # type: ignore[no-untyped-def]
-    """A leaderboard's coverage in words, e.g. "month 2024-05-01 to 2024-05-31 (UTC days)"."""
+def describe_span(span: str, start, end, zone: str = "UTC") -> str:  # type: ignore[no-untyped-def]
+    """A leaderboard's coverage in words, e.g. "month 2024-05-01 to 2024-05-31 (UTC days)"
+    (the ledger's time zone)."""
     if span == "all":
         return "all time"
     if start == end and start is not None:
-        return f"{span} {start} (UTC)"
-    return f"{span} {start or 'the beginning'} to {end or 'now'} (UTC days)"
+        return f"{span} {start} ({zone})"
+    return f"{span} {start or 'the beginning'} to {end or 'now'} ({zone} days)"
 
 
 def _user_ids(path: Path) -> set[int]:

@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -36,15 +37,14 @@ from ledger.domain import (
     ScheduleVersion,
     UserPoints,
     now_utc,
-    today_utc,
 )
 from ledger.errors import InputProblem, InvalidInput
-from ledger.importers.actions import guess_format, read_actions, rows_from_actions
+from ledger.importers.actions import ActionFile, guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
-from ledger.ingest_corrections import ingest_with_corrections
+from ledger.ingest_corrections import HasCorrections, PlainRows, ingest_with_corrections
 from ledger.rule_edits import RuleEdit
-from ledger.store import ledger_numbers, schema
-from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
+from ledger.store import ledger_numbers, ledger_zones, schema
+from ledger.store.actions import LocatedRow, Progress, RowSource, SequenceSource, WriteResult, write_actions
 from ledger.store.corrections import (
     CompensationIntent,
     CorrectionsWritten,
@@ -58,6 +58,7 @@ from ledger.store.corrections import (
 )
 from ledger.store.engine import open_engine, read_transaction
 from ledger.store.statements import run
+from ledger.unpriced import unpriced_warnings
 from ledger.verify import JournalDigest, Verification, check_schema_objects, verify_journal
 from ledger.verify_projections import ProjectionDifference, ahead_of_journal, projection_differences, refuse_projections_ahead
 
@@ -72,6 +73,8 @@ class Ledger:
         self.name = name
         self._schema_checked = False
         self._known_to_exist = False
+        self._zone: ZoneInfo | None = None
+        self._zone_read = False
         self._auditor = audit.Auditor(engine, name)
 
     @classmethod
@@ -83,9 +86,17 @@ class Ledger:
 
     # -- schema ---------------------------------------------------------------------------
 
-    def init(self) -> tuple[str | None, str]:
-        """Create or upgrade the schema; returns (revision before, revision after)."""
-        return schema.upgrade(self.engine)
+    def init(self, *, timezone: str | None = None) -> tuple[str | None, str]:
+        """Create or upgrade the schema; returns (revision before, revision after). With
+        `timezone` (an IANA name such as Europe/Zurich), give this ledger that time zone for
+        its days and periods (ledger/store/ledger_zones.py): refused once it holds events in another."""
+        if timezone is not None:
+            ledger_zones.parse_zone(timezone)
+        revisions = schema.upgrade(self.engine)
+        if timezone is not None:
+            ledger_zones.set_zone(self.engine, self.name, timezone)
+            self._zone_read = False
+        return revisions
 
     def require_existing(self) -> None:
         """Raise UnknownLedger (naming the ledgers there are) unless something was ever
@@ -108,7 +119,8 @@ class Ledger:
     # -- actions --------------------------------------------------------------------------
 
     def read_action_file(self, path: str, fmt: str | None = None) -> list[LocatedRow]:
-        """Parse and validate an action file (`-` for standard input) without writing."""
+        """Parse and validate a whole action file (`-` for standard input) without writing;
+        `ingest_file` reads it in chunks instead."""
         fmt = fmt or ("csv" if path == "-" else guess_format(path))
         if path == "-":
             return read_actions(sys.stdin.buffer, "<stdin>", fmt)
@@ -122,13 +134,65 @@ class Ledger:
         """Record validated rows as one batch (see `ledger.store.actions.write_actions`)."""
         self.check_schema()
         if any(located.correction is not None for located in rows):
-            return ingest_with_corrections(self.engine, self.name, rows, origin=origin, progress=progress)
-        return write_actions(self.engine, self.name, rows, origin=origin, progress=progress)
+            return ingest_with_corrections(self.engine, self.name, SequenceSource(rows), origin=origin, progress=progress, zone=self.zone())
+        return write_actions(self.engine, self.name, rows, origin=origin, progress=progress, zone=self.zone())
 
-    def ingest_file(self, path: str, fmt: str | None = None, *, progress: Progress | None = None) -> WriteResult:
-        """Read, validate and record an action file as one all-or-nothing batch."""
-        rows = self.read_action_file(path, fmt)
-        return self.ingest_rows(rows, origin=f"ingest {Path(path).name if path != '-' else 'stdin'}", progress=progress)
+    def ingest_file(self, path: str, fmt: str | None = None, *, progress: Progress | None = None, strict: bool = False) -> WriteResult:
+        """Read, validate and record an action file (`-` for standard input) as one
+        all-or-nothing batch, a chunk at a time: the file is never held whole."""
+        source = ActionFile(path, fmt)
+        try:
+            return self.ingest_source(source, origin=f"ingest {Path(path).name if path != '-' else 'stdin'}", progress=progress, strict=strict)
+        finally:
+            source.close()
+
+    def ingest_source(
+        self, source: RowSource, *, origin: str | None = None, progress: Progress | None = None, strict: bool = False
+    ) -> WriteResult:
+        """Record the rows of `source` (an `ActionFile`, or any RowSource) as one batch, a
+        chunk at a time; a source with correcting rows takes the corrections path. The result
+        warns of action types no schedule version prices (counted by an `ActionFile`);
+        `strict` refuses the batch instead."""
+        self.check_schema()
+        zone = self.zone()
+        known = schedules.known_actions(schedules.history(self.engine, self.name))
+
+        def unpriced() -> list[str]:
+            counts = getattr(source, "action_counts", None)
+            return unpriced_warnings(counts, known) if counts is not None else []
+
+        def refuse_unpriced() -> None:
+            lines = unpriced()
+            if lines:
+                where = getattr(source, "source", "input")
+                raise InvalidInput([InputProblem(where, None, "action", line) for line in lines], what="ingest")
+
+        check = refuse_unpriced if strict else None
+        try:
+            result = write_actions(
+                self.engine, self.name, PlainRows(source, refuse=True), origin=origin, progress=progress, zone=zone, before_commit=check
+            )
+        except HasCorrections:
+            result = ingest_with_corrections(
+                self.engine, self.name, source, origin=origin, progress=progress, zone=zone, before_commit=check
+            )
+        return replace(result, warnings=tuple(unpriced()))
+
+    def zone(self) -> ZoneInfo | None:
+        """The ledger's time zone for days and periods; None for UTC."""
+        if not self._zone_read:
+            self.check_schema()
+            self._zone = ledger_zones.read_zone(self.engine, self.name)
+            self._zone_read = True
+        return self._zone
+
+    def zone_name(self) -> str:
+        """The ledger's time zone as people name it: an IANA name, or UTC."""
+        return ledger_zones.zone_name(self.zone())
+
+    def today(self) -> date:
+        """Today in the ledger's time zone."""
+        return ledger_zones.today_in(self.zone())
 
     def record_actions(self, actions: Iterable[Action]) -> WriteResult:
         """Record `Action` objects as one batch."""
@@ -371,7 +435,7 @@ class Ledger:
             self.engine,
             self.name,
             period=period,
-            at=at or today_utc(),
+            at=at or self.today(),
             from_day=from_day,
             to_day=to_day,
             limit=limit,

@@ -6,30 +6,70 @@ occurred_at) that stopped counting at that time. A row with `amended_at` gives t
 quantity and attributes as they are since that time; for a key not recorded yet it is a new
 action. Every correction is checked before anything is written, so a bad row leaves the
 ledger as it was; then the new actions are recorded, then the corrections (two batches).
+The correcting rows are held in memory; the plain ones are read again, a chunk at a time,
+when they are written (a file is read as plain actions first, and takes this path at its
+first correcting row: HasCorrections).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from ledger.domain import Amendment, Correction, Located, Retraction
 from ledger.errors import InputProblem, InvalidInput
+from ledger.problem_log import reported
 from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
 from ledger.store.corrections import read_action_states, write_corrections
 
 IDENTITY_FIELDS = ("user_id", "action", "occurred_at")
 
 
+class HasCorrections(Exception):
+    """A source read as plain actions holds a row that corrects one: take the corrections path."""
+
+
+class PlainRows:
+    """The rows of `source` (ledger/store/actions.py RowSource) that are plain actions,
+    followed by `extra`; with `refuse`, raises HasCorrections at the first correcting row."""
+
+    def __init__(self, source, extra: Sequence[LocatedRow] = (), *, refuse: bool = False) -> None:  # type: ignore[no-untyped-def]
+        self.source = source
+        self.extra = extra
+        self.refuse = refuse
+
+    @property
+    def problems(self):  # type: ignore[no-untyped-def]
+        return self.source.problems
+
+    def estimated_rows(self) -> int | None:
+        return self.source.estimated_rows()
+
+    def chunks(self) -> Iterator[Sequence[LocatedRow]]:
+        for chunk in self.source.chunks():
+            plain = [located for located in chunk if located.correction is None]
+            if self.refuse and len(plain) != len(chunk):
+                raise HasCorrections
+            yield plain
+        if self.extra:
+            yield self.extra
+
+
 def ingest_with_corrections(
-    engine: Engine, ledger: str, rows: Sequence[LocatedRow], *, origin: str | None, progress: Progress | None
+    engine: Engine, ledger: str, source, *, origin: str | None, progress: Progress | None, zone: ZoneInfo | None = None,  # type: ignore[no-untyped-def]
+    before_commit: Callable[[], None] | None = None,
 ) -> WriteResult:
-    """Record `rows` (some of which correct recorded actions); see the module's docstring."""
-    correcting = [located for located in rows if located.correction is not None]
+    """Record the rows of `source` (ledger/store/actions.py RowSource), some of which correct
+    recorded actions; see the module's docstring. The correcting rows are held in memory,
+    the plain ones read a chunk at a time."""
+    correcting = [located for chunk in source.chunks() for located in chunk if located.correction is not None]
+    if source.problems:
+        raise InvalidInput(reported(source.problems), what="ingest")  # type: ignore[arg-type]
+    plain: list[LocatedRow] = []
     recorded = read_action_states(engine, ledger, [located.row.source_key for located in correcting])
-    plain = [located for located in rows if located.correction is None]
     corrections: list[Located] = []
     problems: list[InputProblem] = []
     for located in correcting:
@@ -59,7 +99,7 @@ def ingest_with_corrections(
         raise InvalidInput(problems, what="ingest")
     if corrections:
         write_corrections(engine, ledger, corrections, check_only=True)
-    added = write_actions(engine, ledger, plain, origin=origin, progress=progress) if plain else WriteResult(0, 0, None)
+    added = write_actions(engine, ledger, PlainRows(source, plain), origin=origin, progress=progress, zone=zone, before_commit=before_commit)
     corrected = write_corrections(engine, ledger, corrections, origin=origin) if corrections else None
     if corrected is None:
         return added

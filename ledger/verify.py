@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, Table, select
@@ -31,8 +32,7 @@ from ledger.errors import InputProblem, InvalidInput, JournalBroken
 from ledger.store.canonical import action_bytes, batch_header_bytes, schedule_version_bytes, table_event_bytes
 from ledger.store.chain_key import chain_key, mac_matches
 from ledger.store.journal import GENESIS_HASH, chain_hash
-from ledger.verify_schema import schema_object_problem
-from ledger.verify_storage import Finding, ledger_totals_problem, orphan_rules, stored_value_problem
+from ledger.store.ledger_zones import local_day
 from ledger.store.schedules import key_matches_content
 from ledger.store.tables import (
     EVENT_TABLES,
@@ -44,6 +44,8 @@ from ledger.store.tables import (
     schedule_rules,
     schedule_versions,
 )
+from ledger.verify_schema import schema_object_problem
+from ledger.verify_storage import Finding, ledger_totals_problem, orphan_rules, stored_value_problem
 
 # Rows fetched per round trip while streaming: keeps memory flat on large journals.
 STREAM_ROWS = 10_000
@@ -318,6 +320,7 @@ def _actions(conn: Connection) -> Iterator[StoredEvent]:
                actions.c.action, actions.c.occurred_at, actions.c.day, actions.c.quantity, actions.c.attributes,
                actions.c.recorded_at, actions.c.ledger_id)
     numbers: dict[str, int] = dict(conn.execute(select(ledger_numbers.c.ledger, ledger_numbers.c.number)).all())
+    zones = {ledger: ZoneInfo(name) for ledger, name in conn.execute(select(ledger_numbers.c.ledger, ledger_numbers.c.timezone)) if name}
     query = select(*columns).order_by(actions.c.seq).execution_options(yield_per=STREAM_ROWS)
     # Unpacked by position: this loop runs once per action, and attribute access by name costs.
     for seq, batch_id, ledger, key, user_id, action, occurred_at, day, quantity, attributes, recorded_at, ledger_id in conn.execute(query):
@@ -325,8 +328,8 @@ def _actions(conn: Connection) -> Iterator[StoredEvent]:
         problem = None
         # `day` and `ledger_id` are not hashed (they are derived); replay selects by them, so
         # they must agree with what is.
-        if day != occurred_at.date():
-            problem = f"day {day} is not the UTC day of occurred_at {occurred_at}"
+        if day != occurred_at.date() if ledger not in zones else day != local_day(occurred_at, zones[ledger]):
+            problem = f"day {day} is not the day of occurred_at {occurred_at} (UTC) in {zones.get(ledger, 'UTC')}"
         elif ledger_id != numbers.get(ledger):
             problem = f"ledger_id {ledger_id} is not the number of ledger {ledger!r} ({numbers.get(ledger)})"
         yield StoredEvent(seq, "actions", batch_id, ledger, recorded_at, canonical, problem)

@@ -101,18 +101,26 @@ def test_a_partly_new_re_ingest_counts_every_row_once(book: Ledger, tmp_path: Pa
 
 
 def test_the_ingest_bar_moves_during_a_re_ingest(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import rich.console
     import rich.progress
 
     from cli import app as cli_app
+    from ledger.importers import actions as importer
 
-    monkeypatch.setattr(store_actions, "CHUNK", 100)
-    monkeypatch.setattr(cli_app, "PROGRESS_THRESHOLD", 1)
-    advances: list[float] = []
-    original = rich.progress.Progress.advance
-    monkeypatch.setattr(rich.progress.Progress, "advance", lambda self, task, n=1: (advances.append(n), original(self, task, n))[1])
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(cli_app, "PROGRESS_THRESHOLD_BYTES", 1)
+    monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
+    positions: list[float] = []
+    original = rich.progress.Progress.update
+    monkeypatch.setattr(
+        rich.progress.Progress, "update",
+        lambda self, task, **kw: (positions.append(kw["completed"]) if "completed" in kw else None, original(self, task, **kw))[1],
+    )
     path = tmp_path / "actions.csv"
-    path.write_text(csv_text(many_rows(450)))
+    path.write_text(csv_text(many_rows(2000)))
     cli("ingest", str(path))
-    advances.clear()
-    assert cli("ingest", str(path)).stdout.strip() == "0 new, 450 already present"
-    assert advances == [100, 100, 100, 100, 50]
+    positions.clear()
+    assert cli("ingest", str(path)).stdout.strip() == "0 new, 2000 already present"
+    # The bar follows the bytes read, chunk by chunk, to the end of the file.
+    assert len(set(positions)) >= 4 and positions == sorted(positions)
+    assert positions[-1] == path.stat().st_size

@@ -46,6 +46,7 @@ IDENTIFIERS_FROM_CONSTANTS = {
     ("ledger/store/bulk_indexes.py", "definition"): "index definitions read from the database's own catalog",
     ("ledger/store/migrations/versions/0002_projections.py", "attributes_json"): "one of two literal expressions, by dialect",
     ("ledger/store/migrations/versions/0014_keyed_chain.py", "check"): "a type check built from a literal column name and type",
+    ("ledger/store/migrations/versions/0016_ledger_timezone.py", "check"): "a type check built from a literal column name and type",
     ("ledger/verify_schema.py", "name"): "a scratch schema name: a fixed prefix and secrets.token_hex",
     ("ledger/verify_storage.py", "table.name"): "names of the ledger's own tables, from its metadata",
     ("ledger/store/dialects.py", "_identifier(name)"): "a table name checked against _IDENTIFIER",

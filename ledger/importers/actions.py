@@ -8,9 +8,15 @@ row, because this is the bulk path; the limits are the same ones `ledger.domain.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
+import shutil
+import sys
+import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -26,12 +32,15 @@ from ledger.domain import (
     parse_timestamp,
 )
 from ledger.errors import InputProblem, InvalidInput
+from ledger.problem_log import ProblemLog
 from ledger.rows import ActionRow, LocatedRow
 from ledger.safe_values import attributes_size_problem, json_problem, text_problem
 
 FORMATS = ("csv", "jsonl")
 # How much of a file is looked at to tell a binary file from text before parsing it.
 SNIFFED_BYTES = 8192
+# Rows per chunk handed to the writer: what is held of a file at once.
+CHUNK_ROWS = 50_000
 
 
 def guess_format(name: str) -> str:
@@ -43,32 +52,51 @@ def guess_format(name: str) -> str:
 
 
 def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
-    """Every row of `stream`, validated. Raises InvalidInput listing every problem found."""
+    """Every row of `stream`, validated. Raises InvalidInput listing every problem found.
+    Holds the whole file: ingest reads it in chunks (`read_action_chunks`) instead."""
+    problems = ProblemLog()
+    rows = [located for chunk in read_action_chunks(stream, source, fmt, problems) for located in chunk]
+    if problems:
+        raise InvalidInput(problems.as_reported(), what="ingest")  # type: ignore[arg-type]
+    return rows
+
+
+def read_action_chunks(
+    stream: IO[bytes], source: str, fmt: str, problems: ProblemLog, chunk_rows: int | None = None
+) -> Iterator[list[LocatedRow]]:
+    """The valid rows of `stream`, `chunk_rows` at a time, in file order; every bad row's
+    problems go to `problems` (the caller decides what a file with problems means)."""
     if fmt not in FORMATS:
-        raise InvalidInput([InputProblem(source, None, None, f"unknown format {fmt!r}; use csv or jsonl")])
+        problems.append(InputProblem(source, None, None, f"unknown format {fmt!r}; use csv or jsonl"))
+        return
     stream = _peekable(stream)
     binary = _not_text(stream.peek(SNIFFED_BYTES)[:SNIFFED_BYTES])
     if binary:
-        raise InvalidInput([InputProblem(source, None, None, binary)], what="ingest")
+        problems.append(InputProblem(source, None, None, binary))
+        return
     # surrogateescape keeps reading past bytes that are not UTF-8 so that every such row is
     # reported, instead of the first one ending the read.
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
     records = _csv_records(text, source) if fmt == "csv" else _jsonl_records(text, source)
     rows: list[LocatedRow] = []
-    problems: list[InputProblem] = []
+    chunk_rows = chunk_rows or CHUNK_ROWS
     for line, record in records:
         if isinstance(record, InputProblem):
             problems.append(record)
             continue
-        correction = _correction(record, source, line, problems) if _has_correction(record) else None
-        row, row_problems = _convert(record, source, line)
+        row_problems: list[InputProblem] = []
+        correction = _correction(record, source, line, row_problems) if _has_correction(record) else None
+        row, converted_problems = _convert(record, source, line)
+        row_problems.extend(converted_problems)
         if row_problems:
             problems.extend(row_problems)
         elif row is not None:
             rows.append(LocatedRow(source, line, row, correction))
-    if problems:
-        raise InvalidInput(problems, what="ingest")
-    return rows
+            if len(rows) >= chunk_rows:
+                yield rows
+                rows = []
+    if rows:
+        yield rows
 
 
 Record = tuple[int, "dict[str, Any] | InputProblem"]
@@ -306,3 +334,91 @@ def rows_from_actions(actions: Iterable[Any], source: str = "<python>") -> list[
         )
         for index, action in enumerate(actions, start=1)
     ]
+
+
+class ActionFile:
+    """An action file (`-` for standard input) as chunks of validated rows, read again from the
+    start each time `chunks` is called: a writer that must retry reads the file twice rather
+    than hold it. Standard input is first copied to a temporary file for that reason.
+
+    `problems` holds the problems of the latest read; `bytes_read` and `size` tell how far it
+    has got."""
+
+    def __init__(self, path: str, fmt: str | None = None, *, chunk_rows: int | None = None) -> None:
+        self.path = path
+        self.source = "<stdin>" if path == "-" else path
+        self.fmt = fmt or ("csv" if path == "-" else guess_format(path))
+        self.chunk_rows = chunk_rows or CHUNK_ROWS
+        self.problems = ProblemLog()
+        self.bytes_read = 0
+        self.rows_read = 0
+        # Rows per action type in the latest read (for reporting types nothing prices).
+        self.action_counts: Counter[str] = Counter()
+        self._spool: IO[bytes] | None = None
+        self.size = self._measure()
+
+    def _measure(self) -> int:
+        if self.path == "-":
+            self._spool = tempfile.TemporaryFile()
+            shutil.copyfileobj(sys.stdin.buffer, self._spool)
+            return self._spool.tell()
+        try:
+            return os.path.getsize(self.path)
+        except OSError as exc:
+            raise InvalidInput([InputProblem(self.path, None, None, exc.strerror or str(exc))], what="ingest") from None
+
+    def chunks(self) -> Iterator[list[LocatedRow]]:
+        # A new log, not the old one emptied: an error may still carry the old one.
+        self.problems = ProblemLog()
+        self.bytes_read = self.rows_read = 0
+        self.action_counts = Counter()
+        with self._open() as raw:
+            for chunk in read_action_chunks(raw, self.source, self.fmt, self.problems, self.chunk_rows):
+                self.bytes_read = raw.tell()
+                self.rows_read += len(chunk)
+                self.action_counts.update([located.row.action for located in chunk])
+                yield chunk
+        self.bytes_read = self.size
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[IO[bytes]]:
+        if self._spool is not None:
+            self._spool.seek(0)
+            yield _Unclosed(self._spool)  # type: ignore[misc]
+            return
+        try:
+            stream = open(self.path, "rb", buffering=0)  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise InvalidInput([InputProblem(self.path, None, None, exc.strerror or str(exc))], what="ingest") from None
+        with stream:
+            yield stream
+
+    def estimated_rows(self) -> int | None:
+        """How many rows the file holds, judged from the bytes per row read so far."""
+        if not self.rows_read or not self.bytes_read:
+            return None
+        return max(self.rows_read, round(self.size * self.rows_read / self.bytes_read))
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+
+class _Unclosed(io.RawIOBase):
+    """A view of the spooled standard input that reading through a TextIOWrapper may close
+    without closing the spool itself."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self.inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        data = self.inner.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def tell(self) -> int:
+        return self.inner.tell()

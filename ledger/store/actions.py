@@ -3,31 +3,35 @@
 `write_actions` is the one way actions enter the ledger. It is idempotent per
 (ledger, source_key): the same key with the same payload again adds nothing, the same key with
 a different payload is refused naming the fields that differ, and a batch is all-or-nothing.
-On PostgreSQL rows travel by COPY; on SQLite by executemany.
+A batch is read and written a chunk at a time inside one transaction, so that recording a
+file of any size holds one chunk of it in memory; on PostgreSQL rows travel by COPY
+(ledger/store/action_insert.py), on SQLite by executemany.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from itertools import chain
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import psycopg
-from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, Engine, Text, any_, bindparam, column, exists, select, table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import InputProblem, InvalidInput
+from ledger.problem_log import ProblemLog, reported
 from ledger.rows import ActionRow, LocatedRow
 from ledger.store import ledger_numbers
+from ledger.store.action_insert import append_chunk, open_copy
 from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, takes_bulk_path
-from ledger.store.canonical import action_bytes
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_transaction
-from ledger.store.journal import begin_batch, commit_batch
+from ledger.store.journal import PendingBatch, begin_batch, commit_batch
 from ledger.store.quantity_caps import quantity_problems
 from ledger.store.tables import actions
 
@@ -37,6 +41,8 @@ class WriteResult:
     new: int
     already_present: int
     batch_id: int | None
+    # Warnings about the input that did not stop it (e.g. action types nothing prices).
+    warnings: tuple[str, ...] = ()
 
 
 Progress = Callable[[int], None]
@@ -47,36 +53,67 @@ UNIQUE_KEY = "uq_actions_source_key_ledger"
 CHUNK = 50_000
 
 
+class RowSource(Protocol):
+    """Rows to record, read in chunks; each call of `chunks` reads them again from the start
+    (a writer that has to retry reads its input twice rather than hold it). `problems`: those
+    found by the latest read (rows that were not valid); `estimated_rows`: how many rows the
+    whole input holds, once a chunk has been read, if known."""
+
+    problems: Any
+
+    def chunks(self) -> Iterator[Sequence[LocatedRow]]: ...
+
+    def estimated_rows(self) -> int | None: ...
+
+
+class SequenceSource:
+    """Rows already in memory, as a RowSource."""
+
+    def __init__(self, rows: Sequence[LocatedRow]) -> None:
+        self.rows = rows
+        self.problems: list[InputProblem] = []
+
+    def chunks(self) -> Iterator[Sequence[LocatedRow]]:
+        for start in range(0, len(self.rows), CHUNK):
+            yield self.rows[start : start + CHUNK]
+
+    def estimated_rows(self) -> int | None:
+        return len(self.rows)
+
+
 def write_actions(
     engine: Engine,
     ledger: str,
-    rows: Sequence[LocatedRow],
+    rows: Sequence[LocatedRow] | RowSource,
     *,
     origin: str | None = None,
     progress: Progress | None = None,
+    zone: ZoneInfo | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> WriteResult:
-    """Record `rows` in `ledger` as one all-or-nothing batch.
+    """Record `rows` in `ledger` as one all-or-nothing batch, a chunk at a time.
 
     A key repeated within `rows` collapses to its first row if the payloads agree and is
-    refused if they differ. Finding repeats takes a set of every key, costly for a large batch,
-    and almost no batch has any, so the batch is first written as it is: the unique key of
+    refused if they differ. Almost no batch repeats a key, and into a ledger that holds no
+    actions yet the batch is first written without looking any key up: the unique key of
     actions refuses a repeat anyway, as the rows go in or as the key is rebuilt after a bulk
-    load. Only then is it written again with its repeats collapsed, progress resuming where
-    the first attempt left off."""
+    load. Only then is it read and written again, each chunk's keys looked up among those
+    already written, progress resuming where the first attempt left off. A ledger that holds
+    actions already has each chunk's keys looked up from the start. `zone`: the ledger's time
+    zone for the days of actions (None: UTC). `before_commit` runs once every row is read and
+    written, before the batch commits: an InvalidInput it raises refuses the batch."""
+    source = rows if hasattr(rows, "chunks") else SequenceSource(rows)  # type: ignore[arg-type]
     number = ledger_numbers.ensure(engine, ledger)
     reported = _ReportedSoFar(progress)
     try:
-        return _write(engine, ledger, number, rows, len(rows), origin, reported, repeats_collapsed=False)
+        return _write(engine, ledger, number, source, origin, reported, zone, before_commit, checked=False)  # type: ignore[arg-type]
     except _RepeatedKeys:
         pass
-    unique, problems = _dedupe_input(rows)
-    if problems:
-        raise InvalidInput(problems, what="ingest")
-    return _write(engine, ledger, number, unique, len(rows), origin, reported.resumed(), repeats_collapsed=True)
+    return _write(engine, ledger, number, source, origin, reported.resumed(), zone, before_commit, checked=True)  # type: ignore[arg-type]
 
 
 class _RepeatedKeys(Exception):
-    """The batch holds a source_key more than once: collapse the repeats and write again."""
+    """The batch holds a source_key more than once: write it again looking keys up."""
 
 
 class _ReportedSoFar:
@@ -109,60 +146,158 @@ def _write(
     engine: Engine,
     ledger: str,
     number: int,
-    rows: Sequence[LocatedRow],
-    offered: int,
+    source: RowSource,
     origin: str | None,
     progress: Progress,
+    zone: ZoneInfo | None,
+    before_commit: Callable[[], None] | None,
     *,
-    repeats_collapsed: bool,
+    checked: bool,
 ) -> WriteResult:
-    """One attempt at writing `rows` (`offered` rows before repeats were collapsed); unless
-    `repeats_collapsed`, raises _RepeatedKeys (having written nothing) where a key occurs twice."""
+    """One attempt at writing `source`; unless `checked`, raises _RepeatedKeys (having written
+    nothing) where a key occurs twice."""
     with write_transaction(engine) as conn:
-        present, conflicts = _compare_with_recorded(conn, number, rows, repeats_collapsed, progress)
-        if conflicts:
-            raise InvalidInput(conflicts, what="ingest")
-        new_rows = (
-            [located.row for located in rows if located.row.source_key not in present]
-            if present
-            else [located.row for located in rows]
-        )
-        # The rows found recorded were reported as they were compared; the rest of those
-        # not written are the repeats collapsed within the batch.
-        collapsed = offered - len(new_rows) - len(present)
-        if collapsed:
-            progress(collapsed)
-        if not new_rows:
-            return WriteResult(0, offered, None)
-        too_much = quantity_problems(conn, number, [located for located in rows if located.row.source_key not in present])
-        if too_much:
-            raise InvalidInput(too_much, what="ingest")
-        batch = begin_batch(conn, ledger, "actions", origin)
-        bulk = takes_bulk_path(conn, "actions", len(new_rows))
-        if bulk and dialect_of(conn).is_postgresql:
+        had_actions = _ledger_has_actions(conn, number)
+        writer = _ChunkWriter(conn, ledger, number, origin, progress, zone, checked=checked or had_actions)
+        try:
+            with ExitStack() as writer.stack:
+                try:
+                    for chunk in source.chunks():
+                        writer.offer(chunk, source)
+                    if source.problems or writer.problems:
+                        raise InvalidInput(_all_problems(source.problems, writer.problems), what="ingest")  # type: ignore[arg-type]
+                    if before_commit is not None:
+                        before_commit()
+                except BaseException:
+                    writer.abandon()
+                    raise
+                # Inside the stack: the COPY ends before the indexes set aside are rebuilt.
+                writer.close_copy()
+        except (DBAPIError, psycopg.errors.UniqueViolation) as exc:
+            if writer.checked or not _is_repeated_key(exc):
+                raise
+            raise _RepeatedKeys from exc
+        if writer.batch is None:
+            return WriteResult(0, writer.offered, None)
+        commit_batch(conn, writer.batch)
+    if writer.bulk:
+        # A bulk load leaves the visibility map of every new page unset, and a full recalc
+        # reads actions through an index-only scan that would otherwise visit the table for
+        # each of them. Autovacuum would get there, but not before a recalc that follows.
+        vacuum_analyze(engine, "actions")
+    return WriteResult(writer.new, writer.offered - writer.new, writer.batch.batch_id)
+
+
+def _all_problems(first: ProblemLog | list[InputProblem], second: ProblemLog) -> list[InputProblem] | ProblemLog:
+    """The problems of reading, then those of comparing with the ledger, as one collection."""
+    if not second:
+        return reported(first)
+    if not first:
+        return second.as_reported()
+    combined = ProblemLog()
+    for problem in chain(first, second):
+        combined.append(problem)
+    return combined.as_reported()
+
+
+class _ChunkWriter:
+    """Writes a batch a chunk at a time inside one transaction: each chunk's repeats collapsed,
+    its keys looked up (when `checked`) among recorded actions, those of this batch included,
+    its new rows appended. Once a problem is found nothing more is written, but every chunk
+    is still read, so that every problem is reported."""
+
+    def __init__(self, conn, ledger, number, origin, progress, zone, *, checked: bool) -> None:  # type: ignore[no-untyped-def]
+        self.conn = conn
+        self.ledger = ledger
+        self.number = number
+        self.origin = origin
+        self.progress = progress
+        self.zone = zone
+        self.checked = checked
+        self.postgres = dialect_of(conn).is_postgresql
+        self.problems = ProblemLog()
+        self.offered = 0
+        self.new = 0
+        self.batch: PendingBatch | None = None
+        self.bulk = False
+        self.stack = ExitStack()
+        self.copy = None
+        self._copy_context = None
+
+    def offer(self, chunk: Sequence[LocatedRow], source: RowSource) -> None:
+        if not chunk:
+            return
+        self.offered += len(chunk)
+        if source.problems or self.problems:
+            self.progress(len(chunk))
+            return
+        unique = chunk
+        # Unchecked, a repeat within the chunk is left to the unique key (see write_actions):
+        # a set of every key costs as much as a tenth of writing them.
+        if self.checked and len({located.row.source_key for located in chunk}) != len(chunk):
+            unique, repeated = _dedupe_input(chunk)
+            self.problems.extend(repeated)
+            self.progress(len(chunk) - len(unique))
+        if self.checked and self.batch is not None:
+            self.close_copy()
+        if self.checked and (self.batch is not None or _ledger_has_actions(self.conn, self.number)):
+            present, conflicts = _compare_with_recorded(self.conn, self.number, unique, self.progress, self.batch)
+            self.problems.extend(conflicts)
+            if present:
+                unique = [located for located in unique if located.row.source_key not in present]
+        if not self.problems:
+            # The ledger's bound on what its scores can add up to (ledger/store/quantity_caps.py).
+            self.problems.extend(quantity_problems(self.conn, self.number, unique))
+        if self.problems:
+            self.progress(len(unique))
+            return
+        if unique:
+            self._append([located.row for located in unique], source)
+
+    def _append(self, rows: list[ActionRow], source: RowSource) -> None:
+        if self.batch is None:
+            self._begin(len(rows), source)
+        if self.postgres and self.copy is None:
+            self._copy_context = open_copy(self.conn)
+            self.copy = self._copy_context.__enter__()
+        append_chunk(self.conn, self.copy, self.batch, self.ledger, self.number, rows, self.zone)
+        self.new += len(rows)
+        self.progress(len(rows))
+
+    def _begin(self, first_rows: int, source: RowSource) -> None:
+        conn = self.conn
+        self.batch = begin_batch(conn, self.ledger, "actions", self.origin)
+        self.bulk = takes_bulk_path(conn, "actions", max(first_rows, source.estimated_rows() or 0))
+        if self.bulk and self.postgres:
             # Setting indexes aside takes ACCESS EXCLUSIVE on actions. A rebuild in parts holds
             # ACCESS SHARE in one session while it waits, in Python, for another that still has
             # to ask for it: queued behind our request, PostgreSQL would see no deadlock. So wait
             # for any recalculation first (the lock it holds throughout), then ask.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (PROJECTION_LOCK_KEY,))
-        try:
-            # Not analyzed inside: the VACUUM (ANALYZE) below does it.
-            with indexes_set_aside(conn, "actions", analyze=False) if bulk else nullcontext():
-                # The indexes are rebuilt after this cache is given back: SQLite sorts faster
-                # in the small runs of its default cache (ledger/store/bulk_indexes.py).
-                with sqlite_write_cache(conn):
-                    _insert(conn, batch, ledger, number, new_rows, progress)
-        except (DBAPIError, psycopg.errors.UniqueViolation) as exc:
-            if repeats_collapsed or not _is_repeated_key(exc):
-                raise
-            raise _RepeatedKeys from exc
-        commit_batch(conn, batch)
-    if bulk:
-        # A bulk load leaves the visibility map of every new page unset, and a full recalc
-        # reads actions through an index-only scan that would otherwise visit the table for
-        # each of them. Autovacuum would get there, but not before a recalc that follows.
-        vacuum_analyze(engine, "actions")
-    return WriteResult(len(new_rows), offered - len(new_rows), batch.batch_id)
+        if self.bulk:
+            # Not analyzed inside: the VACUUM (ANALYZE) after commit does it. A checked batch
+            # keeps its unique key, in which it looks keys up as it goes.
+            self.stack.enter_context(
+                indexes_set_aside(conn, "actions", analyze=False, keep=UNIQUE_KEY if self.checked else None)
+            )
+        # The indexes are rebuilt after this cache is given back: SQLite sorts faster in the
+        # small runs of its default cache (ledger/store/bulk_indexes.py).
+        self.stack.enter_context(sqlite_write_cache(conn))
+
+    def close_copy(self) -> None:
+        """End the COPY under way, if any (looking keys up needs the connection)."""
+        if self._copy_context is not None:
+            context, self._copy_context, self.copy = self._copy_context, None, None
+            context.__exit__(None, None, None)
+
+    def abandon(self) -> None:
+        """End a COPY under way without its rows (the batch is refused)."""
+        if self._copy_context is not None:
+            context, self._copy_context, self.copy = self._copy_context, None, None
+            try:
+                context.__exit__(InvalidInput, InvalidInput([]), None)
+            except Exception:  # noqa: BLE001 - the transaction rolls back anyway
+                pass
 
 
 def _is_repeated_key(exc: Exception) -> bool:
@@ -204,59 +339,46 @@ def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], list[In
 
 
 def _compare_with_recorded(
-    conn: Connection, number: int, rows: Sequence[LocatedRow], repeats_collapsed: bool, progress: Progress
+    conn: Connection, number: int, rows: Sequence[LocatedRow], progress: Progress, batch: PendingBatch | None
 ) -> tuple[set[str], list[InputProblem]]:
-    """Which keys the ledger (number `number`) already holds, and the problems where the
-    payload differs. Raises _RepeatedKeys if a key repeats in `rows` (unless
-    `repeats_collapsed`): each copy must be compared with the first, not only the recorded.
-    Keys are looked up CHUNK at a time, each chunk's recorded rows reported to `progress`
-    once compared, so that a re-ingest, which writes little, still shows its progress."""
-    if not rows or not _ledger_has_actions(conn, number):
-        return set(), []
+    """Which keys of `rows` (one chunk, no key twice) the ledger (number `number`) already
+    holds, this batch's earlier chunks included, and the problems where the payload differs.
+    The rows found are reported to `progress`, so that a re-ingest, which writes little,
+    still shows its progress."""
     by_key = {located.row.source_key: located for located in rows}
-    if len(by_key) != len(rows) and not repeats_collapsed:
-        raise _RepeatedKeys
     present: set[str] = set()
     problems: list[InputProblem] = []
-    keys = list(by_key)
-    for start in range(0, len(keys), CHUNK):
-        found = _compare_chunk(conn, number, keys[start : start + CHUNK], by_key, present, problems)
-        if found:
-            progress(found)
-    return present, problems
-
-
-def _compare_chunk(conn, number, keys, by_key, present, problems) -> int:  # type: ignore[no-untyped-def]
-    """Compare the recorded rows with `keys` to the given ones; returns how many were found."""
-    found = 0
-    for recorded in _recorded_with_keys(conn, number, keys):
-        found += 1
+    ours_from = batch.first_seq if batch is not None else None
+    for recorded, seq in _recorded_with_keys(conn, number, list(by_key)):
         present.add(recorded.source_key)
         given = by_key[recorded.source_key]
         differing = given.row.differing_fields(recorded)
-        if differing:
+        if not differing:
+            continue
+        if ours_from is not None and seq >= ours_from:
+            reason = (
+                f"source_key {recorded.source_key!r} appears again (first earlier in this input) "
+                f"with a different {', '.join(differing)}"
+            )
+        else:
             shown = "; ".join(
                 f"{name}: recorded {getattr(recorded, name)!s}, given {getattr(given.row, name)!s}"
                 for name in differing
             )
-            problems.append(
-                InputProblem(
-                    given.source,
-                    given.line,
-                    ", ".join(differing),
-                    f"source_key {recorded.source_key!r} is already recorded with a different "
-                    f"payload ({shown})",
-                )
-            )
-    return found
+            reason = f"source_key {recorded.source_key!r} is already recorded with a different payload ({shown})"
+        problems.append(InputProblem(given.source, given.line, ", ".join(differing), reason))
+    if present:
+        progress(len(present))
+    return present, problems
 
 
 def _ledger_has_actions(conn: Connection, number: int) -> bool:
     return conn.execute(select(exists().where(actions.c.ledger_id == number))).scalar_one()
 
 
-def _recorded_with_keys(conn: Connection, number: int, keys: list[str]) -> Iterable[ActionRow]:
-    """Recorded actions whose source_key is among `keys` (one chunk of a batch's keys)."""
+def _recorded_with_keys(conn: Connection, number: int, keys: list[str]) -> Iterable[tuple[ActionRow, int]]:
+    """Recorded actions whose source_key is among `keys` (one chunk of a batch's keys), each
+    with its sequence number."""
     columns = (
         actions.c.source_key,
         actions.c.user_id,
@@ -264,6 +386,7 @@ def _recorded_with_keys(conn: Connection, number: int, keys: list[str]) -> Itera
         actions.c.occurred_at,
         actions.c.quantity,
         actions.c.attributes,
+        actions.c.seq,
     )
     if dialect_of(conn).is_postgresql:
         # An array of keys, not a joined temporary table: PostgreSQL then looks each key up
@@ -271,117 +394,14 @@ def _recorded_with_keys(conn: Connection, number: int, keys: list[str]) -> Itera
         # whole index once per chunk (a merge join).
         keys_bound = bindparam("keys", keys, type_=postgresql.ARRAY(Text))
         query = select(*columns).where(actions.c.ledger_id == number, actions.c.source_key == any_(keys_bound))
-        return [ActionRow(*row) for row in conn.execute(query)]
+        return [(ActionRow(*row[:-1]), row[-1]) for row in conn.execute(query)]
     staged = table("staged_keys", column("source_key"))
     conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS staged_keys (source_key text)")
     conn.exec_driver_sql("DELETE FROM staged_keys")
     conn.exec_driver_sql("INSERT INTO staged_keys (source_key) VALUES (?)", [(key,) for key in keys])
     query = select(*columns).join(staged, staged.c.source_key == actions.c.source_key).where(actions.c.ledger_id == number)
-    found = [ActionRow(*row) for row in conn.execute(query)]
+    found = [(ActionRow(*row[:-1]), row[-1]) for row in conn.execute(query)]
     conn.exec_driver_sql("DELETE FROM staged_keys")
     return found
 
 
-# Column order chosen so that each row's COPY line starts with the same text as the event's
-# canonical bytes (seq ... attributes, see ledger/store/canonical.py): one string per row
-# serves both the hash and the COPY stream.
-_COLUMNS = (
-    "seq, ledger, source_key, user_id, action, occurred_at, quantity, attributes, "
-    "day, batch_id, recorded_at, ledger_id"
-)
-# Characters that need escaping in canonical bytes or in COPY's text format, or that
-# PostgreSQL refuses outright. A chunk free of them takes the fast path below.
-_SPECIAL = ("\\", "\n", "\r", "\x00")
-_FIELDS_PER_EVENT = 8
-
-
-def _insert(conn, batch, ledger: str, number: int, rows: list[ActionRow], progress: Progress | None) -> None:  # type: ignore[no-untyped-def]
-    postgres = dialect_of(conn).is_postgresql
-    copy_context = _copy_into_actions(conn) if postgres else None
-    recorded = _timestamp(batch.recorded_at)
-    statement = f"INSERT INTO actions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-    with copy_context if copy_context is not None else nullcontext() as copy:
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            first_seq = _reserve_seqs(batch, len(chunk))
-            stamps = [row.occurred_at.isoformat(" ", "microseconds") for row in chunk]
-            lines = _canonical_lines(ledger, first_seq, chunk, stamps)
-            if lines is None:
-                # Some field needs escaping or is of an unusual type: spell each event with
-                # the reference function, so the hash is exactly what `verify` recomputes.
-                for offset, row in enumerate(chunk):
-                    batch.add_event_bytes(
-                        action_bytes(first_seq + offset, ledger, row.source_key, row.user_id, row.action,
-                                     row.occurred_at, row.quantity, row.attributes)
-                    )
-            else:
-                batch.add_event_bytes(("action\t" + "\naction\t".join(lines) + "\n").encode())
-            if copy is not None:
-                _copy_chunk(copy, batch, ledger, number, first_seq, chunk, stamps, lines, recorded)
-            else:
-                conn.exec_driver_sql(statement, _sqlite_values(batch, ledger, number, first_seq, chunk, stamps, recorded))
-            if progress:
-                progress(len(chunk))
-
-
-def _copy_into_actions(conn):  # type: ignore[no-untyped-def]
-    cursor = conn.connection.driver_connection.cursor()
-    # A writer thread sends each chunk while this one formats the next: the server parses
-    # and stores rows on one core while Python prepares them on the other.
-    return cursor.copy(f"COPY actions ({_COLUMNS}) FROM STDIN", writer=QueuedLibpqWriter(cursor))
-
-
-def _reserve_seqs(batch, count: int) -> int:  # type: ignore[no-untyped-def]
-    """Hand out `count` consecutive sequence numbers at once (what `next_seq` does one by one)."""
-    first = batch.first_seq + batch.event_count
-    batch.event_count += count
-    return first
-
-
-def _canonical_lines(ledger: str, first_seq: int, chunk: list[ActionRow], stamps: list[str]) -> list[str] | None:
-    """Each event's canonical bytes without the leading kind and trailing newline, or None
-    when the chunk needs the careful path.
-
-    Equal to `canonical.action_bytes` when no text field holds a backslash, tab, newline,
-    carriage return or NUL and the numbers are plain ints: then `_text` escapes nothing and
-    spells ints with `str`. Checking the joined chunk once is far cheaper than per field.
-    """
-    if not all(type(row.user_id) is int and type(row.quantity) is int for row in chunk):
-        return None
-    lines = [
-        f"{seq}\t{ledger}\t{row.source_key}\t{row.user_id}\t{row.action}\t{stamp}\t{row.quantity}\t{row.attributes}"
-        for seq, row, stamp in zip(range(first_seq, first_seq + len(chunk)), chunk, stamps, strict=True)
-    ]
-    joined = "".join(lines)
-    if any(char in joined for char in _SPECIAL) or joined.count("\t") != (_FIELDS_PER_EVENT - 1) * len(lines):
-        return None
-    return lines
-
-
-def _timestamp(moment: datetime) -> str:
-    # The spelling of canonical bytes, which is also SQLAlchemy's SQLite DATETIME storage
-    # format (so Core reads these back as datetimes and text comparisons order correctly)
-    # and a literal PostgreSQL's COPY accepts.
-    return moment.isoformat(" ", "microseconds")
-
-
-def _copy_chunk(copy, batch, ledger, number, first_seq, chunk, stamps, lines, recorded) -> None:  # type: ignore[no-untyped-def]
-    if lines is None:
-        for offset, row in enumerate(chunk):
-            copy.write_row(
-                (first_seq + offset, ledger, row.source_key, row.user_id, row.action, row.occurred_at,
-                 row.quantity, row.attributes, row.occurred_at.date(), batch.batch_id, batch.recorded_at, number)
-            )
-        return
-    # The fast path's lines are already valid COPY text: nothing in them needs escaping.
-    tail = f"\t{batch.batch_id}\t{recorded}\t{number}\n"
-    copy.write("".join([f"{line}\t{stamp[:10]}{tail}" for line, stamp in zip(lines, stamps, strict=True)]))
-
-
-def _sqlite_values(batch, ledger, number, first_seq, chunk, stamps, recorded) -> list[tuple]:  # type: ignore[no-untyped-def]
-    batch_id = batch.batch_id
-    return [
-        (seq, ledger, row.source_key, row.user_id, row.action, stamp, row.quantity, row.attributes,
-         stamp[:10], batch_id, recorded, number)
-        for seq, row, stamp in zip(range(first_seq, first_seq + len(chunk)), chunk, stamps, strict=True)
-    ]

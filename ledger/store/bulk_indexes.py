@@ -28,7 +28,7 @@ BULK_MIN_ROWS = 500_000
 # Memory for sorting during the rebuild (PostgreSQL: per transaction, via SET LOCAL).
 REBUILD_MEMORY = "1GB"
 # SQLite page cache while a large batch's rows are appended, in KiB.
-SQLITE_WRITE_CACHE_KIB = 1_048_576
+SQLITE_WRITE_CACHE_KIB = 65_536
 # Helper threads SQLite may use to sort while it rebuilds indexes (PRAGMA threads; SQLite
 # caps it at what it was built with). SQLite sorts for CREATE INDEX in runs as large as the
 # page cache and merges them, and the helper threads sort and merge runs at once: that helps
@@ -51,15 +51,16 @@ def takes_bulk_path(conn: Connection, table: str, new_rows: int) -> bool:
 
 
 @contextmanager
-def indexes_set_aside(conn: Connection, table: str, *, analyze: bool = True) -> Iterator[None]:
+def indexes_set_aside(conn: Connection, table: str, *, analyze: bool = True, keep: str | None = None) -> Iterator[None]:
     """Drop `table`'s indexes for the body of the block, then rebuild them as they were,
     and on PostgreSQL refresh the table's statistics unless `analyze` is false (for a caller
-    that analyzes it right after anyway).
+    that analyzes it right after anyway). The constraint named `keep` stays in place (for a
+    writer that looks keys up in it while it writes).
 
     Only on the success path: if the body raises, the transaction rolls back and the drop
     with it.
     """
-    plan = _plan(conn, table)
+    plan = _plan(conn, table, keep)
     dialect_of(conn).set_local(conn, "maintenance_work_mem", REBUILD_MEMORY)
     for statement in plan.drop:
         conn.exec_driver_sql(statement)
@@ -106,13 +107,13 @@ def _estimated_rows(conn: Connection, table: str) -> int:
     return int(conn.exec_driver_sql(f"SELECT COALESCE(MAX(seq), 0) FROM {table}").scalar_one())
 
 
-def _plan(conn: Connection, table: str) -> _SetAside:
+def _plan(conn: Connection, table: str, keep: str | None) -> _SetAside:
     if dialect_of(conn).is_postgresql:
-        return _postgres_plan(conn, table)
+        return _postgres_plan(conn, table, keep)
     return _sqlite_plan(conn, table)
 
 
-def _postgres_plan(conn: Connection, table: str) -> _SetAside:
+def _postgres_plan(conn: Connection, table: str, keep: str | None) -> _SetAside:
     drop: list[str] = []
     rebuild: list[str] = []
     # Indexes that back a primary key or unique constraint go and come back as constraints.
@@ -122,6 +123,8 @@ def _postgres_plan(conn: Connection, table: str) -> _SetAside:
         {"table": table},
     ).all()
     for name, definition in constraints:
+        if name == keep:
+            continue
         drop.append(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         rebuild.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
     indexes = conn.exec_driver_sql(

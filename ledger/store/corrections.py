@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, insert, select
 
@@ -32,6 +33,7 @@ from ledger.store import ledger_numbers
 from ledger.store.canonical import table_event_bytes
 from ledger.store.engine import read_transaction, write_transaction
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
+from ledger.store.ledger_zones import local_day, zone_of
 from ledger.store.quantity_caps import adjustment_problems, amendment_problems
 from ledger.store.tables import actions, adjustments, compensation_intents, corrections, merges
 
@@ -224,6 +226,7 @@ def write_corrections(
 
     def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
         states = _states(conn, number, [located.item.source_key for located in items])
+        zone = zone_of(conn, ledger)
         problems: list[InputProblem] = []
         rows: list[dict[str, Any]] = []
         # Quantities amendments add count towards the ledger's bound (ledger/store/quantity_caps.py).
@@ -233,7 +236,7 @@ def write_corrections(
             correction: Correction = located.item
             kind = CORRECTION_KINDS[type(correction)]
             state = states.get(correction.source_key)
-            problem = _problem(correction, kind, state)
+            problem = _problem(correction, kind, state, zone)
             if problem == "no-op":
                 present += 1
                 continue
@@ -242,9 +245,9 @@ def write_corrections(
                 continue
             assert state is not None
             row = {
-                "source_key": correction.source_key, "kind": kind, "booked_at": correction.at, "day": correction.at.date(),
+                "source_key": correction.source_key, "kind": kind, "booked_at": correction.at, "day": local_day(correction.at, zone),
                 "reason": correction.reason, "user_id": state.user_id, "action": state.action,
-                "action_day": state.occurred_at.date(),
+                "action_day": local_day(state.occurred_at, zone),
                 "old_quantity": state.quantity if state.active else None,
                 "old_attributes": state.attributes if state.active else None,
             }
@@ -269,7 +272,7 @@ def write_corrections(
     return _write_batch(engine, ledger, "corrections", origin, corrections, build, check_only=check_only)
 
 
-def _problem(correction: Correction, kind: str, state: _KeyState | None) -> str | None:
+def _problem(correction: Correction, kind: str, state: _KeyState | None, zone: ZoneInfo | None) -> str | None:
     """Why `correction` cannot apply to `state`; "no-op" when it is already reflected."""
     if state is None:
         return "no action with this source_key is recorded"
@@ -283,7 +286,7 @@ def _problem(correction: Correction, kind: str, state: _KeyState | None) -> str 
         return "no-op" if repeated else "already retracted"
     elif isinstance(correction, Reinstatement) and state.active:
         return "no-op" if repeated else "not retracted, nothing to reinstate"
-    if correction.at.date() < state.occurred_at.date():
+    if local_day(correction.at, zone) < local_day(state.occurred_at, zone):
         return f"dated {correction.at.isoformat(' ')}, before the action happened ({state.occurred_at.isoformat(' ')})"
     if state.last_at is not None and correction.at < state.last_at:
         return f"dated {correction.at.isoformat(' ')}, before the key's last correction ({state.last_at.isoformat(' ')})"

@@ -65,6 +65,8 @@ ledger_numbers = Table(
     # ledger/store/quantity_caps.py).
     Column("quantity_total", BigInteger, nullable=False, server_default="0"),
     Column("adjustment_total", BigInteger, nullable=False, server_default="0"),
+    # The ledger's time zone (IANA name) for days and periods; NULL is UTC (migration 0016).
+    Column("timezone", String(64), nullable=True),
 )
 
 actions = Table(

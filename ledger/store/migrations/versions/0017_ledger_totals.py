@@ -17,7 +17,7 @@ from ledger.store.dialects import dialect_of
 from ledger.store.typed_columns import sqlite_type_check
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

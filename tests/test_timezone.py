@@ -1,0 +1,70 @@
+"""A ledger may count its days in its community's time zone (`init --timezone`); UTC is the
+default. Days of actions and of corrections, and so periods and leaderboards, follow it."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from ledger import Ledger
+from tests.factories import action_row, csv_text
+
+# 22:30 UTC on 1 May is 00:30 on 2 May in Zurich (CEST, UTC+2).
+LATE_EVENING_UTC = "2024-05-01T22:30:00Z"
+
+
+def actions_file(tmp_path: Path) -> str:
+    path = tmp_path / "late.csv"
+    path.write_text(csv_text([action_row("late", user=7, when=LATE_EVENING_UTC), action_row("noon", user=8, when="2024-05-01T12:00:00")]))
+    return str(path)
+
+
+def test_days_follow_the_ledgers_time_zone(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")
+    assert "counts its days in Europe/Zurich" in result.stdout
+    for ledger in ("zurich", "default"):
+        cli("--ledger", ledger, "ingest", actions_file(tmp_path))
+        cli("--ledger", ledger, "schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "likes_received=5", "--new-action")
+    zurich = cli("--ledger", "zurich", "scores", "--from", "2024-05-02", "--to", "2024-05-02", "--format", "csv").stdout
+    utc = cli("--ledger", "default", "scores", "--from", "2024-05-02", "--to", "2024-05-02", "--format", "csv").stdout
+    assert "7,5" in zurich and "8," not in zurich
+    assert "7," not in utc
+    board = cli("--ledger", "zurich", "leaderboard", "--period", "day", "--at", "2024-05-01", "--format", "csv").stdout
+    assert "8,5" in board and ",7," not in board
+    cli("--ledger", "zurich", "verify")
+
+
+def test_a_retraction_is_booked_on_the_zones_day(cli, database_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")
+    cli("--ledger", "zurich", "ingest", actions_file(tmp_path))
+    cli("--ledger", "zurich", "schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "likes_received=5", "--new-action")
+    cli("--ledger", "zurich", "retract", "noon", "--at", "2024-06-30T23:00:00Z", "--reason", "deleted")
+    book = Ledger.open(database_url, "zurich")
+    try:
+        days = {(user, day): points for user, day, points in book.daily_points()}
+    finally:
+        book.close()
+    assert days[(8, date(2024, 5, 1))] == 5 and days[(8, date(2024, 7, 1))] == -5
+
+
+def test_an_unknown_zone_is_one_clear_line(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("init", "--timezone", "Europe/Zurch", ok=False)
+    assert result.exit_code == 1
+    assert "unknown time zone 'Europe/Zurch'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_zone_is_fixed_once_the_ledger_holds_events(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")
+    cli("--ledger", "zurich", "ingest", actions_file(tmp_path))
+    cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")  # the same zone again: fine
+    result = cli("--ledger", "zurich", "init", "--timezone", "UTC", ok=False)
+    assert "already holds events counted in Europe/Zurich" in result.stderr
+    result = cli("init", "--timezone", "America/New_York")  # another ledger, still empty
+    assert "counts its days in America/New_York" in result.stdout
+
+
+def test_the_leaderboard_names_the_zone_of_its_days(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")
+    cli("--ledger", "zurich", "ingest", actions_file(tmp_path))
+    board = cli("--ledger", "zurich", "leaderboard", "--period", "month", "--at", "2024-05-15").stdout
+    assert "month 2024-05-01 to 2024-05-31 (Europe/Zurich days)" in board
