@@ -25,10 +25,14 @@ SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced", "user_targ
 
 @dataclass(frozen=True)
 class UserPoints:
-    user_id: int
+    # The stored number inside the ledger; the user's reference (ledger/user_keys.py) once
+    # `ledger.users.labelled` has turned it back, with the user's names when known.
+    user_id: int | str
     points: int
     # Where the points stand on the level curve in force (ledger/levels.py); None without one.
     level: int | None = None
+    username: str | None = None
+    name: str | None = None
 
 
 def run(conn: Connection, name: str, **params: Any) -> CursorResult:

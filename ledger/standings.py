@@ -18,6 +18,7 @@ from sqlalchemy import Connection, CursorResult, Engine
 from ledger import ledger_numbers
 from ledger.rebuild import projection_reads
 from ledger.domain import MAX_INTEGER
+from ledger.user_keys import MAX_STORED_USER
 from ledger.errors import InputProblem, InvalidInput
 from ledger.pricing import FIRST_DAY, LAST_DAY, UserPoints, run
 
@@ -52,9 +53,12 @@ class Standing:
     """One leaderboard row."""
 
     rank: int
-    user_id: int
+    # As in UserPoints: a stored number inside, the user's reference once labelled.
+    user_id: int | str
     points: int
     level: int | None = None
+    username: str | None = None
+    name: str | None = None
 
 
 def period_window(period: Period, at: date) -> tuple[date, date] | None:
@@ -95,11 +99,12 @@ def check_range(from_day: date | None, to_day: date | None) -> None:
 
 
 def check_user_ids(user_ids: Iterable[int], source: str) -> None:
-    """Refuse user ids no user can have (beyond what ingest accepts, and what SQLite can bind)."""
-    wrong = sorted(user for user in user_ids if not -MAX_INTEGER <= user <= MAX_INTEGER)
+    """Refuse user numbers no user can have (beyond the keys' own integers and the numbers
+    handed out to other keys, ledger/user_keys.py, and what SQLite can bind)."""
+    wrong = sorted(user for user in user_ids if not -MAX_INTEGER <= user <= MAX_STORED_USER)
     if wrong:
         raise InvalidInput(
-            [InputProblem(source, None, "user_id", f"{user} is not a user id (they are between {-MAX_INTEGER} and {MAX_INTEGER})") for user in wrong],
+            [InputProblem(source, None, "user_id", f"{user} is not a user number (they are between {-MAX_INTEGER} and {MAX_STORED_USER})") for user in wrong],
             what=source,
             writes=False,
         )
