@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import corrections, demo, discourse, discourse_compensation, schedule, scores, trust
+from . import corrections, demo, discourse, discourse_compensation, schedule, scores, trust, users
 from .context import LedgerGroup, Options, options
 from .output import ProblemReport
 from ledger.config import Settings
@@ -45,6 +45,8 @@ discourse.app.rich_markup_mode = None
 discourse_compensation.register(discourse.app)
 app.add_typer(discourse.app, name="discourse", cls=LedgerGroup)
 trust.register(app)
+users.app.rich_markup_mode = None
+app.add_typer(users.app, name="users", cls=LedgerGroup)
 scores.register(app)
 corrections.register(app)
 demo.register(app)

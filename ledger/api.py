@@ -212,6 +212,16 @@ class Ledger:
             records = users.read_users_file(stream, source, fmt)
         return self.import_users([Located(source, line, names) for line, names in records], origin=f"users import {Path(source).name}")
 
+    def names_of(self, user: UserRef) -> UserNames | None:
+        """The latest names of one user, or None when none were recorded."""
+        self.check_schema()
+        ref = _reference(user, "users")
+        with read_transaction(self.engine) as conn:
+            ledger_id = ledger_numbers.number_of(conn, self.name)
+            number = number_of_ref(conn, ledger_id, ref)
+            found = users.latest_names(conn, ledger_id, [number]).get(number) if number is not None else None
+        return None if found is None else UserNames(user=ref, username=found.username, name=found.name)
+
     def user_names(self) -> dict[UserRef, UserNames]:
         """Every named user's latest names, by user reference."""
         self.check_schema()
