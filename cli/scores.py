@@ -87,12 +87,13 @@ def scores(
         catch_up(book)
     rows = book.scores(from_day=first, to_day=last, as_known_at=known_at)
     leveled = any(row.level is not None for row in rows)
-    columns = ["user_id", *name_columns(rows), "points", *(["level"] if leveled else [])]
+    columns = ["user_id", "points", *(["level"] if leveled else []), *name_columns(rows)]
     render([{**user_cells(row), "points": row.points, "level": row.level} for row in rows], columns, fmt)
 
 
 def name_columns(rows) -> list[str]:  # type: ignore[no-untyped-def]
-    """The username and name columns, when any user shown has one."""
+    """The username and name columns, when any user shown has one: last, so that the
+    columns before them keep their places for scripts that read them."""
     return ["username", "name"] if any(row.username is not None or row.name is not None for row in rows) else []
 
 
@@ -120,7 +121,7 @@ def leaderboard(
     Periods are calendar periods of UTC days around --at (weeks run Monday to Sunday). The
     table's title names the period and its days; in json each row carries them (period,
     from, to); csv rows hold rank, user_id (the user's key) and points only, to stay
-    pipeable, and username and name when the ledger knows users' names.
+    pipeable, then username and name when the ledger knows users' names.
 
     Example: scoreledger leaderboard --period month --at 2024-05-15 --limit 10
     """
@@ -131,7 +132,7 @@ def leaderboard(
     rows = book.leaderboard(period=period, at=day, from_day=first, to_day=last, limit=limit, ranking=ranking, exclude=excluded)
     span, start, end = covered(period, day, first, last)
     leveled = any(row.level is not None for row in rows)
-    columns = ["rank", "user_id", *name_columns(rows), "points", *(["level"] if leveled else [])]
+    columns = ["rank", "user_id", "points", *(["level"] if leveled else []), *name_columns(rows)]
     table = [{"rank": row.rank, **user_cells(row), "points": row.points, "level": row.level} for row in rows]
     if fmt is OutputFormat.json:
         table = [{**row, "period": span, "from": start, "to": end} for row in table]

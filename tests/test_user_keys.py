@@ -98,6 +98,7 @@ def test_a_key_given_for_a_recorded_action_with_another_user_is_refused(book: Le
     with pytest.raises(InvalidInput) as caught:
         book.ingest_file(write(tmp_path, "b.csv", csv_text(rows("bob"))))
     assert caught.value.problems[0].field == "user_id"
+    assert "recorded alice, given bob" in caught.value.problems[0].reason
     with book.engine.connect() as conn:
         assert conn.execute(select(user_keys.c.user_key)).scalars().all() == ["alice"]
 
@@ -156,12 +157,12 @@ def test_cli_names_users_by_key_everywhere(cli, tmp_path: Path) -> None:  # type
     cli("adjust", LONG, "--on", "2024-06-01", "--reason", "bonus", "--", "5")
     scores = json.loads(cli("scores", "--format", "json").stdout)
     assert scores == [
-        {"user_id": "3", "username": None, "name": None, "points": 10},
-        {"user_id": UUID, "username": "ann", "name": "Ann", "points": 10},
-        {"user_id": LONG, "username": None, "name": None, "points": 15},
+        {"user_id": "3", "points": 10, "username": None, "name": None},
+        {"user_id": UUID, "points": 10, "username": "ann", "name": "Ann"},
+        {"user_id": LONG, "points": 15, "username": None, "name": None},
     ]
     board = cli("leaderboard", "--format", "csv").stdout.splitlines()
-    assert board[:2] == ["rank,user_id,username,name,points", f"1,{LONG},,,15"]
+    assert board[:2] == ["rank,user_id,points,username,name", f"1,{LONG},15,,"]
     audit = cli("audit", UUID).stdout
     assert f"audit of user {UUID} (ann, Ann)" in audit
     cli("merge-users", "3", UUID)

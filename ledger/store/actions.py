@@ -30,6 +30,7 @@ from ledger.store.journal import begin_batch, commit_batch
 from ledger.store.quantity_caps import quantity_problems
 from ledger.store.tables import actions
 from ledger.store.user_keys import KeyRegistry
+from ledger.user_keys import is_direct
 
 
 # Rows are NamedTuples rather than frozen dataclasses: as immutable, but built in less than
@@ -151,7 +152,7 @@ def _write(
     with write_transaction(engine) as conn:
         registry = KeyRegistry(conn, number)
         rows = _with_user_numbers(registry, rows)
-        present, conflicts = _compare_with_recorded(conn, number, rows, repeats_collapsed, progress)
+        present, conflicts = _compare_with_recorded(conn, number, rows, repeats_collapsed, progress, registry)
         if conflicts:
             raise InvalidInput(conflicts, what="ingest")
         new_rows = (
@@ -250,7 +251,7 @@ def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], list[In
 
 
 def _compare_with_recorded(
-    conn: Connection, number: int, rows: Sequence[LocatedRow], repeats_collapsed: bool, progress: Progress
+    conn: Connection, number: int, rows: Sequence[LocatedRow], repeats_collapsed: bool, progress: Progress, registry: KeyRegistry
 ) -> tuple[set[str], list[InputProblem]]:
     """Which keys the ledger (number `number`) already holds, and the problems where the
     payload differs. Raises _RepeatedKeys if a key repeats in `rows` (unless
@@ -266,13 +267,13 @@ def _compare_with_recorded(
     problems: list[InputProblem] = []
     keys = list(by_key)
     for start in range(0, len(keys), CHUNK):
-        found = _compare_chunk(conn, number, keys[start : start + CHUNK], by_key, present, problems)
+        found = _compare_chunk(conn, number, keys[start : start + CHUNK], by_key, present, problems, registry)
         if found:
             progress(found)
     return present, problems
 
 
-def _compare_chunk(conn, number, keys, by_key, present, problems) -> int:  # type: ignore[no-untyped-def]
+def _compare_chunk(conn, number, keys, by_key, present, problems, registry) -> int:  # type: ignore[no-untyped-def]
     """Compare the recorded rows with `keys` to the given ones; returns how many were found."""
     found = 0
     for recorded in _recorded_with_keys(conn, number, keys):
@@ -282,7 +283,8 @@ def _compare_chunk(conn, number, keys, by_key, present, problems) -> int:  # typ
         differing = given.row.differing_fields(recorded)
         if differing:
             shown = "; ".join(
-                f"{name}: recorded {getattr(recorded, name)!s}, given {getattr(given.row, name)!s}"
+                f"{name}: recorded {_shown(registry, name, getattr(recorded, name))}, "
+                f"given {_shown(registry, name, getattr(given.row, name))}"
                 for name in differing
             )
             problems.append(
@@ -295,6 +297,13 @@ def _compare_chunk(conn, number, keys, by_key, present, problems) -> int:  # typ
                 )
             )
     return found
+
+
+def _shown(registry: KeyRegistry, name: str, value: object) -> str:
+    """A field's value in a problem: a user as its key, not the number stored for it."""
+    if name == "user_id" and isinstance(value, int) and not is_direct(value):
+        return str(registry.key_of(value))
+    return str(value)
 
 
 def _ledger_has_actions(conn: Connection, number: int) -> bool:

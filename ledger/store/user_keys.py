@@ -58,6 +58,13 @@ class KeyRegistry:
             return ref  # type: ignore[return-value]
         return self.resolve([ref])[ref]  # type: ignore[index]
 
+    def key_of(self, number: int) -> UserRef:
+        """The reference of a stored number, new keys of this batch included (for messages)."""
+        for key, known in self.known.items():
+            if known == number:
+                return key
+        return refs_of_numbers(self.conn, self.ledger_id, [number]).get(number, number)
+
     def _allocate(self) -> int:
         if self._next is None:
             highest = self.conn.execute(
