@@ -28,7 +28,7 @@ from ledger.domain import (
 )
 from ledger.errors import InputProblem, InvalidInput
 from ledger.safe_values import attributes_size_problem, json_problem, text_problem
-from ledger.store.actions import ActionRow, LocatedRow
+from ledger.store.actions import ActionRow, LocatedRow, ParsedRows
 from ledger.user_keys import user_ref
 
 FORMATS = ("csv", "jsonl")
@@ -45,7 +45,8 @@ def guess_format(name: str) -> str:
 
 
 def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
-    """Every row of `stream`, validated. Raises InvalidInput listing every problem found."""
+    """Every row of `stream`, validated. Raises InvalidInput listing every problem found.
+    The list (a ParsedRows) also names the user keys given as text, for the writer."""
     if fmt not in FORMATS:
         raise InvalidInput([InputProblem(source, None, None, f"unknown format {fmt!r}; use csv or jsonl")])
     stream = _peekable(stream)
@@ -56,7 +57,8 @@ def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
     # reported, instead of the first one ending the read.
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
     records = _csv_records(text, source) if fmt == "csv" else _jsonl_records(text, source)
-    rows: list[LocatedRow] = []
+    rows = ParsedRows()
+    text_keys = rows.text_user_keys
     problems: list[InputProblem] = []
     for line, record in records:
         if isinstance(record, InputProblem):
@@ -68,6 +70,8 @@ def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
             problems.extend(row_problems)
         elif row is not None:
             rows.append(LocatedRow(source, line, row, correction))
+            if type(row.user_id) is str:
+                text_keys[row.user_id] = None
     if problems:
         raise InvalidInput(problems, what="ingest")
     return rows

@@ -53,6 +53,17 @@ class ActionRow(NamedTuple):
         return [name for name in self.PAYLOAD_FIELDS if getattr(self, name) != getattr(other, name)]
 
 
+class ParsedRows(list):  # type: ignore[type-arg]
+    """Rows as a reader returns them, with the user keys given as text among them (in order
+    of first appearance), gathered while parsing so the writer need not scan every row."""
+
+    text_user_keys: dict[str, None]
+
+    def __init__(self, rows: Iterable[LocatedRow] = (), text_user_keys: dict[str, None] | None = None) -> None:
+        super().__init__(rows)
+        self.text_user_keys = text_user_keys or {}
+
+
 class LocatedRow(NamedTuple):
     """A row and where it came from, for error messages; `correction`, for a row of an action
     file that retracts or amends a recorded action: ("retracted" or "amended", when)."""
@@ -203,7 +214,9 @@ def _write(
 def _with_user_numbers(registry: KeyRegistry, rows: Sequence[LocatedRow]) -> Sequence[LocatedRow]:
     """`rows` with each user key given as text replaced by its number (new keys get one):
     one lookup for the batch's distinct keys; rows of integer users are left as they are."""
-    keyed = dict.fromkeys(located.row.user_id for located in rows if type(located.row.user_id) is str)
+    keyed = rows.text_user_keys if isinstance(rows, ParsedRows) else dict.fromkeys(
+        located.row.user_id for located in rows if type(located.row.user_id) is str
+    )
     if not keyed:
         return rows
     numbers = registry.resolve(keyed)
