@@ -25,10 +25,10 @@ from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.overlay import CorrectionRow, PricingRule, correction_deltas
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
 from ledger.standings import check_range
-from ledger.store.user_keys import refs_of_numbers
 from ledger.store.corrections import resolve_chains
 from ledger.store.engine import read_transaction
 from ledger.store.tables import actions, adjustments, corrections, merges, schedule_rule_points
+from ledger.store.user_keys import refs_of_numbers
 
 ADJUSTMENT_RULES = {
     "manual": "manual adjustment",
