@@ -408,11 +408,17 @@ class Ledger:
         with replay.pricing_transaction(self.engine) as conn:
             return replay.platform_points(conn, self.name, values_of=values_of, from_day=from_day)
 
-    def daily_points(self) -> list[tuple[int, date, int]]:
-        """Every (user, day, points) row of the daily projection."""
+    def daily_points(self) -> list[tuple[UserRef, date, int]]:
+        """Every (user, day, points) row of the daily projection, users as references."""
         self.check_schema()
         self.catch_up()
-        return replay.projected_daily_points(self.engine, self.name)
+        rows = replay.projected_daily_points(self.engine, self.name)
+        allocated = {user for user, _day, _points in rows if not is_direct(user)}
+        if not allocated:
+            return rows  # type: ignore[return-value]
+        with read_transaction(self.engine) as conn:
+            refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, self.name), allocated)
+        return [(refs.get(user, user), day, points) for user, day, points in rows]
 
     def leaderboard(
         self,

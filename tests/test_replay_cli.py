@@ -37,7 +37,7 @@ def test_recalc_and_scores(cli, tmp_path: Path) -> None:  # type: ignore[no-unty
         assert csv_rows(out) == [{"user_id": "1", "points": "690"}, {"user_id": "2", "points": "6"}]
     assert "up to date" in cli("recalc").stdout  # nothing recorded since: answered at once
     ranged = json.loads(cli("scores", "--from", "2024-05-16", "--to", "2024-05-31", "--format", "json").stdout)
-    assert ranged == [{"user_id": 1, "points": 60}]
+    assert ranged == [{"user_id": "1", "points": 60}]
     assert csv_rows(cli("scores", "--as-known-at", "2000-01-01", "--format", "csv").stdout) == []
 
 
