@@ -50,9 +50,9 @@ def test_leaderboard_and_exclusions(cli, tmp_path: Path) -> None:  # type: ignor
     board = csv_rows(cli("leaderboard", "--period", "month", "--at", "2024-06-10", "--exclude-users", str(excluded), "--format", "csv").stdout)
     assert board == [{"rank": "1", "user_id": "2", "points": "6"}]
     assert len(csv_rows(cli("leaderboard", "--limit", "1", "--ranking", "row_number", "--format", "csv").stdout)) == 1
-    excluded.write_text("nobody\n")
+    excluded.write_text("nobody\n" + "u" * 201 + "\n")
     result = cli("leaderboard", "--exclude-users", str(excluded), ok=False)
-    assert result.exit_code == 1 and "not a whole number" in result.stderr
+    assert result.exit_code == 1 and "staff.txt:2: user_id: is longer than 200 characters" in result.stderr
 
 
 def test_audit_total_equals_scores(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
