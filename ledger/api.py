@@ -467,8 +467,8 @@ class Ledger:
         user = _reference(user_id, "audit")
         self.check_schema()
         with read_transaction(self.engine) as conn:
-            ledger_id = ledger_numbers.number_of(conn, self.name)
-            number = number_of_ref(conn, ledger_id, user)
+            # An integer key is its own number: only a text key costs a look-up.
+            number = user if isinstance(user, int) else number_of_ref(conn, ledger_numbers.number_of(conn, self.name), user)
             curve = levels.curve_in_force(conn, self.name, to_day)
         if number is None:
             raise UnknownUser(self.name, user)
@@ -476,7 +476,7 @@ class Ledger:
         merged = {line.merged_from for line in lines if isinstance(line.merged_from, int) and not is_direct(line.merged_from)}
         if merged:
             with read_transaction(self.engine) as conn:
-                refs = refs_of_numbers(conn, ledger_id, merged)
+                refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, self.name), merged)
             for line in lines:
                 if line.merged_from in refs:
                     line.merged_from = refs[line.merged_from]  # type: ignore[index]
