@@ -19,8 +19,8 @@ from pathlib import Path
 
 from ledger import Ledger
 from ledger.audit import collector_paused
+from ledger.rows import LocatedRow
 from ledger.standings import Period
-from ledger.store.actions import LocatedRow
 
 REPO = Path(__file__).resolve().parent.parent
 

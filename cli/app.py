@@ -14,7 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from ledger.config import Settings, redact
 from ledger.importers.actions import ActionFile
 
-from . import corrections, demo, discourse, discourse_compensation, schedule, scores, trust
+from . import corrections, demo, discourse, discourse_compensation, schedule, scores, trust, users
 from .context import LedgerGroup, Options, options
 from .output import ProblemReport
 
@@ -46,6 +46,8 @@ discourse.app.rich_markup_mode = None
 discourse_compensation.register(discourse.app)
 app.add_typer(discourse.app, name="discourse", cls=LedgerGroup)
 trust.register(app)
+users.app.rich_markup_mode = None
+app.add_typer(users.app, name="users", cls=LedgerGroup)
 scores.register(app)
 corrections.register(app)
 demo.register(app)

@@ -17,6 +17,7 @@ from ledger.domain import Adjustment, Located, Reinstatement, Retraction, now_ut
 from ledger.errors import InputProblem, InvalidInput
 from ledger.importers.actions import guess_format
 from ledger.importers.records import read_records
+from ledger.user_keys import key_text
 
 from .context import LedgerGroup, options
 from .output import OutputFormat, render
@@ -58,7 +59,7 @@ def register(app: typer.Typer) -> None:
 
 def adjust(
     ctx: typer.Context,
-    user: Annotated[int, typer.Argument(help="The user id.")],
+    user: Annotated[str, typer.Argument(help="The user's key (an id, a UUID, any text).")],
     points: Annotated[int, typer.Argument(help="Points to add (negative to take away).")],
     on: Annotated[str, typer.Option("--on", help="The day it is booked on (YYYY-MM-DD).")],
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit.")],
@@ -76,7 +77,7 @@ def adjust(
     """
     day = day_option(on, "--on")
     adjustment = _model(
-        Adjustment, "adjust", key=key or f"adjust:{user}:{day}:{points}:{reason}"[:200], user_id=user, points=points,
+        Adjustment, "adjust", key=key or f"adjust:{user.strip()}:{day}:{points}:{reason}"[:200], user_id=user, points=points,
         on=day, reason=reason, author=author,
     )
     written = options(ctx).open().record_adjustments([Located("adjust", None, adjustment)], origin="adjust")
@@ -91,7 +92,7 @@ def import_adjustments(
 ) -> None:
     """Record adjustments from a file: all of it, or nothing if any row is bad.
 
-    Columns (CSV) or keys (JSONL): key, user, points, on (YYYY-MM-DD), reason, and optionally
+    Columns (CSV) or keys (JSONL): key, user (the user's key), points, on (YYYY-MM-DD), reason, and optionally
     kind (manual, imported or compensation; default manual), author, reference. Idempotent
     by key, as ingest is by source_key.
 
@@ -118,7 +119,7 @@ def import_adjustments(
 def list_adjustments(
     ctx: typer.Context,
     kind: Annotated[str | None, typer.Option("--kind", help="Only this kind: manual, imported or compensation.", show_default=False)] = None,
-    user: Annotated[int | None, typer.Option("--user", help="Only this user.", show_default=False)] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this user (its key).", show_default=False)] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")] = OutputFormat.table,
 ) -> None:
     """The ledger's adjustments, in the order they were recorded.
@@ -126,7 +127,7 @@ def list_adjustments(
     Example: scoreledger adjustments list --kind compensation --format csv
     """
     rows = [
-        {"key": a.key, "user_id": a.user_id, "points": a.points, "on": a.on, "kind": a.kind, "reason": a.reason,
+        {"key": a.key, "user_id": key_text(a.user_id), "points": a.points, "on": a.on, "kind": a.kind, "reason": a.reason,
          "author": a.author, "reference": a.reference}
         for a in options(ctx).open().adjustments(kind=kind, user_id=user)
     ]
@@ -171,8 +172,8 @@ def reinstate(
 
 def merge_users(
     ctx: typer.Context,
-    source: Annotated[int, typer.Argument(help="The user merged away.")],
-    target: Annotated[int, typer.Argument(help="The user it is merged into.")],
+    source: Annotated[str, typer.Argument(help="The key of the user merged away.")],
+    target: Annotated[str, typer.Argument(help="The key of the user it is merged into.")],
     at: AtOption = None,
     reason: ReasonOption = None,
 ) -> None:
@@ -186,4 +187,4 @@ def merge_users(
     Example: scoreledger merge-users 1042 17 --reason "duplicate account"
     """
     written = options(ctx).open().merge_users(source, target, at=timestamp_option(at, "--at"), reason=reason)
-    typer.echo("merged" if written.new else f"user {source} was already merged into user {target}")
+    typer.echo("merged" if written.new else f"user {source.strip()} was already merged into user {target.strip()}")

@@ -19,6 +19,7 @@ from ledger.importers.schedules import read_schedule
 from ledger.rule_edits import parse_rule_edits
 from ledger.rule_words import describe_rule
 from ledger.schedules import FAR_FUTURE_DAYS, RecordOutcome, RuleChange, far_future, known_actions, unknown_actions
+from ledger.user_keys import key_text
 
 from .context import options
 from .output import OutputFormat, render
@@ -182,7 +183,7 @@ def _report(outcome: RecordOutcome, fmt: OutputFormat | None, quiet: bool) -> No
     else:
         say(f"nobody {'would move' if would else 'moves'}: no recorded action is repriced")
     if fmt is not None:
-        rows = [{"user_id": m.user_id, "before": m.before, "after": m.after, "change": m.after - m.before} for m in outcome.moved]
+        rows = [{"user_id": key_text(m.user_id), "before": m.before, "after": m.after, "change": m.after - m.before} for m in outcome.moved]
         render(rows, MOVE_COLUMNS, fmt)
 
 

@@ -14,6 +14,7 @@ from ledger.audit import collector_paused
 from ledger.domain import today_utc
 from ledger.errors import InputProblem, InvalidInput
 from ledger.standings import Period, Ranking, period_window
+from ledger.user_keys import UserRef, key_text, user_ref
 
 from .context import options
 from .output import OutputFormat, render, say
@@ -87,8 +88,19 @@ def scores(
         catch_up(book)
     rows = book.scores(from_day=first, to_day=last, as_known_at=known_at)
     leveled = any(row.level is not None for row in rows)
-    columns = ["user_id", "points", "level"] if leveled else ["user_id", "points"]
-    render([{"user_id": row.user_id, "points": row.points, "level": row.level} for row in rows], columns, fmt)
+    columns = ["user_id", "points", *(["level"] if leveled else []), *name_columns(rows)]
+    render([{**user_cells(row), "points": row.points, "level": row.level} for row in rows], columns, fmt)
+
+
+def name_columns(rows) -> list[str]:  # type: ignore[no-untyped-def]
+    """The username and name columns, when any user shown has one: last, so that the
+    columns before them keep their places for scripts that read them."""
+    return ["username", "name"] if any(row.username is not None or row.name is not None for row in rows) else []
+
+
+def user_cells(row) -> dict:  # type: ignore[no-untyped-def]
+    """A row's user as shown: the key as text, and the user's names."""
+    return {"user_id": key_text(row.user_id), "username": row.username, "name": row.name}
 
 
 def leaderboard(
@@ -101,7 +113,7 @@ def leaderboard(
     ranking: Annotated[Ranking, typer.Option("--ranking", help="How ties rank: dense_rank (1,1,2), rank (1,1,3) or row_number (1,2,3).")] = Ranking.dense_rank,
     exclude_users: Annotated[
         Path | None,
-        typer.Option("--exclude-users", metavar="FILE", help="A file of user ids (one a line, # comments) left off the board.", show_default=False),
+        typer.Option("--exclude-users", metavar="FILE", help="A file of user keys (one a line, # comments) left off the board.", show_default=False),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -109,7 +121,8 @@ def leaderboard(
 
     Periods are calendar periods of days (UTC, or the ledger's time zone) around --at (weeks run Monday to Sunday). The
     table's title names the period and its days; in json each row carries them (period,
-    from, to); csv rows hold rank, user_id and points only, to stay pipeable.
+    from, to); csv rows hold rank, user_id (the user's key) and points only, to stay
+    pipeable, then username and name when the ledger knows users' names.
 
     Example: scoreledger leaderboard --period month --at 2024-05-15 --limit 10
     """
@@ -120,8 +133,8 @@ def leaderboard(
     rows = book.leaderboard(period=period, at=day, from_day=first, to_day=last, limit=limit, ranking=ranking, exclude=excluded)
     span, start, end = covered(period, day, first, last, book.today())
     leveled = any(row.level is not None for row in rows)
-    columns = ["rank", "user_id", "points", "level"] if leveled else ["rank", "user_id", "points"]
-    table = [{"rank": row.rank, "user_id": row.user_id, "points": row.points, "level": row.level} for row in rows]
+    columns = ["rank", "user_id", "points", *(["level"] if leveled else []), *name_columns(rows)]
+    table = [{"rank": row.rank, **user_cells(row), "points": row.points, "level": row.level} for row in rows]
     if fmt is OutputFormat.json:
         table = [{**row, "period": span, "from": start, "to": end} for row in table]
         columns += ["period", "from", "to"]
@@ -148,22 +161,23 @@ def describe_span(span: str, start, end, zone: str = "UTC") -> str:  # type: ign
     return f"{span} {start or 'the beginning'} to {end or 'now'} ({zone} days)"
 
 
-def _user_ids(path: Path) -> set[int]:
-    """User ids from a file, one a line; every bad line is reported."""
+def _user_ids(path: Path) -> list[UserRef]:
+    """User keys from a file, one a line (# starts a comment); every bad line is reported."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InvalidInput([InputProblem(str(path), None, None, exc.strerror or str(exc))], what="--exclude-users", writes=False) from None
-    found: set[int] = set()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidInput([InputProblem(str(path), None, None, reason)], what="--exclude-users", writes=False) from None
+    found: list[UserRef] = []
     problems: list[InputProblem] = []
     for number, line in enumerate(lines, start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
         try:
-            found.add(int(text))
-        except ValueError:
-            problems.append(InputProblem(str(path), number, "user_id", f"not a whole number: {text!r}"))
+            found.append(user_ref(text))
+        except ValueError as exc:
+            problems.append(InputProblem(str(path), number, "user_id", str(exc)))
     if problems:
         raise InvalidInput(problems, what="--exclude-users", writes=False)
     return found
@@ -179,7 +193,7 @@ AUDIT_OPTIONAL = ["user_id", "source_key", "events", "reason", "effective_from",
 
 def audit(
     ctx: typer.Context,
-    user: Annotated[int, typer.Argument(help="The user id.")],
+    user: Annotated[str, typer.Argument(help="The user's key (an id, a UUID, any text).")],
     from_day: FromOption = None,
     to_day: ToOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -191,6 +205,8 @@ def audit(
     total equals what `scores` says for the user. Times are UTC (json and csv: ISO 8601
     with Z); a user the ledger has never seen is an error.
 
+    USER is the user's key as the platform names it: 42, a UUID, any text.
+
     Example: scoreledger audit 42 --from 2024-01-01 --format csv
     """
     first, last = day_option(from_day, "--from"), day_option(to_day, "--to")
@@ -200,8 +216,11 @@ def audit(
         lines = book.audit(user, from_day=first, to_day=last)
     if not lines:
         book.require_user(user)
-        say(f"user {user} has no actions in this range")
-    render([audit_row(line) for line in lines], AUDIT_COLUMNS, fmt, title=f"audit of user {user}", optional=AUDIT_OPTIONAL)
+        say(f"user {user.strip()} has no actions in this range")
+    names = book.names_of(user)
+    known = [text for text in (names.username, names.name) if text] if names else []
+    shown = f"{user.strip()} ({', '.join(known)})" if known else user.strip()
+    render([audit_row(line) for line in lines], AUDIT_COLUMNS, fmt, title=f"audit of user {shown}", optional=AUDIT_OPTIONAL)
 
 
 def audit_row(line) -> dict:  # type: ignore[no-untyped-def]
@@ -213,7 +232,7 @@ def audit_row(line) -> dict:  # type: ignore[no-untyped-def]
         "action": line.action,
         "source_key": line.source_key,
         # The event's own user where it counts through a merge; empty for the audited user's.
-        "user_id": line.merged_from,
+        "user_id": None if line.merged_from is None else key_text(line.merged_from),
         "quantity": line.quantity,
         "events": line.events,
         "attributes": _as_object(line.attributes) if line.events == 1 else None,

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from ledger import audit, corrections_audit, known, levels, replay, schedules, standings
+from ledger import audit, corrections_audit, known, levels, replay, schedules, standings, users
 from ledger.config import DEFAULT_LEDGER
 from ledger.domain import (
     Action,
@@ -35,10 +35,11 @@ from ledger.domain import (
     Retraction,
     Rule,
     ScheduleVersion,
+    UserNames,
     UserPoints,
     now_utc,
 )
-from ledger.errors import InputProblem, InvalidInput
+from ledger.errors import InputProblem, InvalidInput, UnknownUser
 from ledger.importers.actions import ActionFile, guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
 from ledger.ingest_corrections import HasCorrections, PlainRows, ingest_with_corrections
@@ -58,7 +59,10 @@ from ledger.store.corrections import (
 )
 from ledger.store.engine import open_engine, read_transaction
 from ledger.store.statements import run
+from ledger.store.user_keys import number_of_ref, numbers_of_keys, refs_of_numbers
+from ledger.store.user_names import write_user_names
 from ledger.unpriced import unpriced_warnings
+from ledger.user_keys import UserRef, is_direct, user_ref
 from ledger.verify import JournalDigest, Verification, check_schema_objects, verify_journal
 from ledger.verify_projections import ProjectionDifference, ahead_of_journal, projection_differences, refuse_projections_ahead
 
@@ -206,10 +210,11 @@ class Ledger:
         located = [item if isinstance(item, Located) else Located("adjustments", None, item) for item in adjustments]
         return write_adjustments(self.engine, self.name, located, origin=origin or "python")
 
-    def adjustments(self, *, kind: str | None = None, user_id: int | None = None) -> list[Adjustment]:
+    def adjustments(self, *, kind: str | None = None, user_id: UserRef | None = None) -> list[Adjustment]:
         """The ledger's adjustments in recording order, optionally of one kind or user."""
         self.check_schema()
-        return read_adjustments(self.engine, self.name, kind=kind, user_id=user_id)
+        user = None if user_id is None else _reference(user_id, "adjustments")
+        return read_adjustments(self.engine, self.name, kind=kind, user_id=user)
 
     def record_corrections(self, corrections: Iterable[Correction | Located], *, origin: str | None = None) -> CorrectionsWritten:
         """Record retractions, reinstatements and amendments as one all-or-nothing batch."""
@@ -241,13 +246,68 @@ class Ledger:
         self.check_schema()
         return read_compensation_intents(self.engine, self.name)
 
-    def merge_users(self, source: int, target: int, *, at: datetime | None = None, reason: str | None = None) -> CorrectionsWritten:
-        """From now on every event of `source`, past and future, counts for `target`."""
+    def merge_users(self, source: UserRef, target: UserRef, *, at: datetime | None = None, reason: str | None = None) -> CorrectionsWritten:
+        """From now on every event of `source`, past and future, counts for `target` (user
+        keys, or ints for integer keys)."""
         self.check_schema()
+        source, target = _reference(source, "merge-users", writes=True), _reference(target, "merge-users", writes=True)
         if source == target:
             raise InvalidInput([InputProblem("merge-users", None, "target", "a user cannot be merged into itself")], what="merge")
         merge = Merge(source=source, target=target, at=at or now_utc(), reason=reason)
         return write_merge(self.engine, self.name, merge, origin="merge-users")
+
+    # -- users ----------------------------------------------------------------------------
+
+    def import_users(self, items: Iterable[UserNames | Located], *, origin: str | None = None) -> CorrectionsWritten:
+        """Record users' usernames and display names as one batch (latest wins; the same
+        names again add nothing). Names label outputs and never change a score."""
+        self.check_schema()
+        located = [item if isinstance(item, Located) else Located("users", None, item) for item in items]
+        return write_user_names(self.engine, self.name, located, origin=origin or "python")
+
+    def import_users_file(self, path: str, fmt: str | None = None) -> CorrectionsWritten:
+        """Record the names of a CSV or JSON Lines file with columns user, username, name."""
+        source = "<stdin>" if path == "-" else path
+        fmt = fmt or ("csv" if path == "-" else guess_format(path))
+        try:
+            stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise InvalidInput([InputProblem(path, None, None, exc.strerror or str(exc))], what="users import") from None
+        with stream:
+            records = users.read_users_file(stream, source, fmt)
+        return self.import_users([Located(source, line, names) for line, names in records], origin=f"users import {Path(source).name}")
+
+    def names_of(self, user: UserRef) -> UserNames | None:
+        """The latest names of one user, or None when none were recorded."""
+        self.check_schema()
+        ref = _reference(user, "users")
+        with read_transaction(self.engine) as conn:
+            ledger_id = ledger_numbers.number_of(conn, self.name)
+            number = number_of_ref(conn, ledger_id, ref)
+            found = users.latest_names(conn, ledger_id, [number]).get(number) if number is not None else None
+        return None if found is None else UserNames(user=ref, username=found.username, name=found.name)
+
+    def user_names(self) -> dict[UserRef, UserNames]:
+        """Every named user's latest names, by user reference."""
+        self.check_schema()
+        with read_transaction(self.engine) as conn:
+            number = ledger_numbers.number_of(conn, self.name)
+            names = users.latest_names(conn, number)
+            refs = refs_of_numbers(conn, number, names)
+        return {refs[user]: UserNames(user=refs[user], username=found.username, name=found.name) for user, found in names.items()}
+
+    def _numbers(self, refs: Iterable[UserRef]) -> dict[UserRef, int]:
+        """The stored number of each reference the ledger knows (integer keys always)."""
+        wanted = list(refs)
+        keys = [ref for ref in wanted if isinstance(ref, str)]
+        with read_transaction(self.engine) as conn:
+            found = numbers_of_keys(conn, ledger_numbers.number_of(conn, self.name), keys) if keys else {}
+        return {ref: ref if isinstance(ref, int) else found[ref] for ref in wanted if isinstance(ref, int) or ref in found}
+
+    def _labelled(self, rows: list) -> list:  # type: ignore[type-arg]
+        """Rows of stored user numbers as user references, with names (ledger/users.py)."""
+        with read_transaction(self.engine) as conn:
+            return users.labelled(conn, ledger_numbers.number_of(conn, self.name), rows)
 
     # -- schedules ------------------------------------------------------------------------
 
@@ -372,6 +432,12 @@ class Ledger:
         computed from the events and schedule versions recorded by then. With a level curve
         in force, each carries its level; a never-level-down curve holds all-time scores
         (ledger/levels.py)."""
+        return self._labelled(self._scores(from_day=from_day, to_day=to_day, as_known_at=as_known_at))
+
+    def _scores(
+        self, *, from_day: date | None = None, to_day: date | None = None, as_known_at: datetime | None = None
+    ) -> list[replay.UserPoints]:
+        """`scores` by stored user number, unlabelled."""
         self.check_schema()
         all_time = from_day is None and to_day is None
         if as_known_at is not None:
@@ -397,7 +463,8 @@ class Ledger:
         `values_of`, as a naive "today's values" recalculation does (retroactive drift)."""
         self.check_schema()
         with replay.pricing_transaction(self.engine) as conn:
-            return replay.points_in(conn, self.name, values_of=values_of)
+            rows = replay.points_in(conn, self.name, values_of=values_of)
+        return self._labelled(rows)
 
     def platform_points(self, values_of: date, *, from_day: date | None = None) -> list[UserPoints]:
         """What a platform's own recalculation from `from_day` at the values in force on
@@ -406,11 +473,17 @@ class Ledger:
         with replay.pricing_transaction(self.engine) as conn:
             return replay.platform_points(conn, self.name, values_of=values_of, from_day=from_day)
 
-    def daily_points(self) -> list[tuple[int, date, int]]:
-        """Every (user, day, points) row of the daily projection."""
+    def daily_points(self) -> list[tuple[UserRef, date, int]]:
+        """Every (user, day, points) row of the daily projection, users as references."""
         self.check_schema()
         self.catch_up()
-        return replay.projected_daily_points(self.engine, self.name)
+        rows = replay.projected_daily_points(self.engine, self.name)
+        allocated = {user for user, _day, _points in rows if not is_direct(user)}
+        if not allocated:
+            return rows  # type: ignore[return-value]
+        with read_transaction(self.engine) as conn:
+            refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, self.name), allocated)
+        return [(refs.get(user, user), day, points) for user, day, points in rows]
 
     def leaderboard(
         self,
@@ -421,16 +494,22 @@ class Ledger:
         to_day: date | None = None,
         limit: int | None = None,
         ranking: standings.Ranking = standings.Ranking.dense_rank,
-        exclude: Iterable[int] = (),
+        exclude: Iterable[UserRef] = (),
     ) -> list[standings.Standing]:
-        """The leaderboard for a period around `at` (default today, UTC) or a day range."""
+        """The leaderboard for a period around `at` (default today, UTC) or a day range.
+        `exclude`: users left off (keys the ledger does not know are simply absent)."""
         self.check_schema()
+        excluded = frozenset(self._numbers(_reference(user, "excluded users") for user in exclude).values())
+        return self._labelled(self._leaderboard(period, at, from_day, to_day, limit, ranking, excluded))
+
+    def _leaderboard(self, period, at, from_day, to_day, limit, ranking, exclude) -> list[standings.Standing]:  # type: ignore[no-untyped-def]
+        """`leaderboard` by stored user number, unlabelled."""
         self.catch_up()
         with read_transaction(self.engine) as conn:
             curve = levels.curve_in_force(conn, self.name, to_day or at)
         all_time = period == standings.Period.all and from_day is None and to_day is None
         if curve is not None and curve.never_level_down and all_time:
-            return standings.ranked(self.scores(), ranking=ranking, limit=limit, exclude=frozenset(exclude))
+            return standings.ranked(self._scores(), ranking=ranking, limit=limit, exclude=exclude)
         board = standings.leaderboard(
             self.engine,
             self.name,
@@ -440,24 +519,55 @@ class Ledger:
             to_day=to_day,
             limit=limit,
             ranking=ranking,
-            exclude=frozenset(exclude),
+            exclude=exclude,
         )
         if curve is None:
             return board
         return [replace(row, level=curve.level_for(row.points)) for row in board]
 
-    def audit(self, user_id: int, *, from_day: date | None = None, to_day: date | None = None) -> list[audit.AuditLine]:
-        """Every line making up `user_id`'s points, in order, with a running total."""
-        standings.check_user_ids([user_id], "audit")
+    def audit(self, user_id: UserRef, *, from_day: date | None = None, to_day: date | None = None) -> list[audit.AuditLine]:
+        """Every line making up the points of user `user_id` (a key, or an int for an
+        integer key), in order, with a running total; each line's `merged_from` is a user
+        reference too. A key the ledger never recorded is UnknownUser."""
+        user = _reference(user_id, "audit")
         self.check_schema()
         with read_transaction(self.engine) as conn:
+            # An integer key is its own number: only a text key costs a look-up.
+            number = user if isinstance(user, int) else number_of_ref(conn, ledger_numbers.number_of(conn, self.name), user)
             curve = levels.curve_in_force(conn, self.name, to_day)
-        return corrections_audit.audit(self._auditor, user_id, from_day, to_day, curve=curve)
+        if number is None:
+            raise UnknownUser(self.name, user)
+        lines = corrections_audit.audit(self._auditor, number, from_day, to_day, curve=curve)
+        merged = {line.merged_from for line in lines if isinstance(line.merged_from, int) and not is_direct(line.merged_from)}
+        if merged:
+            with read_transaction(self.engine) as conn:
+                refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, self.name), merged)
+            for line in lines:
+                if line.merged_from in refs:
+                    line.merged_from = refs[line.merged_from]  # type: ignore[index]
+        return lines
 
-    def require_user(self, user_id: int) -> None:
-        """Raise UnknownUser unless this ledger has recorded an action of `user_id`."""
+    def require_user(self, user_id: UserRef) -> None:
+        """Raise UnknownUser unless this ledger has recorded an event of user `user_id`."""
         self.check_schema()
-        known.require_user(self.engine, self.name, user_id)
+        user = _reference(user_id, "audit")
+        number = self._numbers([user]).get(user)
+        if number is None:
+            raise UnknownUser(self.name, user)
+        known.require_user(self.engine, self.name, number)
+
+
+def _reference(value: object, where: str, *, writes: bool = False) -> UserRef:
+    """`value` as a user reference (ledger/user_keys.py), or InvalidInput naming why not."""
+    try:
+        return user_ref(value)
+    except ValueError as exc:
+        raise InvalidInput([InputProblem(where, None, "user", f"{_shown(value)} {exc}")], what=where, writes=writes) from None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _with_levels(rows: list[UserPoints], curve: LevelCurve | None, held: dict[int, int]) -> list[UserPoints]:

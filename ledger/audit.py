@@ -62,7 +62,7 @@ class AuditLine:
     # amendment, an adjustment, or a compensation (shown, not counted: its points are 0).
     kind: str = "action"
     # The user whose event it is, when it counts for another through a merge.
-    merged_from: int | None = None
+    merged_from: int | str | None = None
 
     @property
     def source_key(self) -> str:

@@ -28,6 +28,7 @@ from ledger.store.corrections import resolve_chains
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction
 from ledger.store.tables import actions, adjustments, corrections, merges, schedule_rule_points
+from ledger.store.user_keys import refs_of_numbers
 from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day
 
 ADJUSTMENT_RULES = {
@@ -63,8 +64,9 @@ def audit(
             select(merges.c.source_user, merges.c.target_user).where(merges.c.ledger_id == number)
         ).all()))
         if user_id in targets:
+            refs = refs_of_numbers(conn, number, [user_id, targets[user_id]])
             raise InvalidInput(
-                [InputProblem("audit", None, "user", f"user {user_id} is merged into user {targets[user_id]}: audit that user")],
+                [InputProblem("audit", None, "user", f"user {refs[user_id]} is merged into user {refs[targets[user_id]]}: audit that user")],
                 what="audit",
             )
         members = [user_id, *sorted(source for source, target in targets.items() if target == user_id)]

@@ -78,6 +78,17 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def user_reference(value: Any) -> Any:
+    """A model's user field as a user reference (ledger/user_keys.py): the int of a direct
+    integer key, else the key's text."""
+    from ledger.user_keys import user_ref  # ledger.user_keys builds on this module's limits
+
+    return user_ref(value)
+
+
+UserField = int | str
+
+
 def storable_attributes(value: dict[str, Any]) -> dict[str, Any]:
     """`value` if both backends store it as the same JSON, else ValueError saying why."""
     problem = json_problem(value) or attributes_size_problem(canonical_json(value))
@@ -92,7 +103,8 @@ class Action(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source_key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
-    user_id: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    # The user's key: any text (ledger/user_keys.py); a canonical integer is kept as an int.
+    user_id: UserField
     action: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     occurred_at: datetime
     quantity: int = Field(default=1, ge=0, le=MAX_QUANTITY)
@@ -105,6 +117,8 @@ class Action(BaseModel):
         if problem:
             raise ValueError(problem)
         return value
+
+    _user_key = field_validator("user_id", mode="before")(user_reference)
 
     @field_validator("attributes")
     @classmethod
@@ -396,13 +410,15 @@ class Adjustment(BaseModel):
         return value
 
     key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
-    user_id: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    user_id: UserField
     points: int = Field(ge=-MAX_ADJUSTMENT_POINTS, le=MAX_ADJUSTMENT_POINTS)
     on: date
     reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
     kind: Literal["manual", "imported", "compensation"] = "manual"
     author: str | None = Field(default=None, max_length=MAX_NAME_LENGTH)
     reference: str | None = Field(default=None, max_length=MAX_KEY_LENGTH)
+
+    _user_key = field_validator("user_id", mode="before")(user_reference)
 
     @field_validator("on", mode="before")
     @classmethod
@@ -466,11 +482,12 @@ class Merge(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    source: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
-    target: int = Field(ge=-MAX_INTEGER, le=MAX_INTEGER)
+    source: UserField
+    target: UserField
     at: datetime
     reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
 
+    _user_keys = field_validator("source", "target", mode="before")(user_reference)
     _parse_at = field_validator("at", mode="before")(_parse_moment)
 
     @field_validator("at")
@@ -485,13 +502,37 @@ class Merge(BaseModel):
         return self
 
 
+class UserNames(BaseModel):
+    """A user's username and display name (either may be absent), as of when it is recorded.
+    Names label outputs; they never change a score."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user: UserField
+    username: str | None = Field(default=None, max_length=MAX_NAME_LENGTH)
+    name: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+
+    _user_key = field_validator("user", mode="before")(user_reference)
+
+    @field_validator("username", "name", mode="before")
+    @classmethod
+    def _storable_name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            problem = text_problem(value)
+            if problem:
+                raise ValueError(problem)
+            return value or None
+        return value
+
+
 class ActionState(BaseModel):
     """A recorded action as it stands after its corrections."""
 
     model_config = ConfigDict(frozen=True)
 
     source_key: str
-    user_id: int
+    user_id: UserField
     action: str
     occurred_at: datetime
     quantity: int
@@ -502,10 +543,14 @@ class ActionState(BaseModel):
 
 @dataclass(frozen=True)
 class UserPoints:
-    user_id: int
+    # The stored number inside the ledger; the user's reference (ledger/user_keys.py) once
+    # `ledger.users.labelled` has turned it back, with the user's names when known.
+    user_id: int | str
     points: int
     # Where the points stand on the level curve in force (ledger/levels.py); None without one.
     level: int | None = None
+    username: str | None = None
+    name: str | None = None
 
 
 class Located(NamedTuple):

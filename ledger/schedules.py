@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from pydantic import ValidationError
@@ -34,6 +34,8 @@ from ledger.store.journal import begin_batch, commit_batch
 from ledger.store.quantity_caps import value_allowed
 from ledger.store.schedules import document_origin, document_recorded, read_versions, write_version
 from ledger.store.tables import actions
+from ledger.store.user_keys import refs_of_numbers
+from ledger.user_keys import is_direct
 
 # A date more than this many days after today (UTC) is far in the future.
 FAR_FUTURE_DAYS = 365
@@ -43,7 +45,7 @@ FAR_FUTURE_DAYS = 365
 class UserMove:
     """How a change moves one user's points."""
 
-    user_id: int
+    user_id: int | str
     before: int
     after: int
 
@@ -190,8 +192,14 @@ def record(
             after = points_in(conn, ledger, from_day=moved_from) if moved_from else []
             if dry_run:
                 savepoint.rollback()
+        moves = _moves(before, after)
+        allocated = [move.user_id for move in moves if not is_direct(move.user_id)]
+        if allocated:
+            # Movers are computed by stored number: name them by their keys.
+            refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, ledger), allocated)
+            moves = [replace(move, user_id=refs.get(move.user_id, move.user_id)) for move in moves]
         return RecordOutcome(
-            ordered, len(versions) - len(ordered), affected, dry_run, _moves(before, after), moved_from, _changes(existing, ordered)
+            ordered, len(versions) - len(ordered), affected, dry_run, moves, moved_from, _changes(existing, ordered)
         )
 
 

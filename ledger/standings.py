@@ -22,6 +22,7 @@ from ledger.store import ledger_numbers
 from ledger.store.dialects import dialect_of
 from ledger.store.statements import run
 from ledger.time_bounds import FIRST_DAY, LAST_DAY
+from ledger.user_keys import MAX_STORED_USER
 
 # LIMIT takes a number on both backends (SQLite has no LIMIT NULL); more rows than any ledger.
 NO_LIMIT = 2**62
@@ -53,9 +54,12 @@ class Standing:
     """One leaderboard row."""
 
     rank: int
-    user_id: int
+    # As in UserPoints: a stored number inside, the user's reference once labelled.
+    user_id: int | str
     points: int
     level: int | None = None
+    username: str | None = None
+    name: str | None = None
 
 
 def period_window(period: Period, at: date) -> tuple[date, date] | None:
@@ -96,11 +100,12 @@ def check_range(from_day: date | None, to_day: date | None) -> None:
 
 
 def check_user_ids(user_ids: Iterable[int], source: str) -> None:
-    """Refuse user ids no user can have (beyond what ingest accepts, and what SQLite can bind)."""
-    wrong = sorted(user for user in user_ids if not -MAX_INTEGER <= user <= MAX_INTEGER)
+    """Refuse user numbers no user can have (beyond the keys' own integers and the numbers
+    handed out to other keys, ledger/user_keys.py, and what SQLite can bind)."""
+    wrong = sorted(user for user in user_ids if not -MAX_INTEGER <= user <= MAX_STORED_USER)
     if wrong:
         raise InvalidInput(
-            [InputProblem(source, None, "user_id", f"{user} is not a user id (they are between {-MAX_INTEGER} and {MAX_INTEGER})") for user in wrong],
+            [InputProblem(source, None, "user_id", f"{user} is not a user number (they are between {-MAX_INTEGER} and {MAX_STORED_USER})") for user in wrong],
             what=source,
             writes=False,
         )

@@ -43,7 +43,9 @@ from ledger.store.tables import (
     schedule_rule_points,
     schedule_rules,
     schedule_versions,
+    user_keys,
 )
+from ledger.user_keys import direct_number, is_direct
 from ledger.verify_schema import schema_object_problem
 from ledger.verify_storage import Finding, ledger_totals_problem, orphan_rules, stored_value_problem
 
@@ -301,11 +303,11 @@ class _Walk:
 
 def _events_in_seq_order(conn: Connection) -> Iterator[StoredEvent]:
     """Every event of every event table, merged by seq."""
-    streams: list[Iterable[StoredEvent]] = [_actions(conn), _schedule_versions(conn)]
+    streams: list[Iterable[StoredEvent]] = [_actions(conn), _schedule_versions(conn), _user_keys(conn)]
     for name in EVENT_TABLES:
         table = metadata.tables[name]
-        # Tables with their own spelling above; child rows without seq are hashed with their parent.
-        if table in (actions, schedule_versions) or "seq" not in table.columns:
+        # Tables with their own reading here; child rows without seq are hashed with their parent.
+        if table in (actions, schedule_versions, user_keys) or "seq" not in table.columns:
             continue
         streams.append(_generic(conn, table))
     return heapq.merge(*streams, key=lambda event: event.seq)
@@ -340,6 +342,21 @@ def _generic(conn: Connection, table: Table) -> Iterator[StoredEvent]:
         values = row._mapping
         yield StoredEvent(
             row.seq, table.name, row.batch_id, row.ledger, row.recorded_at, table_event_bytes(table, values)
+        )
+
+
+def _user_keys(conn: Connection) -> Iterator[StoredEvent]:
+    """Rows of `user_keys`, hashed as any event table's; a row the writers never write (a
+    direct integer key, or a number in the direct range, ledger/user_keys.py) is inconsistent:
+    with it, a key would name two users."""
+    for row in _stream(conn, user_keys):
+        problem = None
+        if direct_number(row.user_key) is not None:
+            problem = f"user_key {row.user_key!r} is an integer key, which is its own number and is never mapped"
+        elif is_direct(row.user_number):
+            problem = f"user_number {row.user_number} is a direct integer key's number, not one handed out to a key"
+        yield StoredEvent(
+            row.seq, user_keys.name, row.batch_id, row.ledger, row.recorded_at, table_event_bytes(user_keys, row._mapping), problem
         )
 
 

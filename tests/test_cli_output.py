@@ -98,7 +98,7 @@ def test_leaderboard_says_which_period_and_days(example) -> None:  # type: ignor
 
     rows = json.loads(example("leaderboard", "--period", "quarter", "--at", "2024-05-15", "--format", "json").stdout)
     # The example schedule's level curve gives every row its level.
-    assert rows[0] == {"rank": 1, "user_id": 42, "points": 78, "level": 1, "period": "quarter", "from": "2024-04-01", "to": "2024-06-30"}
+    assert rows[0] == {"rank": 1, "user_id": "42", "points": 78, "level": 1, "period": "quarter", "from": "2024-04-01", "to": "2024-06-30"}
     everything = json.loads(example("leaderboard", "--format", "json").stdout)
     assert everything[0]["period"] == "all" and everything[0]["from"] is None
 

@@ -65,12 +65,21 @@ class Model:
         )
 
 
-def _apply(ledger: Ledger, model: Model, index: int, step: tuple) -> None:
+# Users as the ledger is told them in the keyed variant: integer, UUID, 40-digit, text and
+# zero-padded keys (ledger/user_keys.py); the model keeps the integers.
+USER_KEYS = {1: 1, 2: "6f1c2d9e-0b7a-4a53-9c1e-3f6f0d2b8a11", 3: "1234567890123456789012345678901234567890", 4: "alice", 5: "007"}
+
+
+def _same(user: int) -> int | str:
+    return user
+
+
+def _apply(ledger: Ledger, model: Model, index: int, step: tuple, key=_same) -> None:  # type: ignore[no-untyped-def]
     kind = step[0]
     keys = sorted(model.actions)
     if kind == "ingest" and step[1]:
         batch = [event.model_copy(update={"source_key": f"s{index}-{event.source_key}"}) for event in step[1]]
-        ledger.record_actions(batch)
+        ledger.record_actions([event.model_copy(update={"user_id": key(event.user_id)}) for event in batch])
         model.actions.update((event.source_key, event) for event in batch)
     elif kind in ("retract", "reinstate", "amend") and keys:
         key = keys[step[1] % len(keys)]
@@ -92,11 +101,11 @@ def _apply(ledger: Ledger, model: Model, index: int, step: tuple) -> None:
     elif kind == "adjust":
         _, user, offset, points, adjustment_kind = step
         day = FIRST + timedelta(days=offset)
-        ledger.record_adjustments([Adjustment(key=f"j{index}", user_id=user, points=points, on=day, reason="test", kind=adjustment_kind)])
+        ledger.record_adjustments([Adjustment(key=f"j{index}", user_id=key(user), points=points, on=day, reason="test", kind=adjustment_kind)])
         model.adjustments.append((user, day, points, adjustment_kind))
     elif kind == "merge":
         try:
-            written = ledger.merge_users(step[1], step[2], at=_moment(DAYS, index))
+            written = ledger.merge_users(key(step[1]), key(step[2]), at=_moment(DAYS, index))
         except (InvalidInput, ValueError):
             return
         if written.new:
@@ -176,3 +185,20 @@ def test_corrections_agree_with_reference_model(book: Ledger, plan: list[tuple])
     ledger.recalc(full=True)
     assert projected_daily(ledger) == incremental
     assert_agrees(ledger, model)
+
+
+@PROPERTY_SETTINGS
+@given(plan=steps)
+def test_text_user_keys_agree_with_reference_model(book: Ledger, plan: list[tuple]) -> None:
+    """The same sequences with users named by keys of every form: the same points, by key."""
+    ledger = fresh_ledger(book)
+    model = Model()
+    for index, step in enumerate(plan):
+        _apply(ledger, model, index, step, key=USER_KEYS.__getitem__)
+    ledger.recalc()
+    totals = {USER_KEYS[user]: points for user, points in reference_model.user_points(model.daily(ledger)).items()}
+    assert {s.user_id: s.points for s in ledger.scores()} == totals
+    assert {s.user_id: s.points for s in ledger.scores(as_known_at=datetime(9999, 1, 1))} == totals
+    for user, points in totals.items():
+        lines = ledger.audit(user)
+        assert (lines[-1].running_total if lines else 0) == points

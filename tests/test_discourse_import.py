@@ -111,6 +111,9 @@ def test_running_again_with_nothing_new_writes_nothing(forum: Forum, book: Ledge
     with PostgresForum(forum.url) as source:
         first = import_forum(book, source)
         head = book.digest()
+        # The forum's usernames and names label the ledger's users (recorded once).
+        named = {user: (names.username, names.name) for user, names in book.user_names().items()}
+        assert named == {user.user_id: (user.username, user.name or None) for user in first.users.values()}
         again = import_forum(book, source)
         full = import_forum(book, source, full=True)
     assert first.batch_id is not None

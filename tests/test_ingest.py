@@ -72,7 +72,7 @@ def test_repeated_key_within_one_file(book: Ledger, tmp_path: Path) -> None:
 
 def test_three_bad_rows_among_ten_thousand_are_all_named(book: Ledger, tmp_path: Path) -> None:
     rows = many_rows(10_000)
-    rows[1_000][1] = "not-a-number"
+    rows[1_000][1] = "u" * 201  # a user key is at most 200 characters
     rows[5_000][3] = "2024-13-45"
     rows[9_998][5] = "{broken json"
     path = write(tmp_path, "bad.csv", csv_text(rows))
@@ -86,7 +86,7 @@ def test_three_bad_rows_among_ten_thousand_are_all_named(book: Ledger, tmp_path:
 def test_every_kind_of_bad_value_is_reported(book: Ledger, tmp_path: Path) -> None:
     rows = [
         ["", "1", "a", "2024-01-01", "1", ""],
-        ["k2", "1.5", "a", "2024-01-01", "1", ""],
+        ["k2", "u" * 201, "a", "2024-01-01", "1", ""],
         ["k3", "1", "", "2024-01-01", "1", ""],
         ["k4", "1", "a", "yesterday", "1", ""],
         ["k5", "1", "a", "2024-01-01", "-3", ""],
@@ -174,11 +174,11 @@ def test_cli_reports_counts_and_every_bad_row(cli, tmp_path: Path) -> None:  # t
     assert cli("ingest", good).stdout.strip() == "30 new, 0 already present"
     assert cli("ingest", good).stdout.strip() == "0 new, 30 already present"
     rows = many_rows(5, prefix="x")
-    rows[0][1], rows[3][3] = "abc", "soon"
+    rows[0][1], rows[3][3] = "u" * 201, "soon"
     result = cli("ingest", write(tmp_path, "bad.csv", csv_text(rows)), ok=False)
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert lines[0].endswith("bad.csv:2: user_id: must be a whole number, got 'abc'")
+    assert lines[0].endswith("bad.csv:2: user_id: is longer than 200 characters")
     assert "bad.csv:5: occurred_at:" in lines[1]
     assert lines[-1] == "error: ingest refused: 2 problems; nothing was written"
     assert "Traceback" not in result.output

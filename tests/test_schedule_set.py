@@ -155,7 +155,7 @@ def test_moves_list_every_user_in_each_format(launched, tmp_path: Path) -> None:
     assert "... and 5 more (--format csv lists every one)" in human
     as_json = launched(*base, "--format", "json")
     moves = json.loads(as_json.stdout)
-    assert len(moves) == 25 and moves[0] == {"user_id": 1, "before": 3, "after": 6, "change": 3}
+    assert len(moves) == 25 and moves[0] == {"user_id": "1", "before": 3, "after": 6, "change": 3}
     assert "would move 25 user(s)" in as_json.stderr  # the summary stays off standard output
     rows = list(csv.DictReader(io.StringIO(launched(*base, "--format", "csv").stdout)))
     assert len(rows) == 25 and rows[-1] == {"user_id": "25", "before": "3", "after": "6", "change": "3"}

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError
 from sqlalchemy import BigInteger, cast, func, select
 
 from ledger.api import Ledger
@@ -23,7 +24,7 @@ from ledger.discourse.forum import FIRST_KEY, Forum, as_datetime, pages
 from ledger.discourse.queries import MAX_PAGE, load
 from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for
 from ledger.discourse.score_events import ScoreEvent, read_score_events, score_event_adjustments
-from ledger.domain import ActionState, Adjustment, Amendment, Correction, Reinstatement, Retraction, now_utc
+from ledger.domain import ActionState, Adjustment, Amendment, Correction, Reinstatement, Retraction, UserNames, now_utc
 from ledger.rows import ActionRow, LocatedRow
 from ledger.store import ledger_numbers
 from ledger.store.corrections import merge_targets
@@ -238,7 +239,24 @@ def import_forum(
         book.record_corrections(report.corrections, origin=origin)
     if report.adjustments:
         book.record_adjustments(report.adjustments, origin=origin)
+    names = forum_names(report.users.values())
+    if names:
+        # Only names that changed since the last run are recorded.
+        book.import_users(names, origin=origin)
     return report
+
+
+def forum_names(users: Iterable[ForumUser]) -> list[UserNames]:
+    """The forum users' usernames and names, for `scores`, `leaderboard` and `audit`; a user
+    whose names the ledger cannot store (a NUL, say) is left unnamed rather than stopping the
+    import."""
+    named = []
+    for user in users:
+        try:
+            named.append(UserNames(user=user.user_id, username=user.username or None, name=user.name or None))
+        except ValidationError:
+            continue
+    return named
 
 
 def post_changes(forum: Forum, page_size: int = MAX_PAGE) -> dict[int, datetime]:

@@ -1,6 +1,7 @@
 """Reading actions from CSV or JSON Lines, reporting every bad row at once.
 
-Columns (CSV) or keys (JSONL): source_key, user_id, action, occurred_at, and optionally
+Columns (CSV) or keys (JSONL): source_key, user_id (the user's key: any text, see
+ledger/user_keys.py), action, occurred_at, and optionally
 quantity (default 1) and attributes (a JSON object). occurred_at is ISO 8601; without a zone
 it is UTC. Values are checked here with plain conversions rather than a pydantic model per
 row, because this is the bulk path; the limits are the same ones `ledger.domain.Action` uses.
@@ -33,8 +34,9 @@ from ledger.domain import (
 )
 from ledger.errors import InputProblem, InvalidInput
 from ledger.problem_log import ProblemLog
-from ledger.rows import ActionRow, LocatedRow
+from ledger.rows import ActionRow, LocatedRow, ParsedRows
 from ledger.safe_values import attributes_size_problem, json_problem, text_problem
+from ledger.user_keys import user_ref
 
 FORMATS = ("csv", "jsonl")
 # How much of a file is looked at to tell a binary file from text before parsing it.
@@ -78,7 +80,7 @@ def read_action_chunks(
     # reported, instead of the first one ending the read.
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
     records = _csv_records(text, source) if fmt == "csv" else _jsonl_records(text, source)
-    rows: list[LocatedRow] = []
+    rows = ParsedRows()
     chunk_rows = chunk_rows or CHUNK_ROWS
     for line, record in records:
         if isinstance(record, InputProblem):
@@ -92,9 +94,11 @@ def read_action_chunks(
             problems.extend(row_problems)
         elif row is not None:
             rows.append(LocatedRow(source, line, row, correction))
+            if type(row.user_id) is str:
+                rows.text_user_keys[row.user_id] = None
             if len(rows) >= chunk_rows:
                 yield rows
-                rows = []
+                rows = ParsedRows()
     if rows:
         yield rows
 
@@ -234,7 +238,7 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
 
     source_key = text_field("source_key", MAX_KEY_LENGTH)
     action = text_field("action", MAX_NAME_LENGTH)
-    user_id = _integer(record.get("user_id"), "user_id", problem, required=True, minimum=-MAX_INTEGER)
+    user_id = _user(record.get("user_id"), problem)
     quantity = _integer(record.get("quantity"), "quantity", problem, required=False, minimum=0, maximum=MAX_QUANTITY)
     occurred_at = None
     raw_time = record.get("occurred_at")
@@ -252,6 +256,20 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
         return None, problems
     assert occurred_at is not None and user_id is not None and attributes is not None
     return ActionRow(source_key, user_id, action, occurred_at, 1 if quantity is None else quantity, attributes), []
+
+
+def _user(value: Any, problem) -> int | str | None:  # type: ignore[no-untyped-def]
+    """The user column as a user reference (ledger/user_keys.py): any text key, or an integer."""
+    if value is None:
+        problem("user_id", "is required")
+        return None
+    if type(value) is int and -MAX_INTEGER <= value <= MAX_INTEGER:
+        return value
+    try:
+        return user_ref(value)
+    except ValueError as exc:
+        problem("user_id", str(exc) if isinstance(value, str) else f"{exc} ({_shown(value)})")
+        return None
 
 
 def _integer(value: Any, name: str, problem, *, required: bool, minimum: int, maximum: int = MAX_INTEGER) -> int | None:  # type: ignore[no-untyped-def]

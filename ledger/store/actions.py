@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import InputProblem, InvalidInput
 from ledger.problem_log import ProblemLog, reported
-from ledger.rows import ActionRow, LocatedRow
+from ledger.rows import ActionRow, LocatedRow, ParsedRows
 from ledger.store import ledger_numbers
 from ledger.store.action_insert import append_chunk, open_copy
 from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, takes_bulk_path
@@ -34,6 +34,8 @@ from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_trans
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
 from ledger.store.quantity_caps import quantity_problems
 from ledger.store.tables import actions
+from ledger.store.user_keys import KeyRegistry
+from ledger.user_keys import is_direct
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,7 @@ class _ChunkWriter:
         self.checked = checked
         self.postgres = dialect_of(conn).is_postgresql
         self.problems = ProblemLog()
+        self.registry = KeyRegistry(conn, number)
         self.offered = 0
         self.new = 0
         self.batch: PendingBatch | None = None
@@ -231,6 +234,7 @@ class _ChunkWriter:
         if source.problems or self.problems:
             self.progress(len(chunk))
             return
+        chunk = self._numbered(chunk)
         unique = chunk
         # Unchecked, a repeat within the chunk is left to the unique key (see write_actions):
         # a set of every key costs as much as a tenth of writing them.
@@ -241,7 +245,7 @@ class _ChunkWriter:
         if self.checked and self.batch is not None:
             self.close_copy()
         if self.checked and (self.batch is not None or _ledger_has_actions(self.conn, self.number)):
-            present, conflicts = _compare_with_recorded(self.conn, self.number, unique, self.progress, self.batch)
+            present, conflicts = _compare_with_recorded(self.conn, self.number, unique, self.progress, self.batch, self.registry)
             self.problems.extend(conflicts)
             if present:
                 unique = [located for located in unique if located.row.source_key not in present]
@@ -254,9 +258,31 @@ class _ChunkWriter:
         if unique:
             self._append([located.row for located in unique], source)
 
+    def _numbered(self, chunk: Sequence[LocatedRow]) -> Sequence[LocatedRow]:
+        """`chunk` with each user key given as text replaced by its number (new keys get one):
+        one lookup for the chunk's distinct keys; rows of integer users stay as they are."""
+        keyed = chunk.text_user_keys if isinstance(chunk, ParsedRows) else dict.fromkeys(
+            located.row.user_id for located in chunk if type(located.row.user_id) is str
+        )
+        if not keyed:
+            return chunk
+        # Looking keys up needs the connection, which a COPY under way holds.
+        self.close_copy()
+        numbers = self.registry.resolve(keyed)  # type: ignore[arg-type]
+        return [
+            located._replace(row=located.row._replace(user_id=numbers[located.row.user_id]))  # type: ignore[index]
+            if type(located.row.user_id) is str
+            else located
+            for located in chunk
+        ]
+
     def _append(self, rows: list[ActionRow], source: RowSource) -> None:
         if self.batch is None:
             self._begin(len(rows), source)
+        if self.registry.new:
+            # New keys' rows go before the events that name them.
+            self.close_copy()
+            self.registry.record_new(self.batch, self.ledger)  # type: ignore[arg-type]
         if self.postgres and self.copy is None:
             self._copy_context = open_copy(self.conn)
             self.copy = self._copy_context.__enter__()
@@ -339,7 +365,7 @@ def _dedupe_input(rows: Sequence[LocatedRow]) -> tuple[list[LocatedRow], list[In
 
 
 def _compare_with_recorded(
-    conn: Connection, number: int, rows: Sequence[LocatedRow], progress: Progress, batch: PendingBatch | None
+    conn: Connection, number: int, rows: Sequence[LocatedRow], progress: Progress, batch: PendingBatch | None, registry: KeyRegistry
 ) -> tuple[set[str], list[InputProblem]]:
     """Which keys of `rows` (one chunk, no key twice) the ledger (number `number`) already
     holds, this batch's earlier chunks included, and the problems where the payload differs.
@@ -362,7 +388,8 @@ def _compare_with_recorded(
             )
         else:
             shown = "; ".join(
-                f"{name}: recorded {getattr(recorded, name)!s}, given {getattr(given.row, name)!s}"
+                f"{name}: recorded {_shown(registry, name, getattr(recorded, name))}, "
+                f"given {_shown(registry, name, getattr(given.row, name))}"
                 for name in differing
             )
             reason = f"source_key {recorded.source_key!r} is already recorded with a different payload ({shown})"
@@ -370,6 +397,13 @@ def _compare_with_recorded(
     if present:
         progress(len(present))
     return present, problems
+
+
+def _shown(registry: KeyRegistry, name: str, value: object) -> str:
+    """A field's value in a problem: a user as its key, not the number stored for it."""
+    if name == "user_id" and isinstance(value, int) and not is_direct(value):
+        return str(registry.key_of(value))
+    return str(value)
 
 
 def _ledger_has_actions(conn: Connection, number: int) -> bool:

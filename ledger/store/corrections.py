@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 
 from ledger.domain import (
     ActionState,
@@ -30,12 +30,13 @@ from ledger.domain import (
 )
 from ledger.errors import InputProblem, InvalidInput
 from ledger.store import ledger_numbers
-from ledger.store.canonical import table_event_bytes
 from ledger.store.engine import read_transaction, write_transaction
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
 from ledger.store.ledger_zones import local_day, zone_of
 from ledger.store.quantity_caps import adjustment_problems, amendment_problems
 from ledger.store.tables import actions, adjustments, compensation_intents, corrections, merges
+from ledger.store.user_keys import KeyRegistry, insert_events, number_of_ref, refs_of_numbers
+from ledger.user_keys import UserRef
 
 
 @dataclass(frozen=True)
@@ -52,27 +53,24 @@ ADJUSTMENT_FIELDS = ("user_id", "points", "on", "reason", "kind", "author", "ref
 
 def _insert_events(conn: Connection, batch: PendingBatch, table: Any, rows: list[dict[str, Any]]) -> None:
     """Append `rows` to `table` in `batch`: sequence numbers, hash, insert."""
-    for row in rows:
-        row["seq"] = batch.next_seq()
-        row["batch_id"] = batch.batch_id
-        row["recorded_at"] = batch.recorded_at
-        batch.add_event_bytes(table_event_bytes(table, row))
-    if rows:
-        conn.execute(insert(table), rows)
+    insert_events(conn, batch, table, rows)
 
 
 def _write_batch(engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build, *, check_only: bool = False) -> CorrectionsWritten:  # type: ignore[no-untyped-def]
-    """One batch of `table` rows, built by `build(conn, number)` -> (rows, already present)
-    under the journal lock; nothing is written when it raises, builds no rows, or when only
-    checking (`check_only`: the rows it would write are counted)."""
+    """One batch of `table` rows, built by `build(conn, number, registry)` -> (rows, already
+    present) under the journal lock; nothing is written when it raises, builds no rows, or when
+    only checking (`check_only`: the rows it would write are counted). User keys the rows
+    needed numbers for (`registry`) are recorded first in the same batch."""
     number = ledger_numbers.ensure(engine, ledger)
     with write_transaction(engine) as conn:
-        rows, present = build(conn, number)
+        registry = KeyRegistry(conn, number)
+        rows, present = build(conn, number, registry)
         if check_only:
             return CorrectionsWritten(len(rows), present, None)
         if not rows:
             return CorrectionsWritten(0, present, None)
         batch = begin_batch(conn, ledger, kind, origin)
+        registry.record_new(batch, ledger)
         for row in rows:
             row["ledger"] = ledger
             row["ledger_id"] = number
@@ -88,7 +86,7 @@ def write_adjustments(engine: Engine, ledger: str, items: Sequence[Located], *, 
     """Record adjustments as one batch: a key seen before with the same payload is skipped,
     with another payload refused naming the fields that differ."""
 
-    def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
+    def build(conn: Connection, number: int, registry: KeyRegistry) -> tuple[list[dict[str, Any]], int]:
         recorded = _recorded_adjustments(conn, number, [located.item.key for located in items])
         problems: list[InputProblem] = []
         rows: list[dict[str, Any]] = []
@@ -112,7 +110,7 @@ def write_adjustments(engine: Engine, ledger: str, items: Sequence[Located], *, 
             seen[adjustment.key] = located
             admitted.append((located.source, located.line, adjustment.points))
             rows.append({
-                "adjustment_key": adjustment.key, "user_id": adjustment.user_id, "points": adjustment.points,
+                "adjustment_key": adjustment.key, "user_id": registry.number(adjustment.user_id), "points": adjustment.points,
                 "day": adjustment.on, "kind": adjustment.kind, "reason": adjustment.reason,
                 "author": adjustment.author, "reference": adjustment.reference,
             })
@@ -124,9 +122,9 @@ def write_adjustments(engine: Engine, ledger: str, items: Sequence[Located], *, 
     return _write_batch(engine, ledger, "adjustments", origin, adjustments, build)
 
 
-def _adjustment_of(row: Any) -> Adjustment:
+def _adjustment_of(row: Any, refs: dict[int, UserRef]) -> Adjustment:
     return Adjustment(
-        key=row.adjustment_key, user_id=row.user_id, points=row.points, on=row.day, reason=row.reason,
+        key=row.adjustment_key, user_id=refs[row.user_id], points=row.points, on=row.day, reason=row.reason,
         kind=row.kind, author=row.author, reference=row.reference,
     )
 
@@ -137,21 +135,29 @@ def _recorded_adjustments(conn: Connection, number: int, keys: list[str]) -> dic
         query = select(adjustments).where(
             adjustments.c.ledger_id == number, adjustments.c.adjustment_key.in_(keys[start : start + 500])
         )
-        for row in conn.execute(query):
-            found[row.adjustment_key] = _adjustment_of(row)
+        rows = conn.execute(query).all()
+        refs = refs_of_numbers(conn, number, {row.user_id for row in rows})
+        for row in rows:
+            found[row.adjustment_key] = _adjustment_of(row, refs)
     return found
 
 
-def read_adjustments(engine: Engine, ledger: str, *, kind: str | None = None, user_id: int | None = None) -> list[Adjustment]:
-    """The ledger's adjustments in recording order, optionally of one kind or user."""
+def read_adjustments(engine: Engine, ledger: str, *, kind: str | None = None, user_id: UserRef | None = None) -> list[Adjustment]:
+    """The ledger's adjustments in recording order, optionally of one kind or user (a user
+    reference, ledger/user_keys.py)."""
     with read_transaction(engine) as conn:
         number = ledger_numbers.number_of(conn, ledger)
         query = select(adjustments).where(adjustments.c.ledger_id == number)
         if kind is not None:
             query = query.where(adjustments.c.kind == kind)
         if user_id is not None:
-            query = query.where(adjustments.c.user_id == user_id)
-        return [_adjustment_of(row) for row in conn.execute(query.order_by(adjustments.c.seq))]
+            user_number = number_of_ref(conn, number, user_id)
+            if user_number is None:
+                return []
+            query = query.where(adjustments.c.user_id == user_number)
+        rows = conn.execute(query.order_by(adjustments.c.seq)).all()
+        refs = refs_of_numbers(conn, number, {row.user_id for row in rows})
+        return [_adjustment_of(row, refs) for row in rows]
 
 
 # -- corrections of actions -------------------------------------------------------------------
@@ -170,9 +176,10 @@ class _KeyState:
     last_kind: str | None
     last_at: datetime | None
 
-    def as_state(self, source_key: str) -> ActionState:
+    def as_state(self, source_key: str, user: UserRef) -> ActionState:
+        """The state, its user given as `user` (the reference of its number)."""
         return ActionState(
-            source_key=source_key, user_id=self.user_id, action=self.action, occurred_at=self.occurred_at,
+            source_key=source_key, user_id=user, action=self.action, occurred_at=self.occurred_at,
             quantity=self.quantity, attributes=json.loads(self.attributes), active=self.active,
             last_changed_at=self.last_at,
         )
@@ -207,7 +214,9 @@ def read_action_states(engine: Engine, ledger: str, keys: Iterable[str] | None =
     """Recorded actions (all, or those of `keys`) as they stand after their corrections."""
     with read_transaction(engine) as conn:
         number = ledger_numbers.number_of(conn, ledger)
-        return {key: state.as_state(key) for key, state in _states(conn, number, keys).items()}
+        states = _states(conn, number, keys)
+        refs = refs_of_numbers(conn, number, {state.user_id for state in states.values()})
+        return {key: state.as_state(key, refs[state.user_id]) for key, state in states.items()}
 
 
 CORRECTION_KINDS = {Retraction: "retraction", Reinstatement: "reinstatement", Amendment: "amendment"}
@@ -224,7 +233,7 @@ def write_corrections(
     so a re-run of a file adds nothing); amending a retracted key. An amendment to the
     state already recorded is a no-op."""
 
-    def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
+    def build(conn: Connection, number: int, registry: KeyRegistry) -> tuple[list[dict[str, Any]], int]:
         states = _states(conn, number, [located.item.source_key for located in items])
         zone = zone_of(conn, ledger)
         problems: list[InputProblem] = []
@@ -324,19 +333,21 @@ def write_merge(engine: Engine, ledger: str, merge: Merge, *, origin: str | None
     merged (into another target; the same merge again is a no-op), or a merge that would
     close a cycle."""
 
-    def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
+    def build(conn: Connection, number: int, registry: KeyRegistry) -> tuple[list[dict[str, Any]], int]:
         direct = dict(
             conn.execute(select(merges.c.source_user, merges.c.target_user).where(merges.c.ledger_id == number)).all()
         )
+        source, target = registry.number(merge.source), registry.number(merge.target)
         where = "merge-users"
-        if merge.source in direct:
-            if direct[merge.source] == merge.target:
+        if source in direct:
+            if direct[source] == target:
                 return [], 1
-            raise InvalidInput([InputProblem(where, None, "source", f"user {merge.source} is already merged into user {direct[merge.source]}")], what="merge")
-        final = resolve_chains({**direct, merge.source: merge.target})[merge.source]
-        if final == merge.source:
+            merged_into = refs_of_numbers(conn, number, [direct[source]])[direct[source]]
+            raise InvalidInput([InputProblem(where, None, "source", f"user {merge.source} is already merged into user {merged_into}")], what="merge")
+        final = resolve_chains({**direct, source: target})[source]
+        if final == source:
             raise InvalidInput([InputProblem(where, None, "target", f"user {merge.target} is merged into user {merge.source} already: this merge would close a cycle")], what="merge")
-        return [{"source_user": merge.source, "target_user": merge.target, "merged_at": merge.at, "reason": merge.reason}], 0
+        return [{"source_user": source, "target_user": target, "merged_at": merge.at, "reason": merge.reason}], 0
 
     return _write_batch(engine, ledger, "merge", origin, merges, build)
 
@@ -359,7 +370,7 @@ def write_compensation_intents(engine: Engine, ledger: str, intents: Sequence[Co
     """Record, as one batch, that `intents` are about to be sent (again, after an interrupted
     send: each attempt is its own event)."""
 
-    def build(conn: Connection, number: int) -> tuple[list[dict[str, Any]], int]:
+    def build(conn: Connection, number: int, registry: KeyRegistry) -> tuple[list[dict[str, Any]], int]:
         return [
             {"intent_key": intent.key, "user_id": intent.user_id, "points": intent.points, "day": intent.on, "reason": intent.reason}
             for intent in intents

@@ -244,9 +244,42 @@ compensation_intents = Table(
     Index("ix_compensation_intents_key", "ledger_id", "intent_key"),
 )
 
+# User keys (migration 0015): the number each key of a ledger is kept as, for keys that are
+# not a direct integer (ledger/user_keys.py), unique both ways. Hash-chained like every event
+# table, since changing a row would hand a user's points to another key.
+user_keys = Table(
+    "user_keys",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("ledger", String(100), nullable=False),
+    Column("ledger_id", Integer, nullable=False),
+    Column("user_key", String(200), nullable=False),
+    Column("user_number", BigInteger, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    UniqueConstraint("user_key", "ledger_id", name="uq_user_keys_key_ledger"),
+    UniqueConstraint("user_number", "ledger_id", name="uq_user_keys_number_ledger"),
+)
+
+# A user's username and display name as of `recorded_at`; the latest row of a user wins.
+# Names only label outputs: they never change a score.
+user_names = Table(
+    "user_names",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("ledger", String(100), nullable=False),
+    Column("ledger_id", Integer, nullable=False),
+    Column("user_number", BigInteger, nullable=False),
+    Column("username", Text, nullable=True),
+    Column("name", Text, nullable=True),
+    Column("recorded_at", DateTime, nullable=False),
+    Index("ix_user_names_user", "ledger_id", "user_number", "seq"),
+)
+
 EVENT_TABLES = (
     "batches", "actions", "schedule_versions", "schedule_rules", "schedule_rule_points",
-    "adjustments", "corrections", "merges", "compensation_intents",
+    "adjustments", "corrections", "merges", "compensation_intents", "user_keys", "user_names",
 )
 
 # Projections (migration 0002): derived, rebuildable read models, not events. `recalc`

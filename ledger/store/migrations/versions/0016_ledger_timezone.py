@@ -13,7 +13,7 @@ from ledger.store.dialects import dialect_of
 from ledger.store.typed_columns import sqlite_type_check
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
