@@ -34,11 +34,24 @@ class Forum(Protocol):
 FIRST_KEY = -(2**62)
 
 
-def pages(forum: Forum, query: Query, *, page_size: int = MAX_PAGE, after: int = FIRST_KEY) -> Iterator[list[dict[str, Any]]]:
-    """Every row of a paged query, a page at a time, in key order, keyed above `after`."""
+# A scoring query's :changed_since when only the rows scoring now are wanted.
+NEVER = datetime(9999, 12, 31)
+
+
+def pages(
+    forum: Forum, query: Query, *, page_size: int = MAX_PAGE, after: int = FIRST_KEY, changed_since: datetime | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Every row of a paged query, a page at a time, in key order, keyed above `after`. A
+    scoring query answers the rows scoring now, or with `changed_since` every row the forum
+    changed since then, each with `scores` and `changed_at`."""
     page_size = min(page_size, MAX_PAGE)
+    extra: dict[str, Any] = {}
+    if query.reads_changes:
+        extra["changed_since"] = changed_since or NEVER
+    elif changed_since is not None:
+        raise ValueError(f"query {query.name} does not read changes")
     while True:
-        rows = forum.run(query, {"after": after, "limit": page_size})
+        rows = forum.run(query, {"after": after, "limit": page_size, **extra})
         if rows:
             yield rows
         if len(rows) < page_size:
