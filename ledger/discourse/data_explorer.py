@@ -106,7 +106,7 @@ class DataExplorerForum:
             if "does not exist" in str(exc):
                 raise QueryFailed(
                     f"{exc}: the forum lacks a plugin's tables; save the query composed without it "
-                    "(scoreledger discourse explorer-query --without solved|reactions|chat)"
+                    "(scoreledger discourse explorer-query --without PART)"
                 ) from None
             raise
         if result.rows and "row" not in result.columns:

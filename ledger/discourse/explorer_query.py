@@ -6,8 +6,9 @@ binds the parameter as a literal, so the planner drops every other branch before
 A branch answers `key` (its paging key) and `row` (the shipped query's row as JSON text),
 since the queries' columns differ. A branch names its tables, so a forum without a plugin
 (solved, reactions, chat) needs the query composed without that plugin's branches
-(`scoreledger discourse explorer-query --without chat`); sql/discourse/data_explorer.sql is
-the query with every branch, and a test keeps it equal to `compose()`.
+(`scoreledger discourse explorer-query --without chat`), as does an older forum (G1 or G2:
+`--without leaderboards --without solved-answers`); sql/discourse/data_explorer.sql is
+`compose()`, for a current forum with every plugin, and a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ READ_BY_IMPORT = (
     "solution", "solution_answers", "flag_created", "user_invited", "reaction_received", "reaction_given",
     "chat_message_created", "chat_reaction_received", "chat_reaction_given",
 )
-# Branches reading a plugin's own tables, left out with --without <plugin>.
+# Branches reading tables or columns some forums lack, left out with --without <part>: a
+# plugin not installed, discourse-solved before several answers per topic, a plugin
+# generation before per-leaderboard values (G1, G2).
 PLUGIN_BRANCHES = {
     "solved": ("solution", "solution_answers"),
+    "solved-answers": ("solution_answers",),
+    "leaderboards": ("leaderboards",),
     "reactions": ("reaction_received", "reaction_given"),
     "chat": ("chat_message_created", "chat_reaction_received", "chat_reaction_given"),
 }
@@ -42,7 +47,7 @@ HEADER = """-- name: data_explorer
 
 def compose(without: tuple[str, ...] = ()) -> str:
     """The Data Explorer query with a branch for every query the import reads, except those
-    of the plugins named in `without`."""
+    of the parts named in `without` (see PLUGIN_BRANCHES)."""
     unknown = sorted(set(without) - set(PLUGIN_BRANCHES))
     if unknown:
         raise ValueError(f"unknown plugin(s) {', '.join(unknown)}: choose among {', '.join(PLUGIN_BRANCHES)}")

@@ -19,7 +19,8 @@ SELECT to_regclass('gamification_leaderboard_scores') IS NOT NULL AS gamificatio
        to_regclass('chat_messages') IS NOT NULL AS chat_messages,
        to_regclass('chat_message_reactions') IS NOT NULL AS chat_message_reactions,
        to_regclass('user_histories') IS NOT NULL AS user_histories,
-       (SELECT MAX(version) FROM schema_migrations) AS newest_migration
+       (SELECT MAX(version) FROM schema_migrations) AS newest_migration,
+       CAST(timezone('UTC', CURRENT_TIMESTAMP) AS timestamp) AS forum_now
 ) AS q
 WHERE :scorable = 'forum_shape')
 UNION ALL
