@@ -17,7 +17,7 @@ from ledger.discourse.queries import as_text_without_comments, load
 
 # The shipped queries an import and schedule-history read, in the order they appear.
 READ_BY_IMPORT = (
-    "forum_shape", "users", "score_events", "post_changes", "site_settings", "setting_changes", "leaderboards",
+    "forum_shape", "users", "score_events", "site_settings", "setting_changes", "leaderboards",
     "day_visited", "time_read", "post_read", "post_created", "topic_created", "like_received", "like_given",
     "solution", "solution_answers", "flag_created", "user_invited", "reaction_received", "reaction_given",
     "chat_message_created", "chat_reaction_received", "chat_reaction_given",
@@ -40,7 +40,7 @@ HEADER = """-- name: data_explorer
 -- datetime :changed_since = 9999-12-31T00:00:00
 -- scoreledger, Discourse import through Data Explorer: the rows of one shipped query
 -- (:scorable names it: a scorable such as post_created, or users, forum_shape, score_events,
--- site_settings, setting_changes, leaderboards, post_changes), keyed above :after, at most
+-- site_settings, setting_changes, leaderboards), keyed above :after, at most
 -- :limit, as `key` and `row` (the row as JSON). Paste this whole text as one query.
 """
 

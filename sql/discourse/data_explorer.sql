@@ -6,7 +6,7 @@
 -- datetime :changed_since = 9999-12-31T00:00:00
 -- scoreledger, Discourse import through Data Explorer: the rows of one shipped query
 -- (:scorable names it: a scorable such as post_created, or users, forum_shape, score_events,
--- site_settings, setting_changes, leaderboards, post_changes), keyed above :after, at most
+-- site_settings, setting_changes, leaderboards), keyed above :after, at most
 -- :limit, as `key` and `row` (the row as JSON). Paste this whole text as one query.
 SELECT everything.key, everything.row FROM (
 (SELECT 0 AS key, CAST(row_to_json(q) AS text) AS row FROM (
@@ -45,17 +45,6 @@ ORDER BY e.id
 LIMIT :limit
 ) AS q
 WHERE :scorable = 'score_events')
-UNION ALL
-(SELECT CAST(q.key AS bigint) AS key, CAST(row_to_json(q) AS text) AS row FROM (
-SELECT p.id AS key,
-       GREATEST(p.updated_at, p.deleted_at, t.updated_at, t.deleted_at) AS changed_at
-FROM posts AS p
-INNER JOIN topics AS t ON t.id = p.topic_id
-WHERE p.id > :after
-ORDER BY p.id
-LIMIT :limit
-) AS q
-WHERE :scorable = 'post_changes')
 UNION ALL
 (SELECT CAST(q.key AS bigint) AS key, CAST(row_to_json(q) AS text) AS row FROM (
 SELECT s.id AS key, s.name, s.value
