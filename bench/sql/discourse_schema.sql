@@ -128,6 +128,7 @@ CREATE TABLE invites (
     id bigint PRIMARY KEY,
     invited_by_id bigint NOT NULL,
     redemption_count integer NOT NULL DEFAULT 0,
+    deleted_at timestamp,
     created_at timestamp NOT NULL,
     updated_at timestamp NOT NULL
 );

@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from ledger.discourse.queries import MAX_PAGE, Query, as_psycopg
 from ledger.domain import parse_timestamp, utc_naive
 from ledger.errors import DatabaseUnavailable, LedgerError
+from ledger.store.actions import ActionRow
 
 
 class ForumError(LedgerError):
@@ -79,6 +80,27 @@ class PostgresForum:
         except psycopg.Error as exc:
             raise ForumError(f"query {query.name} failed on the forum: {_first_line(exc)}") from None
 
+    def scoring_rows(self, query: Query, action: str, prefix: str, *, after: int, limit: int) -> list[ActionRow]:
+        """The rows scoring now of a scoring query, keyed above `after`, at most `limit`, as the
+        ledger's actions, with the source key and the attributes (spelled as `canonical_json`
+        spells them) built by the forum's server, so that Python makes one tuple per row
+        and nothing else."""
+        text = self._prepared.get(f"{query.name}:actions")
+        if text is None:
+            text = self._prepared[f"{query.name}:actions"] = (
+                f"SELECT {_literal(prefix + ':')} || q.key, CAST(q.user_id AS bigint), {_literal(action)}, "
+                "q.occurred_at, CAST(q.quantity AS bigint), "
+                """'{' || concat_ws(',', '"category_id":' || q.category_id, '"post_id":' || q.post_id, '"topic_id":' || q.topic_id) || '}' """
+                f"FROM ({as_psycopg(query.text)}) AS q WHERE q.user_id IS NOT NULL"
+            )
+        params = {"after": after, "limit": limit, "changed_since": NEVER}
+        try:
+            with self.conn.cursor(row_factory=tuple_row) as cursor:
+                cursor.execute(text, {name: value for name, value in params.items() if name in query.params}, prepare=True)
+                return list(map(ActionRow._make, cursor.fetchall()))
+        except psycopg.Error as exc:
+            raise ForumError(f"query {query.name} failed on the forum: {_first_line(exc)}") from None
+
     def close(self) -> None:
         self.conn.close()
 
@@ -87,6 +109,11 @@ class PostgresForum:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _literal(text: str) -> str:
+    """A constant of our own (an action name, a key prefix) as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _first_line(exc: Exception) -> str:

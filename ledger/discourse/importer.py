@@ -21,7 +21,7 @@ from sqlalchemy import BigInteger, cast, func, select
 
 from ledger import ledger_numbers
 from ledger.api import Ledger
-from ledger.discourse.forum import FIRST_KEY, NEVER, Forum, as_datetime, pages
+from ledger.discourse.forum import FIRST_KEY, NEVER, Forum, PostgresForum, as_datetime, pages
 from ledger.discourse.queries import MAX_PAGE, load
 from ledger.discourse.score_events import ScoreEvent, read_score_events, score_event_adjustments
 from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for
@@ -109,6 +109,13 @@ def read_users(forum: Forum, shape: ForumShape) -> dict[int, ForumUser]:
     return users
 
 
+# A first import records what it read every this many rows: fewer, larger batches cost less
+# per row, and a read cut short loses at most this many.
+FLUSH_ROWS = 250_000
+# Rows per read of a scorable from the database (Data Explorer's calls take 10,000 at most).
+COPY_PAGE = 500_000
+
+
 @dataclass
 class Read:
     """What a read of the scorables found: the rows scoring now (as actions), and with a read
@@ -129,11 +136,14 @@ def extract(
     *,
     changed_since: datetime | None = None,
     flush: Callable[[list[ActionRow]], None] | None = None,
+    flush_every: int = FLUSH_ROWS,
 ) -> Read:
     """The rows of every scorable whose tables the forum has: those scoring now keyed above
     the scorable's watermark (its source-key prefix's highest recorded key), or all of them
     without watermarks; with `changed_since`, every row the forum changed since then, scoring
-    or not. `flush` takes each scorable's scoring rows as soon as they are read."""
+    or not. `flush` takes the scoring rows read so far whenever `flush_every` are waiting
+    (pages are in key order, so what was flushed leaves a watermark to resume from), and the
+    rest at the end."""
     read = Read()
     for scorable in SCORABLES:
         query = query_for(scorable, shape)
@@ -142,7 +152,21 @@ def extract(
             continue
         prefix = key_prefix(scorable, shape)
         after = (watermarks or {}).get(prefix, FIRST_KEY)
-        start = len(read.scoring)
+        if changed_since is None and isinstance(forum, PostgresForum):
+            # A database: the rows come as actions, in large pages (no call limit to keep).
+            while True:
+                found = forum.scoring_rows(query, scorable.action, prefix, after=after, limit=COPY_PAGE)
+                read.scoring.extend(found)
+                report.found[scorable.action] += len(found)
+                if progress:
+                    progress(scorable.action, len(found))
+                if flush is not None and len(read.scoring) >= flush_every:
+                    flush(read.scoring)
+                    read.scoring = []
+                if len(found) < COPY_PAGE:
+                    break
+                after = int(found[-1].source_key.rsplit(":", 1)[1])
+            continue
         for page in pages(forum, query, page_size=page_size, after=after, changed_since=changed_since):
             scoring = page
             if changed_since is not None:
@@ -156,10 +180,14 @@ def extract(
             report.found[scorable.action] += len(scoring)
             if progress:
                 progress(scorable.action, len(page))
-        if flush is not None and len(read.scoring) > start:
-            flush(read.scoring[start:])
-            del read.scoring[start:]
+            if flush is not None and len(read.scoring) >= flush_every:
+                flush(read.scoring)
+                read.scoring = []
+    if flush is not None and read.scoring:
+        flush(read.scoring)
+        read.scoring = []
     return read
+
 
 
 def recorded(book: Ledger) -> dict[str, ActionRow]:
