@@ -387,7 +387,8 @@ def _plugin_side(current: Run, url: str, community: Community, corrections: Corr
             ledger_times.append(probe["seconds"])
         current.say(f"side by side: plugin-style {plugin_times[-1]:.1f} s, scoreledger {ledger_times[-1] if ledger_times else float('nan'):.1f} s")
     if ledger_url is not None:
-        current.add(measure_import(url, ledger_url))
+        for result in measure_import(url, ledger_url):
+            current.add(result)
     forum_rows = sum(counts.values())  # type: ignore[union-attr]
     plugin_median = statistics.median(plugin_times)
     current.add(Result(

@@ -352,10 +352,11 @@ def _when(moment: datetime, changed_at: datetime | None) -> datetime:
     return moment if changed_at is None else min(moment, changed_at)
 
 
-def vanished_user_merges(book: Ledger, forum: Forum, shape: ForumShape, users: dict[int, ForumUser], tries: int = 20) -> dict[int, int]:
+def vanished_user_merges(book: Ledger, forum: Forum, shape: ForumShape, users: dict[int, ForumUser], tries: int = 5, most: int = 100) -> dict[int, int]:
     """Users the ledger has and the forum no longer has (Discourse deletes the source of a
     merge), with the user a row of theirs now reads under: found by reading a few of their
-    recorded keys on the forum again, one row each."""
+    recorded keys on the forum again, one row each (at most `tries` keys of at most `most`
+    users a run: a user deleted without a merge is looked at again on every run)."""
     queries = {key_prefix(scorable, shape): query for scorable in SCORABLES if (query := query_for(scorable, shape)) is not None}
     merges: dict[int, int] = {}
     with read_transaction(book.engine) as conn:
@@ -364,7 +365,7 @@ def vanished_user_merges(book: Ledger, forum: Forum, shape: ForumShape, users: d
             return merges
         merged = merge_targets(conn, number)
         known = conn.execute(select(user_totals.c.user_id).where(user_totals.c.ledger_id == number)).scalars().all()
-        gone = [user for user in known if user not in users and user not in merged]
+        gone = [user for user in known if user not in users and user not in merged][:most]
         keys = {
             user: conn.execute(select(actions.c.source_key).where(actions.c.ledger_id == number, actions.c.user_id == user).order_by(actions.c.seq).limit(tries)).scalars().all()
             for user in gone
