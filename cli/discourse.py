@@ -264,6 +264,7 @@ def _progress() -> Progress:
 COUNTS = ("added", "retracted", "reinstated", "amended", "merged")
 
 
+
 def _summary(report: ImportReport, fmt: OutputFormat) -> None:
     """Counts per action type of what was (or, with --dry-run, would be) added, retracted,
     reinstated, amended and merged."""
@@ -281,6 +282,8 @@ def _summary(report: ImportReport, fmt: OutputFormat) -> None:
     render(rows, columns, fmt)
     off = report.off_board
     totals = ", ".join(f"{sum(getattr(report, name).values())} {name}" for name in COUNTS)
+    if report.reconciled_all_because:
+        say(f"every key was reconciled, as --full does: {report.reconciled_all_because}")
     unhandled = f"; {sum(report.changed.values())} changed in ways no correction expresses (left as recorded)" if report.changed else ""
     say(
         f"{prefix}{totals}{unhandled}; {len(report.merges)} user merge(s); "

@@ -80,6 +80,8 @@ class ImportReport:
     adjustments: list[Adjustment] = field(default_factory=list)
     dry_run: bool = False
     full: bool = False
+    # Why a run without --full reconciled every key all the same (None: it did not).
+    reconciled_all_because: str | None = None
     batch_id: int | None = None
 
     @property
@@ -278,9 +280,13 @@ def import_forum(
     seen_before = changes_seen_to(book) if marks else None
     if marks and not full:
         report.merges = vanished_user_merges(book, forum, shape, report.users)
-        if report.merges or seen_before is None:
-            # A merge folds and deletes rows no timestamp shows; a ledger without a change
-            # watermark cannot tell what changed: both need every key reconciled.
+        # A merge folds and deletes rows no timestamp shows; a ledger without a change
+        # watermark cannot tell what changed: both need every key reconciled.
+        if report.merges:
+            report.reconciled_all_because = "a user gone from the forum was merged into another there"
+        elif seen_before is None:
+            report.reconciled_all_because = "the ledger holds no change watermark of an earlier import"
+        if report.reconciled_all_because:
             report.full = full = True
     seen_to = shape.forum_now or moment
     origin = f"{ORIGIN} ({shape.generation}); changes seen to {seen_to.isoformat()}"

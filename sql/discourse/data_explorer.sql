@@ -137,7 +137,7 @@ SELECT p.id AS key, p.user_id, p.created_at AS occurred_at, 1 AS quantity,
         AND p.post_type = 1
         AND p.wiki IS FALSE
         AND p.hidden IS FALSE) AS scores,
-       GREATEST(p.updated_at, p.deleted_at, t.updated_at, t.deleted_at) AS changed_at
+       GREATEST(p.updated_at, p.deleted_at, p.hidden_at, t.updated_at, t.deleted_at) AS changed_at
 FROM posts AS p
 INNER JOIN topics AS t ON t.id = p.topic_id
 WHERE p.id > :after
