@@ -88,15 +88,16 @@ class PostgresForum:
         text = self._prepared.get(f"{query.name}:actions")
         if text is None:
             text = self._prepared[f"{query.name}:actions"] = (
-                f"SELECT {_literal(prefix + ':')} || q.key, CAST(q.user_id AS bigint), {_literal(action)}, "
+                "SELECT CAST(%(key_prefix)s AS text) || q.key, CAST(q.user_id AS bigint), CAST(%(action_name)s AS text), "
                 "q.occurred_at, CAST(q.quantity AS bigint), "
                 """'{' || concat_ws(',', '"category_id":' || q.category_id, '"post_id":' || q.post_id, '"topic_id":' || q.topic_id) || '}' """
                 f"FROM ({as_psycopg(query.text)}) AS q WHERE q.user_id IS NOT NULL"
             )
         params = {"after": after, "limit": limit, "changed_since": NEVER}
+        bound = {name: value for name, value in params.items() if name in query.params}
         try:
             with self.conn.cursor(row_factory=tuple_row) as cursor:
-                cursor.execute(text, {name: value for name, value in params.items() if name in query.params}, prepare=True)
+                cursor.execute(text, {**bound, "key_prefix": f"{prefix}:", "action_name": action}, prepare=True)
                 return list(map(ActionRow._make, cursor.fetchall()))
         except psycopg.Error as exc:
             raise ForumError(f"query {query.name} failed on the forum: {_first_line(exc)}") from None
@@ -109,11 +110,6 @@ class PostgresForum:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _literal(text: str) -> str:
-    """A constant of our own (an action name, a key prefix) as an SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _first_line(exc: Exception) -> str:
