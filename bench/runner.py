@@ -431,7 +431,8 @@ def _plugin_side(current: Run, url: str, community: Community, corrections: Corr
         current.say(f"side by side: plugin-style {plugin_times[-1]:.1f} s, scoreledger {ledger_times[-1] if ledger_times else float('nan'):.1f} s")
     forum_rows = sum(counts.values())  # type: ignore[union-attr]
     if ledger_url is not None:
-        current.add(measure_import(url, ledger_url))
+        for result in measure_import(url, ledger_url):
+            current.add(result)
         with current.step("discourse compensation plan and push"):
             _compensation_measures(current, url, ledger_url, admin_url, forum_rows)
     plugin_median = statistics.median(plugin_times)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +14,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ledger.discourse import settings as forum_settings
+from ledger.discourse.data_explorer import DataExplorerForum
+from ledger.discourse.explorer_query import PLUGIN_BRANCHES, compose
 from ledger.discourse.forum import PostgresForum
+from ledger.discourse.http import DiscourseClient
 from ledger.discourse.importer import ImportReport, import_forum
 from ledger.discourse.scorables import ACTION_NAMES, GENERATIONS, detect_shape
 from ledger.errors import InputProblem, InvalidInput
@@ -31,9 +36,38 @@ app = typer.Typer(
 )
 
 DsnOption = Annotated[
-    str,
+    str | None,
     typer.Option("--dsn", help="The Discourse database, postgresql://USER@HOST/DB. Read only, in a read-only session.", show_default=False),
 ]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="A hosted forum, read through Data Explorer (with --query-id); the API key and username come from "
+        "DISCOURSE_API_KEY and DISCOURSE_API_USERNAME only.",
+        show_default=False,
+    ),
+]
+QueryIdOption = Annotated[
+    int | None,
+    typer.Option("--query-id", help="With --url: the id of the saved Data Explorer query holding sql/discourse/data_explorer.sql.", show_default=False),
+]
+
+
+@contextmanager
+def _forum(dsn: str | None, url: str | None, query_id: int | None) -> Iterator[Any]:
+    """The forum to read: its database (--dsn) or its Data Explorer (--url, --query-id)."""
+    if (dsn is None) == (url is None):
+        raise InvalidInput([InputProblem("--dsn", None, None, "give either --dsn (the forum's database) or --url with --query-id (Data Explorer)")], what="discourse")
+    if dsn is not None:
+        with PostgresForum(dsn) as forum:
+            yield forum
+        return
+    if query_id is None:
+        raise InvalidInput([InputProblem("--query-id", None, None, "--url needs --query-id: the saved query holding sql/discourse/data_explorer.sql")], what="discourse")
+    assert url is not None
+    with DataExplorerForum(DiscourseClient(url), query_id) as forum:
+        yield forum
 GenerationOption = Annotated[
     str | None,
     typer.Option("--generation", help="G1 (standalone plugin), G2 (bundled in core) or G3 (per-leaderboard scoring). Default: detected.", show_default=False),
@@ -65,10 +99,34 @@ def defaults(
     sys.stdout.write(export_schedule([forum_settings.default_schedule()], fmt))
 
 
+@app.command("explorer-query")
+def explorer_query(
+    without: Annotated[
+        list[str] | None,
+        typer.Option("--without", help=f"Leave out a part the forum lacks: {', '.join(PLUGIN_BRANCHES)} (repeatable; G1 and G2 forums: leaderboards, solved-answers).", show_default=False),
+    ] = None,
+) -> None:
+    """Print the one Data Explorer query a hosted forum's import needs (sql/discourse/data_explorer.sql).
+
+    An admin creates a query in Data Explorer, pastes this text, saves it and passes its id
+    as --query-id. The query reads a current forum with every plugin; a forum without the
+    solved, reactions or chat plugin needs it without that part (its tables do not exist
+    there), and a forum on the G1 or G2 plugin without leaderboards and solved-answers.
+
+    Example: scoreledger discourse explorer-query --without chat > discourse-query.sql
+    """
+    try:
+        sys.stdout.write(compose(tuple(without or ())))
+    except ValueError as exc:
+        raise InvalidInput([InputProblem("--without", None, None, str(exc))], what="discourse") from None
+
+
 @app.command("schedule-history")
 def schedule_history(
     ctx: typer.Context,
-    dsn: DsnOption,
+    dsn: DsnOption = None,
+    url: UrlOption = None,
+    query_id: QueryIdOption = None,
     leaderboard: Annotated[
         int | None,
         typer.Option("--leaderboard", help="G3: the history as seen by this leaderboard (its overrides and categories on top of the site's values).", show_default=False),
@@ -85,7 +143,7 @@ def schedule_history(
 
     Example: scoreledger --ledger forum discourse schedule-history --dsn postgresql://discourse@db/discourse --apply
     """
-    with PostgresForum(dsn) as forum:
+    with _forum(dsn, url, query_id) as forum:
         current = forum_settings.current_values(forum)
         changes = forum_settings.setting_changes(forum)
         overlay = None
@@ -129,7 +187,9 @@ def _rule_text(rule: forum_settings.Rule) -> str:
 @app.command("import")
 def import_command(
     ctx: typer.Context,
-    dsn: DsnOption,
+    dsn: DsnOption = None,
+    url: UrlOption = None,
+    query_id: QueryIdOption = None,
     generation: GenerationOption = None,
     full: Annotated[bool, typer.Option("--full", help="Read every row again, not only those above the recorded watermarks, and correct what changed since recorded: retract, reinstate, amend, merge users.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read the forum and show the counts; write nothing.")] = False,
@@ -150,18 +210,22 @@ def import_command(
     reaction_received, reaction_given, chat_message_created, chat_reaction_received,
     chat_reaction_given); source keys are stable (post:123, like-received:456, visit:789),
     so running it again adds only what is new: each action type is read from its watermark
-    (the highest key recorded for it), and the latest days' visits again (amended if they grew).
-    --full reconciles every key: what stopped scoring is retracted, what scores again
-    reinstated, changed measures amended, accounts Discourse merged are merged. Score events
+    (the highest key recorded for it), and the rows the forum changed since the last import
+    are reconciled: what stopped scoring is retracted, what scores again reinstated, changed
+    measures amended, accounts Discourse merged are merged. --full reconciles every key (for
+    changes no timestamp shows: a row deleted outright, an unaccepted solution). Score events
     become adjustments (kind imported), except those the ledger posted. At the end: counts per
     action type of what was added, retracted, reinstated, amended and merged. Price them with
     `discourse schedule-history`.
+
+    Hosted forums: --url https://forum.example --query-id N, N being the saved Data Explorer
+    query of `scoreledger discourse explorer-query`.
 
     Example: scoreledger --ledger forum discourse import --dsn postgresql://discourse@db/discourse --dry-run
     """
     chosen = _generation(generation)
     book = options(ctx).open()
-    with PostgresForum(dsn) as forum, _progress() as bar:
+    with _forum(dsn, url, query_id) as forum, _progress() as bar:
         tasks: dict[str, Any] = {}
 
         def advance(action: str, rows: int) -> None:
@@ -201,6 +265,7 @@ def _progress() -> Progress:
 COUNTS = ("added", "retracted", "reinstated", "amended", "merged")
 
 
+
 def _summary(report: ImportReport, fmt: OutputFormat) -> None:
     """Counts per action type of what was (or, with --dry-run, would be) added, retracted,
     reinstated, amended and merged."""
@@ -218,6 +283,8 @@ def _summary(report: ImportReport, fmt: OutputFormat) -> None:
     render(rows, columns, fmt)
     off = report.off_board
     totals = ", ".join(f"{sum(getattr(report, name).values())} {name}" for name in COUNTS)
+    if report.reconciled_all_because:
+        say(f"every key was reconciled, as --full does: {report.reconciled_all_because}")
     unhandled = f"; {sum(report.changed.values())} changed in ways no correction expresses (left as recorded)" if report.changed else ""
     say(
         f"{prefix}{totals}{unhandled}; {len(report.merges)} user merge(s); "

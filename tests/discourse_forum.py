@@ -79,6 +79,7 @@ CREATE TABLE posts (
     post_type integer NOT NULL DEFAULT 1,
     wiki boolean NOT NULL DEFAULT false,
     hidden boolean NOT NULL DEFAULT false,
+    hidden_at timestamp,
     deleted_at timestamp,
     created_at timestamp NOT NULL,
     updated_at timestamp NOT NULL

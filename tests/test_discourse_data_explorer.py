@@ -7,6 +7,8 @@ import psycopg
 import pytest
 
 from ledger.discourse.data_explorer import DataExplorerForum, iter_pages, iter_rows
+from ledger.discourse.forum import NEVER, PostgresForum
+from ledger.discourse.queries import load
 from ledger.discourse.http import DiscourseClient, ForumUnavailable, QueryFailed, RetryPolicy
 from tests.discourse_standin import StandIn
 from tests.standin_fixtures import API_KEY, API_USERNAME, _forum_database_once, credentials, forum_database, standin  # noqa: F401
@@ -116,11 +118,22 @@ class Named:
         self.name = name
 
 
-def test_the_importers_forum_seam_over_data_explorer(standin: StandIn) -> None:  # noqa: F811
-    fill(standin, 30)
-    standin.add_query(11, EVENTS_BY_KEY)
-    forum = DataExplorerForum(DiscourseClient(standin.url, rate_per_minute=None), {"score_events": 11})
-    rows = forum.run(Named("score_events"), {"after": 10, "limit": 5})
-    assert [row["key"] for row in rows] == [11, 12, 13, 14, 15]
-    with pytest.raises(QueryFailed, match="no Data Explorer query id"):
-        forum.run(Named("post_created"), {"after": 0, "limit": 5})
+def test_the_importers_forum_seam_runs_every_query_through_one_saved_query(credentials: None) -> None:  # noqa: F811
+    from tests.test_discourse_import import make_forum
+
+    for forum in make_forum("G3", seed=3):
+        with StandIn(forum.url, api_key=API_KEY, username=API_USERNAME) as server:
+            server.add_query(11, load("data_explorer").text)
+            source = DataExplorerForum(DiscourseClient(server.url, rate_per_minute=None), 11)
+            rows = source.run(load("score_events"), {"after": 1, "limit": 2})
+            assert [row["key"] for row in rows] == [2, 3] and set(rows[0]) == {"key", "user_id", "date", "points", "description"}
+            assert source.run(load("forum_shape"), {})[0]["gamification_leaderboard_scores"] is True
+            with PostgresForum(forum.url) as database:
+                for name in ("post_created", "users"):
+                    direct = database.run(load(name), {"after": -1000, "limit": 50, "changed_since": NEVER} if name != "users" else {"after": -1000, "limit": 50})
+                    hosted = source.run(load(name), {"after": -1000, "limit": 50, "changed_since": NEVER} if name != "users" else {"after": -1000, "limit": 50})
+                    assert [row["key"] for row in hosted] == [row["key"] for row in direct] and hosted
+            assert {request.path for request in server.recorded("POST", RUN)} == {f"{RUN}11/run"}
+            server.add_query(12, EVENTS_BY_KEY)
+            with pytest.raises(QueryFailed, match="not scoreledger's"):
+                DataExplorerForum(DiscourseClient(server.url, rate_per_minute=None), 12).run(Named("score_events"), {"after": 0, "limit": 5})

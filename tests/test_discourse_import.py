@@ -117,9 +117,9 @@ def test_running_again_with_nothing_new_writes_nothing(forum: Forum, book: Ledge
         again = import_forum(book, source)
         full = import_forum(book, source, full=True)
     assert first.batch_id is not None
-    # Only the latest days' visits are read again (today's visit may still grow).
-    assert again.batch_id is None and not again.added and not again.corrections
-    assert set(again.found) <= {"day_visited", "time_read", "post_read"} and again.found["day_visited"] < first.found["day_visited"]
+    # Only rows above the watermarks count as found; rows changed since the last run are read again.
+    assert again.batch_id is None and not again.added and not again.corrections and not again.full
+    assert sum(again.found.values()) == 0
     assert full.batch_id is None and not full.added and not full.changed and not full.corrections and not full.merges
     assert not again.adjustments and not full.adjustments
     assert full.found == first.found
@@ -169,7 +169,7 @@ LONE_REPLY = (
     " AND NOT EXISTS (SELECT 1 FROM post_actions pa WHERE pa.post_id = p.id)"
     " AND NOT EXISTS (SELECT 1 FROM discourse_reactions_reaction_users r WHERE r.post_id = p.id)"
     " AND NOT EXISTS (SELECT 1 FROM discourse_solved_solved_topics s WHERE s.answer_post_id = p.id)"
-    " ORDER BY p.id LIMIT 2"
+    " ORDER BY p.id LIMIT 3"
 )
 # Every column holding a user, as Discourse's UserMerger moves them.
 USER_COLUMNS = [
@@ -180,10 +180,21 @@ USER_COLUMNS = [
 
 
 def _merge_in_forum(conn, source: int, target: int) -> None:  # type: ignore[no-untyped-def]
+    """As Discourse's UserMerger: rows move without a timestamp (update_all), same-day visits
+    fold into the target's, then the source user is deleted."""
+    conn.execute(
+        "UPDATE user_visits t SET time_read = t.time_read + s.time_read, posts_read = t.posts_read + s.posts_read"
+        " FROM user_visits s WHERE t.user_id = %s AND s.user_id = %s AND t.visited_at = s.visited_at",
+        (target, source),
+    )
     conn.execute("DELETE FROM user_visits WHERE user_id = %s AND visited_at IN (SELECT visited_at FROM user_visits WHERE user_id = %s)", (source, target))
     conn.execute("UPDATE user_visits SET user_id = %s WHERE user_id = %s", (target, source))
     for table, column in USER_COLUMNS:
         conn.execute(f"UPDATE {table} SET {column} = %s WHERE {column} = %s", (target, source))
+    conn.execute("DELETE FROM users WHERE id = %s", (source,))
+
+
+NOW = "(now() AT TIME ZONE 'UTC')"
 
 
 def _check_equal(book: Ledger, forum: Forum, off: set[int]) -> None:
@@ -208,22 +219,30 @@ def test_deleting_restoring_editing_and_merging_on_the_forum_become_corrections(
         on_board = sorted(user.user_id for user in first.users.values() if not user.off_board)
         _check_equal(book, forum, off)
         with forum.database.connect() as conn:
-            deleted, restored = [row[0] for row in conn.execute(LONE_REPLY).fetchall()]
-            conn.execute("UPDATE posts SET deleted_at = (now() AT TIME ZONE 'UTC') - interval '1 hour' WHERE id IN (%s, %s)", (deleted, restored))
+            deleted, restored = [row[0] for row in conn.execute(LONE_REPLY).fetchall()][:2]
+            # As PostDestroyer: trash! sets deleted_at only.
+            conn.execute(f"UPDATE posts SET deleted_at = {NOW} WHERE id IN (%s, %s)", (deleted, restored))
             deleted_at = conn.execute("SELECT deleted_at FROM posts WHERE id = %s", (deleted,)).fetchone()[0]
         with PostgresForum(forum.url) as source:
-            gone = import_forum(book, source, full=True)
+            gone = import_forum(book, source)
+        assert not gone.full, "a deletion is read from the change watermark, not by a full run"
         assert sorted(gone.retracted_keys) == sorted([f"post:{deleted}", f"post:{restored}"])
         # Booked when the forum says the post was deleted, not at the run's time.
         assert book.action_states([f"post:{deleted}"])[f"post:{deleted}"].last_changed_at == deleted_at
-        assert gone.retracted == {"post_created": 2}
+        assert gone.retracted == {"post_created": 2} and not gone.added and not gone.amended
         _check_equal(book, forum, off)
         with forum.database.connect() as conn:
+            # A restore clears deleted_at and marks the topic changed (PostDestroyer#recover).
             conn.execute("UPDATE posts SET deleted_at = NULL WHERE id = %s", (restored,))
+            conn.execute(f"UPDATE topics SET updated_at = {NOW} WHERE id = (SELECT topic_id FROM posts WHERE id = %s)", (restored,))
             invite = conn.execute("SELECT id FROM invites WHERE redemption_count > 0 ORDER BY id LIMIT 1").fetchone()[0]
-            conn.execute("UPDATE invites SET redemption_count = redemption_count + 1 WHERE id = %s", (invite,))
-            visit = conn.execute("SELECT id FROM user_visits WHERE time_read >= 60 ORDER BY visited_at DESC, id DESC LIMIT 1").fetchone()[0]
-            conn.execute("UPDATE user_visits SET time_read = time_read + 7200, posts_read = posts_read + 250 WHERE id = %s", (visit,))
+            conn.execute(f"UPDATE invites SET redemption_count = redemption_count + 1, updated_at = {NOW} WHERE id = %s", (invite,))
+            visitor = on_board[3]
+            conn.execute(
+                f"INSERT INTO user_visits (user_id, visited_at, posts_read, mobile, time_read) VALUES (%s, CAST({NOW} AS date), 3, false, 30)"
+                " ON CONFLICT DO NOTHING",
+                (visitor,),
+            )
             event = conn.execute("SELECT id FROM gamification_score_events ORDER BY id LIMIT 1").fetchone()[0]
             conn.execute("UPDATE gamification_score_events SET points = points + 5 WHERE id = %s", (event,))
             conn.execute(
@@ -231,30 +250,39 @@ def test_deleting_restoring_editing_and_merging_on_the_forum_become_corrections(
                 " VALUES (%s, current_date, 9, 'catch-up [scoreledger:plan-1:7]', now(), now())",
                 (on_board[0],),
             )
+        with PostgresForum(forum.url) as source:
+            second = import_forum(book, source)
+        assert not second.full and not second.retracted
+        assert second.reinstated == {"post_created": 1}
+        assert second.amended == {"user_invited": 1}
+        assert [adjustment.key for adjustment in second.adjustments] == [f"score-event:{event}:change:1"]
+        assert second.adjustments[0].points == 5 and second.own_events == 1
+        _check_equal(book, forum, off)
+        with forum.database.connect() as conn:
+            # Today's visit grows past the thresholds: time_read and post_read start to score.
+            conn.execute("UPDATE user_visits SET time_read = 7300, posts_read = 260 WHERE user_id = %s AND visited_at = CAST(" + NOW + " AS date)", (visitor,))
             source_user, target_user = on_board[1], on_board[2]
             _merge_in_forum(conn, source_user, target_user)
         with PostgresForum(forum.url) as source:
-            # Without --full, the latest day's visit that grew is amended all the same.
-            plain = import_forum(book, source, dry_run=True)
-            assert plain.amended["time_read"] == 1 and not plain.retracted and not plain.reinstated
-            dry = import_forum(book, source, full=True, dry_run=True)
+            dry = import_forum(book, source, dry_run=True)
             head = book.digest()
-            second = import_forum(book, source, full=True)
+            third = import_forum(book, source)
         assert book.digest().hash != head.hash
-        assert (dry.reinstated, dry.amended, dry.merges) == (second.reinstated, second.amended, second.merges)
-        assert second.reinstated == {"post_created": 1}
-        assert second.amended["user_invited"] == 1 and second.amended["time_read"] == 1
-        assert second.merges == {source_user: target_user} and second.merged
-        assert [adjustment.key for adjustment in second.adjustments] == [f"score-event:{event}:change:1"]
-        assert second.adjustments[0].points == 5 and second.own_events == 1
-        assert not second.changed
+        assert (dry.added, dry.retracted, dry.amended, dry.merges) == (third.added, third.retracted, third.amended, third.merges)
+        # A user gone from the forum whose rows read under another: merged, every key reconciled.
+        assert third.merges == {source_user: target_user} and third.full
+        with forum.database.connect() as conn:
+            visit = conn.execute("SELECT id FROM user_visits WHERE user_id = %s AND visited_at = CAST(" + NOW + " AS date)", (visitor,)).fetchone()[0]
+        grown = book.action_states([f"visit-time:{visit}", f"visit-posts:{visit}"])
+        assert (grown[f"visit-time:{visit}"].quantity, grown[f"visit-posts:{visit}"].quantity) == (7300, 260)
+        assert not third.changed
         _check_equal(book, forum, off)
         with PostgresForum(forum.url) as source:
             head = book.digest()
             again = import_forum(book, source, full=True)
             plain = import_forum(book, source)
         assert not again.corrections and not again.merges and not again.adjustments and not again.added
-        assert not plain.added and not plain.adjustments
+        assert not plain.added and not plain.adjustments and not plain.corrections and not plain.full
         assert book.digest().hash == head.hash
 
 

@@ -59,6 +59,11 @@ IDENTIFIERS_FROM_CONSTANTS = {
     ("ledger/verify_storage.py", "which"): "CASE arms built from column names and literal storage classes and patterns",
     ("ledger/verify_storage.py", "_condition(column)"): "a check built from a column name and literal storage classes and patterns",
     ("ledger/verify_storage.py", "' AND '.join((condition for _, condition in conditions))"): "checks built by _condition",
+    ("ledger/discourse/forum.py", "as_psycopg(query.text)"): "a shipped query's text (sql/discourse/), read as a subquery",
+    ("ledger/discourse/explorer_query.py", "body"): "a shipped query's text (sql/discourse/), comments dropped",
+    ("ledger/discourse/explorer_query.py", "key"): "one of the literals '0' and 'CAST(q.key AS bigint)'",
+    ("ledger/discourse/explorer_query.py", "name"): "a shipped query's name, from the literal tuple READ_BY_IMPORT",
+    ("ledger/discourse/explorer_query.py", "union"): "the branches built above from shipped queries",
 }
 
 

@@ -128,6 +128,7 @@ CREATE TABLE invites (
     id bigint PRIMARY KEY,
     invited_by_id bigint NOT NULL,
     redemption_count integer NOT NULL DEFAULT 0,
+    deleted_at timestamp,
     created_at timestamp NOT NULL,
     updated_at timestamp NOT NULL
 );
@@ -161,3 +162,26 @@ CREATE TABLE anonymous_users (
     master_user_id integer NOT NULL
 );
 CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
+-- Site settings and the staff action log: read by schedule-history, and named by the one
+-- Data Explorer query the import runs (a branch of it reads each), so present though empty.
+CREATE TABLE site_settings (
+    id serial PRIMARY KEY,
+    name varchar NOT NULL UNIQUE,
+    data_type integer NOT NULL,
+    value text,
+    created_at timestamp NOT NULL,
+    updated_at timestamp NOT NULL
+);
+CREATE TABLE user_histories (
+    id serial PRIMARY KEY,
+    action integer NOT NULL,
+    acting_user_id integer,
+    target_user_id integer,
+    details text,
+    context varchar,
+    subject varchar,
+    previous_value text,
+    new_value text,
+    created_at timestamp NOT NULL,
+    updated_at timestamp NOT NULL
+);

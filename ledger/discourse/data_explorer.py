@@ -9,6 +9,8 @@ page size then really is the last one.
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -86,19 +88,43 @@ class NamedQuery(Protocol):
 
 
 class DataExplorerForum:
-    """The importer's `Forum` seam over Data Explorer: runs a shipped query, saved once on
-    the forum by an admin, found by name in `query_ids` (query name -> Data Explorer id)."""
+    """The importer's `Forum` seam over Data Explorer: every shipped query is run through the
+    one saved query `query_id` (sql/discourse/data_explorer.sql), naming it in `scorable`;
+    each row comes back as JSON text and is handed on as the shipped query's row."""
 
-    def __init__(self, client: DiscourseClient, query_ids: Mapping[str, int]) -> None:
+    def __init__(self, client: DiscourseClient, query_id: int) -> None:
         self.client = client
-        self.query_ids = dict(query_ids)
+        self.query_id = int(query_id)
 
     def run(self, query: NamedQuery, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The rows of `query` with `params` (a page when they carry `after` and `limit`)."""
-        try:
-            query_id = self.query_ids[query.name]
-        except KeyError:
-            raise QueryFailed(f"no Data Explorer query id given for {query.name}") from None
         limit = params.get("limit")
         cap = min(int(limit), EXPLORER_MAX_LIMIT) if limit is not None else None
-        return self.client.run_query(query_id, params, limit=cap).dicts()
+        try:
+            result = self.client.run_query(self.query_id, {"scorable": query.name, **params}, limit=cap)
+        except QueryFailed as exc:
+            if "does not exist" in str(exc):
+                raise QueryFailed(
+                    f"{exc}: the forum lacks a plugin's tables; save the query composed without it "
+                    "(scoreledger discourse explorer-query --without PART)"
+                ) from None
+            raise
+        if result.rows and "row" not in result.columns:
+            raise QueryFailed(f"Data Explorer query {self.query_id} is not scoreledger's (no `row` column): paste sql/discourse/data_explorer.sql")
+        return [_row(value) for value in (row["row"] for row in result.dicts())]
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> DataExplorerForum:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _row(value: Any) -> dict[str, Any]:
+    found = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(found, dict):
+        raise QueryFailed("a Data Explorer row is not a JSON object")
+    return found

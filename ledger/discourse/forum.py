@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from ledger.discourse.queries import MAX_PAGE, Query, as_psycopg
 from ledger.domain import parse_timestamp, utc_naive
 from ledger.errors import DatabaseUnavailable, LedgerError
+from ledger.store.actions import ActionRow
 
 
 class ForumError(LedgerError):
@@ -34,11 +35,24 @@ class Forum(Protocol):
 FIRST_KEY = -(2**62)
 
 
-def pages(forum: Forum, query: Query, *, page_size: int = MAX_PAGE, after: int = FIRST_KEY) -> Iterator[list[dict[str, Any]]]:
-    """Every row of a paged query, a page at a time, in key order, keyed above `after`."""
+# A scoring query's :changed_since when only the rows scoring now are wanted.
+NEVER = datetime(9999, 12, 31)
+
+
+def pages(
+    forum: Forum, query: Query, *, page_size: int = MAX_PAGE, after: int = FIRST_KEY, changed_since: datetime | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Every row of a paged query, a page at a time, in key order, keyed above `after`. A
+    scoring query answers the rows scoring now, or with `changed_since` every row the forum
+    changed since then, each with `scores` and `changed_at`."""
     page_size = min(page_size, MAX_PAGE)
+    extra: dict[str, Any] = {}
+    if query.reads_changes:
+        extra["changed_since"] = changed_since or NEVER
+    elif changed_since is not None:
+        raise ValueError(f"query {query.name} does not read changes")
     while True:
-        rows = forum.run(query, {"after": after, "limit": page_size})
+        rows = forum.run(query, {"after": after, "limit": page_size, **extra})
         if rows:
             yield rows
         if len(rows) < page_size:
@@ -63,6 +77,28 @@ class PostgresForum:
             text = self._prepared[query.name] = as_psycopg(query.text)
         try:
             return list(self.conn.execute(text, params, prepare=True).fetchall())
+        except psycopg.Error as exc:
+            raise ForumError(f"query {query.name} failed on the forum: {_first_line(exc)}") from None
+
+    def scoring_rows(self, query: Query, action: str, prefix: str, *, after: int, limit: int) -> list[ActionRow]:
+        """The rows scoring now of a scoring query, keyed above `after`, at most `limit`, as the
+        ledger's actions, with the source key and the attributes (spelled as `canonical_json`
+        spells them) built by the forum's server, so that Python makes one tuple per row
+        and nothing else."""
+        text = self._prepared.get(f"{query.name}:actions")
+        if text is None:
+            text = self._prepared[f"{query.name}:actions"] = (
+                "SELECT CAST(%(key_prefix)s AS text) || q.key, CAST(q.user_id AS bigint), CAST(%(action_name)s AS text), "
+                "q.occurred_at, CAST(q.quantity AS bigint), "
+                """'{' || concat_ws(',', '"category_id":' || q.category_id, '"post_id":' || q.post_id, '"topic_id":' || q.topic_id) || '}' """
+                f"FROM ({as_psycopg(query.text)}) AS q WHERE q.user_id IS NOT NULL"
+            )
+        params = {"after": after, "limit": limit, "changed_since": NEVER}
+        bound = {name: value for name, value in params.items() if name in query.params}
+        try:
+            with self.conn.cursor(row_factory=tuple_row) as cursor:
+                cursor.execute(text, {**bound, "key_prefix": f"{prefix}:", "action_name": action}, prepare=True)
+                return list(map(ActionRow._make, cursor.fetchall()))
         except psycopg.Error as exc:
             raise ForumError(f"query {query.name} failed on the forum: {_first_line(exc)}") from None
 

@@ -11,6 +11,7 @@ another was merged into makes a merge. Score events become adjustments of kind `
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import BigInteger, cast, func, select
 
 from ledger.api import Ledger
-from ledger.discourse.forum import FIRST_KEY, Forum, as_datetime, pages
+from ledger.discourse.forum import FIRST_KEY, NEVER, Forum, PostgresForum, as_datetime, pages
 from ledger.discourse.queries import MAX_PAGE, load
 from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for
 from ledger.discourse.score_events import ScoreEvent, read_score_events, score_event_adjustments
@@ -29,7 +30,7 @@ from ledger.rows import ActionRow, LocatedRow
 from ledger.store import ledger_numbers
 from ledger.store.corrections import merge_targets
 from ledger.store.engine import read_transaction
-from ledger.store.tables import actions
+from ledger.store.tables import actions, batches, user_totals
 
 Progress = Callable[[str, int], None]
 
@@ -80,6 +81,8 @@ class ImportReport:
     adjustments: list[Adjustment] = field(default_factory=list)
     dry_run: bool = False
     full: bool = False
+    # Why a run without --full reconciled every key all the same (None: it did not).
+    reconciled_all_because: str | None = None
     batch_id: int | None = None
 
     @property
@@ -109,6 +112,23 @@ def read_users(forum: Forum, shape: ForumShape) -> dict[int, ForumUser]:
     return users
 
 
+# A first import records what it read every this many rows: fewer, larger batches cost less
+# per row, and a read cut short loses at most this many.
+FLUSH_ROWS = 250_000
+# Rows per read of a scorable from the database (Data Explorer's calls take 10,000 at most).
+COPY_PAGE = 500_000
+
+
+@dataclass
+class Read:
+    """What a read of the scorables found: the rows scoring now (as actions), and with a read
+    of changes, the keys of changed rows that do not score, and when the forum changed each."""
+
+    scoring: list[ActionRow] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
+    changed_at: dict[str, datetime] = field(default_factory=dict)
+
+
 def extract(
     forum: Forum,
     shape: ForumShape,
@@ -116,11 +136,18 @@ def extract(
     progress: Progress | None = None,
     page_size: int = MAX_PAGE,
     watermarks: dict[str, int] | None = None,
-) -> list[ActionRow]:
-    """The scoring rows of every scorable whose tables the forum has, as actions: those
-    keyed above the scorable's watermark (its source-key prefix's highest recorded key), or
-    all of them without watermarks."""
-    rows: list[ActionRow] = []
+    *,
+    changed_since: datetime | None = None,
+    flush: Callable[[list[ActionRow]], None] | None = None,
+    flush_every: int = FLUSH_ROWS,
+) -> Read:
+    """The rows of every scorable whose tables the forum has: those scoring now keyed above
+    the scorable's watermark (its source-key prefix's highest recorded key), or all of them
+    without watermarks; with `changed_since`, every row the forum changed since then, scoring
+    or not. `flush` takes the scoring rows read so far whenever `flush_every` are waiting
+    (pages are in key order, so what was flushed leaves a watermark to resume from), and the
+    rest at the end."""
+    read = Read()
     for scorable in SCORABLES:
         query = query_for(scorable, shape)
         if query is None:
@@ -128,12 +155,42 @@ def extract(
             continue
         prefix = key_prefix(scorable, shape)
         after = (watermarks or {}).get(prefix, FIRST_KEY)
-        for page in pages(forum, query, page_size=page_size, after=after):
-            rows.extend(action_rows(scorable.action, prefix, page))
-            report.found[scorable.action] += len(page)
+        if changed_since is None and isinstance(forum, PostgresForum):
+            # A database: the rows come as actions, in large pages (no call limit to keep).
+            while True:
+                found = forum.scoring_rows(query, scorable.action, prefix, after=after, limit=COPY_PAGE)
+                read.scoring.extend(found)
+                report.found[scorable.action] += len(found)
+                if progress:
+                    progress(scorable.action, len(found))
+                if flush is not None and len(read.scoring) >= flush_every:
+                    flush(read.scoring)
+                    read.scoring = []
+                if len(found) < COPY_PAGE:
+                    break
+                after = int(found[-1].source_key.rsplit(":", 1)[1])
+            continue
+        for page in pages(forum, query, page_size=page_size, after=after, changed_since=changed_since):
+            scoring = page
+            if changed_since is not None:
+                scoring = [row for row in page if row["scores"]]
+                for row in page:
+                    if not row["scores"]:
+                        read.stopped.append(f"{prefix}:{row['key']}")
+                    if row["changed_at"] is not None:
+                        read.changed_at[f"{prefix}:{row['key']}"] = as_datetime(row["changed_at"])
+            read.scoring.extend(action_rows(scorable.action, prefix, scoring))
+            report.found[scorable.action] += len(scoring)
             if progress:
                 progress(scorable.action, len(page))
-    return rows
+            if flush is not None and len(read.scoring) >= flush_every:
+                flush(read.scoring)
+                read.scoring = []
+    if flush is not None and read.scoring:
+        flush(read.scoring)
+        read.scoring = []
+    return read
+
 
 
 def recorded(book: Ledger) -> dict[str, ActionRow]:
@@ -170,6 +227,25 @@ def watermarks(book: Ledger, prefixes: list[str]) -> dict[str, int]:
     return marks
 
 
+# Batches an import writes say, in their origin, up to when the forum's changes were seen.
+ORIGIN = "discourse import"
+_SEEN_TO = re.compile(r"changes seen to (\S+)")
+# Rows changed shortly before the last import's clock are read again: a transaction that
+# began before it may have committed after the read.
+OVERLAP = timedelta(minutes=15)
+# Before any forum row: a full import reads the changes since then, i.e. every row.
+EPOCH = datetime(1970, 1, 1)
+
+
+def changes_seen_to(book: Ledger) -> datetime | None:
+    """The forum time up to which the latest import saw every change (the change watermark),
+    from the origins of the batches imports wrote; None before the first import."""
+    with read_transaction(book.engine) as conn:
+        origins = conn.execute(select(batches.c.origin).where(batches.c.ledger == book.name, batches.c.origin.like(f"{ORIGIN}%"))).scalars()
+        seen = [datetime.fromisoformat(match[1]) for origin in origins if origin and (match := _SEEN_TO.search(origin))]
+    return max(seen, default=None)
+
+
 def import_forum(
     book: Ledger,
     forum: Forum,
@@ -181,47 +257,84 @@ def import_forum(
     page_size: int = MAX_PAGE,
     now: datetime | None = None,
 ) -> ImportReport:
-    """Record `forum`'s new scoring rows in `book`, and with `full` correct what changed.
+    """Record `forum`'s new scoring rows in `book`, and correct what changed on the forum.
 
-    By default each scorable is read from its watermark on (rows keyed above the highest
-    key recorded for it), which finds every new row; the visits of the latest two recorded
-    days are read again too, and amended where they grew. `full` reads every row again and
-    reconciles each recorded key with it: a key no longer scoring is retracted, a retracted
-    one scoring again reinstated, a changed quantity or attributes amended, a key now under
-    another user (Discourse merged the accounts) makes a merge of the old user into the new.
-    Corrections are booked at `now` (default: the time of the run). Score events become
-    adjustments of kind `imported` on every run, except the ledger's own (marked)."""
+    Each scorable is read from its watermark on (rows keyed above the highest key recorded
+    for it), which finds every new row; then every row the forum changed since the last
+    import (its change watermark, kept in the origin of the batches it wrote, less a small
+    overlap) is read again, scoring or not, and reconciled with its recorded key: a key no
+    longer scoring is retracted, a retracted one scoring again reinstated, a changed quantity
+    or attributes amended, a key now under another user (Discourse merged the accounts)
+    makes a merge of the old user into the new. A user the ledger has and the forum no longer
+    has, whose rows now read under another user, was merged there: the run then reconciles
+    every key, as `full` always does (merges fold and delete rows no timestamp shows).
+    Corrections are booked when the forum changed the row (never after `now`, the time of
+    the run by default). Score events become adjustments of kind `imported` on every run,
+    except the ledger's own (marked)."""
     book.check_schema()
     moment = now or now_utc()
     shape = detect_shape(forum, generation)
     report = ImportReport(shape, dry_run=dry_run, full=full)
     report.users = read_users(forum, shape)
-    # A full read reconciles every recorded key; from watermarks only re-read visits are known.
-    known = book.action_states() if full else {}
-    marks = None if full else watermarks(book, [key_prefix(scorable, shape) for scorable in SCORABLES])
-    starts = None if marks is None else {**marks, **recent_visits(book, marks)}
-    rows = extract(forum, shape, report, progress, page_size, starts)
-    if marks:
-        # Visits of the latest recorded days are read again: today's visit keeps growing.
-        again = [row.source_key for row in rows if _number(row.source_key) <= marks.get(_prefix(row.source_key), FIRST_KEY)]
-        known = book.action_states(again) if again else {}
+    prefixes = [key_prefix(scorable, shape) for scorable in SCORABLES]
+    marks = watermarks(book, prefixes)
+    seen_before = changes_seen_to(book) if marks else None
+    if marks and not full:
+        report.merges = vanished_user_merges(book, forum, shape, report.users)
+        # A merge folds and deletes rows no timestamp shows; a ledger without a change
+        # watermark cannot tell what changed: both need every key reconciled.
+        if report.merges:
+            report.reconciled_all_because = "a user gone from the forum was merged into another there"
+        elif seen_before is None:
+            report.reconciled_all_because = "the ledger holds no change watermark of an earlier import"
+        if report.reconciled_all_because:
+            report.full = full = True
+    seen_to = shape.forum_now or moment
+    origin = f"{ORIGIN} ({shape.generation}); changes seen to {seen_to.isoformat()}"
     fresh: list[LocatedRow] = []
-    targets = merge_targets_of(book) if full or known else {}
-    for row in rows:
+    if full:
+        known = book.action_states()
+        read = extract(forum, shape, report, progress, page_size, changed_since=EPOCH)
+    elif not marks:
+        # A first import: each scorable is recorded as soon as it is read, so that a read cut
+        # short resumes from the watermarks it left.
+        def write(rows: list[ActionRow]) -> None:
+            for row in rows:
+                report.added[row.action] += 1
+            if not dry_run:
+                report.batch_id = book.ingest_rows([LocatedRow("discourse", None, row) for row in rows], origin=origin).batch_id
+
+        extract(forum, shape, report, progress, page_size, flush=write)
+        known, read = {}, Read()
+    else:
+        new = extract(forum, shape, report, progress, page_size, marks)
+        fresh = [LocatedRow("discourse", None, row) for row in new.scoring]
+        for row in new.scoring:
+            report.added[row.action] += 1
+        read = extract(forum, shape, ImportReport(shape), progress, page_size, changed_since=seen_before - OVERLAP)
+        taken = {row.source_key for row in new.scoring}
+        read.scoring = [row for row in read.scoring if row.source_key not in taken]
+        known = book.action_states([row.source_key for row in read.scoring] + read.stopped)
+    targets = merge_targets_of(book) if known else {}
+    for row in read.scoring:
         before = known.get(row.source_key)
         if before is None:
             fresh.append(LocatedRow("discourse", None, row))
             report.added[row.action] += 1
         else:
-            _reconcile(before, row, targets, moment, report)
+            _reconcile(before, row, targets, _when(moment, read.changed_at.get(row.source_key)), report)
+    for key in read.stopped:
+        state = known.get(key)
+        if state is not None and state.active:
+            at = _at(_when(moment, read.changed_at.get(key)), state)
+            report.corrections.append(Retraction(source_key=key, at=at, reason="no longer scores on the forum"))
+            report.retracted[state.action] += 1
     if full:
-        seen = {row.source_key for row in rows}
+        seen = {row.source_key for row in read.scoring} | set(read.stopped)
         for key, state in known.items():
             if key not in seen and state.active and state.action in ACTION_NAMES and state.action not in report.skipped:
-                report.corrections.append(Retraction(source_key=key, at=_at(moment, state), reason="no longer scores on the forum"))
+                report.corrections.append(Retraction(source_key=key, at=_at(moment, state), reason="no longer on the forum"))
                 report.retracted[state.action] += 1
-    if any(isinstance(item, (Retraction, Reinstatement)) for item in report.corrections):
-        report.corrections = dated_by_the_forum(report.corrections, known, post_changes(forum, page_size))
     if "gamification_score_events" in shape.tables:
         report.score_events = read_score_events(forum)
         report.own_events = sum(1 for event in report.score_events if event.is_ledgers_own)
@@ -230,7 +343,6 @@ def import_forum(
         )
     if dry_run:
         return report
-    origin = f"discourse import ({shape.generation})"
     if fresh:
         report.batch_id = book.ingest_rows(fresh, origin=origin).batch_id
     for source, target in report.merges.items():
@@ -259,56 +371,40 @@ def forum_names(users: Iterable[ForumUser]) -> list[UserNames]:
     return named
 
 
-def post_changes(forum: Forum, page_size: int = MAX_PAGE) -> dict[int, datetime]:
-    """When each post (or its topic) last changed, as the forum tells it."""
-    return {int(row["key"]): as_datetime(row["changed_at"]) for page in pages(forum, load("post_changes"), page_size=page_size) for row in page if row["changed_at"]}
+def _when(moment: datetime, changed_at: datetime | None) -> datetime:
+    """When the forum changed a row, as far as it tells, and never after the run."""
+    return moment if changed_at is None else min(moment, changed_at)
 
 
-def dated_by_the_forum(corrections: list[Correction], states: dict[str, ActionState], changed: dict[int, datetime]) -> list[Correction]:
-    """Retractions and reinstatements of rows on a post booked when the forum says the post
-    (or its topic) changed, not at the run's time; never before the action, nor before the
-    key's last correction, nor after the run."""
-    dated: list[Correction] = []
-    for item in corrections:
-        state = states[item.source_key]
-        post = state.attributes.get("post_id")
-        if isinstance(item, (Retraction, Reinstatement)) and post in changed:
-            item = item.model_copy(update={"at": min(item.at, _at(changed[post], state))})
-        dated.append(item)
-    return dated
-
-
-# Visit rows change after they are recorded (reading time and posts read grow all day).
-VISIT_PREFIXES = ("visit", "visit-time", "visit-posts")
-
-
-def recent_visits(book: Ledger, marks: dict[str, int]) -> dict[str, int]:
-    """For each visit prefix, where to read from so the visits of its latest recorded day
-    and the day before are read again: just below the lowest key among them."""
-    starts: dict[str, int] = {}
+def vanished_user_merges(book: Ledger, forum: Forum, shape: ForumShape, users: dict[int, ForumUser], tries: int = 5, most: int = 100) -> dict[int, int]:
+    """Users the ledger has and the forum no longer has (Discourse deletes the source of a
+    merge), with the user a row of theirs now reads under: found by reading a few of their
+    recorded keys on the forum again, one row each (at most `tries` keys of at most `most`
+    users a run: a user deleted without a merge is looked at again on every run)."""
+    queries = {key_prefix(scorable, shape): query for scorable in SCORABLES if (query := query_for(scorable, shape)) is not None}
+    merges: dict[int, int] = {}
     with read_transaction(book.engine) as conn:
         number = ledger_numbers.number_of(conn, book.name)
-        for prefix in VISIT_PREFIXES:
-            if prefix not in marks:
+        if number == ledger_numbers.UNNUMBERED:
+            return merges
+        merged = merge_targets(conn, number)
+        known = conn.execute(select(user_totals.c.user_id).where(user_totals.c.ledger_id == number)).scalars().all()
+        gone = [user for user in known if user not in users and user not in merged][:most]
+        keys = {
+            user: conn.execute(select(actions.c.source_key).where(actions.c.ledger_id == number, actions.c.user_id == user).order_by(actions.c.seq).limit(tries)).scalars().all()
+            for user in gone
+        }
+    for user, user_keys in keys.items():
+        for key in user_keys:
+            prefix, number_text = key.rsplit(":", 1)
+            query = queries.get(prefix)
+            if query is None or not number_text.lstrip("-").isdigit():
                 continue
-            within = (actions.c.source_key >= f"{prefix}:", actions.c.source_key < f"{prefix};", actions.c.ledger_id == number)
-            latest = conn.execute(select(func.max(actions.c.occurred_at)).where(*within)).scalar()
-            lowest = conn.execute(
-                select(func.min(cast(func.substr(actions.c.source_key, len(prefix) + 2), BigInteger))).where(
-                    *within, actions.c.occurred_at >= latest - timedelta(days=1)
-                )
-            ).scalar()
-            if lowest is not None:
-                starts[prefix] = int(lowest) - 1
-    return starts
-
-
-def _prefix(key: str) -> str:
-    return key.rsplit(":", 1)[0]
-
-
-def _number(key: str) -> int:
-    return int(key.rsplit(":", 1)[1])
+            rows = forum.run(query, {"after": int(number_text) - 1, "limit": 1, "changed_since": NEVER})
+            if rows and int(rows[0]["key"]) == int(number_text) and rows[0]["user_id"] is not None and int(rows[0]["user_id"]) != user:
+                merges[user] = int(rows[0]["user_id"])
+                break
+    return merges
 
 
 def merge_targets_of(book: Ledger) -> dict[int, int]:

@@ -33,6 +33,11 @@ class Query:
     def paged(self) -> bool:
         return {"after", "limit"} <= set(self.params)
 
+    @property
+    def reads_changes(self) -> bool:
+        """It answers, given :changed_since, every row changed since then with `scores`."""
+        return "changed_since" in self.params
+
 
 def _declared(text: str) -> dict[str, str]:
     lines = text.splitlines()
@@ -59,7 +64,11 @@ def names() -> list[str]:
     return sorted(entry.name[:-4] for entry in resources.files(PACKAGE).iterdir() if entry.name.endswith(".sql"))
 
 
+def as_text_without_comments(text: str) -> str:
+    """A query's text without its comment lines (the shipped queries comment whole lines only)."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+
+
 def as_psycopg(text: str) -> str:
     """A query's text for psycopg: comments dropped, `%` doubled, `:name` as `%(name)s`."""
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    return _PLACEHOLDER.sub(lambda m: f"%({m['name']})s", body.replace("%", "%%"))
+    return _PLACEHOLDER.sub(lambda m: f"%({m['name']})s", as_text_without_comments(text).replace("%", "%%"))

@@ -68,6 +68,8 @@ class ForumShape:
     tables: frozenset[str]
     newest_migration: str | None
     detected: bool
+    # The forum's clock when it was read (UTC): what a later import reads changes from.
+    forum_now: datetime | None = None
 
     @property
     def solved_answers(self) -> bool:
@@ -86,16 +88,18 @@ def detect_shape(forum: Forum, generation: str | None = None) -> ForumShape:
     by the newest core migration (see BUNDLED_SINCE)."""
     [row] = forum.run(load("forum_shape"), {})
     newest = row.pop("newest_migration", None)
+    clock = row.pop("forum_now", None)
+    forum_now = None if clock is None else as_datetime(clock)
     tables = frozenset(name for name, present in row.items() if present)
     if generation is not None:
-        return ForumShape(generation, tables, newest, detected=False)
+        return ForumShape(generation, tables, newest, detected=False, forum_now=forum_now)
     if "gamification_leaderboard_scores" in tables:
         found = "G3"
     elif newest is not None and str(newest) < BUNDLED_SINCE:
         found = "G1"
     else:
         found = "G2"
-    return ForumShape(found, tables, newest, detected=True)
+    return ForumShape(found, tables, newest, detected=True, forum_now=forum_now)
 
 
 def query_for(scorable: Scorable, shape: ForumShape) -> Query | None:

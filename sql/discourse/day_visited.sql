@@ -2,11 +2,19 @@
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000
+-- datetime :changed_since = 9999-12-31T00:00:00
 -- scoreledger, Discourse gamification day_visited: every visit (one row per user and day).
--- Columns: key, user_id, occurred_at, quantity, category_id, topic_id, post_id.
+-- A visit changes on its own day only: it counts as changed until two days after.
+-- Rows scoring now (`scores`), or with :changed_since before 9999, every row changed since
+-- then whether it scores or not (`changed_at`: the latest time the forum wrote to it).
+SELECT found.* FROM (
 SELECT uv.id AS key, uv.user_id, CAST(uv.visited_at AS timestamp) AS occurred_at, 1 AS quantity,
-       CAST(NULL AS integer) AS category_id, CAST(NULL AS integer) AS topic_id, CAST(NULL AS integer) AS post_id
+       CAST(NULL AS integer) AS category_id, CAST(NULL AS integer) AS topic_id, CAST(NULL AS integer) AS post_id,
+       TRUE AS scores,
+       CAST(uv.visited_at AS timestamp) + INTERVAL '2 days' AS changed_at
 FROM user_visits AS uv
 WHERE uv.id > :after
-ORDER BY uv.id
+) AS found
+WHERE CASE WHEN :changed_since < TIMESTAMP '9999-01-01' THEN found.changed_at >= :changed_since ELSE found.scores END
+ORDER BY found.key
 LIMIT :limit

@@ -2,19 +2,25 @@
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000
+-- datetime :changed_since = 9999-12-31T00:00:00
 -- scoreledger, Discourse gamification like_received: likes (post_actions type 2) on posts not
 -- deleted, not wiki, outside private messages. As in the plugin, the like's own deleted_at
 -- and the topic's deleted_at are not checked: an un-liked like still scores.
+-- Rows scoring now (`scores`), or with :changed_since before 9999, every row changed since
+-- then whether it scores or not (`changed_at`: the latest time the forum wrote to it).
+SELECT found.* FROM (
 SELECT pa.id AS key, p.user_id AS user_id, pa.created_at AS occurred_at, 1 AS quantity,
-       t.category_id, p.topic_id, p.id AS post_id
+       t.category_id, p.topic_id, p.id AS post_id,
+       (p.user_id IS NOT NULL
+        AND p.deleted_at IS NULL
+        AND t.archetype <> 'private_message'
+        AND p.wiki IS FALSE) AS scores,
+       GREATEST(pa.updated_at, p.updated_at, p.deleted_at, t.updated_at, t.deleted_at) AS changed_at
 FROM post_actions AS pa
 INNER JOIN posts AS p ON p.id = pa.post_id
 INNER JOIN topics AS t ON t.id = p.topic_id
-WHERE pa.id > :after
-  AND p.user_id IS NOT NULL
-  AND pa.post_action_type_id = 2
-  AND p.deleted_at IS NULL
-  AND t.archetype <> 'private_message'
-  AND p.wiki IS FALSE
-ORDER BY pa.id
+WHERE pa.id > :after AND pa.post_action_type_id = 2
+) AS found
+WHERE CASE WHEN :changed_since < TIMESTAMP '9999-01-01' THEN found.changed_at >= :changed_since ELSE found.scores END
+ORDER BY found.key
 LIMIT :limit

@@ -2,11 +2,19 @@
 -- [params]
 -- bigint :after = 0
 -- int :limit = 10000
+-- datetime :changed_since = 9999-12-31T00:00:00
 -- scoreledger, Discourse gamification time_read: visits with time_read >= 60 seconds, the
 -- quantity is the seconds read (the plugin scores floor(seconds / 3600) per user and day).
+-- Rows scoring now (`scores`), or with :changed_since before 9999, every row changed since
+-- then whether it scores or not (`changed_at`: the latest time the forum wrote to it).
+SELECT found.* FROM (
 SELECT uv.id AS key, uv.user_id, CAST(uv.visited_at AS timestamp) AS occurred_at, uv.time_read AS quantity,
-       CAST(NULL AS integer) AS category_id, CAST(NULL AS integer) AS topic_id, CAST(NULL AS integer) AS post_id
+       CAST(NULL AS integer) AS category_id, CAST(NULL AS integer) AS topic_id, CAST(NULL AS integer) AS post_id,
+       (uv.time_read >= 60) AS scores,
+       CAST(uv.visited_at AS timestamp) + INTERVAL '2 days' AS changed_at
 FROM user_visits AS uv
-WHERE uv.id > :after AND uv.time_read >= 60
-ORDER BY uv.id
+WHERE uv.id > :after
+) AS found
+WHERE CASE WHEN :changed_since < TIMESTAMP '9999-01-01' THEN found.changed_at >= :changed_since ELSE found.scores END
+ORDER BY found.key
 LIMIT :limit
