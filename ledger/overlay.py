@@ -5,26 +5,26 @@ Actions are priced set-based in SQL (sql/replay.sql `price`). On top of them, ev
 of corrections. A correction is booked on its own day and priced at the version in force on
 its action's day: for a plain or `by` rule it books the new state's points minus the old
 state's; for a `per` rule, the difference it makes to its bucket, whose counted quantity is
-the actions as first recorded plus every correction booked on or before its day
-(`correction_deltas`). Merged users' points go to their targets (replay_user_targets).
+the actions as first recorded plus every correction booked on or before its day. Merged
+users' points go to their targets (replay_user_targets).
 
-The audit prices correction lines with the same functions (ledger/audit.py).
+Recalculations price corrections set-based in SQL (sql/corrections.sql
+`fill_replay_overlay_corrections`); the audit prices its lines one by one with
+`correction_deltas` here (ledger/corrections_audit.py): the two must agree.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
-from typing import Any
 
 from sqlalchemy import Connection, Date, TextClause, bindparam
 
 from ledger.domain import canonical_json
-from ledger.pricing import END_OF_TIME, as_day, run
+from ledger.pricing import END_OF_TIME, run
 from ledger.sqlfiles import statement
 from ledger.store.corrections import merge_targets
 
@@ -121,70 +121,18 @@ def fill_user_targets(conn: Connection, ledger_id: int, known_at: datetime = END
 
 def fill_overlay(conn: Connection, ledger_id: int, known_at: datetime = END_OF_TIME, *, current_state: bool = False) -> None:
     """replay_members from replay_pairs, then replay_overlay for the scope: counted
-    adjustments and correction deltas booked on whole days or member (user, day)s.
+    adjustments and correction deltas booked on whole days or member (user, day)s, both
+    priced in SQL (sql/corrections.sql `fill_replay_overlay_corrections`).
 
     `current_state`: as a platform recomputing from its own tables sees it, each action as it
     stands now, on its own day, and no adjustments (ledger/replay.py `platform_points`)."""
     run(conn, "fill_replay_members")
+    if conn.dialect.name == "postgresql":
+        # A fresh temporary table has no statistics; the statements below look pairs up in it.
+        conn.exec_driver_sql("ANALYZE replay_members")
     if not current_state:
         run(conn, "fill_replay_overlay_adjustments", ledger_id=ledger_id, known_at=known_at)
-    rows = _corrections_in_scope(conn, ledger_id, known_at)
-    if not rows:
-        return
-    whole = {as_day(day) for (day,) in run(conn, "scoped_whole_days")}
-    members = {(user_id, as_day(day)) for user_id, day in run(conn, "scoped_members")}
-    first_counted = _first_counted(conn, ledger_id, known_at, rows)
-    booked: dict[tuple[int, date], int] = defaultdict(int)
-    for bucket, bucket_rows in groupby(rows, key=lambda row: (row.user_id, row.action_day, row.action)):
-        for row, points in correction_deltas(list(bucket_rows), first_counted.get(bucket, 0)):
-            day = row.action_day if current_state else row.day
-            if day in whole or (row.user_id, day) in members:
-                booked[(row.user_id, day)] += points
-    if booked:
-        conn.execute(
-            _statement(conn, "insert_replay_overlay"),
-            [{"user_id": user_id, "day": day, "points": points} for (user_id, day), points in booked.items()],
-        )
-
-
-def _corrections_in_scope(conn: Connection, ledger_id: int, known_at: datetime) -> list[CorrectionRow]:
-    raw = run(conn, "corrections_in_scope", ledger_id=ledger_id, known_at=known_at).all()
-    if not raw:
-        return []
-    by_versions = sorted({row.version_seq for row in raw if row.by_attribute is not None})
-    tables: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
-    if by_versions:
-        for version_seq, action, attribute_value, points in run(conn, "by_points_of_versions", versions=by_versions):
-            tables[(version_seq, action)][attribute_value] = points
-    rules: dict[tuple[Any, str], PricingRule] = {}
-    rows = []
-    for row in raw:
-        rule = rules.get((row.version_seq, row.action))
-        if rule is None:
-            rule = rules[(row.version_seq, row.action)] = PricingRule(
-                row.value, row.per, row.min_quantity, row.by_attribute, tables.get((row.version_seq, row.action))
-            )
-        rows.append(CorrectionRow(
-            row.user_id, as_day(row.action_day), row.action, as_day(row.day), row.seq, row.old_quantity,
-            row.old_attributes, row.new_quantity, row.new_attributes, rule,
-        ))
-    return rows
-
-
-def _first_counted(conn: Connection, ledger_id: int, known_at: datetime, rows: Iterable[CorrectionRow]) -> dict[tuple[int, date, str], int]:
-    """The counted quantity of each `per` bucket among `rows`, as its actions were first recorded."""
-    rules = {(row.user_id, row.action_day, row.action): row.rule for row in rows if row.rule.per is not None}
-    if not rules:
-        return {}
-    conn.execute(
-        _statement(conn, "insert_replay_correction_bucket"),
-        [{"user_id": user_id, "day": day, "action": action} for user_id, day, action in rules],
-    )
-    counted: dict[tuple[int, date, str], int] = defaultdict(int)
-    for user_id, day, action, quantity in run(conn, "original_quantities", ledger_id=ledger_id, known_at=known_at):
-        key = (user_id, as_day(day), action)
-        counted[key] += rules[key].counted(quantity)
-    return counted
+    run(conn, "fill_replay_overlay_corrections", ledger_id=ledger_id, known_at=known_at, current_state=int(current_state))
 
 
 def _statement(conn: Connection, name: str) -> TextClause:

@@ -20,9 +20,5 @@ CREATE TEMP TABLE IF NOT EXISTS replay_overlay (
     points BIGINT NOT NULL
 ) ON COMMIT DROP
 
--- name: create_replay_correction_buckets
-CREATE TEMP TABLE IF NOT EXISTS replay_correction_buckets (
-    user_id BIGINT NOT NULL,
-    day DATE NOT NULL,
-    action VARCHAR(100) NOT NULL
-) ON COMMIT DROP
+-- name: correction_attributes_json
+CAST(t.attributes AS JSON)
