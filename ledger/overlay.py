@@ -132,6 +132,9 @@ def fill_overlay(conn: Connection, ledger_id: int, known_at: datetime = END_OF_T
         conn.exec_driver_sql("ANALYZE replay_members")
     if not current_state:
         run(conn, "fill_replay_overlay_adjustments", ledger_id=ledger_id, known_at=known_at)
+    run(conn, "fill_replay_correction_buckets", ledger_id=ledger_id, known_at=known_at)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE replay_correction_buckets")
     run(conn, "fill_replay_overlay_corrections", ledger_id=ledger_id, known_at=known_at, current_state=int(current_state))
 
 

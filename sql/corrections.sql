@@ -114,19 +114,35 @@ WHERE j.ledger_id = :ledger_id AND j.recorded_at <= :known_at AND j.kind IN ('ma
     OR (j.user_id, j.day) IN (SELECT m.user_id, m.day FROM replay_members m)
   )
 
--- name: fill_replay_overlay_corrections
--- What corrections book on scoped (user, day)s, priced set-based: every correction (known by
--- then) of a bucket (user, action day, action) that has one booked on a scoped day, at the
--- rule in force on its action's day. A plain or `by` rule books the new state's points minus
--- the old state's. A `per` rule books, for each day the bucket is corrected on, the change in
--- the bucket's points: its counted quantity starts at its actions' as first recorded, and
--- each booking day adds its corrections' change (a running sum in day order).
--- `current_state` = 1: booked on the action's own day instead (ledger/replay.py
--- `platform_points`). The audit prices the same lines in Python (ledger/overlay.py
--- `correction_deltas`): keep them in step.
-INSERT INTO replay_overlay (user_id, day, points)
-WITH
-scoped_buckets AS (
+-- name: create_replay_correction_buckets
+CREATE TEMP TABLE IF NOT EXISTS replay_correction_buckets (
+    user_id BIGINT NOT NULL,
+    action_day DATE NOT NULL,
+    action VARCHAR(100) NOT NULL,
+    version_seq BIGINT,
+    value BIGINT,
+    per BIGINT,
+    min_quantity BIGINT,
+    by_attribute VARCHAR(100),
+    first_counted BIGINT
+)
+
+-- name: clear_replay_correction_buckets
+DELETE FROM replay_correction_buckets
+
+-- name: fill_replay_correction_buckets
+-- The buckets (user, action day, action) with a correction (known by then) booked on a scoped
+-- day, each with the rule in force on its action's day and, for a `per` rule, the counted
+-- quantity of its actions as first recorded: what `fill_replay_overlay_corrections` prices.
+INSERT INTO replay_correction_buckets (user_id, action_day, action, version_seq, value, per, min_quantity, by_attribute, first_counted)
+SELECT b.user_id, b.action_day, b.action, r.version_seq, r.value, r.per, r.min_quantity, r.by_attribute,
+    CASE WHEN r.per IS NOT NULL THEN (
+        SELECT CAST(SUM(CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END) AS BIGINT)
+        FROM actions a
+        WHERE a.ledger_id = :ledger_id AND a.day = b.action_day AND a.user_id = b.user_id AND a.action = b.action
+          AND a.recorded_at <= :known_at
+    ) END
+FROM (
     SELECT DISTINCT s.user_id, s.action_day, s.action
     FROM corrections s
     WHERE s.ledger_id = :ledger_id AND s.recorded_at <= :known_at
@@ -136,38 +152,38 @@ scoped_buckets AS (
         s.day IN (SELECT d.day FROM replay_days d WHERE d.whole = 1)
         OR (s.user_id, s.day) IN (SELECT m.user_id, m.day FROM replay_members m)
       )
-),
-bucket_rules AS (
-    SELECT b.user_id, b.action_day, b.action, r.version_seq, r.value, r.per, r.min_quantity, r.by_attribute
-    FROM scoped_buckets b
-    LEFT JOIN schedule_rules r ON r.action = b.action AND r.version_seq = (
-        SELECT v.version_seq FROM replay_versions v
-        WHERE v.effective_from <= b.action_day
-        ORDER BY v.effective_from DESC
-        LIMIT 1
-    )
-),
-scoped_corrections AS (
+) b
+LEFT JOIN schedule_rules r ON r.action = b.action AND r.version_seq = (
+    SELECT v.version_seq FROM replay_versions v
+    WHERE v.effective_from <= b.action_day
+    ORDER BY v.effective_from DESC
+    LIMIT 1
+)
+
+-- name: fill_replay_overlay_corrections
+-- What the corrections of replay_correction_buckets book on scoped (user, day)s, priced
+-- set-based. A plain or `by` rule books the new state's points minus the old state's. A
+-- `per` rule books, for each day the bucket is corrected on, the change in the bucket's
+-- points: its counted quantity starts at first_counted, and each booking day adds its
+-- corrections' change (a running sum in day order). `current_state` = 1: booked on the
+-- action's own day instead (ledger/replay.py `platform_points`). The audit prices the same
+-- lines in Python (ledger/overlay.py `correction_deltas`): keep them in step.
+INSERT INTO replay_overlay (user_id, day, points)
+WITH
+-- Each correction as two states: the one it ends (counted negatively) and the one it begins.
+corrected_states AS (
     SELECT c.user_id, c.action_day, c.action, c.day, c.old_quantity, c.old_attributes, c.new_quantity, c.new_attributes
     -- CROSS JOIN: SQLite keeps the buckets as the outer loop and looks each one up in the
     -- corrections' bucket index; PostgreSQL plans it as any join.
-    FROM scoped_buckets b
+    FROM replay_correction_buckets b
     CROSS JOIN corrections c
     WHERE c.ledger_id = :ledger_id AND c.user_id = b.user_id AND c.action_day = b.action_day
       AND c.action = b.action AND c.recorded_at <= :known_at
 ),
--- Each correction as two states: the one it ends (counted negatively) and the one it begins.
-corrected_states AS (
-    SELECT user_id, action_day, action, day, -1 AS sign, old_quantity AS quantity, old_attributes AS attributes
-    FROM scoped_corrections
-    UNION ALL
-    SELECT user_id, action_day, action, day, 1, new_quantity, new_attributes
-    FROM scoped_corrections
-),
--- Per bucket and booking day: the points of a plain or `by` rule, the counted quantity of a
--- `per` rule (an event below min_quantity, or a retracted state, counts nothing).
+-- Per bucket and booking day: the points of a plain or `by` rule, the change in counted
+-- quantity of a `per` rule (an event below min_quantity, or a retracted state, counts nothing).
 day_changes AS (
-    SELECT a.user_id, a.action_day, a.action, a.day, CAST(SUM(a.sign * (
+    SELECT a.user_id, a.action_day, a.action, a.day, r.per, r.value, r.first_counted, CAST(SUM(a.sign * (
         CASE
             WHEN r.value IS NULL OR a.quantity IS NULL OR a.quantity < COALESCE(r.min_quantity, 0) THEN 0
             WHEN r.per IS NOT NULL THEN a.quantity
@@ -183,39 +199,29 @@ day_changes AS (
         SELECT t.user_id, t.action_day, t.action, t.day, t.sign, t.quantity,
             -- include: correction_attributes_json
             AS attributes_json
-        FROM corrected_states t
+        FROM (
+            SELECT user_id, action_day, action, day, -1 AS sign, old_quantity AS quantity, old_attributes AS attributes
+            FROM corrected_states
+            UNION ALL
+            SELECT user_id, action_day, action, day, 1, new_quantity, new_attributes
+            FROM corrected_states
+        ) t
     ) a
-    JOIN bucket_rules r ON r.user_id = a.user_id AND r.action_day = a.action_day AND r.action = a.action
-    GROUP BY a.user_id, a.action_day, a.action, a.day
+    JOIN replay_correction_buckets r ON r.user_id = a.user_id AND r.action_day = a.action_day AND r.action = a.action
+    GROUP BY a.user_id, a.action_day, a.action, a.day, r.per, r.value, r.first_counted
 ),
-first_counted AS (
-    SELECT r.user_id, r.action_day, r.action,
-        CAST(SUM(CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END) AS BIGINT) AS counted
-    -- CROSS JOIN: as above, the buckets outer, each looked up in the actions' replay index.
-    FROM bucket_rules r
-    CROSS JOIN actions a
-    WHERE r.per IS NOT NULL AND a.ledger_id = :ledger_id AND a.day = r.action_day AND a.user_id = r.user_id
-      AND a.action = r.action AND a.recorded_at <= :known_at
-    GROUP BY r.user_id, r.action_day, r.action
-),
-day_points AS (
-    SELECT g.user_id, g.day, g.action_day,
+booked AS (
+    SELECT g.user_id, CASE WHEN :current_state = 1 THEN g.action_day ELSE g.day END AS day,
         CASE
-            WHEN r.per IS NULL THEN g.change
-            ELSE ((COALESCE(f.counted, 0) + g.counted_through) / r.per
-                  - (COALESCE(f.counted, 0) + g.counted_through - g.change) / r.per) * r.value
+            WHEN g.per IS NULL THEN g.change
+            ELSE ((COALESCE(g.first_counted, 0) + g.counted_through) / g.per
+                  - (COALESCE(g.first_counted, 0) + g.counted_through - g.change) / g.per) * g.value
         END AS points
     FROM (
-        SELECT c.user_id, c.action_day, c.action, c.day, c.change,
+        SELECT c.*,
             CAST(SUM(c.change) OVER (PARTITION BY c.user_id, c.action_day, c.action ORDER BY c.day) AS BIGINT) AS counted_through
         FROM day_changes c
     ) g
-    JOIN bucket_rules r ON r.user_id = g.user_id AND r.action_day = g.action_day AND r.action = g.action
-    LEFT JOIN first_counted f ON f.user_id = g.user_id AND f.action_day = g.action_day AND f.action = g.action
-),
-booked AS (
-    SELECT user_id, CASE WHEN :current_state = 1 THEN action_day ELSE day END AS day, points
-    FROM day_points
 )
 SELECT k.user_id, k.day, CAST(SUM(k.points) AS BIGINT)
 FROM booked k
