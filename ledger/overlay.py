@@ -28,6 +28,9 @@ from ledger.pricing import END_OF_TIME, run
 from ledger.sqlfiles import statement
 from ledger.store.corrections import merge_targets
 
+# A journal seq beyond any recorded: "every event".
+EVERY_SEQ = 2**62
+
 
 @dataclass(frozen=True)
 class PricingRule:
@@ -119,23 +122,66 @@ def fill_user_targets(conn: Connection, ledger_id: int, known_at: datetime = END
     return targets
 
 
-def fill_overlay(conn: Connection, ledger_id: int, known_at: datetime = END_OF_TIME, *, current_state: bool = False) -> None:
+def fill_overlay(
+    conn: Connection, ledger_id: int, known_at: datetime = END_OF_TIME, *, current_state: bool = False, shifted_after: int | None = None
+) -> None:
     """replay_members from replay_pairs, then replay_overlay for the scope: counted
     adjustments and correction deltas booked on whole days or member (user, day)s, both
     priced in SQL (sql/corrections.sql `fill_replay_overlay_corrections`).
+
+    `shifted_after`: the journal seq an incremental run starts after, when it has shifted
+    pairs (replay_shifted): each of those gets its daily row plus what the events recorded
+    since change on it, and its actions are not priced again.
 
     `current_state`: as a platform recomputing from its own tables sees it, each action as it
     stands now, on its own day, and no adjustments (ledger/replay.py `platform_points`)."""
     run(conn, "fill_replay_members")
     if conn.dialect.name == "postgresql":
-        # A fresh temporary table has no statistics; the statements below look pairs up in it.
-        conn.exec_driver_sql("ANALYZE replay_members")
+        # The planner's costs for the per-bucket lookups below run high enough for JIT
+        # compilation, which takes longer than the statements themselves (as in `price_scope`).
+        conn.exec_driver_sql("SET LOCAL jit = off")
+        analyze_if_stale(conn, "corrections")
+        # Fresh temporary tables have no statistics; the statements below look pairs up in them.
+        conn.exec_driver_sql("ANALYZE replay_members, replay_shifted")
     if not current_state:
         run(conn, "fill_replay_overlay_adjustments", ledger_id=ledger_id, known_at=known_at)
-    run(conn, "fill_replay_correction_buckets", ledger_id=ledger_id, known_at=known_at)
+    _book_corrections(conn, ledger_id, known_at, current_state=current_state)
+    if shifted_after is not None:
+        run(conn, "fill_replay_overlay_shifted", ledger_id=ledger_id, after_seq=shifted_after)
+        _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after)
+        _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after, through_seq=shifted_after, sign=-1)
+
+
+def analyze_if_stale(conn: Connection, table: str) -> None:
+    """PostgreSQL: ANALYZE `table` when a tenth of it or more changed since its statistics
+    were taken (or it has none), as autovacuum would, but now: a batch of corrections just
+    written and priced at once would otherwise be planned as a table of a few rows, hashed
+    whole where its index would find the few buckets asked for."""
+    stale = conn.exec_driver_sql(
+        "SELECT n_mod_since_analyze >= 0.1 * GREATEST(c.reltuples, 0) + 50 "
+        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = %(table)s::regclass",
+        {"table": table},
+    ).scalar()
+    if stale:
+        conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+def _book_corrections(
+    conn: Connection, ledger_id: int, known_at: datetime, *, current_state: bool = False, shifted_after: int | None = None,
+    through_seq: int = EVERY_SEQ, sign: int = 1,
+) -> None:
+    """What the corrections up to `through_seq` book on the scope (with `shifted_after`: on
+    the shifted pairs, in the buckets events recorded after it touch), times `sign`, into
+    replay_overlay."""
+    run(conn, "clear_replay_correction_buckets")
+    scope = {
+        "ledger_id": ledger_id, "known_at": known_at, "through_seq": through_seq,
+        "shifted": int(shifted_after is not None), "after_seq": shifted_after or 0,
+    }
+    run(conn, "fill_replay_correction_buckets", **scope)
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE replay_correction_buckets")
-    run(conn, "fill_replay_overlay_corrections", ledger_id=ledger_id, known_at=known_at, current_state=int(current_state))
+    run(conn, "fill_replay_overlay_corrections", **scope, current_state=int(current_state), sign=sign)
 
 
 def _statement(conn: Connection, name: str) -> TextClause:

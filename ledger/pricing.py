@@ -20,7 +20,7 @@ FIRST_DAY = date(1, 1, 1)
 LAST_DAY = date(9999, 12, 31)
 # Hash aggregates over millions of actions spill to disk at PostgreSQL's default 4MB.
 RECALC_WORK_MEM = "256MB"
-SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced", "user_targets", "members", "overlay", "correction_buckets")
+SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced", "user_targets", "members", "overlay", "correction_buckets", "shifted")
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,8 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             for source in ("adjustments", "corrections", "merges"):
                 run(conn, f"fill_replay_pairs_of_new_{source}", ledger_id=number, after_seq=previous)
             say("pricing what changed")
-            user_days, users = _update_scope(conn, number)
+            # With a new schedule version a pair's rules may have changed: all are priced again.
+            user_days, users = _update_scope(conn, number, shift_after=previous if reprice_from is None else None)
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,
@@ -119,15 +120,21 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     return outcome
 
 
-def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False) -> tuple[int, int]:
+def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False, shift_after: int | None = None) -> tuple[int, int]:
     """Price the scope set in replay_days and replay_pairs (with corrections, adjustments and
     merges) and replace its daily rows, moving totals and period totals by the change.
     `rebuilt`: the daily rows were just rebuilt from the actions alone, so the scope's
     actions are read from them rather than priced again.
+    `shift_after`: an incremental run's starting seq, when the pairs that only corrections
+    and adjustments since touch may keep their actions' points: their daily rows move by
+    what those change (sql/corrections.sql `fill_replay_shifted`), so retracting keys costs
+    their buckets' corrections, not every action of their users' days.
     Returns (user-days written, users whose total moved)."""
     run(conn, "fill_replay_pairs_of_targets")
     run(conn, "fill_replay_days_of_pairs")
-    overlay.fill_overlay(conn, number)
+    if shift_after is not None:
+        run(conn, "fill_replay_shifted", ledger_id=number, after_seq=shift_after)
+    overlay.fill_overlay(conn, number, shifted_after=shift_after)
     if rebuilt:
         run(conn, "price_from_rebuilt", ledger_id=number)
         if conn.dialect.name == "postgresql":

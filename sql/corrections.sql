@@ -30,6 +30,15 @@ CREATE TEMP TABLE IF NOT EXISTS replay_overlay (
     points BIGINT NOT NULL
 )
 
+-- name: create_replay_shifted
+CREATE TEMP TABLE IF NOT EXISTS replay_shifted (
+    user_id BIGINT NOT NULL,
+    day DATE NOT NULL
+)
+
+-- name: clear_replay_shifted
+DELETE FROM replay_shifted
+
 -- name: clear_replay_user_targets
 DELETE FROM replay_user_targets
 
@@ -96,9 +105,40 @@ FROM replay_pairs p
 JOIN replay_user_targets t ON t.user_id = p.user_id
 WHERE NOT EXISTS (SELECT 1 FROM replay_pairs q WHERE q.user_id = t.target AND q.day = p.day)
 
+-- name: fill_replay_shifted
+-- The pairs of an incremental run that only corrections and adjustments recorded since touch
+-- (no new action on them, no merge of or into their user): their daily rows move by what
+-- those change, and their actions are not priced again (ledger/replay.py `_update_scope`).
+INSERT INTO replay_shifted (user_id, day)
+SELECT p.user_id, p.day
+FROM replay_pairs p
+WHERE NOT EXISTS (
+        SELECT 1 FROM actions a
+        WHERE a.ledger_id = :ledger_id AND a.user_id = p.user_id AND a.day = p.day AND a.seq > :after_seq
+    )
+  AND p.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
+  AND p.user_id NOT IN (SELECT t.target FROM replay_user_targets t)
+
+-- name: fill_replay_overlay_shifted
+-- A shifted pair starts from its daily row and gains the adjustments recorded since; the
+-- corrections' change follows (`fill_replay_overlay_corrections` with shifted = 1, once
+-- with every correction and once, negated, with those recorded before).
+INSERT INTO replay_overlay (user_id, day, points)
+SELECT d.user_id, d.day, d.points
+FROM replay_shifted h
+CROSS JOIN daily_scores d
+WHERE d.ledger_id = :ledger_id AND d.day = h.day AND d.user_id = h.user_id
+UNION ALL
+SELECT j.user_id, j.day, j.points
+FROM adjustments j
+WHERE j.seq > :after_seq AND j.ledger_id = :ledger_id AND j.kind IN ('manual', 'imported')
+  AND (j.user_id, j.day) IN (SELECT h.user_id, h.day FROM replay_shifted h)
+
 -- name: fill_replay_members
+-- Shifted pairs are left out: their actions are not priced again.
 INSERT INTO replay_members (user_id, day)
-SELECT user_id, day FROM replay_pairs
+SELECT p.user_id, p.day FROM replay_pairs p
+WHERE NOT EXISTS (SELECT 1 FROM replay_shifted h WHERE h.user_id = p.user_id AND h.day = p.day)
 UNION
 SELECT t.user_id, p.day FROM replay_pairs p JOIN replay_user_targets t ON t.target = p.user_id
 
@@ -131,34 +171,60 @@ CREATE TEMP TABLE IF NOT EXISTS replay_correction_buckets (
 DELETE FROM replay_correction_buckets
 
 -- name: fill_replay_correction_buckets
--- The buckets (user, action day, action) with a correction (known by then) booked on a scoped
--- day, each with the rule in force on its action's day and, for a `per` rule, the counted
--- quantity of its actions as first recorded: what `fill_replay_overlay_corrections` prices.
+-- The buckets (user, action day, action) with a correction (known by then, up to
+-- `through_seq`) booked on a scoped day (`shifted` = 1: on a shifted pair, in a bucket with an
+-- event recorded after `after_seq`), each with the rule
+-- in force on its action's day and, for a `per` rule, the counted quantity of its actions as
+-- first recorded: what `fill_replay_overlay_corrections` prices.
 INSERT INTO replay_correction_buckets (user_id, action_day, action, version_seq, value, per, min_quantity, by_attribute, first_counted)
 SELECT b.user_id, b.action_day, b.action, r.version_seq, r.value, r.per, r.min_quantity, r.by_attribute,
     CASE WHEN r.per IS NOT NULL THEN (
         SELECT CAST(SUM(CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END) AS BIGINT)
         FROM actions a
         WHERE a.ledger_id = :ledger_id AND a.day = b.action_day AND a.user_id = b.user_id AND a.action = b.action
-          AND a.recorded_at <= :known_at
+          AND a.recorded_at <= :known_at AND a.seq <= :through_seq
     ) END
 FROM (
-    SELECT DISTINCT s.user_id, s.action_day, s.action
-    FROM corrections s
-    WHERE s.ledger_id = :ledger_id AND s.recorded_at <= :known_at
-      -- Uncorrelated IN, not EXISTS: both engines hash the scope once, where a correlated
-      -- EXISTS under OR scanned replay_members (no index, no statistics) once per correction.
+    -- Joins, not IN under OR, so that a few scoped pairs are looked up in the corrections'
+    -- (ledger, day, user) index instead of every correction being scanned.
+    SELECT s.user_id, s.action_day, s.action
+    FROM replay_days d
+    CROSS JOIN corrections s
+    WHERE :shifted = 0 AND d.whole = 1 AND s.ledger_id = :ledger_id AND s.day = d.day
+      AND s.recorded_at <= :known_at AND s.seq <= :through_seq
+    UNION
+    SELECT s.user_id, s.action_day, s.action
+    FROM replay_members m
+    CROSS JOIN corrections s
+    WHERE :shifted = 0 AND s.ledger_id = :ledger_id AND s.day = m.day AND s.user_id = m.user_id
+      AND s.recorded_at <= :known_at AND s.seq <= :through_seq
+    UNION
+    SELECT s.user_id, s.action_day, s.action
+    FROM replay_shifted h
+    CROSS JOIN corrections s
+    WHERE :shifted = 1 AND s.ledger_id = :ledger_id AND s.day = h.day AND s.user_id = h.user_id
+      AND s.recorded_at <= :known_at AND s.seq <= :through_seq
+      -- A bucket without a correction or an action recorded since books the same as before.
       AND (
-        s.day IN (SELECT d.day FROM replay_days d WHERE d.whole = 1)
-        OR (s.user_id, s.day) IN (SELECT m.user_id, m.day FROM replay_members m)
+        EXISTS (
+            SELECT 1 FROM corrections n
+            WHERE n.ledger_id = :ledger_id AND n.user_id = s.user_id AND n.action_day = s.action_day
+              AND n.action = s.action AND n.seq > :after_seq
+        )
+        OR EXISTS (
+            SELECT 1 FROM actions a
+            WHERE a.ledger_id = :ledger_id AND a.user_id = s.user_id AND a.day = s.action_day
+              AND a.action = s.action AND a.seq > :after_seq
+        )
       )
 ) b
-LEFT JOIN schedule_rules r ON r.action = b.action AND r.version_seq = (
-    SELECT v.version_seq FROM replay_versions v
-    WHERE v.effective_from <= b.action_day
-    ORDER BY v.effective_from DESC
-    LIMIT 1
-)
+-- Each version with the day the next one takes over: a range to join, where a subquery
+-- ordering the versions for each bucket cost more than the rest of the statement.
+LEFT JOIN (
+    SELECT v.version_seq, v.effective_from, LEAD(v.effective_from) OVER (ORDER BY v.effective_from) AS next_from
+    FROM replay_versions v
+) v ON v.effective_from <= b.action_day AND (v.next_from IS NULL OR b.action_day < v.next_from)
+LEFT JOIN schedule_rules r ON r.version_seq = v.version_seq AND r.action = b.action
 
 -- name: fill_replay_overlay_corrections
 -- What the corrections of replay_correction_buckets book on scoped (user, day)s, priced
@@ -166,20 +232,11 @@ LEFT JOIN schedule_rules r ON r.action = b.action AND r.version_seq = (
 -- `per` rule books, for each day the bucket is corrected on, the change in the bucket's
 -- points: its counted quantity starts at first_counted, and each booking day adds its
 -- corrections' change (a running sum in day order). `current_state` = 1: booked on the
--- action's own day instead (ledger/replay.py `platform_points`). The audit prices the same
+-- action's own day instead (ledger/replay.py `platform_points`). Only corrections up to
+-- `through_seq` count, their points times `sign`; `shifted` as for the buckets. The audit prices the same
 -- lines in Python (ledger/overlay.py `correction_deltas`): keep them in step.
 INSERT INTO replay_overlay (user_id, day, points)
 WITH
--- Each correction as two states: the one it ends (counted negatively) and the one it begins.
-corrected_states AS (
-    SELECT c.user_id, c.action_day, c.action, c.day, c.old_quantity, c.old_attributes, c.new_quantity, c.new_attributes
-    -- CROSS JOIN: SQLite keeps the buckets as the outer loop and looks each one up in the
-    -- corrections' bucket index; PostgreSQL plans it as any join.
-    FROM replay_correction_buckets b
-    CROSS JOIN corrections c
-    WHERE c.ledger_id = :ledger_id AND c.user_id = b.user_id AND c.action_day = b.action_day
-      AND c.action = b.action AND c.recorded_at <= :known_at
-),
 -- Per bucket and booking day: the points of a plain or `by` rule, the change in counted
 -- quantity of a `per` rule (an event below min_quantity, or a retracted state, counts nothing).
 day_changes AS (
@@ -200,11 +257,18 @@ day_changes AS (
             -- include: correction_attributes_json
             AS attributes_json
         FROM (
-            SELECT user_id, action_day, action, day, -1 AS sign, old_quantity AS quantity, old_attributes AS attributes
-            FROM corrected_states
-            UNION ALL
-            SELECT user_id, action_day, action, day, 1, new_quantity, new_attributes
-            FROM corrected_states
+            -- Each correction as two states: the one it ends (counted negatively) and the one
+            -- it begins; attributes only where a `by` rule reads them.
+            SELECT c.user_id, c.action_day, c.action, c.day, side.sign,
+                CASE WHEN side.sign = 1 THEN c.new_quantity ELSE c.old_quantity END AS quantity,
+                CASE WHEN b.by_attribute IS NULL THEN NULL WHEN side.sign = 1 THEN c.new_attributes ELSE c.old_attributes END AS attributes
+            -- CROSS JOIN: SQLite keeps the buckets as the outer loop and looks each one up in
+            -- the corrections' bucket index; PostgreSQL plans it as any join.
+            FROM replay_correction_buckets b
+            CROSS JOIN corrections c
+            CROSS JOIN (SELECT -1 AS sign UNION ALL SELECT 1) side
+            WHERE c.ledger_id = :ledger_id AND c.user_id = b.user_id AND c.action_day = b.action_day
+              AND c.action = b.action AND c.recorded_at <= :known_at AND c.seq <= :through_seq
         ) t
     ) a
     JOIN replay_correction_buckets r ON r.user_id = a.user_id AND r.action_day = a.action_day AND r.action = a.action
@@ -223,10 +287,13 @@ booked AS (
         FROM day_changes c
     ) g
 )
-SELECT k.user_id, k.day, CAST(SUM(k.points) AS BIGINT)
+SELECT k.user_id, k.day, CAST(:sign * SUM(k.points) AS BIGINT)
 FROM booked k
-WHERE k.day IN (SELECT d.day FROM replay_days d WHERE d.whole = 1)
-   OR (k.user_id, k.day) IN (SELECT m.user_id, m.day FROM replay_members m)
+WHERE (:shifted = 0 AND (
+        k.day IN (SELECT d.day FROM replay_days d WHERE d.whole = 1)
+        OR (k.user_id, k.day) IN (SELECT m.user_id, m.day FROM replay_members m)
+    ))
+   OR (:shifted = 1 AND (k.user_id, k.day) IN (SELECT h.user_id, h.day FROM replay_shifted h))
 GROUP BY k.user_id, k.day
 
 -- name: correction_attributes_json

@@ -7,6 +7,12 @@ CREATE TEMP TABLE IF NOT EXISTS replay_user_targets (
     target BIGINT NOT NULL
 ) ON COMMIT DROP
 
+-- name: create_replay_shifted
+CREATE TEMP TABLE IF NOT EXISTS replay_shifted (
+    user_id BIGINT NOT NULL,
+    day DATE NOT NULL
+) ON COMMIT DROP
+
 -- name: create_replay_members
 CREATE TEMP TABLE IF NOT EXISTS replay_members (
     user_id BIGINT NOT NULL,
