@@ -146,7 +146,7 @@ def fill_overlay(
     if not current_state:
         run(conn, "fill_replay_overlay_adjustments", ledger_id=ledger_id, known_at=known_at)
     _book_corrections(conn, ledger_id, known_at, current_state=current_state)
-    if shifted_after is not None:
+    if shifted_after is not None and run(conn, "has_replay_shifted").scalar():
         run(conn, "fill_replay_overlay_shifted", ledger_id=ledger_id, after_seq=shifted_after)
         _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after)
         _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after, through_seq=shifted_after, sign=-1)

@@ -119,6 +119,9 @@ WHERE NOT EXISTS (
   AND p.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
   AND p.user_id NOT IN (SELECT t.target FROM replay_user_targets t)
 
+-- name: has_replay_shifted
+SELECT EXISTS (SELECT 1 FROM replay_shifted)
+
 -- name: fill_replay_overlay_shifted
 -- A shifted pair starts from its daily row and gains the adjustments recorded since; the
 -- corrections' change follows (`fill_replay_overlay_corrections` with shifted = 1, once
@@ -172,10 +175,10 @@ DELETE FROM replay_correction_buckets
 
 -- name: fill_replay_correction_buckets
 -- The buckets (user, action day, action) with a correction (known by then, up to
--- `through_seq`) booked on a scoped day (`shifted` = 1: on a shifted pair, in a bucket with an
--- event recorded after `after_seq`), each with the rule
--- in force on its action's day and, for a `per` rule, the counted quantity of its actions as
--- first recorded: what `fill_replay_overlay_corrections` prices.
+-- `through_seq`) booked on a scoped day (`shifted` = 1: the buckets with an event recorded
+-- after `after_seq`), each with the rule in force on its action's day and, for a `per` rule,
+-- the counted quantity of its actions as first recorded: what
+-- `fill_replay_overlay_corrections` prices.
 INSERT INTO replay_correction_buckets (user_id, action_day, action, version_seq, value, per, min_quantity, by_attribute, first_counted)
 SELECT b.user_id, b.action_day, b.action, r.version_seq, r.value, r.per, r.min_quantity, r.by_attribute,
     CASE WHEN r.per IS NOT NULL THEN (
@@ -199,23 +202,18 @@ FROM (
     WHERE :shifted = 0 AND s.ledger_id = :ledger_id AND s.day = m.day AND s.user_id = m.user_id
       AND s.recorded_at <= :known_at AND s.seq <= :through_seq
     UNION
-    SELECT s.user_id, s.action_day, s.action
-    FROM replay_shifted h
-    CROSS JOIN corrections s
-    WHERE :shifted = 1 AND s.ledger_id = :ledger_id AND s.day = h.day AND s.user_id = h.user_id
-      AND s.recorded_at <= :known_at AND s.seq <= :through_seq
-      -- A bucket without a correction or an action recorded since books the same as before.
-      AND (
-        EXISTS (
-            SELECT 1 FROM corrections n
-            WHERE n.ledger_id = :ledger_id AND n.user_id = s.user_id AND n.action_day = s.action_day
-              AND n.action = s.action AND n.seq > :after_seq
-        )
-        OR EXISTS (
-            SELECT 1 FROM actions a
-            WHERE a.ledger_id = :ledger_id AND a.user_id = s.user_id AND a.day = s.action_day
-              AND a.action = s.action AND a.seq > :after_seq
-        )
+    -- Shifted pairs: only the buckets that a correction or an action recorded since touches
+    -- book otherwise than before; the statement below keeps what they book on shifted pairs.
+    SELECT n.user_id, n.action_day, n.action
+    FROM corrections n
+    WHERE :shifted = 1 AND n.ledger_id = :ledger_id AND n.seq > :after_seq
+    UNION
+    SELECT a.user_id, a.day, a.action
+    FROM actions a
+    WHERE :shifted = 1 AND a.ledger_id = :ledger_id AND a.seq > :after_seq
+      AND EXISTS (
+        SELECT 1 FROM corrections c
+        WHERE c.ledger_id = :ledger_id AND c.user_id = a.user_id AND c.action_day = a.day AND c.action = a.action
       )
 ) b
 -- Each version with the day the next one takes over: a range to join, where a subquery
