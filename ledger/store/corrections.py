@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import ARRAY, Connection, Engine, String, any_, cast, insert, literal, select
 
 from ledger import ledger_numbers
 from ledger.domain import (
@@ -202,13 +202,17 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
         corrections.c.source_key, corrections.c.kind, corrections.c.booked_at, corrections.c.new_quantity, corrections.c.new_attributes
     ).where(corrections.c.ledger_id == number)
     wanted = None if keys is None else list(dict.fromkeys(keys))
-    chunks = [None] if wanted is None else [wanted[i : i + 500] for i in range(0, len(wanted), 500)]
+    # PostgreSQL takes a chunk of keys as one array parameter: an IN list of as many
+    # parameters is rendered and parsed afresh for every chunk.
+    postgres = conn.dialect.name == "postgresql"
+    size = 2000 if postgres else 500
+    chunks = [None] if wanted is None else [wanted[i : i + size] for i in range(0, len(wanted), size)]
     states: dict[str, _KeyState] = {}
     for chunk in chunks:
-        query = action_query if chunk is None else action_query.where(actions.c.source_key.in_(chunk))
+        query = action_query if chunk is None else action_query.where(_key_in(actions.c.source_key, chunk, postgres))
         for key, user_id, action, occurred_at, quantity, attributes in conn.execute(query):
             states[key] = _KeyState(user_id, action, occurred_at, quantity, attributes, True, None, None)
-        query = correction_query if chunk is None else correction_query.where(corrections.c.source_key.in_(chunk))
+        query = correction_query if chunk is None else correction_query.where(_key_in(corrections.c.source_key, chunk, postgres))
         for key, kind, booked_at, quantity, attributes in conn.execute(query.order_by(corrections.c.seq)):
             state = states[key]
             state.active = quantity is not None
@@ -216,6 +220,12 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
                 state.quantity, state.attributes = quantity, attributes
             state.last_kind, state.last_at = kind, booked_at
     return states
+
+
+def _key_in(column: Any, keys: list[str], postgres: bool) -> Any:
+    if postgres:
+        return column == any_(cast(literal(keys, ARRAY(String)), ARRAY(String)))
+    return column.in_(keys)
 
 
 def read_action_states(engine: Engine, ledger: str, keys: Iterable[str] | None = None) -> dict[str, ActionState]:
