@@ -106,26 +106,27 @@ JOIN replay_user_targets t ON t.user_id = p.user_id
 WHERE NOT EXISTS (SELECT 1 FROM replay_pairs q WHERE q.user_id = t.target AND q.day = p.day)
 
 -- name: fill_replay_shifted
--- The pairs of an incremental run that only corrections and adjustments recorded since touch
--- (no new action on them, no merge of or into their user): their daily rows move by what
--- those change, and their actions are not priced again (ledger/replay.py `_update_scope`).
+-- The pairs of an incremental run whose daily rows move by what the corrections, adjustments
+-- and merges recorded since change, without their actions being priced again
+-- (ledger/replay.py `_update_scope`): those whose user's final target has no new action of
+-- its own or of a user merged into it on that day. A target's pair and the pairs of the users
+-- merged into it are shifted alike, so a pair's points are either all moved or all priced.
 INSERT INTO replay_shifted (user_id, day)
 SELECT p.user_id, p.day
 FROM replay_pairs p
-WHERE NOT EXISTS (
-        SELECT 1 FROM actions a
-        WHERE a.ledger_id = :ledger_id AND a.user_id = p.user_id AND a.day = p.day AND a.seq > :after_seq
-    )
-  AND p.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
-  AND p.user_id NOT IN (SELECT t.target FROM replay_user_targets t)
-
--- name: has_replay_shifted
-SELECT EXISTS (SELECT 1 FROM replay_shifted)
+LEFT JOIN replay_user_targets pt ON pt.user_id = p.user_id
+WHERE (COALESCE(pt.target, p.user_id), p.day) NOT IN (
+    SELECT COALESCE(t.target, a.user_id), a.day
+    FROM actions a
+    LEFT JOIN replay_user_targets t ON t.user_id = a.user_id
+    WHERE a.ledger_id = :ledger_id AND a.seq > :after_seq
+)
 
 -- name: fill_replay_overlay_shifted
--- A shifted pair starts from its daily row and gains the adjustments recorded since; the
--- corrections' change follows (`fill_replay_overlay_corrections` with shifted = 1, once
--- with every correction and once, negated, with those recorded before).
+-- A shifted pair starts from its daily row (a merged user's goes to its target through
+-- `price`) and gains the adjustments recorded since; the corrections' change follows
+-- (`fill_replay_overlay_corrections` with shifted = 1, once with every correction and once,
+-- negated, with those recorded before).
 INSERT INTO replay_overlay (user_id, day, points)
 SELECT d.user_id, d.day, d.points
 FROM replay_shifted h
@@ -138,12 +139,23 @@ WHERE j.seq > :after_seq AND j.ledger_id = :ledger_id AND j.kind IN ('manual', '
   AND (j.user_id, j.day) IN (SELECT h.user_id, h.day FROM replay_shifted h)
 
 -- name: fill_replay_members
--- Shifted pairs are left out: their actions are not priced again.
+-- Shifted pairs are left out, and so are the users merged into a shifted pair's user: their
+-- actions are not priced again.
 INSERT INTO replay_members (user_id, day)
 SELECT p.user_id, p.day FROM replay_pairs p
 WHERE NOT EXISTS (SELECT 1 FROM replay_shifted h WHERE h.user_id = p.user_id AND h.day = p.day)
 UNION
 SELECT t.user_id, p.day FROM replay_pairs p JOIN replay_user_targets t ON t.target = p.user_id
+WHERE NOT EXISTS (SELECT 1 FROM replay_shifted h WHERE h.user_id = p.user_id AND h.day = p.day)
+
+-- name: has_new_corrections_of_any_kind
+SELECT
+    EXISTS (SELECT 1 FROM adjustments WHERE seq > :after_seq AND ledger_id = :ledger_id)
+    OR EXISTS (SELECT 1 FROM corrections WHERE seq > :after_seq AND ledger_id = :ledger_id)
+    OR EXISTS (SELECT 1 FROM merges WHERE seq > :after_seq AND ledger_id = :ledger_id)
+
+-- name: has_replay_shifted
+SELECT EXISTS (SELECT 1 FROM replay_shifted)
 
 -- name: fill_replay_overlay_adjustments
 -- Adjustments that count (not compensations) booked on scoped days.
