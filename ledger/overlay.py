@@ -140,7 +140,6 @@ def fill_overlay(
         # The planner's costs for the per-bucket lookups below run high enough for JIT
         # compilation, which takes longer than the statements themselves (as in `price_scope`).
         conn.exec_driver_sql("SET LOCAL jit = off")
-        analyze_if_stale(conn, "corrections")
         # Fresh temporary tables have no statistics; the statements below look pairs up in them.
         conn.exec_driver_sql("ANALYZE replay_members, replay_shifted")
     if not current_state:

@@ -137,6 +137,8 @@ def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False, shift
     run(conn, "fill_replay_days_of_pairs")
     if shift_after is not None:
         run(conn, "fill_replay_shifted", ledger_id=number, after_seq=shift_after)
+    if conn.dialect.name == "postgresql":
+        overlay.analyze_if_stale(conn, "corrections")
     overlay.fill_overlay(conn, number, shifted_after=shift_after)
     if rebuilt:
         run(conn, "price_from_rebuilt", ledger_id=number)

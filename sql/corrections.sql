@@ -141,12 +141,14 @@ WHERE j.seq > :after_seq AND j.ledger_id = :ledger_id AND j.kind IN ('manual', '
 -- name: fill_replay_members
 -- Shifted pairs are left out, and so are the users merged into a shifted pair's user: their
 -- actions are not priced again.
+-- Uncorrelated NOT IN: both engines hash the shifted pairs once (SQLite scanned them for
+-- every pair under a correlated NOT EXISTS).
 INSERT INTO replay_members (user_id, day)
 SELECT p.user_id, p.day FROM replay_pairs p
-WHERE NOT EXISTS (SELECT 1 FROM replay_shifted h WHERE h.user_id = p.user_id AND h.day = p.day)
+WHERE (p.user_id, p.day) NOT IN (SELECT h.user_id, h.day FROM replay_shifted h)
 UNION
 SELECT t.user_id, p.day FROM replay_pairs p JOIN replay_user_targets t ON t.target = p.user_id
-WHERE NOT EXISTS (SELECT 1 FROM replay_shifted h WHERE h.user_id = p.user_id AND h.day = p.day)
+WHERE (p.user_id, p.day) NOT IN (SELECT h.user_id, h.day FROM replay_shifted h)
 
 -- name: has_new_corrections_of_any_kind
 SELECT
