@@ -151,18 +151,17 @@ def fill_overlay(
         _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after, through_seq=shifted_after, sign=-1)
 
 
-def analyze_if_stale(conn: Connection, table: str) -> None:
-    """PostgreSQL: ANALYZE `table` when a tenth of it or more changed since its statistics
-    were taken (or it has none), as autovacuum would, but now: a batch of corrections just
-    written and priced at once would otherwise be planned as a table of a few rows, hashed
-    whole where its index would find the few buckets asked for."""
+def analyze_corrections_if_stale(conn: Connection) -> None:
+    """PostgreSQL: ANALYZE the corrections when a tenth of them or more changed since their
+    statistics were taken (or there are none), as autovacuum would, but now: a batch of
+    corrections just written and priced at once would otherwise be planned as a table of a
+    few rows, hashed whole where its index would find the few buckets asked for."""
     stale = conn.exec_driver_sql(
         "SELECT n_mod_since_analyze >= 0.1 * GREATEST(c.reltuples, 0) + 50 "
-        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = %(table)s::regclass",
-        {"table": table},
+        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = 'corrections'::regclass"
     ).scalar()
     if stale:
-        conn.exec_driver_sql(f"ANALYZE {table}")
+        conn.exec_driver_sql("ANALYZE corrections")
 
 
 def _book_corrections(

@@ -138,7 +138,7 @@ def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False, shift
     if shift_after is not None:
         run(conn, "fill_replay_shifted", ledger_id=number, after_seq=shift_after)
     if conn.dialect.name == "postgresql":
-        overlay.analyze_if_stale(conn, "corrections")
+        overlay.analyze_corrections_if_stale(conn)
     overlay.fill_overlay(conn, number, shifted_after=shift_after)
     if rebuilt:
         run(conn, "price_from_rebuilt", ledger_id=number)
