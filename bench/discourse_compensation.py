@@ -18,6 +18,9 @@ from datetime import date, datetime
 
 import psycopg
 
+from bench import scales
+from bench.discourse_import import LEDGER
+from bench.measurements import Result, timed
 from ledger import Ledger
 from ledger.discourse.forum import PostgresForum
 from ledger.discourse.http import API_KEY_VARIABLE, API_USERNAME_VARIABLE, DiscourseClient
@@ -28,10 +31,6 @@ from ledger.discourse.scorables import detect_shape
 from ledger.discourse.score_events import read_score_events
 from ledger.discourse.settings import SettingChange, defaults, history
 from ledger.domain import Adjustment
-
-from bench import scales
-from bench.discourse_import import LEDGER
-from bench.measurements import Result, timed
 
 # The SailPoint community's change, dated half way through the benchmark's history.
 CHANGE_AT = datetime(2023, 1, 1, 9)

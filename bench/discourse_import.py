@@ -6,20 +6,19 @@ shipped query over that database), in calls and seconds per 100,000 rows."""
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 
+from bench import scales
+from bench.measurements import Result, timed
 from ledger import Ledger
 from ledger.discourse.data_explorer import DataExplorerForum
 from ledger.discourse.explorer_query import compose
 from ledger.discourse.forum import PostgresForum
 from ledger.discourse.http import DiscourseClient
 from ledger.discourse.importer import ImportReport, import_forum
-
-from bench import scales
-from bench.measurements import Result, timed
 
 LEDGER = "discourse-import"
 EXPLORER_LEDGER = "discourse-import-explorer"

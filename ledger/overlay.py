@@ -5,21 +5,21 @@ Actions are priced set-based in SQL (sql/replay.sql `price`). On top of them, ev
 of corrections. A correction is booked on its own day and priced at the version in force on
 its action's day: for a plain or `by` rule it books the new state's points minus the old
 state's; for a `per` rule, the difference it makes to its bucket, whose counted quantity is
-the actions as first recorded plus every correction booked on or before its day
-(`correction_deltas`). Merged users' points go to their targets (replay_user_targets).
+the actions as first recorded plus every correction booked on or before its day. Merged
+users' points go to their targets (replay_user_targets).
 
-The audit prices correction lines with the same functions (ledger/audit.py).
+Recalculations price corrections set-based in SQL (sql/corrections.sql
+`fill_replay_overlay_corrections`); the audit prices its lines one by one with
+`correction_deltas` here (ledger/corrections_audit.py): the two must agree.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
-from typing import Any
 
 from sqlalchemy import Connection, Date, TextClause, bindparam
 
@@ -28,7 +28,10 @@ from ledger.sqlfiles import statement
 from ledger.store.corrections import merge_targets
 from ledger.store.dialects import dialect_of
 from ledger.store.statements import run
-from ledger.time_bounds import END_OF_TIME, as_day
+from ledger.time_bounds import END_OF_TIME
+
+# A journal seq beyond any recorded: "every event".
+EVERY_SEQ = 2**62
 
 
 @dataclass(frozen=True)
@@ -121,72 +124,65 @@ def fill_user_targets(conn: Connection, ledger_id: int, known_at: datetime = END
     return targets
 
 
-def fill_overlay(conn: Connection, ledger_id: int, known_at: datetime = END_OF_TIME, *, current_state: bool = False) -> None:
+def fill_overlay(
+    conn: Connection, ledger_id: int, known_at: datetime = END_OF_TIME, *, current_state: bool = False, shifted_after: int | None = None
+) -> None:
     """replay_members from replay_pairs, then replay_overlay for the scope: counted
-    adjustments and correction deltas booked on whole days or member (user, day)s.
+    adjustments and correction deltas booked on whole days or member (user, day)s, both
+    priced in SQL (sql/corrections.sql `fill_replay_overlay_corrections`).
+
+    `shifted_after`: the journal seq an incremental run starts after, when it has shifted
+    pairs (replay_shifted): each of those gets its daily row plus what the events recorded
+    since change on it, and its actions are not priced again.
 
     `current_state`: as a platform recomputing from its own tables sees it, each action as it
     stands now, on its own day, and no adjustments (ledger/replay.py `platform_points`)."""
     run(conn, "fill_replay_members")
+    dialect = dialect_of(conn)
+    # The planner's costs for the per-bucket lookups below run high enough for JIT
+    # compilation, which takes longer than the statements themselves (as in `price_scope`).
+    dialect.set_local(conn, "jit", "off")
+    # Fresh temporary tables have no statistics; the statements below look pairs up in them.
+    dialect.analyze(conn, "replay_members", "replay_shifted")
     if not current_state:
         run(conn, "fill_replay_overlay_adjustments", ledger_id=ledger_id, known_at=known_at)
-    rows = _corrections_in_scope(conn, ledger_id, known_at)
-    if not rows:
+    _book_corrections(conn, ledger_id, known_at, current_state=current_state)
+    if shifted_after is not None and run(conn, "has_replay_shifted").scalar():
+        run(conn, "fill_replay_overlay_shifted", ledger_id=ledger_id, after_seq=shifted_after)
+        _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after)
+        _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after, through_seq=shifted_after, sign=-1)
+
+
+def analyze_corrections_if_stale(conn: Connection) -> None:
+    """On PostgreSQL, ANALYZE the corrections when a tenth of them or more changed since their
+    statistics were taken (or there are none), as autovacuum would, but now: a batch of
+    corrections just written and priced at once would otherwise be planned as a table of a
+    few rows, hashed whole where its index would find the few buckets asked for."""
+    if not dialect_of(conn).is_postgresql:
         return
-    whole = {as_day(day) for (day,) in run(conn, "scoped_whole_days")}
-    members = {(user_id, as_day(day)) for user_id, day in run(conn, "scoped_members")}
-    first_counted = _first_counted(conn, ledger_id, known_at, rows)
-    booked: dict[tuple[int, date], int] = defaultdict(int)
-    for bucket, bucket_rows in groupby(rows, key=lambda row: (row.user_id, row.action_day, row.action)):
-        for row, points in correction_deltas(list(bucket_rows), first_counted.get(bucket, 0)):
-            day = row.action_day if current_state else row.day
-            if day in whole or (row.user_id, day) in members:
-                booked[(row.user_id, day)] += points
-    if booked:
-        conn.execute(
-            _statement(conn, "insert_replay_overlay"),
-            [{"user_id": user_id, "day": day, "points": points} for (user_id, day), points in booked.items()],
-        )
+    stale = conn.exec_driver_sql(
+        "SELECT n_mod_since_analyze >= 0.1 * GREATEST(c.reltuples, 0) + 50 "
+        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = 'corrections'::regclass"
+    ).scalar()
+    if stale:
+        conn.exec_driver_sql("ANALYZE corrections")
 
 
-def _corrections_in_scope(conn: Connection, ledger_id: int, known_at: datetime) -> list[CorrectionRow]:
-    raw = run(conn, "corrections_in_scope", ledger_id=ledger_id, known_at=known_at).all()
-    if not raw:
-        return []
-    by_versions = sorted({row.version_seq for row in raw if row.by_attribute is not None})
-    tables: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
-    if by_versions:
-        for version_seq, action, attribute_value, points in run(conn, "by_points_of_versions", versions=by_versions):
-            tables[(version_seq, action)][attribute_value] = points
-    rules: dict[tuple[Any, str], PricingRule] = {}
-    rows = []
-    for row in raw:
-        rule = rules.get((row.version_seq, row.action))
-        if rule is None:
-            rule = rules[(row.version_seq, row.action)] = PricingRule(
-                row.value, row.per, row.min_quantity, row.by_attribute, tables.get((row.version_seq, row.action))
-            )
-        rows.append(CorrectionRow(
-            row.user_id, as_day(row.action_day), row.action, as_day(row.day), row.seq, row.old_quantity,
-            row.old_attributes, row.new_quantity, row.new_attributes, rule,
-        ))
-    return rows
-
-
-def _first_counted(conn: Connection, ledger_id: int, known_at: datetime, rows: Iterable[CorrectionRow]) -> dict[tuple[int, date, str], int]:
-    """The counted quantity of each `per` bucket among `rows`, as its actions were first recorded."""
-    rules = {(row.user_id, row.action_day, row.action): row.rule for row in rows if row.rule.per is not None}
-    if not rules:
-        return {}
-    conn.execute(
-        _statement(conn, "insert_replay_correction_bucket"),
-        [{"user_id": user_id, "day": day, "action": action} for user_id, day, action in rules],
-    )
-    counted: dict[tuple[int, date, str], int] = defaultdict(int)
-    for user_id, day, action, quantity in run(conn, "original_quantities", ledger_id=ledger_id, known_at=known_at):
-        key = (user_id, as_day(day), action)
-        counted[key] += rules[key].counted(quantity)
-    return counted
+def _book_corrections(
+    conn: Connection, ledger_id: int, known_at: datetime, *, current_state: bool = False, shifted_after: int | None = None,
+    through_seq: int = EVERY_SEQ, sign: int = 1,
+) -> None:
+    """What the corrections up to `through_seq` book on the scope (with `shifted_after`: on
+    the shifted pairs, in the buckets events recorded after it touch), times `sign`, into
+    replay_overlay."""
+    run(conn, "clear_replay_correction_buckets")
+    scope = {
+        "ledger_id": ledger_id, "known_at": known_at, "through_seq": through_seq,
+        "shifted": int(shifted_after is not None), "after_seq": shifted_after or 0,
+    }
+    run(conn, "fill_replay_correction_buckets", **scope)
+    dialect_of(conn).analyze(conn, "replay_correction_buckets")
+    run(conn, "fill_replay_overlay_corrections", **scope, current_state=int(current_state), sign=sign)
 
 
 def _statement(conn: Connection, name: str) -> TextClause:

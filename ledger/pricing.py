@@ -17,7 +17,7 @@ from ledger.time_bounds import END_OF_TIME
 
 # Hash aggregates over millions of actions spill to disk at PostgreSQL's default 4MB.
 RECALC_WORK_MEM = "256MB"
-SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced", "user_targets", "members", "overlay", "correction_buckets")
+SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced", "user_targets", "members", "overlay", "correction_buckets", "shifted")
 
 
 def allow_big_aggregates(conn: Connection) -> None:

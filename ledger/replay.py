@@ -98,7 +98,10 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             for source in ("adjustments", "corrections", "merges"):
                 run(conn, f"fill_replay_pairs_of_new_{source}", ledger_id=number, after_seq=previous)
             say("pricing what changed")
-            user_days, users = _update_scope(conn, number)
+            # Pairs are shifted only where corrections, adjustments or merges came since, and
+            # not after a new schedule version (a pair's rules may have changed: all are priced again).
+            shifting = reprice_from is None and run(conn, "has_new_corrections_of_any_kind", ledger_id=number, after_seq=previous).scalar()
+            user_days, users = _update_scope(conn, number, shift_after=previous if shifting else None)
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,
@@ -114,15 +117,23 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     return outcome
 
 
-def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False) -> tuple[int, int]:
+def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False, shift_after: int | None = None) -> tuple[int, int]:
     """Price the scope set in replay_days and replay_pairs (with corrections, adjustments and
     merges) and replace its daily rows, moving totals and period totals by the change.
     `rebuilt`: the daily rows were just rebuilt from the actions alone, so the scope's
     actions are read from them rather than priced again.
+    `shift_after`: an incremental run's starting seq, when the pairs that only corrections,
+    adjustments and merges since touch may keep their actions' points: their daily rows move
+    by what those change (sql/corrections.sql `fill_replay_shifted`), so retracting keys costs
+    their buckets' corrections, and a merge the merged user's daily rows, not every action
+    of their users' days.
     Returns (user-days written, users whose total moved)."""
     run(conn, "fill_replay_pairs_of_targets")
     run(conn, "fill_replay_days_of_pairs")
-    overlay.fill_overlay(conn, number)
+    if shift_after is not None:
+        run(conn, "fill_replay_shifted", ledger_id=number, after_seq=shift_after)
+    overlay.analyze_corrections_if_stale(conn)
+    overlay.fill_overlay(conn, number, shifted_after=shift_after)
     if rebuilt:
         run(conn, "price_from_rebuilt", ledger_id=number)
         # Fresh temporary tables have no statistics; the statements below join them.

@@ -30,6 +30,15 @@ CREATE TEMP TABLE IF NOT EXISTS replay_overlay (
     points BIGINT NOT NULL
 )
 
+-- name: create_replay_shifted
+CREATE TEMP TABLE IF NOT EXISTS replay_shifted (
+    user_id BIGINT NOT NULL,
+    day DATE NOT NULL
+)
+
+-- name: clear_replay_shifted
+DELETE FROM replay_shifted
+
 -- name: clear_replay_user_targets
 DELETE FROM replay_user_targets
 
@@ -96,11 +105,59 @@ FROM replay_pairs p
 JOIN replay_user_targets t ON t.user_id = p.user_id
 WHERE NOT EXISTS (SELECT 1 FROM replay_pairs q WHERE q.user_id = t.target AND q.day = p.day)
 
+-- name: fill_replay_shifted
+-- The pairs of an incremental run whose daily rows move by what the corrections, adjustments
+-- and merges recorded since change, without their actions being priced again
+-- (ledger/replay.py `_update_scope`): those whose user's final target has no new action of
+-- its own or of a user merged into it on that day. A target's pair and the pairs of the users
+-- merged into it are shifted alike, so a pair's points are either all moved or all priced.
+INSERT INTO replay_shifted (user_id, day)
+SELECT p.user_id, p.day
+FROM replay_pairs p
+LEFT JOIN replay_user_targets pt ON pt.user_id = p.user_id
+WHERE (COALESCE(pt.target, p.user_id), p.day) NOT IN (
+    SELECT COALESCE(t.target, a.user_id), a.day
+    FROM actions a
+    LEFT JOIN replay_user_targets t ON t.user_id = a.user_id
+    WHERE a.ledger_id = :ledger_id AND a.seq > :after_seq
+)
+
+-- name: fill_replay_overlay_shifted
+-- A shifted pair starts from its daily row (a merged user's goes to its target through
+-- `price`) and gains the adjustments recorded since; the corrections' change follows
+-- (`fill_replay_overlay_corrections` with shifted = 1, once with every correction and once,
+-- negated, with those recorded before).
+INSERT INTO replay_overlay (user_id, day, points)
+SELECT d.user_id, d.day, d.points
+FROM replay_shifted h
+CROSS JOIN daily_scores d
+WHERE d.ledger_id = :ledger_id AND d.day = h.day AND d.user_id = h.user_id
+UNION ALL
+SELECT j.user_id, j.day, j.points
+FROM adjustments j
+WHERE j.seq > :after_seq AND j.ledger_id = :ledger_id AND j.kind IN ('manual', 'imported')
+  AND (j.user_id, j.day) IN (SELECT h.user_id, h.day FROM replay_shifted h)
+
 -- name: fill_replay_members
+-- Shifted pairs are left out, and so are the users merged into a shifted pair's user: their
+-- actions are not priced again.
+-- Uncorrelated NOT IN: both engines hash the shifted pairs once (SQLite scanned them for
+-- every pair under a correlated NOT EXISTS).
 INSERT INTO replay_members (user_id, day)
-SELECT user_id, day FROM replay_pairs
+SELECT p.user_id, p.day FROM replay_pairs p
+WHERE (p.user_id, p.day) NOT IN (SELECT h.user_id, h.day FROM replay_shifted h)
 UNION
 SELECT t.user_id, p.day FROM replay_pairs p JOIN replay_user_targets t ON t.target = p.user_id
+WHERE (p.user_id, p.day) NOT IN (SELECT h.user_id, h.day FROM replay_shifted h)
+
+-- name: has_new_corrections_of_any_kind
+SELECT
+    EXISTS (SELECT 1 FROM adjustments WHERE seq > :after_seq AND ledger_id = :ledger_id)
+    OR EXISTS (SELECT 1 FROM corrections WHERE seq > :after_seq AND ledger_id = :ledger_id)
+    OR EXISTS (SELECT 1 FROM merges WHERE seq > :after_seq AND ledger_id = :ledger_id)
+
+-- name: has_replay_shifted
+SELECT EXISTS (SELECT 1 FROM replay_shifted)
 
 -- name: fill_replay_overlay_adjustments
 -- Adjustments that count (not compensations) booked on scoped days.
@@ -114,31 +171,147 @@ WHERE j.ledger_id = :ledger_id AND j.recorded_at <= :known_at AND j.kind IN ('ma
     OR (j.user_id, j.day) IN (SELECT m.user_id, m.day FROM replay_members m)
   )
 
--- name: corrections_in_scope
--- Every correction (known by then) of a bucket that has one booked on a scoped day, with the
--- rule in force on its action's day, for ledger/overlay.py to price.
-SELECT c.user_id, c.action_day, c.action, c.day, c.seq, c.old_quantity, c.old_attributes,
-       c.new_quantity, c.new_attributes, r.version_seq, r.value, r.per, r.min_quantity, r.by_attribute
-FROM corrections c
-LEFT JOIN schedule_rules r ON r.action = c.action AND r.version_seq = (
-    SELECT v.version_seq FROM replay_versions v
-    WHERE v.effective_from <= c.action_day
-    ORDER BY v.effective_from DESC
-    LIMIT 1
+-- name: create_replay_correction_buckets
+CREATE TEMP TABLE IF NOT EXISTS replay_correction_buckets (
+    user_id BIGINT NOT NULL,
+    action_day DATE NOT NULL,
+    action VARCHAR(100) NOT NULL,
+    version_seq BIGINT,
+    value BIGINT,
+    per BIGINT,
+    min_quantity BIGINT,
+    by_attribute VARCHAR(100),
+    first_counted BIGINT
 )
-WHERE c.ledger_id = :ledger_id AND c.recorded_at <= :known_at
-  AND EXISTS (
-    SELECT 1 FROM corrections s
-    WHERE s.ledger_id = c.ledger_id AND s.user_id = c.user_id AND s.action_day = c.action_day
-      AND s.action = c.action AND s.recorded_at <= :known_at
-      -- Uncorrelated IN, not EXISTS: both engines hash the scope once, where a correlated
-      -- EXISTS under OR scanned replay_members (no index, no statistics) once per correction.
-      AND (
-        s.day IN (SELECT d.day FROM replay_days d WHERE d.whole = 1)
-        OR (s.user_id, s.day) IN (SELECT m.user_id, m.day FROM replay_members m)
+
+-- name: clear_replay_correction_buckets
+DELETE FROM replay_correction_buckets
+
+-- name: fill_replay_correction_buckets
+-- The buckets (user, action day, action) with a correction (known by then, up to
+-- `through_seq`) booked on a scoped day (`shifted` = 1: the buckets with an event recorded
+-- after `after_seq`), each with the rule in force on its action's day and, for a `per` rule,
+-- the counted quantity of its actions as first recorded: what
+-- `fill_replay_overlay_corrections` prices.
+INSERT INTO replay_correction_buckets (user_id, action_day, action, version_seq, value, per, min_quantity, by_attribute, first_counted)
+SELECT b.user_id, b.action_day, b.action, r.version_seq, r.value, r.per, r.min_quantity, r.by_attribute,
+    CASE WHEN r.per IS NOT NULL THEN (
+        SELECT CAST(SUM(CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END) AS BIGINT)
+        FROM actions a
+        WHERE a.ledger_id = :ledger_id AND a.day = b.action_day AND a.user_id = b.user_id AND a.action = b.action
+          AND a.recorded_at <= :known_at AND a.seq <= :through_seq
+    ) END
+FROM (
+    -- Joins, not IN under OR, so that a few scoped pairs are looked up in the corrections'
+    -- (ledger, day, user) index instead of every correction being scanned.
+    SELECT s.user_id, s.action_day, s.action
+    FROM replay_days d
+    CROSS JOIN corrections s
+    WHERE :shifted = 0 AND d.whole = 1 AND s.ledger_id = :ledger_id AND s.day = d.day
+      AND s.recorded_at <= :known_at AND s.seq <= :through_seq
+    UNION
+    SELECT s.user_id, s.action_day, s.action
+    FROM replay_members m
+    CROSS JOIN corrections s
+    WHERE :shifted = 0 AND s.ledger_id = :ledger_id AND s.day = m.day AND s.user_id = m.user_id
+      AND s.recorded_at <= :known_at AND s.seq <= :through_seq
+    UNION
+    -- Shifted pairs: only the buckets that a correction or an action recorded since touches
+    -- book otherwise than before; the statement below keeps what they book on shifted pairs.
+    SELECT n.user_id, n.action_day, n.action
+    FROM corrections n
+    WHERE :shifted = 1 AND n.ledger_id = :ledger_id AND n.seq > :after_seq
+    UNION
+    SELECT a.user_id, a.day, a.action
+    FROM actions a
+    WHERE :shifted = 1 AND a.ledger_id = :ledger_id AND a.seq > :after_seq
+      AND EXISTS (
+        SELECT 1 FROM corrections c
+        WHERE c.ledger_id = :ledger_id AND c.user_id = a.user_id AND c.action_day = a.day AND c.action = a.action
       )
-  )
-ORDER BY c.user_id, c.action_day, c.action, c.day, c.seq
+) b
+-- Each version with the day the next one takes over: a range to join, where a subquery
+-- ordering the versions for each bucket cost more than the rest of the statement.
+LEFT JOIN (
+    SELECT v.version_seq, v.effective_from, LEAD(v.effective_from) OVER (ORDER BY v.effective_from) AS next_from
+    FROM replay_versions v
+) v ON v.effective_from <= b.action_day AND (v.next_from IS NULL OR b.action_day < v.next_from)
+LEFT JOIN schedule_rules r ON r.version_seq = v.version_seq AND r.action = b.action
+
+-- name: fill_replay_overlay_corrections
+-- What the corrections of replay_correction_buckets book on scoped (user, day)s, priced
+-- set-based. A plain or `by` rule books the new state's points minus the old state's. A
+-- `per` rule books, for each day the bucket is corrected on, the change in the bucket's
+-- points: its counted quantity starts at first_counted, and each booking day adds its
+-- corrections' change (a running sum in day order). `current_state` = 1: booked on the
+-- action's own day instead (ledger/replay.py `platform_points`). Only corrections up to
+-- `through_seq` count, their points times `sign`; `shifted` as for the buckets. The audit prices the same
+-- lines in Python (ledger/overlay.py `correction_deltas`): keep them in step.
+INSERT INTO replay_overlay (user_id, day, points)
+WITH
+-- Per bucket and booking day: the points of a plain or `by` rule, the change in counted
+-- quantity of a `per` rule (an event below min_quantity, or a retracted state, counts nothing).
+day_changes AS (
+    SELECT a.user_id, a.action_day, a.action, a.day, r.per, r.value, r.first_counted, CAST(SUM(a.sign * (
+        CASE
+            WHEN r.value IS NULL OR a.quantity IS NULL OR a.quantity < COALESCE(r.min_quantity, 0) THEN 0
+            WHEN r.per IS NOT NULL THEN a.quantity
+            WHEN r.by_attribute IS NULL THEN r.value * a.quantity
+            ELSE a.quantity * COALESCE((
+                SELECT p.points FROM schedule_rule_points p
+                WHERE p.version_seq = r.version_seq AND p.action = r.action
+                  AND p.attribute_value =
+                      -- include: attribute_as_text
+            ), 0)
+        END)) AS BIGINT) AS change
+    FROM (
+        SELECT t.user_id, t.action_day, t.action, t.day, t.sign, t.quantity,
+            -- include: correction_attributes_json
+            AS attributes_json
+        FROM (
+            -- Each correction as two states: the one it ends (counted negatively) and the one
+            -- it begins; attributes only where a `by` rule reads them.
+            SELECT c.user_id, c.action_day, c.action, c.day, side.sign,
+                CASE WHEN side.sign = 1 THEN c.new_quantity ELSE c.old_quantity END AS quantity,
+                CASE WHEN b.by_attribute IS NULL THEN NULL WHEN side.sign = 1 THEN c.new_attributes ELSE c.old_attributes END AS attributes
+            -- CROSS JOIN: SQLite keeps the buckets as the outer loop and looks each one up in
+            -- the corrections' bucket index; PostgreSQL plans it as any join.
+            FROM replay_correction_buckets b
+            CROSS JOIN corrections c
+            CROSS JOIN (SELECT -1 AS sign UNION ALL SELECT 1) side
+            WHERE c.ledger_id = :ledger_id AND c.user_id = b.user_id AND c.action_day = b.action_day
+              AND c.action = b.action AND c.recorded_at <= :known_at AND c.seq <= :through_seq
+        ) t
+    ) a
+    JOIN replay_correction_buckets r ON r.user_id = a.user_id AND r.action_day = a.action_day AND r.action = a.action
+    GROUP BY a.user_id, a.action_day, a.action, a.day, r.per, r.value, r.first_counted
+),
+booked AS (
+    SELECT g.user_id, CASE WHEN :current_state = 1 THEN g.action_day ELSE g.day END AS day,
+        CASE
+            WHEN g.per IS NULL THEN g.change
+            ELSE ((COALESCE(g.first_counted, 0) + g.counted_through) / g.per
+                  - (COALESCE(g.first_counted, 0) + g.counted_through - g.change) / g.per) * g.value
+        END AS points
+    FROM (
+        SELECT c.*,
+            CAST(SUM(c.change) OVER (PARTITION BY c.user_id, c.action_day, c.action ORDER BY c.day) AS BIGINT) AS counted_through
+        FROM day_changes c
+    ) g
+)
+SELECT k.user_id, k.day, CAST(:sign * SUM(k.points) AS BIGINT)
+FROM booked k
+WHERE (:shifted = 0 AND (
+        k.day IN (SELECT d.day FROM replay_days d WHERE d.whole = 1)
+        OR (k.user_id, k.day) IN (SELECT m.user_id, m.day FROM replay_members m)
+    ))
+   OR (:shifted = 1 AND (k.user_id, k.day) IN (SELECT h.user_id, h.day FROM replay_shifted h))
+GROUP BY k.user_id, k.day
+
+-- name: correction_attributes_json
+-- A fragment of `fill_replay_overlay_corrections`: a corrected state's attributes as JSON, as
+-- the replay_actions view reads an action's (SQLite reads JSON from text).
+t.attributes
 
 -- name: price_from_rebuilt
 -- `price` right after a full rebuild priced every action into daily_scores (each user's own,
@@ -159,43 +332,6 @@ FROM (
 ) x
 LEFT JOIN replay_user_targets m ON m.user_id = x.user_id
 GROUP BY COALESCE(m.target, x.user_id), x.day
-
--- name: scoped_whole_days
-SELECT day FROM replay_days WHERE whole = 1
-
--- name: scoped_members
-SELECT user_id, day FROM replay_members
-
--- name: create_replay_correction_buckets
-CREATE TEMP TABLE IF NOT EXISTS replay_correction_buckets (
-    user_id BIGINT NOT NULL,
-    day DATE NOT NULL,
-    action VARCHAR(100) NOT NULL
-)
-
--- name: clear_replay_correction_buckets
-DELETE FROM replay_correction_buckets
-
--- name: insert_replay_correction_bucket
-INSERT INTO replay_correction_buckets (user_id, day, action) VALUES (:user_id, :day, :action)
-
--- name: original_quantities
--- The quantities of the actions recorded (by then) in each listed bucket, as first recorded.
-SELECT b.user_id, b.day, b.action, a.quantity
--- CROSS JOIN: SQLite keeps the few buckets as the outer loop and looks each one up in the
--- (ledger, day, user_id, action) index; PostgreSQL plans it as any join.
-FROM replay_correction_buckets b
-CROSS JOIN actions a
-WHERE a.ledger_id = :ledger_id AND a.day = b.day AND a.user_id = b.user_id AND a.action = b.action
-  AND a.recorded_at <= :known_at
-
--- name: by_points_of_versions
-SELECT version_seq, action, attribute_value, points
-FROM schedule_rule_points
-WHERE version_seq IN :versions
-
--- name: insert_replay_overlay
-INSERT INTO replay_overlay (user_id, day, points) VALUES (:user_id, :day, :points)
 
 -- name: drop_totals_of_merged_users
 -- A merged user's totals are its target's now: its rows (at 0 after the move) go.

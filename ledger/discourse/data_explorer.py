@@ -10,7 +10,6 @@ page size then really is the last one.
 from __future__ import annotations
 
 import json
-
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol

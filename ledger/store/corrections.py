@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import ARRAY, Connection, Engine, String, any_, cast, literal, select
 
 from ledger.domain import (
     ActionState,
@@ -30,12 +30,14 @@ from ledger.domain import (
 )
 from ledger.errors import InputProblem, InvalidInput
 from ledger.store import ledger_numbers
+from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, write_transaction
+from ledger.store.event_rows import insert_events
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
 from ledger.store.ledger_zones import local_day, zone_of
 from ledger.store.quantity_caps import adjustment_problems, amendment_problems
 from ledger.store.tables import actions, adjustments, compensation_intents, corrections, merges
-from ledger.store.user_keys import KeyRegistry, insert_events, number_of_ref, refs_of_numbers
+from ledger.store.user_keys import KeyRegistry, number_of_ref, refs_of_numbers
 from ledger.user_keys import UserRef
 
 
@@ -194,13 +196,17 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
         corrections.c.source_key, corrections.c.kind, corrections.c.booked_at, corrections.c.new_quantity, corrections.c.new_attributes
     ).where(corrections.c.ledger_id == number)
     wanted = None if keys is None else list(dict.fromkeys(keys))
-    chunks = [None] if wanted is None else [wanted[i : i + 500] for i in range(0, len(wanted), 500)]
+    # PostgreSQL takes a chunk of keys as one array parameter: an IN list of as many
+    # parameters is rendered and parsed afresh for every chunk.
+    postgres = dialect_of(conn).is_postgresql
+    size = 2000 if postgres else 500
+    chunks = [None] if wanted is None else [wanted[i : i + size] for i in range(0, len(wanted), size)]
     states: dict[str, _KeyState] = {}
     for chunk in chunks:
-        query = action_query if chunk is None else action_query.where(actions.c.source_key.in_(chunk))
+        query = action_query if chunk is None else action_query.where(_key_in(actions.c.source_key, chunk, postgres))
         for key, user_id, action, occurred_at, quantity, attributes in conn.execute(query):
             states[key] = _KeyState(user_id, action, occurred_at, quantity, attributes, True, None, None)
-        query = correction_query if chunk is None else correction_query.where(corrections.c.source_key.in_(chunk))
+        query = correction_query if chunk is None else correction_query.where(_key_in(corrections.c.source_key, chunk, postgres))
         for key, kind, booked_at, quantity, attributes in conn.execute(query.order_by(corrections.c.seq)):
             state = states[key]
             state.active = quantity is not None
@@ -208,6 +214,12 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
                 state.quantity, state.attributes = quantity, attributes
             state.last_kind, state.last_at = kind, booked_at
     return states
+
+
+def _key_in(column: Any, keys: list[str], postgres: bool) -> Any:
+    if postgres:
+        return column == any_(cast(literal(keys, ARRAY(String)), ARRAY(String)))
+    return column.in_(keys)
 
 
 def read_action_states(engine: Engine, ledger: str, keys: Iterable[str] | None = None) -> dict[str, ActionState]:

@@ -25,8 +25,8 @@ from ledger.errors import (
 from ledger.store.dialects import dialect_of
 
 try:
-    from psycopg import errors as _pg_errors
     from psycopg import Error as _DriverError
+    from psycopg import errors as _pg_errors
 except ImportError:  # pragma: no cover - psycopg is a dependency; only COPY raises it raw
     _pg_errors = None  # type: ignore[assignment]
     _DriverError = DBAPIError  # type: ignore[assignment,misc]

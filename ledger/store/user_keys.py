@@ -9,11 +9,11 @@ them. Direct integer keys never reach the table (ledger/user_keys.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
-from ledger.store.canonical import table_event_bytes
+from ledger.store.event_rows import insert_events
 from ledger.store.journal import PendingBatch
 from ledger.store.tables import user_keys, user_names
 from ledger.user_keys import FIRST_ALLOCATED, UserRef, is_direct
@@ -80,17 +80,6 @@ class KeyRegistry:
         rows = [{"ledger": ledger, "ledger_id": self.ledger_id, "user_key": key, "user_number": number} for key, number in self.new]
         insert_events(self.conn, batch, user_keys, rows)
         self.new = []
-
-
-def insert_events(conn: Connection, batch: PendingBatch, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Append `rows` to `table` in `batch`: sequence numbers, hash, insert."""
-    for row in rows:
-        row["seq"] = batch.next_seq()
-        row["batch_id"] = batch.batch_id
-        row["recorded_at"] = batch.recorded_at
-        batch.add_event_bytes(table_event_bytes(table, row))
-    if rows:
-        conn.execute(insert(table), rows)
 
 
 def numbers_of_keys(conn: Connection, ledger_id: int, keys: list[str]) -> dict[str, int]:

@@ -12,9 +12,10 @@ from ledger.domain import Located, UserNames
 from ledger.store import ledger_numbers
 from ledger.store.corrections import CorrectionsWritten
 from ledger.store.engine import write_transaction
+from ledger.store.event_rows import insert_events
 from ledger.store.journal import begin_batch, commit_batch
 from ledger.store.tables import user_names
-from ledger.store.user_keys import KeyRegistry, UserName, insert_events, latest_names
+from ledger.store.user_keys import KeyRegistry, UserName, latest_names
 
 
 def write_user_names(engine, ledger: str, items: Sequence[Located], *, origin: str | None = None) -> CorrectionsWritten:  # type: ignore[no-untyped-def]

@@ -7,6 +7,12 @@ CREATE TEMP TABLE IF NOT EXISTS replay_user_targets (
     target BIGINT NOT NULL
 ) ON COMMIT DROP
 
+-- name: create_replay_shifted
+CREATE TEMP TABLE IF NOT EXISTS replay_shifted (
+    user_id BIGINT NOT NULL,
+    day DATE NOT NULL
+) ON COMMIT DROP
+
 -- name: create_replay_members
 CREATE TEMP TABLE IF NOT EXISTS replay_members (
     user_id BIGINT NOT NULL,
@@ -23,6 +29,15 @@ CREATE TEMP TABLE IF NOT EXISTS replay_overlay (
 -- name: create_replay_correction_buckets
 CREATE TEMP TABLE IF NOT EXISTS replay_correction_buckets (
     user_id BIGINT NOT NULL,
-    day DATE NOT NULL,
-    action VARCHAR(100) NOT NULL
+    action_day DATE NOT NULL,
+    action VARCHAR(100) NOT NULL,
+    version_seq BIGINT,
+    value BIGINT,
+    per BIGINT,
+    min_quantity BIGINT,
+    by_attribute VARCHAR(100),
+    first_counted BIGINT
 ) ON COMMIT DROP
+
+-- name: correction_attributes_json
+CAST(t.attributes AS JSON)
