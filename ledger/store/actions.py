@@ -32,7 +32,7 @@ from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, tak
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_transaction
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
-from ledger.store.quantity_caps import quantity_problems
+from ledger.store.quantity_caps import QuantityBudget
 from ledger.store.tables import actions
 from ledger.store.user_keys import KeyRegistry
 from ledger.user_keys import is_direct
@@ -181,6 +181,8 @@ def _write(
             raise _RepeatedKeys from exc
         if writer.batch is None:
             return WriteResult(0, writer.offered, None)
+        if writer.budget is not None:
+            writer.budget.record(conn)
         commit_batch(conn, writer.batch)
     if writer.bulk:
         # A bulk load leaves the visibility map of every new page unset, and a full recalc
@@ -219,6 +221,7 @@ class _ChunkWriter:
         self.postgres = dialect_of(conn).is_postgresql
         self.problems = ProblemLog()
         self.registry = KeyRegistry(conn, number)
+        self.budget: QuantityBudget | None = None
         self.offered = 0
         self.new = 0
         self.batch: PendingBatch | None = None
@@ -251,7 +254,9 @@ class _ChunkWriter:
                 unique = [located for located in unique if located.row.source_key not in present]
         if not self.problems:
             # The ledger's bound on what its scores can add up to (ledger/store/quantity_caps.py).
-            self.problems.extend(quantity_problems(self.conn, self.number, unique))
+            if self.budget is None:
+                self.budget = QuantityBudget(self.conn, self.number)
+            self.problems.extend(self.budget.admit(unique))
         if self.problems:
             self.progress(len(unique))
             return

@@ -62,24 +62,45 @@ def _too_much(quantity: int, value: int, adjustments: int) -> str:
     )
 
 
-def quantity_problems(conn: Connection, number: int, rows: Sequence[Any]) -> list[InputProblem]:
-    """Admit the quantities of `rows` (LocatedRow: source, line, row.quantity) to ledger number
-    `number`: raises its quantity total and returns [], or returns a problem naming the first
-    row that would take the capacity past MAX_TOTAL_POINTS (and changes nothing)."""
-    quantity, adjustments = _totals(conn, number)
-    added = sum(located.row.quantity for located in rows)
-    name = _ledger_name(conn, number)
-    value = largest_value(conn, name) if name is not None else LEAST_VALUE
-    if (quantity + added) * value + adjustments <= MAX_TOTAL_POINTS:
-        # Nearly every batch: one sum, no tuple per row.
-        if added:
-            conn.execute(update(ledger_numbers).where(ledger_numbers.c.number == number).values(quantity_total=quantity + added))
+class QuantityBudget:
+    """The bound for one batch of actions streamed in chunks: the ledger's totals read once
+    before its rows go in (a COPY under way holds the connection), each chunk checked here,
+    and the new quantity total recorded once all are in."""
+
+    def __init__(self, conn: Connection, number: int) -> None:
+        self.number = number
+        self.quantity, self.adjustments = _totals(conn, number)
+        self.recorded = self.quantity
+        name = _ledger_name(conn, number)
+        self.value = largest_value(conn, name) if name is not None else LEAST_VALUE
+
+    def admit(self, rows: Sequence[Any]) -> list[InputProblem]:
+        """Count the quantities of `rows` (LocatedRow) in, or return a problem naming the first
+        row that would take the capacity past MAX_TOTAL_POINTS (and count none of them)."""
+        added = sum(located.row.quantity for located in rows)
+        if (self.quantity + added) * self.value + self.adjustments <= MAX_TOTAL_POINTS:
+            self.quantity += added
+            return []
+        running = self.quantity
+        for located in rows:
+            running += located.row.quantity
+            if running * self.value + self.adjustments > MAX_TOTAL_POINTS:
+                return [
+                    InputProblem(
+                        located.source, located.line, "quantity",
+                        "takes the ledger's total quantity too far: " + _too_much(running, self.value, self.adjustments),
+                    )
+                ]
         return []
-    return _admit_quantities(conn, number, ((located.source, located.line, located.row.quantity) for located in rows))
+
+    def record(self, conn: Connection) -> None:
+        if self.quantity != self.recorded:
+            conn.execute(update(ledger_numbers).where(ledger_numbers.c.number == self.number).values(quantity_total=self.quantity))
+            self.recorded = self.quantity
 
 
 def amendment_problems(conn: Connection, number: int, rows: Sequence[tuple[str, int | None, int]], *, record: bool = True) -> list[InputProblem]:
-    """As `quantity_problems`, for (source, line, quantity added) of amendments; `record`
+    """As `QuantityBudget.admit`, for (source, line, quantity added) of amendments; `record`
     false only checks."""
     return _admit_quantities(conn, number, rows, record=record)
 
@@ -99,7 +120,7 @@ def _admit_quantities(conn: Connection, number: int, rows: Iterable[tuple[str, i
 
 
 def adjustment_problems(conn: Connection, number: int, rows: Sequence[tuple[str, int | None, int]]) -> list[InputProblem]:
-    """Admit adjustments' (source, line, points) to ledger number `number`, as `quantity_problems`."""
+    """Admit adjustments' (source, line, points) to ledger number `number`, as `QuantityBudget.admit` does quantities."""
     quantity, adjustments = _totals(conn, number)
     name = _ledger_name(conn, number)
     value = largest_value(conn, name) if name is not None else LEAST_VALUE
