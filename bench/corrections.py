@@ -26,11 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from bench.generator import DAYS, FIRST_DAY, SECONDS_PER_DAY, Clock, Community
 from ledger import Ledger
 from ledger.domain import Adjustment, Amendment, Retraction
 from ledger.store.actions import LocatedRow
-
-from bench.generator import DAYS, SECONDS_PER_DAY, Clock, Community, FIRST_DAY
 
 # Share of replies deleted: with the likes and solutions on them, about 2% of all actions.
 DELETED_REPLY_SHARE = 0.04

@@ -3,12 +3,11 @@ database into a ledger, in scoring rows read per second."""
 
 from __future__ import annotations
 
+from bench import scales
+from bench.measurements import Result, timed
 from ledger import Ledger
 from ledger.discourse.forum import PostgresForum
 from ledger.discourse.importer import import_forum
-
-from bench import scales
-from bench.measurements import Result, timed
 
 LEDGER = "discourse-import"
 

@@ -26,9 +26,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from ledger import Ledger
-
 from bench.measurements import audit_latencies
+from ledger import Ledger
 
 
 def main(argv: list[str]) -> None:

@@ -16,10 +16,9 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time as clock_time, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
-
-from ledger import Ledger
 
 from bench import scales
 from bench.corrections import Corrections, corrections_of, keys_to_retract, record, users_to_merge
@@ -38,6 +37,7 @@ from bench.measurements import (
 )
 from bench.scales import Scale
 from bench.schedule import change_effective, todays_values, versions
+from ledger import Ledger
 
 SEED = 20_260_101
 # The benchmark's "today": the day after the generated history ends.

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from ledger.domain import Rule, ScheduleVersion
-
 from bench.generator import FIRST_DAY
+from ledger.domain import Rule, ScheduleVersion
 
 # Per action type: the value in each successive version. Rules with `per` price buckets
 # per user and day, exactly as the plugin's integer divisions do for one visit a day.

@@ -11,11 +11,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ledger.config import Settings
+from ledger.store.engine import redact
+
 from . import corrections, demo, discourse, discourse_compensation, schedule, scores, trust
 from .context import LedgerGroup, Options, options
 from .output import ProblemReport
-from ledger.config import Settings
-from ledger.store.engine import redact
 
 # Plain help (click's), not rich panels: it rewraps paragraphs to the terminal and shows
 # no type placeholders such as <bool> on flags.

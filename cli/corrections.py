@@ -11,7 +11,6 @@ import sys
 from typing import Annotated
 
 import typer
-
 from pydantic import BaseModel, ValidationError
 
 from ledger.domain import Adjustment, Reinstatement, Retraction

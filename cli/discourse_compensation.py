@@ -14,8 +14,8 @@ from ledger.discourse.forum import PostgresForum
 from ledger.discourse.http import DiscourseClient
 from ledger.discourse.journal import LedgerJournal
 from ledger.discourse.plan import Plan, make_plan, planned_events, verify_forum
-from ledger.discourse.push import PushFailed, push, summary
 from ledger.discourse.plan_page import plan_page
+from ledger.discourse.push import PushFailed, push, summary
 from ledger.discourse.scorables import detect_shape
 
 from .context import options

@@ -12,8 +12,8 @@ calls one of these, and formats what comes back.
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO
@@ -25,9 +25,9 @@ from ledger.config import DEFAULT_LEDGER
 from ledger.domain import (
     Action,
     ActionState,
-    LevelCurve,
     Adjustment,
     Correction,
+    LevelCurve,
     Merge,
     RecordedScheduleVersion,
     Retraction,
@@ -36,9 +36,9 @@ from ledger.domain import (
     today_utc,
 )
 from ledger.errors import InputProblem, InvalidInput
-from ledger.ingest_corrections import ingest_with_corrections
 from ledger.importers.actions import guess_format, read_actions, rows_from_actions
 from ledger.importers.schedules import read_schedule
+from ledger.ingest_corrections import ingest_with_corrections
 from ledger.pricing import run
 from ledger.rule_edits import RuleEdit
 from ledger.store import schema
@@ -51,14 +51,14 @@ from ledger.store.corrections import (
     read_action_states,
     read_adjustments,
     read_compensation_intents,
-    write_compensation_intents,
     write_adjustments,
+    write_compensation_intents,
     write_corrections,
     write_merge,
 )
 from ledger.store.engine import open_engine, read_transaction
-from ledger.verify_projections import ProjectionDifference, ahead_of_journal, projection_differences, refuse_projections_ahead
 from ledger.verify import JournalDigest, Verification, check_schema_objects, verify_journal
+from ledger.verify_projections import ProjectionDifference, ahead_of_journal, projection_differences, refuse_projections_ahead
 
 
 class Ledger:

@@ -21,9 +21,9 @@ from ledger.audit import AuditLine, Auditor, Schedule, plain_rows, rules_stateme
 from ledger.domain import MAX_INTEGER, LevelCurve
 from ledger.errors import InputProblem, InvalidInput
 from ledger.levels import walk
-from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.overlay import CorrectionRow, PricingRule, correction_deltas
 from ledger.pricing import FIRST_DAY, LAST_DAY, as_day
+from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.standings import check_range
 from ledger.store.corrections import resolve_chains
 from ledger.store.engine import read_transaction

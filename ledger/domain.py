@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from bisect import bisect_right
-from math import isqrt
 from datetime import UTC, date, datetime
+from math import isqrt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator

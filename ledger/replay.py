@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine
 
+from ledger import ledger_numbers, overlay, rollups
 from ledger.pricing import (
     END_OF_TIME,
     FIRST_DAY,
@@ -34,7 +35,6 @@ from ledger.pricing import (
     price_scope,
     run,
 )
-from ledger import ledger_numbers, overlay, rollups
 from ledger.rebuild import projection_reads, rebuild_projections
 from ledger.store.engine import read_transaction, vacuum_analyze, write_transaction
 

@@ -16,11 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Engine
 
 from ledger import ledger_numbers
-from ledger.rebuild import projection_reads
 from ledger.domain import MAX_INTEGER
 from ledger.errors import InputProblem, InvalidInput
 from ledger.pricing import FIRST_DAY, LAST_DAY, UserPoints, run
-
+from ledger.rebuild import projection_reads
 
 # LIMIT takes a number on both backends (SQLite has no LIMIT NULL); more rows than any ledger.
 NO_LIMIT = 2**62

@@ -31,8 +31,6 @@ from ledger.errors import InputProblem, InvalidInput, JournalBroken
 from ledger.store.canonical import action_bytes, batch_header_bytes, schedule_version_bytes, table_event_bytes
 from ledger.store.chain_key import chain_key, mac_matches
 from ledger.store.journal import GENESIS_HASH, chain_hash
-from ledger.verify_schema import schema_object_problem
-from ledger.verify_storage import Finding, orphan_rules, stored_value_problem
 from ledger.store.schedules import key_matches_content
 from ledger.store.tables import (
     EVENT_TABLES,
@@ -44,6 +42,8 @@ from ledger.store.tables import (
     schedule_rules,
     schedule_versions,
 )
+from ledger.verify_schema import schema_object_problem
+from ledger.verify_storage import Finding, orphan_rules, stored_value_problem
 
 # Rows fetched per round trip while streaming: keeps memory flat on large journals.
 STREAM_ROWS = 10_000

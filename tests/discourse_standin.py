@@ -16,6 +16,7 @@ write, slow answers, 429s of either shape), and every request is recorded with i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import queue
@@ -28,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -402,7 +403,7 @@ class StandIn:
         for name in ("user_id", "date", "points"):
             if not params.get(name):
                 raise HttpError(400, {"errors": [f"param is missing or the value is empty: {name}"], "error_type": "invalid_parameters"})
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         with self._connection() as conn:
             try:
                 row = conn.execute(
@@ -438,7 +439,7 @@ class StandIn:
             since = date.fromisoformat(params.get("from_date", "")[:10])
         except ValueError:
             raise HttpError(400, {"errors": ["You supplied invalid parameters to the request: from_date"], "error_type": "invalid_parameters"}) from None
-        if since > datetime.now(timezone.utc).date():
+        if since > datetime.now(UTC).date():
             raise HttpError(400, {"errors": ["You supplied invalid parameters to the request: from_date"], "error_type": "invalid_parameters"})
         with self._connection() as conn:
             self.recalculate(conn, since)
@@ -612,10 +613,8 @@ class _Handler(BaseHTTPRequestHandler):
         except _Dropped:
             status = None
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         except Exception:  # noqa: BLE001 - an unexpected error is a 500 there too
             status = 500
             self._answer(500, {"errors": ["Internal Server Error"]}, {})
@@ -701,7 +700,7 @@ def _timestamp(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 

@@ -95,7 +95,7 @@ def expected_lines(events: list[Action], user: int, history: list[RecordedSchedu
             buckets[key] = line
         lines.append(line)
     running = itertools.accumulate(line[5] for line in lines)
-    return [(tuple(keys), quantity, count, effective_from, reason, points, total) for (keys, quantity, count, effective_from, reason, points), total in zip(lines, running)]
+    return [(tuple(keys), quantity, count, effective_from, reason, points, total) for (keys, quantity, count, effective_from, reason, points), total in zip(lines, running, strict=True)]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -72,7 +72,7 @@ def consistent_projections(book: Ledger) -> list[tuple]:
     sums: dict[int, int] = {}
     for user, _, points in daily:
         sums[user] = sums.get(user, 0) + points
-    assert {user: points for user, points in sums.items()} == totals
+    assert sums == totals
     return [tuple(row) for row in daily]
 
 

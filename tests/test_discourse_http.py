@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
@@ -153,7 +153,7 @@ def test_429_in_plain_text_backs_off_exponentially(credentials: None) -> None:  
 
 def test_429_retry_after_as_an_http_date(credentials: None) -> None:  # noqa: F811
     clock = FakeClock()
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     client, _ = scripted([httpx.Response(429, text="later", headers={"Retry-After": when}), httpx.Response(200, json={"events": []})], clock, rate_per_minute=None)
     client.score_events(user_id=3)
     assert 27 <= clock.sleeps[0] <= 31

@@ -135,9 +135,8 @@ def test_dry_run_counts_and_writes_nothing(forum: Forum, book: Ledger) -> None:
 
 
 def test_the_forum_is_only_read(forum: Forum) -> None:
-    with PostgresForum(forum.url) as source:
-        with pytest.raises(Exception, match="read-only"):
-            source.conn.execute("DELETE FROM posts")
+    with PostgresForum(forum.url) as source, pytest.raises(Exception, match="read-only"):
+        source.conn.execute("DELETE FROM posts")
 
 
 def test_changed_values_become_dated_versions() -> None:

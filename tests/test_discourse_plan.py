@@ -18,9 +18,9 @@ from ledger.discourse.plan import UNSCORED, make_plan
 from ledger.domain import Adjustment
 from tests import discourse_plugin
 from tests.conftest import Cli
+from tests.discourse_forum import log_setting_change
 from tests.discourse_standin import StandIn
 from tests.standin_fixtures import API_KEY, API_USERNAME, credentials  # noqa: F401 - a fixture
-from tests.discourse_forum import log_setting_change
 from tests.test_discourse_import import Forum, make_forum
 
 CHANGED_ON = datetime(2025, 3, 1, 9)  # half-way through the generated activity (2025-01-01, 120 days)

@@ -325,6 +325,6 @@ def test_a_push_killed_at_random_points_then_rerun_posts_each_event_once(standin
 def assert_each_posted_once_among(server: StandIn, events: list[PlannedEvent], posted: dict[str, int]) -> None:
     keys = {event.key for event in events}
     counts = Counter(key for key in (key_in(e["description"]) for e in server.events()) if key in keys)
-    assert counts == Counter({key: 1 for key in keys})
+    assert counts == Counter(dict.fromkeys(keys, 1))
     ids = {key_in(e["description"]): e["id"] for e in server.events() if key_in(e["description"]) in keys}
     assert posted == ids

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from ledger import Ledger
 from ledger.errors import NotInitialized, StoreError
 from ledger.standings import Period, period_window

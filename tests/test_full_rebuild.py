@@ -51,8 +51,8 @@ def test_a_full_rebuild_of_one_ledger_leaves_the_others_alone(book: Ledger) -> N
     second.recalc(full=True)
 
     assert first.daily_points() == first_daily
-    assert {s.user_id: s.points for s in first.scores()} == {user: 10 for user in range(1, 6)}
-    assert {s.user_id: s.points for s in second.scores()} == {1: 6, 2: 6, **{user: 15 for user in range(3, 9)}}
+    assert {s.user_id: s.points for s in first.scores()} == dict.fromkeys(range(1, 6), 10)
+    assert {s.user_id: s.points for s in second.scores()} == {1: 6, 2: 6, **dict.fromkeys(range(3, 9), 15)}
 
 
 def test_a_full_rebuild_puts_the_projection_keys_back(book: Ledger) -> None:
@@ -70,7 +70,7 @@ def test_the_sole_ledger_rebuilds_from_empty_projections_each_time(book: Ledger)
     book.set_schedule(date(2024, 3, 3), {"likes_received": Rule(value=1)}, retroactive=True)
     book.recalc(full=True)
     # Days 1-2 at 4 points, days 3-5 at 1 point, for each of three users: no row kept from before.
-    assert {s.user_id: s.points for s in book.scores()} == {user: 2 * 4 + 3 * 1 for user in range(1, 4)}
+    assert {s.user_id: s.points for s in book.scores()} == dict.fromkeys(range(1, 4), 2 * 4 + 3 * 1)
     assert len(book.daily_points()) == 3 * 5
 
 

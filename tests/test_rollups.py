@@ -8,7 +8,8 @@ import itertools
 import threading
 import time
 from collections import defaultdict
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from unittest import mock
 
 import pytest
@@ -17,10 +18,10 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select, text, update
 
 from ledger import Action, Ledger, Rule, ScheduleVersion, ledger_numbers, rebuild, standings
-from ledger.standings import Period, Ranking, period_window, rollup_of
 from ledger.pricing import prepare_scratch
 from ledger.rebuild import rebuild_projections
 from ledger.replay import PROJECTION_LOCK_KEY
+from ledger.standings import Period, Ranking, period_window, rollup_of
 from ledger.store import schema
 from ledger.store.engine import open_engine, write_transaction
 from ledger.store.tables import daily_scores, period_totals, projection_state

@@ -193,10 +193,9 @@ def test_digest_of_an_older_head_still_verifies_after_more_writes(journal: Ledge
 def test_superuser_update_in_replica_mode(journal: Ledger) -> None:
     engine = journal.engine
     # Replica mode alone does not silence triggers enabled ALWAYS...
-    with pytest.raises(Exception) as caught:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            conn.exec_driver_sql("UPDATE actions SET quantity = 7 WHERE seq = 1")
+    with pytest.raises(Exception) as caught, engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        conn.exec_driver_sql("UPDATE actions SET quantity = 7 WHERE seq = 1")
     assert isinstance(translate(caught.value), ImmutableEventError)  # type: ignore[arg-type]
     # ...so the superuser also disables them, edits, and switches them back on.
     with triggers_off(journal, replica=True) as conn:

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -361,7 +361,7 @@ class DiscourseClient:
     def recalculate_scores(self, from_date: date) -> Recalculation:
         """Ask the forum to recalculate every day from `from_date` to today (it allows 5 a
         day, site-wide; when none remain this raises RateLimitTooLong with the wait)."""
-        if from_date > datetime.now(timezone.utc).date():
+        if from_date > datetime.now(UTC).date():
             raise PermanentFailure(f"cannot recalculate from {from_date}: it is after today")
         self.request("PUT", RECALCULATE_PATH, data={"from_date": from_date.isoformat()}, idempotent=False)
         return Recalculation(from_date, self.recalculations_remaining())
@@ -464,8 +464,8 @@ def _wait_from_429(response: httpx.Response) -> float | None:
                 moment = None
             if moment is not None:
                 if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=timezone.utc)
-                return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+                    moment = moment.replace(tzinfo=UTC)
+                return max(0.0, (moment - datetime.now(UTC)).total_seconds())
     try:
         body = response.json()
     except ValueError:

@@ -22,8 +22,8 @@ from ledger import ledger_numbers
 from ledger.api import Ledger
 from ledger.discourse.forum import FIRST_KEY, Forum, as_datetime, pages
 from ledger.discourse.queries import MAX_PAGE, load
-from ledger.discourse.score_events import ScoreEvent, read_score_events, score_event_adjustments
 from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for
+from ledger.discourse.score_events import ScoreEvent, read_score_events, score_event_adjustments
 from ledger.domain import ActionState, Adjustment, Amendment, Correction, Reinstatement, Retraction
 from ledger.store.actions import ActionRow, LocatedRow
 from ledger.store.corrections import merge_targets, now_utc

@@ -30,8 +30,8 @@ from ledger.discourse.forum import Forum
 from ledger.discourse.importer import ForumUser, read_users
 from ledger.discourse.push import PlannedEvent, key_in
 from ledger.discourse.queries import load
-from ledger.discourse.score_events import read_score_events
 from ledger.discourse.scorables import ForumShape
+from ledger.discourse.score_events import read_score_events
 from ledger.discourse.settings import leaderboards
 from ledger.domain import today_utc
 

@@ -15,7 +15,6 @@ from ledger.store.canonical import schedule_version_bytes
 from ledger.store.journal import PendingBatch
 from ledger.store.tables import batches, schedule_rule_points, schedule_rules, schedule_versions
 
-
 # A version's key is its content digest; the n-th later version with the same content (a
 # revert to earlier values) keeps the digest's first 56 hex digits and numbers itself in the
 # last 8, so every key stays unique and still shows which content it belongs to.
