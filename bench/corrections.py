@@ -146,7 +146,7 @@ def _score_events(rng: random.Random, c: Community, found: Corrections) -> None:
             user = rng.randrange(1, bisect_right(c.join_day, day) + 1)
             points = rng.randrange(1, 51) if kind == "imported" else rng.randrange(-20, 101)
             found.adjustments.append(Adjustment(
-                key=f"{kind}:{index}", user_id=user, points=points, on=_day(day), kind=kind,  # type: ignore[arg-type]
+                key=f"{kind}:{index}", user_id=user, points=points, on=_day(day), kind=kind,
                 reason="score event" if kind == "imported" else "moderator's award",
                 author=None if kind == "imported" else "moderator",
                 reference=f"score_event:{index}" if kind == "imported" else None,

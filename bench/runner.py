@@ -388,7 +388,7 @@ def _plugin_side(current: Run, url: str, community: Community, corrections: Corr
         current.say(f"side by side: plugin-style {plugin_times[-1]:.1f} s, scoreledger {ledger_times[-1] if ledger_times else float('nan'):.1f} s")
     if ledger_url is not None:
         current.add(measure_import(url, ledger_url))
-    forum_rows = sum(counts.values())  # type: ignore[union-attr]
+    forum_rows = sum(counts.values())
     plugin_median = statistics.median(plugin_times)
     current.add(Result(
         "plugin-style full recalc (one set of values)", "postgresql", forum_rows, plugin_median, "s",

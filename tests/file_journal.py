@@ -26,7 +26,7 @@ class FileJournal:
                     continue  # a line cut short by a kill was never acknowledged
                 self._apply(record)
 
-    def _apply(self, record: dict) -> None:  # type: ignore[type-arg]
+    def _apply(self, record: dict) -> None:
         event = PlannedEvent(record["key"], record["user_id"], date.fromisoformat(record["on"]), record["points"], record["reason"])
         if record["type"] == "intent":
             self.intents[event.key] = event
@@ -35,7 +35,7 @@ class FileJournal:
                 self.posted_twice.append(event.key)
             self.posted_ids[event.key] = record["id"]
 
-    def _append(self, *records: dict) -> None:  # type: ignore[type-arg]
+    def _append(self, *records: dict) -> None:
         with self.path.open("a") as handle:
             handle.write("".join(json.dumps(record) + "\n" for record in records))
             handle.flush()
@@ -43,7 +43,7 @@ class FileJournal:
             self._apply(record)
 
     @staticmethod
-    def _fields(event: PlannedEvent) -> dict:  # type: ignore[type-arg]
+    def _fields(event: PlannedEvent) -> dict:
         return {"key": event.key, "user_id": event.user_id, "on": event.on.isoformat(), "points": event.points, "reason": event.reason}
 
     def posted(self) -> Mapping[str, int]:

@@ -50,7 +50,7 @@ versions = st.builds(
 
 
 @st.composite
-def action_lists(draw) -> list[Action]:  # type: ignore[no-untyped-def]
+def action_lists(draw) -> list[Action]:
     return [
         Action(
             source_key=f"a{i}",

@@ -165,7 +165,7 @@ def test_corrections_are_append_only_and_verify_sees_tampering(book: Ledger, tab
         book.verify()
 
 
-def test_the_correction_commands(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_correction_commands(cli, tmp_path) -> None:
     book = seeded(Ledger.open(cli.database_url))
     assert "1 retracted" in cli("retract", "p1", "--at", "2024-03-01T09:00", "--reason", "spam").stdout
     refused = cli("retract", "p1", ok=False)
@@ -189,7 +189,7 @@ def test_the_correction_commands(cli, tmp_path) -> None:  # type: ignore[no-unty
     book.close()
 
 
-def test_an_action_file_retracts_and_amends_with_its_correction_columns(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_action_file_retracts_and_amends_with_its_correction_columns(cli, tmp_path) -> None:
     book = seeded(Ledger.open(cli.database_url))
     header = "source_key,user_id,action,occurred_at,quantity,attributes,retracted_at,amended_at\n"
     corrections = tmp_path / "corrections.csv"

@@ -93,7 +93,7 @@ def lock_hold_time(book: Ledger, child: subprocess.Popen[str], lock_key: int = J
     return max(0.01, held)
 
 
-def test_ingest_killed_at_random_points(book: Ledger, database_url: str, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_ingest_killed_at_random_points(book: Ledger, database_url: str, tmp_path: Path, cli) -> None:
     rng = random.Random(SEED)
     files = []
     for trial in range(TRIALS + 1):
@@ -208,7 +208,7 @@ class PostgresControl:
                 "-l", "/tmp/scoreledger-test-postgres.log", "-w", "start",
             )
 
-    def bring_back(self, server, url) -> None:  # type: ignore[no-untyped-def]
+    def bring_back(self, server, url) -> None:
         """Start the server again and wait until it answers: other suites share it."""
         self.start()
         self.wait_ready(url.host or "127.0.0.1", url.port or 5432)
@@ -226,7 +226,7 @@ class PostgresControl:
         pytest.fail("PostgreSQL did not come back within 60 s")
 
 
-def copy_in_progress(admin, database: str) -> bool:  # type: ignore[no-untyped-def]
+def copy_in_progress(admin, database: str) -> bool:
     with admin.connect() as conn:
         return bool(
             conn.exec_driver_sql(
@@ -238,7 +238,7 @@ def copy_in_progress(admin, database: str) -> bool:  # type: ignore[no-untyped-d
 
 @pytest.mark.stops_server
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
+def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path: Path, request) -> None:
     server = request.getfixturevalue("postgres_server")
     control = PostgresControl(server.admin_url)
     path = tmp_path / "big.csv"
@@ -274,7 +274,7 @@ def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path:
 
 @pytest.mark.stops_server
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_a_server_crash_empties_the_projections_and_the_next_read_rebuilds_them(book: Ledger, request) -> None:  # type: ignore[no-untyped-def]
+def test_a_server_crash_empties_the_projections_and_the_next_read_rebuilds_them(book: Ledger, request) -> None:
     """The projections are UNLOGGED (migration 0009): crash recovery empties them, and
     projection_state with them, so the ledger knows it has projected nothing."""
     server = request.getfixturevalue("postgres_server")

@@ -82,7 +82,7 @@ def test_schedule_history_shows_and_records_dated_changes(cli: Cli) -> None:
         assert "recorded 0 version(s), 3 already recorded" in again.stderr
 
 
-def test_defaults_is_a_schedule_document_the_ledger_reads(cli: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_defaults_is_a_schedule_document_the_ledger_reads(cli: Cli, tmp_path) -> None:
     document = cli("discourse", "defaults").stdout
     [version] = yaml.safe_load(document)["versions"]
     assert version["rules"]["solution"] == {"value": 10}
@@ -104,7 +104,7 @@ def test_bad_input_is_one_clear_line(cli: Cli) -> None:
     assert result.exit_code == 1
 
 
-def test_users_and_the_off_board_list_are_written(g2_forum: Forum, cli: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_users_and_the_off_board_list_are_written(g2_forum: Forum, cli: Cli, tmp_path) -> None:
     users, exclude = tmp_path / "users.csv", tmp_path / "exclude.txt"
     cli("init")
     cli("discourse", "import", "--dsn", g2_forum.url, "--users-file", str(users), "--exclude-file", str(exclude))

@@ -46,7 +46,7 @@ class FakeClock:
         self.now += seconds
 
 
-def scripted(answers: list, clock: FakeClock, **options) -> tuple[DiscourseClient, list[httpx.Request]]:  # type: ignore[type-arg]
+def scripted(answers: list, clock: FakeClock, **options) -> tuple[DiscourseClient, list[httpx.Request]]:
     """A client whose requests get `answers` in turn (a Response, or an exception to raise)."""
     seen: list[httpx.Request] = []
 

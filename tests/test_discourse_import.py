@@ -175,7 +175,7 @@ USER_COLUMNS = [
 ]
 
 
-def _merge_in_forum(conn, source: int, target: int) -> None:  # type: ignore[no-untyped-def]
+def _merge_in_forum(conn, source: int, target: int) -> None:
     conn.execute("DELETE FROM user_visits WHERE user_id = %s AND visited_at IN (SELECT visited_at FROM user_visits WHERE user_id = %s)", (source, target))
     conn.execute("UPDATE user_visits SET user_id = %s WHERE user_id = %s", (target, source))
     for table, column in USER_COLUMNS:

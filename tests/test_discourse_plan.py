@@ -41,7 +41,7 @@ def import_everything(book: Ledger, forum: Forum) -> None:
     book.record_adjustments([Adjustment(**event.adjustment_fields()) for event in report.score_events])
 
 
-def post_plan(forum: Forum, plan, on: date) -> None:  # type: ignore[no-untyped-def]
+def post_plan(forum: Forum, plan, on: date) -> None:
     """What a push does on the forum: one score event per planned row."""
     with forum.database.connect() as conn:
         for row in plan.rows:

@@ -74,7 +74,7 @@ def test_the_sole_ledger_rebuilds_from_empty_projections_each_time(book: Ledger)
     assert len(book.daily_points()) == 3 * 5
 
 
-def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledger, backend: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledger, backend: str, monkeypatch) -> None:
     """Daily rows, period totals and user totals of a rebuild in parts equal those of one
     pricing; the parts are cut at quarter starts, as their sessions total their own quarters
     and their pieces of years."""
@@ -119,7 +119,7 @@ class PartFailed(Exception):
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 @pytest.mark.parametrize("failing_step", ["pricing", "periods"])
-def test_a_part_that_fails_fails_the_rebuild_and_leaves_the_projections(book: Ledger, monkeypatch, failing_step: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_part_that_fails_fails_the_rebuild_and_leaves_the_projections(book: Ledger, monkeypatch, failing_step: str) -> None:
     """A session pricing a part apart may fail before its rows are committed (the rebuilding
     transaction waits for them) or after (it is totalling their periods): either way the
     rebuild raises instead of waiting forever, and the projections are those of before."""
@@ -134,12 +134,12 @@ def test_a_part_that_fails_fails_the_rebuild_and_leaves_the_projections(book: Le
         conn.exec_driver_sql("ANALYZE actions")  # an unanalyzed table is taken to be small
     price_part, total_part = rebuild._price_part, rebuild.rollups.total_part
 
-    def failing_price_part(conn, ledger, ledger_id, part, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def failing_price_part(conn, ledger, ledger_id, part, *args, **kwargs):
         if failing_step == "pricing" and part is not None:
             raise PartFailed(f"part {part} could not be priced")
         return price_part(conn, ledger, ledger_id, part, *args, **kwargs)
 
-    def failing_total_part(conn, ledger_id, part, days):  # type: ignore[no-untyped-def]
+    def failing_total_part(conn, ledger_id, part, days):
         if failing_step == "periods" and part is not None:
             raise PartFailed(f"part {part} could not be totalled")
         return total_part(conn, ledger_id, part, days)

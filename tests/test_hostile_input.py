@@ -114,7 +114,7 @@ def test_the_python_entry_refuses_unstorable_text_and_quantities() -> None:
         Action(source_key="k", user_id=1, action="x", occurred_at=datetime(2024, 1, 1), attributes={"d": deep})
 
 
-def test_hostile_input_on_the_command_line_is_one_clear_line_per_problem(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_input_on_the_command_line_is_one_clear_line_per_problem(cli, tmp_path: Path) -> None:
     path = _jsonl(tmp_path, HOSTILE_LINES[0][0], HOSTILE_LINES[4][0], HOSTILE_LINES[6][0])
     result = cli("ingest", str(path), ok=False)
     assert result.exit_code == 1

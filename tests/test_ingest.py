@@ -169,7 +169,7 @@ def test_python_api_records_actions(book: Ledger) -> None:
         assert str(conn.execute(select(actions.c.occurred_at)).scalar_one()) == "2024-01-01 09:00:00"
 
 
-def test_cli_reports_counts_and_every_bad_row(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_reports_counts_and_every_bad_row(cli, tmp_path: Path) -> None:
     good = write(tmp_path, "good.csv", csv_text(many_rows(30)))
     assert cli("ingest", good).stdout.strip() == "30 new, 0 already present"
     assert cli("ingest", good).stdout.strip() == "0 new, 30 already present"
@@ -184,7 +184,7 @@ def test_cli_reports_counts_and_every_bad_row(cli, tmp_path: Path) -> None:  # t
     assert "Traceback" not in result.output
 
 
-def test_cli_reads_standard_input(cli) -> None:  # type: ignore[no-untyped-def]
+def test_cli_reads_standard_input(cli) -> None:
     body = csv_text([action_row("s1"), action_row("s2")])
     assert cli("ingest", "-", input=body).stdout.strip() == "2 new, 0 already present"
     jsonl = json.dumps({"source_key": "s3", "user_id": 1, "action": "a", "occurred_at": "2024-01-01"})
@@ -207,5 +207,5 @@ def test_init_creates_then_is_harmless(empty_database_url: str) -> None:
     assert "schema up to date" in cli("init").stdout
 
 
-def test_header_only_file_writes_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_header_only_file_writes_nothing(cli, tmp_path: Path) -> None:
     assert cli("ingest", write(tmp_path, "empty.csv", ",".join(HEADER) + "\n")).stdout.strip() == "0 new, 0 already present"

@@ -109,7 +109,7 @@ def test_sqlite_bulk_load_sorts_on_helper_threads_in_a_small_cache(tmp_path: Pat
         own = (conn.exec_driver_sql("PRAGMA threads").scalar_one(), conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
     during_rebuild = []
 
-    def note_settings(conn, cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+    def note_settings(conn, cursor, statement, *_rest) -> None:
         if statement.startswith("CREATE") and "INDEX" in statement:
             raw = cursor.connection
             during_rebuild.append((raw.execute("PRAGMA threads").fetchone()[0], raw.execute("PRAGMA cache_size").fetchone()[0]))

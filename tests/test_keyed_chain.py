@@ -40,7 +40,7 @@ def keyed(book: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ledg
     return book
 
 
-def test_a_keyed_journal_verifies_and_the_key_is_not_stored(keyed: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_keyed_journal_verifies_and_the_key_is_not_stored(keyed: Ledger, cli) -> None:
     result = keyed.verify()
     assert (result.batches, result.keyed_batches) == (3, 2)
     assert "2 batch(es) carry a valid chain-key MAC" in cli("verify").stdout

@@ -59,7 +59,7 @@ def test_one_batch_past_a_users_total_quantity_is_refused(book: Ledger, tmp_path
     assert book.scores() == []
 
 
-def test_a_ledger_at_the_bounds_prices_exactly_and_refuses_one_unit_more(book: Ledger, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_ledger_at_the_bounds_prices_exactly_and_refuses_one_unit_more(book: Ledger, cli, tmp_path: Path) -> None:
     book.record_schedule(
         [ScheduleVersion(effective_from=date(2024, 1, 1), rules={"likes_received": Rule(value=MAX_POINT_VALUE), "spam": Rule(value=-MAX_POINT_VALUE)})],
         retroactive=True,
@@ -85,7 +85,7 @@ def test_a_ledger_at_the_bounds_prices_exactly_and_refuses_one_unit_more(book: L
     assert str(top_points) in result.stdout
 
 
-def test_schedule_set_over_the_bound_is_one_clear_line(cli) -> None:  # type: ignore[no-untyped-def]
+def test_schedule_set_over_the_bound_is_one_clear_line(cli) -> None:
     for value in (MAX_POINT_VALUE + 1, 2**63, -(10**30)):
         result = cli("schedule", "set", "--effective-from", "2024-01-01", "--retroactive", f"likes_received={value}", "--new-action", ok=False)
         assert result.exit_code == 1 and "Traceback" not in result.output

@@ -29,7 +29,7 @@ def priced(book: Ledger, tmp_path: Path) -> Ledger:
     return book
 
 
-def test_projections_kept_by_recalc_agree_with_the_events(priced: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_projections_kept_by_recalc_agree_with_the_events(priced: Ledger, cli) -> None:
     assert priced.projection_differences() == []
     result = cli("verify", "--projections")
     assert "projections agree with the events" in result.stdout
@@ -46,7 +46,7 @@ def test_projections_kept_by_recalc_agree_with_the_events(priced: Ledger, cli) -
          ["user_totals user 99"]),
     ],
 )
-def test_every_edited_projection_row_is_reported(priced: Ledger, cli, statement: str, places: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_every_edited_projection_row_is_reported(priced: Ledger, cli, statement: str, places: list[str]) -> None:
     with priced.engine.begin() as conn:
         conn.exec_driver_sql(statement)
     differences = priced.projection_differences()
@@ -62,7 +62,7 @@ def test_every_edited_projection_row_is_reported(priced: Ledger, cli, statement:
     assert priced.projection_differences() == []
 
 
-def test_a_projection_state_ahead_of_the_journal_is_refused_by_reads(priced: Ledger, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_projection_state_ahead_of_the_journal_is_refused_by_reads(priced: Ledger, tmp_path: Path, cli) -> None:
     before = priced.scores()
     with priced.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE projection_state SET through_seq = through_seq + 1000")

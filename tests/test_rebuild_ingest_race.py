@@ -52,13 +52,13 @@ def test_a_bulk_ingest_during_a_rebuild_in_two_parts_does_not_deadlock(
     main_priced, helper_may_go = threading.Event(), threading.Event()
     price_part, price_in_snapshot = rebuild._price_part, rebuild._price_part_in_snapshot
 
-    def main_part(conn, ledger, ledger_id, part, days, *, with_periods=False):  # type: ignore[no-untyped-def]
+    def main_part(conn, ledger, ledger_id, part, days, *, with_periods=False):
         rows = price_part(conn, ledger, ledger_id, part, days, with_periods=with_periods)
         if part is None:
             main_priced.set()  # it has read actions, and now waits for the helper
         return rows
 
-    def late_helper(*args):  # type: ignore[no-untyped-def]
+    def late_helper(*args):
         helper_may_go.wait(60)
         return price_in_snapshot(*args)
 
@@ -67,7 +67,7 @@ def test_a_bulk_ingest_during_a_rebuild_in_two_parts_does_not_deadlock(
 
     outcomes: dict[str, object] = {}
 
-    def run(name: str, work) -> None:  # type: ignore[no-untyped-def]
+    def run(name: str, work) -> None:
         try:
             outcomes[name] = work()
         except BaseException as exc:  # noqa: BLE001 - reported by the assertions below

@@ -49,7 +49,7 @@ versions = st.builds(
 
 
 @st.composite
-def action_lists(draw, prefix: str = "a", max_size: int = 25) -> list[Action]:  # type: ignore[no-untyped-def]
+def action_lists(draw, prefix: str = "a", max_size: int = 25) -> list[Action]:
     count = draw(st.integers(0, max_size))
     return [
         Action(

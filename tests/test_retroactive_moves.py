@@ -28,7 +28,7 @@ def test_retroactive_change_lists_the_users_it_moves(book: Ledger) -> None:
     assert {s.user_id: s.points for s in book.scores()} == {1: total_before[1] + 4, 2: total_before[2] + 6, 3: 6}
 
 
-def test_cli_shows_who_a_retroactive_change_moves(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_shows_who_a_retroactive_change_moves(cli, tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text(csv_text([action_row("l1", user=5, when="2024-05-20"), action_row("l2", user=5, when="2024-04-01")]))
     cli("ingest", str(path))

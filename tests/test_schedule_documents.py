@@ -98,7 +98,7 @@ def test_version_texts_no_backend_can_store_are_refused(fields: dict, reason: st
         ScheduleVersion.model_validate({"effective_from": "2024-01-01", **fields})
 
 
-def test_a_stored_by_on_the_empty_name_is_a_clear_error(book: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_stored_by_on_the_empty_name_is_a_clear_error(book: Ledger, cli) -> None:
     """Ledgers written before the refusal may hold one: reading it must say so, not fail
     on the empty name taken for no name."""
     book.record_schedule([ScheduleVersion(effective_from=date(2024, 1, 1), rules={"rated": Rule(by={"rating": {"5": 50}})})], retroactive=True)

@@ -25,7 +25,7 @@ def value_of(book: Ledger, action: str, day: date = DAY) -> int:
     return book.schedule_at(day).version.rules[action].value
 
 
-def import_document(book: Ledger, document: str, fmt: str, **kwargs):  # type: ignore[no-untyped-def]
+def import_document(book: Ledger, document: str, fmt: str, **kwargs):
     return book.import_schedule(io.BytesIO(document.encode()), f"schedule.{fmt}", fmt, retroactive=True, **kwargs)
 
 

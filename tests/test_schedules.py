@@ -33,7 +33,7 @@ versions:
 """
 
 
-def import_text(book: Ledger, tmp_path: Path, body: str, name: str = "schedule.yaml", **kwargs):  # type: ignore[no-untyped-def]
+def import_text(book: Ledger, tmp_path: Path, body: str, name: str = "schedule.yaml", **kwargs):
     path = tmp_path / name
     path.write_text(body)
     with open(path, "rb") as stream:
@@ -129,7 +129,7 @@ def test_export_reimports_to_the_same_history(book: Ledger, database_url: str, t
     assert export_schedule([r.version for r in other.schedule_history()], fmt) == document
 
 
-def test_cli_schedule_commands(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_schedule_commands(cli, tmp_path: Path) -> None:
     cli("schedule", "set", "--effective-from", "2024-01-01", "likes_received=3", "posts_created=6", "--retroactive", "--reason", "launch", "--new-action")
     refused = cli("schedule", "set", "--effective-from", "2024-05-16", "likes_received=6", ok=False)
     assert refused.exit_code == 1 and "--retroactive" in refused.stderr
@@ -147,7 +147,7 @@ def test_cli_schedule_commands(cli, tmp_path: Path) -> None:  # type: ignore[no-
     assert [v["effective_from"] for v in json.loads(out.read_text())["versions"]] == ["2024-01-01", "2024-05-16"]
 
 
-def test_cli_schedule_bad_words(cli) -> None:  # type: ignore[no-untyped-def]
+def test_cli_schedule_bad_words(cli) -> None:
     result = cli("schedule", "set", "--effective-from", "2030-01-01", "likes", "posts=x", ok=False)
     assert result.exit_code == 1
     assert "expected ACTION=POINTS" in result.stderr and "value must be a whole number" in result.stderr

@@ -44,7 +44,7 @@ def journal(book: Ledger, tmp_path: Path) -> Ledger:
     return book
 
 
-def broken(book: Ledger, digest=None) -> JournalBreak:  # type: ignore[no-untyped-def]
+def broken(book: Ledger, digest=None) -> JournalBreak:
     with pytest.raises(JournalBroken) as caught:
         book.verify(digest)
     place = caught.value.place
@@ -196,7 +196,7 @@ def test_superuser_update_in_replica_mode(journal: Ledger) -> None:
     with pytest.raises(Exception) as caught, engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         conn.exec_driver_sql("UPDATE actions SET quantity = 7 WHERE seq = 1")
-    assert isinstance(translate(caught.value), ImmutableEventError)  # type: ignore[arg-type]
+    assert isinstance(translate(caught.value), ImmutableEventError)
     # ...so the superuser also disables them, edits, and switches them back on.
     with triggers_off(journal, replica=True) as conn:
         conn.exec_driver_sql("UPDATE actions SET quantity = 7 WHERE seq = 1")
@@ -204,7 +204,7 @@ def test_superuser_update_in_replica_mode(journal: Ledger) -> None:
     assert (place.what, place.batch_id) == ("hash mismatch", 1)
 
 
-def test_verify_command(journal: Ledger, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_verify_command(journal: Ledger, cli, tmp_path: Path) -> None:
     digest_path = tmp_path / "head.json"
     cli("digest", "--output", str(digest_path))
     pinned = json.loads(digest_path.read_text())
@@ -222,7 +222,7 @@ def test_verify_command(journal: Ledger, cli, tmp_path: Path) -> None:  # type: 
     assert "Traceback" not in failed.output
 
 
-def test_verify_refuses_a_file_that_is_not_a_digest(journal: Ledger, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_verify_refuses_a_file_that_is_not_a_digest(journal: Ledger, cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"batch_id": "x"}')
     result = cli("verify", "--digest", str(bad), ok=False)
@@ -232,7 +232,7 @@ def test_verify_refuses_a_file_that_is_not_a_digest(journal: Ledger, cli, tmp_pa
     assert missing.exit_code == 1 and "nope.json" in missing.stderr
 
 
-def test_digest_refuses_to_pin_a_broken_journal(journal: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_digest_refuses_to_pin_a_broken_journal(journal: Ledger, cli) -> None:
     tamper(journal, "UPDATE actions SET quantity = 3 WHERE seq = 1")
     with pytest.raises(JournalBroken):
         journal.digest()

@@ -160,7 +160,7 @@ def test_schema_objects_of_other_applications_are_not_judged(journal: Ledger) ->
     assert journal.verify().batches == 3
 
 
-def test_an_empty_journal_gives_no_digest(book: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_journal_gives_no_digest(book: Ledger, cli) -> None:
     with pytest.raises(InvalidInput) as caught:
         book.digest()
     assert "journal is empty" in str(caught.value.problems[0])

@@ -263,7 +263,7 @@ def _flush(journal: CompensationJournal, pending: list[tuple[PlannedEvent, int]]
     if not pending:
         return
     if hasattr(journal, "record_posted_many"):
-        journal.record_posted_many(list(pending))  # type: ignore[attr-defined]
+        journal.record_posted_many(list(pending))
     else:
         for event, discourse_id in pending:
             journal.record_posted(event, discourse_id)

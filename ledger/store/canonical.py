@@ -18,7 +18,7 @@ def _text(value: object) -> str:
     kind = type(value)
     if kind is str:
         if "\\" in value or "\t" in value or "\n" in value:  # type: ignore[operator]
-            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")  # type: ignore[union-attr]
+            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
         return value  # type: ignore[return-value]
     if kind is int:
         return str(value)
