@@ -8,7 +8,7 @@ day it is made, so past days and periods keep their points and the all-time tota
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -36,7 +36,10 @@ AtOption = Annotated[
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why, for the audit.", show_default=False)]
 
 
-def _model(model: type[BaseModel], where: str, **fields: object):  # type: ignore[no-untyped-def]
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _model(model: type[Model], where: str, **fields: object) -> Model:
     """`model(**fields)`, its validation problems turned into the CLI's one-line errors."""
     try:
         return model(**fields)

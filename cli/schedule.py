@@ -298,7 +298,7 @@ def diff(
     assert start is not None and end is not None
     _, _, changes = options(ctx).open().schedule_diff(start, end)
     if fmt is OutputFormat.table:
-        rows = [{"action": c.action, "before": _words(c.action, c.before), "after": _words(c.action, c.after)} for c in changes]
+        rows: list[dict[str, Any]] = [{"action": c.action, "before": _words(c.action, c.before), "after": _words(c.action, c.after)} for c in changes]
         render(rows, ["action", "before", "after"], fmt)
     elif fmt is OutputFormat.json:
         rows = [

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from ledger import Ledger
+from ledger.audit import AuditLine
 from ledger.domain import today_utc
 from ledger.errors import InputProblem, InvalidInput
 from ledger.standings import Period, Ranking, period_window
@@ -120,14 +122,14 @@ def leaderboard(
     span, start, end = covered(period, day, first, last)
     leveled = any(row.level is not None for row in rows)
     columns = ["rank", "user_id", "points", "level"] if leveled else ["rank", "user_id", "points"]
-    table = [{"rank": row.rank, "user_id": row.user_id, "points": row.points, "level": row.level} for row in rows]
+    table: list[dict[str, Any]] = [{"rank": row.rank, "user_id": row.user_id, "points": row.points, "level": row.level} for row in rows]
     if fmt is OutputFormat.json:
         table = [{**row, "period": span, "from": start, "to": end} for row in table]
         columns += ["period", "from", "to"]
     render(table, columns, fmt, title=f"Leaderboard, {describe_span(span, start, end)}")
 
 
-def covered(period: Period, at, first, last):  # type: ignore[no-untyped-def]
+def covered(period: Period, at: date | None, first: date | None, last: date | None) -> tuple[str, date | None, date | None]:
     """(period name, first day, last day) a leaderboard covers: the --from/--to range when
     given ("range", either end open), else the period around --at (default today)."""
     if first is not None or last is not None:
@@ -136,7 +138,7 @@ def covered(period: Period, at, first, last):  # type: ignore[no-untyped-def]
     return (period.value, *window) if window else (period.value, None, None)
 
 
-def describe_span(span: str, start, end) -> str:  # type: ignore[no-untyped-def]
+def describe_span(span: str, start: date | None, end: date | None) -> str:
     """A leaderboard's coverage in words, e.g. "month 2024-05-01 to 2024-05-31 (UTC days)"."""
     if span == "all":
         return "all time"
@@ -199,7 +201,7 @@ def audit(
     render([audit_row(line) for line in lines], AUDIT_COLUMNS, fmt, title=f"audit of user {user}", optional=AUDIT_OPTIONAL)
 
 
-def audit_row(line) -> dict:  # type: ignore[no-untyped-def]
+def audit_row(line: AuditLine) -> dict[str, Any]:
     """An audit line as a row for `render`: attributes as an object (none for a bucket of
     several events, which `events` counts)."""
     return {
@@ -220,7 +222,7 @@ def audit_row(line) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-def _as_object(attributes):  # type: ignore[no-untyped-def]
+def _as_object(attributes: object) -> object:
     """Attributes as stored (canonical JSON text) as an object."""
     if isinstance(attributes, str):
         return json.loads(attributes) if attributes else None

@@ -12,7 +12,7 @@ calls one of these, and formats what comes back.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -189,7 +189,7 @@ class Ledger:
     def set_schedule(
         self,
         effective_from: date,
-        changes: dict[str, Rule | RuleEdit],
+        changes: Mapping[str, Rule | RuleEdit],
         *,
         author: str | None = None,
         reason: str | None = None,
@@ -230,7 +230,9 @@ class Ledger:
         self.check_schema()
         return schedules.version_at(self.engine, self.name, day, as_known_at=as_known_at)
 
-    def schedule_diff(self, from_day: date, to_day: date):  # type: ignore[no-untyped-def]
+    def schedule_diff(
+        self, from_day: date, to_day: date
+    ) -> tuple[RecordedScheduleVersion | None, RecordedScheduleVersion | None, list[schedules.RuleChange]]:
         self.check_schema()
         return schedules.diff(self.engine, self.name, from_day, to_day)
 

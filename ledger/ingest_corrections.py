@@ -33,7 +33,8 @@ def ingest_with_corrections(
     corrections: list[Located] = []
     problems: list[InputProblem] = []
     for located in correcting:
-        kind, at = located.correction  # type: ignore[misc]
+        assert located.correction is not None  # `correcting` holds only rows that correct
+        kind, at = located.correction
         key = located.row.source_key
         state = recorded.get(key)
         if state is None:

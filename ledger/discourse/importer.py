@@ -275,6 +275,8 @@ def recent_visits(book: Ledger, marks: dict[str, int]) -> dict[str, int]:
                 continue
             within = (actions.c.source_key >= f"{prefix}:", actions.c.source_key < f"{prefix};", actions.c.ledger_id == number)
             latest = conn.execute(select(func.max(actions.c.occurred_at)).where(*within)).scalar()
+            if latest is None:
+                continue
             lowest = conn.execute(
                 select(func.min(cast(func.substr(actions.c.source_key, len(prefix) + 2), BigInteger))).where(
                     *within, actions.c.occurred_at >= latest - timedelta(days=1)

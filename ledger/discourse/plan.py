@@ -120,9 +120,9 @@ def make_plan(
             plan.skipped_unscored += 1
             continue
         plan.users_compared += 1
-        row = PlanRow(user_id, user.username if user else None, user.name if user else None, forum_points.get(user_id, 0), truth.get(user_id, 0))
-        if row.difference:
-            plan.rows.append(row)
+        compared = PlanRow(user_id, user.username if user else None, user.name if user else None, forum_points.get(user_id, 0), truth.get(user_id, 0))
+        if compared.difference:
+            plan.rows.append(compared)
     return plan
 
 

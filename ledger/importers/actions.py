@@ -11,8 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, cast
 
 from ledger.domain import (
     ACTION_FIELDS,
@@ -75,7 +75,8 @@ Record = tuple[int, "dict[str, Any] | InputProblem"]
 
 
 def _peekable(stream: IO[bytes]) -> io.BufferedReader:
-    return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+    # BufferedReader reads from any binary stream, not only the raw ones its stubs name.
+    return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(cast(io.RawIOBase, stream))
 
 
 def _not_text(head: bytes) -> str | None:
@@ -226,7 +227,7 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
     return ActionRow(source_key, user_id, action, occurred_at, 1 if quantity is None else quantity, attributes), []
 
 
-def _integer(value: Any, name: str, problem, *, required: bool, minimum: int, maximum: int = MAX_INTEGER) -> int | None:  # type: ignore[no-untyped-def]
+def _integer(value: Any, name: str, problem: Callable[[str, str], None], *, required: bool, minimum: int, maximum: int = MAX_INTEGER) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             problem(name, "is required")
@@ -245,7 +246,7 @@ def _integer(value: Any, name: str, problem, *, required: bool, minimum: int, ma
     return number
 
 
-def _attributes(value: Any, problem) -> str | None:  # type: ignore[no-untyped-def]
+def _attributes(value: Any, problem: Callable[[str, str], None]) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return "{}"
     if isinstance(value, str):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
@@ -26,7 +26,7 @@ from ledger.errors import InputProblem, InvalidInput
 from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, takes_bulk_path
 from ledger.store.canonical import action_bytes
 from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_transaction
-from ledger.store.journal import begin_batch, commit_batch
+from ledger.store.journal import PendingBatch, begin_batch, commit_batch
 from ledger.store.quantity_caps import quantity_problems
 from ledger.store.tables import actions
 
@@ -43,10 +43,12 @@ class ActionRow(NamedTuple):
     quantity: int
     attributes: str
 
-    PAYLOAD_FIELDS = ("user_id", "action", "occurred_at", "quantity", "attributes")
-
     def differing_fields(self, other: ActionRow) -> list[str]:
-        return [name for name in self.PAYLOAD_FIELDS if getattr(self, name) != getattr(other, name)]
+        return [name for name in PAYLOAD_FIELDS if getattr(self, name) != getattr(other, name)]
+
+
+# Outside ActionRow: a NamedTuple's class body may hold only its fields and methods.
+PAYLOAD_FIELDS = ("user_id", "action", "occurred_at", "quantity", "attributes")
 
 
 class LocatedRow(NamedTuple):
@@ -251,7 +253,9 @@ def _compare_with_recorded(
     return present, problems
 
 
-def _compare_chunk(conn, number, keys, by_key, present, problems) -> int:  # type: ignore[no-untyped-def]
+def _compare_chunk(
+    conn: Connection, number: int, keys: list[str], by_key: dict[str, LocatedRow], present: set[str], problems: list[InputProblem]
+) -> int:
     """Compare the recorded rows with `keys` to the given ones; returns how many were found."""
     found = 0
     for recorded in _recorded_with_keys(conn, number, keys):
@@ -320,7 +324,7 @@ _SPECIAL = ("\\", "\n", "\r", "\x00")
 _FIELDS_PER_EVENT = 8
 
 
-def _insert(conn, batch, ledger: str, number: int, rows: list[ActionRow], progress: Progress | None) -> None:  # type: ignore[no-untyped-def]
+def _insert(conn: Connection, batch: PendingBatch, ledger: str, number: int, rows: list[ActionRow], progress: Progress | None) -> None:
     postgres = conn.dialect.name == "postgresql"
     copy_context = _copy_into_actions(conn) if postgres else None
     recorded = _timestamp(batch.recorded_at)
@@ -349,14 +353,16 @@ def _insert(conn, batch, ledger: str, number: int, rows: list[ActionRow], progre
                 progress(len(chunk))
 
 
-def _copy_into_actions(conn):  # type: ignore[no-untyped-def]
-    cursor = conn.connection.driver_connection.cursor()
+def _copy_into_actions(conn: Connection) -> AbstractContextManager[psycopg.Copy]:
+    driver = conn.connection.driver_connection
+    assert driver is not None  # an open connection's
+    cursor = driver.cursor()
     # A writer thread sends each chunk while this one formats the next: the server parses
     # and stores rows on one core while Python prepares them on the other.
     return cursor.copy(f"COPY actions ({_COLUMNS}) FROM STDIN", writer=QueuedLibpqWriter(cursor))
 
 
-def _reserve_seqs(batch, count: int) -> int:  # type: ignore[no-untyped-def]
+def _reserve_seqs(batch: PendingBatch, count: int) -> int:
     """Hand out `count` consecutive sequence numbers at once (what `next_seq` does one by one)."""
     first = batch.first_seq + batch.event_count
     batch.event_count += count
@@ -390,7 +396,10 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat(" ", "microseconds")
 
 
-def _copy_chunk(copy, batch, ledger, number, first_seq, chunk, stamps, lines, recorded) -> None:  # type: ignore[no-untyped-def]
+def _copy_chunk(
+    copy: psycopg.Copy, batch: PendingBatch, ledger: str, number: int, first_seq: int, chunk: list[ActionRow], stamps: list[str],
+    lines: list[str] | None, recorded: str,
+) -> None:
     if lines is None:
         for offset, row in enumerate(chunk):
             copy.write_row(
@@ -403,7 +412,9 @@ def _copy_chunk(copy, batch, ledger, number, first_seq, chunk, stamps, lines, re
     copy.write("".join([f"{line}\t{stamp[:10]}{tail}" for line, stamp in zip(lines, stamps, strict=True)]))
 
 
-def _sqlite_values(batch, ledger, number, first_seq, chunk, stamps, recorded) -> list[tuple]:  # type: ignore[no-untyped-def]
+def _sqlite_values(
+    batch: PendingBatch, ledger: str, number: int, first_seq: int, chunk: list[ActionRow], stamps: list[str], recorded: str
+) -> list[tuple[Any, ...]]:
     batch_id = batch.batch_id
     return [
         (seq, ledger, row.source_key, row.user_id, row.action, stamp, row.quantity, row.attributes,

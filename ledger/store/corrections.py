@@ -9,7 +9,7 @@ the difference without replaying the key's history (ledger/corrections.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -65,7 +65,13 @@ def _insert_events(conn: Connection, batch: PendingBatch, table: Any, rows: list
         conn.execute(insert(table), rows)
 
 
-def _write_batch(engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build, *, check_only: bool = False) -> CorrectionsWritten:  # type: ignore[no-untyped-def]
+# Builds a batch's rows under the journal lock: (rows to write, how many were already present).
+Builder = Callable[[Connection, int], tuple[list[dict[str, Any]], int]]
+
+
+def _write_batch(
+    engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build: Builder, *, check_only: bool = False
+) -> CorrectionsWritten:
     """One batch of `table` rows, built by `build(conn, number)` -> (rows, already present)
     under the journal lock; nothing is written when it raises, builds no rows, or when only
     checking (`check_only`: the rows it would write are counted)."""
@@ -194,8 +200,8 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
         query = action_query if chunk is None else action_query.where(actions.c.source_key.in_(chunk))
         for key, user_id, action, occurred_at, quantity, attributes in conn.execute(query):
             states[key] = _KeyState(user_id, action, occurred_at, quantity, attributes, True, None, None)
-        query = correction_query if chunk is None else correction_query.where(corrections.c.source_key.in_(chunk))
-        for key, kind, booked_at, quantity, attributes in conn.execute(query.order_by(corrections.c.seq)):
+        changes = correction_query if chunk is None else correction_query.where(corrections.c.source_key.in_(chunk))
+        for key, kind, booked_at, quantity, attributes in conn.execute(changes.order_by(corrections.c.seq)):
             state = states[key]
             state.active = quantity is not None
             if quantity is not None:

@@ -11,10 +11,13 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from psycopg import Error as _DriverError  # only COPY raises the driver's errors raw
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from ledger.errors import (
     DatabaseUnavailable,
@@ -22,11 +25,6 @@ from ledger.errors import (
     NotInitialized,
     StoreError,
 )
-
-try:
-    from psycopg import Error as _DriverError
-except ImportError:  # pragma: no cover - psycopg is a dependency; only COPY raises it raw
-    _DriverError = DBAPIError  # type: ignore[assignment,misc]
 
 APPEND_ONLY_MARK = "is append-only"
 # One lock for every write to the journal: batches get gap-free sequence numbers and each
@@ -98,7 +96,7 @@ def create_sqlite_file(engine: Engine) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "do_connect")
-    def _existing_file_only(dialect, connection_record, cargs, cparams) -> None:  # type: ignore[no-untyped-def]
+    def _existing_file_only(dialect: Dialect, connection_record: ConnectionPoolEntry, cargs: list[Any], cparams: dict[str, Any]) -> None:
         # SQLite creates a missing file on connect: a mistyped --db would leave an empty
         # database behind, so only `init` (create_sqlite_file) creates one.
         path = sqlite_file(engine)
@@ -106,7 +104,7 @@ def _configure_sqlite(engine: Engine) -> None:
             raise NotInitialized(f"there is no database at {path}; run `scoreledger init` to create one")
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy's BEGIN (below) control transactions, not the sqlite3 module.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -203,6 +201,7 @@ def server_prepared(conn: Connection) -> Iterator[Connection]:
         yield conn
         return
     driver = conn.connection.driver_connection
+    assert driver is not None  # an open connection's
     # psycopg prepares a statement once it has run `prepare_threshold` times on the
     # connection, and never while the threshold is None (the engine's setting).
     previous = driver.prepare_threshold

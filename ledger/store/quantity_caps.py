@@ -67,7 +67,9 @@ def _recorded_totals(conn: Connection, number: int, batch: dict[int, int]) -> di
     read from the user-history index (it carries the quantity), one user's range at a time."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("CREATE TEMP TABLE staged_users (user_id bigint PRIMARY KEY) ON COMMIT DROP")
-        cursor = conn.connection.driver_connection.cursor()
+        driver = conn.connection.driver_connection
+        assert driver is not None  # an open connection's
+        cursor = driver.cursor()
         with cursor.copy("COPY staged_users (user_id) FROM STDIN") as copy:
             for user in batch:
                 copy.write_row((user,))
