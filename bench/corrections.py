@@ -68,7 +68,7 @@ class Corrections:
 
     def correction_batches(self) -> list[list[Retraction | Amendment]]:
         """Retractions and amendments in booking order, in batches of BATCH_SIZE."""
-        ordered = sorted([*self.retractions, *self.amendments], key=lambda item: (item.at, item.source_key))
+        ordered: list[Retraction | Amendment] = sorted([*self.retractions, *self.amendments], key=lambda item: (item.at, item.source_key))
         return [ordered[start : start + BATCH_SIZE] for start in range(0, len(ordered), BATCH_SIZE)]
 
     def adjustment_batches(self) -> list[list[Adjustment]]:
@@ -116,13 +116,13 @@ def _deleted_replies(rng: random.Random, clock: Clock, c: Community, found: Corr
     # know about deletions) is retracted the moment it happened.
     for like, post in enumerate(c.like_post, start=1):
         if post in deleted:
-            when = clock.moment(*_later(deleted[post], (c.likes.day[like - 1], c.likes.second[like - 1])))
-            found.retractions.append(Retraction(source_key=f"like_given:{like}", at=when, reason="post deleted"))
-            found.retractions.append(Retraction(source_key=f"like_received:{like}", at=when, reason="post deleted"))
+            at = clock.moment(*_later(deleted[post], (c.likes.day[like - 1], c.likes.second[like - 1])))
+            found.retractions.append(Retraction(source_key=f"like_given:{like}", at=at, reason="post deleted"))
+            found.retractions.append(Retraction(source_key=f"like_received:{like}", at=at, reason="post deleted"))
     for solution, post in enumerate(c.solution_post, start=1):
         if post in deleted:
-            when = clock.moment(*_later(deleted[post], (c.solutions.day[solution - 1], c.solutions.second[solution - 1])))
-            found.retractions.append(Retraction(source_key=f"solution_accepted:{solution}", at=when, reason="post deleted"))
+            at = clock.moment(*_later(deleted[post], (c.solutions.day[solution - 1], c.solutions.second[solution - 1])))
+            found.retractions.append(Retraction(source_key=f"solution_accepted:{solution}", at=at, reason="post deleted"))
 
 
 def _grown_visits(rng: random.Random, clock: Clock, c: Community, found: Corrections) -> None:
@@ -173,8 +173,8 @@ def record(book: Ledger, found: Corrections) -> int:
     written = 0
     for batch in found.correction_batches():
         written += book.record_corrections(batch, origin="bench corrections").new
-    for batch in found.adjustment_batches():
-        written += book.record_adjustments(batch, origin="bench adjustments").new
+    for adjustments in found.adjustment_batches():
+        written += book.record_adjustments(adjustments, origin="bench adjustments").new
     for source, target, at in found.merges:
         written += book.merge_users(source, target, at=at, reason="duplicate account").new
     return written

@@ -59,7 +59,9 @@ def plugin_recalculate(url: str, values: dict[str, int]) -> int:
         with conn.transaction():
             conn.execute(_psycopg_params(sql_file("plugin_clear_scores.sql")), params)
             conn.execute(_psycopg_params(sql_file("plugin_calculate_scores.sql")), params)
-        return conn.execute("SELECT count(*) FROM gamification_scores").fetchone()[0]  # type: ignore[index]
+        row = conn.execute("SELECT count(*) FROM gamification_scores").fetchone()
+        assert row is not None  # count(*) gives one row
+        return row[0]
 
 
 def settle_between_runs(url: str) -> None:

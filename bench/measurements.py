@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from ledger import Ledger
 from ledger.standings import Period
@@ -53,7 +55,10 @@ class Result:
         return {**asdict(self), "ratio_to_target": self.ratio, "met": self.met}
 
 
-def timed(operation: Callable[[], object]) -> tuple[float, object]:
+T = TypeVar("T")
+
+
+def timed(operation: Callable[[], T]) -> tuple[float, T]:
     started = time.perf_counter()
     outcome = operation()
     return time.perf_counter() - started, outcome
@@ -62,7 +67,7 @@ def timed(operation: Callable[[], object]) -> tuple[float, object]:
 def ingest(book: Ledger, rows: list[LocatedRow], origin: str) -> tuple[float, int]:
     """Seconds to record `rows` as one batch, and how many were new."""
     seconds, outcome = timed(lambda: book.ingest_rows(rows, origin=origin))
-    return seconds, outcome.new  # type: ignore[attr-defined]
+    return seconds, outcome.new
 
 
 def in_fresh_process(url: str, ledger: str, *operation: str, timeout: float | None = None) -> dict | None:
@@ -86,11 +91,11 @@ def audit_latencies(book: Ledger, users: int, samples: int, seed: int, budget_s:
     `small`, which was then the p99 of 100 audits)."""
     rng = random.Random(seed)
     book.audit(rng.randrange(1, users + 1))
-    timings = []
+    timings: list[float] = []
     deadline = time.perf_counter() + budget_s
     while len(timings) < samples and time.perf_counter() < deadline:
         user = rng.randrange(1, users + 1)
-        seconds, _ = timed(lambda user=user: book.audit(user))
+        seconds, _ = timed(partial(book.audit, user))
         timings.append(seconds * 1000)
     timings.sort()
     return {
@@ -113,9 +118,9 @@ def leaderboard_latencies(book: Ledger, at: date, repeats: int, budget_s: float)
     medians = {}
     deadline = time.perf_counter() + budget_s
     for period in Period:
-        timings = []
+        timings: list[float] = []
         while not timings or (len(timings) < repeats and time.perf_counter() < deadline):
-            seconds, _ = timed(lambda period=period: book.leaderboard(period=period, at=at, limit=100))
+            seconds, _ = timed(partial(book.leaderboard, period=period, at=at, limit=100))
             timings.append(seconds * 1000)
         medians[period.value] = statistics.median(timings)
     return medians

@@ -36,6 +36,7 @@ def main(argv: list[str]) -> None:
     book.check_schema()
     before = _peak_rss_mib()
     started = time.perf_counter()
+    figures: dict[str, float]
     if operation == "recalc":
         outcome = book.recalc(full="--full" in rest)
         figures = {"full": outcome.full, "user_days": outcome.user_days, "users": outcome.users}

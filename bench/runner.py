@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
+from typing import Any
 
 from bench import scales
 from bench.corrections import Corrections, corrections_of, keys_to_retract, record, users_to_merge
@@ -113,14 +114,14 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [""])[0]
 
 
-def _server_went_away(exc: BaseException) -> bool:
+def _server_went_away(exc: BaseException | None) -> bool:
     """Whether `exc` (or what caused it) is the server closing or refusing connections."""
     while exc is not None:
         text = str(exc).lower()
         if any(sign in text for sign in ("server closed the connection", "connection refused", "connection is lost",
                                          "terminating connection", "the database system is", "connection failed")):
             return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        exc = exc.__cause__ or exc.__context__
     return False
 
 
@@ -134,7 +135,7 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     """Measure everything for `scale`. Returns the run and the context for the report."""
     current = Run(scale)
     postgres_problem = postgres_reachable(admin_url) if admin_url else "no PostgreSQL URL given"
-    context = {
+    context: dict[str, Any] = {
         "scale": scale.name,
         "seed": seed,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -145,48 +146,49 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     }
     current.say(f"generating {scale.actions:,} actions for {scale.users:,} users (seed {seed})")
     generate_seconds, community = timed(lambda: generate(scale.actions, scale.users, seed))
-    rows_seconds, rows = timed(lambda: ledger_rows(community))  # type: ignore[arg-type]
-    corrections_seconds, corrections = timed(lambda: corrections_of(community))  # type: ignore[arg-type]
+    rows_seconds, rows = timed(lambda: ledger_rows(community))
+    corrections_seconds, corrections = timed(lambda: corrections_of(community))
     # The generated rows live for the whole run: keep the cyclic collector from rescanning
     # them during every later measurement (they are freed by reference counting anyway).
     gc.freeze()
     context["community"] = {
-        "actions": len(rows),  # type: ignore[arg-type]
+        "actions": len(rows),
         "users": scale.users,
-        "corrections": corrections.summary(),  # type: ignore[attr-defined]
+        "corrections": corrections.summary(),
         "generate_seconds": round(generate_seconds + rows_seconds + corrections_seconds, 1),
     }
     current.say(
-        f"generated {len(rows):,} actions and {corrections.summary()} in "  # type: ignore[arg-type, attr-defined]
+        f"generated {len(rows):,} actions and {corrections.summary()} in "
         f"{generate_seconds + rows_seconds + corrections_seconds:.1f}s"
     )
 
-    main_figures: dict[str, float] = {}
+    main_figures: dict[str, float | None] = {}
     if postgres_problem is None:
+        assert admin_url is not None  # reachable, so given
         # The ledger's database outlives its part: the comparison recalculates it again,
         # alternating with the plugin-style side. A retry recreates it (same name).
         with ExitStack() as databases:
             ledger_urls: list[str] = []
 
             def ledger_part() -> None:
-                url = databases.enter_context(postgres_database(admin_url, f"{scale.name}_ledger"))  # type: ignore[arg-type]
-                main_figures.update(_ledger_suite(current, url, "postgresql", rows, community, corrections))  # type: ignore[arg-type]
+                url = databases.enter_context(postgres_database(admin_url, f"{scale.name}_ledger"))
+                main_figures.update(_ledger_suite(current, url, "postgresql", rows, community, corrections))
                 ledger_urls.append(url)
 
             def plugin_part() -> None:
-                with postgres_database(admin_url, f"{scale.name}_forum") as url:  # type: ignore[arg-type]
-                    context["forum_rows"] = _plugin_side(current, url, community, corrections, ledger_urls[-1] if ledger_urls else None)  # type: ignore[arg-type]
+                with postgres_database(admin_url, f"{scale.name}_forum") as url:
+                    context["forum_rows"] = _plugin_side(current, url, community, corrections, ledger_urls[-1] if ledger_urls else None)
 
-            current.attempt_on_postgres("PostgreSQL ledger", admin_url, ledger_part)  # type: ignore[arg-type]
-            current.attempt_on_postgres("plugin-style comparison", admin_url, plugin_part)  # type: ignore[arg-type]
+            current.attempt_on_postgres("PostgreSQL ledger", admin_url, ledger_part)
+            current.attempt_on_postgres("plugin-style comparison", admin_url, plugin_part)
     else:
         current.say(f"PostgreSQL skipped: {postgres_problem}")
     with current.step("SQLite ledger"), sqlite_file(f"{scale.name}_ledger") as url:
-        main_figures.update({f"sqlite_{k}": v for k, v in _ledger_suite(current, url, "sqlite", rows, community, corrections).items()})  # type: ignore[arg-type]
+        main_figures.update({f"sqlite_{k}": v for k, v in _ledger_suite(current, url, "sqlite", rows, community, corrections).items()})
 
     # Let the 10M rows go before the growth runs generate their own. Rebinding, not `del`:
-    # the PostgreSQL parts' closures refer to these names.
-    rows = community = corrections = None
+    # the PostgreSQL parts' closures refer to these names (and they are not used after this).
+    rows = community = corrections = None  # type: ignore[assignment]
     gc.collect()
     _growth(current, admin_url if postgres_problem is None else None, seed, main_figures)
     total = time.perf_counter() - current.started
@@ -198,12 +200,12 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     return current, context
 
 
-def _ledger_suite(current: Run, url: str, backend: str, rows: list, community: Community, corrections: Corrections) -> dict[str, float]:
+def _ledger_suite(current: Run, url: str, backend: str, rows: list, community: Community, corrections: Corrections) -> dict[str, float | None]:
     """Ingest, the community's corrections and full recalc; then, where this scale asks for them on this backend,
     incremental recalcs, audits and leaderboards."""
     scale = current.scale
     postgres = backend == "postgresql"
-    figures: dict[str, float] = {}
+    figures: dict[str, float | None] = {}
     book = Ledger.open(url)
     try:
         book.init()
@@ -256,7 +258,7 @@ def _corrections_measure(current: Run, book: Ledger, backend: str, corrections: 
     seconds, written = timed(lambda: record(book, corrections))
     batches = len(corrections.correction_batches()) + len(corrections.adjustment_batches()) + summary["merges"]
     current.add(Result(
-        "recording the community's corrections, adjustments and merges", backend, written, written / seconds,  # type: ignore[operator]
+        "recording the community's corrections, adjustments and merges", backend, written, written / seconds,
         "events/s", note=f"{seconds:.1f} s for {', '.join(f'{count:,} {kind}' for kind, count in summary.items())}, "
         f"in {batches:,} batches",
     ))
@@ -402,14 +404,14 @@ def _plugin_side(current: Run, url: str, community: Community, corrections: Corr
             note=f"medians {plugin_median:.1f} s vs {ledger_median:.1f} s (scoreledger: {_rounds(ledger_times)}), "
             "alternating, same community, same server, same run",
         ))
-    return counts  # type: ignore[return-value]
+    return counts
 
 
 def _rounds(seconds: list[float]) -> str:
     return " / ".join(f"{value:.1f}" for value in seconds) + " s"
 
 
-def _growth(current: Run, admin_url: str | None, seed: int, main_figures: dict[str, float]) -> None:
+def _growth(current: Run, admin_url: str | None, seed: int, main_figures: dict[str, float | None]) -> None:
     """Ingest and full recalc at each growth size; the largest is the main run's figures."""
     scale = current.scale
     for size in scale.growth:
@@ -445,7 +447,7 @@ def _growth(current: Run, admin_url: str | None, seed: int, main_figures: dict[s
         current.say(f"growth: {entry}")
 
 
-def _ingest_and_recalc(url: str, rows: list, corrections: Corrections) -> tuple[float, float]:
+def _ingest_and_recalc(url: str, rows: list, corrections: Corrections) -> tuple[float, float | None]:
     """Seconds of the one-batch ingest of `rows`, and of the full recalc once `corrections`
     are recorded too (untimed)."""
     book = Ledger.open(url)
