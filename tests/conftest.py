@@ -39,7 +39,7 @@ def postgres_server() -> Iterator[PostgresServer | None]:
     if server is not None:
         server.close()
     if container is not None:
-        container.stop()  # type: ignore[attr-defined]
+        container.stop()
 
 
 @pytest.fixture(scope="session")

@@ -385,12 +385,12 @@ def generate_activity(conn: psycopg.Connection, generation: str, seed: int, plan
         post_id = rng.choice(post_ids)
         liker = rng.choice(user_ids)
         created = _at(rng, plan.days)
-        kind = 2 if rng.random() < 0.8 else rng.choice([1, 3, 4, 7, 8])
+        action_type = 2 if rng.random() < 0.8 else rng.choice([1, 3, 4, 7, 8])
         unliked = created + timedelta(minutes=5) if rng.random() < 0.15 else None
         cur.execute(
             "INSERT INTO post_actions (post_id, user_id, post_action_type_id, deleted_at, created_at, updated_at)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
-            (post_id, liker, kind, unliked, created, created),
+            (post_id, liker, action_type, unliked, created, created),
         )
         if unliked and rng.random() < 0.5:
             cur.execute(

@@ -237,6 +237,7 @@ class StandIn:
     def url(self) -> str:
         assert self._server is not None, "start the stand-in first"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an IP address, not a socket path
         return f"http://{host}:{port}"
 
     def start(self) -> StandIn:
@@ -414,6 +415,7 @@ class StandIn:
             except (psycopg.DataError, psycopg.IntegrityError):
                 # ActiveRecord validates nothing here: a bad date reaches the database.
                 raise HttpError(500, {"errors": ["Internal Server Error"]}) from None
+        assert row is not None  # INSERT ... RETURNING gives the row
         return _event_json(row)
 
     def _update_event(self, params: dict[str, str]) -> dict[str, Any]:
@@ -450,7 +452,8 @@ class StandIn:
     def _staff_logs(self, params: dict[str, str]) -> dict[str, Any]:
         page = int(params.get("page") or 0)
         size = max(1, min(200, int(params.get("limit") or 200)))
-        clauses, values = [], []
+        clauses: list[str] = []
+        values: list[object] = []
         action = USER_HISTORY_ACTIONS.get(params.get("action_name") or "")
         if action is not None:  # an unknown action name filters nothing, as in Discourse
             clauses.append("h.action = %s")

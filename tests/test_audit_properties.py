@@ -213,7 +213,8 @@ def test_audit_plan_is_prepared_once_per_connection(book: Ledger) -> None:
     with book.engine.connect() as conn:
         prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
         assert sum("ORDER BY a.day, a.occurred_at, a.seq" in text for text in prepared) == 1
-        assert conn.connection.driver_connection.prepare_threshold is None
+        driver = conn.connection.driver_connection
+        assert driver is not None and driver.prepare_threshold is None
         assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
         assert len(conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()) == len(prepared)
 
@@ -230,7 +231,7 @@ def test_a_version_recorded_between_the_audits_two_reads_prices_its_lines(book: 
     ])  # fmt: skip
     change = ScheduleVersion(effective_from=FIRST, rules={"rating_received": Rule(by={"rating": {"5": 7}})}, reason="meanwhile")
     read_schedule = Schedule.__init__
-    schedules_read = []
+    schedules_read: list[bool] = []
 
     def record_a_version_after_the_first_read(self: Schedule, rows: list) -> None:
         read_schedule(self, rows)

@@ -74,7 +74,7 @@ def valid_rows(draw: st.DrawFn, index: int) -> Row:
 
 
 # Each fault makes a row certainly invalid: (field, bad value).
-FAULTS = {
+FAULTS: dict[str, list[object]] = {
     "user_id": ["abc", "1.5", str(MAX_INTEGER + 1), "", "1e3", str(10**40), True, 2.5, [1]],
     "quantity": ["-1", str(MAX_QUANTITY + 1), "x", "2.5", -7, 10**30],
     "occurred_at": ["2024-02-30", "2024-13-01T00:00:00", "2024-01-01T00:00:00+25:00", "2024-01-01T25:00:00",

@@ -109,7 +109,12 @@ def test_the_ingest_bar_moves_during_a_re_ingest(cli, tmp_path: Path, monkeypatc
     monkeypatch.setattr(cli_app, "PROGRESS_THRESHOLD", 1)
     advances: list[float] = []
     original = rich.progress.Progress.advance
-    monkeypatch.setattr(rich.progress.Progress, "advance", lambda self, task, n=1: (advances.append(n), original(self, task, n))[1])
+
+    def noted(self: rich.progress.Progress, task: rich.progress.TaskID, n: float = 1) -> None:
+        advances.append(n)
+        original(self, task, n)
+
+    monkeypatch.setattr(rich.progress.Progress, "advance", noted)
     path = tmp_path / "actions.csv"
     path.write_text(csv_text(many_rows(450)))
     cli("ingest", str(path))

@@ -45,7 +45,9 @@ def test_four_writers_ingesting_overlapping_batches(book: Ledger, database_url: 
     for child in children:
         stdout, stderr = child.communicate(timeout=600)
         assert child.returncode == 0, stderr
-        new += int(re.match(r"(\d+) new", stdout).group(1))  # type: ignore[union-attr]
+        counted = re.match(r"(\d+) new", stdout)
+        assert counted is not None, stdout
+        new += int(counted.group(1))
     with book.engine.connect() as conn:
         events = conn.execute(select(func.count()).select_from(actions)).scalar_one()
         keys = conn.execute(select(func.count(actions.c.source_key.distinct()))).scalar_one()

@@ -76,7 +76,7 @@ def _apply(ledger: Ledger, model: Model, index: int, step: tuple) -> None:
         key = keys[step[1] % len(keys)]
         at = _moment(step[2], index)
         if kind == "retract":
-            correction = Retraction(source_key=key, at=at)
+            correction: Retraction | Reinstatement | Amendment = Retraction(source_key=key, at=at)
         elif kind == "reinstate":
             correction = Reinstatement(source_key=key, at=at)
         else:

@@ -55,6 +55,7 @@ def writer_active(book: Ledger, lock_key: int = JOURNAL_LOCK_KEY) -> bool:
                     {"key": lock_key},
                 ).scalar_one()
             )
+    assert book.engine.url.database is not None
     probe = sqlite3.connect(book.engine.url.database, timeout=0, isolation_level=None)
     try:
         probe.execute("BEGIN IMMEDIATE")
@@ -244,6 +245,7 @@ def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path:
     path = tmp_path / "big.csv"
     path.write_text(csv_text(many_rows(200_000)))
     url = book.engine.url
+    assert url.database is not None
     child = start(database_url, "ingest", str(path))
     try:
         deadline = time.monotonic() + 60

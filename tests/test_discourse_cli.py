@@ -153,13 +153,15 @@ def test_a_solution_accepted_again_for_another_answer_is_retracted_and_added(cli
         cli("discourse", "import", "--dsn", forum.url)
         cli("discourse", "schedule-history", "--dsn", forum.url, "--apply")
         with forum.database.connect() as conn:
-            solved, old, new = conn.execute(
+            found = conn.execute(
                 "SELECT s.id, s.answer_post_id, p.id FROM discourse_solved_solved_topics s"
                 " JOIN topics t ON t.id = s.topic_id JOIN posts a ON a.id = s.answer_post_id JOIN posts p ON p.topic_id = t.id"
                 " WHERE t.deleted_at IS NULL AND t.archetype = 'regular' AND a.deleted_at IS NULL AND a.user_id <> t.user_id"
                 " AND p.id <> a.id AND p.deleted_at IS NULL AND p.user_id IS NOT NULL AND p.user_id <> t.user_id"
                 " ORDER BY s.id, p.id LIMIT 1"
             ).fetchone()
+            assert found is not None, "the forum has a solved topic with another reply"
+            solved, old, new = found
             conn.execute("UPDATE discourse_solved_solved_topics SET answer_post_id = %s, updated_at = now() WHERE id = %s", (new, solved))
         dry = cli("discourse", "import", "--dsn", forum.url, "--full", "--dry-run", "--format", "json")
         counts = {row["action"]: row for row in json.loads(dry.stdout)}["solution"]

@@ -67,7 +67,7 @@ def plan(count: int, *, first_user: int = 1, tag: str = "c1") -> list[PlannedEve
 
 
 def forum_keys(server: StandIn) -> Counter[str]:
-    return Counter(key_in(event["description"]) for event in server.events() if key_in(event["description"]))
+    return Counter(key for event in server.events() if (key := key_in(event["description"])))
 
 
 def assert_each_posted_once(server: StandIn, events: list[PlannedEvent], posted: dict[str, int]) -> None:
@@ -290,6 +290,7 @@ def _run_push(url: str, journal_path: Path, events: list[PlannedEvent], kill_aft
     if kill_after is not None:
         child.join(kill_after)
         if child.is_alive():
+            assert child.pid is not None  # started
             os.kill(child.pid, signal.SIGKILL)
     child.join(60)
     return child.exitcode

@@ -3,7 +3,9 @@ other ledgers' rows, the table's indexes and an upgrade's cleared projections as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect, select
@@ -108,7 +110,7 @@ def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledge
             assert not inspect(conn).has_table(scratch), f"{scratch} outlives the rebuild"
 
 
-def period_rows(book: Ledger) -> list[tuple]:
+def period_rows(book: Ledger) -> Sequence[Any]:
     with book.engine.connect() as conn:
         return conn.execute(select(period_totals).order_by(*period_totals.primary_key.columns)).all()
 

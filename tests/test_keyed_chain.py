@@ -13,6 +13,7 @@ from ledger import Ledger
 from ledger.errors import JournalBroken
 from ledger.store.chain_key import KEY_VARIABLE
 from ledger.store.tables import batches
+from ledger.verify import JournalBreak
 from tests.factories import action_row, csv_text
 from tests.tampering import rehash_everything, tamper
 
@@ -28,7 +29,8 @@ def _ingest(book: Ledger, tmp_path: Path, name: str, *keys: str) -> None:
 def _break(book: Ledger) -> str:
     with pytest.raises(JournalBroken) as caught:
         book.verify()
-    return caught.value.place.what  # type: ignore[attr-defined]
+    assert isinstance(caught.value.place, JournalBreak)
+    return caught.value.place.what
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from ledger import Ledger, Rule, ScheduleVersion
 from ledger.domain import MAX_POINT_VALUE, MAX_QUANTITY, MAX_USER_QUANTITY
 from ledger.errors import InvalidInput
+from ledger.standings import Period
 from ledger.store.quantity_caps import HEAVY_BOUND, LIGHT_HEADROOM, LIGHT_QUANTITY
 from tests.factories import action_row, csv_text
 
@@ -78,7 +79,7 @@ def test_a_ledger_at_the_bounds_prices_exactly_and_refuses_one_unit_more(book: L
     assert {row.user_id: row.points for row in book.scores()} == {1: top_points, 2: -most, 3: MAX_POINT_VALUE}
     board = book.leaderboard(at=date(2024, 5, 1))
     assert [(row.user_id, row.points) for row in board] == [(1, top_points), (3, MAX_POINT_VALUE), (2, -most)]
-    month = book.leaderboard(period="month", at=date(2024, 5, 1))
+    month = book.leaderboard(period=Period.month, at=date(2024, 5, 1))
     assert month[0].points == top_points
     assert book.audit(1)[-1].running_total == top_points
     result = cli("leaderboard", "--period", "year", "--at", "2024-05-01", "--format", "csv")

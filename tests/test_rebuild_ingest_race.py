@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
@@ -65,7 +66,7 @@ def test_a_bulk_ingest_during_a_rebuild_in_two_parts_does_not_deadlock(
     monkeypatch.setattr(rebuild, "_price_part", main_part)
     monkeypatch.setattr(rebuild, "_price_part_in_snapshot", late_helper)
 
-    outcomes: dict[str, object] = {}
+    outcomes: dict[str, Any] = {}
 
     def run(name: str, work) -> None:
         try:
@@ -99,8 +100,8 @@ def test_a_bulk_ingest_during_a_rebuild_in_two_parts_does_not_deadlock(
     assert not rebuilding.is_alive() and not ingesting.is_alive()
     assert not isinstance(outcomes["rebuild"], BaseException), outcomes["rebuild"]
     assert not isinstance(outcomes["ingest"], BaseException), outcomes["ingest"]
-    assert outcomes["rebuild"].full  # type: ignore[attr-defined]
-    assert outcomes["ingest"].new == 400  # type: ignore[attr-defined]
+    assert outcomes["rebuild"].full
+    assert outcomes["ingest"].new == 400
     monkeypatch.undo()
     points = {row.user_id: row.points for row in book.scores()}
     expected: dict[int, int] = {}

@@ -27,7 +27,7 @@ PROPERTY_SETTINGS = settings(
 )
 
 attribute_values = st.one_of(st.integers(1, 4), st.sampled_from(["1", "2", "x"]), st.booleans())
-attributes = st.one_of(st.just({}), st.fixed_dictionaries({"rating": attribute_values}))
+attributes: st.SearchStrategy[dict[str, object]] = st.one_of(st.just({}), st.fixed_dictionaries({"rating": attribute_values}))
 
 rules = st.one_of(
     st.builds(Rule, value=st.integers(-3, 10), min_quantity=st.none() | st.integers(0, 3)),

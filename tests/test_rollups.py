@@ -160,7 +160,9 @@ def period_sums(book: Ledger) -> dict[tuple[str, date, int], int]:
     sums: dict[tuple[str, date, int], int] = defaultdict(int)
     for user, day, points in book.daily_points():
         for period in standings.ROLLUP_PERIODS:
-            start, _ = period_window(period, day)  # type: ignore[misc]
+            window = period_window(period, day)
+            assert window is not None  # rollup periods are bounded
+            start, _ = window
             sums[(period.value, start, user)] += points
     return dict(sums)
 
@@ -178,7 +180,9 @@ def board(book: Ledger, query: dict, *, daily: bool = False) -> list[standings.S
     other window."""
     window = {"period": query["period"], "at": query["at"]}
     if query["explicit"]:
-        first, last = period_window(query["period"], query["at"])  # type: ignore[misc]
+        bounds = period_window(query["period"], query["at"])
+        assert bounds is not None
+        first, last = bounds
         window = {"from_day": first, "to_day": last}
     options = {key: query[key] for key in ("ranking", "limit", "exclude")}
     if not daily:

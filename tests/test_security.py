@@ -106,7 +106,7 @@ def sql_built_with_values(source: str, where: str) -> list[str]:
         ) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format")
         if not builds:
             continue
-        text = _literal_text(node.func.value if isinstance(node, ast.Call) else node)  # type: ignore[attr-defined]
+        text = _literal_text(node.func.value if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else node)
         if not SQL_STATEMENT.search(text):
             continue
         for expr in _interpolated(node):

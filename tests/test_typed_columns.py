@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, MetaData, String, Table, create_engine, insert
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Engine, MetaData, String, Table, create_engine, insert
 from sqlalchemy.exc import IntegrityError
 
 from ledger.store.typed_columns import sqlite_type_checks
 
 
-def _table() -> tuple[Table, object]:
+def _table() -> tuple[Table, Engine]:
     metadata = MetaData()
     table = Table(
         "typed", metadata,

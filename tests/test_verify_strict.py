@@ -33,7 +33,7 @@ def _digest(journal: Ledger, tmp_path: Path, **fields: object) -> Path:  # noqa:
 
 
 @pytest.mark.parametrize("batch_id", [0, -1])
-def test_a_digest_that_names_no_batch_is_refused(journal: Ledger, cli, tmp_path: Path, batch_id: int) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+def test_a_digest_that_names_no_batch_is_refused(journal: Ledger, cli, tmp_path: Path, batch_id: int) -> None:  # noqa: F811
     path = _digest(journal, tmp_path, batch_id=batch_id, last_seq=batch_id, hash="0" * 64)
     with pytest.raises(InvalidInput) as caught:
         JournalDigest.from_json(path.read_text(), str(path))
@@ -52,7 +52,7 @@ def test_a_digest_with_a_malformed_hash_is_refused(journal: Ledger, tmp_path: Pa
 
 
 def _sqlite_path(book: Ledger) -> str:
-    return make_url(book.engine.url).database  # type: ignore[return-value]
+    return str(make_url(book.engine.url).database)
 
 
 def _raw_sqlite(book: Ledger, *statements: str) -> None:
