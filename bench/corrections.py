@@ -131,7 +131,10 @@ def _grown_visits(rng: random.Random, clock: Clock, c: Community, found: Correct
             continue
         day, second = c.visits.day[visit - 1], c.visits.second[visit - 1]
         at = clock.moment(day, rng.randrange(second, SECONDS_PER_DAY))
-        for kind, values, grown in (("posts_read", c.posts_read, found.grown_posts_read), ("time_read", c.time_read, found.grown_time_read)):
+        for kind, values, grown in (
+            ("posts_read", c.posts_read, found.grown_posts_read),
+            ("time_read", c.time_read, found.grown_time_read),
+        ):
             old = values[visit - 1]
             if old > 0:
                 grown[visit] = old + rng.randrange(1, old + 1)
@@ -145,12 +148,18 @@ def _score_events(rng: random.Random, c: Community, found: Corrections) -> None:
             day = rng.randrange(DAYS)
             user = rng.randrange(1, bisect_right(c.join_day, day) + 1)
             points = rng.randrange(1, 51) if kind == "imported" else rng.randrange(-20, 101)
-            found.adjustments.append(Adjustment(
-                key=f"{kind}:{index}", user_id=user, points=points, on=_day(day), kind=kind,  # type: ignore[arg-type]
-                reason="score event" if kind == "imported" else "moderator's award",
-                author=None if kind == "imported" else "moderator",
-                reference=f"score_event:{index}" if kind == "imported" else None,
-            ))
+            found.adjustments.append(
+                Adjustment(
+                    key=f"{kind}:{index}",
+                    user_id=user,
+                    points=points,
+                    on=_day(day),
+                    kind=kind,  # type: ignore[arg-type]
+                    reason="score event" if kind == "imported" else "moderator's award",
+                    author=None if kind == "imported" else "moderator",
+                    reference=f"score_event:{index}" if kind == "imported" else None,
+                )
+            )
 
 
 def _merged_users(rng: random.Random, clock: Clock, c: Community, found: Corrections) -> None:

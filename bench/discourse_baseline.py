@@ -59,7 +59,9 @@ def plugin_recalculate(url: str, values: dict[str, int]) -> int:
         with conn.transaction():
             conn.execute(_psycopg_params(sql_file("plugin_clear_scores.sql")), params)
             conn.execute(_psycopg_params(sql_file("plugin_calculate_scores.sql")), params)
-        return conn.execute("SELECT count(*) FROM gamification_scores").fetchone()[0]  # type: ignore[index]
+        row = conn.execute("SELECT count(*) FROM gamification_scores").fetchone()
+        assert row is not None  # count(*) gives one row
+        return row[0]
 
 
 def settle_between_runs(url: str) -> None:
@@ -99,16 +101,21 @@ def _tables(c: Community, corrections: Corrections, clock: Clock) -> Iterator[tu
     def owner(user: int) -> int:
         return merged.get(user, user)
 
-    yield "users", "id, username, name, created_at, updated_at", (
-        f"{user}\tuser{user}\tUser {user}\t{text(day, 0)}\t{text(day, 0)}\n"
-        for user, day in enumerate(c.join_day, start=1)
+    yield (
+        "users",
+        "id, username, name, created_at, updated_at",
+        (f"{user}\tuser{user}\tUser {user}\t{text(day, 0)}\t{text(day, 0)}\n" for user, day in enumerate(c.join_day, start=1)),
     )
     posts_per_topic = [0] * (len(c.topics) + 1)
     for topic in c.post_topic:
         posts_per_topic[topic] += 1
-    yield "topics", "id, title, user_id, category_id, posts_count, created_at, updated_at", (
-        f"{topic}\tTopic {topic}\t{owner(user)}\t{topic % 20 + 1}\t{posts_per_topic[topic]}\t{text(day, second)}\t{text(day, second)}\n"
-        for topic, (user, day, second) in enumerate(_when(c.topics), start=1)
+    yield (
+        "topics",
+        "id, title, user_id, category_id, posts_count, created_at, updated_at",
+        (
+            f"{topic}\tTopic {topic}\t{owner(user)}\t{topic % 20 + 1}\t{posts_per_topic[topic]}\t{text(day, second)}\t{text(day, second)}\n"
+            for topic, (user, day, second) in enumerate(_when(c.topics), start=1)
+        ),
     )
     like_count = [0] * (len(c.posts) + 1)
     for post in c.like_post:
@@ -129,22 +136,38 @@ def _tables(c: Community, corrections: Corrections, clock: Clock) -> Iterator[tu
                 f"{stamp}\t{stamp}\t{stamp}\t{stamp}\t{BAKED_VERSION}\t{POST_WORDS}\t{post_number[topic]}\t{deleted_at}\n"
             )
 
-    yield "posts", (
-        "id, topic_id, user_id, post_number, raw, cooked, like_count, created_at, updated_at, "
-        "last_version_at, baked_at, baked_version, word_count, sort_order, deleted_at"
-    ), posts()
-    yield "post_actions", "id, post_id, user_id, post_action_type_id, created_at, updated_at", _dated(
-        c.likes, text, lambda like, user: f"{c.like_post[like - 1]}\t{owner(user)}\t{LIKE}"
+    yield (
+        "posts",
+        (
+            "id, topic_id, user_id, post_number, raw, cooked, like_count, created_at, updated_at, "
+            "last_version_at, baked_at, baked_version, word_count, sort_order, deleted_at"
+        ),
+        posts(),
+    )
+    yield (
+        "post_actions",
+        "id, post_id, user_id, post_action_type_id, created_at, updated_at",
+        _dated(c.likes, text, lambda like, user: f"{c.like_post[like - 1]}\t{owner(user)}\t{LIKE}"),
     )
     yield "user_visits", "id, user_id, visited_at, posts_read, time_read", _visits(c, corrections, clock)
-    yield "topic_custom_fields", "id, topic_id, name, value, created_at, updated_at", _dated(
-        c.solutions, text, lambda field, _: f"{c.post_topic[c.solution_post[field - 1] - 1]}\taccepted_answer_post_id\t{c.solution_post[field - 1]}"
+    yield (
+        "topic_custom_fields",
+        "id, topic_id, name, value, created_at, updated_at",
+        _dated(
+            c.solutions,
+            text,
+            lambda field, _: f"{c.post_topic[c.solution_post[field - 1] - 1]}\taccepted_answer_post_id\t{c.solution_post[field - 1]}",
+        ),
     )
-    yield "reviewables", "id, type, status, created_by_id, created_at, updated_at", _dated(
-        c.flags, text, lambda _, user: f"ReviewableFlaggedPost\t{AGREED}\t{owner(user)}"
+    yield (
+        "reviewables",
+        "id, type, status, created_by_id, created_at, updated_at",
+        _dated(c.flags, text, lambda _, user: f"ReviewableFlaggedPost\t{AGREED}\t{owner(user)}"),
     )
-    yield "invites", "id, invited_by_id, redemption_count, created_at, updated_at", _dated(
-        c.invites, text, lambda invite, user: f"{owner(user)}\t{c.invite_redemptions[invite - 1]}"
+    yield (
+        "invites",
+        "id, invited_by_id, redemption_count, created_at, updated_at",
+        _dated(c.invites, text, lambda invite, user: f"{owner(user)}\t{c.invite_redemptions[invite - 1]}"),
     )
     yield "gamification_score_events", "id, user_id, date, points, description, created_at, updated_at", _score_events(corrections)
 
@@ -190,6 +213,7 @@ def _dated(facts: Facts, text: Callable[[int, int], str], middle: Callable[[int,
     for row_id, (user, day, second) in enumerate(_when(facts), start=1):
         stamp = text(day, second)
         yield f"{row_id}\t{middle(row_id, user)}\t{stamp}\t{stamp}\n"
+
 
 def _when(facts: Facts) -> Iterator[tuple[int, int, int]]:
     return zip(facts.user, facts.day, facts.second, strict=True)

@@ -76,7 +76,11 @@ def measure_plan(forum_url: str, ledger_url: str, as_of: date, actions: int) -> 
         book.close()
     assert isinstance(plan, Plan)
     return Result(
-        f"discourse plan for {plan.users_compared:,} users (from the databases)", "postgresql", actions, seconds, "s",
+        f"discourse plan for {plan.users_compared:,} users (from the databases)",
+        "postgresql",
+        actions,
+        seconds,
+        "s",
         scales.DISCOURSE_PLAN_S,
         note=f"{len(plan.rows):,} users move, {plan.total:+,} points; the ledger and the forum on the same server",
     ), plan
@@ -127,7 +131,9 @@ def own_time_per_event(site_url: str, events: list[PlannedEvent], journal: Compe
     return (elapsed - sum(answers)) / len(events), sum(answers) / len(events)
 
 
-def measure_push(site_url: str, standin_database: str, ledger_url: str, ledger_name: str, backend: str, events: list[PlannedEvent]) -> Result:
+def measure_push(
+    site_url: str, standin_database: str, ledger_url: str, ledger_name: str, backend: str, events: list[PlannedEvent]
+) -> Result:
     """The push's own time per event with the ledger's journal, beyond the forum's answers;
     the same events pushed with an in-memory journal first, for comparison."""
     memory_own, _ = own_time_per_event(site_url, events, MemoryJournal())
@@ -139,7 +145,11 @@ def measure_push(site_url: str, standin_database: str, ledger_url: str, ledger_n
         book.close()
     _clear(standin_database)
     return Result(
-        "discourse push: own time per event beyond the forum's answer", backend, len(events), own * 1000, "ms",
+        "discourse push: own time per event beyond the forum's answer",
+        backend,
+        len(events),
+        own * 1000,
+        "ms",
         scales.DISCOURSE_PUSH_OWN_MS,
         note=f"{len(events):,} events to the stand-in, no rate limit; the forum's answer {answer * 1000:.2f} ms per event; "
         f"with an in-memory journal instead of the ledger's: {memory_own * 1000:.2f} ms",

@@ -40,20 +40,34 @@ def measure_import(forum_url: str, ledger_url: str) -> list[Result]:
         assert isinstance(report, ImportReport)
         rows = sum(report.found.values())
         skipped = ", ".join(sorted(report.skipped)) or "none"
-        results = [Result(
-            "discourse import from the forum database (full)", "postgresql", rows, rows / seconds if seconds else None, "rows/s",
-            scales.DISCOURSE_IMPORT_PER_S, higher_is_better=True,
-            note=f"{rows:,} scoring rows in {seconds:.1f} s, {sum(report.added.values()):,} actions added; scorables without tables here: {skipped}",
-        )]
+        results = [
+            Result(
+                "discourse import from the forum database (full)",
+                "postgresql",
+                rows,
+                rows / seconds if seconds else None,
+                "rows/s",
+                scales.DISCOURSE_IMPORT_PER_S,
+                higher_is_better=True,
+                note=f"{rows:,} scoring rows in {seconds:.1f} s, {sum(report.added.values()):,} actions added; scorables without tables here: {skipped}",
+            )
+        ]
         changed = change_the_forum(forum_url, CHANGED_ROWS)
         with PostgresForum(forum_url) as forum:
             seconds, later = timed(lambda: import_forum(book, forum))
         assert isinstance(later, ImportReport)
         counts = ", ".join(f"{sum(getattr(later, name).values()):,} {name}" for name in ("added", "retracted", "amended"))
-        results.append(Result(
-            f"discourse import after {CHANGED_ROWS:,} new or changed forum rows", "postgresql", rows, seconds, "s",
-            INCREMENTAL_TARGET_S, note=f"{changed}; {counts}{'; escalated to a full reconcile' if later.full else ''}",
-        ))
+        results.append(
+            Result(
+                f"discourse import after {CHANGED_ROWS:,} new or changed forum rows",
+                "postgresql",
+                rows,
+                seconds,
+                "s",
+                INCREMENTAL_TARGET_S,
+                note=f"{changed}; {counts}{'; escalated to a full reconcile' if later.full else ''}",
+            )
+        )
     finally:
         book.close()
     results.append(_through_data_explorer(forum_url, ledger_url, rows))
@@ -103,7 +117,11 @@ def _through_data_explorer(forum_url: str, ledger_url: str, rows: int) -> Result
     found = sum(report.found.values())
     per = 100_000 / found if found else 0.0
     return Result(
-        name, "postgresql", found, seconds * per, "s/100k rows",
+        name,
+        "postgresql",
+        found,
+        seconds * per,
+        "s/100k rows",
         note=f"{found:,} scoring rows in {seconds:.1f} s, {calls:,} calls ({calls * per:.0f} per 100,000 rows; 10,000 rows a call)",
     )
 

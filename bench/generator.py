@@ -172,8 +172,22 @@ def generate(actions: int, users: int, seed: int = 20_260_101) -> Community:
     sampler.draw(round(actions * INVITE_SHARE), invites)
     redemptions = array("q", [1 + int(rng.expovariate(1.0)) for _ in range(len(invites))])
     return Community(
-        seed, users, sampler.join_day, visits, posts_read, time_read, topics, posts, post_topic,
-        likes, like_post, solutions, solution_post, flags, invites, redemptions,
+        seed,
+        users,
+        sampler.join_day,
+        visits,
+        posts_read,
+        time_read,
+        topics,
+        posts,
+        post_topic,
+        likes,
+        like_post,
+        solutions,
+        solution_post,
+        flags,
+        invites,
+        redemptions,
     )
 
 
@@ -300,9 +314,7 @@ def ledger_rows(community: Community, source: str = "synthetic") -> list[Located
 
     def emit(kind: str, facts: Facts, quantities: array | None = None, users: array | None = None) -> None:
         # The hot loop of the generator: locals only, no calls but the row constructors.
-        for index, user, day, second, quantity in zip(
-            count(1), users or facts.user, facts.day, facts.second, quantities or repeat(1)
-        ):
+        for index, user, day, second, quantity in zip(count(1), users or facts.user, facts.day, facts.second, quantities or repeat(1)):
             if quantity > 0:
                 moment = day_start[day] + offset[second]
                 add(LocatedRow(source, next(lines), ActionRow(f"{kind}:{index}", user, kind, moment, quantity, "{}")))
@@ -340,6 +352,10 @@ def more_rows(community: Community, number: int, *, day: int, prefix: str = "ext
         user = rng.randrange(1, joined + 1)
         quantity = rng.randrange(5, 200) if kind in ("posts_read", "time_read") else 1
         rows.append(
-            LocatedRow(prefix, index + 1, ActionRow(f"{prefix}:{kind}:{index + 1}", user, kind, clock.moment(day, rng.randrange(SECONDS_PER_DAY)), quantity, "{}"))
+            LocatedRow(
+                prefix,
+                index + 1,
+                ActionRow(f"{prefix}:{kind}:{index + 1}", user, kind, clock.moment(day, rng.randrange(SECONDS_PER_DAY)), quantity, "{}"),
+            )
         )
     return rows

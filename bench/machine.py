@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 
 
-def describe(postgres_url: str | None) -> dict[str, str | int | None]:
+def describe(postgres_url: str | None) -> dict[str, str | float | None]:
     """The machine and software versions, as plain values for the report."""
     return {
         "cpu_model": _cpu_model(),
@@ -96,6 +96,7 @@ def _meminfo_gib(field: str) -> float | None:
 def _postgres_setting(url: str, name: str) -> str | None:
     try:
         with psycopg.connect(url, connect_timeout=5) as conn:
-            return conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+            row = conn.execute(f"SHOW {name}").fetchone()
+            return None if row is None else row[0]
     except psycopg.Error:
         return None

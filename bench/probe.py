@@ -35,6 +35,7 @@ def main(argv: list[str]) -> None:
     book.check_schema()
     before = _peak_rss_mib()
     started = time.perf_counter()
+    figures: dict[str, float]
     if operation == "recalc":
         outcome = book.recalc(full="--full" in rest)
         figures = {"full": outcome.full, "user_days": outcome.user_days, "users": outcome.users}
@@ -52,8 +53,10 @@ def main(argv: list[str]) -> None:
         written = time.perf_counter()
         outcome = book.recalc()
         figures = {
-            "write_seconds": written - started, "recalc_seconds": time.perf_counter() - written,
-            "user_days": outcome.user_days, "users": outcome.users,
+            "write_seconds": written - started,
+            "recalc_seconds": time.perf_counter() - written,
+            "user_days": outcome.user_days,
+            "users": outcome.users,
         }
     else:
         raise SystemExit(f"unknown operation {operation!r}")

@@ -77,13 +77,24 @@ def markdown(document: dict) -> str:
         ]
         lines.append(f"| {entry['actions']:,} | " + " | ".join(cells) + " |")
     if document.get("forum_rows"):
-        lines += ["", "## The plugin-style side", "", "Forum rows loaded for the comparison: "
-                  + ", ".join(f"{table} {count:,}" for table, count in document["forum_rows"].items()) + "."]
+        lines += [
+            "",
+            "## The plugin-style side",
+            "",
+            "Forum rows loaded for the comparison: "
+            + ", ".join(f"{table} {count:,}" for table, count in document["forum_rows"].items())
+            + ".",
+        ]
     lines += ["", "## Method", "", *METHOD]
     if document.get("postgresql_restarts"):
-        lines += ["", "## PostgreSQL restarted during the run", "",
-                  "Another user of this machine restarted the server; these parts were run again from their start:", "",
-                  *(f"- {note}" for note in document["postgresql_restarts"])]
+        lines += [
+            "",
+            "## PostgreSQL restarted during the run",
+            "",
+            "Another user of this machine restarted the server; these parts were run again from their start:",
+            "",
+            *(f"- {note}" for note in document["postgresql_restarts"]),
+        ]
     if document["errors"]:
         lines += ["", "## Errors", "", *(f"- {error}" for error in document["errors"])]
     return "\n".join(lines) + "\n"

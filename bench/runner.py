@@ -123,8 +123,17 @@ def _server_went_away(exc: BaseException) -> bool:
     """Whether `exc` (or what caused it) is the server closing or refusing connections."""
     while exc is not None:
         text = str(exc).lower()
-        if any(sign in text for sign in ("server closed the connection", "connection refused", "connection is lost",
-                                         "terminating connection", "the database system is", "connection failed")):
+        if any(
+            sign in text
+            for sign in (
+                "server closed the connection",
+                "connection refused",
+                "connection is lost",
+                "terminating connection",
+                "the database system is",
+                "connection failed",
+            )
+        ):
             return True
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return False
@@ -181,7 +190,9 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
 
             def plugin_part() -> None:
                 with postgres_database(admin_url, f"{scale.name}_forum") as url:  # type: ignore[arg-type]
-                    context["forum_rows"] = _plugin_side(current, url, community, corrections, ledger_urls[-1] if ledger_urls else None, admin_url)  # type: ignore[arg-type]
+                    context["forum_rows"] = _plugin_side(
+                        current, url, community, corrections, ledger_urls[-1] if ledger_urls else None, admin_url
+                    )  # type: ignore[arg-type]
 
             current.attempt_on_postgres("PostgreSQL ledger", admin_url, ledger_part)  # type: ignore[arg-type]
             current.attempt_on_postgres("plugin-style comparison", admin_url, plugin_part)  # type: ignore[arg-type]
@@ -223,15 +234,22 @@ def _ingest_memory_measures(current: Run, admin_url: str | None) -> None:
                 book.close()
             current.say(f"{backend}: scoreledger ingest of the {rows:,}-row file in a process of its own")
             probe = measure_ingest(url, path, timeout=INGEST_TIMEOUT_S)
-            current.add(Result(
-                "peak RSS of `scoreledger ingest` of a CSV file", backend, rows,
-                None if probe is None else probe["peak_rss_mib"], "MiB", scales.INGEST_PEAK_RSS_MIB,
-                note=_did_not_finish(INGEST_TIMEOUT_S) if probe is None else (
-                    f"{probe['file_mib']:.0f} MiB file, {probe['new']:,} new in {probe['seconds']:.1f} s; /usr/bin/time -v"
-                ),
-            ))
+            current.add(
+                Result(
+                    "peak RSS of `scoreledger ingest` of a CSV file",
+                    backend,
+                    rows,
+                    None if probe is None else probe["peak_rss_mib"],
+                    "MiB",
+                    scales.INGEST_PEAK_RSS_MIB,
+                    note=_did_not_finish(INGEST_TIMEOUT_S)
+                    if probe is None
+                    else (f"{probe['file_mib']:.0f} MiB file, {probe['new']:,} new in {probe['seconds']:.1f} s; /usr/bin/time -v"),
+                )
+            )
 
         if admin_url is not None:
+
             def postgres_part() -> None:
                 with postgres_database(admin_url, f"{current.scale.name}_ingest_memory") as url:
                     measure_on(url, "postgresql")
@@ -258,16 +276,31 @@ def _ledger_suite(current: Run, url: str, backend: str, rows: list, community: C
             _incremental_measures(current, book, url, backend, len(rows), community)
             _correction_recalc_measures(current, url, backend, rows, corrections)
         audits = in_fresh_process(
-            url, "default", "audits", str(scale.users), str(scale.audit_samples), str(SEED), str(AUDIT_BUDGET_S),
+            url,
+            "default",
+            "audits",
+            str(scale.users),
+            str(scale.audit_samples),
+            str(SEED),
+            str(AUDIT_BUDGET_S),
             timeout=2 * AUDIT_BUDGET_S,
         )
-        current.add(Result(
-            "per-user audit p99", backend, len(rows), None if audits is None else audits["p99_ms"], "ms", scales.AUDIT_P99_MS,
-            note=_did_not_finish(2 * AUDIT_BUDGET_S) if audits is None else (
-                f"{audits['samples']} users drawn uniformly, in a process of its own; "
-                f"p50 {audits['p50_ms']:.2f} ms, max {audits['max_ms']:.1f} ms"
-            ),
-        ))
+        current.add(
+            Result(
+                "per-user audit p99",
+                backend,
+                len(rows),
+                None if audits is None else audits["p99_ms"],
+                "ms",
+                scales.AUDIT_P99_MS,
+                note=_did_not_finish(2 * AUDIT_BUDGET_S)
+                if audits is None
+                else (
+                    f"{audits['samples']} users drawn uniformly, in a process of its own; "
+                    f"p50 {audits['p50_ms']:.2f} ms, max {audits['max_ms']:.1f} ms"
+                ),
+            )
+        )
         if postgres or scale.sqlite_everything:
             _worst_case_reads(current, book, url, backend, len(rows))
     finally:
@@ -279,17 +312,30 @@ def _ingest_measures(current: Run, book: Ledger, backend: str, rows: list) -> fl
     postgres = backend == "postgresql"
     current.say(f"{backend}: ingesting {len(rows):,} actions as one batch")
     seconds, new = ingest(book, rows, "bench")
-    current.add(Result(
-        "bulk ingest (one batch, idempotency enforced)", backend, new, new / seconds, "actions/s",
-        scales.PG_INGEST_PER_S if postgres else scales.SQLITE_INGEST_PER_S, higher_is_better=True,
-        note=f"{seconds:.1f} s for {new:,} actions" + (" (COPY)" if postgres else " (executemany)"),
-    ))
+    current.add(
+        Result(
+            "bulk ingest (one batch, idempotency enforced)",
+            backend,
+            new,
+            new / seconds,
+            "actions/s",
+            scales.PG_INGEST_PER_S if postgres else scales.SQLITE_INGEST_PER_S,
+            higher_is_better=True,
+            note=f"{seconds:.1f} s for {new:,} actions" + (" (COPY)" if postgres else " (executemany)"),
+        )
+    )
     sample = rows[:REINGEST_SAMPLE]
     again, repeated = ingest(book, sample, "bench again")
-    current.add(Result(
-        "re-ingest of already recorded actions (all no-ops)", backend, len(sample), len(sample) / again,
-        "actions/s", note=f"{repeated} new of {len(sample):,}; every key compared with the recorded payload",
-    ))
+    current.add(
+        Result(
+            "re-ingest of already recorded actions (all no-ops)",
+            backend,
+            len(sample),
+            len(sample) / again,
+            "actions/s",
+            note=f"{repeated} new of {len(sample):,}; every key compared with the recorded payload",
+        )
+    )
     return seconds
 
 
@@ -298,27 +344,46 @@ def _corrections_measure(current: Run, book: Ledger, backend: str, corrections: 
     current.say(f"{backend}: recording the community's corrections: {summary}")
     seconds, written = timed(lambda: record(book, corrections))
     batches = len(corrections.correction_batches()) + len(corrections.adjustment_batches()) + summary["merges"]
-    current.add(Result(
-        "recording the community's corrections, adjustments and merges", backend, written, written / seconds,  # type: ignore[operator]
-        "events/s", note=f"{seconds:.1f} s for {', '.join(f'{count:,} {kind}' for kind, count in summary.items())}, "
-        f"in {batches:,} batches",
-    ))
+    current.add(
+        Result(
+            "recording the community's corrections, adjustments and merges",
+            backend,
+            written,
+            written / seconds,  # type: ignore[operator]
+            "events/s",
+            note=f"{seconds:.1f} s for {', '.join(f'{count:,} {kind}' for kind, count in summary.items())}, in {batches:,} batches",
+        )
+    )
 
 
 def _full_recalc_measure(current: Run, url: str, backend: str, actions: int) -> float | None:
     postgres = backend == "postgresql"
     probe = in_fresh_process(url, "default", "recalc", "--full", timeout=RECALC_TIMEOUT_S)
-    current.add(Result(
-        "full recalc (all projections)", backend, actions, None if probe is None else probe["seconds"], "s",
-        scales.PG_FULL_RECALC_S if postgres else scales.SQLITE_FULL_RECALC_S,
-        note=_did_not_finish(RECALC_TIMEOUT_S) if probe is None
-        else f"{probe['user_days']:,} user-days, {probe['users']:,} users; with the community's corrections",
-    ))
+    current.add(
+        Result(
+            "full recalc (all projections)",
+            backend,
+            actions,
+            None if probe is None else probe["seconds"],
+            "s",
+            scales.PG_FULL_RECALC_S if postgres else scales.SQLITE_FULL_RECALC_S,
+            note=_did_not_finish(RECALC_TIMEOUT_S)
+            if probe is None
+            else f"{probe['user_days']:,} user-days, {probe['users']:,} users; with the community's corrections",
+        )
+    )
     if postgres and probe is not None:
-        current.add(Result(
-            "peak RSS of the recalc process", backend, actions, probe["peak_rss_mib"], "MiB",
-            scales.RECALC_PEAK_RSS_MIB, note=f"{probe['rss_before_mib']:.0f} MiB before the recalc started",
-        ))
+        current.add(
+            Result(
+                "peak RSS of the recalc process",
+                backend,
+                actions,
+                probe["peak_rss_mib"],
+                "MiB",
+                scales.RECALC_PEAK_RSS_MIB,
+                note=f"{probe['rss_before_mib']:.0f} MiB before the recalc started",
+            )
+        )
     return None if probe is None else probe["seconds"]
 
 
@@ -326,25 +391,43 @@ def _incremental_measures(current: Run, book: Ledger, url: str, backend: str, ac
     postgres = backend == "postgresql"
     extra = more_rows(community, current.scale.incremental_actions, day=DAYS - 1)
     seconds, _ = ingest(book, extra, "bench increment")
-    current.add(Result(
-        f"ingest of {len(extra):,} new actions into the full ledger", backend, len(extra), len(extra) / seconds,
-        "actions/s", note=f"{seconds * 1000:.0f} ms, existing keys looked up",
-    ))
+    current.add(
+        Result(
+            f"ingest of {len(extra):,} new actions into the full ledger",
+            backend,
+            len(extra),
+            len(extra) / seconds,
+            "actions/s",
+            note=f"{seconds * 1000:.0f} ms, existing keys looked up",
+        )
+    )
     probe = in_fresh_process(url, "default", "recalc", timeout=RECALC_TIMEOUT_S)
-    current.add(Result(
-        f"incremental recalc after {len(extra):,} new actions", backend, len(extra),
-        None if probe is None else probe["seconds"], "s", scales.PG_INCREMENTAL_RECALC_S if postgres else None,
-        note=_did_not_finish(RECALC_TIMEOUT_S) if probe is None else f"{probe['user_days']:,} user-days repriced",
-    ))
+    current.add(
+        Result(
+            f"incremental recalc after {len(extra):,} new actions",
+            backend,
+            len(extra),
+            None if probe is None else probe["seconds"],
+            "s",
+            scales.PG_INCREMENTAL_RECALC_S if postgres else None,
+            note=_did_not_finish(RECALC_TIMEOUT_S) if probe is None else f"{probe['user_days']:,} user-days repriced",
+        )
+    )
     changed = HISTORY_END - timedelta(days=30)
     book.record_schedule([change_effective(changed)], retroactive=True)
     probe = in_fresh_process(url, "default", "recalc", timeout=RECALC_TIMEOUT_S)
-    current.add(Result(
-        "incremental recalc after a schedule change effective 30 days ago", backend, actions,
-        None if probe is None else probe["seconds"], "s", scales.PG_SCHEDULE_CHANGE_RECALC_S if postgres else None,
-        note=f"from {changed.isoformat()}; "
-        + (_did_not_finish(RECALC_TIMEOUT_S) if probe is None else f"{probe['user_days']:,} user-days repriced"),
-    ))
+    current.add(
+        Result(
+            "incremental recalc after a schedule change effective 30 days ago",
+            backend,
+            actions,
+            None if probe is None else probe["seconds"],
+            "s",
+            scales.PG_SCHEDULE_CHANGE_RECALC_S if postgres else None,
+            note=f"from {changed.isoformat()}; "
+            + (_did_not_finish(RECALC_TIMEOUT_S) if probe is None else f"{probe['user_days']:,} user-days repriced"),
+        )
+    )
 
 
 def _correction_recalc_measures(current: Run, url: str, backend: str, rows: list, corrections: Corrections) -> None:
@@ -359,25 +442,41 @@ def _correction_recalc_measures(current: Run, url: str, backend: str, rows: list
         keys_file = Path(folder) / "keys.txt"
         keys_file.write_text("\n".join(keys) + "\n", encoding="utf-8")
         probe = in_fresh_process(url, "default", "retract", str(keys_file), at, timeout=RECALC_TIMEOUT_S)
-    current.add(Result(
-        f"retract {len(keys):,} keys + incremental recalc", backend, len(keys), None if probe is None else probe["seconds"],
-        "s", scales.PG_RETRACT_RECALC_S if postgres else None,
-        note=_did_not_finish(RECALC_TIMEOUT_S) if probe is None else (
-            f"keys drawn uniformly from the history; retraction {probe['write_seconds'] * 1000:.0f} ms + recalc "
-            f"{probe['recalc_seconds'] * 1000:.0f} ms, {probe['user_days']:,} user-days repriced"
-        ),
-    ))
+    current.add(
+        Result(
+            f"retract {len(keys):,} keys + incremental recalc",
+            backend,
+            len(keys),
+            None if probe is None else probe["seconds"],
+            "s",
+            scales.PG_RETRACT_RECALC_S if postgres else None,
+            note=_did_not_finish(RECALC_TIMEOUT_S)
+            if probe is None
+            else (
+                f"keys drawn uniformly from the history; retraction {probe['write_seconds'] * 1000:.0f} ms + recalc "
+                f"{probe['recalc_seconds'] * 1000:.0f} ms, {probe['user_days']:,} user-days repriced"
+            ),
+        )
+    )
     source, target, actions = users_to_merge(rows, corrections, number)
     probe = in_fresh_process(url, "default", "merge", str(source), str(target), at, timeout=RECALC_TIMEOUT_S)
-    current.add(Result(
-        f"merge a user with ~{number:,} actions + incremental recalc", backend, actions,
-        None if probe is None else probe["seconds"], "s", scales.PG_MERGE_RECALC_S if postgres else None,
-        note=f"user {source} ({actions:,} actions) into user {target}; " + (
-            _did_not_finish(RECALC_TIMEOUT_S) if probe is None else
-            f"merge {probe['write_seconds'] * 1000:.0f} ms + recalc {probe['recalc_seconds'] * 1000:.0f} ms, "
-            f"{probe['user_days']:,} user-days repriced"
-        ),
-    ))
+    current.add(
+        Result(
+            f"merge a user with ~{number:,} actions + incremental recalc",
+            backend,
+            actions,
+            None if probe is None else probe["seconds"],
+            "s",
+            scales.PG_MERGE_RECALC_S if postgres else None,
+            note=f"user {source} ({actions:,} actions) into user {target}; "
+            + (
+                _did_not_finish(RECALC_TIMEOUT_S)
+                if probe is None
+                else f"merge {probe['write_seconds'] * 1000:.0f} ms + recalc {probe['recalc_seconds'] * 1000:.0f} ms, "
+                f"{probe['user_days']:,} user-days repriced"
+            ),
+        )
+    )
 
 
 def _worst_case_reads(current: Run, book: Ledger, url: str, backend: str, actions: int) -> None:
@@ -385,27 +484,40 @@ def _worst_case_reads(current: Run, book: Ledger, url: str, backend: str, action
     user = top_user(book)
     if user is not None:
         probe = in_fresh_process(url, "default", "audit", str(user), timeout=WORST_AUDIT_TIMEOUT_S)
-        current.add(Result(
-            "audit of the top user (worst case)", backend, actions, None if probe is None else probe["seconds"] * 1000,
-            "ms", note=f"user {user}: "
-            + (_did_not_finish(WORST_AUDIT_TIMEOUT_S) if probe is None else f"{probe['lines']:,} audit lines"),
-        ))
+        current.add(
+            Result(
+                "audit of the top user (worst case)",
+                backend,
+                actions,
+                None if probe is None else probe["seconds"] * 1000,
+                "ms",
+                note=f"user {user}: " + (_did_not_finish(WORST_AUDIT_TIMEOUT_S) if probe is None else f"{probe['lines']:,} audit lines"),
+            )
+        )
     boards = leaderboard_latencies(book, HISTORY_END, LEADERBOARD_REPEATS, LEADERBOARD_BUDGET_S)
     current.details[f"{backend}_leaderboard_ms"] = boards
     slowest = max(boards, key=boards.__getitem__)
-    current.add(Result(
-        "leaderboard top 100, slowest period", backend, actions, boards[slowest], "ms",
-        scales.LEADERBOARD_MS if postgres else None,
-        note=f"median of up to {LEADERBOARD_REPEATS}; slowest: {slowest}; "
-        + ", ".join(f"{period} {ms:.0f}" for period, ms in boards.items()),
-    ))
+    current.add(
+        Result(
+            "leaderboard top 100, slowest period",
+            backend,
+            actions,
+            boards[slowest],
+            "ms",
+            scales.LEADERBOARD_MS if postgres else None,
+            note=f"median of up to {LEADERBOARD_REPEATS}; slowest: {slowest}; "
+            + ", ".join(f"{period} {ms:.0f}" for period, ms in boards.items()),
+        )
+    )
 
 
 def _did_not_finish(limit: float) -> str:
     return f"did not finish within {limit:.0f} s (stopped)"
 
 
-def _plugin_side(current: Run, url: str, community: Community, corrections: Corrections, ledger_url: str | None, admin_url: str) -> dict[str, int]:
+def _plugin_side(
+    current: Run, url: str, community: Community, corrections: Corrections, ledger_url: str | None, admin_url: str
+) -> dict[str, int]:
     """Load the forum, then SIDE_BY_SIDE_ROUNDS rounds of the plugin-style recalculation,
     each followed by scoreledger's full recalc of the ledger at `ledger_url` (None: the
     ledger part failed, so the plugin side alone). Medians are compared: on a shared machine
@@ -428,7 +540,9 @@ def _plugin_side(current: Run, url: str, community: Community, corrections: Corr
             if probe is None:
                 raise RuntimeError(f"scoreledger's full recalc {_did_not_finish(RECALC_TIMEOUT_S)}")
             ledger_times.append(probe["seconds"])
-        current.say(f"side by side: plugin-style {plugin_times[-1]:.1f} s, scoreledger {ledger_times[-1] if ledger_times else float('nan'):.1f} s")
+        current.say(
+            f"side by side: plugin-style {plugin_times[-1]:.1f} s, scoreledger {ledger_times[-1] if ledger_times else float('nan'):.1f} s"
+        )
     forum_rows = sum(counts.values())  # type: ignore[union-attr]
     if ledger_url is not None:
         for result in measure_import(url, ledger_url):
@@ -436,18 +550,31 @@ def _plugin_side(current: Run, url: str, community: Community, corrections: Corr
         with current.step("discourse compensation plan and push"):
             _compensation_measures(current, url, ledger_url, admin_url, forum_rows)
     plugin_median = statistics.median(plugin_times)
-    current.add(Result(
-        "plugin-style full recalc (one set of values)", "postgresql", forum_rows, plugin_median, "s",
-        note=f"{forum_rows:,} forum rows, {daily_rows:,} daily scores upserted; median of {_rounds(plugin_times)}",
-    ))
+    current.add(
+        Result(
+            "plugin-style full recalc (one set of values)",
+            "postgresql",
+            forum_rows,
+            plugin_median,
+            "s",
+            note=f"{forum_rows:,} forum rows, {daily_rows:,} daily scores upserted; median of {_rounds(plugin_times)}",
+        )
+    )
     if ledger_times:
         ledger_median = statistics.median(ledger_times)
-        current.add(Result(
-            "side-by-side: plugin-style time / scoreledger full recalc", "postgresql", forum_rows,
-            plugin_median / ledger_median, "x", scales.SIDE_BY_SIDE_SPEEDUP, higher_is_better=True,
-            note=f"medians {plugin_median:.1f} s vs {ledger_median:.1f} s (scoreledger: {_rounds(ledger_times)}), "
-            "alternating, same community, same server, same run",
-        ))
+        current.add(
+            Result(
+                "side-by-side: plugin-style time / scoreledger full recalc",
+                "postgresql",
+                forum_rows,
+                plugin_median / ledger_median,
+                "x",
+                scales.SIDE_BY_SIDE_SPEEDUP,
+                higher_is_better=True,
+                note=f"medians {plugin_median:.1f} s vs {ledger_median:.1f} s (scoreledger: {_rounds(ledger_times)}), "
+                "alternating, same community, same server, same run",
+            )
+        )
     return counts  # type: ignore[return-value]
 
 
@@ -522,4 +649,3 @@ def _ingest_and_recalc(url: str, rows: list, corrections: Corrections) -> tuple[
         book.close()
     probe = in_fresh_process(url, "default", "recalc", "--full", timeout=RECALC_TIMEOUT_S)
     return seconds, None if probe is None else probe["seconds"]
-

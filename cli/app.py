@@ -71,11 +71,21 @@ def root(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", metavar="URL", help="Database URL (sqlite:///FILE or postgresql://...). Default: $SCORELEDGER_DATABASE_URL, else sqlite:///scoreledger.db.", show_default=False),
+        typer.Option(
+            "--db",
+            metavar="URL",
+            help="Database URL (sqlite:///FILE or postgresql://...). Default: $SCORELEDGER_DATABASE_URL, else sqlite:///scoreledger.db.",
+            show_default=False,
+        ),
     ] = None,
     ledger: Annotated[
         str | None,
-        typer.Option("--ledger", metavar="NAME", help="Ledger namespace in the database. Default: $SCORELEDGER_LEDGER, else 'default'.", show_default=False),
+        typer.Option(
+            "--ledger",
+            metavar="NAME",
+            help="Ledger namespace in the database. Default: $SCORELEDGER_LEDGER, else 'default'.",
+            show_default=False,
+        ),
     ] = None,
     show_version: Annotated[
         bool,
@@ -92,7 +102,8 @@ def init(
     timezone: Annotated[
         str | None,
         typer.Option(
-            "--timezone", metavar="ZONE",
+            "--timezone",
+            metavar="ZONE",
             help="The ledger's time zone (IANA name, e.g. Europe/Zurich): its days and periods are counted in it. "
             "Default UTC, as in Discourse. Fixed once the ledger holds events.",
             show_default=False,
@@ -128,7 +139,9 @@ def ingest(
     ] = False,
     problems_file: Annotated[
         Path | None,
-        typer.Option("--problems-file", metavar="FILE", help="Also write every problem of a refused file to this file.", show_default=False),
+        typer.Option(
+            "--problems-file", metavar="FILE", help="Also write every problem of a refused file to this file.", show_default=False
+        ),
     ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Refuse the file if it has an action type no schedule version prices (a typo, most often).")
@@ -162,7 +175,9 @@ def ingest(
                 # are only compared as well as while new ones are written.
                 task = bar.add_task("ingesting", total=source.size)
                 result = book.ingest_source(
-                    source, origin=origin, strict=strict,
+                    source,
+                    origin=origin,
+                    strict=strict,
                     progress=lambda _rows: bar.update(task, completed=max(bar.tasks[0].completed, source.bytes_read)),
                 )
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
@@ -13,6 +14,11 @@ from ledger.errors import InvalidInput, LedgerError
 
 from .flags import in_cli_words
 from .output import ProblemReport, report_problems, safe_text
+
+if TYPE_CHECKING:
+    # typer vendors click; its Context and Command (typer.Context's base) have no public name.
+    from typer._click import Command as ClickCommand
+    from typer._click import Context as ClickContext
 
 # Options of the root command that are also accepted after a command's name.
 GLOBAL_OPTIONS = ("--db", "--ledger")
@@ -59,7 +65,7 @@ def options(ctx: typer.Context) -> Options:
 
 def _command_words(ctx: typer.Context) -> tuple[str, ...]:
     words: list[str] = []
-    context = ctx
+    context: ClickContext = ctx
     while context.parent is not None:
         words.append(context.info_name or "")
         context = context.parent
@@ -95,7 +101,7 @@ def global_options_first(args: list[str]) -> list[str]:
 VALUE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH", "path": "PATH", "file": "FILE"}
 
 
-def conventional_metavars(command, ctx: typer.Context) -> None:  # type: ignore[no-untyped-def]
+def conventional_metavars(command: ClickCommand, ctx: ClickContext) -> None:
     """Name each option's value in help the way command-line tools do (TEXT, INTEGER,
     PATH, [table|csv|json]) where the command names none, instead of typer's type
     placeholders such as <str>."""
@@ -118,19 +124,19 @@ class LedgerGroup(TyperGroup):
     """Turns ledger errors from any command into one clear line and exit status 1, and
     accepts the global options after the command name too."""
 
-    def get_command(self, ctx: typer.Context, cmd_name: str):  # type: ignore[no-untyped-def]
+    def get_command(self, ctx: ClickContext, cmd_name: str) -> ClickCommand | None:
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             conventional_metavars(command, ctx)
             command.help = unwrapped_examples(command.help)
         return command
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         if ctx.parent is None:
             args = global_options_first(args)
         return super().parse_args(ctx, args)
 
-    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
         except InvalidInput as error:
@@ -140,4 +146,3 @@ class LedgerGroup(TyperGroup):
         except LedgerError as error:
             typer.echo(f"error: {safe_text(str(in_cli_words(error)))}", err=True)
             raise typer.Exit(1) from None
-

@@ -8,7 +8,7 @@ day it is made, so past days and periods keep their points and the all-time tota
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -31,19 +31,25 @@ adjustments_app = typer.Typer(
 
 AtOption = Annotated[
     str | None,
-    typer.Option("--at", help="When the correction was made (ISO 8601, UTC without a zone); it is booked on that day. Default: now.", show_default=False),
+    typer.Option(
+        "--at",
+        help="When the correction was made (ISO 8601, UTC without a zone); it is booked on that day. Default: now.",
+        show_default=False,
+    ),
 ]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why, for the audit.", show_default=False)]
 
 
-def _model(model: type[BaseModel], where: str, **fields: object):  # type: ignore[no-untyped-def]
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _model(model: type[Model], where: str, **fields: object) -> Model:
     """`model(**fields)`, its validation problems turned into the CLI's one-line errors."""
     try:
         return model(**fields)
     except ValidationError as error:
         problems = [
-            InputProblem(where, None, ".".join(str(part) for part in detail["loc"]) or None, detail["msg"])
-            for detail in error.errors()
+            InputProblem(where, None, ".".join(str(part) for part in detail["loc"]) or None, detail["msg"]) for detail in error.errors()
         ]
         raise InvalidInput(problems, what=where) from None
 
@@ -64,7 +70,12 @@ def adjust(
     on: Annotated[str, typer.Option("--on", help="The day it is booked on (YYYY-MM-DD).")],
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit.")],
     author: Annotated[str | None, typer.Option("--author", help="Who decided it.", show_default=False)] = None,
-    key: Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key again records nothing. Default: adjust:USER:DAY:POINTS:REASON.", show_default=False)] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key", help="Idempotency key: the same key again records nothing. Default: adjust:USER:DAY:POINTS:REASON.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Give or take points on a day, with a reason (an adjustment of kind manual).
 
@@ -77,8 +88,14 @@ def adjust(
     """
     day = day_option(on, "--on")
     adjustment = _model(
-        Adjustment, "adjust", key=key or f"adjust:{user.strip()}:{day}:{points}:{reason}"[:200], user_id=user, points=points,
-        on=day, reason=reason, author=author,
+        Adjustment,
+        "adjust",
+        key=key or f"adjust:{user.strip()}:{day}:{points}:{reason}"[:200],
+        user_id=user,
+        points=points,
+        on=day,
+        reason=reason,
+        author=author,
     )
     written = options(ctx).open().record_adjustments([Located("adjust", None, adjustment)], origin="adjust")
     typer.echo(f"{written.new} recorded, {written.already_present} already present")
@@ -109,8 +126,10 @@ def import_adjustments(
     stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
     with stream:
         records = read_records(stream, source, fmt, build, what="adjustments")
-    written = options(ctx).open().record_adjustments(
-        [Located(source, line, adjustment) for line, adjustment in records], origin=f"adjustments import {source}"
+    written = (
+        options(ctx)
+        .open()
+        .record_adjustments([Located(source, line, adjustment) for line, adjustment in records], origin=f"adjustments import {source}")
     )
     typer.echo(f"{written.new} recorded, {written.already_present} already present")
 
@@ -118,7 +137,9 @@ def import_adjustments(
 @adjustments_app.command("list")
 def list_adjustments(
     ctx: typer.Context,
-    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind: manual, imported or compensation.", show_default=False)] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only this kind: manual, imported or compensation.", show_default=False)
+    ] = None,
     user: Annotated[str | None, typer.Option("--user", help="Only this user (its key).", show_default=False)] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")] = OutputFormat.table,
 ) -> None:
@@ -127,8 +148,16 @@ def list_adjustments(
     Example: scoreledger adjustments list --kind compensation --format csv
     """
     rows = [
-        {"key": a.key, "user_id": key_text(a.user_id), "points": a.points, "on": a.on, "kind": a.kind, "reason": a.reason,
-         "author": a.author, "reference": a.reference}
+        {
+            "key": a.key,
+            "user_id": key_text(a.user_id),
+            "points": a.points,
+            "on": a.on,
+            "kind": a.kind,
+            "reason": a.reason,
+            "author": a.author,
+            "reference": a.reference,
+        }
         for a in options(ctx).open().adjustments(kind=kind, user_id=user)
     ]
     render(rows, ["key", "user_id", "points", "on", "kind", "reason", "author", "reference"], fmt, title="adjustments")
@@ -165,7 +194,9 @@ def reinstate(
     Example: scoreledger reinstate post:123 --reason "restored by a moderator"
     """
     moment = timestamp_option(at, "--at") or now_utc()
-    items = [Located("reinstate", None, _model(Reinstatement, "reinstate", source_key=key, at=moment, reason=reason)) for key in source_keys]
+    items = [
+        Located("reinstate", None, _model(Reinstatement, "reinstate", source_key=key, at=moment, reason=reason)) for key in source_keys
+    ]
     written = options(ctx).open().record_corrections(items, origin="reinstate")
     typer.echo(f"{written.new} reinstated, {written.already_present} already reinstated at that time")
 

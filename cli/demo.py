@@ -49,12 +49,19 @@ def demo(
     kind = "full rebuild" if report.recalc.full else "incremental, nothing new" if not report.recalc.user_days else "incremental"
     typer.echo(f"Recalculated ({kind}).\n")
 
-    render([{"rank": s.rank, "user_id": s.user_id, "points": s.points} for s in report.top], ["rank", "user_id", "points"], OutputFormat.table, title="Top 10, all time")
+    render(
+        [{"rank": s.rank, "user_id": s.user_id, "points": s.points} for s in report.top],
+        ["rank", "user_id", "points"],
+        OutputFormat.table,
+        title="Top 10, all time",
+    )
 
     title = f"Audit of user {report.audited_user}, {report.audit_from} to {report.audit_to} (the change is on {SCHEDULE[1].effective_from})"
     render([audit_row(line) for line in report.audit], DEMO_AUDIT_COLUMNS, OutputFormat.table, title=title, optional=DEMO_AUDIT_OPTIONAL)
     audit_total = report.audit[-1].running_total if report.audit else 0
-    typer.echo(f"Audit total {audit_total} = `scores --from {report.audit_from} --to {report.audit_to}` for user {report.audited_user}: {report.audit_window_score}\n")
+    typer.echo(
+        f"Audit total {audit_total} = `scores --from {report.audit_from} --to {report.audit_to}` for user {report.audited_user}: {report.audit_window_score}\n"
+    )
 
     drift = report.naive_total - report.drift_free_total
     typer.echo(f"Drift-free total (each action at the values in force on its day): {report.drift_free_total}")

@@ -50,7 +50,11 @@ UrlOption = Annotated[
 ]
 QueryIdOption = Annotated[
     int | None,
-    typer.Option("--query-id", help="With --url: the id of the saved Data Explorer query holding sql/discourse/data_explorer.sql.", show_default=False),
+    typer.Option(
+        "--query-id",
+        help="With --url: the id of the saved Data Explorer query holding sql/discourse/data_explorer.sql.",
+        show_default=False,
+    ),
 ]
 
 
@@ -58,19 +62,31 @@ QueryIdOption = Annotated[
 def _forum(dsn: str | None, url: str | None, query_id: int | None) -> Iterator[Any]:
     """The forum to read: its database (--dsn) or its Data Explorer (--url, --query-id)."""
     if (dsn is None) == (url is None):
-        raise InvalidInput([InputProblem("--dsn", None, None, "give either --dsn (the forum's database) or --url with --query-id (Data Explorer)")], what="discourse")
+        raise InvalidInput(
+            [InputProblem("--dsn", None, None, "give either --dsn (the forum's database) or --url with --query-id (Data Explorer)")],
+            what="discourse",
+        )
     if dsn is not None:
         with PostgresForum(dsn) as forum:
             yield forum
         return
     if query_id is None:
-        raise InvalidInput([InputProblem("--query-id", None, None, "--url needs --query-id: the saved query holding sql/discourse/data_explorer.sql")], what="discourse")
+        raise InvalidInput(
+            [InputProblem("--query-id", None, None, "--url needs --query-id: the saved query holding sql/discourse/data_explorer.sql")],
+            what="discourse",
+        )
     assert url is not None
     with DataExplorerForum(DiscourseClient(url), query_id) as forum:
         yield forum
+
+
 GenerationOption = Annotated[
     str | None,
-    typer.Option("--generation", help="G1 (standalone plugin), G2 (bundled in core) or G3 (per-leaderboard scoring). Default: detected.", show_default=False),
+    typer.Option(
+        "--generation",
+        help="G1 (standalone plugin), G2 (bundled in core) or G3 (per-leaderboard scoring). Default: detected.",
+        show_default=False,
+    ),
 ]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
 
@@ -95,7 +111,9 @@ def defaults(
     Example: scoreledger discourse defaults --format yaml > discourse-defaults.yaml
     """
     if fmt not in SCHEDULE_FORMATS:
-        raise InvalidInput([InputProblem("--format", None, None, f"{fmt!r} is not one of {', '.join(SCHEDULE_FORMATS)}")], what="discourse defaults")
+        raise InvalidInput(
+            [InputProblem("--format", None, None, f"{fmt!r} is not one of {', '.join(SCHEDULE_FORMATS)}")], what="discourse defaults"
+        )
     sys.stdout.write(export_schedule([forum_settings.default_schedule()], fmt))
 
 
@@ -103,7 +121,11 @@ def defaults(
 def explorer_query(
     without: Annotated[
         list[str] | None,
-        typer.Option("--without", help=f"Leave out a part the forum lacks: {', '.join(PLUGIN_BRANCHES)} (repeatable; G1 and G2 forums: leaderboards, solved-answers).", show_default=False),
+        typer.Option(
+            "--without",
+            help=f"Leave out a part the forum lacks: {', '.join(PLUGIN_BRANCHES)} (repeatable; G1 and G2 forums: leaderboards, solved-answers).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Print the one Data Explorer query a hosted forum's import needs (sql/discourse/data_explorer.sql).
@@ -129,9 +151,15 @@ def schedule_history(
     query_id: QueryIdOption = None,
     leaderboard: Annotated[
         int | None,
-        typer.Option("--leaderboard", help="G3: the history as seen by this leaderboard (its overrides and categories on top of the site's values).", show_default=False),
+        typer.Option(
+            "--leaderboard",
+            help="G3: the history as seen by this leaderboard (its overrides and categories on top of the site's values).",
+            show_default=False,
+        ),
     ] = None,
-    apply: Annotated[bool, typer.Option("--apply", help="Record the versions in the ledger (implies --retroactive: they are dated in the past).")] = False,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Record the versions in the ledger (implies --retroactive: they are dated in the past).")
+    ] = False,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Rebuild the dated history of point values from the forum's staff action log.
@@ -149,10 +177,15 @@ def schedule_history(
         overlay = None
         if leaderboard is not None:
             if "gamification_leaderboard_scores" not in detect_shape(forum).tables:
-                raise InvalidInput([InputProblem("--leaderboard", None, None, "the forum has no per-leaderboard scoring (G3): leave --leaderboard out")], what="discourse")
+                raise InvalidInput(
+                    [InputProblem("--leaderboard", None, None, "the forum has no per-leaderboard scoring (G3): leave --leaderboard out")],
+                    what="discourse",
+                )
             boards = {board.leaderboard_id: board for board in forum_settings.leaderboards(forum)}
             if leaderboard not in boards:
-                raise InvalidInput([InputProblem("--leaderboard", None, None, f"no leaderboard {leaderboard} on the forum")], what="discourse")
+                raise InvalidInput(
+                    [InputProblem("--leaderboard", None, None, f"no leaderboard {leaderboard} on the forum")], what="discourse"
+                )
             overlay = boards[leaderboard]
     versions = forum_settings.history(current, changes, overlay)
     render(
@@ -191,15 +224,27 @@ def import_command(
     url: UrlOption = None,
     query_id: QueryIdOption = None,
     generation: GenerationOption = None,
-    full: Annotated[bool, typer.Option("--full", help="Read every row again, not only those above the recorded watermarks, and correct what changed since recorded: retract, reinstate, amend, merge users.")] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Read every row again, not only those above the recorded watermarks, and correct what changed since recorded: retract, reinstate, amend, merge users.",
+        ),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read the forum and show the counts; write nothing.")] = False,
     users_file: Annotated[
         Path | None,
-        typer.Option("--users-file", help="Write the forum's users (user_id, username, name, off_board) to this CSV file.", show_default=False),
+        typer.Option(
+            "--users-file", help="Write the forum's users (user_id, username, name, off_board) to this CSV file.", show_default=False
+        ),
     ] = None,
     exclude_file: Annotated[
         Path | None,
-        typer.Option("--exclude-file", help="Write the ids of users the plugin leaves off its boards, one a line, for `leaderboard --exclude-users`.", show_default=False),
+        typer.Option(
+            "--exclude-file",
+            help="Write the ids of users the plugin leaves off its boards, one a line, for `leaderboard --exclude-users`.",
+            show_default=False,
+        ),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -263,7 +308,6 @@ def _progress() -> Progress:
 
 
 COUNTS = ("added", "retracted", "reinstated", "amended", "merged")
-
 
 
 def _summary(report: ImportReport, fmt: OutputFormat) -> None:

@@ -14,8 +14,8 @@ from ledger.discourse.forum import PostgresForum
 from ledger.discourse.http import DiscourseClient
 from ledger.discourse.journal import LedgerJournal
 from ledger.discourse.plan import Plan, make_plan, planned_events, verify_forum
-from ledger.discourse.push import PushFailed, push, summary
 from ledger.discourse.plan_page import plan_page
+from ledger.discourse.push import PushFailed, push, summary
 from ledger.discourse.scorables import detect_shape
 
 from .context import options
@@ -25,13 +25,21 @@ from .parsing import day_option
 PLAN_COLUMNS = ["user_id", "username", "name", "discourse_points", "ledger_points", "difference"]
 FromOption = Annotated[
     str | None,
-    typer.Option("--recalculate-from", help="The first day the forum recalculates (YYYY-MM-DD). Default: all time, as the plugin's button.", show_default=False),
+    typer.Option(
+        "--recalculate-from",
+        help="The first day the forum recalculates (YYYY-MM-DD). Default: all time, as the plugin's button.",
+        show_default=False,
+    ),
 ]
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Price at the values in force on this day. Default: today (UTC).", show_default=False)]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Price at the values in force on this day. Default: today (UTC).", show_default=False)
+]
 DsnOption = Annotated[str, typer.Option("--dsn", help="The Discourse database, postgresql://USER@HOST/DB. Read only.", show_default=False)]
 LeaderboardOption = Annotated[
     int | None,
-    typer.Option("--leaderboard", help="G3 forums: the leaderboard to match. Default: the first that follows the site's values.", show_default=False),
+    typer.Option(
+        "--leaderboard", help="G3 forums: the leaderboard to match. Default: the first that follows the site's values.", show_default=False
+    ),
 ]
 
 
@@ -47,8 +55,12 @@ def compute_plan(ctx: typer.Context, dsn: str, recalculate_from: str | None, as_
     with PostgresForum(dsn) as forum:
         shape = detect_shape(forum)
         plan = make_plan(
-            book, forum, shape, recalculate_from=day_option(recalculate_from, "--recalculate-from"),
-            as_of=day_option(as_of, "--as-of"), leaderboard_id=leaderboard,
+            book,
+            forum,
+            shape,
+            recalculate_from=day_option(recalculate_from, "--recalculate-from"),
+            as_of=day_option(as_of, "--as-of"),
+            leaderboard_id=leaderboard,
         )
     for warning in plan.warnings:
         say(f"warning: {warning}")
@@ -62,7 +74,9 @@ def plan_command(
     as_of: AsOfOption = None,
     leaderboard: LeaderboardOption = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or html (one self-contained page).")] = "table",
-    output: Annotated[Path | None, typer.Option("--output", help="Write to this file instead of standard output.", show_default=False)] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write to this file instead of standard output.", show_default=False)
+    ] = None,
 ) -> None:
     """What each user's forum total will be after the plugin recalculates, against the
     ledger's, and the compensating score event each user needs.
@@ -87,8 +101,14 @@ def plan_command(
             output.write_text(page, encoding="utf-8")
         return
     rows = [
-        {"user_id": row.user_id, "username": row.username, "name": row.name, "discourse_points": row.discourse_points,
-         "ledger_points": row.ledger_points, "difference": row.difference}
+        {
+            "user_id": row.user_id,
+            "username": row.username,
+            "name": row.name,
+            "discourse_points": row.discourse_points,
+            "ledger_points": row.ledger_points,
+            "difference": row.difference,
+        }
         for row in plan.rows
     ]
     if output is None:
@@ -109,14 +129,22 @@ def _summary(plan: Plan) -> None:
     losses = ", ".join(f"user {row.user_id} {row.difference:+d}" for row in ordered[:3] if row.difference < 0)
     say(
         f"{len(plan.rows)} of {plan.users_compared} users move, {plan.total:+d} points in all"
-        + (f"; largest gains: {gains}" if gains else "") + (f"; largest losses: {losses}" if losses else "")
+        + (f"; largest gains: {gains}" if gains else "")
+        + (f"; largest losses: {losses}" if losses else "")
         + (f"; {plan.skipped_unscored} users the forum does not score were skipped" if plan.skipped_unscored else "")
     )
     if plan.recalculate_from.isoformat() > date.today().isoformat():
         say("note: --recalculate-from is in the future")
 
 
-UrlOption = Annotated[str, typer.Option("--url", help="The forum, https://forum.example. API key and username come from $DISCOURSE_API_KEY and $DISCOURSE_API_USERNAME only.", show_default=False)]
+UrlOption = Annotated[
+    str,
+    typer.Option(
+        "--url",
+        help="The forum, https://forum.example. API key and username come from $DISCOURSE_API_KEY and $DISCOURSE_API_USERNAME only.",
+        show_default=False,
+    ),
+]
 
 
 def push_command(
@@ -126,10 +154,16 @@ def push_command(
     recalculate_from: FromOption = None,
     as_of: AsOfOption = None,
     leaderboard: LeaderboardOption = None,
-    rate: Annotated[float, typer.Option("--rate", help="At most this many requests a minute (Discourse allows 60 for all admin keys together).")] = 50.0,
-    link: Annotated[str | None, typer.Option("--link", help="A link added to each event's description (the announcement).", show_default=False)] = None,
+    rate: Annotated[
+        float, typer.Option("--rate", help="At most this many requests a minute (Discourse allows 60 for all admin keys together).")
+    ] = 50.0,
+    link: Annotated[
+        str | None, typer.Option("--link", help="A link added to each event's description (the announcement).", show_default=False)
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be posted; post nothing.")] = False,
-    recalculate: Annotated[bool, typer.Option("--recalculate", help="Then ask the forum to recalculate from the plan's day (it allows 5 a day).")] = False,
+    recalculate: Annotated[
+        bool, typer.Option("--recalculate", help="Then ask the forum to recalculate from the plan's day (it allows 5 a day).")
+    ] = False,
 ) -> None:
     """Post the plan's compensating score events to the forum, each exactly once.
 
@@ -184,8 +218,14 @@ def verify_command(
     with PostgresForum(dsn) as forum:
         result = verify_forum(book, forum, detect_shape(forum), leaderboard_id=leaderboard)
     rows = [
-        {"user_id": row.user_id, "username": row.username, "name": row.name, "discourse_points": row.discourse_points,
-         "ledger_points": row.ledger_points, "difference": row.difference}
+        {
+            "user_id": row.user_id,
+            "username": row.username,
+            "name": row.name,
+            "discourse_points": row.discourse_points,
+            "ledger_points": row.ledger_points,
+            "difference": row.difference,
+        }
         for row in result.differences
     ]
     if rows:

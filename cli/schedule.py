@@ -30,7 +30,11 @@ app = typer.Typer(no_args_is_help=True, help="Record and inspect point-value sch
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
 MovesFormatOption = Annotated[
     OutputFormat | None,
-    typer.Option("--format", help="List every user whose points move, as table, csv or json, on standard output (the summary goes to standard error).", show_default=False),
+    typer.Option(
+        "--format",
+        help="List every user whose points move, as table, csv or json, on standard output (the summary goes to standard error).",
+        show_default=False,
+    ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary (for scripts); errors and --format output still print.")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help=f"Record a date more than {FAR_FUTURE_DAYS} days ahead without asking.")]
@@ -52,13 +56,19 @@ def set_values(
             show_default=False,
         ),
     ],
-    effective_from: Annotated[str, typer.Option("--effective-from", help="First day (YYYY-MM-DD, the ledger's: UTC unless init --timezone) the values apply.")],
+    effective_from: Annotated[
+        str, typer.Option("--effective-from", help="First day (YYYY-MM-DD, the ledger's: UTC unless init --timezone) the values apply.")
+    ],
     reason: Annotated[str | None, typer.Option(help="Why the values change.")] = None,
     author: Annotated[str | None, typer.Option(help="Who decided the change.")] = None,
     link: Annotated[str | None, typer.Option(help="Where the change is announced.")] = None,
     retroactive: RetroactiveOption = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the resulting rules and whose points would move; write nothing.")] = False,
-    new_action: Annotated[bool, typer.Option("--new-action", help="Allow an action no version has ever priced (new on purpose, not a typo).")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the resulting rules and whose points would move; write nothing.")
+    ] = False,
+    new_action: Annotated[
+        bool, typer.Option("--new-action", help="Allow an action no version has ever priced (new on purpose, not a typo).")
+    ] = False,
     yes: YesOption = False,
     fmt: MovesFormatOption = None,
     quiet: QuietOption = False,
@@ -107,7 +117,9 @@ def _confirm_far_dates(days: list[date], yes: bool, where: str) -> None:
     dates = ", ".join(day.isoformat() for day in far)
     message = f"{dates} is more than {FAR_FUTURE_DAYS} days after today ({today_utc().isoformat()})"
     if not _interactive():
-        raise InvalidInput([InputProblem(where, None, None, f"{message}; pass --yes to record it (no terminal to ask on)")], what="schedule")
+        raise InvalidInput(
+            [InputProblem(where, None, None, f"{message}; pass --yes to record it (no terminal to ask on)")], what="schedule"
+        )
     if not typer.confirm(f"{message}. Record it?", default=False, err=True):
         raise InvalidInput([InputProblem(where, None, None, f"{message}; not confirmed")], what="schedule")
 
@@ -121,7 +133,9 @@ def import_document(
     ctx: typer.Context,
     path: Annotated[str, typer.Argument(help="YAML, JSON or CSV schedule document, or - for standard input (YAML).")],
     retroactive: Annotated[bool, typer.Option("--retroactive", help="Allow versions dated before today.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the document and show what is new and whose points would move; write nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the document and show what is new and whose points would move; write nothing.")
+    ] = False,
     yes: YesOption = False,
     fmt: MovesFormatOption = None,
     quiet: QuietOption = False,
@@ -157,7 +171,9 @@ def _report(outcome: RecordOutcome, fmt: OutputFormat | None, quiet: bool) -> No
     if outcome.document_seen:
         say(f"this document was imported before: nothing new ({outcome.already_present} version(s))")
     for version, changes in zip(outcome.recorded, outcome.changes, strict=True):
-        say(f"{'would record' if would else 'recorded'} version effective {version.effective_from.isoformat()}{_change_count(version, changes)}")
+        say(
+            f"{'would record' if would else 'recorded'} version effective {version.effective_from.isoformat()}{_change_count(version, changes)}"
+        )
         for change in changes:
             say(f"  {change.action}: {_words(change.action, change.before)} → {_words(change.action, change.after)}")
     if outcome.already_present and not outcome.document_seen:
@@ -237,7 +253,11 @@ def history(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     Example: scoreledger schedule history --format json
     """
     versions = options(ctx).open().schedule_history()
-    render([_history_row(recorded, fmt) for recorded in versions], ["effective_from", "recorded_at", "retroactive", "rules", "reason", "author", "link"], fmt)
+    render(
+        [_history_row(recorded, fmt) for recorded in versions],
+        ["effective_from", "recorded_at", "retroactive", "rules", "reason", "author", "link"],
+        fmt,
+    )
 
 
 def _history_row(recorded: RecordedScheduleVersion, fmt: OutputFormat) -> dict[str, Any]:
@@ -300,7 +320,9 @@ def diff(
     assert start is not None and end is not None
     _, _, changes = options(ctx).open().schedule_diff(start, end)
     if fmt is OutputFormat.table:
-        rows = [{"action": c.action, "before": _words(c.action, c.before), "after": _words(c.action, c.after)} for c in changes]
+        rows: list[dict[str, Any]] = [
+            {"action": c.action, "before": _words(c.action, c.before), "after": _words(c.action, c.after)} for c in changes
+        ]
         render(rows, ["action", "before", "after"], fmt)
     elif fmt is OutputFormat.json:
         rows = [
@@ -315,4 +337,6 @@ def diff(
         render(rows, ["action", "before", "after", "change"], fmt)
     else:
         rows = [{"action": c.action, **_rule_fields(c.before, "before_"), **_rule_fields(c.after, "after_")} for c in changes]
-        render(rows, ["action", *[f"{side}_{part}" for side in ("before", "after") for part in ("value", "per", "min_quantity", "by")]], fmt)
+        render(
+            rows, ["action", *[f"{side}_{part}" for side in ("before", "after") for part in ("value", "per", "min_quantity", "by")]], fmt
+        )

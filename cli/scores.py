@@ -21,7 +21,15 @@ from .output import OutputFormat, render, say
 from .parsing import day_option, timestamp_option
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
-FromOption = Annotated[str | None, typer.Option("--from", metavar="DAY", help="First day (YYYY-MM-DD), inclusive; days are the ledger's (UTC unless init --timezone).", show_default=False)]
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="DAY",
+        help="First day (YYYY-MM-DD), inclusive; days are the ledger's (UTC unless init --timezone).",
+        show_default=False,
+    ),
+]
 ToOption = Annotated[str | None, typer.Option("--to", metavar="DAY", help="Last day (YYYY-MM-DD), inclusive.", show_default=False)]
 
 
@@ -70,7 +78,12 @@ def scores(
     to_day: ToOption = None,
     as_known_at: Annotated[
         str | None,
-        typer.Option("--as-known-at", metavar="TIME", help="Answer from the events and schedule versions recorded by this ISO 8601 time (UTC).", show_default=False),
+        typer.Option(
+            "--as-known-at",
+            metavar="TIME",
+            help="Answer from the events and schedule versions recorded by this ISO 8601 time (UTC).",
+            show_default=False,
+        ),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -106,14 +119,23 @@ def user_cells(row) -> dict:  # type: ignore[no-untyped-def]
 def leaderboard(
     ctx: typer.Context,
     period: Annotated[Period, typer.Option("--period", help="The period around --at.")] = Period.all,
-    at: Annotated[str | None, typer.Option("--at", metavar="DAY", help="A day in the period (YYYY-MM-DD). Default: today (in the ledger's time zone).", show_default=False)] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", metavar="DAY", help="A day in the period (YYYY-MM-DD). Default: today (in the ledger's time zone).", show_default=False
+        ),
+    ] = None,
     from_day: FromOption = None,
     to_day: ToOption = None,
     limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Show at most this many rows.", show_default=False)] = None,
-    ranking: Annotated[Ranking, typer.Option("--ranking", help="How ties rank: dense_rank (1,1,2), rank (1,1,3) or row_number (1,2,3).")] = Ranking.dense_rank,
+    ranking: Annotated[
+        Ranking, typer.Option("--ranking", help="How ties rank: dense_rank (1,1,2), rank (1,1,3) or row_number (1,2,3).")
+    ] = Ranking.dense_rank,
     exclude_users: Annotated[
         Path | None,
-        typer.Option("--exclude-users", metavar="FILE", help="A file of user keys (one a line, # comments) left off the board.", show_default=False),
+        typer.Option(
+            "--exclude-users", metavar="FILE", help="A file of user keys (one a line, # comments) left off the board.", show_default=False
+        ),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -184,8 +206,19 @@ def _user_ids(path: Path) -> list[UserRef]:
 
 
 AUDIT_COLUMNS = [
-    "when", "kind", "action", "source_key", "user_id", "quantity", "events", "attributes", "effective_from", "reason", "rule",
-    "points", "total",
+    "when",
+    "kind",
+    "action",
+    "source_key",
+    "user_id",
+    "quantity",
+    "events",
+    "attributes",
+    "effective_from",
+    "reason",
+    "rule",
+    "points",
+    "total",
 ]
 # Left out of the audit table, first listed first, when the terminal is too narrow for all.
 AUDIT_OPTIONAL = ["user_id", "source_key", "events", "reason", "effective_from", "attributes", "quantity", "kind", "rule"]

@@ -23,11 +23,17 @@ def verify(
     ctx: typer.Context,
     digest_file: Annotated[
         Path | None,
-        typer.Option("--digest", help="A digest written earlier by `scoreledger digest`: also prove the history up to it is unchanged and still present."),
+        typer.Option(
+            "--digest",
+            help="A digest written earlier by `scoreledger digest`: also prove the history up to it is unchanged and still present.",
+        ),
     ] = None,
     projections: Annotated[
         bool,
-        typer.Option("--projections", help="Also recompute the projections (daily points, totals, period totals) from the events and report every difference."),
+        typer.Option(
+            "--projections",
+            help="Also recompute the projections (daily points, totals, period totals) from the events and report every difference.",
+        ),
     ] = False,
 ) -> None:
     """Recompute every event's bytes and every batch hash; exit 1 at the first break.
@@ -60,7 +66,9 @@ def verify(
         for difference in differences:
             typer.echo(str(difference), err=True)
         if differences:
-            typer.echo(f"error: the projections differ from the events in {len(differences)} place(s); run `scoreledger recalc --full`", err=True)
+            typer.echo(
+                f"error: the projections differ from the events in {len(differences)} place(s); run `scoreledger recalc --full`", err=True
+            )
             raise typer.Exit(1)
         typer.echo("projections agree with the events")
 

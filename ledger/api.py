@@ -146,7 +146,9 @@ class Ledger:
         all-or-nothing batch, a chunk at a time: the file is never held whole."""
         source = ActionFile(path, fmt)
         try:
-            return self.ingest_source(source, origin=f"ingest {Path(path).name if path != '-' else 'stdin'}", progress=progress, strict=strict)
+            return self.ingest_source(
+                source, origin=f"ingest {Path(path).name if path != '-' else 'stdin'}", progress=progress, strict=strict
+            )
         finally:
             source.close()
 
@@ -325,12 +327,8 @@ class Ledger:
         """Record a version that changes `changes` and keeps every other rule (a `RuleEdit`
         changes only the parts of a rule it names)."""
         self.check_schema()
-        version = schedules.next_version(
-            self.engine, self.name, effective_from, changes, author=author, reason=reason, link=link
-        )
-        return schedules.record(
-            self.engine, self.name, [version], retroactive=retroactive, dry_run=dry_run, origin="schedule set"
-        )
+        version = schedules.next_version(self.engine, self.name, effective_from, changes, author=author, reason=reason, link=link)
+        return schedules.record(self.engine, self.name, [version], retroactive=retroactive, dry_run=dry_run, origin="schedule set")
 
     def import_schedule(
         self, stream: IO[bytes], source: str, fmt: str | None = None, *, retroactive: bool = False, dry_run: bool = False
@@ -339,7 +337,12 @@ class Ledger:
         self.check_schema()
         versions = read_schedule(stream, source, fmt)
         return schedules.record(
-            self.engine, self.name, versions, retroactive=retroactive, dry_run=dry_run, origin=f"schedule import {source}",
+            self.engine,
+            self.name,
+            versions,
+            retroactive=retroactive,
+            dry_run=dry_run,
+            origin=f"schedule import {source}",
             as_document=True,
         )
 
@@ -425,9 +428,7 @@ class Ledger:
         if replay.is_behind(self.engine, self.name):
             replay.recalc(self.engine, self.name)
 
-    def scores(
-        self, *, from_day: date | None = None, to_day: date | None = None, as_known_at: datetime | None = None
-    ) -> list[UserPoints]:
+    def scores(self, *, from_day: date | None = None, to_day: date | None = None, as_known_at: datetime | None = None) -> list[UserPoints]:
         """Points per user, sorted by user: from the projections, or, with `as_known_at`,
         computed from the events and schedule versions recorded by then. With a level curve
         in force, each carries its level; a never-level-down curve holds all-time scores
@@ -574,7 +575,4 @@ def _with_levels(rows: list[UserPoints], curve: LevelCurve | None, held: dict[in
     """`rows` with their held scores (never-level-down users who lost points) and levels."""
     if curve is None:
         return rows
-    return [
-        UserPoints(row.user_id, held.get(row.user_id, row.points), curve.level_for(held.get(row.user_id, row.points)))
-        for row in rows
-    ]
+    return [UserPoints(row.user_id, held.get(row.user_id, row.points), curve.level_for(held.get(row.user_id, row.points))) for row in rows]

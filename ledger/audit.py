@@ -228,7 +228,11 @@ class Schedule:
             raise _VersionRecordedMeanwhile(version_seq)
         effective_from, reason = self.versions[version_seq]
         value, per, min_quantity, by_attribute = self.rules.get((version_seq, action), (None, None, None, None))
-        text = NO_RULE if value is None else describe(action, value, per=per, min_quantity=min_quantity, by_attribute=by_attribute, by_points=by_points)
+        text = (
+            NO_RULE
+            if value is None
+            else describe(action, value, per=per, min_quantity=min_quantity, by_attribute=by_attribute, by_points=by_points)
+        )
         unit = (by_points or 0) if by_attribute is not None else (value or 0)
         return _Rule(text, effective_from, reason, unit, min_quantity or 0, per)
 

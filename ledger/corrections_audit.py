@@ -60,13 +60,17 @@ def audit(
     first, last = from_day or FIRST_DAY, to_day or LAST_DAY
     with read_transaction(auditor.engine) as conn:
         number = ledger_numbers.number_of(conn, auditor.ledger)
-        targets = resolve_chains(dict(conn.execute(
-            select(merges.c.source_user, merges.c.target_user).where(merges.c.ledger_id == number)
-        ).all()))
+        targets = resolve_chains(
+            dict(conn.execute(select(merges.c.source_user, merges.c.target_user).where(merges.c.ledger_id == number)).all())
+        )
         if user_id in targets:
             refs = refs_of_numbers(conn, number, [user_id, targets[user_id]])
             raise InvalidInput(
-                [InputProblem("audit", None, "user", f"user {refs[user_id]} is merged into user {refs[targets[user_id]]}: audit that user")],
+                [
+                    InputProblem(
+                        "audit", None, "user", f"user {refs[user_id]} is merged into user {refs[targets[user_id]]}: audit that user"
+                    )
+                ],
                 what="audit",
             )
         members = [user_id, *sorted(source for source, target in targets.items() if target == user_id)]
@@ -91,10 +95,22 @@ def audit(
         lines = _with_holds(lines, curve)
     total = lines[-1].running_total if lines else 0
     last_day = lines[-1].day if lines else first
-    lines.append(AuditLine(
-        datetime.combine(last_day, time.max), last_day, "level", [], 0, "", None, None,
-        f"level {curve.level_for(total)} ({_curve_text(curve)})", 0, total, kind="level",
-    ))
+    lines.append(
+        AuditLine(
+            datetime.combine(last_day, time.max),
+            last_day,
+            "level",
+            [],
+            0,
+            "",
+            None,
+            None,
+            f"level {curve.level_for(total)} ({_curve_text(curve)})",
+            0,
+            total,
+            kind="level",
+        )
+    )
     return lines
 
 
@@ -118,11 +134,21 @@ def _with_holds(lines: list[AuditLine], curve: LevelCurve) -> list[AuditLine]:
         result.extend(group)
         hold = held.get(day)
         if hold is not None:
-            result.append(AuditLine(
-                datetime.combine(day, time.max), day, "level hold", [], 0, "", None, None,
-                f"held at {curve.threshold(hold.level)}, the start of level {hold.level} (never level down)",
-                hold.points, kind="hold",
-            ))
+            result.append(
+                AuditLine(
+                    datetime.combine(day, time.max),
+                    day,
+                    "level hold",
+                    [],
+                    0,
+                    "",
+                    None,
+                    None,
+                    f"held at {curve.threshold(hold.level)}, the start of level {hold.level} (never level down)",
+                    hold.points,
+                    kind="hold",
+                )
+            )
     _running_totals(result)
     return result
 
@@ -130,26 +156,37 @@ def _with_holds(lines: list[AuditLine], curve: LevelCurve) -> list[AuditLine]:
 def _curve_text(curve: LevelCurve) -> str:
     starts = ", ".join(str(curve.threshold(level)) for level in range(1, 6) if curve.threshold(level) <= MAX_INTEGER)
     shape = f"quadratic, coefficient {curve.coefficient}" if curve.kind == "quadratic" else "thresholds"
-    return f"{shape}: levels start at {starts}{' ...' if curve.kind == 'quadratic' else ''}" + ("; never level down" if curve.never_level_down else "")
+    return f"{shape}: levels start at {starts}{' ...' if curve.kind == 'quadratic' else ''}" + (
+        "; never level down" if curve.never_level_down else ""
+    )
 
 
 def _adjustment_lines(conn: Connection, number: int, members: list[int], first: date, last: date) -> list[AuditLine]:
     query = (
         select(adjustments)
-        .where(adjustments.c.ledger_id == number, adjustments.c.user_id.in_(members),
-               adjustments.c.day >= first, adjustments.c.day <= last)
+        .where(adjustments.c.ledger_id == number, adjustments.c.user_id.in_(members), adjustments.c.day >= first, adjustments.c.day <= last)
         .order_by(adjustments.c.day, adjustments.c.seq)
     )
     lines = []
     for row in conn.execute(query):
         day = as_day(row.day)
         counted = row.kind != "compensation"
-        lines.append(AuditLine(
-            datetime.combine(day, time()), day, "adjustment", [row.adjustment_key], 0, "", None, row.reason,
-            ADJUSTMENT_RULES[row.kind].format(points=row.points), row.points if counted else 0,
-            kind=row.kind if row.kind == "compensation" else "adjustment",
-            merged_from=row.user_id if row.user_id != members[0] else None,
-        ))
+        lines.append(
+            AuditLine(
+                datetime.combine(day, time()),
+                day,
+                "adjustment",
+                [row.adjustment_key],
+                0,
+                "",
+                None,
+                row.reason,
+                ADJUSTMENT_RULES[row.kind].format(points=row.points),
+                row.points if counted else 0,
+                kind=row.kind if row.kind == "compensation" else "adjustment",
+                merged_from=row.user_id if row.user_id != members[0] else None,
+            )
+        )
     return lines
 
 
@@ -162,7 +199,9 @@ def _stored_corrections(conn: Connection, number: int, members: list[int]) -> li
     return conn.execute(query).all()
 
 
-def _correction_lines(conn: Connection, ledger: str, number: int, stored: list[Any], first: date, last: date, audited: int) -> list[AuditLine]:
+def _correction_lines(
+    conn: Connection, ledger: str, number: int, stored: list[Any], first: date, last: date, audited: int
+) -> list[AuditLine]:
     """A line per correction booked on `first`..`last`, priced with every correction of its
     bucket (a `per` bucket's deltas depend on what was booked before)."""
     schedule = Schedule(plain_rows(conn.execute(rules_statement(dialect_of(conn).name), {"ledger": ledger})))
@@ -171,13 +210,31 @@ def _correction_lines(conn: Connection, ledger: str, number: int, stored: list[A
     for row in stored:
         action_day = as_day(row.action_day)
         version = schedule.version_on(action_day)
-        value, per, min_quantity, by_attribute = schedule.rules.get((version, row.action), (None, None, None, None)) if version else (None, None, None, None)
+        value, per, min_quantity, by_attribute = (
+            schedule.rules.get((version, row.action), (None, None, None, None)) if version else (None, None, None, None)
+        )
         rule = PricingRule(value, per, min_quantity, by_attribute, by_tables.get((version, row.action)))
-        found.append(_Correction(
-            CorrectionRow(row.user_id, action_day, row.action, as_day(row.day), row.seq, row.old_quantity,
-                          row.old_attributes, row.new_quantity, row.new_attributes, rule),
-            row.source_key, row.kind, row.booked_at, row.reason, version,
-        ))
+        found.append(
+            _Correction(
+                CorrectionRow(
+                    row.user_id,
+                    action_day,
+                    row.action,
+                    as_day(row.day),
+                    row.seq,
+                    row.old_quantity,
+                    row.old_attributes,
+                    row.new_quantity,
+                    row.new_attributes,
+                    rule,
+                ),
+                row.source_key,
+                row.kind,
+                row.booked_at,
+                row.reason,
+                version,
+            )
+        )
     lines = []
     for (user_id, action_day, action), group in groupby(found, key=lambda c: (c.row.user_id, c.row.action_day, c.row.action)):
         bucket = list(group)
@@ -185,21 +242,39 @@ def _correction_lines(conn: Connection, ledger: str, number: int, stored: list[A
         for (row, points), correction in zip(correction_deltas([c.row for c in bucket], first_counted), bucket, strict=True):
             if not first <= row.day <= last:
                 continue
-            effective_from, version_reason = schedule.versions.get(correction.version_seq, (None, None)) if correction.version_seq else (None, None)
+            effective_from, version_reason = (
+                schedule.versions.get(correction.version_seq, (None, None)) if correction.version_seq else (None, None)
+            )
             rule = row.rule
             if correction.version_seq is None:
                 text = NO_SCHEDULE
             elif rule.value is None:
                 text = NO_RULE
             else:
-                text = describe(action, rule.value, per=rule.per, min_quantity=rule.min_quantity, by_attribute=rule.by_attribute, by_points=rule.by_points)
-            lines.append(AuditLine(
-                correction.booked_at, row.day, action, [correction.source_key],
-                row.new_quantity if row.new_quantity is not None else 0, row.new_attributes or "",
-                effective_from, correction.reason or version_reason,
-                f"{correction.kind} of the action of {action_day.isoformat()}, priced {text}", points,
-                kind=correction.kind, merged_from=user_id if user_id != audited else None,
-            ))
+                text = describe(
+                    action,
+                    rule.value,
+                    per=rule.per,
+                    min_quantity=rule.min_quantity,
+                    by_attribute=rule.by_attribute,
+                    by_points=rule.by_points,
+                )
+            lines.append(
+                AuditLine(
+                    correction.booked_at,
+                    row.day,
+                    action,
+                    [correction.source_key],
+                    row.new_quantity if row.new_quantity is not None else 0,
+                    row.new_attributes or "",
+                    effective_from,
+                    correction.reason or version_reason,
+                    f"{correction.kind} of the action of {action_day.isoformat()}, priced {text}",
+                    points,
+                    kind=correction.kind,
+                    merged_from=user_id if user_id != audited else None,
+                )
+            )
     return lines
 
 

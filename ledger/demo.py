@@ -84,7 +84,13 @@ def _day_of(user: int, index: int, moment: datetime, rng: random.Random) -> Iter
             yield Action(source_key=f"{key}-{kind}-{n}", user_id=user, action=kind, occurred_at=moment + timedelta(minutes=n + 1))
     if rng.random() < 0.3:
         rating = rng.choice([2, 3, 4, 4, 5, 5])
-        yield Action(source_key=f"{key}-rating", user_id=user, action="rating_received", occurred_at=moment + timedelta(minutes=9), attributes={"rating": rating})
+        yield Action(
+            source_key=f"{key}-rating",
+            user_id=user,
+            action="rating_received",
+            occurred_at=moment + timedelta(minutes=9),
+            attributes={"rating": rating},
+        )
 
 
 def run_demo(book: Ledger, users: int = 300) -> DemoReport:

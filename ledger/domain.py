@@ -169,9 +169,7 @@ class Rule(BaseModel):
         # YAML reads `5: 50` with an integer key; attribute values are compared as text.
         if isinstance(value, dict):
             return {
-                str(attribute): (
-                    {str(k): v for k, v in table.items()} if isinstance(table, dict) else table
-                )
+                str(attribute): ({str(k): v for k, v in table.items()} if isinstance(table, dict) else table)
                 for attribute, table in value.items()
             }
         return value
@@ -330,8 +328,7 @@ class ScheduleVersion(BaseModel):
     def _storable_actions(cls, value: dict[str, Rule]) -> dict[str, Rule]:
         for action in value:
             problem = text_problem(action) or (
-                "is empty" if action == "" else
-                f"is longer than {MAX_NAME_LENGTH} characters" if len(action) > MAX_NAME_LENGTH else None
+                "is empty" if action == "" else f"is longer than {MAX_NAME_LENGTH} characters" if len(action) > MAX_NAME_LENGTH else None
             )
             if problem:
                 raise ValueError(f"action name {action[:40]!r} {problem}")

@@ -59,7 +59,13 @@ class PlainRows:
 
 
 def ingest_with_corrections(
-    engine: Engine, ledger: str, source, *, origin: str | None, progress: Progress | None, zone: ZoneInfo | None = None,  # type: ignore[no-untyped-def]
+    engine: Engine,
+    ledger: str,
+    source,
+    *,
+    origin: str | None,
+    progress: Progress | None,
+    zone: ZoneInfo | None = None,  # type: ignore[no-untyped-def]
     before_commit: Callable[[], None] | None = None,
 ) -> WriteResult:
     """Record the rows of `source` (ledger/store/actions.py RowSource), some of which correct
@@ -73,21 +79,28 @@ def ingest_with_corrections(
     corrections: list[Located] = []
     problems: list[InputProblem] = []
     for located in correcting:
-        kind, at = located.correction  # type: ignore[misc]
+        assert located.correction is not None  # `correcting` holds only rows that correct
+        kind, at = located.correction
         key = located.row.source_key
         state = recorded.get(key)
         if state is None:
             if kind == "amended":
                 plain.append(located._replace(correction=None))
             else:
-                problems.append(InputProblem(located.source, located.line, "retracted_at", f"source_key {key!r} is not recorded: nothing to retract"))
+                problems.append(
+                    InputProblem(located.source, located.line, "retracted_at", f"source_key {key!r} is not recorded: nothing to retract")
+                )
             continue
         differing = [name for name in IDENTITY_FIELDS if getattr(state, name) != getattr(located.row, name)]
         if differing:
-            problems.append(InputProblem(
-                located.source, located.line, ", ".join(differing),
-                f"source_key {key!r} is recorded with a different {', '.join(differing)}",
-            ))
+            problems.append(
+                InputProblem(
+                    located.source,
+                    located.line,
+                    ", ".join(differing),
+                    f"source_key {key!r} is recorded with a different {', '.join(differing)}",
+                )
+            )
             continue
         correction: Correction = (
             Retraction(source_key=key, at=at)
@@ -99,7 +112,9 @@ def ingest_with_corrections(
         raise InvalidInput(problems, what="ingest")
     if corrections:
         write_corrections(engine, ledger, corrections, check_only=True)
-    added = write_actions(engine, ledger, PlainRows(source, plain), origin=origin, progress=progress, zone=zone, before_commit=before_commit)
+    added = write_actions(
+        engine, ledger, PlainRows(source, plain), origin=origin, progress=progress, zone=zone, before_commit=before_commit
+    )
     corrected = write_corrections(engine, ledger, corrections, origin=origin) if corrections else None
     if corrected is None:
         return added

@@ -100,7 +100,9 @@ def correction_deltas(rows: Sequence[CorrectionRow], first_counted: int) -> list
     priced: list[tuple[CorrectionRow, int]] = []
     if rule.per is None:
         for row in rows:
-            priced.append((row, rule.event_points(row.new_quantity, row.new_attributes) - rule.event_points(row.old_quantity, row.old_attributes)))
+            priced.append(
+                (row, rule.event_points(row.new_quantity, row.new_attributes) - rule.event_points(row.old_quantity, row.old_attributes))
+            )
         return priced
     counted = first_counted
     for _day, same_day in groupby(rows, key=lambda row: row.day):
@@ -169,16 +171,25 @@ def analyze_corrections_if_stale(conn: Connection) -> None:
 
 
 def _book_corrections(
-    conn: Connection, ledger_id: int, known_at: datetime, *, current_state: bool = False, shifted_after: int | None = None,
-    through_seq: int = EVERY_SEQ, sign: int = 1,
+    conn: Connection,
+    ledger_id: int,
+    known_at: datetime,
+    *,
+    current_state: bool = False,
+    shifted_after: int | None = None,
+    through_seq: int = EVERY_SEQ,
+    sign: int = 1,
 ) -> None:
     """What the corrections up to `through_seq` book on the scope (with `shifted_after`: on
     the shifted pairs, in the buckets events recorded after it touch), times `sign`, into
     replay_overlay."""
     run(conn, "clear_replay_correction_buckets")
     scope = {
-        "ledger_id": ledger_id, "known_at": known_at, "through_seq": through_seq,
-        "shifted": int(shifted_after is not None), "after_seq": shifted_after or 0,
+        "ledger_id": ledger_id,
+        "known_at": known_at,
+        "through_seq": through_seq,
+        "shifted": int(shifted_after is not None),
+        "after_seq": shifted_after or 0,
     }
     run(conn, "fill_replay_correction_buckets", **scope)
     dialect_of(conn).analyze(conn, "replay_correction_buckets")

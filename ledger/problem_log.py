@@ -32,7 +32,7 @@ class ProblemLog:
             self.first.append(problem)
             return
         if self._spilled is None:
-            self._spilled = tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape")
+            self._spilled = tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115 - lives as long as the log
         self._spilled.write(json.dumps([problem.source, problem.line, problem.field, problem.reason]) + "\n")
 
     def extend(self, problems: list[InputProblem]) -> None:

@@ -167,9 +167,7 @@ def _start_scratch(conn: Connection) -> None:
         run(apart, "create_replay_rebuilt_years")
 
 
-def _price_part(
-    conn: Connection, ledger: str, ledger_id: int, part: int | None, days: DayRange, *, with_periods: bool = False
-) -> int:
+def _price_part(conn: Connection, ledger: str, ledger_id: int, part: int | None, days: DayRange, *, with_periods: bool = False) -> int:
     """Price the actions on `days` in `conn`'s transaction: into daily_scores when `part` is
     None, else into that part of replay_rebuilt; `with_periods`, total their months and
     quarters as well. Returns the (user, day) rows written."""
@@ -202,8 +200,7 @@ def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: l
     priced: dict[int, Future[None]] = {part: Future() for part, _ in apart}
     with ThreadPoolExecutor(max_workers=len(apart)) as pool:
         totalled = [
-            pool.submit(_price_part_in_snapshot, conn.engine, snapshot, ledger, ledger_id, part, days, priced[part])
-            for part, days in apart
+            pool.submit(_price_part_in_snapshot, conn.engine, snapshot, ledger, ledger_id, part, days, priced[part]) for part, days in apart
         ]
         # The other sessions have their statements under way while this one prices.
         user_days = _price_part(conn, ledger, ledger_id, None, parts[0], with_periods=True)

@@ -39,17 +39,21 @@ class RuleEdit:
                 f"is priced by its `{base.by_attribute}` table, so a value would not be used; "
                 f"drop the table with {action}.by=none, or change it with `schedule import`",
             )
-        document: dict[str, Any] = {"value": 0} if base is None else {
-            "value": base.value, "per": base.per, "min_quantity": base.min_quantity, "by": base.by,
-        }
+        document: dict[str, Any] = (
+            {"value": 0}
+            if base is None
+            else {
+                "value": base.value,
+                "per": base.per,
+                "min_quantity": base.min_quantity,
+                "by": base.by,
+            }
+        )
         document.update(self.parts)
         try:
             return Rule(**document)
         except ValidationError as exc:
-            problems = [
-                InputProblem(_word(action, error["loc"]), None, None, _reason(error))
-                for error in exc.errors()
-            ]
+            problems = [InputProblem(_word(action, error["loc"]), None, None, _reason(error)) for error in exc.errors()]
             raise InvalidInput(problems, what="schedule set") from None
 
 
@@ -63,15 +67,25 @@ def parse_rule_edits(words: list[str]) -> dict[str, RuleEdit]:
         target, text = target.strip(), text.strip()
         action, part = _split(target)
         if not sep or not action:
-            problems.append(InputProblem(_shown(word), None, None, "expected ACTION=POINTS or ACTION.PART=NUMBER, e.g. likes_received=6 or posts_read.per=100"))
+            problems.append(
+                InputProblem(
+                    _shown(word), None, None, "expected ACTION=POINTS or ACTION.PART=NUMBER, e.g. likes_received=6 or posts_read.per=100"
+                )
+            )
             continue
         if text.lower() == "none":
             if part not in REMOVABLE:
-                problems.append(InputProblem(_shown(word), None, None, f"only {', '.join(REMOVABLE)} can be none; a rule always has a value"))
+                problems.append(
+                    InputProblem(_shown(word), None, None, f"only {', '.join(REMOVABLE)} can be none; a rule always has a value")
+                )
                 continue
             number: int | None = None
         elif part == "by":
-            problems.append(InputProblem(_shown(word), None, None, "a `by` table is written in a schedule document (schedule import); here only by=none"))
+            problems.append(
+                InputProblem(
+                    _shown(word), None, None, "a `by` table is written in a schedule document (schedule import); here only by=none"
+                )
+            )
             continue
         elif not _WHOLE_NUMBER.fullmatch(text):
             problems.append(InputProblem(_shown(word), None, None, f"{part} must be a whole number, got {text!r}"))
@@ -79,7 +93,11 @@ def parse_rule_edits(words: list[str]) -> dict[str, RuleEdit]:
         else:
             number = int(text)
             if part == "value" and abs(number) > MAX_POINT_VALUE:
-                problems.append(InputProblem(_shown(word), None, None, f"points are between -{MAX_POINT_VALUE:,} and {MAX_POINT_VALUE:,} (MAX_POINT_VALUE)"))
+                problems.append(
+                    InputProblem(
+                        _shown(word), None, None, f"points are between -{MAX_POINT_VALUE:,} and {MAX_POINT_VALUE:,} (MAX_POINT_VALUE)"
+                    )
+                )
                 continue
         named = parts.setdefault(action, {})
         if part in named:

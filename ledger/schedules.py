@@ -112,9 +112,7 @@ def history(engine: Engine, ledger: str, *, as_known_at: datetime | None = None)
         return read_versions(conn, ledger, as_known_at=as_known_at)
 
 
-def version_at(
-    engine: Engine, ledger: str, day: date | None = None, *, as_known_at: datetime | None = None
-) -> RecordedScheduleVersion:
+def version_at(engine: Engine, ledger: str, day: date | None = None, *, as_known_at: datetime | None = None) -> RecordedScheduleVersion:
     """The version in force on `day` (default: today, UTC)."""
     day = day or today_utc()
     found = in_force(history(engine, ledger, as_known_at=as_known_at), day)
@@ -138,7 +136,9 @@ def next_version(
         return ScheduleVersion(effective_from=effective_from, rules=rules, levels=levels, **details)
     except ValidationError as exc:
         problems = [
-            InputProblem(".".join(str(part) for part in error["loc"]) or "version", None, None, str(error["msg"]).removeprefix("Value error, "))
+            InputProblem(
+                ".".join(str(part) for part in error["loc"]) or "version", None, None, str(error["msg"]).removeprefix("Value error, ")
+            )
             for error in exc.errors()
         ]
         raise InvalidInput(problems, what="schedule set") from None
@@ -198,9 +198,7 @@ def record(
             # Movers are computed by stored number: name them by their keys.
             refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, ledger), allocated)
             moves = [replace(move, user_id=refs.get(move.user_id, move.user_id)) for move in moves]
-        return RecordOutcome(
-            ordered, len(versions) - len(ordered), affected, dry_run, moves, moved_from, _changes(existing, ordered)
-        )
+        return RecordOutcome(ordered, len(versions) - len(ordered), affected, dry_run, moves, moved_from, _changes(existing, ordered))
 
 
 def _refuse_overflowing_values(conn: Connection, ledger: str, versions: Sequence[ScheduleVersion]) -> None:
@@ -246,9 +244,7 @@ def _timeline(existing: Sequence[RecordedScheduleVersion]) -> Timeline:
 def rule_changes(old: Mapping[str, Rule], new: Mapping[str, Rule]) -> list[RuleChange]:
     """The actions whose rule differs between two rule sets, by name."""
     return [
-        RuleChange(action, old.get(action), new.get(action))
-        for action in sorted(set(old) | set(new))
-        if old.get(action) != new.get(action)
+        RuleChange(action, old.get(action), new.get(action)) for action in sorted(set(old) | set(new)) if old.get(action) != new.get(action)
     ]
 
 
@@ -272,9 +268,7 @@ def _moves(before: Sequence[UserPoints], after: Sequence[UserPoints]) -> list[Us
     return sorted(moves, key=lambda move: (-abs(move.after - move.before), move.user_id))
 
 
-def _count_repriced(
-    conn: Connection, ledger: str, existing: Sequence[RecordedScheduleVersion], ordered: Sequence[ScheduleVersion]
-) -> int:
+def _count_repriced(conn: Connection, ledger: str, existing: Sequence[RecordedScheduleVersion], ordered: Sequence[ScheduleVersion]) -> int:
     """How many recorded actions the new versions reprice: those on a day whose rule for
     their action differs once the new versions are recorded."""
     if not ordered:
@@ -289,8 +283,10 @@ def _count_repriced(
         changed = [change.action for change in rule_changes(old.rules if old else {}, new.rules if new else {})]
         if not changed:
             continue
-        query = select(func.count()).select_from(actions).where(
-            actions.c.ledger_id == number, actions.c.day >= start, actions.c.action.in_(changed)
+        query = (
+            select(func.count())
+            .select_from(actions)
+            .where(actions.c.ledger_id == number, actions.c.day >= start, actions.c.action.in_(changed))
         )
         if index + 1 < len(starts):
             query = query.where(actions.c.day < starts[index + 1])

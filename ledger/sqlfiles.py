@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -116,10 +117,8 @@ def resolve(folders: Iterable[dict[str, Named]]) -> dict[str, str]:
 def catalogue(dialect: str) -> dict[str, str]:
     """Every statement for `dialect`, dialect overrides first, includes resolved."""
     folders = [read_folder(resources.files(COMMON_PACKAGE), "sql")]
-    try:
+    with suppress(ModuleNotFoundError):
         folders.append(read_folder(resources.files(f"{COMMON_PACKAGE}.{dialect}"), f"sql/{dialect}"))
-    except ModuleNotFoundError:
-        pass
     return resolve(folders)
 
 

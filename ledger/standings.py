@@ -96,7 +96,11 @@ def rollup_of(from_day: date | None, to_day: date | None) -> tuple[Period, date]
 
 def check_range(from_day: date | None, to_day: date | None) -> None:
     if from_day and to_day and from_day > to_day:
-        raise InvalidInput([InputProblem("`from_day`/`to_day`", None, None, f"`from_day` {from_day} is after `to_day` {to_day}")], what="range", writes=False)
+        raise InvalidInput(
+            [InputProblem("`from_day`/`to_day`", None, None, f"`from_day` {from_day} is after `to_day` {to_day}")],
+            what="range",
+            writes=False,
+        )
 
 
 def check_user_ids(user_ids: Iterable[int], source: str) -> None:
@@ -105,7 +109,12 @@ def check_user_ids(user_ids: Iterable[int], source: str) -> None:
     wrong = sorted(user for user in user_ids if not -MAX_INTEGER <= user <= MAX_STORED_USER)
     if wrong:
         raise InvalidInput(
-            [InputProblem(source, None, "user_id", f"{user} is not a user number (they are between {-MAX_INTEGER} and {MAX_STORED_USER})") for user in wrong],
+            [
+                InputProblem(
+                    source, None, "user_id", f"{user} is not a user number (they are between {-MAX_INTEGER} and {MAX_STORED_USER})"
+                )
+                for user in wrong
+            ],
             what=source,
             writes=False,
         )
@@ -150,7 +159,11 @@ def leaderboard(
     check_range(from_day, to_day)
     check_user_ids(exclude, "excluded users")
     with projection_reads(engine) as conn:
-        parameters = {"ledger_id": ledger_numbers.number_of(conn, ledger), "excluded": sorted(exclude), "row_limit": min(limit or NO_LIMIT, NO_LIMIT)}
+        parameters = {
+            "ledger_id": ledger_numbers.number_of(conn, ledger),
+            "excluded": sorted(exclude),
+            "row_limit": min(limit or NO_LIMIT, NO_LIMIT),
+        }
         rows = _ranked_rows(conn, from_day, to_day, parameters)
         return [Standing(int(row._mapping[ranking.value]), row.user_id, int(row.points)) for row in rows]
 

@@ -14,8 +14,10 @@ def unpriced_warnings(counts: Mapping[str, int], known: Sequence[str]) -> list[s
     if not counts:
         return []
     if not known:
-        return [f"the ledger has no schedule yet: none of the {sum(counts.values()):,} rows is priced "
-                "(scoreledger schedule import FILE, or schedule set)"]
+        return [
+            f"the ledger has no schedule yet: none of the {sum(counts.values()):,} rows is priced "
+            "(scoreledger schedule import FILE, or schedule set)"
+        ]
     lines = []
     for action, rows in sorted(counts.items()):
         if action in known:

@@ -66,20 +66,24 @@ class JournalDigest:
     taken_at: datetime
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "batch_id": self.batch_id,
-                "last_seq": self.last_seq,
-                "hash": self.hash,
-                "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
-                "taken_at": self.taken_at.isoformat(),
-            },
-            indent=2,
-        ) + "\n"
+        return (
+            json.dumps(
+                {
+                    "batch_id": self.batch_id,
+                    "last_seq": self.last_seq,
+                    "hash": self.hash,
+                    "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
+                    "taken_at": self.taken_at.isoformat(),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
     @classmethod
     def from_json(cls, text: str, source: str) -> JournalDigest:
         """Read a digest written by `to_json`; InvalidInput names what is wrong with it."""
+
         def refuse(reason: str) -> InvalidInput:
             return InvalidInput([InputProblem(source, None, None, reason)], what="digest", writes=False)
 
@@ -183,31 +187,40 @@ class _Walk:
     def batch(self, row: Any) -> None:
         expected_id = self.batch_count + 1
         if row.batch_id != expected_id:
-            self._broken("missing batch", f"batch {expected_id} is absent; the next batch found is {row.batch_id}",
-                         batch_id=expected_id)
+            self._broken("missing batch", f"batch {expected_id} is absent; the next batch found is {row.batch_id}", batch_id=expected_id)
         if row.prev_hash != self.prev_hash:
-            self._broken("prev_hash mismatch", f"prev_hash is {row.prev_hash}, but batch {row.batch_id - 1} "
-                         f"hashes to {self.prev_hash}", batch_id=row.batch_id)
+            self._broken(
+                "prev_hash mismatch",
+                f"prev_hash is {row.prev_hash}, but batch {row.batch_id - 1} hashes to {self.prev_hash}",
+                batch_id=row.batch_id,
+            )
         if row.first_seq != self.next_seq:
-            self._broken("gap in seq", f"starts at seq {row.first_seq}, the previous batch ended at "
-                         f"seq {self.next_seq - 1}", batch_id=row.batch_id)
+            self._broken(
+                "gap in seq", f"starts at seq {row.first_seq}, the previous batch ended at seq {self.next_seq - 1}", batch_id=row.batch_id
+            )
         if row.event_count != row.last_seq - row.first_seq + 1:
-            self._broken("count mismatch", f"event_count {row.event_count} does not match seq "
-                         f"{row.first_seq}..{row.last_seq}", batch_id=row.batch_id)
+            self._broken(
+                "count mismatch", f"event_count {row.event_count} does not match seq {row.first_seq}..{row.last_seq}", batch_id=row.batch_id
+            )
         if self.last is not None and row.recorded_at < self.last.recorded_at:
-            self._broken("time goes backwards", f"recorded_at {row.recorded_at} is before batch "
-                         f"{self.last.batch_id}'s {self.last.recorded_at}", batch_id=row.batch_id)
+            self._broken(
+                "time goes backwards",
+                f"recorded_at {row.recorded_at} is before batch {self.last.batch_id}'s {self.last.recorded_at}",
+                batch_id=row.batch_id,
+            )
         events_digest = hashlib.sha256()
         for seq in range(row.first_seq, row.last_seq + 1):
             events_digest.update(self._event(row, seq).canonical)
-        header = batch_header_bytes(
-            row.batch_id, row.ledger, row.kind, row.origin, row.recorded_at, row.first_seq, row.event_count
-        )
+        header = batch_header_bytes(row.batch_id, row.ledger, row.kind, row.origin, row.recorded_at, row.first_seq, row.event_count)
         recomputed = chain_hash(self.prev_hash, header, events_digest.digest())
         if row.hash != recomputed:
-            self._broken("hash mismatch", f"stored hash {row.hash} but its header and events "
-                         f"(seq {row.first_seq}..{row.last_seq}) hash to {recomputed}: an event or "
-                         "the batch row was changed", batch_id=row.batch_id)
+            self._broken(
+                "hash mismatch",
+                f"stored hash {row.hash} but its header and events "
+                f"(seq {row.first_seq}..{row.last_seq}) hash to {recomputed}: an event or "
+                "the batch row was changed",
+                batch_id=row.batch_id,
+            )
         self._check_mac(row)
         self._check_digest(row)
         self.batch_count += 1
@@ -220,13 +233,18 @@ class _Walk:
         """The event at `seq`, which must exist, be single, and belong to `batch`."""
         event = self.pending
         if event is None or event.seq > seq:
-            self._broken("missing event", f"no event has seq {seq} (batch {batch.batch_id} covers "
-                         f"{batch.first_seq}..{batch.last_seq})", batch_id=batch.batch_id, seq=seq)
+            self._broken(
+                "missing event",
+                f"no event has seq {seq} (batch {batch.batch_id} covers {batch.first_seq}..{batch.last_seq})",
+                batch_id=batch.batch_id,
+                seq=seq,
+            )
         assert event is not None
         self.pending = next(self.events, None)
         if self.pending is not None and self.pending.seq == seq:
-            self._broken("duplicate seq", f"seq {seq} is held by both {event.table} and "
-                         f"{self.pending.table}", batch_id=batch.batch_id, seq=seq)
+            self._broken(
+                "duplicate seq", f"seq {seq} is held by both {event.table} and {self.pending.table}", batch_id=batch.batch_id, seq=seq
+            )
         if (event.batch_id, event.ledger, event.recorded_at) != (batch.batch_id, batch.ledger, batch.recorded_at):
             self._outside_batch(event, batch, seq)
         if event.problem:
@@ -253,13 +271,19 @@ class _Walk:
             return
         if row.mac is None:
             if self.keyed_batches:
-                self._broken("unkeyed batch", "it carries no MAC but earlier batches do: it was written without "
-                             "the chain key, or its MAC was removed", batch_id=row.batch_id)
+                self._broken(
+                    "unkeyed batch",
+                    "it carries no MAC but earlier batches do: it was written without the chain key, or its MAC was removed",
+                    batch_id=row.batch_id,
+                )
             return
         if not mac_matches(self.key, row.hash, row.mac):
-            self._broken("MAC mismatch", "its MAC is not the chain key's MAC of its hash: the journal up to it was "
-                         "rewritten by someone without the key (or the key is not the one it was written with)",
-                         batch_id=row.batch_id)
+            self._broken(
+                "MAC mismatch",
+                "its MAC is not the chain key's MAC of its hash: the journal up to it was "
+                "rewritten by someone without the key (or the key is not the one it was written with)",
+                batch_id=row.batch_id,
+            )
         self.keyed_batches += 1
 
     def _check_digest(self, row: Any) -> None:
@@ -267,25 +291,39 @@ class _Walk:
         if digest is None or row.batch_id != digest.batch_id:
             return
         if (row.hash, row.last_seq) != (digest.hash, digest.last_seq):
-            self._broken("differs from digest", f"the digest taken {digest.taken_at:%Y-%m-%d %H:%M:%S} says "
-                         f"seq ..{digest.last_seq} hash {digest.hash}, the journal now has seq "
-                         f"..{row.last_seq} hash {row.hash}: history up to the digest was rewritten",
-                         batch_id=row.batch_id)
+            self._broken(
+                "differs from digest",
+                f"the digest taken {digest.taken_at:%Y-%m-%d %H:%M:%S} says "
+                f"seq ..{digest.last_seq} hash {digest.hash}, the journal now has seq "
+                f"..{row.last_seq} hash {row.hash}: history up to the digest was rewritten",
+                batch_id=row.batch_id,
+            )
 
     def finish(self) -> None:
         if self.pending is not None:
             event = self.pending
-            self._broken("event without batch", f"{event.table} row claims batch {event.batch_id}, but the "
-                         f"journal ends at seq {self.next_seq - 1}", batch_id=None, seq=event.seq)
+            self._broken(
+                "event without batch",
+                f"{event.table} row claims batch {event.batch_id}, but the journal ends at seq {self.next_seq - 1}",
+                batch_id=None,
+                seq=event.seq,
+            )
         digest = self.digest
         if digest is not None and digest.batch_id > self.batch_count:
-            self._broken("truncated", f"the journal ends at batch {self.batch_count} (seq {self.next_seq - 1}) "
-                         f"but the digest taken {digest.taken_at:%Y-%m-%d %H:%M:%S} names batch "
-                         f"{digest.batch_id} (seq {digest.last_seq}): the tail was removed")
+            self._broken(
+                "truncated",
+                f"the journal ends at batch {self.batch_count} (seq {self.next_seq - 1}) "
+                f"but the digest taken {digest.taken_at:%Y-%m-%d %H:%M:%S} names batch "
+                f"{digest.batch_id} (seq {digest.last_seq}): the tail was removed",
+            )
         if self.key is not None and self.last is not None and self.last.mac is None:
-            self._broken("unkeyed head", f"the newest batch ({self.last.batch_id}) carries no MAC, so nothing "
-                         "vouches for the journal under the chain key: it was written without the key, or the MACs were "
-                         "removed", batch_id=self.last.batch_id)
+            self._broken(
+                "unkeyed head",
+                f"the newest batch ({self.last.batch_id}) carries no MAC, so nothing "
+                "vouches for the journal under the chain key: it was written without the key, or the MACs were "
+                "removed",
+                batch_id=self.last.batch_id,
+            )
 
     def head(self) -> JournalDigest:
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -318,9 +356,20 @@ def _stream(conn: Connection, table: Table) -> Iterator[Any]:
 
 
 def _actions(conn: Connection) -> Iterator[StoredEvent]:
-    columns = (actions.c.seq, actions.c.batch_id, actions.c.ledger, actions.c.source_key, actions.c.user_id,
-               actions.c.action, actions.c.occurred_at, actions.c.day, actions.c.quantity, actions.c.attributes,
-               actions.c.recorded_at, actions.c.ledger_id)
+    columns = (
+        actions.c.seq,
+        actions.c.batch_id,
+        actions.c.ledger,
+        actions.c.source_key,
+        actions.c.user_id,
+        actions.c.action,
+        actions.c.occurred_at,
+        actions.c.day,
+        actions.c.quantity,
+        actions.c.attributes,
+        actions.c.recorded_at,
+        actions.c.ledger_id,
+    )
     numbers: dict[str, int] = dict(conn.execute(select(ledger_numbers.c.ledger, ledger_numbers.c.number)).all())
     zones = {ledger: ZoneInfo(name) for ledger, name in conn.execute(select(ledger_numbers.c.ledger, ledger_numbers.c.timezone)) if name}
     query = select(*columns).order_by(actions.c.seq).execution_options(yield_per=STREAM_ROWS)
@@ -340,9 +389,7 @@ def _actions(conn: Connection) -> Iterator[StoredEvent]:
 def _generic(conn: Connection, table: Table) -> Iterator[StoredEvent]:
     for row in _stream(conn, table):
         values = row._mapping
-        yield StoredEvent(
-            row.seq, table.name, row.batch_id, row.ledger, row.recorded_at, table_event_bytes(table, values)
-        )
+        yield StoredEvent(row.seq, table.name, row.batch_id, row.ledger, row.recorded_at, table_event_bytes(table, values))
 
 
 def _user_keys(conn: Connection) -> Iterator[StoredEvent]:
@@ -375,9 +422,7 @@ def _schedule_versions(conn: Connection) -> Iterator[StoredEvent]:
         yield StoredEvent(row.seq, "schedule_versions", row.batch_id, row.ledger, row.recorded_at, canonical, problem)
 
 
-def _version_document(
-    row: Any, rule_rows: list[Any], points: dict[tuple[int, str], dict[str, int]]
-) -> tuple[str, str | None]:
+def _version_document(row: Any, rule_rows: list[Any], points: dict[tuple[int, str], dict[str, int]]) -> tuple[str, str | None]:
     """The version's canonical JSON, and what is wrong with its stored pieces if anything."""
     rules: dict[str, Rule] = {}
     try:

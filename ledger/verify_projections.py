@@ -95,4 +95,6 @@ def _ledger_differences(conn: Connection, ledger: str) -> Iterator[ProjectionDif
     for user_id, expected, stored in run(conn, "total_differences", ledger_id=number):
         yield ProjectionDifference(ledger, f"user_totals user {user_id}", expected, stored)
     for months, start, user_id, expected, stored in run(conn, "period_differences", ledger_id=number):
-        yield ProjectionDifference(ledger, f"period_totals {PERIOD_NAMES.get(months, months)} from {start} user {user_id}", expected, stored)
+        yield ProjectionDifference(
+            ledger, f"period_totals {PERIOD_NAMES.get(months, months)} from {start} user {user_id}", expected, stored
+        )

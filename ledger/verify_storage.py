@@ -94,11 +94,12 @@ def _sqlite_first_mistyped(conn: Connection, table: Table) -> Finding | None:
     seq, column_name = row
     column = table.columns[column_name]
     stored = conn.exec_driver_sql(
-        f'SELECT typeof("{column_name}"), "{column_name}" FROM {table.name} '
-        f"WHERE NOT {_condition(column)} LIMIT 1"
+        f'SELECT typeof("{column_name}"), "{column_name}" FROM {table.name} WHERE NOT {_condition(column)} LIMIT 1'
     ).first()
     storage, pattern = _expected(column)
-    wanted = storage if pattern is None else f"{storage} spelled {'YYYY-MM-DD HH:MM:SS.ffffff' if pattern == TIME_PATTERN else 'YYYY-MM-DD'}"
+    wanted = (
+        storage if pattern is None else f"{storage} spelled {'YYYY-MM-DD HH:MM:SS.ffffff' if pattern == TIME_PATTERN else 'YYYY-MM-DD'}"
+    )
     shown = repr(stored[1]) if stored is not None else "?"
     found_type = stored[0] if stored is not None else "?"
     detail = f"{table.name}.{column_name} holds {found_type} {shown[:60]}, not {wanted}"

@@ -13,12 +13,16 @@ import itertools
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ledger.store import schema
 from ledger.store.engine import normalize_url, open_engine
+
+if TYPE_CHECKING:
+    from testcontainers.postgres import PostgresContainer
 
 _counter = itertools.count()
 
@@ -77,7 +81,7 @@ class PostgresServer:
         self.admin.dispose()
 
 
-def start_postgres() -> tuple[PostgresServer | None, str, object | None]:
+def start_postgres() -> tuple[PostgresServer | None, str, PostgresContainer | None]:
     """A server to test against: (server, why not, container to stop)."""
     url = os.environ.get("SCORELEDGER_TEST_DATABASE_URL")
     if url:

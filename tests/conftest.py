@@ -39,7 +39,7 @@ def postgres_server() -> Iterator[PostgresServer | None]:
     if server is not None:
         server.close()
     if container is not None:
-        container.stop()  # type: ignore[attr-defined]
+        container.stop()
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +47,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
     return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
 
 
-def _database(request, backend, tmp_path, sqlite_template, *, migrated: bool) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def _database(request, backend, tmp_path, sqlite_template, *, migrated: bool) -> Iterator[str]:
     if backend == "sqlite":
         yield sqlite_template.fresh_url(tmp_path, migrated=migrated)
         return
@@ -70,13 +70,13 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(request, backend, tmp_path: Path, sqlite_template) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def database_url(request, backend, tmp_path: Path, sqlite_template) -> Iterator[str]:
     """A migrated, empty database on the test's backend."""
     yield from _database(request, backend, tmp_path, sqlite_template, migrated=True)
 
 
 @pytest.fixture
-def empty_database_url(request, backend, tmp_path: Path, sqlite_template) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def empty_database_url(request, backend, tmp_path: Path, sqlite_template) -> Iterator[str]:
     """A database on the test's backend with no schema at all."""
     yield from _database(request, backend, tmp_path, sqlite_template, migrated=False)
 
@@ -96,7 +96,7 @@ class Cli:
         self.database_url = database_url
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, input: str | bytes | None = None, ok: bool = True):  # type: ignore[no-untyped-def]
+    def __call__(self, *args: str, input: str | bytes | None = None, ok: bool = True):
         from cli.app import app
 
         result = self.runner.invoke(app, ["--db", self.database_url, *args], input=input)

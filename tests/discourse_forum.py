@@ -322,7 +322,7 @@ def generate_activity(conn: psycopg.Connection, generation: str, seed: int, plan
         )
         email = f"anon{number}@anonymized.invalid" if kind == "anonymized" else f"user{number}@example.com"
         cur.execute(
-            "INSERT INTO user_emails (user_id, email, \"primary\", created_at, updated_at) VALUES (%s, %s, true, %s, %s)",
+            'INSERT INTO user_emails (user_id, email, "primary", created_at, updated_at) VALUES (%s, %s, true, %s, %s)',
             (number, email, START, START),
         )
         if kind == "anonymous" and user_ids:
@@ -386,12 +386,12 @@ def generate_activity(conn: psycopg.Connection, generation: str, seed: int, plan
         post_id = rng.choice(post_ids)
         liker = rng.choice(user_ids)
         created = _at(rng, plan.days)
-        kind = 2 if rng.random() < 0.8 else rng.choice([1, 3, 4, 7, 8])
+        action_type = 2 if rng.random() < 0.8 else rng.choice([1, 3, 4, 7, 8])
         unliked = created + timedelta(minutes=5) if rng.random() < 0.15 else None
         cur.execute(
             "INSERT INTO post_actions (post_id, user_id, post_action_type_id, deleted_at, created_at, updated_at)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
-            (post_id, liker, kind, unliked, created, created),
+            (post_id, liker, action_type, unliked, created, created),
         )
         if unliked and rng.random() < 0.5:
             cur.execute(
@@ -404,7 +404,12 @@ def generate_activity(conn: psycopg.Connection, generation: str, seed: int, plan
         for day in rng.sample(range(plan.days), k=min(plan.days, rng.randint(0, plan.days // 3))):
             cur.execute(
                 "INSERT INTO user_visits (user_id, visited_at, posts_read, time_read) VALUES (%s, %s, %s, %s)",
-                (user_id, (START + timedelta(days=day)).date(), rng.choice([0, 4, 5, 99, 100, 250]), rng.choice([0, 59, 60, 3599, 3600, 9000])),
+                (
+                    user_id,
+                    (START + timedelta(days=day)).date(),
+                    rng.choice([0, 4, 5, 99, 100, 250]),
+                    rng.choice([0, 59, 60, 3599, 3600, 9000]),
+                ),
             )
 
     # Reviewables of every status (pending, approved, rejected, ignored, deleted), some by the
@@ -413,7 +418,13 @@ def generate_activity(conn: psycopg.Connection, generation: str, seed: int, plan
         created = _at(rng, plan.days)
         cur.execute(
             "INSERT INTO reviewables (type, status, created_by_id, created_at, updated_at) VALUES (%s, %s, %s, %s, %s)",
-            (rng.choice(["ReviewableFlaggedPost", "ReviewableQueuedPost", "ReviewableUser"]), rng.randrange(5), rng.choice(users_and_system), created, created + timedelta(days=1)),
+            (
+                rng.choice(["ReviewableFlaggedPost", "ReviewableQueuedPost", "ReviewableUser"]),
+                rng.randrange(5),
+                rng.choice(users_and_system),
+                created,
+                created + timedelta(days=1),
+            ),
         )
 
     # Invites: never redeemed, redeemed, redeemed again (redemption_count > 1).
@@ -539,7 +550,9 @@ def set_site_setting(conn: psycopg.Connection, name: str, value: str) -> None:
     )
 
 
-def log_setting_change(conn: psycopg.Connection, name: str, previous: str, new: str, at: datetime, acting_user_id: int = 1, details: str | None = None) -> None:
+def log_setting_change(
+    conn: psycopg.Connection, name: str, previous: str, new: str, at: datetime, acting_user_id: int = 1, details: str | None = None
+) -> None:
     """Change a site setting through 'the admin page': the value, and a staff log row (action 3)."""
     set_site_setting(conn, name, new)
     conn.execute(

@@ -52,14 +52,14 @@ def _scorable_queries(conn: psycopg.Connection, values: dict[str, int], categori
     v = values
     queries: dict[str, str] = {
         "like_given": f"""
-            SELECT pa.user_id AS user_id, date_trunc('day', pa.created_at) AS date, COUNT(*) * {v['like_given']} AS points
+            SELECT pa.user_id AS user_id, date_trunc('day', pa.created_at) AS date, COUNT(*) * {v["like_given"]} AS points
             FROM post_actions AS pa INNER JOIN posts AS p ON p.id = pa.post_id
             INNER JOIN topics AS t ON t.id = p.topic_id {t_filter}
             WHERE p.deleted_at IS NULL AND t.archetype <> 'private_message' AND p.wiki IS FALSE
               AND post_action_type_id = 2 AND pa.created_at >= %(since)s
             GROUP BY 1, 2""",
         "like_received": f"""
-            SELECT p.user_id AS user_id, date_trunc('day', pa.created_at) AS date, COUNT(*) * {v['like_received']} AS points
+            SELECT p.user_id AS user_id, date_trunc('day', pa.created_at) AS date, COUNT(*) * {v["like_received"]} AS points
             FROM post_actions AS pa INNER JOIN posts AS p ON p.id = pa.post_id
             INNER JOIN topics AS t ON t.id = p.topic_id {t_filter}
             WHERE p.deleted_at IS NULL AND t.archetype <> 'private_message' AND p.wiki IS FALSE
@@ -67,37 +67,37 @@ def _scorable_queries(conn: psycopg.Connection, values: dict[str, int], categori
             GROUP BY 1, 2""",
         "user_invited": f"""
             SELECT inv.invited_by_id AS user_id, date_trunc('day', inv.created_at) AS date,
-                   SUM(inv.redemption_count * {v['user_invited']}) AS points
+                   SUM(inv.redemption_count * {v["user_invited"]}) AS points
             FROM invites AS inv WHERE inv.created_at >= %(since)s AND inv.redemption_count > 0
             GROUP BY 1, 2""",
         "time_read": f"""
             SELECT uv.user_id AS user_id, date_trunc('day', uv.visited_at) AS date,
-                   SUM(uv.time_read) / 3600 * {v['time_read']} AS points
+                   SUM(uv.time_read) / 3600 * {v["time_read"]} AS points
             FROM user_visits AS uv WHERE uv.visited_at >= %(since)s AND uv.time_read >= 60
             GROUP BY 1, 2""",
         "post_read": f"""
             SELECT uv.user_id AS user_id, date_trunc('day', uv.visited_at) AS date,
-                   SUM(uv.posts_read) / 100 * {v['post_read']} AS points
+                   SUM(uv.posts_read) / 100 * {v["post_read"]} AS points
             FROM user_visits AS uv WHERE uv.visited_at >= %(since)s AND uv.posts_read >= 5
             GROUP BY 1, 2""",
         "topic_created": f"""
-            SELECT t.user_id AS user_id, date_trunc('day', t.created_at) AS date, COUNT(*) * {v['topic_created']} AS points
+            SELECT t.user_id AS user_id, date_trunc('day', t.created_at) AS date, COUNT(*) * {v["topic_created"]} AS points
             FROM topics AS t
             WHERE t.deleted_at IS NULL AND t.archetype <> 'private_message' AND t.created_at >= %(since)s {t_filter}
             GROUP BY 1, 2""",
         "post_created": f"""
-            SELECT p.user_id AS user_id, date_trunc('day', p.created_at) AS date, COUNT(*) * {v['post_created']} AS points
+            SELECT p.user_id AS user_id, date_trunc('day', p.created_at) AS date, COUNT(*) * {v["post_created"]} AS points
             FROM posts AS p INNER JOIN topics AS t ON t.id = p.topic_id {t_filter}
             WHERE p.deleted_at IS NULL AND t.deleted_at IS NULL AND t.archetype <> 'private_message'
               AND p.post_number <> 1 AND p.post_type = 1 AND p.wiki IS FALSE AND p.hidden IS FALSE
               AND p.created_at >= %(since)s
             GROUP BY 1, 2""",
         "flag_created": f"""
-            SELECT r.created_by_id AS user_id, date_trunc('day', r.created_at) AS date, COUNT(*) * {v['flag_created']} AS points
+            SELECT r.created_by_id AS user_id, date_trunc('day', r.created_at) AS date, COUNT(*) * {v["flag_created"]} AS points
             FROM reviewables AS r WHERE created_at >= %(since)s AND status = 1
             GROUP BY 1, 2""",
         "day_visited": f"""
-            SELECT uv.user_id AS user_id, date_trunc('day', uv.visited_at) AS date, COUNT(*) * {v['day_visited']} AS points
+            SELECT uv.user_id AS user_id, date_trunc('day', uv.visited_at) AS date, COUNT(*) * {v["day_visited"]} AS points
             FROM user_visits AS uv WHERE uv.visited_at >= %(since)s
             GROUP BY 1, 2""",
     }
@@ -105,7 +105,7 @@ def _scorable_queries(conn: psycopg.Connection, values: dict[str, int], categori
         if solved_answers:
             queries["solution"] = f"""
                 SELECT posts.user_id AS user_id, date_trunc('day', dsta.created_at) AS date,
-                       COUNT(dsst.topic_id) * {v['solution']} AS points
+                       COUNT(dsst.topic_id) * {v["solution"]} AS points
                 FROM discourse_solved_solved_topics dsst
                 INNER JOIN topics ON dsst.topic_id = topics.id {topics_filter}
                 INNER JOIN discourse_solved_topic_answers dsta ON dsta.solved_topic_id = dsst.id
@@ -117,7 +117,7 @@ def _scorable_queries(conn: psycopg.Connection, values: dict[str, int], categori
         else:
             queries["solution"] = f"""
                 SELECT posts.user_id AS user_id, date_trunc('day', dsst.updated_at) AS date,
-                       COUNT(dsst.topic_id) * {v['solution']} AS points
+                       COUNT(dsst.topic_id) * {v["solution"]} AS points
                 FROM discourse_solved_solved_topics dsst
                 INNER JOIN topics ON dsst.topic_id = topics.id {topics_filter}
                 INNER JOIN posts ON posts.id = dsst.answer_post_id
@@ -127,14 +127,14 @@ def _scorable_queries(conn: psycopg.Connection, values: dict[str, int], categori
                 GROUP BY 1, 2"""
     if reactions:
         queries["reaction_given"] = f"""
-            SELECT reactions.user_id AS user_id, date_trunc('day', reactions.created_at) AS date, COUNT(*) * {v['reaction_given']} AS points
+            SELECT reactions.user_id AS user_id, date_trunc('day', reactions.created_at) AS date, COUNT(*) * {v["reaction_given"]} AS points
             FROM discourse_reactions_reaction_users AS reactions
             INNER JOIN posts AS p ON p.id = reactions.post_id
             INNER JOIN topics AS t ON t.id = p.topic_id {t_filter}
             WHERE p.deleted_at IS NULL AND t.deleted_at IS NULL AND p.wiki IS FALSE AND reactions.created_at >= %(since)s
             GROUP BY 1, 2"""
         queries["reaction_received"] = f"""
-            SELECT p.user_id AS user_id, date_trunc('day', reactions.created_at) AS date, COUNT(*) * {v['reaction_received']} AS points
+            SELECT p.user_id AS user_id, date_trunc('day', reactions.created_at) AS date, COUNT(*) * {v["reaction_received"]} AS points
             FROM discourse_reactions_reaction_users AS reactions
             INNER JOIN posts AS p ON p.id = reactions.post_id
             INNER JOIN topics AS t ON t.id = p.topic_id {t_filter}
@@ -142,7 +142,7 @@ def _scorable_queries(conn: psycopg.Connection, values: dict[str, int], categori
             GROUP BY 1, 2"""
     if chat:
         queries["chat_message_created"] = f"""
-            SELECT m.user_id, date_trunc('day', m.created_at) AS date, COUNT(*) * {v['chat_message_created']} AS points
+            SELECT m.user_id, date_trunc('day', m.created_at) AS date, COUNT(*) * {v["chat_message_created"]} AS points
             FROM chat_messages AS m JOIN chat_channels AS c ON c.id = m.chat_channel_id
             LEFT JOIN (
               SELECT direct_message_channel_id FROM direct_message_users
@@ -188,7 +188,7 @@ def calculate_scores(conn: psycopg.Connection, generation: str, since: date = AL
             f"""INSERT INTO gamification_scores (user_id, date, score)
             SELECT user_id, date, SUM(points) AS score
             FROM ({union} UNION ALL {_events(include_events)}) AS source
-            {eligible if generation == 'G2' else 'WHERE user_id IS NOT NULL'}
+            {eligible if generation == "G2" else "WHERE user_id IS NOT NULL"}
             GROUP BY 1, 2
             ON CONFLICT (user_id, date) DO UPDATE SET score = EXCLUDED.score""",
             {"since": since},

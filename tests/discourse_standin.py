@@ -16,6 +16,7 @@ write, slow answers, 429s of either shape), and every request is recorded with i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import queue
@@ -28,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -236,6 +237,7 @@ class StandIn:
     def url(self) -> str:
         assert self._server is not None, "start the stand-in first"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an IP address, not a socket path
         return f"http://{host}:{port}"
 
     def start(self) -> StandIn:
@@ -345,13 +347,22 @@ class StandIn:
         if wait <= 0:
             return None
         seconds = math.ceil(wait)
-        text = f"Slow down, too many requests from this IP address.\nPlease retry again in {seconds} seconds.\nError code: ip_60_secs_limit.\n"
+        text = (
+            f"Slow down, too many requests from this IP address.\nPlease retry again in {seconds} seconds.\nError code: ip_60_secs_limit.\n"
+        )
         return 429, text, {"Retry-After": str(seconds), "Discourse-Rate-Limit-Error-Code": "ip_60_secs_limit"}
 
     def _check_auth(self, headers: Any) -> tuple[int, Any, dict[str, str]] | None:
         if headers.get("Api-Key") == self.api_key and headers.get("Api-Username") == self.username:
             return None
-        return 403, {"errors": ["You are not permitted to view the requested resource. The API username or key is invalid."], "error_type": "invalid_access"}, {}
+        return (
+            403,
+            {
+                "errors": ["You are not permitted to view the requested resource. The API username or key is invalid."],
+                "error_type": "invalid_access",
+            },
+            {},
+        )
 
     def _admin_limit(self) -> tuple[int, Any, dict[str, str]] | None:
         if self.admin_limiter is None:
@@ -372,7 +383,15 @@ class StandIn:
             if path == RECALCULATE and method == "PUT":
                 return 200, self._recalculate(params), {}
             if path == GAMIFICATION_INDEX and method == "GET":
-                return 200, {"gamification_recalculate_scores_remaining": self.recalc_limiter.remaining(), "gamification_leaderboards": [], "gamification_groups": []}, {}
+                return (
+                    200,
+                    {
+                        "gamification_recalculate_scores_remaining": self.recalc_limiter.remaining(),
+                        "gamification_leaderboards": [],
+                        "gamification_groups": [],
+                    },
+                    {},
+                )
             if path == STAFF_LOGS and method == "GET":
                 return 200, self._staff_logs(params), {}
             match = EXPLORER_RUN.match(path)
@@ -391,7 +410,10 @@ class StandIn:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._connection() as conn:
             try:
-                rows = conn.execute(f"SELECT id, user_id, date, points, description, created_at, updated_at FROM gamification_score_events {where} LIMIT 100", values).fetchall()
+                rows = conn.execute(
+                    f"SELECT id, user_id, date, points, description, created_at, updated_at FROM gamification_score_events {where} LIMIT 100",
+                    values,
+                ).fetchall()
             except psycopg.DataError:
                 raise HttpError(500, {"errors": ["Internal Server Error"]}) from None
         events = [_event_json(row) for row in rows]
@@ -402,7 +424,7 @@ class StandIn:
         for name in ("user_id", "date", "points"):
             if not params.get(name):
                 raise HttpError(400, {"errors": [f"param is missing or the value is empty: {name}"], "error_type": "invalid_parameters"})
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         with self._connection() as conn:
             try:
                 row = conn.execute(
@@ -413,6 +435,7 @@ class StandIn:
             except (psycopg.DataError, psycopg.IntegrityError):
                 # ActiveRecord validates nothing here: a bad date reaches the database.
                 raise HttpError(500, {"errors": ["Internal Server Error"]}) from None
+        assert row is not None  # INSERT ... RETURNING gives the row
         return _event_json(row)
 
     def _update_event(self, params: dict[str, str]) -> dict[str, Any]:
@@ -437,9 +460,13 @@ class StandIn:
         try:
             since = date.fromisoformat(params.get("from_date", "")[:10])
         except ValueError:
-            raise HttpError(400, {"errors": ["You supplied invalid parameters to the request: from_date"], "error_type": "invalid_parameters"}) from None
-        if since > datetime.now(timezone.utc).date():
-            raise HttpError(400, {"errors": ["You supplied invalid parameters to the request: from_date"], "error_type": "invalid_parameters"})
+            raise HttpError(
+                400, {"errors": ["You supplied invalid parameters to the request: from_date"], "error_type": "invalid_parameters"}
+            ) from None
+        if since > datetime.now(UTC).date():
+            raise HttpError(
+                400, {"errors": ["You supplied invalid parameters to the request: from_date"], "error_type": "invalid_parameters"}
+            )
         with self._connection() as conn:
             self.recalculate(conn, since)
         with self._lock:
@@ -449,7 +476,8 @@ class StandIn:
     def _staff_logs(self, params: dict[str, str]) -> dict[str, Any]:
         page = int(params.get("page") or 0)
         size = max(1, min(200, int(params.get("limit") or 200)))
-        clauses, values = [], []
+        clauses: list[str] = []
+        values: list[object] = []
         action = USER_HISTORY_ACTIONS.get(params.get("action_name") or "")
         if action is not None:  # an unknown action name filters nothing, as in Discourse
             clauses.append("h.action = %s")
@@ -482,7 +510,11 @@ class StandIn:
         ]
         more = {k: v for k, v in params.items() if k in ("action_name", "subject")}
         query = "&".join(f"{k}={v}" for k, v in {**more, "page": page + 1, "limit": size}.items())
-        return {"staff_action_logs": logs, "total_rows_staff_action_logs": total, "load_more_staff_action_logs": f"/admin/logs/staff_action_logs?{query}"}
+        return {
+            "staff_action_logs": logs,
+            "total_rows_staff_action_logs": total,
+            "load_more_staff_action_logs": f"/admin/logs/staff_action_logs?{query}",
+        }
 
     def _run_query(self, query_id: int, params: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         if self.explorer_limiter is not None:
@@ -530,18 +562,22 @@ class StandIn:
                 message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 return 422, {"success": False, "errors": [f"{type(exc).__name__}: {message}"]}, {}
             duration = (time.monotonic() - started) * 1000
-        return 200, {
-            "success": True,
-            "errors": [],
-            "duration": round(duration, 1),
-            "result_count": len(rows),
-            "params": {name: _plain(value) for name, value in values.items()},
-            "columns": columns,
-            "default_limit": EXPLORER_DEFAULT_LIMIT,
-            "relations": {},
-            "colrender": {},
-            "rows": [[self._cell(value) for value in row] for row in rows],
-        }, {}
+        return (
+            200,
+            {
+                "success": True,
+                "errors": [],
+                "duration": round(duration, 1),
+                "result_count": len(rows),
+                "params": {name: _plain(value) for name, value in values.items()},
+                "columns": columns,
+                "default_limit": EXPLORER_DEFAULT_LIMIT,
+                "relations": {},
+                "colrender": {},
+                "rows": [[self._cell(value) for value in row] for row in rows],
+            },
+            {},
+        )
 
     def _cell(self, value: Any) -> Any:
         plain = _plain(value)
@@ -612,10 +648,8 @@ class _Handler(BaseHTTPRequestHandler):
         except _Dropped:
             status = None
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         except Exception:  # noqa: BLE001 - an unexpected error is a 500 there too
             status = 500
             self._answer(500, {"errors": ["Internal Server Error"]}, {})
@@ -660,7 +694,11 @@ def _rate_limit_fault(faults: list[Fault]) -> tuple[int, Any, dict[str, str]] | 
         if fault.kind == "429_json_bare":
             return 429, body, {}
         if fault.kind == "429_text":
-            return 429, f"Slow down, too many requests from this IP address.\nPlease retry again in {text} seconds.\n", {"Retry-After": text}
+            return (
+                429,
+                f"Slow down, too many requests from this IP address.\nPlease retry again in {text} seconds.\n",
+                {"Retry-After": text},
+            )
         if fault.kind == "429_text_bare":
             return 429, "Slow down, too Many Requests from this IP Address", {}
     return None
@@ -701,7 +739,7 @@ def _timestamp(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
@@ -869,4 +907,3 @@ def bind_parameters(text: str, values: dict[str, Any]) -> str:
         return _PARAM_MARKER.sub(lambda m: f"%({m.group(1)})s" if m.group(1) in values else m.group(0), escaped)
 
     return "".join(code(part) if kind == "code" else part.replace("%", "%%") for kind, part in _segments(text))
-

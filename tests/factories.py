@@ -17,7 +17,14 @@ from ledger.store import schema
 HEADER = ["source_key", "user_id", "action", "occurred_at", "quantity", "attributes"]
 
 
-def action_row(key: str, user: int = 1, action: str = "likes_received", when: str = "2024-05-01T12:00:00", quantity: int = 1, attributes: dict | None = None) -> list[str]:
+def action_row(
+    key: str,
+    user: int = 1,
+    action: str = "likes_received",
+    when: str = "2024-05-01T12:00:00",
+    quantity: int = 1,
+    attributes: dict | None = None,
+) -> list[str]:
     return [key, str(user), action, when, str(quantity), json.dumps(attributes) if attributes else ""]
 
 

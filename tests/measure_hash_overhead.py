@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from unittest import mock
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from ledger import Ledger
 from ledger.store.engine import normalize_url
@@ -28,7 +28,7 @@ from ledger.store.journal import PendingBatch
 from tests.factories import csv_text, many_rows
 
 
-def _fresh(kind: str, folder: Path, postgres: str | None) -> tuple[str, object]:
+def _fresh(kind: str, folder: Path, postgres: str | None) -> tuple[str, tuple[Engine, str] | None]:
     if kind == "sqlite":
         return f"sqlite:///{folder / (uuid.uuid4().hex + '.db')}", None
     assert postgres
@@ -40,10 +40,10 @@ def _fresh(kind: str, folder: Path, postgres: str | None) -> tuple[str, object]:
     return url, (admin, name)
 
 
-def _drop(handle: object) -> None:
+def _drop(handle: tuple[Engine, str] | None) -> None:
     if handle is None:
         return
-    admin, name = handle  # type: ignore[misc]
+    admin, name = handle
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

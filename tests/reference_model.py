@@ -44,6 +44,7 @@ def price_bucket(rule: Rule | None, events: list[Action]) -> int:
         if not counts(rule, action):
             continue
         if rule.by is not None:
+            assert rule.by_attribute is not None  # a `by` rule names its attribute
             key = attribute_text(action.attributes.get(rule.by_attribute))
             total += rule.by_points.get(key, 0) * action.quantity if key is not None else 0
         else:

@@ -15,7 +15,7 @@ API_USERNAME = "system"
 
 
 @pytest.fixture(scope="session")
-def _forum_database_once(postgres_server) -> Iterator[ForumDatabase | None]:  # type: ignore[no-untyped-def]
+def _forum_database_once(postgres_server) -> Iterator[ForumDatabase | None]:
     if postgres_server is None:
         yield None
         return

@@ -71,8 +71,13 @@ def rehash_everything(book: Ledger) -> None:
                 if batch.first_seq <= event.seq <= batch.last_seq:
                     digest.update(event.canonical)
             header = batch_header_bytes(
-                batch.batch_id, batch.ledger, batch.kind, batch.origin, batch.recorded_at,
-                batch.first_seq, batch.event_count,
+                batch.batch_id,
+                batch.ledger,
+                batch.kind,
+                batch.origin,
+                batch.recorded_at,
+                batch.first_seq,
+                batch.event_count,
             )
             new_hash = chain_hash(prev, header, digest.digest())
             conn.execute(
@@ -88,4 +93,3 @@ def rehash_everything(book: Ledger) -> None:
             " AND new_quantity > old_quantity), 0), "
             "adjustment_total = COALESCE((SELECT SUM(ABS(points)) FROM adjustments WHERE ledger_id = number), 0)"
         )
-

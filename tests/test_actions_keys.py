@@ -5,6 +5,8 @@ key without the audit's columns."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from sqlalchemy import Connection, inspect
 
@@ -15,9 +17,9 @@ from tests.factories import migrate
 from tests.test_full_rebuild import ledger_with_likes
 
 
-def _keys_of_actions(conn: Connection) -> dict[str, list[str]]:
+def _keys_of_actions(conn: Connection) -> dict[str | None, Sequence[str | None]]:
     found = inspect(conn)
-    keys = {index["name"]: index["column_names"] for index in found.get_indexes("actions")}
+    keys: dict[str | None, Sequence[str | None]] = {index["name"]: index["column_names"] for index in found.get_indexes("actions")}
     keys.update({unique["name"]: unique["column_names"] for unique in found.get_unique_constraints("actions")})
     keys.pop("ix_actions_replay", None)
     return keys

@@ -13,7 +13,7 @@ from tests.factories import action_row, csv_text
 
 
 @pytest.fixture
-def recorded(book: Ledger, tmp_path, backend) -> Ledger:  # type: ignore[no-untyped-def]
+def recorded(book: Ledger, tmp_path, backend) -> Ledger:
     path = tmp_path / "a.csv"
     path.write_text(csv_text([action_row("a1", user=7, quantity=2), action_row("a2", user=8)]))
     book.ingest_file(str(path))

@@ -50,7 +50,7 @@ versions = st.builds(
 
 
 @st.composite
-def action_lists(draw) -> list[Action]:  # type: ignore[no-untyped-def]
+def action_lists(draw) -> list[Action]:
     return [
         Action(
             source_key=f"a{i}",
@@ -95,7 +95,10 @@ def expected_lines(events: list[Action], user: int, history: list[RecordedSchedu
             buckets[key] = line
         lines.append(line)
     running = itertools.accumulate(line[5] for line in lines)
-    return [(tuple(keys), quantity, count, effective_from, reason, points, total) for (keys, quantity, count, effective_from, reason, points), total in zip(lines, running)]
+    return [
+        (tuple(keys), quantity, count, effective_from, reason, points, total)
+        for (keys, quantity, count, effective_from, reason, points), total in zip(lines, running, strict=True)
+    ]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -184,7 +187,9 @@ def test_an_audit_reads_the_schedule_again_only_once_a_version_is_recorded(datab
         assert [line.running_total for line in auditor.audit(1)] == [2, 4, 6]
         assert schedule_reads() == 0
 
-        change = ScheduleVersion(effective_from=FIRST + timedelta(days=2), rules={"rating_received": Rule(by={"rating": {"5": 7}})}, reason="by rating")
+        change = ScheduleVersion(
+            effective_from=FIRST + timedelta(days=2), rules={"rating_received": Rule(by={"rating": {"5": 7}})}, reason="by rating"
+        )
         recorder.record_schedule([change], retroactive=True)
         assert [line.running_total for line in auditor.audit(1, to_day=FIRST + timedelta(days=1))] == [2, 4]
         assert schedule_reads() == 1
@@ -192,7 +197,9 @@ def test_an_audit_reads_the_schedule_again_only_once_a_version_is_recorded(datab
         assert [(line.reason, line.points, line.running_total) for line in lines] == [(None, 2, 2), (None, 2, 4), ("by rating", 7, 11)]
         assert schedule_reads() == 0
 
-        recorder.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"rating_received": Rule(value=3)}, reason="again")], retroactive=True)
+        recorder.record_schedule(
+            [ScheduleVersion(effective_from=FIRST, rules={"rating_received": Rule(value=3)}, reason="again")], retroactive=True
+        )
         assert [(line.reason, line.running_total) for line in auditor.audit(1)] == [("again", 3), ("again", 6), ("by rating", 13)]
         assert schedule_reads() == 1
         assert auditor.audit(1)[-1].running_total == 13
@@ -207,18 +214,23 @@ def test_audit_plan_is_prepared_once_per_connection(book: Ledger) -> None:
     """PostgreSQL plans the audit once per pooled connection (ledger.store.engine.server_prepared)
     and reuses the plan; afterwards the engine's own setting, no automatic preparation, holds."""
     book.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"posts_read": Rule(value=1, per=2)})], retroactive=True)
-    book.record_actions([Action(source_key=f"r{i}", user_id=1, action="posts_read", occurred_at=datetime.combine(FIRST, time(i))) for i in range(5)])
+    book.record_actions(
+        [Action(source_key=f"r{i}", user_id=1, action="posts_read", occurred_at=datetime.combine(FIRST, time(i))) for i in range(5)]
+    )
     audits = [book.audit(1) for _ in range(3)]
     assert audits[0] == audits[1] == audits[2] and audits[0][0].points == 2
     with book.engine.connect() as conn:
         prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
         assert sum("ORDER BY a.day, a.occurred_at, a.seq" in text for text in prepared) == 1
-        assert conn.connection.driver_connection.prepare_threshold is None
+        driver = conn.connection.driver_connection
+        assert driver is not None and driver.prepare_threshold is None
         assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
         assert len(conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()) == len(prepared)
 
 
-def test_a_version_recorded_between_the_audits_two_reads_prices_its_lines(book: Ledger, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_version_recorded_between_the_audits_two_reads_prices_its_lines(
+    book: Ledger, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The audit reads the schedule, then the lines. On PostgreSQL each read has a snapshot of
     its own, so lines may name a version recorded in between, here one with a `by` rule where
     the schedule read had none: the audit reads both again in one snapshot and prices the
@@ -230,7 +242,7 @@ def test_a_version_recorded_between_the_audits_two_reads_prices_its_lines(book: 
     ])  # fmt: skip
     change = ScheduleVersion(effective_from=FIRST, rules={"rating_received": Rule(by={"rating": {"5": 7}})}, reason="meanwhile")
     read_schedule = Schedule.__init__
-    schedules_read = []
+    schedules_read: list[bool] = []
 
     def record_a_version_after_the_first_read(self: Schedule, rows: list) -> None:
         read_schedule(self, rows)
@@ -242,7 +254,11 @@ def test_a_version_recorded_between_the_audits_two_reads_prices_its_lines(book: 
     lines = book.audit(1)
     if backend == "postgresql":
         assert schedules_read == [False, True]
-        assert [(line.reason, line.points, line.running_total) for line in lines] == [("meanwhile", 7, 7), ("meanwhile", 7, 14), ("meanwhile", 7, 21)]
+        assert [(line.reason, line.points, line.running_total) for line in lines] == [
+            ("meanwhile", 7, 7),
+            ("meanwhile", 7, 14),
+            ("meanwhile", 7, 21),
+        ]
     else:
         assert schedules_read == [False]
         assert [(line.reason, line.points, line.running_total) for line in lines] == [(None, 2, 2), (None, 2, 4), (None, 2, 6)]
@@ -256,7 +272,12 @@ def test_the_audit_reads_a_users_actions_from_the_index_alone(book: Ledger, back
     missing it would be an index scan. Without `by` rules the rows come off the index in the
     audit's order (migration 0010): nothing is sorted."""
     book.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"likes_received": Rule(value=2)})], retroactive=True)
-    book.record_actions([Action(source_key=f"p{i}", user_id=1 + i % 3, action="likes_received", occurred_at=datetime.combine(FIRST, time(i))) for i in range(12)])
+    book.record_actions(
+        [
+            Action(source_key=f"p{i}", user_id=1 + i % 3, action="likes_received", occurred_at=datetime.combine(FIRST, time(i)))
+            for i in range(12)
+        ]
+    )
     assert [line.running_total for line in book.audit(1)] == [2, 4, 6, 8]
     params = {"ledger": "default", "user_id": 1, "from_day": "0001-01-01", "to_day": "9999-12-31"}
     plans = {}
@@ -267,7 +288,9 @@ def test_the_audit_reads_a_users_actions_from_the_index_alone(book: Ledger, back
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
             for by_points in (False, True):
-                plans[by_points] = "\n".join(conn.execute(sql_text("EXPLAIN " + audit_statement(backend, by_points).text), params).scalars())
+                plans[by_points] = "\n".join(
+                    conn.execute(sql_text("EXPLAIN " + audit_statement(backend, by_points).text), params).scalars()
+                )
         for plan in plans.values():
             assert "Index Only Scan using ix_actions_user_history on actions" in plan
             assert "Index Scan using ix_actions_user_history" not in plan
@@ -275,7 +298,9 @@ def test_the_audit_reads_a_users_actions_from_the_index_alone(book: Ledger, back
     else:
         with book.engine.connect() as conn:
             for by_points in (False, True):
-                plans[by_points] = "\n".join(row[-1] for row in conn.execute(sql_text("EXPLAIN QUERY PLAN " + audit_statement(backend, by_points).text), params))
+                plans[by_points] = "\n".join(
+                    row[-1] for row in conn.execute(sql_text("EXPLAIN QUERY PLAN " + audit_statement(backend, by_points).text), params)
+                )
         for plan in plans.values():
             assert "USING COVERING INDEX ix_actions_user_history" in plan
         assert "TEMP B-TREE" not in plans[False]

@@ -29,7 +29,7 @@ EXAMPLES = settings(
 )
 
 # Text a spreadsheet would run as a formula: must be stored as given, never interpreted.
-FORMULAS = ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "=HYPERLINK(\"http://x\")"]
+FORMULAS = ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", '=HYPERLINK("http://x")']
 # Readable text with the characters that stress CSV and canonical spelling: quotes, commas,
 # tabs and newlines inside, backslashes, non-ASCII. No surrounding space (values are trimmed).
 INNER = st.text(
@@ -38,7 +38,9 @@ INNER = st.text(
 )
 EDGE = st.characters(codec="utf-8", exclude_categories=["Cs", "Cc", "Zs", "Zl", "Zp"])
 NAME = st.builds(lambda a, b, c: a + b + c, EDGE, INNER, EDGE).filter(lambda t: t == t.strip()) | st.sampled_from(FORMULAS)
-ZONES = st.sampled_from([None, UTC, timezone(timedelta(hours=-11)), timezone(timedelta(hours=5, minutes=45)), timezone(timedelta(hours=14))])
+ZONES = st.sampled_from(
+    [None, UTC, timezone(timedelta(hours=-11)), timezone(timedelta(hours=5, minutes=45)), timezone(timedelta(hours=14))]
+)
 MOMENT = st.builds(
     lambda naive, zone: naive.replace(tzinfo=zone),
     st.datetimes(min_value=datetime(1950, 1, 1), max_value=datetime(2100, 1, 1)),
@@ -78,8 +80,17 @@ FAULTS = {
     # Any text of 1 to 200 characters is a user key ("abc", "1.5", 10**40 included).
     "user_id": ["", "   ", "u" * 201, "nul\x00user"],
     "quantity": ["-1", str(MAX_QUANTITY + 1), "x", "2.5", -7, 10**30],
-    "occurred_at": ["2024-02-30", "2024-13-01T00:00:00", "2024-01-01T00:00:00+25:00", "2024-01-01T25:00:00",
-                    "yesterday", "", "2024-01-01T00:00:00 Europe/Paris", "20240101.5", 1704067200],
+    "occurred_at": [
+        "2024-02-30",
+        "2024-13-01T00:00:00",
+        "2024-01-01T00:00:00+25:00",
+        "2024-01-01T25:00:00",
+        "yesterday",
+        "",
+        "2024-01-01T00:00:00 Europe/Paris",
+        "20240101.5",
+        1704067200,
+    ],
     "source_key": ["", "k" * 201, "nul\x00key"],
     "action": ["", "a" * 101],
     "attributes": ["[1]", "{bad", '{"x": NaN}', '"text"', 5],
@@ -155,8 +166,9 @@ def _other_user(user: Any) -> int:
 def stored_actions(book: Ledger, ledger: str) -> list[tuple]:
     with book.engine.connect() as conn:
         rows = conn.execute(
-            select(actions.c.source_key, actions.c.user_id, actions.c.action, actions.c.occurred_at,
-                   actions.c.quantity, actions.c.attributes)
+            select(
+                actions.c.source_key, actions.c.user_id, actions.c.action, actions.c.occurred_at, actions.c.quantity, actions.c.attributes
+            )
             .where(actions.c.ledger == ledger)
             .order_by(actions.c.seq)
         ).all()
@@ -190,9 +202,18 @@ def test_generated_action_files(book: Ledger, cli, tmp_path: Path, generated: Ac
 
 # -- schedule documents --------------------------------------------------------------------------
 
-RULE_FAULTS = [{"value": "six"}, {"value": 1.5}, {"value": 10**30}, {"value": MAX_POINT_VALUE + 1}, {"value": 1, "per": 0},
-               {"value": 1, "per": -4}, {"by": {"a": {"1": 1}, "b": {"2": 2}}}, {"by": {"r": {"1": "x"}}},
-               {"value": 1, "per": 2, "by": {"r": {"1": 1}}}, "lots"]
+RULE_FAULTS = [
+    {"value": "six"},
+    {"value": 1.5},
+    {"value": 10**30},
+    {"value": MAX_POINT_VALUE + 1},
+    {"value": 1, "per": 0},
+    {"value": 1, "per": -4},
+    {"by": {"a": {"1": 1}, "b": {"2": 2}}},
+    {"by": {"r": {"1": "x"}}},
+    {"value": 1, "per": 2, "by": {"r": {"1": 1}}},
+    "lots",
+]
 DAY_FAULTS = ["2024-02-30", "2024-13-01", "yesterday", "", 20240101, 86400, "2024-01-01T00:00:00+25:00"]
 
 
@@ -201,12 +222,13 @@ def schedule_documents(draw: st.DrawFn) -> tuple[bytes, bool]:
     versions = []
     refused = False
     for index in range(draw(st.integers(1, 3))):
-        rules = {
-            draw(NAME): draw(st.integers(-MAX_POINT_VALUE, MAX_POINT_VALUE))
-            for _ in range(draw(st.integers(0, 3)))
+        rules = {draw(NAME): draw(st.integers(-MAX_POINT_VALUE, MAX_POINT_VALUE)) for _ in range(draw(st.integers(0, 3)))}
+        version: dict[str, Any] = {
+            "effective_from": f"20{10 + index:02d}-0{draw(st.integers(1, 9))}-1{draw(st.integers(0, 9))}",
+            "rules": rules,
+            "reason": draw(NAME),
+            "author": draw(st.sampled_from(FORMULAS)),
         }
-        version: dict[str, Any] = {"effective_from": f"20{10 + index:02d}-0{draw(st.integers(1, 9))}-1{draw(st.integers(0, 9))}",
-                                   "rules": rules, "reason": draw(NAME), "author": draw(st.sampled_from(FORMULAS))}
         if draw(st.integers(0, 3)) == 0:
             refused = True
             if draw(st.booleans()):
@@ -231,9 +253,7 @@ def test_generated_schedule_documents(book: Ledger, cli, tmp_path: Path, generat
     result = cli("--ledger", ledger, "schedule", "import", str(path), "--retroactive", ok=False)
     event("refused" if refused else "imported")
     with book.engine.connect() as conn:
-        written = conn.execute(
-            select(func.count()).select_from(schedule_versions).where(schedule_versions.c.ledger == ledger)
-        ).scalar_one()
+        written = conn.execute(select(func.count()).select_from(schedule_versions).where(schedule_versions.c.ledger == ledger)).scalar_one()
     if refused:
         assert_clean_refusal(result)
         assert written == 0

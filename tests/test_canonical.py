@@ -29,6 +29,4 @@ def test_text_fields_read_back_exactly(fields: list[str]) -> None:
 
 def test_spelling_of_other_types() -> None:
     fields = [None, True, False, 42, -7, datetime(2024, 5, 1, 12, 0), date(2024, 5, 1), "\\N"]
-    assert event_bytes("kind", *fields) == (
-        b"kind\t\\N\tt\tf\t42\t-7\t2024-05-01 12:00:00.000000\t2024-05-01\t\\\\N\n"
-    )
+    assert event_bytes("kind", *fields) == (b"kind\t\\N\tt\tf\t42\t-7\t2024-05-01 12:00:00.000000\t2024-05-01\t\\\\N\n")

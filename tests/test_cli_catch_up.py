@@ -113,7 +113,8 @@ def test_the_ingest_bar_moves_during_a_re_ingest(cli, tmp_path: Path, monkeypatc
     positions: list[float] = []
     original = rich.progress.Progress.update
     monkeypatch.setattr(
-        rich.progress.Progress, "update",
+        rich.progress.Progress,
+        "update",
         lambda self, task, **kw: (positions.append(kw["completed"]) if "completed" in kw else None, original(self, task, **kw))[1],
     )
     path = tmp_path / "actions.csv"

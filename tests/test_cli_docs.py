@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from cli.app import app
 
 
-def all_commands(group=None, path=()):  # type: ignore[no-untyped-def]
+def all_commands(group=None, path=()):
     """(path, command) for every command and group below `group`, groups included."""
     group = group or get_command(app)
     for name, command in group.commands.items():

@@ -54,7 +54,10 @@ def test_library_errors_name_parameters(book: Ledger) -> None:
 
 def test_the_cli_shows_the_options(book: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
     book.record_actions([Action(source_key="a", user_id=1, action="x", occurred_at=datetime(2024, 1, 5))])
-    assert as_flags("`from_day` 2024-02-01 is after `to_day` 2024-01-01; `by` stays") == "--from 2024-02-01 is after --to 2024-01-01; `by` stays"
+    assert (
+        as_flags("`from_day` 2024-02-01 is after `to_day` 2024-01-01; `by` stays")
+        == "--from 2024-02-01 is after --to 2024-01-01; `by` stays"
+    )
     result = cli("leaderboard", "--from", "2024-02-01", "--to", "2024-01-01", ok=False)
     assert result.exit_code == 1 and "--from/--to: --from 2024-02-01 is after --to 2024-01-01" in result.stderr
     assert "`" not in result.stderr

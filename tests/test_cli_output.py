@@ -22,13 +22,13 @@ ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
 @pytest.fixture
-def example(cli):  # type: ignore[no-untyped-def]
+def example(cli):
     cli("ingest", str(EXAMPLES / "actions.csv"))
     cli("schedule", "import", str(EXAMPLES / "schedule.yaml"), "--retroactive")
     return cli
 
 
-def test_audit_json_is_typed(example) -> None:  # type: ignore[no-untyped-def]
+def test_audit_json_is_typed(example) -> None:
     everything = json.loads(example("audit", "7", "--format", "json").stdout)
     # The example schedule has a level curve: the audit ends with the level reached.
     assert everything[-1]["kind"] == "level" and everything[-1]["total"] == everything[-2]["total"]
@@ -46,19 +46,19 @@ def test_audit_json_is_typed(example) -> None:  # type: ignore[no-untyped-def]
     assert lines[1]["quantity"] == 230 and lines[-1]["total"] == 54
 
 
-def test_audit_csv_carries_zoned_times_and_attribute_objects(example) -> None:  # type: ignore[no-untyped-def]
+def test_audit_csv_carries_zoned_times_and_attribute_objects(example) -> None:
     rows = list(csv.DictReader(io.StringIO(example("audit", "7", "--format", "csv").stdout)))
     assert all(ISO_UTC.fullmatch(row["when"]) for row in rows)
     assert json.loads(rows[2]["attributes"]) == {"rating": 4}
 
 
-def test_audit_table_shows_times_with_their_zone(example) -> None:  # type: ignore[no-untyped-def]
+def test_audit_table_shows_times_with_their_zone(example) -> None:
     out = example("audit", "42").stdout
     assert "2024-05-15" in out and "16:40:00" in out and "UTC" in out
 
 
 @pytest.mark.parametrize("width", [50, 80, 120, 200])
-def test_tables_fit_the_terminal_without_breaking_words(example, monkeypatch: pytest.MonkeyPatch, width: int) -> None:  # type: ignore[no-untyped-def]
+def test_tables_fit_the_terminal_without_breaking_words(example, monkeypatch: pytest.MonkeyPatch, width: int) -> None:
     monkeypatch.setenv("COLUMNS", str(width))
     result = example("audit", "7")
     lines = result.stdout.splitlines()
@@ -77,7 +77,7 @@ def test_tables_fit_the_terminal_without_breaking_words(example, monkeypatch: py
     st.lists(st.tuples(st.integers(1, 40), st.integers(0, 60)), min_size=1, max_size=12),
     st.integers(20, 250),
 )
-def test_column_widths_never_go_below_a_word_and_fit_when_they_can(columns, width) -> None:  # type: ignore[no-untyped-def]
+def test_column_widths_never_go_below_a_word_and_fit_when_they_can(columns, width) -> None:
     needed = {f"c{i}": need for i, (need, _) in enumerate(columns)}
     natural = {f"c{i}": need + extra for i, (need, extra) in enumerate(columns)}
     widths = column_widths(needed, natural, width)
@@ -88,7 +88,7 @@ def test_column_widths_never_go_below_a_word_and_fit_when_they_can(columns, widt
         assert widths == natural
 
 
-def test_leaderboard_says_which_period_and_days(example) -> None:  # type: ignore[no-untyped-def]
+def test_leaderboard_says_which_period_and_days(example) -> None:
     table = example("leaderboard", "--period", "month", "--at", "2024-05-15").stdout
     assert "month 2024-05-01 to 2024-05-31 (UTC days)" in table
     week = example("leaderboard", "--period", "week", "--at", "2024-05-15").stdout
@@ -108,7 +108,7 @@ def test_leaderboard_says_which_period_and_days(example) -> None:  # type: ignor
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_the_demo_fits_an_80_column_terminal(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_fits_an_80_column_terminal(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     out = cli("demo", "--users", "40").stdout
     tables = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
@@ -117,7 +117,7 @@ def test_the_demo_fits_an_80_column_terminal(cli, monkeypatch: pytest.MonkeyPatc
     assert "likes_received" in table_words and "UTC" in table_words
 
 
-def test_a_table_without_optional_columns_drops_from_the_right(example, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_table_without_optional_columns_drops_from_the_right(example, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     result = example("schedule", "history")
     lines = result.stdout.splitlines()

@@ -22,7 +22,7 @@ def bad_file(tmp_path: Path, count: int) -> Path:
     return path
 
 
-def test_a_binary_file_is_one_clean_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_binary_file_is_one_clean_line(cli, tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 40)
     result = cli("ingest", str(path), ok=False)
@@ -35,14 +35,14 @@ def test_a_binary_file_is_one_clean_line(cli, tmp_path: Path) -> None:  # type: 
     assert result.stdout == ""
 
 
-def test_a_utf16_file_is_named_as_such(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_utf16_file_is_named_as_such(cli, tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes(csv_text([action_row("a")]).encode("utf-16"))
     result = cli("ingest", str(path), ok=False)
     assert "UTF-16" in result.stderr and len(result.stderr.splitlines()) == 2
 
 
-def test_binary_on_standard_input_too(cli) -> None:  # type: ignore[no-untyped-def]
+def test_binary_on_standard_input_too(cli) -> None:
     result = cli("ingest", "-", input=b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ok=False)
     assert result.exit_code == 1 and "not a text file" in result.stderr
     assert "\x00" not in result.stderr and "\x1a" not in result.stderr
@@ -50,7 +50,7 @@ def test_binary_on_standard_input_too(cli) -> None:  # type: ignore[no-untyped-d
 
 # The file is refused before anything is stored: one backend is enough for the big one.
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_many_bad_rows_print_the_first_problems_and_a_count(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_many_bad_rows_print_the_first_problems_and_a_count(cli, tmp_path: Path) -> None:
     path = bad_file(tmp_path, BAD_ROWS)
     result = cli("ingest", str(path), ok=False)
     lines = result.stderr.splitlines()
@@ -67,19 +67,19 @@ def test_many_bad_rows_print_the_first_problems_and_a_count(cli, tmp_path: Path)
     assert len(written) == BAD_ROWS and written[-1].startswith(f"{path}:{BAD_ROWS + 1}: occurred_at")
 
 
-def test_all_problems_when_asked(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_all_problems_when_asked(cli, tmp_path: Path) -> None:
     path = bad_file(tmp_path, 50)
     result = cli("ingest", str(path), "--all-problems", ok=False)
     assert len(result.stderr.splitlines()) == 51
     assert "more problem" not in result.stderr
 
 
-def test_a_few_problems_are_all_shown(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_few_problems_are_all_shown(cli, tmp_path: Path) -> None:
     result = cli("ingest", str(bad_file(tmp_path, PROBLEMS_SHOWN)), ok=False)
     assert len(result.stderr.splitlines()) == PROBLEMS_SHOWN + 1
 
 
-def test_stray_bytes_in_a_text_file_are_shown_escaped(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_stray_bytes_in_a_text_file_are_shown_escaped(cli, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     header = "source_key,user_id,action,occurred_at\n"
     path.write_bytes(header.encode() + b"k1,1,caf\xe9\x1b[31m,2024-05-01\n")
@@ -98,7 +98,7 @@ def test_safe_text_is_printable(text: str) -> None:
         assert shown == text
 
 
-def test_the_count_names_the_options_only_where_the_command_has_them(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_count_names_the_options_only_where_the_command_has_them(capsys) -> None:
     from ledger.errors import InputProblem, InvalidInput
 
     error = InvalidInput([InputProblem("doc.yaml", n, "value", "bad") for n in range(1, 31)], what="schedule import")

@@ -45,7 +45,9 @@ def test_four_writers_ingesting_overlapping_batches(book: Ledger, database_url: 
     for child in children:
         stdout, stderr = child.communicate(timeout=600)
         assert child.returncode == 0, stderr
-        new += int(re.match(r"(\d+) new", stdout).group(1))  # type: ignore[union-attr]
+        counted = re.match(r"(\d+) new", stdout)
+        assert counted is not None, stdout
+        new += int(counted.group(1))
     with book.engine.connect() as conn:
         events = conn.execute(select(func.count()).select_from(actions)).scalar_one()
         keys = conn.execute(select(func.count(actions.c.source_key.distinct()))).scalar_one()
@@ -66,13 +68,14 @@ RECALC_LOOP = (
 def consistent_projections(book: Ledger) -> list[tuple]:
     """The projections in one snapshot, after checking each user's total is the sum of their days."""
     with read_transaction(book.engine) as conn:
-        daily = conn.execute(select(daily_scores.c.user_id, daily_scores.c.day, daily_scores.c.points)
-                             .order_by(daily_scores.c.user_id, daily_scores.c.day)).all()
+        daily = conn.execute(
+            select(daily_scores.c.user_id, daily_scores.c.day, daily_scores.c.points).order_by(daily_scores.c.user_id, daily_scores.c.day)
+        ).all()
         totals = dict(conn.execute(select(user_totals.c.user_id, user_totals.c.points)).all())
     sums: dict[int, int] = {}
     for user, _, points in daily:
         sums[user] = sums.get(user, 0) + points
-    assert {user: points for user, points in sums.items()} == totals
+    assert sums == totals
     return [tuple(row) for row in daily]
 
 

@@ -18,18 +18,22 @@ LAUNCH = ScheduleVersion(
     effective_from=date(2024, 1, 1),
     rules={"post": Rule(value=5), "read": Rule(value=1, per=100, min_quantity=5), "rating": Rule(by={"stars": {"4": 40, "5": 50}})},
 )
-LATER = ScheduleVersion(effective_from=date(2024, 3, 1), rules={"post": Rule(value=50), "read": Rule(value=1, per=100), "rating": Rule(value=0)})
+LATER = ScheduleVersion(
+    effective_from=date(2024, 3, 1), rules={"post": Rule(value=50), "read": Rule(value=1, per=100), "rating": Rule(value=0)}
+)
 
 
 def seeded(book: Ledger) -> Ledger:
     book.record_schedule([LAUNCH], retroactive=True)
-    book.record_actions([
-        Action(source_key="p1", user_id=1, action="post", occurred_at="2024-02-01T10:00"),
-        Action(source_key="p2", user_id=1, action="post", occurred_at="2024-02-02T10:00"),
-        Action(source_key="r1", user_id=2, action="read", occurred_at="2024-02-01T10:00", quantity=150),
-        Action(source_key="r2", user_id=2, action="read", occurred_at="2024-02-01T11:00", quantity=60),
-        Action(source_key="s1", user_id=3, action="rating", occurred_at="2024-02-01T10:00", attributes={"stars": 5}),
-    ])
+    book.record_actions(
+        [
+            Action(source_key="p1", user_id=1, action="post", occurred_at="2024-02-01T10:00"),
+            Action(source_key="p2", user_id=1, action="post", occurred_at="2024-02-02T10:00"),
+            Action(source_key="r1", user_id=2, action="read", occurred_at="2024-02-01T10:00", quantity=150),
+            Action(source_key="r2", user_id=2, action="read", occurred_at="2024-02-01T11:00", quantity=60),
+            Action(source_key="s1", user_id=3, action="rating", occurred_at="2024-02-01T10:00", attributes={"stars": 5}),
+        ]
+    )
     book.recalc()
     return book
 
@@ -165,7 +169,7 @@ def test_corrections_are_append_only_and_verify_sees_tampering(book: Ledger, tab
         book.verify()
 
 
-def test_the_correction_commands(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_correction_commands(cli, tmp_path) -> None:
     book = seeded(Ledger.open(cli.database_url))
     assert "1 retracted" in cli("retract", "p1", "--at", "2024-03-01T09:00", "--reason", "spam").stdout
     refused = cli("retract", "p1", ok=False)
@@ -189,7 +193,7 @@ def test_the_correction_commands(cli, tmp_path) -> None:  # type: ignore[no-unty
     book.close()
 
 
-def test_an_action_file_retracts_and_amends_with_its_correction_columns(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_action_file_retracts_and_amends_with_its_correction_columns(cli, tmp_path) -> None:
     book = seeded(Ledger.open(cli.database_url))
     header = "source_key,user_id,action,occurred_at,quantity,attributes,retracted_at,amended_at\n"
     corrections = tmp_path / "corrections.csv"

@@ -85,7 +85,7 @@ def _apply(ledger: Ledger, model: Model, index: int, step: tuple, key=_same) -> 
         key = keys[step[1] % len(keys)]
         at = _moment(step[2], index)
         if kind == "retract":
-            correction = Retraction(source_key=key, at=at)
+            correction: Retraction | Reinstatement | Amendment = Retraction(source_key=key, at=at)
         elif kind == "reinstate":
             correction = Reinstatement(source_key=key, at=at)
         else:
@@ -96,12 +96,21 @@ def _apply(ledger: Ledger, model: Model, index: int, step: tuple, key=_same) -> 
             return
         if written.new:
             quantity = step[3] if kind == "amend" else None
-            model.corrections.append(({"retract": "retraction", "reinstate": "reinstatement", "amend": "amendment"}[kind],
-                                      key, at.date(), quantity, step[4] if kind == "amend" else None))
+            model.corrections.append(
+                (
+                    {"retract": "retraction", "reinstate": "reinstatement", "amend": "amendment"}[kind],
+                    key,
+                    at.date(),
+                    quantity,
+                    step[4] if kind == "amend" else None,
+                )
+            )
     elif kind == "adjust":
         _, user, offset, points, adjustment_kind = step
         day = FIRST + timedelta(days=offset)
-        ledger.record_adjustments([Adjustment(key=f"j{index}", user_id=key(user), points=points, on=day, reason="test", kind=adjustment_kind)])
+        ledger.record_adjustments(
+            [Adjustment(key=f"j{index}", user_id=key(user), points=points, on=day, reason="test", kind=adjustment_kind)]
+        )
         model.adjustments.append((user, day, points, adjustment_kind))
     elif kind == "merge":
         try:

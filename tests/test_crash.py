@@ -55,6 +55,7 @@ def writer_active(book: Ledger, lock_key: int = JOURNAL_LOCK_KEY) -> bool:
                     {"key": lock_key},
                 ).scalar_one()
             )
+    assert book.engine.url.database is not None
     probe = sqlite3.connect(book.engine.url.database, timeout=0, isolation_level=None)
     try:
         probe.execute("BEGIN IMMEDIATE")
@@ -66,9 +67,7 @@ def writer_active(book: Ledger, lock_key: int = JOURNAL_LOCK_KEY) -> bool:
         probe.close()
 
 
-def kill_while_writing(
-    book: Ledger, child: subprocess.Popen[str], delay: float, lock_key: int = JOURNAL_LOCK_KEY
-) -> bool:
+def kill_while_writing(book: Ledger, child: subprocess.Popen[str], delay: float, lock_key: int = JOURNAL_LOCK_KEY) -> bool:
     """SIGKILL `child` `delay` seconds after it takes `lock_key`. False if it ended first."""
     while not writer_active(book, lock_key):
         if child.poll() is not None:
@@ -93,7 +92,7 @@ def lock_hold_time(book: Ledger, child: subprocess.Popen[str], lock_key: int = J
     return max(0.01, held)
 
 
-def test_ingest_killed_at_random_points(book: Ledger, database_url: str, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_ingest_killed_at_random_points(book: Ledger, database_url: str, tmp_path: Path, cli) -> None:
     rng = random.Random(SEED)
     files = []
     for trial in range(TRIALS + 1):
@@ -200,15 +199,23 @@ class PostgresControl:
         if shutil.which("pg_ctlcluster"):
             subprocess.run(
                 ["pg_ctlcluster", "--skip-systemctl-redirect", str(self.major), Path(self.data_dir).name, "start"],
-                capture_output=True, timeout=60,
+                capture_output=True,
+                timeout=60,
             )
         else:
             self._as_postgres(
-                str(self.bin / "pg_ctl"), "-D", self.data_dir, "-o", f"'-c config_file={self.config_file}'",
-                "-l", "/tmp/scoreledger-test-postgres.log", "-w", "start",
+                str(self.bin / "pg_ctl"),
+                "-D",
+                self.data_dir,
+                "-o",
+                f"'-c config_file={self.config_file}'",
+                "-l",
+                "/tmp/scoreledger-test-postgres.log",
+                "-w",
+                "start",
             )
 
-    def bring_back(self, server, url) -> None:  # type: ignore[no-untyped-def]
+    def bring_back(self, server, url) -> None:
         """Start the server again and wait until it answers: other suites share it."""
         self.start()
         self.wait_ready(url.host or "127.0.0.1", url.port or 5432)
@@ -217,16 +224,14 @@ class PostgresControl:
     def wait_ready(self, host: str, port: int) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            ready = subprocess.run(
-                [str(self.bin / "pg_isready"), "-h", host, "-p", str(port), "-q"], capture_output=True
-            )
+            ready = subprocess.run([str(self.bin / "pg_isready"), "-h", host, "-p", str(port), "-q"], capture_output=True)
             if ready.returncode == 0:
                 return
             time.sleep(0.2)
         pytest.fail("PostgreSQL did not come back within 60 s")
 
 
-def copy_in_progress(admin, database: str) -> bool:  # type: ignore[no-untyped-def]
+def copy_in_progress(admin, database: str) -> bool:
     with admin.connect() as conn:
         return bool(
             conn.exec_driver_sql(
@@ -238,12 +243,13 @@ def copy_in_progress(admin, database: str) -> bool:  # type: ignore[no-untyped-d
 
 @pytest.mark.stops_server
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
+def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path: Path, request) -> None:
     server = request.getfixturevalue("postgres_server")
     control = PostgresControl(server.admin_url)
     path = tmp_path / "big.csv"
     path.write_text(csv_text(many_rows(200_000)))
     url = book.engine.url
+    assert url.database is not None
     child = start(database_url, "ingest", str(path))
     try:
         deadline = time.monotonic() + 60
@@ -274,7 +280,7 @@ def test_postgres_stopped_during_copy(book: Ledger, database_url: str, tmp_path:
 
 @pytest.mark.stops_server
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_a_server_crash_empties_the_projections_and_the_next_read_rebuilds_them(book: Ledger, request) -> None:  # type: ignore[no-untyped-def]
+def test_a_server_crash_empties_the_projections_and_the_next_read_rebuilds_them(book: Ledger, request) -> None:
     """The projections are UNLOGGED (migration 0009): crash recovery empties them, and
     projection_state with them, so the ledger knows it has projected nothing."""
     server = request.getfixturevalue("postgres_server")

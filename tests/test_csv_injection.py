@@ -10,7 +10,7 @@ from datetime import date
 from ledger import Ledger, Rule, ScheduleVersion
 from ledger.spreadsheet import FORMULA_START, neutralise, restore
 
-HOSTILE = ["=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "-1+2", "@SUM(A1)", "'quoted", "\tTAB", "plain"]
+HOSTILE = ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "-1+2", "@SUM(A1)", "'quoted", "\tTAB", "plain"]
 
 
 def hostile_versions() -> list[ScheduleVersion]:
@@ -32,7 +32,7 @@ def test_neutralise_is_reversible() -> None:
         assert not neutralise(text).startswith(FORMULA_START)
 
 
-def test_schedule_csv_export_is_inert_and_reimports_identically(book: Ledger, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_schedule_csv_export_is_inert_and_reimports_identically(book: Ledger, cli, tmp_path) -> None:
     book.record_schedule(hostile_versions(), retroactive=True)
     exported = cli("schedule", "export", "--format", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(exported)))
@@ -48,7 +48,7 @@ def test_schedule_csv_export_is_inert_and_reimports_identically(book: Ledger, cl
     assert copied == original
 
 
-def test_listings_as_csv_are_inert(book: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_listings_as_csv_are_inert(book: Ledger, cli) -> None:
     book.record_schedule(hostile_versions(), retroactive=True)
     listing = cli("schedule", "history", "--format", "csv").stdout
     for row in csv.reader(io.StringIO(listing)):

@@ -36,7 +36,7 @@ def test_the_share_before_a_day_never_falls_as_the_day_moves_on(common: dict, bo
     assert 0.0 <= earlier <= later <= 1.0 + 1e-9
 
 
-def test_a_growing_community_is_cut_where_its_actions_split_evenly(book: Ledger, backend: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_growing_community_is_cut_where_its_actions_split_evenly(book: Ledger, backend: str, monkeypatch) -> None:
     """Activity grows twenty-fold over two years, so the latest days are the planner's most
     common values and the histogram holds only the rest: a cut by the histogram alone would
     fall a quarter early."""

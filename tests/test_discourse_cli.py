@@ -56,7 +56,10 @@ def _off_board(forum: Forum) -> list[tuple[int]]:
 def test_dry_run_writes_nothing(g2_forum: Forum, cli: Cli) -> None:
     cli("init")
     result = cli("discourse", "import", "--dsn", g2_forum.url, "--dry-run", "--format", "csv")
-    assert result.stdout.splitlines()[0] == "action,found,would_be_added,would_be_retracted,would_be_reinstated,would_be_amended,would_be_merged,note"
+    assert (
+        result.stdout.splitlines()[0]
+        == "action,found,would_be_added,would_be_retracted,would_be_reinstated,would_be_amended,would_be_merged,note"
+    )
     assert ledger_totals(Ledger.open(cli.database_url)) == {}
 
 
@@ -82,7 +85,7 @@ def test_schedule_history_shows_and_records_dated_changes(cli: Cli) -> None:
         assert "recorded 0 version(s), 3 already recorded" in again.stderr
 
 
-def test_defaults_is_a_schedule_document_the_ledger_reads(cli: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_defaults_is_a_schedule_document_the_ledger_reads(cli: Cli, tmp_path) -> None:
     document = cli("discourse", "defaults").stdout
     [version] = yaml.safe_load(document)["versions"]
     assert version["rules"]["solution"] == {"value": 10}
@@ -104,7 +107,7 @@ def test_bad_input_is_one_clear_line(cli: Cli) -> None:
     assert result.exit_code == 1
 
 
-def test_users_and_the_off_board_list_are_written(g2_forum: Forum, cli: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_users_and_the_off_board_list_are_written(g2_forum: Forum, cli: Cli, tmp_path) -> None:
     users, exclude = tmp_path / "users.csv", tmp_path / "exclude.txt"
     cli("init")
     cli("discourse", "import", "--dsn", g2_forum.url, "--users-file", str(users), "--exclude-file", str(exclude))
@@ -153,13 +156,15 @@ def test_a_solution_accepted_again_for_another_answer_is_retracted_and_added(cli
         cli("discourse", "import", "--dsn", forum.url)
         cli("discourse", "schedule-history", "--dsn", forum.url, "--apply")
         with forum.database.connect() as conn:
-            solved, old, new = conn.execute(
+            found = conn.execute(
                 "SELECT s.id, s.answer_post_id, p.id FROM discourse_solved_solved_topics s"
                 " JOIN topics t ON t.id = s.topic_id JOIN posts a ON a.id = s.answer_post_id JOIN posts p ON p.topic_id = t.id"
                 " WHERE t.deleted_at IS NULL AND t.archetype = 'regular' AND a.deleted_at IS NULL AND a.user_id <> t.user_id"
                 " AND p.id <> a.id AND p.deleted_at IS NULL AND p.user_id IS NOT NULL AND p.user_id <> t.user_id"
                 " ORDER BY s.id, p.id LIMIT 1"
             ).fetchone()
+            assert found is not None, "the forum has a solved topic with another reply"
+            solved, old, new = found
             conn.execute("UPDATE discourse_solved_solved_topics SET answer_post_id = %s, updated_at = now() WHERE id = %s", (new, solved))
         dry = cli("discourse", "import", "--dsn", forum.url, "--full", "--dry-run", "--format", "json")
         counts = {row["action"]: row for row in json.loads(dry.stdout)}["solution"]

@@ -8,8 +8,8 @@ import pytest
 
 from ledger.discourse.data_explorer import DataExplorerForum, iter_pages, iter_rows
 from ledger.discourse.forum import NEVER, PostgresForum
-from ledger.discourse.queries import load
 from ledger.discourse.http import DiscourseClient, ForumUnavailable, QueryFailed, RetryPolicy
+from ledger.discourse.queries import load
 from tests.discourse_standin import StandIn
 from tests.standin_fixtures import API_KEY, API_USERNAME, _forum_database_once, credentials, forum_database, standin  # noqa: F401
 
@@ -44,7 +44,14 @@ def test_every_row_once_in_key_order_in_few_calls(standin: StandIn) -> None:  # 
     client = DiscourseClient(standin.url, rate_per_minute=None)
     rows = list(iter_rows(client, 7, page_size=1000))
     assert [row["key"] for row in rows] == list(range(1, 2501))
-    assert rows[0] == {"key": 1, "user_id": 1, "date": "2025-01-02", "points": 1, "description": "row 1", "created_at": "2025-01-01T10:01:00.000Z"}
+    assert rows[0] == {
+        "key": 1,
+        "user_id": 1,
+        "date": "2025-01-02",
+        "points": 1,
+        "description": "row 1",
+        "created_at": "2025-01-01T10:01:00.000Z",
+    }
     assert len(standin.recorded("POST", RUN)) == 3  # 1000 + 1000 + 500: the short page ends it
 
 
@@ -105,7 +112,9 @@ def test_rows_read_as_text_still_page_by_key(forum_database, credentials: None) 
 def test_a_query_not_ordered_by_key_is_refused(standin: StandIn) -> None:  # noqa: F811
     fill(standin, 50)
     standin.add_query(8, EVENTS_BY_KEY.replace("ORDER BY e.id", "ORDER BY e.id DESC"))
-    standin.add_query(9, "-- [params]\n-- bigint :after = 0\n-- int :limit = 10\nSELECT id FROM gamification_score_events WHERE id > :after LIMIT :limit")
+    standin.add_query(
+        9, "-- [params]\n-- bigint :after = 0\n-- int :limit = 10\nSELECT id FROM gamification_score_events WHERE id > :after LIMIT :limit"
+    )
     client = DiscourseClient(standin.url, rate_per_minute=None)
     with pytest.raises(QueryFailed, match="keys do not rise"):
         list(iter_rows(client, 8, page_size=10))
@@ -130,10 +139,18 @@ def test_the_importers_forum_seam_runs_every_query_through_one_saved_query(crede
             assert source.run(load("forum_shape"), {})[0]["gamification_leaderboard_scores"] is True
             with PostgresForum(forum.url) as database:
                 for name in ("post_created", "users"):
-                    direct = database.run(load(name), {"after": -1000, "limit": 50, "changed_since": NEVER} if name != "users" else {"after": -1000, "limit": 50})
-                    hosted = source.run(load(name), {"after": -1000, "limit": 50, "changed_since": NEVER} if name != "users" else {"after": -1000, "limit": 50})
+                    direct = database.run(
+                        load(name),
+                        {"after": -1000, "limit": 50, "changed_since": NEVER} if name != "users" else {"after": -1000, "limit": 50},
+                    )
+                    hosted = source.run(
+                        load(name),
+                        {"after": -1000, "limit": 50, "changed_since": NEVER} if name != "users" else {"after": -1000, "limit": 50},
+                    )
                     assert [row["key"] for row in hosted] == [row["key"] for row in direct] and hosted
             assert {request.path for request in server.recorded("POST", RUN)} == {f"{RUN}11/run"}
             server.add_query(12, EVENTS_BY_KEY)
             with pytest.raises(QueryFailed, match="not scoreledger's"):
-                DataExplorerForum(DiscourseClient(server.url, rate_per_minute=None), 12).run(Named("score_events"), {"after": 0, "limit": 5})
+                DataExplorerForum(DiscourseClient(server.url, rate_per_minute=None), 12).run(
+                    Named("score_events"), {"after": 0, "limit": 5}
+                )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
@@ -46,7 +46,7 @@ class FakeClock:
         self.now += seconds
 
 
-def scripted(answers: list, clock: FakeClock, **options) -> tuple[DiscourseClient, list[httpx.Request]]:  # type: ignore[type-arg]
+def scripted(answers: list, clock: FakeClock, **options) -> tuple[DiscourseClient, list[httpx.Request]]:
     """A client whose requests get `answers` in turn (a Response, or an exception to raise)."""
     seen: list[httpx.Request] = []
 
@@ -153,8 +153,12 @@ def test_429_in_plain_text_backs_off_exponentially(credentials: None) -> None:  
 
 def test_429_retry_after_as_an_http_date(credentials: None) -> None:  # noqa: F811
     clock = FakeClock()
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
-    client, _ = scripted([httpx.Response(429, text="later", headers={"Retry-After": when}), httpx.Response(200, json={"events": []})], clock, rate_per_minute=None)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    client, _ = scripted(
+        [httpx.Response(429, text="later", headers={"Retry-After": when}), httpx.Response(200, json={"events": []})],
+        clock,
+        rate_per_minute=None,
+    )
     client.score_events(user_id=3)
     assert 27 <= clock.sleeps[0] <= 31
 
@@ -173,7 +177,12 @@ def test_a_wait_longer_than_allowed_is_reported_not_slept(credentials: None) -> 
 
 def test_5xx_and_connection_errors_are_retried_with_backoff(credentials: None) -> None:  # noqa: F811
     clock = FakeClock()
-    answers = [httpx.Response(502, text="bad gateway"), httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.Response(200, json={"events": []})]
+    answers = [
+        httpx.Response(502, text="bad gateway"),
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+        httpx.Response(200, json={"events": []}),
+    ]
     client, seen = scripted(answers, clock, rate_per_minute=None, retry=RetryPolicy(backoff=1))
     assert client.score_events(user_id=1) == []
     assert len(seen) == 4
@@ -182,7 +191,9 @@ def test_5xx_and_connection_errors_are_retried_with_backoff(credentials: None) -
 
 def test_transient_failures_outlasting_the_retries(credentials: None) -> None:  # noqa: F811
     clock = FakeClock()
-    client, seen = scripted([httpx.Response(503, text="down") for _ in range(3)], clock, rate_per_minute=None, retry=RetryPolicy(attempts=3))
+    client, seen = scripted(
+        [httpx.Response(503, text="down") for _ in range(3)], clock, rate_per_minute=None, retry=RetryPolicy(attempts=3)
+    )
     with pytest.raises(ForumUnavailable, match="3 tries"):
         client.score_events(user_id=1)
     assert len(seen) == 3
@@ -190,7 +201,9 @@ def test_transient_failures_outlasting_the_retries(credentials: None) -> None:  
 
 def test_4xx_is_permanent_and_not_retried(credentials: None) -> None:  # noqa: F811
     clock = FakeClock()
-    client, seen = scripted([httpx.Response(404, json={"errors": ["The requested URL or resource could not be found."]})], clock, rate_per_minute=None)
+    client, seen = scripted(
+        [httpx.Response(404, json={"errors": ["The requested URL or resource could not be found."]})], clock, rate_per_minute=None
+    )
     with pytest.raises(PermanentFailure, match="404: The requested URL") as caught:
         client.update_score_event(99, 3)
     assert caught.value.status == 404
@@ -227,7 +240,9 @@ def test_bad_event_values_are_refused_before_sending(credentials: None) -> None:
 
 def test_data_explorer_params_are_a_json_string_of_strings(credentials: None) -> None:  # noqa: F811
     clock = FakeClock()
-    client, seen = scripted([httpx.Response(200, json={"success": True, "columns": ["key", "n"], "rows": [[1, 2]]})], clock, rate_per_minute=None)
+    client, seen = scripted(
+        [httpx.Response(200, json={"success": True, "columns": ["key", "n"], "rows": [[1, 2]]})], clock, rate_per_minute=None
+    )
     result = client.run_query(4, {"after": 10, "since": date(2025, 1, 1), "flag": True}, limit=500)
     form = dict(httpx.QueryParams(seen[0].content.decode()))
     assert seen[0].url.path == "/admin/plugins/explorer/queries/4/run"
@@ -253,7 +268,9 @@ def test_score_events_round_trip(standin: StandIn) -> None:  # noqa: F811
 def test_lookups_answer_at_most_100_events(standin: StandIn) -> None:  # noqa: F811
     client = DiscourseClient(standin.url, rate_per_minute=None)
     with psycopg.connect(standin.database_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO gamification_score_events (user_id, date, points, created_at, updated_at) SELECT 9, '2025-01-01', g, now(), now() FROM generate_series(1, 130) g")
+        conn.execute(
+            "INSERT INTO gamification_score_events (user_id, date, points, created_at, updated_at) SELECT 9, '2025-01-01', g, now(), now() FROM generate_series(1, 130) g"
+        )
     assert len(client.score_events(user_id=9, on=date(2025, 1, 1))) == 100
 
 
@@ -347,7 +364,9 @@ def test_default_recalculation_sums_score_events(standin: StandIn) -> None:  # n
     client.create_score_event(2, date(2024, 12, 31), 9)
     client.recalculate_scores(date(2025, 1, 1))
     with psycopg.connect(standin.database_url) as conn:
-        assert conn.execute("SELECT user_id, date, score FROM gamification_scores ORDER BY user_id").fetchall() == [(1, date(2025, 1, 1), 10)]
+        assert conn.execute("SELECT user_id, date, score FROM gamification_scores ORDER BY user_id").fetchall() == [
+            (1, date(2025, 1, 1), 10)
+        ]
 
 
 def test_staff_log_pages_newest_first(standin: StandIn) -> None:  # noqa: F811

@@ -173,9 +173,15 @@ LONE_REPLY = (
 )
 # Every column holding a user, as Discourse's UserMerger moves them.
 USER_COLUMNS = [
-    ("topics", "user_id"), ("posts", "user_id"), ("post_actions", "user_id"), ("reviewables", "created_by_id"),
-    ("invites", "invited_by_id"), ("discourse_reactions_reaction_users", "user_id"), ("chat_messages", "user_id"),
-    ("chat_message_reactions", "user_id"), ("gamification_score_events", "user_id"),
+    ("topics", "user_id"),
+    ("posts", "user_id"),
+    ("post_actions", "user_id"),
+    ("reviewables", "created_by_id"),
+    ("invites", "invited_by_id"),
+    ("discourse_reactions_reaction_users", "user_id"),
+    ("chat_messages", "user_id"),
+    ("chat_message_reactions", "user_id"),
+    ("gamification_score_events", "user_id"),
 ]
 
 
@@ -187,7 +193,10 @@ def _merge_in_forum(conn, source: int, target: int) -> None:  # type: ignore[no-
         " FROM user_visits s WHERE t.user_id = %s AND s.user_id = %s AND t.visited_at = s.visited_at",
         (target, source),
     )
-    conn.execute("DELETE FROM user_visits WHERE user_id = %s AND visited_at IN (SELECT visited_at FROM user_visits WHERE user_id = %s)", (source, target))
+    conn.execute(
+        "DELETE FROM user_visits WHERE user_id = %s AND visited_at IN (SELECT visited_at FROM user_visits WHERE user_id = %s)",
+        (source, target),
+    )
     conn.execute("UPDATE user_visits SET user_id = %s WHERE user_id = %s", (target, source))
     for table, column in USER_COLUMNS:
         conn.execute(f"UPDATE {table} SET {column} = %s WHERE {column} = %s", (target, source))
@@ -202,7 +211,9 @@ def _check_equal(book: Ledger, forum: Forum, off: set[int]) -> None:
     # An event the ledger posted itself is its compensation: the plugin counts it, the
     # ledger's own total does not (that is what a compensation is for).
     with forum.database.connect() as conn:
-        for user, points in conn.execute("SELECT user_id, SUM(points) FROM gamification_score_events WHERE description LIKE '%%[scoreledger:%%' GROUP BY 1"):
+        for user, points in conn.execute(
+            "SELECT user_id, SUM(points) FROM gamification_score_events WHERE description LIKE '%%[scoreledger:%%' GROUP BY 1"
+        ):
             expected[user] -= points
     expected = {user: points for user, points in expected.items() if points}
     assert {user: points for user, points in ledger_totals(book).items() if user not in off} == expected
@@ -260,7 +271,10 @@ def test_deleting_restoring_editing_and_merging_on_the_forum_become_corrections(
         _check_equal(book, forum, off)
         with forum.database.connect() as conn:
             # Today's visit grows past the thresholds: time_read and post_read start to score.
-            conn.execute("UPDATE user_visits SET time_read = 7300, posts_read = 260 WHERE user_id = %s AND visited_at = CAST(" + NOW + " AS date)", (visitor,))
+            conn.execute(
+                "UPDATE user_visits SET time_read = 7300, posts_read = 260 WHERE user_id = %s AND visited_at = CAST(" + NOW + " AS date)",
+                (visitor,),
+            )
             source_user, target_user = on_board[1], on_board[2]
             _merge_in_forum(conn, source_user, target_user)
         with PostgresForum(forum.url) as source:
@@ -272,7 +286,9 @@ def test_deleting_restoring_editing_and_merging_on_the_forum_become_corrections(
         # A user gone from the forum whose rows read under another: merged, every key reconciled.
         assert third.merges == {source_user: target_user} and third.full
         with forum.database.connect() as conn:
-            visit = conn.execute("SELECT id FROM user_visits WHERE user_id = %s AND visited_at = CAST(" + NOW + " AS date)", (visitor,)).fetchone()[0]
+            visit = conn.execute(
+                "SELECT id FROM user_visits WHERE user_id = %s AND visited_at = CAST(" + NOW + " AS date)", (visitor,)
+            ).fetchone()[0]
         grown = book.action_states([f"visit-time:{visit}", f"visit-posts:{visit}"])
         assert (grown[f"visit-time:{visit}"].quantity, grown[f"visit-posts:{visit}"].quantity) == (7300, 260)
         assert not third.changed
@@ -293,7 +309,15 @@ def test_attributes_are_spelled_as_canonical_json() -> None:
     page = [
         {"key": 1, "user_id": 2, "occurred_at": datetime(2025, 1, 1), "quantity": 1, "category_id": 3, "topic_id": 4, "post_id": 5},
         {"key": 2, "user_id": 2, "occurred_at": "2025-01-01T10:00:00Z", "quantity": 7, "category_id": None, "topic_id": 4, "post_id": None},
-        {"key": 3, "user_id": 2, "occurred_at": datetime(2025, 1, 1), "quantity": 1, "category_id": None, "topic_id": None, "post_id": None},
+        {
+            "key": 3,
+            "user_id": 2,
+            "occurred_at": datetime(2025, 1, 1),
+            "quantity": 1,
+            "category_id": None,
+            "topic_id": None,
+            "post_id": None,
+        },
     ]
     rows = action_rows("post_created", "post", page)
     assert [row.attributes for row in rows] == [
@@ -330,7 +354,13 @@ def test_scorables_whose_tables_are_absent_are_reported_and_skipped(book: Ledger
             report = import_forum(book, source, generation="G2")
             current = forum_settings.current_values(source)
         assert report.shape.generation == "G2" and not report.shape.detected
-        assert set(report.skipped) == {"reaction_received", "reaction_given", "chat_message_created", "chat_reaction_received", "chat_reaction_given"}
+        assert set(report.skipped) == {
+            "reaction_received",
+            "reaction_given",
+            "chat_message_created",
+            "chat_reaction_received",
+            "chat_reaction_given",
+        }
         assert "chat_messages" in report.skipped["chat_message_created"]
         book.record_schedule(forum_settings.history(current, []), retroactive=True)
         with forum.database.connect() as conn:

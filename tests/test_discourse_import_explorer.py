@@ -23,7 +23,9 @@ QUERY_ID = 42
 def test_the_shipped_query_is_the_composed_one() -> None:
     assert load("data_explorer").text == compose().strip()
     assert ";" not in compose() and "OFFSET" not in compose().upper()
-    assert "FROM discourse_reactions_reaction_users" in compose() and "FROM discourse_reactions_reaction_users" not in compose(("reactions",))
+    assert "FROM discourse_reactions_reaction_users" in compose() and "FROM discourse_reactions_reaction_users" not in compose(
+        ("reactions",)
+    )
 
 
 def _counts(result) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
@@ -48,7 +50,19 @@ def test_import_through_data_explorer_equals_the_plugin_and_keeps_up(cli: Cli, m
                 # G3: a leaderboard's own values and categories, in a ledger of its own.
                 name = f"leaderboard-{board}"
                 cli("--ledger", name, "discourse", "import", "--url", server.url, "--query-id", str(QUERY_ID))
-                cli("--ledger", name, "discourse", "schedule-history", "--url", server.url, "--query-id", str(QUERY_ID), "--leaderboard", str(board), "--apply")
+                cli(
+                    "--ledger",
+                    name,
+                    "discourse",
+                    "schedule-history",
+                    "--url",
+                    server.url,
+                    "--query-id",
+                    str(QUERY_ID),
+                    "--leaderboard",
+                    str(board),
+                    "--apply",
+                )
                 expected = plugin_totals(forum, board, include_events=True)
                 got = {user: points for user, points in ledger_totals(Ledger.open(cli.database_url, name)).items() if user not in off}
                 assert expected and got == expected

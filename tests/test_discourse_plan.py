@@ -20,9 +20,9 @@ from ledger.discourse.push import key_in
 from ledger.domain import Adjustment
 from tests import discourse_plugin
 from tests.conftest import Cli
+from tests.discourse_forum import ForumPlan, log_setting_change
 from tests.discourse_standin import StandIn
 from tests.standin_fixtures import API_KEY, API_USERNAME, credentials  # noqa: F401 - a fixture
-from tests.discourse_forum import ForumPlan, log_setting_change
 from tests.test_discourse_import import PLANS, Forum, make_forum
 
 CHANGED_ON = datetime(2025, 3, 1, 9)  # half-way through the generated activity (2025-01-01, 120 days)
@@ -109,8 +109,13 @@ def test_a_point_change_planned_and_posted_makes_the_forum_show_the_ledgers_tota
     assert page.startswith("<!doctype html>") and "<svg" in page and "<script" not in page
     # Pushed through the forum's API (the stand-in over the same database), then the
     # plugin's own all-time recalculation, run by the forum.
-    with StandIn(forum.url, api_key=API_KEY, username=API_USERNAME, create_schema=False,
-                 recalculate=lambda conn, since: discourse_plugin.calculate_scores(conn, forum.generation, since)) as site:
+    with StandIn(
+        forum.url,
+        api_key=API_KEY,
+        username=API_USERNAME,
+        create_schema=False,
+        recalculate=lambda conn, since: discourse_plugin.calculate_scores(conn, forum.generation, since),
+    ) as site:
         pushed = cli("discourse", "push", "--url", site.url, "--dsn", forum.url, "--rate", "6000", "--recalculate")
         assert f"posted now {len(plan.rows)}" in pushed.stdout
         again = cli("discourse", "push", "--url", site.url, "--dsn", forum.url, "--rate", "6000")
@@ -141,7 +146,9 @@ def test_a_second_change_a_year_later_plans_only_what_it_requires(forum: Forum, 
         def push(on: date) -> tuple[str, list[str]]:
             """Push the plan priced on `on` and have the forum recalculate; the output and the keys posted."""
             before = len(site.events())
-            result = cli("discourse", "push", "--url", site.url, "--dsn", forum.url, "--as-of", on.isoformat(), "--rate", "6000", "--recalculate")
+            result = cli(
+                "discourse", "push", "--url", site.url, "--dsn", forum.url, "--as-of", on.isoformat(), "--rate", "6000", "--recalculate"
+            )
             return result.stdout, [key_in(event["description"]) for event in site.events()[before:]]
 
         change_values(book, forum, SAILPOINT_CHANGE, CHANGED_ON)

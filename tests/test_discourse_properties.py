@@ -26,7 +26,9 @@ from tests.test_discourse_import import make_forum
     post_value=st.integers(0, 4),
 )
 def test_ledger_equals_plugin_for_any_forum(generation: str, seed: int, categories: str, post_value: int) -> None:
-    plan = ForumPlan(users=15, topics=20, days=40, settings={"scorable_categories": categories, "post_created_score_value": str(post_value)})
+    plan = ForumPlan(
+        users=15, topics=20, days=40, settings={"scorable_categories": categories, "post_created_score_value": str(post_value)}
+    )
     for forum in make_forum(generation, seed, plan):
         with tempfile.TemporaryDirectory() as folder:
             book = Ledger.open(f"sqlite:///{Path(folder) / 'ledger.db'}")
@@ -46,7 +48,11 @@ def test_ledger_equals_plugin_for_any_forum(generation: str, seed: int, categori
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.tuples(st.integers(1, 4), st.integers(-50, 50)), max_size=4, unique_by=lambda pair: pair[0]), min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(1, 4), st.integers(-50, 50)), max_size=4, unique_by=lambda pair: pair[0]), min_size=1, max_size=5
+    )
+)
 def test_score_event_keys_always_sum_to_the_forums_points(runs: list[list[tuple[int, int]]]) -> None:
     """Whatever the forum does to its score events between imports (points changed, events
     deleted), the imported adjustments of each event sum to its points on the forum now."""

@@ -139,7 +139,9 @@ _examples = iter(range(10**6))
     batch=st.integers(1, 4),
     batching=st.booleans(),
 )
-def test_exactly_once_whatever_the_forum_does_to_the_posts(standin: StandIn, faults: list[tuple[str, int]], count: int, batch: int, batching: bool) -> None:  # noqa: F811
+def test_exactly_once_whatever_the_forum_does_to_the_posts(
+    standin: StandIn, faults: list[tuple[str, int]], count: int, batch: int, batching: bool
+) -> None:  # noqa: F811
     tag = f"h{next(_examples)}"
     with standin._lock:
         standin.faults.clear()
@@ -273,6 +275,6 @@ def test_the_push_adds_little_to_the_forums_answer(standin: StandIn) -> None:  #
 def assert_each_posted_once_among(server: StandIn, events: list[PlannedEvent], posted: dict[str, int]) -> None:
     keys = {event.key for event in events}
     counts = Counter(key for key in (key_in(e["description"]) for e in server.events()) if key in keys)
-    assert counts == Counter({key: 1 for key in keys})
+    assert counts == Counter(dict.fromkeys(keys, 1))
     ids = {key_in(e["description"]): e["id"] for e in server.events() if key_in(e["description"]) in keys}
     assert posted == ids

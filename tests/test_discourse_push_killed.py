@@ -58,7 +58,9 @@ def prepare(book: Ledger, forum: Forum) -> list[PlannedEvent]:
         log_setting_change(conn, "like_received_score_value", "3", "6", CHANGED_ON)
         log_setting_change(conn, "post_created_score_value", "6", "3", CHANGED_ON)
     with PostgresForum(forum.url) as source:
-        book.record_schedule(forum_settings.history(forum_settings.current_values(source), forum_settings.setting_changes(source)), retroactive=True)
+        book.record_schedule(
+            forum_settings.history(forum_settings.current_values(source), forum_settings.setting_changes(source)), retroactive=True
+        )
         book.recalc()
         return planned_events(make_plan(book, source, detect_shape(source)))
 
@@ -129,9 +131,7 @@ def our_rows(site: StandIn, keys: set[str]) -> list[dict]:  # type: ignore[type-
     return [event for event in site.events() if key_in(event["description"]) in keys]
 
 
-def test_a_push_killed_at_random_points_then_rerun_posts_each_users_event_once(
-    book: Ledger, forum: Forum, tmp_path: Path
-) -> None:
+def test_a_push_killed_at_random_points_then_rerun_posts_each_users_event_once(book: Ledger, forum: Forum, tmp_path: Path) -> None:
     events = prepare(book, forum)
     assert len(events) >= 20, "the change moves enough users for kills to land mid-push"
     keys = {event.key for event in events}

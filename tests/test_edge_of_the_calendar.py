@@ -55,7 +55,10 @@ def test_leaderboard_at_the_first_day_of_the_calendar(recorded, period: str) -> 
     assert result.stdout.strip().splitlines()[1:2] == ["1,2,3"]
 
 
-@pytest.mark.parametrize(("first", "last"), [("9999-12-01", "9999-12-31"), ("9999-10-01", "9999-12-31"), ("9999-01-01", "9999-12-31"), ("9999-12-31", "9999-12-31")])
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [("9999-12-01", "9999-12-31"), ("9999-10-01", "9999-12-31"), ("9999-01-01", "9999-12-31"), ("9999-12-31", "9999-12-31")],
+)
 def test_ranges_in_year_9999(recorded, first: str, last: str) -> None:  # type: ignore[no-untyped-def]
     result = recorded("leaderboard", "--from", first, "--to", last, "--format", "csv")
     assert result.stdout.strip().splitlines()[1:] == ["1,1,3"]
@@ -93,8 +96,14 @@ def test_ids_and_limits_beyond_64_bits(recorded, tmp_path: Path) -> None:  # typ
 def test_read_commands_do_not_speak_of_writing(recorded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     unreadable = tmp_path / "exclude.txt"
     unreadable.write_text("7\n" + "u" * 201 + "\n")
-    for args in (["leaderboard", "--exclude-users", str(unreadable)], ["leaderboard", "--exclude-users", str(tmp_path / "missing.txt")],["leaderboard", "--from", "2024-05-02", "--to", "2024-05-01"], ["scores", "--from", "2024-13-01"],
-                 ["leaderboard", "--limit", "0"], ["audit", "1", "--from", "yesterday"]):
+    for args in (
+        ["leaderboard", "--exclude-users", str(unreadable)],
+        ["leaderboard", "--exclude-users", str(tmp_path / "missing.txt")],
+        ["leaderboard", "--from", "2024-05-02", "--to", "2024-05-01"],
+        ["scores", "--from", "2024-13-01"],
+        ["leaderboard", "--limit", "0"],
+        ["audit", "1", "--from", "yesterday"],
+    ):
         result = recorded(*args, ok=False)
         _clean_failure(result)
         assert "nothing was written" not in result.stderr, args

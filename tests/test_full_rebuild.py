@@ -3,7 +3,9 @@ other ledgers' rows, the table's indexes and an upgrade's cleared projections as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect, select
@@ -52,8 +54,8 @@ def test_a_full_rebuild_of_one_ledger_leaves_the_others_alone(book: Ledger) -> N
     second.recalc(full=True)
 
     assert first.daily_points() == first_daily
-    assert {s.user_id: s.points for s in first.scores()} == {user: 10 for user in range(1, 6)}
-    assert {s.user_id: s.points for s in second.scores()} == {1: 6, 2: 6, **{user: 15 for user in range(3, 9)}}
+    assert {s.user_id: s.points for s in first.scores()} == dict.fromkeys(range(1, 6), 10)
+    assert {s.user_id: s.points for s in second.scores()} == {1: 6, 2: 6, **dict.fromkeys(range(3, 9), 15)}
 
 
 def test_a_full_rebuild_puts_the_projection_keys_back(book: Ledger) -> None:
@@ -71,18 +73,24 @@ def test_the_sole_ledger_rebuilds_from_empty_projections_each_time(book: Ledger)
     book.set_schedule(date(2024, 3, 3), {"likes_received": Rule(value=1)}, retroactive=True)
     book.recalc(full=True)
     # Days 1-2 at 4 points, days 3-5 at 1 point, for each of three users: no row kept from before.
-    assert {s.user_id: s.points for s in book.scores()} == {user: 2 * 4 + 3 * 1 for user in range(1, 4)}
+    assert {s.user_id: s.points for s in book.scores()} == dict.fromkeys(range(1, 4), 2 * 4 + 3 * 1)
     assert len(book.daily_points()) == 3 * 5
 
 
-def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledger, backend: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledger, backend: str, monkeypatch) -> None:
     """Daily rows, period totals and user totals of a rebuild in parts equal those of one
     pricing; the parts are cut at quarter starts, as their sessions total their own quarters
     and their pieces of years."""
     book.set_schedule(date(2024, 1, 1), {"likes_received": Rule(value=2), "posts_read": Rule(value=3, per=2)}, retroactive=True)
     book.set_schedule(date(2024, 3, 4), {"likes_received": Rule(value=5)}, retroactive=True)
     reads = [
-        Action(source_key=f"read-{user}-{n}", user_id=user, action="posts_read", occurred_at=datetime(2024, 3, 1 + n % 6, n % 24), quantity=n % 4)
+        Action(
+            source_key=f"read-{user}-{n}",
+            user_id=user,
+            action="posts_read",
+            occurred_at=datetime(2024, 3, 1 + n % 6, n % 24),
+            quantity=n % 4,
+        )
         for user in range(1, 6)
         for n in range(30)
     ]
@@ -109,7 +117,7 @@ def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledge
             assert not inspect(conn).has_table(scratch), f"{scratch} outlives the rebuild"
 
 
-def period_rows(book: Ledger) -> list[tuple]:
+def period_rows(book: Ledger) -> Sequence[Any]:
     with book.engine.connect() as conn:
         return conn.execute(select(period_totals).order_by(*period_totals.primary_key.columns)).all()
 
@@ -120,7 +128,7 @@ class PartFailed(Exception):
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 @pytest.mark.parametrize("failing_step", ["pricing", "periods"])
-def test_a_part_that_fails_fails_the_rebuild_and_leaves_the_projections(book: Ledger, monkeypatch, failing_step: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_part_that_fails_fails_the_rebuild_and_leaves_the_projections(book: Ledger, monkeypatch, failing_step: str) -> None:
     """A session pricing a part apart may fail before its rows are committed (the rebuilding
     transaction waits for them) or after (it is totalling their periods): either way the
     rebuild raises instead of waiting forever, and the projections are those of before."""
@@ -135,12 +143,12 @@ def test_a_part_that_fails_fails_the_rebuild_and_leaves_the_projections(book: Le
         conn.exec_driver_sql("ANALYZE actions")  # an unanalyzed table is taken to be small
     price_part, total_part = rebuild._price_part, rebuild.rollups.total_part
 
-    def failing_price_part(conn, ledger, ledger_id, part, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def failing_price_part(conn, ledger, ledger_id, part, *args, **kwargs):
         if failing_step == "pricing" and part is not None:
             raise PartFailed(f"part {part} could not be priced")
         return price_part(conn, ledger, ledger_id, part, *args, **kwargs)
 
-    def failing_total_part(conn, ledger_id, part, days):  # type: ignore[no-untyped-def]
+    def failing_total_part(conn, ledger_id, part, days):
         if failing_step == "periods" and part is not None:
             raise PartFailed(f"part {part} could not be totalled")
         return total_part(conn, ledger_id, part, days)

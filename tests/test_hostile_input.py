@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from ledger import Ledger, Rule, ScheduleVersion
 from ledger.domain import MAX_QUANTITY, Action
 from ledger.errors import InvalidInput
-from ledger.safe_values import MAX_ATTRIBUTES_BYTES, MAX_ATTRIBUTE_DEPTH
+from ledger.safe_values import MAX_ATTRIBUTE_DEPTH, MAX_ATTRIBUTES_BYTES
 from tests.factories import action_row, csv_text
 
 GOOD = {"source_key": "ok", "user_id": 1, "action": "likes_received", "occurred_at": "2024-05-01T12:00:00"}
@@ -55,7 +55,7 @@ def test_hostile_jsonl_is_refused_with_line_and_field(book: Ledger, tmp_path: Pa
 @pytest.mark.parametrize("depth", [MAX_ATTRIBUTE_DEPTH, 1_000, 100_000])
 def test_deeply_nested_attributes_are_refused(book: Ledger, tmp_path: Path, depth: int) -> None:
     nested = "[" * depth + "]" * depth
-    line = '{"source_key":"a","user_id":1,"action":"x","occurred_at":"2024-05-01","attributes":{"n":%s}}' % nested
+    line = '{"source_key":"a","user_id":1,"action":"x","occurred_at":"2024-05-01","attributes":{"n":' + nested + "}}"
     with pytest.raises(InvalidInput) as caught:
         book.ingest_file(str(_jsonl(tmp_path, line)))
     (problem,) = caught.value.problems
@@ -114,7 +114,7 @@ def test_the_python_entry_refuses_unstorable_text_and_quantities() -> None:
         Action(source_key="k", user_id=1, action="x", occurred_at=datetime(2024, 1, 1), attributes={"d": deep})
 
 
-def test_hostile_input_on_the_command_line_is_one_clear_line_per_problem(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_input_on_the_command_line_is_one_clear_line_per_problem(cli, tmp_path: Path) -> None:
     path = _jsonl(tmp_path, HOSTILE_LINES[0][0], HOSTILE_LINES[4][0], HOSTILE_LINES[6][0])
     result = cli("ingest", str(path), ok=False)
     assert result.exit_code == 1

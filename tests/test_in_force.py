@@ -29,6 +29,13 @@ def test_the_latest_effective_date_wins_and_the_last_recorded_on_a_tie() -> None
 def test_bisection_agrees_with_the_scan(offsets_and_seqs: list[tuple[int, int]], day_offset: int) -> None:
     entries = [(START + timedelta(days=offset), seq, seq) for offset, seq in offsets_and_seqs]
     day = START + timedelta(days=day_offset)
-    expected = max((seq for offset, seq in offsets_and_seqs if offset <= day_offset and offset == max(o for o, _ in offsets_and_seqs if o <= day_offset)), default=None)
+    expected = max(
+        (
+            seq
+            for offset, seq in offsets_and_seqs
+            if offset <= day_offset and offset == max(o for o, _ in offsets_and_seqs if o <= day_offset)
+        ),
+        default=None,
+    )
     assert in_force_on(entries, day) == expected
     assert InForce(entries).on(day) == expected

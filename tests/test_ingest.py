@@ -150,7 +150,14 @@ def test_jsonl_with_defaults(book: Ledger, tmp_path: Path) -> None:
 
 def test_jsonl_and_csv_spellings_of_one_action_are_the_same_event(book: Ledger, tmp_path: Path) -> None:
     book.ingest_file(write(tmp_path, "a.csv", csv_text([action_row("s", attributes={"b": 1, "a": 2})])))
-    line = {"source_key": "s", "user_id": 1, "action": "likes_received", "occurred_at": "2024-05-01T12:00:00", "quantity": 1, "attributes": {"a": 2, "b": 1}}
+    line = {
+        "source_key": "s",
+        "user_id": 1,
+        "action": "likes_received",
+        "occurred_at": "2024-05-01T12:00:00",
+        "quantity": 1,
+        "attributes": {"a": 2, "b": 1},
+    }
     assert book.ingest_file(write(tmp_path, "a.jsonl", json.dumps(line))).already_present == 1
 
 
@@ -169,7 +176,7 @@ def test_python_api_records_actions(book: Ledger) -> None:
         assert str(conn.execute(select(actions.c.occurred_at)).scalar_one()) == "2024-01-01 09:00:00"
 
 
-def test_cli_reports_counts_and_every_bad_row(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_reports_counts_and_every_bad_row(cli, tmp_path: Path) -> None:
     good = write(tmp_path, "good.csv", csv_text(many_rows(30)))
     assert cli("ingest", good).stdout.strip() == "30 new, 0 already present"
     assert cli("ingest", good).stdout.strip() == "0 new, 30 already present"
@@ -184,7 +191,7 @@ def test_cli_reports_counts_and_every_bad_row(cli, tmp_path: Path) -> None:  # t
     assert "Traceback" not in result.output
 
 
-def test_cli_reads_standard_input(cli) -> None:  # type: ignore[no-untyped-def]
+def test_cli_reads_standard_input(cli) -> None:
     body = csv_text([action_row("s1"), action_row("s2")])
     assert cli("ingest", "-", input=body).stdout.strip() == "2 new, 0 already present"
     jsonl = json.dumps({"source_key": "s3", "user_id": 1, "action": "a", "occurred_at": "2024-01-01"})
@@ -207,5 +214,5 @@ def test_init_creates_then_is_harmless(empty_database_url: str) -> None:
     assert "schema up to date" in cli("init").stdout
 
 
-def test_header_only_file_writes_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_header_only_file_writes_nothing(cli, tmp_path: Path) -> None:
     assert cli("ingest", write(tmp_path, "empty.csv", ",".join(HEADER) + "\n")).stdout.strip() == "0 new, 0 already present"

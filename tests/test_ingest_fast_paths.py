@@ -23,7 +23,11 @@ from ledger.store.tables import actions, batches
 
 def rows(count: int, *, prefix: str = "k", user: int = 1) -> list[LocatedRow]:
     return [
-        LocatedRow("test", i + 1, ActionRow(f"{prefix}{i}", user + i % 7, "likes_received", datetime(2024, 5, 1, 12, i % 60, 0, i), 1 + i % 3, "{}"))
+        LocatedRow(
+            "test",
+            i + 1,
+            ActionRow(f"{prefix}{i}", user + i % 7, "likes_received", datetime(2024, 5, 1, 12, i % 60, 0, i), 1 + i % 3, "{}"),
+        )
         for i in range(count)
     ]
 
@@ -33,14 +37,23 @@ def recomputed_hashes(book: Ledger) -> list[tuple[str, str]]:
     pairs = []
     with book.engine.connect() as conn:
         for batch in conn.execute(select(batches).order_by(batches.c.batch_id)):
-            pending = PendingBatch(batch.ledger, batch.kind, batch.origin, batch.batch_id, batch.first_seq, batch.recorded_at, batch.prev_hash or GENESIS_HASH)
-            events = conn.execute(
-                select(actions).where(actions.c.batch_id == batch.batch_id).order_by(actions.c.seq)
+            pending = PendingBatch(
+                batch.ledger, batch.kind, batch.origin, batch.batch_id, batch.first_seq, batch.recorded_at, batch.prev_hash or GENESIS_HASH
             )
+            events = conn.execute(select(actions).where(actions.c.batch_id == batch.batch_id).order_by(actions.c.seq))
             for event in events:
                 pending.next_seq()
                 pending.add_event_bytes(
-                    action_bytes(event.seq, event.ledger, event.source_key, event.user_id, event.action, event.occurred_at, event.quantity, event.attributes)
+                    action_bytes(
+                        event.seq,
+                        event.ledger,
+                        event.source_key,
+                        event.user_id,
+                        event.action,
+                        event.occurred_at,
+                        event.quantity,
+                        event.attributes,
+                    )
                 )
             pairs.append((batch.hash, pending.final_hash()))
     return pairs
@@ -91,7 +104,7 @@ def test_bulk_load_that_fails_leaves_nothing(book: Ledger, monkeypatch: pytest.M
     bad = rows(50)
     # A quantity the database refuses fails the batch after the indexes were dropped.
     bad[40] = LocatedRow("test", 41, ActionRow("k40", 1, "likes_received", datetime(2024, 1, 1), 2**70, "{}"))
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - each backend's own overflow error
         book.ingest_rows(bad)
     assert index_names(book) == before
     with book.engine.connect() as conn:
@@ -109,7 +122,7 @@ def test_sqlite_bulk_load_sorts_on_helper_threads_in_a_small_cache(tmp_path: Pat
         own = (conn.exec_driver_sql("PRAGMA threads").scalar_one(), conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
     during_rebuild = []
 
-    def note_settings(conn, cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+    def note_settings(conn, cursor, statement, *_rest) -> None:
         if statement.startswith("CREATE") and "INDEX" in statement:
             raw = cursor.connection
             during_rebuild.append((raw.execute("PRAGMA threads").fetchone()[0], raw.execute("PRAGMA cache_size").fetchone()[0]))
@@ -156,9 +169,7 @@ def page_size(book: Ledger) -> int:
 
 
 @pytest.mark.parametrize("bulk", [False, True], ids=["rows checked as written", "key rebuilt after a bulk load"])
-def test_a_batch_with_repeated_keys_is_written_again_with_them_collapsed(
-    book: Ledger, monkeypatch: pytest.MonkeyPatch, bulk: bool
-) -> None:
+def test_a_batch_with_repeated_keys_is_written_again_with_them_collapsed(book: Ledger, monkeypatch: pytest.MonkeyPatch, bulk: bool) -> None:
     """A batch is first written as it is; the unique key refuses the repeat, and the batch is
     written once more with it collapsed. Progress still adds up to the batch, once."""
     if bulk:

@@ -13,6 +13,7 @@ from ledger import Ledger
 from ledger.errors import JournalBroken
 from ledger.store.chain_key import KEY_VARIABLE
 from ledger.store.tables import batches
+from ledger.verify import JournalBreak
 from tests.factories import action_row, csv_text
 from tests.tampering import rehash_everything, tamper
 
@@ -28,7 +29,8 @@ def _ingest(book: Ledger, tmp_path: Path, name: str, *keys: str) -> None:
 def _break(book: Ledger) -> str:
     with pytest.raises(JournalBroken) as caught:
         book.verify()
-    return caught.value.place.what  # type: ignore[attr-defined]
+    assert isinstance(caught.value.place, JournalBreak)
+    return caught.value.place.what
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def keyed(book: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ledg
     return book
 
 
-def test_a_keyed_journal_verifies_and_the_key_is_not_stored(keyed: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_keyed_journal_verifies_and_the_key_is_not_stored(keyed: Ledger, cli) -> None:
     result = keyed.verify()
     assert (result.batches, result.keyed_batches) == (3, 2)
     assert "2 batch(es) carry a valid chain-key MAC" in cli("verify").stdout

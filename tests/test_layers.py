@@ -9,7 +9,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Modules every layer may import: the vocabulary, errors, settings, and leaf helpers that
 # import nothing of ours beyond these.
-FOUNDATION = ("ledger.domain", "ledger.errors", "ledger.config", "ledger.safe_values", "ledger.time_bounds", "ledger.rows", "ledger.sqlfiles", "ledger.problem_log", "ledger.user_keys")
+FOUNDATION = (
+    "ledger.domain",
+    "ledger.errors",
+    "ledger.config",
+    "ledger.safe_values",
+    "ledger.time_bounds",
+    "ledger.rows",
+    "ledger.sqlfiles",
+    "ledger.problem_log",
+    "ledger.user_keys",
+)
 # Library internals the command line must reach only through the library's public modules.
 INTERNALS = ("ledger.store", "ledger.sql", "ledger.sqlfiles", "ledger.pricing")
 

@@ -13,8 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 
 from ledger import Ledger, Rule, ScheduleVersion
-from ledger.domain import Adjustment, Amendment
-from ledger.domain import MAX_ADJUSTMENT_POINTS, MAX_INTEGER, MAX_POINT_VALUE, MAX_QUANTITY, MAX_TOTAL_POINTS
+from ledger.domain import MAX_ADJUSTMENT_POINTS, MAX_INTEGER, MAX_POINT_VALUE, MAX_QUANTITY, MAX_TOTAL_POINTS, Adjustment, Amendment
 from ledger.errors import InvalidInput, JournalBroken
 from tests.factories import action_row, csv_text
 
@@ -31,7 +30,12 @@ def test_the_bound_keeps_every_sum_inside_64_bits() -> None:
 
 @pytest.mark.parametrize(
     "rule",
-    [{"value": MAX_POINT_VALUE + 1}, {"value": -MAX_POINT_VALUE - 1}, {"by": {"r": {"5": MAX_POINT_VALUE + 1}}}, {"by": {"r": {"1": -(10**12)}}}],
+    [
+        {"value": MAX_POINT_VALUE + 1},
+        {"value": -MAX_POINT_VALUE - 1},
+        {"by": {"r": {"5": MAX_POINT_VALUE + 1}}},
+        {"by": {"r": {"1": -(10**12)}}},
+    ],
 )
 def test_point_values_beyond_the_bound_are_refused(rule: dict) -> None:
     with pytest.raises(ValidationError):
@@ -52,7 +56,11 @@ def _file(tmp_path: Path, name: str, rows: list[list[str]]) -> str:
 
 def _priced_at_the_largest_value(book: Ledger) -> None:
     book.record_schedule(
-        [ScheduleVersion(effective_from=date(2024, 1, 1), rules={"likes_received": Rule(value=MAX_POINT_VALUE), "spam": Rule(value=-MAX_POINT_VALUE)})],
+        [
+            ScheduleVersion(
+                effective_from=date(2024, 1, 1), rules={"likes_received": Rule(value=MAX_POINT_VALUE), "spam": Rule(value=-MAX_POINT_VALUE)}
+            )
+        ],
         retroactive=True,
     )
 
@@ -142,17 +150,24 @@ def test_a_schedule_value_too_large_for_the_recorded_quantities_is_refused(book:
     assert book.ingest_file(_file(tmp_path, "a.csv", rows)).new == FULL_ROWS + 1
     allowed = MAX_TOTAL_POINTS // ((FULL_ROWS + 1) * MAX_QUANTITY)
     with pytest.raises(InvalidInput) as caught:
-        book.record_schedule([ScheduleVersion(effective_from=date(2024, 1, 1), rules={"likes_received": Rule(by={"r": {"5": allowed + 1}})})], retroactive=True)
+        book.record_schedule(
+            [ScheduleVersion(effective_from=date(2024, 1, 1), rules={"likes_received": Rule(by={"r": {"5": allowed + 1}})})],
+            retroactive=True,
+        )
     (problem,) = caught.value.problems
     assert problem.field == "likes_received" and f"{allowed:,}" in problem.reason
     assert book.schedule_history() == []
-    book.record_schedule([ScheduleVersion(effective_from=date(2024, 1, 1), rules={"likes_received": Rule(value=-allowed)})], retroactive=True)
+    book.record_schedule(
+        [ScheduleVersion(effective_from=date(2024, 1, 1), rules={"likes_received": Rule(value=-allowed)})], retroactive=True
+    )
     assert book.scores()[0].points == -allowed * (FULL_ROWS + 1) * MAX_QUANTITY
 
 
 def test_schedule_set_over_the_bound_is_one_clear_line(cli) -> None:  # type: ignore[no-untyped-def]
     for value in (MAX_POINT_VALUE + 1, 2**63, -(10**30)):
-        result = cli("schedule", "set", "--effective-from", "2024-01-01", "--retroactive", f"likes_received={value}", "--new-action", ok=False)
+        result = cli(
+            "schedule", "set", "--effective-from", "2024-01-01", "--retroactive", f"likes_received={value}", "--new-action", ok=False
+        )
         assert result.exit_code == 1 and "Traceback" not in result.output
         # Within 64 bits the bound is named; beyond, the number is refused as no whole number.
         assert f"between -{MAX_POINT_VALUE:,} and {MAX_POINT_VALUE:,}" in result.stderr or "must be a whole number" in result.stderr

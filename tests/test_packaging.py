@@ -17,7 +17,10 @@ def test_every_package_folder_is_listed() -> None:
     mapping = config["package-dir"]
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "ledger").rglob("__init__.py")}
     found |= {"scoreledger_cli"}
-    found |= {"ledger.sql" + ("." + ".".join(p.parent.relative_to(ROOT / "sql").parts) if p.parent != ROOT / "sql" else "") for p in (ROOT / "sql").rglob("__init__.py")}
+    found |= {
+        "ledger.sql" + ("." + ".".join(p.parent.relative_to(ROOT / "sql").parts) if p.parent != ROOT / "sql" else "")
+        for p in (ROOT / "sql").rglob("__init__.py")
+    }
     assert found == listed
     assert mapping == {"scoreledger_cli": "cli", "ledger.sql": "sql"}
 

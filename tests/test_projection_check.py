@@ -29,7 +29,7 @@ def priced(book: Ledger, tmp_path: Path) -> Ledger:
     return book
 
 
-def test_projections_kept_by_recalc_agree_with_the_events(priced: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_projections_kept_by_recalc_agree_with_the_events(priced: Ledger, cli) -> None:
     assert priced.projection_differences() == []
     result = cli("verify", "--projections")
     assert "projections agree with the events" in result.stdout
@@ -39,21 +39,25 @@ def test_projections_kept_by_recalc_agree_with_the_events(priced: Ledger, cli) -
     ("statement", "places"),
     [
         ("UPDATE user_totals SET points = points + 1000 WHERE user_id = 1", ["user_totals user 1"]),
-        ("UPDATE daily_scores SET points = points + 7 WHERE user_id = 2 AND day = (SELECT MIN(day) FROM daily_scores WHERE user_id = 2)",
-         ["daily_scores user 2"]),
+        (
+            "UPDATE daily_scores SET points = points + 7 WHERE user_id = 2 AND day = (SELECT MIN(day) FROM daily_scores WHERE user_id = 2)",
+            ["daily_scores user 2"],
+        ),
         ("DELETE FROM period_totals WHERE period_months = 3 AND user_id = 3", ["period_totals quarter"]),
-        ("INSERT INTO user_totals (ledger_id, user_id, points) SELECT ledger_id, 99, 5 FROM user_totals WHERE user_id = 1",
-         ["user_totals user 99"]),
+        (
+            "INSERT INTO user_totals (ledger_id, user_id, points) SELECT ledger_id, 99, 5 FROM user_totals WHERE user_id = 1",
+            ["user_totals user 99"],
+        ),
     ],
 )
-def test_every_edited_projection_row_is_reported(priced: Ledger, cli, statement: str, places: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_every_edited_projection_row_is_reported(priced: Ledger, cli, statement: str, places: list[str]) -> None:
     with priced.engine.begin() as conn:
         conn.exec_driver_sql(statement)
     differences = priced.projection_differences()
     assert differences
     assert all(isinstance(d, ProjectionDifference) for d in differences)
     for place in places:
-        assert any(place in d.where for d in differences), differences
+        assert any(isinstance(d, ProjectionDifference) and place in d.where for d in differences), differences
     result = cli("verify", "--projections", ok=False)
     assert result.exit_code == 1
     assert "journal verified" in result.stdout  # the events themselves are fine
@@ -62,7 +66,7 @@ def test_every_edited_projection_row_is_reported(priced: Ledger, cli, statement:
     assert priced.projection_differences() == []
 
 
-def test_a_projection_state_ahead_of_the_journal_is_refused_by_reads(priced: Ledger, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_projection_state_ahead_of_the_journal_is_refused_by_reads(priced: Ledger, tmp_path: Path, cli) -> None:
     before = priced.scores()
     with priced.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE projection_state SET through_seq = through_seq + 1000")
@@ -95,4 +99,4 @@ def test_projections_with_corrections_adjustments_and_merges_agree(priced: Ledge
     assert priced.projection_differences() == []
     with priced.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE user_totals SET points = points + 1 WHERE user_id = 2")
-    assert [d.where for d in priced.projection_differences()] == ["user_totals user 2"]  # type: ignore[union-attr]
+    assert [d if isinstance(d, str) else d.where for d in priced.projection_differences()] == ["user_totals user 2"]

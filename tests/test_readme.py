@@ -73,6 +73,17 @@ def test_the_test_section_matches_docker_compose() -> None:
     assert set(re.findall(r"postgresql://\S+?(?=[`\s])", setup)) == {url}
 
 
+def test_the_static_checks_are_the_ones_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    setup = readme[readme.index("## Set up") : readme.index("## A short tour")]
+    block = re.search(r"```sh\n(ruff .*?)\n```", setup)
+    assert block is not None, "the set-up section shows the static checks"
+    checks = [command.strip() for command in block.group(1).split("&&")]
+    assert checks == ["ruff check .", "ruff format --check .", "mypy"]
+    ci_lines = {line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()}
+    assert set(checks) <= ci_lines, "every check the README gives runs in CI"
+
+
 def test_every_dependency_is_used_and_every_import_declared() -> None:
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     modules = {IMPORT_NAMES.get(name, name) for name in (re.split(r"[\[<>=~! ]", spec)[0].lower().replace("-", "_") for spec in declared)}

@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
@@ -52,22 +53,22 @@ def test_a_bulk_ingest_during_a_rebuild_in_two_parts_does_not_deadlock(
     main_priced, helper_may_go = threading.Event(), threading.Event()
     price_part, price_in_snapshot = rebuild._price_part, rebuild._price_part_in_snapshot
 
-    def main_part(conn, ledger, ledger_id, part, days, *, with_periods=False):  # type: ignore[no-untyped-def]
+    def main_part(conn, ledger, ledger_id, part, days, *, with_periods=False):
         rows = price_part(conn, ledger, ledger_id, part, days, with_periods=with_periods)
         if part is None:
             main_priced.set()  # it has read actions, and now waits for the helper
         return rows
 
-    def late_helper(*args):  # type: ignore[no-untyped-def]
+    def late_helper(*args):
         helper_may_go.wait(60)
         return price_in_snapshot(*args)
 
     monkeypatch.setattr(rebuild, "_price_part", main_part)
     monkeypatch.setattr(rebuild, "_price_part_in_snapshot", late_helper)
 
-    outcomes: dict[str, object] = {}
+    outcomes: dict[str, Any] = {}
 
-    def run(name: str, work) -> None:  # type: ignore[no-untyped-def]
+    def run(name: str, work) -> None:
         try:
             outcomes[name] = work()
         except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
@@ -99,8 +100,8 @@ def test_a_bulk_ingest_during_a_rebuild_in_two_parts_does_not_deadlock(
     assert not rebuilding.is_alive() and not ingesting.is_alive()
     assert not isinstance(outcomes["rebuild"], BaseException), outcomes["rebuild"]
     assert not isinstance(outcomes["ingest"], BaseException), outcomes["ingest"]
-    assert outcomes["rebuild"].full  # type: ignore[attr-defined]
-    assert outcomes["ingest"].new == 400  # type: ignore[attr-defined]
+    assert outcomes["rebuild"].full
+    assert outcomes["ingest"].new == 400
     monkeypatch.undo()
     points = {row.user_id: row.points for row in book.scores()}
     expected: dict[int, int] = {}

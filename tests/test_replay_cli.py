@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.factories import action_row, csv_text
 
 
-def setup_example(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def setup_example(cli, tmp_path: Path) -> None:
     rows = [action_row(f"l{i}", user=1, when="2024-05-01T10:00:00") for i in range(100)]
     rows += [action_row(f"p{i}", user=1, action="posts_created", when="2024-05-10T10:00:00") for i in range(50)]
     rows += [action_row(f"L{i}", user=1, when="2024-05-16T10:00:00") for i in range(10)]
@@ -27,7 +27,7 @@ def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_recalc_and_scores(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_recalc_and_scores(cli, tmp_path: Path) -> None:
     setup_example(cli, tmp_path)
     assert "full rebuild" in cli("recalc").stdout
     for _ in range(2):
@@ -41,13 +41,15 @@ def test_recalc_and_scores(cli, tmp_path: Path) -> None:  # type: ignore[no-unty
     assert csv_rows(cli("scores", "--as-known-at", "2000-01-01", "--format", "csv").stdout) == []
 
 
-def test_leaderboard_and_exclusions(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_leaderboard_and_exclusions(cli, tmp_path: Path) -> None:
     setup_example(cli, tmp_path)
     board = csv_rows(cli("leaderboard", "--format", "csv").stdout)
     assert board == [{"rank": "1", "user_id": "1", "points": "690"}, {"rank": "2", "user_id": "2", "points": "6"}]
     excluded = tmp_path / "staff.txt"
     excluded.write_text("# staff\n1\n")
-    board = csv_rows(cli("leaderboard", "--period", "month", "--at", "2024-06-10", "--exclude-users", str(excluded), "--format", "csv").stdout)
+    board = csv_rows(
+        cli("leaderboard", "--period", "month", "--at", "2024-06-10", "--exclude-users", str(excluded), "--format", "csv").stdout
+    )
     assert board == [{"rank": "1", "user_id": "2", "points": "6"}]
     assert len(csv_rows(cli("leaderboard", "--limit", "1", "--ranking", "row_number", "--format", "csv").stdout)) == 1
     excluded.write_text("nobody\n" + "u" * 201 + "\n")
@@ -55,7 +57,7 @@ def test_leaderboard_and_exclusions(cli, tmp_path: Path) -> None:  # type: ignor
     assert result.exit_code == 1 and "staff.txt:2: user_id: is longer than 200 characters" in result.stderr
 
 
-def test_audit_total_equals_scores(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_audit_total_equals_scores(cli, tmp_path: Path) -> None:
     setup_example(cli, tmp_path)
     lines = csv_rows(cli("audit", "1", "--format", "csv").stdout)
     assert len(lines) == 170
@@ -65,13 +67,13 @@ def test_audit_total_equals_scores(cli, tmp_path: Path) -> None:  # type: ignore
     assert result.exit_code == 1 and "after --to" in result.stderr
 
 
-def test_bad_dates_are_one_line_errors(cli) -> None:  # type: ignore[no-untyped-def]
+def test_bad_dates_are_one_line_errors(cli) -> None:
     result = cli("scores", "--from", "yesterday", ok=False)
     assert result.exit_code == 1 and "not a date" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_demo_runs_and_runs_again_the_same(cli) -> None:  # type: ignore[no-untyped-def]
+def test_demo_runs_and_runs_again_the_same(cli) -> None:
     first = cli("demo", "--users", "40").stdout
     second = cli("demo", "--users", "40").stdout
     assert "Top 10, all time" in first and "Audit total" in first and "Naive total" in first

@@ -9,14 +9,17 @@ from ledger import Action, Ledger, Rule
 
 def actions(prefix: str, action: str, count: int, start: datetime, user: int = 1) -> list[Action]:
     return [
-        Action(source_key=f"{prefix}{i}", user_id=user, action=action, occurred_at=start + timedelta(minutes=7 * i))
-        for i in range(count)
+        Action(source_key=f"{prefix}{i}", user_id=user, action=action, occurred_at=start + timedelta(minutes=7 * i)) for i in range(count)
     ]
 
 
 def record_example(book: Ledger) -> None:
-    book.set_schedule(date(2024, 1, 1), {"likes_received": Rule(value=3), "posts_created": Rule(value=6)}, retroactive=True, reason="launch")
-    book.set_schedule(date(2024, 5, 16), {"likes_received": Rule(value=6), "posts_created": Rule(value=3)}, retroactive=True, reason="reward quality")
+    book.set_schedule(
+        date(2024, 1, 1), {"likes_received": Rule(value=3), "posts_created": Rule(value=6)}, retroactive=True, reason="launch"
+    )
+    book.set_schedule(
+        date(2024, 5, 16), {"likes_received": Rule(value=6), "posts_created": Rule(value=3)}, retroactive=True, reason="reward quality"
+    )
     book.record_actions(
         actions("like-before-", "likes_received", 100, datetime(2024, 5, 1))
         + actions("post-before-", "posts_created", 50, datetime(2024, 5, 10))

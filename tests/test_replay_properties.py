@@ -27,14 +27,16 @@ PROPERTY_SETTINGS = settings(
 )
 
 attribute_values = st.one_of(st.integers(1, 4), st.sampled_from(["1", "2", "x"]), st.booleans())
-attributes = st.one_of(st.just({}), st.fixed_dictionaries({"rating": attribute_values}))
+attributes: st.SearchStrategy[dict[str, object]] = st.one_of(st.just({}), st.fixed_dictionaries({"rating": attribute_values}))
 
 rules = st.one_of(
     st.builds(Rule, value=st.integers(-3, 10), min_quantity=st.none() | st.integers(0, 3)),
     st.builds(Rule, value=st.integers(1, 10), per=st.integers(1, 4), min_quantity=st.none() | st.integers(0, 3)),
     st.builds(
         Rule,
-        by=st.fixed_dictionaries({"rating": st.dictionaries(st.sampled_from(["1", "2", "3", "true", "x"]), st.integers(0, 50), max_size=4)}),
+        by=st.fixed_dictionaries(
+            {"rating": st.dictionaries(st.sampled_from(["1", "2", "3", "true", "x"]), st.integers(0, 50), max_size=4)}
+        ),
         min_quantity=st.none() | st.integers(0, 2),
     ),
 )
@@ -49,7 +51,7 @@ versions = st.builds(
 
 
 @st.composite
-def action_lists(draw, prefix: str = "a", max_size: int = 25) -> list[Action]:  # type: ignore[no-untyped-def]
+def action_lists(draw, prefix: str = "a", max_size: int = 25) -> list[Action]:
     count = draw(st.integers(0, max_size))
     return [
         Action(
@@ -92,8 +94,12 @@ def assert_matches_reference(book: Ledger, recorded: list[Action]) -> None:
 
 
 @PROPERTY_SETTINGS
-@given(events=action_lists(), schedule=st.lists(versions, min_size=1, max_size=4), window=st.tuples(st.integers(0, DAYS), st.integers(0, DAYS)))
-def test_projection_equals_reference_model(book: Ledger, events: list[Action], schedule: list[ScheduleVersion], window: tuple[int, int]) -> None:
+@given(
+    events=action_lists(), schedule=st.lists(versions, min_size=1, max_size=4), window=st.tuples(st.integers(0, DAYS), st.integers(0, DAYS))
+)
+def test_projection_equals_reference_model(
+    book: Ledger, events: list[Action], schedule: list[ScheduleVersion], window: tuple[int, int]
+) -> None:
     ledger = fresh_ledger(book)
     record_each(ledger, schedule)
     if events:

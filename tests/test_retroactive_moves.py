@@ -13,7 +13,10 @@ from tests.factories import action_row, csv_text
 def test_retroactive_change_lists_the_users_it_moves(book: Ledger) -> None:
     book.set_schedule(date(2024, 1, 1), {"likes_received": Rule(value=3), "posts_created": Rule(value=6)}, retroactive=True)
     book.record_actions(
-        [Action(source_key=f"l{i}", user_id=1 + i % 2, action="likes_received", occurred_at=datetime(2024, 5, 1) + timedelta(days=i)) for i in range(10)]
+        [
+            Action(source_key=f"l{i}", user_id=1 + i % 2, action="likes_received", occurred_at=datetime(2024, 5, 1) + timedelta(days=i))
+            for i in range(10)
+        ]
         + [Action(source_key="p", user_id=3, action="posts_created", occurred_at=datetime(2024, 6, 1))]
     )
     total_before = {s.user_id: s.points for s in book.scores()}
@@ -28,7 +31,7 @@ def test_retroactive_change_lists_the_users_it_moves(book: Ledger) -> None:
     assert {s.user_id: s.points for s in book.scores()} == {1: total_before[1] + 4, 2: total_before[2] + 6, 3: 6}
 
 
-def test_cli_shows_who_a_retroactive_change_moves(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_shows_who_a_retroactive_change_moves(cli, tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text(csv_text([action_row("l1", user=5, when="2024-05-20"), action_row("l2", user=5, when="2024-04-01")]))
     cli("ingest", str(path))

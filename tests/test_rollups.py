@@ -206,13 +206,22 @@ LOWERED_THEN_JOINED = [
     ("recalc", False),
     ("ingest", [Action(source_key="c", user_id=3, action="unpriced", occurred_at=datetime(2024, 3, 2))]),
 ]
-QUARTER_RANKED = {"period": Period.quarter, "at": date(2024, 2, 1), "explicit": False, "ranking": Ranking.rank, "limit": None, "exclude": frozenset()}
+QUARTER_RANKED = {
+    "period": Period.quarter,
+    "at": date(2024, 2, 1),
+    "explicit": False,
+    "ranking": Ranking.rank,
+    "limit": None,
+    "exclude": frozenset(),
+}
 
 
 @PROPERTY_SETTINGS
 @given(plan=steps, queries=st.lists(boards, min_size=1, max_size=4), crowded=st.booleans(), in_parts=st.booleans())
 @example(plan=LOWERED_THEN_JOINED, queries=[QUARTER_RANKED], crowded=False, in_parts=False)
-def test_period_totals_are_the_sums_of_daily_rows(book: Ledger, plan: list[tuple], queries: list[dict], crowded: bool, in_parts: bool) -> None:
+def test_period_totals_are_the_sums_of_daily_rows(
+    book: Ledger, plan: list[tuple], queries: list[dict], crowded: bool, in_parts: bool
+) -> None:
     """`in_parts`: full recalcs price and total in parts however few the actions (on
     PostgreSQL; SQLite prices in one part)."""
     # -1: the row estimate of a table never analyzed, as the examples' may be.
@@ -255,7 +264,9 @@ def test_upgrading_clears_the_projections_so_the_next_recalc_rebuilds_them(empty
         conn.execute(insert(projection_state), [{"ledger": "a", "through_seq": 0, "updated_at": datetime(2024, 1, 6)}])
     schema.upgrade(engine)
     with engine.connect() as conn:
-        left = [conn.execute(select(func.count()).select_from(table)).scalar_one() for table in (daily_scores, period_totals, projection_state)]
+        left = [
+            conn.execute(select(func.count()).select_from(table)).scalar_one() for table in (daily_scores, period_totals, projection_state)
+        ]
     engine.dispose()
     assert left == [0, 0, 0]
 

@@ -31,7 +31,9 @@ def test_rules_read_as_words(action: str, rule: Rule | None, words: str) -> None
 
 def test_the_audit_and_the_schedule_say_the_same_words(book: Ledger) -> None:
     rule = Rule(value=1, per=2, min_quantity=1)
-    book.record_schedule([ScheduleVersion(effective_from=date(2024, 1, 1), rules={"posts_read": rule, "likes": Rule(value=3)})], retroactive=True)
+    book.record_schedule(
+        [ScheduleVersion(effective_from=date(2024, 1, 1), rules={"posts_read": rule, "likes": Rule(value=3)})], retroactive=True
+    )
     book.record_actions([
         Action(source_key="p", user_id=1, action="posts_read", occurred_at=datetime(2024, 1, 2), quantity=4),
         Action(source_key="l", user_id=1, action="likes", occurred_at=datetime(2024, 1, 3)),

@@ -98,17 +98,25 @@ def test_version_texts_no_backend_can_store_are_refused(fields: dict, reason: st
         ScheduleVersion.model_validate({"effective_from": "2024-01-01", **fields})
 
 
-def test_a_stored_by_on_the_empty_name_is_a_clear_error(book: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_stored_by_on_the_empty_name_is_a_clear_error(book: Ledger, cli) -> None:
     """Ledgers written before the refusal may hold one: reading it must say so, not fail
     on the empty name taken for no name."""
-    book.record_schedule([ScheduleVersion(effective_from=date(2024, 1, 1), rules={"rated": Rule(by={"rating": {"5": 50}})})], retroactive=True)
+    book.record_schedule(
+        [ScheduleVersion(effective_from=date(2024, 1, 1), rules={"rated": Rule(by={"rating": {"5": 50}})})], retroactive=True
+    )
     with book.engine.begin() as conn:
         seq = conn.execute(text("SELECT max(seq) FROM schedule_versions")).scalar_one()
-        conn.execute(text(
-            "INSERT INTO schedule_rules (version_seq, action, value, per, min_quantity, by_attribute) "
-            "VALUES (:seq, 'old', 0, NULL, NULL, '')"), {"seq": seq})
-        conn.execute(text(
-            "INSERT INTO schedule_rule_points (version_seq, action, attribute_value, points) VALUES (:seq, 'old', '5', 5)"), {"seq": seq})
+        conn.execute(
+            text(
+                "INSERT INTO schedule_rules (version_seq, action, value, per, min_quantity, by_attribute) "
+                "VALUES (:seq, 'old', 0, NULL, NULL, '')"
+            ),
+            {"seq": seq},
+        )
+        conn.execute(
+            text("INSERT INTO schedule_rule_points (version_seq, action, attribute_value, points) VALUES (:seq, 'old', '5', 5)"),
+            {"seq": seq},
+        )
     with pytest.raises(StoreError, match="is not a valid version as stored"):
         book.schedule_history()
     for command in (("schedule", "history"), ("schedule", "show", "--at", "2024-02-01")):

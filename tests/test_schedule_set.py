@@ -25,19 +25,19 @@ rules:
 
 
 @pytest.fixture
-def launched(cli, tmp_path: Path):  # type: ignore[no-untyped-def]
+def launched(cli, tmp_path: Path):
     path = tmp_path / "launch.yaml"
     path.write_text(LAUNCH)
     cli("schedule", "import", str(path), "--retroactive")
     return cli
 
 
-def rules_on(cli, day: str) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+def rules_on(cli, day: str) -> dict[str, dict]:
     rows = json.loads(cli("schedule", "show", "--at", day, "--format", "json").stdout)
     return {row.pop("action"): row for row in rows}
 
 
-def refused(cli, *args: str) -> str:  # type: ignore[no-untyped-def]
+def refused(cli, *args: str) -> str:
     result = cli(*args, ok=False)
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception  # no traceback
@@ -45,20 +45,20 @@ def refused(cli, *args: str) -> str:  # type: ignore[no-untyped-def]
     return result.stderr
 
 
-def test_a_value_changes_only_the_value(launched) -> None:  # type: ignore[no-untyped-def]
+def test_a_value_changes_only_the_value(launched) -> None:
     launched("schedule", "set", "--effective-from", "2024-06-01", "posts_read=2", "--retroactive")
     rule = rules_on(launched, "2024-06-01")["posts_read"]
     assert (rule["value"], rule["per"], rule["min_quantity"]) == (2, 100, 5)
     assert rule["rule"] == "2 points per 100 posts read a day, from 5"
 
 
-def test_other_parts_change_when_named(launched) -> None:  # type: ignore[no-untyped-def]
+def test_other_parts_change_when_named(launched) -> None:
     launched("schedule", "set", "--effective-from", "2024-06-01", "posts_read.per=50", "posts_read.min_quantity=none", "--retroactive")
     rule = rules_on(launched, "2024-06-01")["posts_read"]
     assert (rule["value"], rule["per"], rule["min_quantity"]) == (1, 50, None)
 
 
-def test_dry_run_shows_the_resulting_rule(launched) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_shows_the_resulting_rule(launched) -> None:
     out = launched("schedule", "set", "--effective-from", "2024-06-01", "posts_read=2", "--retroactive", "--dry-run").stdout
     assert "would record version effective 2024-06-01 (1 rule(s) change, 2 kept):" in out
     assert "posts_read: 1 point per 100 posts read a day, from 5 → 2 points per 100 posts read a day, from 5" in out
@@ -66,14 +66,14 @@ def test_dry_run_shows_the_resulting_rule(launched) -> None:  # type: ignore[no-
     assert len(json.loads(launched("schedule", "history", "--format", "json").stdout)) == 1
 
 
-def test_a_value_for_a_by_rule_asks_to_drop_its_table(launched) -> None:  # type: ignore[no-untyped-def]
+def test_a_value_for_a_by_rule_asks_to_drop_its_table(launched) -> None:
     err = refused(launched, "schedule", "set", "--effective-from", "2024-06-01", "rating_received=5", "--retroactive")
     assert "rating_received: is priced by its `rating` table" in err and "rating_received.by=none" in err
     launched("schedule", "set", "--effective-from", "2024-06-01", "rating_received=5", "rating_received.by=none", "--retroactive")
     assert rules_on(launched, "2024-06-01")["rating_received"]["by"] is None
 
 
-def test_an_action_never_priced_needs_new_action(launched) -> None:  # type: ignore[no-untyped-def]
+def test_an_action_never_priced_needs_new_action(launched) -> None:
     err = refused(launched, "schedule", "set", "--effective-from", "2024-06-01", "likes_recieved=6", "--retroactive")
     assert "likes_recieved: no schedule version has ever priced this action; did you mean likes_received?" in err
     assert "If it is new, pass --new-action" in err
@@ -81,12 +81,12 @@ def test_an_action_never_priced_needs_new_action(launched) -> None:  # type: ign
     assert rules_on(launched, "2024-06-01")["solutions"]["value"] == 60
 
 
-def test_the_first_schedule_needs_new_action(cli) -> None:  # type: ignore[no-untyped-def]
+def test_the_first_schedule_needs_new_action(cli) -> None:
     err = refused(cli, "schedule", "set", "--effective-from", "2024-06-01", "likes=1", "--retroactive")
     assert "the ledger has no schedule yet" in err
 
 
-def test_a_far_date_needs_yes_without_a_terminal(launched) -> None:  # type: ignore[no-untyped-def]
+def test_a_far_date_needs_yes_without_a_terminal(launched) -> None:
     far = (today_utc() + timedelta(days=FAR_FUTURE_DAYS + 1)).isoformat()
     near = (today_utc() + timedelta(days=FAR_FUTURE_DAYS)).isoformat()
     err = refused(launched, "schedule", "set", "--effective-from", far, "likes_received=6")
@@ -96,7 +96,7 @@ def test_a_far_date_needs_yes_without_a_terminal(launched) -> None:  # type: ign
     assert rules_on(launched, far)["likes_received"]["value"] == 7
 
 
-def test_a_far_date_is_asked_about_on_a_terminal(launched, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_far_date_is_asked_about_on_a_terminal(launched, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("cli.schedule._interactive", lambda: True)
     far = (today_utc() + timedelta(days=4000)).isoformat()
     assert "not confirmed" in launched("schedule", "set", "--effective-from", far, "likes_received=6", input="n\n", ok=False).stderr
@@ -104,7 +104,7 @@ def test_a_far_date_is_asked_about_on_a_terminal(launched, monkeypatch: pytest.M
     assert rules_on(launched, far)["likes_received"]["value"] == 6
 
 
-def test_a_far_date_in_a_document_needs_yes(launched, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_far_date_in_a_document_needs_yes(launched, tmp_path: Path) -> None:
     path = tmp_path / "far.yaml"
     path.write_text("effective_from: 2205-01-01\nrules: {likes_received: 1}\n")
     assert "pass --yes" in refused(launched, "schedule", "import", str(path))
@@ -123,31 +123,33 @@ def test_a_far_date_in_a_document_needs_yes(launched, tmp_path: Path) -> None:  
         ("posts_read.value=none", "only per, min_quantity, by can be none"),
     ],
 )
-def test_bad_numbers_are_one_clear_line(launched, word: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_numbers_are_one_clear_line(launched, word: str, message: str) -> None:
     err = refused(launched, "schedule", "set", "--effective-from", "2024-06-01", word, "--retroactive")
     assert message in err
 
 
-def test_the_largest_point_value_is_accepted(launched) -> None:  # type: ignore[no-untyped-def]
+def test_the_largest_point_value_is_accepted(launched) -> None:
     launched("schedule", "set", "--effective-from", "2024-06-01", f"likes_received={-MAX_POINT_VALUE}", "--retroactive")
     assert rules_on(launched, "2024-06-01")["likes_received"]["value"] == -MAX_POINT_VALUE
 
 
-def test_a_document_over_the_bound_is_refused_cleanly(launched, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_document_over_the_bound_is_refused_cleanly(launched, tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
-    path.write_text("effective_from: 2024-06-01\nrules: {likes_received: 99999999999999999999, rating_received: {by: {rating: {5: 10000000}}}}\n")
+    path.write_text(
+        "effective_from: 2024-06-01\nrules: {likes_received: 99999999999999999999, rating_received: {by: {rating: {5: 10000000}}}}\n"
+    )
     err = refused(launched, "schedule", "import", str(path), "--retroactive")
     assert "action likes_received: value: Input should be less than or equal to 1000000" in err
     assert "`by` points are between -1000000 and 1000000" in err
 
 
-def _moved_community(cli, tmp_path: Path, users: int = 25) -> None:  # type: ignore[no-untyped-def]
+def _moved_community(cli, tmp_path: Path, users: int = 25) -> None:
     path = tmp_path / "a.csv"
     path.write_text(csv_text([action_row(f"l{u}", user=u, when="2024-05-20") for u in range(1, users + 1)]))
     cli("ingest", str(path))
 
 
-def test_moves_list_every_user_in_each_format(launched, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_moves_list_every_user_in_each_format(launched, tmp_path: Path) -> None:
     _moved_community(launched, tmp_path)
     base = ("schedule", "set", "--effective-from", "2024-05-16", "likes_received=6", "--retroactive", "--dry-run")
     human = launched(*base).stdout
@@ -166,16 +168,21 @@ def test_moves_list_every_user_in_each_format(launched, tmp_path: Path) -> None:
     assert len(json.loads(launched(*base, "--quiet", "--format", "json").stdout)) == 25
 
 
-def test_a_repricing_that_moves_nobody_says_so(launched, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_repricing_that_moves_nobody_says_so(launched, tmp_path: Path) -> None:
     _moved_community(launched, tmp_path, users=2)
     out = launched("schedule", "set", "--effective-from", "2024-05-16", "posts_read=5", "--retroactive").stdout
     assert "nobody moves: no recorded action is repriced" in out
     again = launched("schedule", "set", "--effective-from", "2024-05-16", "posts_read=5", "--retroactive")
     assert "nothing recorded" in again.stdout and "already in force" in again.stdout
-    assert json.loads(launched("schedule", "set", "--effective-from", "2024-05-17", "posts_read=6", "--retroactive", "--format", "json").stdout) == []
+    assert (
+        json.loads(
+            launched("schedule", "set", "--effective-from", "2024-05-17", "posts_read=6", "--retroactive", "--format", "json").stdout
+        )
+        == []
+    )
 
 
-def test_history_and_diff_json_are_typed(launched) -> None:  # type: ignore[no-untyped-def]
+def test_history_and_diff_json_are_typed(launched) -> None:
     launched("schedule", "set", "--effective-from", "2024-06-01", "likes_received=6", "posts_read.per=50", "--retroactive")
     history = json.loads(launched("schedule", "history", "--format", "json").stdout)
     assert history[0]["rules"]["posts_read"] == {"value": 1, "per": 100, "min_quantity": 5}
@@ -194,7 +201,7 @@ def test_history_and_diff_json_are_typed(launched) -> None:  # type: ignore[no-u
     ]
 
 
-def test_show_and_history_speak_words(launched) -> None:  # type: ignore[no-untyped-def]
+def test_show_and_history_speak_words(launched) -> None:
     shown = launched("schedule", "show", "--at", "2024-02-01").stdout
     assert "3 points each" in shown and "3 → 30, 4 → 40, 5 → 50 points each" in shown
     history = launched("schedule", "history", "--format", "csv").stdout
@@ -208,5 +215,14 @@ def test_set_help_documents_parts_and_far_dates() -> None:
     from cli.app import app
 
     out = CliRunner().invoke(app, ["schedule", "set", "--help"], terminal_width=200).stdout
-    for words in ("ACTION.per=N", "ACTION.min_quantity=N", "=none", "--new-action", "--yes", f"{FAR_FUTURE_DAYS} days", "--quiet", "--format"):
+    for words in (
+        "ACTION.per=N",
+        "ACTION.min_quantity=N",
+        "=none",
+        "--new-action",
+        "--yes",
+        f"{FAR_FUTURE_DAYS} days",
+        "--quiet",
+        "--format",
+    ):
         assert words in out, words

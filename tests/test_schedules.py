@@ -33,7 +33,7 @@ versions:
 """
 
 
-def import_text(book: Ledger, tmp_path: Path, body: str, name: str = "schedule.yaml", **kwargs):  # type: ignore[no-untyped-def]
+def import_text(book: Ledger, tmp_path: Path, body: str, name: str = "schedule.yaml", **kwargs):
     path = tmp_path / name
     path.write_text(body)
     with open(path, "rb") as stream:
@@ -62,7 +62,11 @@ def test_past_dates_need_retroactive(book: Ledger) -> None:
 
 
 def test_retroactive_change_counts_the_actions_it_reprices(book: Ledger, tmp_path: Path) -> None:
-    rows = [action_row("l1", when="2024-05-20"), action_row("l2", when="2024-04-01"), action_row("p1", action="posts_created", when="2024-06-01")]
+    rows = [
+        action_row("l1", when="2024-05-20"),
+        action_row("l2", when="2024-04-01"),
+        action_row("p1", action="posts_created", when="2024-06-01"),
+    ]
     path = tmp_path / "a.csv"
     path.write_text(csv_text(rows))
     book.ingest_file(str(path))
@@ -129,8 +133,19 @@ def test_export_reimports_to_the_same_history(book: Ledger, database_url: str, t
     assert export_schedule([r.version for r in other.schedule_history()], fmt) == document
 
 
-def test_cli_schedule_commands(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("schedule", "set", "--effective-from", "2024-01-01", "likes_received=3", "posts_created=6", "--retroactive", "--reason", "launch", "--new-action")
+def test_cli_schedule_commands(cli, tmp_path: Path) -> None:
+    cli(
+        "schedule",
+        "set",
+        "--effective-from",
+        "2024-01-01",
+        "likes_received=3",
+        "posts_created=6",
+        "--retroactive",
+        "--reason",
+        "launch",
+        "--new-action",
+    )
     refused = cli("schedule", "set", "--effective-from", "2024-05-16", "likes_received=6", ok=False)
     assert refused.exit_code == 1 and "--retroactive" in refused.stderr
     cli("schedule", "set", "--effective-from", "2024-05-16", "likes_received=6", "posts_created=3", "--retroactive")
@@ -147,7 +162,7 @@ def test_cli_schedule_commands(cli, tmp_path: Path) -> None:  # type: ignore[no-
     assert [v["effective_from"] for v in json.loads(out.read_text())["versions"]] == ["2024-01-01", "2024-05-16"]
 
 
-def test_cli_schedule_bad_words(cli) -> None:  # type: ignore[no-untyped-def]
+def test_cli_schedule_bad_words(cli) -> None:
     result = cli("schedule", "set", "--effective-from", "2030-01-01", "likes", "posts=x", ok=False)
     assert result.exit_code == 1
     assert "expected ACTION=POINTS" in result.stderr and "value must be a whole number" in result.stderr

@@ -41,7 +41,10 @@ IDENTIFIERS_FROM_CONSTANTS = {
     ("ledger/pricing.py", "table"): "scratch table names: SCRATCH_TABLES",
     ("ledger/store/bulk_indexes.py", "table"): "a table name passed by the writer: the literal 'actions' or 'daily_scores'",
     ("ledger/rebuild.py", "snapshot"): "a snapshot id from pg_export_snapshot, matched against SNAPSHOT_ID first",
-    ("ledger/store/engine.py", "', '.join(tables)"): "table names passed by callers: the literals 'actions', 'daily_scores', 'user_totals', 'period_totals'",
+    (
+        "ledger/store/engine.py",
+        "', '.join(tables)",
+    ): "table names passed by callers: the literals 'actions', 'daily_scores', 'user_totals', 'period_totals'",
     ("ledger/store/bulk_indexes.py", "name"): "index names read from the database's own catalog",
     ("ledger/store/bulk_indexes.py", "definition"): "index definitions read from the database's own catalog",
     ("ledger/store/migrations/versions/0002_projections.py", "attributes_json"): "one of two literal expressions, by dialect",
@@ -112,12 +115,14 @@ def sql_built_with_values(source: str, where: str) -> list[str]:
     """Every place in `source` where SQL text is built from something not known to be safe."""
     found: dict[tuple[int, str], str] = {}
     for node in ast.walk(ast.parse(source)):
-        builds = isinstance(node, ast.JoinedStr) or (
-            isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add) and _is_text(node.left)
-        ) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format")
+        builds = (
+            isinstance(node, ast.JoinedStr)
+            or (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add) and _is_text(node.left))
+            or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format")
+        )
         if not builds:
             continue
-        text = _literal_text(node.func.value if isinstance(node, ast.Call) else node)  # type: ignore[attr-defined]
+        text = _literal_text(node.func.value if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else node)
         if not SQL_STATEMENT.search(text):
             continue
         for expr in _interpolated(node):
@@ -131,22 +136,22 @@ def sql_built_with_values(source: str, where: str) -> list[str]:
 
 
 def test_the_checker_catches_values_spliced_into_sql() -> None:
-    bad = '''
+    bad = """
 def leak(conn, user_id, key, column):
     conn.execute(text(f"SELECT * FROM actions WHERE user_id = {user_id}"))
     conn.exec_driver_sql("DELETE FROM actions WHERE source_key = '%s'" % key)
     conn.exec_driver_sql("SELECT " + column + " FROM actions")
     conn.exec_driver_sql("UPDATE actions SET quantity = {}".format(key))
-'''
+"""
     assert len(sql_built_with_values(bad, "example.py")) == 4
-    good = '''
+    good = """
 LOCK = 7
 def fine(conn, user_id, rows):
     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK})")
     conn.execute(text("SELECT * FROM actions WHERE user_id = :user"), {"user": user_id})
     conn.exec_driver_sql(f"PRAGMA cache_size = {int(rows)}")
     print(f"{user_id} rows refused")
-'''
+"""
     assert sql_built_with_values(good, "example.py") == []
 
 
@@ -175,9 +180,7 @@ PASSWORD = "s3cr3t-pw-do-not-print"
 
 
 def with_password(url: str) -> str:
-    return make_url(url).set(username=make_url(url).username or "postgres", password=PASSWORD).render_as_string(
-        hide_password=False
-    )
+    return make_url(url).set(username=make_url(url).username or "postgres", password=PASSWORD).render_as_string(hide_password=False)
 
 
 UNREACHABLE = [

@@ -13,7 +13,12 @@ from ledger.standings import Period, Ranking, period_window
 
 def likes(user: int, count: int, day: date, prefix: str = "") -> list[Action]:
     return [
-        Action(source_key=f"{prefix}u{user}-{day}-{i}", user_id=user, action="likes_received", occurred_at=datetime.combine(day, datetime.min.time()) + timedelta(minutes=i))
+        Action(
+            source_key=f"{prefix}u{user}-{day}-{i}",
+            user_id=user,
+            action="likes_received",
+            occurred_at=datetime.combine(day, datetime.min.time()) + timedelta(minutes=i),
+        )
         for i in range(count)
     ]
 
@@ -40,8 +45,8 @@ def test_ranking_modes_on_ties(book: Ledger) -> None:
     day = date(2024, 3, 1)
     book.record_actions(likes(1, 10, day) + likes(2, 30, day) + likes(3, 30, day) + likes(4, 5, day))
 
-    def as_pairs(ranking: Ranking, **window: date) -> list[tuple[int, int]]:
-        return [(s.rank, s.user_id) for s in book.leaderboard(ranking=ranking, **window)]
+    def as_pairs(ranking: Ranking, from_day: date | None = None, to_day: date | None = None) -> list[tuple[int, int]]:
+        return [(s.rank, s.user_id) for s in book.leaderboard(ranking=ranking, from_day=from_day, to_day=to_day)]
 
     for window in ({}, {"from_day": day, "to_day": day}):  # all-time totals, and a day range
         assert as_pairs(Ranking.dense_rank, **window) == [(1, 2), (1, 3), (2, 1), (3, 4)]
@@ -51,7 +56,9 @@ def test_ranking_modes_on_ties(book: Ledger) -> None:
 
 def test_leaderboard_periods_limits_and_exclusions(book: Ledger) -> None:
     book.set_schedule(date(2024, 1, 1), {"likes_received": Rule(value=2)}, retroactive=True)
-    book.record_actions(likes(1, 5, date(2024, 1, 10)) + likes(2, 3, date(2024, 5, 15)) + likes(3, 3, date(2024, 5, 16)) + likes(4, 1, date(2024, 5, 20)))
+    book.record_actions(
+        likes(1, 5, date(2024, 1, 10)) + likes(2, 3, date(2024, 5, 15)) + likes(3, 3, date(2024, 5, 16)) + likes(4, 1, date(2024, 5, 20))
+    )
     board = book.leaderboard()
     assert [(s.rank, s.user_id, s.points) for s in board] == [(1, 1, 10), (2, 2, 6), (2, 3, 6), (3, 4, 2)]
     assert [(s.rank, s.user_id) for s in book.leaderboard(ranking=Ranking.rank)] == [(1, 1), (2, 2), (2, 3), (4, 4)]

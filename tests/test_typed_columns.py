@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, MetaData, String, Table, create_engine, insert
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Engine, MetaData, String, Table, create_engine, insert
 from sqlalchemy.exc import IntegrityError
 
 from ledger.store.typed_columns import sqlite_type_checks
 
 
-def _table() -> tuple[Table, object]:
+def _table() -> tuple[Table, Engine]:
     metadata = MetaData()
     table = Table(
-        "typed", metadata,
-        Column("points", BigInteger, nullable=False), Column("name", String(10), nullable=True),
-        Column("day", Date, nullable=False), Column("at", DateTime, nullable=False), Column("flag", Boolean, nullable=False),
+        "typed",
+        metadata,
+        Column("points", BigInteger, nullable=False),
+        Column("name", String(10), nullable=True),
+        Column("day", Date, nullable=False),
+        Column("at", DateTime, nullable=False),
+        Column("flag", Boolean, nullable=False),
         *sqlite_type_checks("typed", nullable=("name",), points=BigInteger, name=String, day=Date, at=DateTime, flag=Boolean),
     )
     engine = create_engine("sqlite://")

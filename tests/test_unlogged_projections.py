@@ -18,8 +18,7 @@ def unlogged_tables(conn: Connection) -> set[str] | None:
     if conn.dialect.name != "postgresql":
         return None
     rows = conn.exec_driver_sql(
-        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relpersistence = 'u' "
-        "AND relnamespace = current_schema()::regnamespace"
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relpersistence = 'u' AND relnamespace = current_schema()::regnamespace"
     )
     return {row.relname for row in rows}
 

@@ -42,8 +42,22 @@ def priced(book: Ledger) -> Ledger:
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [("42", 42), (" 42 ", 42), ("-7", -7), ("0", 0), (str(MAX_INTEGER), MAX_INTEGER), (str(MAX_INTEGER + 1), str(MAX_INTEGER + 1)),
-     ("042", "042"), ("+42", "+42"), ("-0", "-0"), ("4_2", "4_2"), (UUID, UUID), (LONG, LONG), (42, 42), (2**60, str(2**60))],
+    [
+        ("42", 42),
+        (" 42 ", 42),
+        ("-7", -7),
+        ("0", 0),
+        (str(MAX_INTEGER), MAX_INTEGER),
+        (str(MAX_INTEGER + 1), str(MAX_INTEGER + 1)),
+        ("042", "042"),
+        ("+42", "+42"),
+        ("-0", "-0"),
+        ("4_2", "4_2"),
+        (UUID, UUID),
+        (LONG, LONG),
+        (42, 42),
+        (2**60, str(2**60)),
+    ],
 )
 def test_canonical_integers_are_their_own_number_and_everything_else_a_text_key(given: object, expected: object) -> None:
     assert user_ref(given) == expected
@@ -86,7 +100,10 @@ def test_keys_keep_their_numbers_across_batches_and_ledgers(book: Ledger, tmp_pa
     other = Ledger(book.engine, "other")
     other.record_actions([Action(source_key="x", user_id="carol", action="post", occurred_at=datetime(2024, 6, 1))])
     with book.engine.connect() as conn:
-        mapped = [tuple(row) for row in conn.execute(select(user_keys.c.ledger, user_keys.c.user_key, user_keys.c.user_number).order_by(user_keys.c.seq))]
+        mapped = [
+            tuple(row)
+            for row in conn.execute(select(user_keys.c.ledger, user_keys.c.user_key, user_keys.c.user_number).order_by(user_keys.c.seq))
+        ]
     assert mapped == [("default", UUID, FIRST_ALLOCATED), ("default", "bob", FIRST_ALLOCATED + 1), ("other", "carol", FIRST_ALLOCATED)]
     priced(book)
     assert {row.user_id: row.points for row in book.scores()} == {UUID: 10, "bob": 20}
@@ -180,9 +197,12 @@ def test_verify_covers_the_mapping(book: Ledger, tmp_path: Path) -> None:
     book.import_users([UserNames(user="alice", username="al")])
     book.verify()
     # Swapping two keys' numbers would swap their points: the hash of the batch breaks.
-    tamper(book, f"UPDATE user_keys SET user_number = {FIRST_ALLOCATED + 5} WHERE user_key = 'alice'",
-           f"UPDATE user_keys SET user_number = {FIRST_ALLOCATED} WHERE user_key = 'bob'",
-           f"UPDATE user_keys SET user_number = {FIRST_ALLOCATED + 1} WHERE user_key = 'alice'")
+    tamper(
+        book,
+        f"UPDATE user_keys SET user_number = {FIRST_ALLOCATED + 5} WHERE user_key = 'alice'",
+        f"UPDATE user_keys SET user_number = {FIRST_ALLOCATED} WHERE user_key = 'bob'",
+        f"UPDATE user_keys SET user_number = {FIRST_ALLOCATED + 1} WHERE user_key = 'alice'",
+    )
     with pytest.raises(JournalBroken) as caught:
         book.verify()
     assert caught.value.place.what == "hash mismatch"

@@ -18,7 +18,7 @@ from tests.factories import action_row, csv_text
 from tests.tampering import rehash_everything, tamper, triggers_off
 
 # Text that exercises every escape of the canonical spelling, and a formula-looking name.
-AWKWARD = ["tab\there", "new\nline", "back\\slash", "=HYPERLINK(\"x\")", "ünïcödé ✓"]
+AWKWARD = ["tab\there", "new\nline", "back\\slash", '=HYPERLINK("x")', "ünïcödé ✓"]
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def journal(book: Ledger, tmp_path: Path) -> Ledger:
     return book
 
 
-def broken(book: Ledger, digest=None) -> JournalBreak:  # type: ignore[no-untyped-def]
+def broken(book: Ledger, digest=None) -> JournalBreak:
     with pytest.raises(JournalBroken) as caught:
         book.verify(digest)
     place = caught.value.place
@@ -67,46 +67,85 @@ def test_empty_journal_verifies(book: Ledger) -> None:
 # (statements run with the triggers off, then (what, batch, seq) of the first broken place;
 # None where the place is not pinned to one field).
 TAMPERING = [
-    pytest.param(["UPDATE actions SET attributes = '{\"rating\":5}' WHERE source_key = 'a2'"],
-                 ("hash mismatch", 1, None), id="changed-byte"),
+    pytest.param(
+        ["UPDATE actions SET attributes = '{\"rating\":5}' WHERE source_key = 'a2'"], ("hash mismatch", 1, None), id="changed-byte"
+    ),
     pytest.param(["UPDATE actions SET quantity = 2 WHERE seq = 14"], ("hash mismatch", 3, None), id="changed-quantity"),
-    pytest.param(["UPDATE schedule_rule_points SET points = 500 WHERE attribute_value = '5'"],
-                 ("inconsistent event", 2, 11), id="changed-points-table"),
+    pytest.param(
+        ["UPDATE schedule_rule_points SET points = 500 WHERE attribute_value = '5'"],
+        ("inconsistent event", 2, 11),
+        id="changed-points-table",
+    ),
     pytest.param(["UPDATE batches SET origin = 'python' WHERE batch_id = 1"], ("hash mismatch", 1, None), id="changed-origin"),
     # `day` is derived, not hashed: checked against occurred_at instead.
     pytest.param(["UPDATE actions SET day = '2020-01-01' WHERE seq = 3"], ("inconsistent event", 1, 3), id="changed-day"),
     pytest.param(["DELETE FROM actions WHERE seq = 4"], ("missing event", 1, 4), id="deleted-event"),
     pytest.param(["UPDATE actions SET ledger = 'other' WHERE seq = 2"], ("event outside its batch", 1, 2), id="moved-ledger"),
     pytest.param(["UPDATE actions SET ledger_id = ledger_id + 1 WHERE seq = 2"], ("inconsistent event", 1, 2), id="renumbered-ledger"),
-    pytest.param(["UPDATE actions SET recorded_at = '2000-01-01 00:00:00.000000' WHERE seq = 2"],
-                 ("event outside its batch", 1, 2), id="back-dated-record-time"),
-    pytest.param(["DELETE FROM schedule_rule_points", "DELETE FROM schedule_rules", "DELETE FROM schedule_versions"],
-                 ("missing event", 2, 11), id="deleted-schedule-version"),
+    pytest.param(
+        ["UPDATE actions SET recorded_at = '2000-01-01 00:00:00.000000' WHERE seq = 2"],
+        ("event outside its batch", 1, 2),
+        id="back-dated-record-time",
+    ),
+    pytest.param(
+        ["DELETE FROM schedule_rule_points", "DELETE FROM schedule_rules", "DELETE FROM schedule_versions"],
+        ("missing event", 2, 11),
+        id="deleted-schedule-version",
+    ),
     pytest.param(["DELETE FROM batches WHERE batch_id = 2"], ("missing batch", 2, None), id="deleted-batch-row"),
-    pytest.param(["UPDATE batches SET recorded_at = '2000-01-01 00:00:00.000000' WHERE batch_id = 3"],
-                 ("time goes backwards", 3, None), id="back-dated-batch"),
+    pytest.param(
+        ["UPDATE batches SET recorded_at = '2000-01-01 00:00:00.000000' WHERE batch_id = 3"],
+        ("time goes backwards", 3, None),
+        id="back-dated-batch",
+    ),
     pytest.param(["UPDATE batches SET event_count = 4 WHERE batch_id = 3"], ("count mismatch", 3, None), id="changed-count"),
     pytest.param(["UPDATE batches SET prev_hash = hash WHERE batch_id = 2"], ("prev_hash mismatch", 2, None), id="relinked-batch"),
     pytest.param(["UPDATE batches SET first_seq = 12 WHERE batch_id = 2"], ("gap in seq", 2, None), id="moved-batch-range"),
-    pytest.param(["INSERT INTO schedule_rule_points (version_seq, action, attribute_value, points) VALUES (999, 'x', '1', 1)"],
-                 ("stray rows", None, 999), id="points-of-no-version"),
-    pytest.param(["INSERT INTO schedule_rule_points (version_seq, action, attribute_value, points) "
-                  "VALUES (11, 'likes_received', '1', 1)"], ("inconsistent event", 2, 11), id="points-for-a-plain-rule"),
+    pytest.param(
+        ["INSERT INTO schedule_rule_points (version_seq, action, attribute_value, points) VALUES (999, 'x', '1', 1)"],
+        ("stray rows", None, 999),
+        id="points-of-no-version",
+    ),
+    pytest.param(
+        ["INSERT INTO schedule_rule_points (version_seq, action, attribute_value, points) VALUES (11, 'likes_received', '1', 1)"],
+        ("inconsistent event", 2, 11),
+        id="points-for-a-plain-rule",
+    ),
     pytest.param(["DELETE FROM batches WHERE batch_id = 3"], ("event without batch", None, 12), id="orphaned-events"),
     # Same rows, other order: swap the sequence numbers of two events.
-    pytest.param(["UPDATE actions SET seq = -1 WHERE seq = 2", "UPDATE actions SET seq = 2 WHERE seq = 3",
-                  "UPDATE actions SET seq = 3 WHERE seq = -1"], ("hash mismatch", 1, None), id="reordered-events"),
+    pytest.param(
+        [
+            "UPDATE actions SET seq = -1 WHERE seq = 2",
+            "UPDATE actions SET seq = 2 WHERE seq = 3",
+            "UPDATE actions SET seq = 3 WHERE seq = -1",
+        ],
+        ("hash mismatch", 1, None),
+        id="reordered-events",
+    ),
     # Same seqs, swapped payloads (two events' source keys).
-    pytest.param(["UPDATE actions SET source_key = 'tmp' WHERE seq = 12", "UPDATE actions SET source_key = 'b0' WHERE seq = 13",
-                  "UPDATE actions SET source_key = 'b1' WHERE seq = 12"], ("hash mismatch", 3, None), id="swapped-payloads"),
+    pytest.param(
+        [
+            "UPDATE actions SET source_key = 'tmp' WHERE seq = 12",
+            "UPDATE actions SET source_key = 'b0' WHERE seq = 13",
+            "UPDATE actions SET source_key = 'b1' WHERE seq = 12",
+        ],
+        ("hash mismatch", 3, None),
+        id="swapped-payloads",
+    ),
     # Room made at seq 14 by moving later events up, a forged event put there and batch 3
     # widened to cover it: sequence numbers, ranges and counts all agree; the hash does not.
-    pytest.param(["UPDATE actions SET seq = -seq - 1 WHERE seq >= 14", "UPDATE actions SET seq = -seq WHERE seq < 0",
-                  "INSERT INTO actions (seq, batch_id, ledger, ledger_id, source_key, user_id, action, occurred_at, day, "
-                  "quantity, attributes, recorded_at) SELECT 14, batch_id, ledger, ledger_id, 'forged', 1, action, occurred_at, day, 100, "
-                  "attributes, recorded_at FROM actions WHERE seq = 13",
-                  "UPDATE batches SET last_seq = 17, event_count = 6 WHERE batch_id = 3"],
-                 ("hash mismatch", 3, None), id="inserted-in-the-middle"),
+    pytest.param(
+        [
+            "UPDATE actions SET seq = -seq - 1 WHERE seq >= 14",
+            "UPDATE actions SET seq = -seq WHERE seq < 0",
+            "INSERT INTO actions (seq, batch_id, ledger, ledger_id, source_key, user_id, action, occurred_at, day, "
+            "quantity, attributes, recorded_at) SELECT 14, batch_id, ledger, ledger_id, 'forged', 1, action, occurred_at, day, 100, "
+            "attributes, recorded_at FROM actions WHERE seq = 13",
+            "UPDATE batches SET last_seq = 17, event_count = 6 WHERE batch_id = 3",
+        ],
+        ("hash mismatch", 3, None),
+        id="inserted-in-the-middle",
+    ),
 ]
 
 
@@ -154,13 +193,19 @@ def test_truncated_tail_is_caught_by_a_digest(journal: Ledger) -> None:
 
 # Inserting is how events are written, so these need no trigger silenced.
 FORGED_INSERTS = [
-    pytest.param("INSERT INTO actions (seq, batch_id, ledger, ledger_id, source_key, user_id, action, occurred_at, day, "
-                 "quantity, attributes, recorded_at) SELECT 17, 1, ledger, ledger_id, 'forged', 1, action, occurred_at, day, "
-                 "100, attributes, recorded_at FROM actions WHERE seq = 1",
-                 ("event without batch", None, 17), id="event-after-the-head"),
-    pytest.param("INSERT INTO schedule_versions (seq, batch_id, ledger, version_key, effective_from, retroactive, "
-                 "recorded_at) SELECT 5, 1, ledger, 'forged', day, false, recorded_at FROM actions WHERE seq = 5",
-                 ("duplicate seq", 1, 5), id="seq-in-two-tables"),
+    pytest.param(
+        "INSERT INTO actions (seq, batch_id, ledger, ledger_id, source_key, user_id, action, occurred_at, day, "
+        "quantity, attributes, recorded_at) SELECT 17, 1, ledger, ledger_id, 'forged', 1, action, occurred_at, day, "
+        "100, attributes, recorded_at FROM actions WHERE seq = 1",
+        ("event without batch", None, 17),
+        id="event-after-the-head",
+    ),
+    pytest.param(
+        "INSERT INTO schedule_versions (seq, batch_id, ledger, version_key, effective_from, retroactive, "
+        "recorded_at) SELECT 5, 1, ledger, 'forged', day, false, recorded_at FROM actions WHERE seq = 5",
+        ("duplicate seq", 1, 5),
+        id="seq-in-two-tables",
+    ),
 ]
 
 
@@ -193,11 +238,10 @@ def test_digest_of_an_older_head_still_verifies_after_more_writes(journal: Ledge
 def test_superuser_update_in_replica_mode(journal: Ledger) -> None:
     engine = journal.engine
     # Replica mode alone does not silence triggers enabled ALWAYS...
-    with pytest.raises(Exception) as caught:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            conn.exec_driver_sql("UPDATE actions SET quantity = 7 WHERE seq = 1")
-    assert isinstance(translate(caught.value), ImmutableEventError)  # type: ignore[arg-type]
+    with pytest.raises(Exception) as caught, engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        conn.exec_driver_sql("UPDATE actions SET quantity = 7 WHERE seq = 1")
+    assert isinstance(translate(caught.value), ImmutableEventError)
     # ...so the superuser also disables them, edits, and switches them back on.
     with triggers_off(journal, replica=True) as conn:
         conn.exec_driver_sql("UPDATE actions SET quantity = 7 WHERE seq = 1")
@@ -205,7 +249,7 @@ def test_superuser_update_in_replica_mode(journal: Ledger) -> None:
     assert (place.what, place.batch_id) == ("hash mismatch", 1)
 
 
-def test_verify_command(journal: Ledger, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_verify_command(journal: Ledger, cli, tmp_path: Path) -> None:
     digest_path = tmp_path / "head.json"
     cli("digest", "--output", str(digest_path))
     pinned = json.loads(digest_path.read_text())
@@ -223,7 +267,7 @@ def test_verify_command(journal: Ledger, cli, tmp_path: Path) -> None:  # type: 
     assert "Traceback" not in failed.output
 
 
-def test_verify_refuses_a_file_that_is_not_a_digest(journal: Ledger, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_verify_refuses_a_file_that_is_not_a_digest(journal: Ledger, cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"batch_id": "x"}')
     result = cli("verify", "--digest", str(bad), ok=False)
@@ -233,7 +277,7 @@ def test_verify_refuses_a_file_that_is_not_a_digest(journal: Ledger, cli, tmp_pa
     assert missing.exit_code == 1 and "nope.json" in missing.stderr
 
 
-def test_digest_refuses_to_pin_a_broken_journal(journal: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_digest_refuses_to_pin_a_broken_journal(journal: Ledger, cli) -> None:
     tamper(journal, "UPDATE actions SET quantity = 3 WHERE seq = 1")
     with pytest.raises(JournalBroken):
         journal.digest()

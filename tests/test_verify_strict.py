@@ -33,7 +33,7 @@ def _digest(journal: Ledger, tmp_path: Path, **fields: object) -> Path:  # noqa:
 
 
 @pytest.mark.parametrize("batch_id", [0, -1])
-def test_a_digest_that_names_no_batch_is_refused(journal: Ledger, cli, tmp_path: Path, batch_id: int) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+def test_a_digest_that_names_no_batch_is_refused(journal: Ledger, cli, tmp_path: Path, batch_id: int) -> None:  # noqa: F811
     path = _digest(journal, tmp_path, batch_id=batch_id, last_seq=batch_id, hash="0" * 64)
     with pytest.raises(InvalidInput) as caught:
         JournalDigest.from_json(path.read_text(), str(path))
@@ -52,7 +52,7 @@ def test_a_digest_with_a_malformed_hash_is_refused(journal: Ledger, tmp_path: Pa
 
 
 def _sqlite_path(book: Ledger) -> str:
-    return make_url(book.engine.url).database  # type: ignore[return-value]
+    return str(make_url(book.engine.url).database)
 
 
 def _raw_sqlite(book: Ledger, *statements: str) -> None:
@@ -132,11 +132,15 @@ def test_a_replaced_pricing_view_is_reported(journal: Ledger) -> None:  # noqa: 
 
 def test_a_trigger_added_on_a_projection_is_reported(journal: Ledger) -> None:  # noqa: F811
     if journal.engine.dialect.name == "sqlite":
-        statements = ["CREATE TRIGGER boost AFTER INSERT ON user_totals BEGIN UPDATE user_totals SET points = points * 2 "
-                      "WHERE ledger_id = NEW.ledger_id AND user_id = NEW.user_id; END"]
+        statements = [
+            "CREATE TRIGGER boost AFTER INSERT ON user_totals BEGIN UPDATE user_totals SET points = points * 2 "
+            "WHERE ledger_id = NEW.ledger_id AND user_id = NEW.user_id; END"
+        ]
     else:
-        statements = ["CREATE FUNCTION boost() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.points := NEW.points * 2; RETURN NEW; END $$",
-                      "CREATE TRIGGER boost BEFORE INSERT ON user_totals FOR EACH ROW EXECUTE FUNCTION boost()"]
+        statements = [
+            "CREATE FUNCTION boost() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.points := NEW.points * 2; RETURN NEW; END $$",
+            "CREATE TRIGGER boost BEFORE INSERT ON user_totals FOR EACH ROW EXECUTE FUNCTION boost()",
+        ]
     tamper(journal, *statements)
     with pytest.raises(JournalBroken, match="trigger user_totals.boost is not one the migrations create"):
         journal.verify()
@@ -160,7 +164,7 @@ def test_schema_objects_of_other_applications_are_not_judged(journal: Ledger) ->
     assert journal.verify().batches == 3
 
 
-def test_an_empty_journal_gives_no_digest(book: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_journal_gives_no_digest(book: Ledger, cli) -> None:
     with pytest.raises(InvalidInput) as caught:
         book.digest()
     assert "journal is empty" in str(caught.value.problems[0])

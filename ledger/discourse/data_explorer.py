@@ -109,7 +109,9 @@ class DataExplorerForum:
                 ) from None
             raise
         if result.rows and "row" not in result.columns:
-            raise QueryFailed(f"Data Explorer query {self.query_id} is not scoreledger's (no `row` column): paste sql/discourse/data_explorer.sql")
+            raise QueryFailed(
+                f"Data Explorer query {self.query_id} is not scoreledger's (no `row` column): paste sql/discourse/data_explorer.sql"
+            )
         return [_row(value) for value in (row["row"] for row in result.dicts())]
 
     def close(self) -> None:

@@ -17,10 +17,28 @@ from ledger.discourse.queries import as_text_without_comments, load
 
 # The shipped queries an import and schedule-history read, in the order they appear.
 READ_BY_IMPORT = (
-    "forum_shape", "users", "score_events", "site_settings", "setting_changes", "leaderboards",
-    "day_visited", "time_read", "post_read", "post_created", "topic_created", "like_received", "like_given",
-    "solution", "solution_answers", "flag_created", "user_invited", "reaction_received", "reaction_given",
-    "chat_message_created", "chat_reaction_received", "chat_reaction_given",
+    "forum_shape",
+    "users",
+    "score_events",
+    "site_settings",
+    "setting_changes",
+    "leaderboards",
+    "day_visited",
+    "time_read",
+    "post_read",
+    "post_created",
+    "topic_created",
+    "like_received",
+    "like_given",
+    "solution",
+    "solution_answers",
+    "flag_created",
+    "user_invited",
+    "reaction_received",
+    "reaction_given",
+    "chat_message_created",
+    "chat_reaction_received",
+    "chat_reaction_given",
 )
 # Branches reading tables or columns some forums lack, left out with --without <part>: a
 # plugin not installed, discourse-solved before several answers per topic, a plugin

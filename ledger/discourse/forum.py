@@ -66,7 +66,9 @@ class PostgresForum:
 
     def __init__(self, dsn: str) -> None:
         try:
-            self.conn = psycopg.connect(dsn, autocommit=True, row_factory=dict_row, options="-c default_transaction_read_only=on -c TimeZone=UTC")
+            self.conn = psycopg.connect(
+                dsn, autocommit=True, row_factory=dict_row, options="-c default_transaction_read_only=on -c TimeZone=UTC"
+            )
         except psycopg.Error as exc:
             raise DatabaseUnavailable(f"cannot reach the Discourse database: {_first_line(exc)}") from None
         self._prepared: dict[str, str] = {}

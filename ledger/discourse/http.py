@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -361,7 +361,7 @@ class DiscourseClient:
     def recalculate_scores(self, from_date: date) -> Recalculation:
         """Ask the forum to recalculate every day from `from_date` to today (it allows 5 a
         day, site-wide; when none remain this raises RateLimitTooLong with the wait)."""
-        if from_date > datetime.now(timezone.utc).date():
+        if from_date > datetime.now(UTC).date():
             raise PermanentFailure(f"cannot recalculate from {from_date}: it is after today")
         self.request("PUT", RECALCULATE_PATH, data={"from_date": from_date.isoformat()}, idempotent=False)
         return Recalculation(from_date, self.recalculations_remaining())
@@ -382,7 +382,9 @@ class DiscourseClient:
         body = self.request("GET", STAFF_LOG_PATH, params=params)
         return list(body.get("staff_action_logs", []))
 
-    def iter_staff_action_logs(self, *, action_name: str | None = "change_site_setting", subject: str | None = None) -> Iterator[dict[str, Any]]:
+    def iter_staff_action_logs(
+        self, *, action_name: str | None = "change_site_setting", subject: str | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every entry of the staff action log matching the filters, newest first. Pages are
         by offset there, so an entry logged meanwhile can repeat one: repeats (same id, or
         same content when ids are absent) are skipped."""
@@ -416,7 +418,9 @@ class DiscourseClient:
             body = self.request("POST", path, data=data)
         except PermanentFailure as exc:
             if exc.status == 422:
-                raise QueryFailed(f"Data Explorer query {query_id} failed: {'; '.join(exc.errors) or exc}", status=422, errors=exc.errors) from None
+                raise QueryFailed(
+                    f"Data Explorer query {query_id} failed: {'; '.join(exc.errors) or exc}", status=422, errors=exc.errors
+                ) from None
             raise
         if not body.get("success", True):
             errors = [str(e) for e in body.get("errors") or []]
@@ -464,8 +468,8 @@ def _wait_from_429(response: httpx.Response) -> float | None:
                 moment = None
             if moment is not None:
                 if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=timezone.utc)
-                return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+                    moment = moment.replace(tzinfo=UTC)
+                return max(0.0, (moment - datetime.now(UTC)).total_seconds())
     try:
         body = response.json()
     except ValueError:

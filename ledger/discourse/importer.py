@@ -192,7 +192,6 @@ def extract(
     return read
 
 
-
 def recorded(book: Ledger) -> dict[str, ActionRow]:
     """The ledger's recorded actions of the plugin's action types, by source key."""
     with read_transaction(book.engine) as conn:
@@ -200,8 +199,9 @@ def recorded(book: Ledger) -> dict[str, ActionRow]:
         if number == ledger_numbers.UNNUMBERED:
             return {}
         found = conn.execute(
-            select(actions.c.source_key, actions.c.user_id, actions.c.action, actions.c.occurred_at, actions.c.quantity, actions.c.attributes)
-            .where(actions.c.ledger_id == number, actions.c.action.in_(ACTION_NAMES))
+            select(
+                actions.c.source_key, actions.c.user_id, actions.c.action, actions.c.occurred_at, actions.c.quantity, actions.c.attributes
+            ).where(actions.c.ledger_id == number, actions.c.action.in_(ACTION_NAMES))
         )
         return {row[0]: ActionRow(*row) for row in found}
 
@@ -376,7 +376,9 @@ def _when(moment: datetime, changed_at: datetime | None) -> datetime:
     return moment if changed_at is None else min(moment, changed_at)
 
 
-def vanished_user_merges(book: Ledger, forum: Forum, shape: ForumShape, users: dict[int, ForumUser], tries: int = 5, most: int = 100) -> dict[int, int]:
+def vanished_user_merges(
+    book: Ledger, forum: Forum, shape: ForumShape, users: dict[int, ForumUser], tries: int = 5, most: int = 100
+) -> dict[int, int]:
     """Users the ledger has and the forum no longer has (Discourse deletes the source of a
     merge), with the user a row of theirs now reads under: found by reading a few of their
     recorded keys on the forum again, one row each (at most `tries` keys of at most `most`
@@ -391,7 +393,14 @@ def vanished_user_merges(book: Ledger, forum: Forum, shape: ForumShape, users: d
         known = conn.execute(select(user_totals.c.user_id).where(user_totals.c.ledger_id == number)).scalars().all()
         gone = [user for user in known if user not in users and user not in merged][:most]
         keys = {
-            user: conn.execute(select(actions.c.source_key).where(actions.c.ledger_id == number, actions.c.user_id == user).order_by(actions.c.seq).limit(tries)).scalars().all()
+            user: conn.execute(
+                select(actions.c.source_key)
+                .where(actions.c.ledger_id == number, actions.c.user_id == user)
+                .order_by(actions.c.seq)
+                .limit(tries)
+            )
+            .scalars()
+            .all()
             for user in gone
         }
     for user, user_keys in keys.items():
@@ -435,7 +444,9 @@ def _reconcile(before: ActionState, row: ActionRow, targets: dict[int, int], mom
         report.reinstated[row.action] += 1
     attributes = json.loads(row.attributes)
     if row.quantity != before.quantity or attributes != before.attributes:
-        report.corrections.append(Amendment(source_key=row.source_key, at=at, quantity=row.quantity, attributes=attributes, reason="changed on the forum"))
+        report.corrections.append(
+            Amendment(source_key=row.source_key, at=at, quantity=row.quantity, attributes=attributes, reason="changed on the forum")
+        )
         report.amended[row.action] += 1
 
 

@@ -55,8 +55,15 @@ class LedgerJournal:
         """One batch of compensations, each with the forum's id for it."""
         self.book.record_adjustments(
             [
-                Adjustment(key=event.key, user_id=event.user_id, points=event.points, on=event.on, reason=event.reason,
-                           kind="compensation", reference=str(discourse_id))
+                Adjustment(
+                    key=event.key,
+                    user_id=event.user_id,
+                    points=event.points,
+                    on=event.on,
+                    reason=event.reason,
+                    kind="compensation",
+                    reference=str(discourse_id),
+                )
                 for event, discourse_id in posted
             ],
             origin="discourse push",

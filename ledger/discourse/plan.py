@@ -126,9 +126,11 @@ def make_plan(
             plan.skipped_unscored += 1
             continue
         plan.users_compared += 1
-        row = PlanRow(user_id, user.username if user else None, user.name if user else None, forum_points.get(user_id, 0), truth.get(user_id, 0))
-        if row.difference:
-            plan.rows.append(row)
+        compared = PlanRow(
+            user_id, user.username if user else None, user.name if user else None, forum_points.get(user_id, 0), truth.get(user_id, 0)
+        )
+        if compared.difference:
+            plan.rows.append(compared)
     return plan
 
 
@@ -201,7 +203,9 @@ def verify_forum(book: Ledger, forum: Forum, shape: ForumShape, *, leaderboard_i
         if user is not None and any(reason in UNSCORED for reason in user.off_board):
             continue
         result.users_compared += 1
-        row = PlanRow(user_id, user.username if user else None, user.name if user else None, forum_points.get(user_id, 0), truth.get(user_id, 0))
+        row = PlanRow(
+            user_id, user.username if user else None, user.name if user else None, forum_points.get(user_id, 0), truth.get(user_id, 0)
+        )
         if row.difference:
             result.differences.append(row)
     ours_on_forum = {key for event in read_score_events(forum) if (key := key_in(event.description)) is not None}

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
@@ -227,14 +227,14 @@ def push(
                 found = find_posted(client, intents[event.key]) if event.key in intents else []
                 if found:
                     _record_found(journal, intents[event.key], found, report)
-                    if task is not None:
+                    if bar is not None and task is not None:
                         bar.advance(task)
                 else:
                     fresh.append(event)
             if not fresh:
                 continue
             if batching:
-                journal.record_intents(fresh)  # type: ignore[attr-defined]
+                cast(BatchingJournal, journal).record_intents(fresh)
             for event in fresh:
                 if not batching:
                     journal.record_intent(event)
@@ -245,7 +245,7 @@ def push(
                     report.duplicates.append((event.key, [item.id for item in found]))
                 if not batching:
                     _flush(journal, pending)
-                if task is not None:
+                if bar is not None and task is not None:
                     bar.advance(task)
             _flush(journal, pending)
     except DiscourseError as exc:
@@ -263,7 +263,7 @@ def _flush(journal: CompensationJournal, pending: list[tuple[PlannedEvent, int]]
     if not pending:
         return
     if hasattr(journal, "record_posted_many"):
-        journal.record_posted_many(list(pending))  # type: ignore[attr-defined]
+        journal.record_posted_many(list(pending))
     else:
         for event, discourse_id in pending:
             journal.record_posted(event, discourse_id)

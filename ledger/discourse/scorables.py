@@ -48,10 +48,21 @@ SCORABLES: tuple[Scorable, ...] = (
     Scorable("solution", "solved-answer", ("discourse_solved_solved_topics",), True, "solution", "solved_enabled"),
     Scorable("flag_created", "reviewable", (), False, "flag_created"),
     Scorable("user_invited", "invite", (), False, "user_invited"),
-    Scorable("reaction_received", "reaction-received", ("discourse_reactions_reaction_users",), True, "reaction_received", "discourse_reactions_enabled"),
-    Scorable("reaction_given", "reaction-given", ("discourse_reactions_reaction_users",), True, "reaction_given", "discourse_reactions_enabled"),
+    Scorable(
+        "reaction_received",
+        "reaction-received",
+        ("discourse_reactions_reaction_users",),
+        True,
+        "reaction_received",
+        "discourse_reactions_enabled",
+    ),
+    Scorable(
+        "reaction_given", "reaction-given", ("discourse_reactions_reaction_users",), True, "reaction_given", "discourse_reactions_enabled"
+    ),
     Scorable("chat_message_created", "chat-message", ("chat_messages",), False, "chat_message_created", "chat_enabled"),
-    Scorable("chat_reaction_received", "chat-reaction-received", ("chat_message_reactions",), False, "chat_reaction_received", "chat_enabled"),
+    Scorable(
+        "chat_reaction_received", "chat-reaction-received", ("chat_message_reactions",), False, "chat_reaction_received", "chat_enabled"
+    ),
     Scorable("chat_reaction_given", "chat-reaction-given", ("chat_message_reactions",), False, "chat_reaction_given", "chat_enabled"),
 )
 BY_ACTION = {scorable.action: scorable for scorable in SCORABLES}
@@ -129,5 +140,7 @@ def action_rows(action: str, prefix: str, page: list[dict[str, Any]]) -> list[Ac
         moment = row["occurred_at"]
         if not (isinstance(moment, datetime) and moment.tzinfo is None):
             moment = as_datetime(moment)
-        rows.append(ActionRow(f"{prefix}:{row['key']}", int(row["user_id"]), action, moment, int(row["quantity"]), "{" + ",".join(parts) + "}"))
+        rows.append(
+            ActionRow(f"{prefix}:{row['key']}", int(row["user_id"]), action, moment, int(row["quantity"]), "{" + ",".join(parts) + "}")
+        )
     return rows

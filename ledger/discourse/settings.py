@@ -112,7 +112,10 @@ def current_values(forum: Forum) -> PointValues:
     values = defaults()
     for name, value in stored.items():
         values = values.with_setting(name, value)
-    enabled = {name: str(stored.get(name, "t")).lower() in TRUE_VALUES for name in ("solved_enabled", "chat_enabled", "discourse_reactions_enabled")}
+    enabled = {
+        name: str(stored.get(name, "t")).lower() in TRUE_VALUES
+        for name in ("solved_enabled", "chat_enabled", "discourse_reactions_enabled")
+    }
     return PointValues(values.values, values.categories, enabled)
 
 
@@ -159,7 +162,14 @@ class SettingChange:
 def setting_changes(forum: Forum) -> list[SettingChange]:
     """The staff log's changes of `*_score_value` and scorable_categories, oldest first."""
     changes = [
-        SettingChange(row["subject"], row["previous_value"], row["new_value"], as_datetime(row["created_at"]), row["acting_username"], row.get("details"))
+        SettingChange(
+            row["subject"],
+            row["previous_value"],
+            row["new_value"],
+            as_datetime(row["created_at"]),
+            row["acting_username"],
+            row.get("details"),
+        )
         for page in pages(forum, load("setting_changes"))
         for row in page
         if row["subject"] == CATEGORIES or row["subject"].removesuffix("_score_value") in DEFAULT_VALUES
@@ -184,13 +194,17 @@ def history(current: PointValues, changes: Iterable[SettingChange], overlay: Lea
     def rules(values: PointValues) -> dict[str, Rule]:
         return (overlay.applied_to(values) if overlay else values).rules()
 
-    versions = [ScheduleVersion(effective_from=FIRST_DAY, rules=rules(first), reason="values before the first logged change (Discourse staff log)")]
+    versions = [
+        ScheduleVersion(effective_from=FIRST_DAY, rules=rules(first), reason="values before the first logged change (Discourse staff log)")
+    ]
     values = first
     for day, day_changes in sorted(by_day.items()):
         for change in day_changes:
             values = values.with_setting(change.subject, change.new_value)
         authors = sorted({change.author for change in day_changes if change.author})
-        described = "; ".join(f"{c.subject} {c.previous_value or ''} -> {c.new_value or ''}" + (f" ({c.details})" if c.details else "") for c in day_changes)
+        described = "; ".join(
+            f"{c.subject} {c.previous_value or ''} -> {c.new_value or ''}" + (f" ({c.details})" if c.details else "") for c in day_changes
+        )
         versions.append(
             ScheduleVersion(
                 effective_from=day,

@@ -146,9 +146,7 @@ def _csv_records(text: IO[str], source: str) -> Iterator[Record]:
         if not values or all(not value.strip() for value in values):
             continue
         if len(values) != len(header):
-            yield reader.line_num, InputProblem(
-                source, reader.line_num, None, f"expected {len(header)} values, found {len(values)}"
-            )
+            yield reader.line_num, InputProblem(source, reader.line_num, None, f"expected {len(header)} values, found {len(values)}")
             continue
         yield reader.line_num, dict(zip(header, values, strict=True))
 
@@ -184,9 +182,7 @@ def _jsonl_records(text: IO[str], source: str) -> Iterator[Record]:
             continue
         unknown = [key for key in record if key not in ACTION_FIELDS and key not in CORRECTION_COLUMNS]
         if unknown:
-            yield line_number, InputProblem(
-                source, line_number, ", ".join(unknown), f"unknown key(s); expected {', '.join(ACTION_FIELDS)}"
-            )
+            yield line_number, InputProblem(source, line_number, ", ".join(unknown), f"unknown key(s); expected {', '.join(ACTION_FIELDS)}")
             continue
         yield line_number, record
 
@@ -203,7 +199,7 @@ def _correction(record: dict[str, Any], source: str, line: int, problems: list[I
     if len(given) > 1:
         problems.append(InputProblem(source, line, ", ".join(given), "a row either retracts or amends, not both"))
         return None
-    (name, value), = given.items()
+    ((name, value),) = given.items()
     try:
         return name.removesuffix("_at"), parse_timestamp(str(value))
     except ValueError:
@@ -377,7 +373,7 @@ class ActionFile:
 
     def _measure(self) -> int:
         if self.path == "-":
-            self._spool = tempfile.TemporaryFile()
+            self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - kept open across chunks, closed by close()
             shutil.copyfileobj(sys.stdin.buffer, self._spool)
             return self._spool.tell()
         try:

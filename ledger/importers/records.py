@@ -17,7 +17,9 @@ from ledger.errors import InputProblem, InvalidInput
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def read_records(stream: IO[bytes], source: str, fmt: str, build: Callable[[dict[str, Any]], Model], *, what: str) -> list[tuple[int, Model]]:
+def read_records(
+    stream: IO[bytes], source: str, fmt: str, build: Callable[[dict[str, Any]], Model], *, what: str
+) -> list[tuple[int, Model]]:
     """(line, model) for each record of `stream`; refuses the whole file, listing every
     problem, if any record is bad."""
     try:

@@ -18,10 +18,7 @@ from ledger.store.canonical import action_bytes
 # Column order chosen so that each row's COPY line starts with the same text as the event's
 # canonical bytes (seq ... attributes, see ledger/store/canonical.py): one string per row
 # serves both the hash and the COPY stream.
-_COLUMNS = (
-    "seq, ledger, source_key, user_id, action, occurred_at, quantity, attributes, "
-    "day, batch_id, recorded_at, ledger_id"
-)
+_COLUMNS = "seq, ledger, source_key, user_id, action, occurred_at, quantity, attributes, day, batch_id, recorded_at, ledger_id"
 # Characters that need escaping in canonical bytes or in COPY's text format, or that
 # PostgreSQL refuses outright. A chunk free of them takes the fast path below.
 _SPECIAL = ("\\", "\n", "\r", "\x00")
@@ -50,8 +47,9 @@ def append_chunk(conn, copy, batch, ledger: str, number: int, chunk: Sequence, z
         # reference function, so the hash is exactly what `verify` recomputes.
         for offset, row in enumerate(chunk):
             batch.add_event_bytes(
-                action_bytes(first_seq + offset, ledger, row.source_key, row.user_id, row.action,
-                             row.occurred_at, row.quantity, row.attributes)
+                action_bytes(
+                    first_seq + offset, ledger, row.source_key, row.user_id, row.action, row.occurred_at, row.quantity, row.attributes
+                )
             )
     else:
         batch.add_event_bytes(("action\t" + "\naction\t".join(lines) + "\n").encode())
@@ -103,8 +101,20 @@ def _copy_chunk(copy, batch, ledger, number, first_seq, chunk, days, lines, reco
     if lines is None:
         for offset, (row, day) in enumerate(zip(chunk, days, strict=True)):
             copy.write_row(
-                (first_seq + offset, ledger, row.source_key, row.user_id, row.action, row.occurred_at,
-                 row.quantity, row.attributes, day, batch.batch_id, batch.recorded_at, number)
+                (
+                    first_seq + offset,
+                    ledger,
+                    row.source_key,
+                    row.user_id,
+                    row.action,
+                    row.occurred_at,
+                    row.quantity,
+                    row.attributes,
+                    day,
+                    batch.batch_id,
+                    batch.recorded_at,
+                    number,
+                )
             )
         return
     # The fast path's lines are already valid COPY text: nothing in them needs escaping.
@@ -115,7 +125,6 @@ def _copy_chunk(copy, batch, ledger, number, first_seq, chunk, days, lines, reco
 def _sqlite_values(batch, ledger, number, first_seq, chunk, stamps, days, recorded) -> list[tuple]:  # type: ignore[no-untyped-def]
     batch_id = batch.batch_id
     return [
-        (seq, ledger, row.source_key, row.user_id, row.action, stamp, row.quantity, row.attributes,
-         day, batch_id, recorded, number)
+        (seq, ledger, row.source_key, row.user_id, row.action, stamp, row.quantity, row.attributes, day, batch_id, recorded, number)
         for seq, row, stamp, day in zip(range(first_seq, first_seq + len(chunk)), chunk, stamps, days, strict=True)
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Protocol
@@ -266,8 +266,10 @@ class _ChunkWriter:
     def _numbered(self, chunk: Sequence[LocatedRow]) -> Sequence[LocatedRow]:
         """`chunk` with each user key given as text replaced by its number (new keys get one):
         one lookup for the chunk's distinct keys; rows of integer users stay as they are."""
-        keyed = chunk.text_user_keys if isinstance(chunk, ParsedRows) else dict.fromkeys(
-            located.row.user_id for located in chunk if type(located.row.user_id) is str
+        keyed = (
+            chunk.text_user_keys
+            if isinstance(chunk, ParsedRows)
+            else dict.fromkeys(located.row.user_id for located in chunk if type(located.row.user_id) is str)
         )
         if not keyed:
             return chunk
@@ -308,9 +310,7 @@ class _ChunkWriter:
         if self.bulk:
             # Not analyzed inside: the VACUUM (ANALYZE) after commit does it. A checked batch
             # keeps its unique key, in which it looks keys up as it goes.
-            self.stack.enter_context(
-                indexes_set_aside(conn, "actions", analyze=False, keep=UNIQUE_KEY if self.checked else None)
-            )
+            self.stack.enter_context(indexes_set_aside(conn, "actions", analyze=False, keep=UNIQUE_KEY if self.checked else None))
         # The indexes are rebuilt after this cache is given back: SQLite sorts faster in the
         # small runs of its default cache (ledger/store/bulk_indexes.py).
         self.stack.enter_context(sqlite_write_cache(conn))
@@ -325,10 +325,9 @@ class _ChunkWriter:
         """End a COPY under way without its rows (the batch is refused)."""
         if self._copy_context is not None:
             context, self._copy_context, self.copy = self._copy_context, None, None
-            try:
+            # Whatever ending the COPY raises, the transaction rolls back anyway.
+            with suppress(Exception):
                 context.__exit__(InvalidInput, InvalidInput([]), None)
-            except Exception:  # noqa: BLE001 - the transaction rolls back anyway
-                pass
 
 
 def _is_repeated_key(exc: Exception) -> bool:
@@ -388,8 +387,7 @@ def _compare_with_recorded(
             continue
         if ours_from is not None and seq >= ours_from:
             reason = (
-                f"source_key {recorded.source_key!r} appears again (first earlier in this input) "
-                f"with a different {', '.join(differing)}"
+                f"source_key {recorded.source_key!r} appears again (first earlier in this input) with a different {', '.join(differing)}"
             )
         else:
             shown = "; ".join(
@@ -442,5 +440,3 @@ def _recorded_with_keys(conn: Connection, number: int, keys: list[str]) -> Itera
     found = [(ActionRow(*row[:-1]), row[-1]) for row in conn.execute(query)]
     conn.exec_driver_sql("DELETE FROM staged_keys")
     return found
-
-

@@ -145,8 +145,7 @@ def _sqlite_plan(conn: Connection, table: str) -> _SetAside:
     # The unique constraint's automatic index cannot be dropped in SQLite; the named
     # secondary indexes can.
     indexes = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL "
-        "ORDER BY name",
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name",
         (table,),
     ).all()
     return _SetAside([f'DROP INDEX "{name}"' for name, _ in indexes], [sql for _, sql in indexes])

@@ -15,12 +15,11 @@ from typing import Any
 def _text(value: object) -> str:
     # The common cases first, by exact type (bool is an int subclass, so it never matches
     # `int` here): `verify` spells every stored field through this.
-    kind = type(value)
-    if kind is str:
-        if "\\" in value or "\t" in value or "\n" in value:  # type: ignore[operator]
-            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")  # type: ignore[union-attr]
-        return value  # type: ignore[return-value]
-    if kind is int:
+    if type(value) is str:
+        if "\\" in value or "\t" in value or "\n" in value:
+            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+        return value
+    if type(value) is int:
         return str(value)
     if value is None:
         return "\\N"

@@ -58,7 +58,9 @@ def _insert_events(conn: Connection, batch: PendingBatch, table: Any, rows: list
     insert_events(conn, batch, table, rows)
 
 
-def _write_batch(engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build, *, check_only: bool = False) -> CorrectionsWritten:  # type: ignore[no-untyped-def]
+def _write_batch(
+    engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build, *, check_only: bool = False
+) -> CorrectionsWritten:  # type: ignore[no-untyped-def]
     """One batch of `table` rows, built by `build(conn, number, registry)` -> (rows, already
     present) under the journal lock; nothing is written when it raises, builds no rows, or when
     only checking (`check_only`: the rows it would write are counted). User keys the rows
@@ -101,21 +103,34 @@ def write_adjustments(engine: Engine, ledger: str, items: Sequence[Located], *, 
             if earlier is not None:
                 differing = [name for name in ADJUSTMENT_FIELDS if getattr(earlier, name) != getattr(adjustment, name)]
                 if differing:
-                    problems.append(InputProblem(
-                        located.source, located.line, ", ".join(differing),
-                        f"adjustment key {adjustment.key!r} is already recorded with a different "
-                        + "; ".join(f"{name} (recorded {getattr(earlier, name)!s}, given {getattr(adjustment, name)!s})" for name in differing),
-                    ))
+                    problems.append(
+                        InputProblem(
+                            located.source,
+                            located.line,
+                            ", ".join(differing),
+                            f"adjustment key {adjustment.key!r} is already recorded with a different "
+                            + "; ".join(
+                                f"{name} (recorded {getattr(earlier, name)!s}, given {getattr(adjustment, name)!s})" for name in differing
+                            ),
+                        )
+                    )
                 else:
                     present += 1
                 continue
             seen[adjustment.key] = located
             admitted.append((located.source, located.line, adjustment.points))
-            rows.append({
-                "adjustment_key": adjustment.key, "user_id": registry.number(adjustment.user_id), "points": adjustment.points,
-                "day": adjustment.on, "kind": adjustment.kind, "reason": adjustment.reason,
-                "author": adjustment.author, "reference": adjustment.reference,
-            })
+            rows.append(
+                {
+                    "adjustment_key": adjustment.key,
+                    "user_id": registry.number(adjustment.user_id),
+                    "points": adjustment.points,
+                    "day": adjustment.on,
+                    "kind": adjustment.kind,
+                    "reason": adjustment.reason,
+                    "author": adjustment.author,
+                    "reference": adjustment.reference,
+                }
+            )
         problems = problems or adjustment_problems(conn, number, admitted)
         if problems:
             raise InvalidInput(problems, what="adjustments")
@@ -126,17 +141,21 @@ def write_adjustments(engine: Engine, ledger: str, items: Sequence[Located], *, 
 
 def _adjustment_of(row: Any, refs: dict[int, UserRef]) -> Adjustment:
     return Adjustment(
-        key=row.adjustment_key, user_id=refs[row.user_id], points=row.points, on=row.day, reason=row.reason,
-        kind=row.kind, author=row.author, reference=row.reference,
+        key=row.adjustment_key,
+        user_id=refs[row.user_id],
+        points=row.points,
+        on=row.day,
+        reason=row.reason,
+        kind=row.kind,
+        author=row.author,
+        reference=row.reference,
     )
 
 
 def _recorded_adjustments(conn: Connection, number: int, keys: list[str]) -> dict[str, Adjustment]:
     found: dict[str, Adjustment] = {}
     for start in range(0, len(keys), 500):
-        query = select(adjustments).where(
-            adjustments.c.ledger_id == number, adjustments.c.adjustment_key.in_(keys[start : start + 500])
-        )
+        query = select(adjustments).where(adjustments.c.ledger_id == number, adjustments.c.adjustment_key.in_(keys[start : start + 500]))
         rows = conn.execute(query).all()
         refs = refs_of_numbers(conn, number, {row.user_id for row in rows})
         for row in rows:
@@ -181,8 +200,13 @@ class _KeyState:
     def as_state(self, source_key: str, user: UserRef) -> ActionState:
         """The state, its user given as `user` (the reference of its number)."""
         return ActionState(
-            source_key=source_key, user_id=user, action=self.action, occurred_at=self.occurred_at,
-            quantity=self.quantity, attributes=json.loads(self.attributes), active=self.active,
+            source_key=source_key,
+            user_id=user,
+            action=self.action,
+            occurred_at=self.occurred_at,
+            quantity=self.quantity,
+            attributes=json.loads(self.attributes),
+            active=self.active,
             last_changed_at=self.last_at,
         )
 
@@ -266,8 +290,13 @@ def write_corrections(
                 continue
             assert state is not None
             row = {
-                "source_key": correction.source_key, "kind": kind, "booked_at": correction.at, "day": local_day(correction.at, zone),
-                "reason": correction.reason, "user_id": state.user_id, "action": state.action,
+                "source_key": correction.source_key,
+                "kind": kind,
+                "booked_at": correction.at,
+                "day": local_day(correction.at, zone),
+                "reason": correction.reason,
+                "user_id": state.user_id,
+                "action": state.action,
                 "action_day": local_day(state.occurred_at, zone),
                 "old_quantity": state.quantity if state.active else None,
                 "old_attributes": state.attributes if state.active else None,
@@ -346,19 +375,29 @@ def write_merge(engine: Engine, ledger: str, merge: Merge, *, origin: str | None
     close a cycle."""
 
     def build(conn: Connection, number: int, registry: KeyRegistry) -> tuple[list[dict[str, Any]], int]:
-        direct = dict(
-            conn.execute(select(merges.c.source_user, merges.c.target_user).where(merges.c.ledger_id == number)).all()
-        )
+        direct = dict(conn.execute(select(merges.c.source_user, merges.c.target_user).where(merges.c.ledger_id == number)).all())
         source, target = registry.number(merge.source), registry.number(merge.target)
         where = "merge-users"
         if source in direct:
             if direct[source] == target:
                 return [], 1
             merged_into = refs_of_numbers(conn, number, [direct[source]])[direct[source]]
-            raise InvalidInput([InputProblem(where, None, "source", f"user {merge.source} is already merged into user {merged_into}")], what="merge")
+            raise InvalidInput(
+                [InputProblem(where, None, "source", f"user {merge.source} is already merged into user {merged_into}")], what="merge"
+            )
         final = resolve_chains({**direct, source: target})[source]
         if final == source:
-            raise InvalidInput([InputProblem(where, None, "target", f"user {merge.target} is merged into user {merge.source} already: this merge would close a cycle")], what="merge")
+            raise InvalidInput(
+                [
+                    InputProblem(
+                        where,
+                        None,
+                        "target",
+                        f"user {merge.target} is merged into user {merge.source} already: this merge would close a cycle",
+                    )
+                ],
+                what="merge",
+            )
         return [{"source_user": source, "target_user": target, "merged_at": merge.at, "reason": merge.reason}], 0
 
     return _write_batch(engine, ledger, "merge", origin, merges, build)
@@ -397,6 +436,5 @@ def read_compensation_intents(engine: Engine, ledger: str) -> dict[str, Compensa
         number = ledger_numbers.number_of(conn, ledger)
         query = select(compensation_intents).where(compensation_intents.c.ledger_id == number).order_by(compensation_intents.c.seq)
         return {
-            row.intent_key: CompensationIntent(row.intent_key, row.user_id, row.points, row.day, row.reason)
-            for row in conn.execute(query)
+            row.intent_key: CompensationIntent(row.intent_key, row.user_id, row.points, row.day, row.reason) for row in conn.execute(query)
         }

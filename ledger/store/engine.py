@@ -71,9 +71,7 @@ def open_engine(url: str) -> Engine:
             return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise DatabaseUnavailable(f"not a usable database URL: {redact(url)} ({exc})") from None
-    raise DatabaseUnavailable(
-        f"unsupported database {redact(url)}: use sqlite:///FILE or postgresql://..."
-    )
+    raise DatabaseUnavailable(f"unsupported database {redact(url)}: use sqlite:///FILE or postgresql://...")
 
 
 def sqlite_file(engine: Engine) -> str | None:
@@ -246,8 +244,7 @@ def translate(exc: Exception) -> StoreError | NotInitialized | DatabaseUnavailab
     if kind == "lost":
         # Mid-transaction: the server rolls back whatever was not committed.
         return DatabaseUnavailable(
-            f"lost the connection to the database ({message}); the unfinished batch was not "
-            "recorded: run the command again"
+            f"lost the connection to the database ({message}); the unfinished batch was not recorded: run the command again"
         )
     if kind == "cannot connect":
         return DatabaseUnavailable(f"cannot open the database: {message}")

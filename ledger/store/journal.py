@@ -32,9 +32,7 @@ class JournalHead:
 def journal_head(conn: Connection) -> JournalHead | None:
     """The newest committed batch, or None for an empty journal."""
     row = conn.execute(
-        select(batches.c.batch_id, batches.c.last_seq, batches.c.recorded_at, batches.c.hash)
-        .order_by(batches.c.batch_id.desc())
-        .limit(1)
+        select(batches.c.batch_id, batches.c.last_seq, batches.c.recorded_at, batches.c.hash).order_by(batches.c.batch_id.desc()).limit(1)
     ).first()
     if row is None:
         return None
@@ -66,9 +64,7 @@ class PendingBatch:
         self._digest.update(canonical)
 
     def header_bytes(self) -> bytes:
-        return batch_header_bytes(
-            self.batch_id, self.ledger, self.kind, self.origin, self.recorded_at, self.first_seq, self.event_count
-        )
+        return batch_header_bytes(self.batch_id, self.ledger, self.kind, self.origin, self.recorded_at, self.first_seq, self.event_count)
 
     def final_hash(self) -> str:
         return chain_hash(self.prev_hash, self.header_bytes(), self._digest.digest())
@@ -92,9 +88,7 @@ def begin_batch(conn: Connection, ledger: str, kind: str, origin: str | None) ->
         return PendingBatch(ledger, kind, origin, 1, 1, now, GENESIS_HASH)
     # recorded_at never goes backwards along the journal, even if the clock does, so
     # "as known at T" is always a prefix of the journal.
-    return PendingBatch(
-        ledger, kind, origin, head.batch_id + 1, head.last_seq + 1, max(now, head.recorded_at), head.hash
-    )
+    return PendingBatch(ledger, kind, origin, head.batch_id + 1, head.last_seq + 1, max(now, head.recorded_at), head.hash)
 
 
 def commit_batch(conn: Connection, batch: PendingBatch) -> str:

@@ -56,8 +56,15 @@ def set_zone(engine: Engine, ledger: str, name: str) -> ZoneInfo | None:
             return zone
         if _has_events(conn, ledger):
             raise InvalidInput(
-                [InputProblem("--timezone", None, None, f"ledger {ledger!r} already holds events counted in {zone_name(current)}: "
-                              f"its time zone cannot change to {zone_name(zone)}")],
+                [
+                    InputProblem(
+                        "--timezone",
+                        None,
+                        None,
+                        f"ledger {ledger!r} already holds events counted in {zone_name(current)}: "
+                        f"its time zone cannot change to {zone_name(zone)}",
+                    )
+                ],
                 what="init",
             )
         conn.execute(update(ledger_numbers).where(ledger_numbers.c.ledger == ledger).values(timezone=None if zone is None else zone.key))

@@ -87,7 +87,9 @@ class QuantityBudget:
             if running * self.value + self.adjustments > MAX_TOTAL_POINTS:
                 return [
                     InputProblem(
-                        located.source, located.line, "quantity",
+                        located.source,
+                        located.line,
+                        "quantity",
                         "takes the ledger's total quantity too far: " + _too_much(running, self.value, self.adjustments),
                     )
                 ]
@@ -99,13 +101,17 @@ class QuantityBudget:
             self.recorded = self.quantity
 
 
-def amendment_problems(conn: Connection, number: int, rows: Sequence[tuple[str, int | None, int]], *, record: bool = True) -> list[InputProblem]:
+def amendment_problems(
+    conn: Connection, number: int, rows: Sequence[tuple[str, int | None, int]], *, record: bool = True
+) -> list[InputProblem]:
     """As `QuantityBudget.admit`, for (source, line, quantity added) of amendments; `record`
     false only checks."""
     return _admit_quantities(conn, number, rows, record=record)
 
 
-def _admit_quantities(conn: Connection, number: int, rows: Iterable[tuple[str, int | None, int]], *, record: bool = True) -> list[InputProblem]:
+def _admit_quantities(
+    conn: Connection, number: int, rows: Iterable[tuple[str, int | None, int]], *, record: bool = True
+) -> list[InputProblem]:
     quantity, adjustments = _totals(conn, number)
     name = _ledger_name(conn, number)
     value = largest_value(conn, name) if name is not None else LEAST_VALUE
@@ -113,7 +119,11 @@ def _admit_quantities(conn: Connection, number: int, rows: Iterable[tuple[str, i
     for source, line, added in rows:
         running += added
         if running * value + adjustments > MAX_TOTAL_POINTS:
-            return [InputProblem(source, line, "quantity", "takes the ledger's total quantity too far: " + _too_much(running, value, adjustments))]
+            return [
+                InputProblem(
+                    source, line, "quantity", "takes the ledger's total quantity too far: " + _too_much(running, value, adjustments)
+                )
+            ]
     if record and running != quantity:
         conn.execute(update(ledger_numbers).where(ledger_numbers.c.number == number).values(quantity_total=running))
     return []

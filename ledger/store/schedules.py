@@ -44,11 +44,13 @@ def document_origin(origin: str | None, digest: str) -> str:
 def document_recorded(conn: Connection, ledger: str, digest: str) -> bool:
     """Whether a schedule batch of `ledger` recorded the document with this digest."""
     found = conn.execute(
-        select(batches.c.batch_id).where(
+        select(batches.c.batch_id)
+        .where(
             batches.c.ledger == ledger,
             batches.c.kind == "schedule",
             batches.c.origin.like(f"%(document sha256:{digest})"),
-        ).limit(1)
+        )
+        .limit(1)
     ).first()
     return found is not None
 
@@ -57,15 +59,13 @@ def _occurrences(conn: Connection, ledger: str, version: ScheduleVersion) -> int
     """How many versions of `ledger` with this content are stored already."""
     prefix = version.content_key()[:KEY_PREFIX]
     return conn.execute(
-        select(func.count()).select_from(schedule_versions).where(
-            schedule_versions.c.ledger == ledger, schedule_versions.c.version_key.like(f"{prefix}%")
-        )
+        select(func.count())
+        .select_from(schedule_versions)
+        .where(schedule_versions.c.ledger == ledger, schedule_versions.c.version_key.like(f"{prefix}%"))
     ).scalar_one()
 
 
-def write_version(
-    conn: Connection, batch: PendingBatch, ledger: str, version: ScheduleVersion, *, retroactive: bool
-) -> int:
+def write_version(conn: Connection, batch: PendingBatch, ledger: str, version: ScheduleVersion, *, retroactive: bool) -> int:
     """Append one version and its rules to `batch`. Returns the version's sequence number."""
     seq = batch.next_seq()
     levels = canonical_json(version.levels.to_document()) if version.levels else None
@@ -85,9 +85,7 @@ def write_version(
         )
     )
     # The version's whole document is hashed: rules and points tables included.
-    batch.add_event_bytes(
-        schedule_version_bytes(seq, ledger, retroactive, canonical_json(version.to_document()))
-    )
+    batch.add_event_bytes(schedule_version_bytes(seq, ledger, retroactive, canonical_json(version.to_document())))
     rule_rows = [
         {
             "version_seq": seq,
@@ -111,16 +109,12 @@ def write_version(
     return seq
 
 
-def read_versions(
-    conn: Connection, ledger: str, *, as_known_at: datetime | None = None
-) -> list[RecordedScheduleVersion]:
+def read_versions(conn: Connection, ledger: str, *, as_known_at: datetime | None = None) -> list[RecordedScheduleVersion]:
     """Every version of `ledger` (recorded by `as_known_at`, if given), by date then seq."""
     query = select(schedule_versions).where(schedule_versions.c.ledger == ledger)
     if as_known_at is not None:
         query = query.where(schedule_versions.c.recorded_at <= as_known_at)
-    headers = conn.execute(
-        query.order_by(schedule_versions.c.effective_from, schedule_versions.c.seq)
-    ).all()
+    headers = conn.execute(query.order_by(schedule_versions.c.effective_from, schedule_versions.c.seq)).all()
     if not headers:
         return []
     seqs = [header.seq for header in headers]
@@ -132,9 +126,7 @@ def read_versions(
             "min_quantity": row.min_quantity,
             "by": {row.by_attribute: {}} if row.by_attribute is not None else None,
         }
-    for row in conn.execute(
-        select(schedule_rule_points).where(schedule_rule_points.c.version_seq.in_(seqs))
-    ):
+    for row in conn.execute(select(schedule_rule_points).where(schedule_rule_points.c.version_seq.in_(seqs))):
         table = rules[row.version_seq][row.action]["by"]
         next(iter(table.values()))[row.attribute_value] = row.points
     return [_recorded(header, rules[header.seq]) for header in headers]

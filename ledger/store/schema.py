@@ -58,6 +58,5 @@ def require_current(conn: Connection) -> None:
         raise NotInitialized("the database has no ledger schema yet; run `scoreledger init`")
     if revision != head_revision():
         raise NotInitialized(
-            f"the database schema is at revision {revision}, this scoreledger needs "
-            f"{head_revision()}; run `scoreledger init` to upgrade it"
+            f"the database schema is at revision {revision}, this scoreledger needs {head_revision()}; run `scoreledger init` to upgrade it"
         )

@@ -21,11 +21,7 @@ def run(conn: Connection, name: str, **params: Any) -> CursorResult:
         for key, value in params.items()
         if isinstance(value, date)
     ]
-    typed += [
-        bindparam(key, expanding=True)
-        for key, value in params.items()
-        if isinstance(value, (list, tuple, set, frozenset))
-    ]
+    typed += [bindparam(key, expanding=True) for key, value in params.items() if isinstance(value, (list, tuple, set, frozenset))]
     params = {key: list(value) if isinstance(value, (set, frozenset)) else value for key, value in params.items()}
     if typed:
         clause = clause.bindparams(*typed)

@@ -99,7 +99,12 @@ actions = Table(
     # reads one range of this index alone (migrations 0008 and 0010; on SQLite the carried
     # columns are trailing key columns).
     Index(
-        "ix_actions_user_history", "user_id", "ledger_id", "day", "occurred_at", "seq",
+        "ix_actions_user_history",
+        "user_id",
+        "ledger_id",
+        "day",
+        "occurred_at",
+        "seq",
         postgresql_include=["action", "source_key", "quantity", "attributes"],
     ),
     # Covers everything pricing reads, in (day, user, action) order (migration 0004; on
@@ -147,9 +152,7 @@ schedule_rule_points = Table(
     Column("action", String(100), nullable=False),
     Column("attribute_value", String(200), nullable=False),
     Column("points", BigInteger, nullable=False),
-    PrimaryKeyConstraint(
-        "version_seq", "action", "attribute_value", name="pk_schedule_rule_points"
-    ),
+    PrimaryKeyConstraint("version_seq", "action", "attribute_value", name="pk_schedule_rule_points"),
 )
 
 
@@ -278,8 +281,17 @@ user_names = Table(
 )
 
 EVENT_TABLES = (
-    "batches", "actions", "schedule_versions", "schedule_rules", "schedule_rule_points",
-    "adjustments", "corrections", "merges", "compensation_intents", "user_keys", "user_names",
+    "batches",
+    "actions",
+    "schedule_versions",
+    "schedule_rules",
+    "schedule_rule_points",
+    "adjustments",
+    "corrections",
+    "merges",
+    "compensation_intents",
+    "user_keys",
+    "user_names",
 )
 
 # Projections (migration 0002): derived, rebuildable read models, not events. `recalc`

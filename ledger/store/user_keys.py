@@ -67,9 +67,7 @@ class KeyRegistry:
 
     def _allocate(self) -> int:
         if self._next is None:
-            highest = self.conn.execute(
-                select(func.max(user_keys.c.user_number)).where(user_keys.c.ledger_id == self.ledger_id)
-            ).scalar()
+            highest = self.conn.execute(select(func.max(user_keys.c.user_number)).where(user_keys.c.ledger_id == self.ledger_id)).scalar()
             self._next = FIRST_ALLOCATED if highest is None else int(highest) + 1
         number = self._next
         self._next += 1
@@ -122,7 +120,9 @@ def latest_names(conn: Connection, ledger_id: int, numbers: Iterable[int] | None
     """Each user's latest recorded names (of `numbers`, or of everyone named)."""
     query = select(user_names.c.user_number, user_names.c.username, user_names.c.name).where(user_names.c.ledger_id == ledger_id)
     wanted = None if numbers is None else list(dict.fromkeys(numbers))
-    chunks: list[list[int] | None] = [None] if wanted is None else [wanted[i : i + LOOKUP_CHUNK] for i in range(0, len(wanted), LOOKUP_CHUNK)]
+    chunks: list[list[int] | None] = (
+        [None] if wanted is None else [wanted[i : i + LOOKUP_CHUNK] for i in range(0, len(wanted), LOOKUP_CHUNK)]
+    )
     names: dict[int, UserName] = {}
     for chunk in chunks:
         chunk_query = query if chunk is None else query.where(user_names.c.user_number.in_(chunk))

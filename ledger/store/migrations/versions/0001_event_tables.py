@@ -65,9 +65,7 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.DateTime, nullable=False),
         sa.UniqueConstraint("ledger", "version_key", name="uq_schedule_versions_ledger_key"),
     )
-    op.create_index(
-        "ix_schedule_versions_ledger_from", "schedule_versions", ["ledger", "effective_from"]
-    )
+    op.create_index("ix_schedule_versions_ledger_from", "schedule_versions", ["ledger", "effective_from"])
     op.create_table(
         "schedule_rules",
         sa.Column("version_seq", sa.BigInteger, sa.ForeignKey("schedule_versions.seq"), nullable=False),
@@ -84,9 +82,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(100), nullable=False),
         sa.Column("attribute_value", sa.String(200), nullable=False),
         sa.Column("points", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint(
-            "version_seq", "action", "attribute_value", name="pk_schedule_rule_points"
-        ),
+        sa.PrimaryKeyConstraint("version_seq", "action", "attribute_value", name="pk_schedule_rule_points"),
     )
     install_append_only(op.execute, dialect_of(op.get_bind()).name, EVENT_TABLES)
 

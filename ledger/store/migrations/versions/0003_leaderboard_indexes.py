@@ -20,13 +20,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_user_totals_ranking", "user_totals", ["ledger", sa.text("points DESC"), "user_id"]
-    )
+    op.create_index("ix_user_totals_ranking", "user_totals", ["ledger", sa.text("points DESC"), "user_id"])
     op.drop_index("ix_daily_scores_ledger_day", table_name="daily_scores")
-    op.create_index(
-        "ix_daily_scores_ledger_day", "daily_scores", ["ledger", "day", "user_id", "points"]
-    )
+    op.create_index("ix_daily_scores_ledger_day", "daily_scores", ["ledger", "day", "user_id", "points"])
 
 
 def downgrade() -> None:

@@ -43,9 +43,7 @@ def upgrade() -> None:
             postgresql_include=["quantity", "attributes"],
         )
     else:
-        op.create_index(
-            "ix_actions_replay", "actions", ["ledger", "day", "user_id", "action", "quantity", "attributes"]
-        )
+        op.create_index("ix_actions_replay", "actions", ["ledger", "day", "user_id", "action", "quantity", "attributes"])
     op.drop_table("daily_scores")
     op.create_table(
         "daily_scores",

@@ -25,6 +25,7 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
+
 def upgrade() -> None:
     op.create_table(
         "period_totals",
@@ -34,9 +35,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.BigInteger, nullable=False),
         sa.Column("points", sa.BigInteger, nullable=False),
         sa.CheckConstraint("period IN ('month', 'quarter', 'year')", name="ck_period_totals_period"),
-        sa.PrimaryKeyConstraint(
-            "ledger", "period", "period_start", "user_id", name="pk_period_totals", postgresql_include=["points"]
-        ),
+        sa.PrimaryKeyConstraint("ledger", "period", "period_start", "user_id", name="pk_period_totals", postgresql_include=["points"]),
         sqlite_with_rowid=False,
     )
     op.execute("DELETE FROM user_totals")

@@ -24,6 +24,7 @@ Create Date: 2026-11-22
 """
 
 from collections.abc import Callable
+from typing import cast
 
 import sqlalchemy as sa
 from alembic import op
@@ -223,7 +224,12 @@ def _recreate_projections(ledger_column: Callable[[], sa.Column], *period_column
         sa.Column("user_id", sa.BigInteger, nullable=False),
         sa.Column("points", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint(
-            ledger_key, period_columns[0].name, "period_start", "user_id", name="pk_period_totals", postgresql_include=["points"]
+            ledger_key,
+            cast(sa.Column, period_columns[0]).name,
+            "period_start",
+            "user_id",
+            name="pk_period_totals",
+            postgresql_include=["points"],
         ),
         sqlite_with_rowid=False,
     )

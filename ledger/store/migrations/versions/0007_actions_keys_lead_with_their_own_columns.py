@@ -26,7 +26,10 @@ branch_labels = None
 depends_on = None
 
 # (old name, old columns) -> (new name, new columns)
-_USER_DAY = (("ix_actions_ledger_user_day", ["ledger_id", "user_id", "day"]), ("ix_actions_user_ledger_day", ["user_id", "ledger_id", "day"]))
+_USER_DAY = (
+    ("ix_actions_ledger_user_day", ["ledger_id", "user_id", "day"]),
+    ("ix_actions_user_ledger_day", ["user_id", "ledger_id", "day"]),
+)
 _SOURCE_KEY = (("uq_actions_ledger_source_key", ["ledger_id", "source_key"]), ("uq_actions_source_key_ledger", ["source_key", "ledger_id"]))
 
 
