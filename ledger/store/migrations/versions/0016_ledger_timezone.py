@@ -28,5 +28,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ledger_numbers") as batch:
-        batch.drop_column("timezone")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch recreate of the table would lose the
+    # column checks earlier migrations gave it.
+    op.execute("ALTER TABLE ledger_numbers DROP COLUMN timezone")
