@@ -154,7 +154,7 @@ def _score_events(rng: random.Random, c: Community, found: Corrections) -> None:
                     user_id=user,
                     points=points,
                     on=_day(day),
-                    kind=kind,  # type: ignore[arg-type]
+                    kind=kind,
                     reason="score event" if kind == "imported" else "moderator's award",
                     author=None if kind == "imported" else "moderator",
                     reference=f"score_event:{index}" if kind == "imported" else None,

@@ -192,7 +192,7 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
                 with postgres_database(admin_url, f"{scale.name}_forum") as url:  # type: ignore[arg-type]
                     context["forum_rows"] = _plugin_side(
                         current, url, community, corrections, ledger_urls[-1] if ledger_urls else None, admin_url
-                    )  # type: ignore[arg-type]
+                    )
 
             current.attempt_on_postgres("PostgreSQL ledger", admin_url, ledger_part)  # type: ignore[arg-type]
             current.attempt_on_postgres("plugin-style comparison", admin_url, plugin_part)  # type: ignore[arg-type]
@@ -543,7 +543,7 @@ def _plugin_side(
         current.say(
             f"side by side: plugin-style {plugin_times[-1]:.1f} s, scoreledger {ledger_times[-1] if ledger_times else float('nan'):.1f} s"
         )
-    forum_rows = sum(counts.values())  # type: ignore[union-attr]
+    forum_rows = sum(counts.values())
     if ledger_url is not None:
         for result in measure_import(url, ledger_url):
             current.add(result)

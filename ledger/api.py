@@ -306,7 +306,7 @@ class Ledger:
             found = numbers_of_keys(conn, ledger_numbers.number_of(conn, self.name), keys) if keys else {}
         return {ref: ref if isinstance(ref, int) else found[ref] for ref in wanted if isinstance(ref, int) or ref in found}
 
-    def _labelled(self, rows: list) -> list:  # type: ignore[type-arg]
+    def _labelled(self, rows: list) -> list:
         """Rows of stored user numbers as user references, with names (ledger/users.py)."""
         with read_transaction(self.engine) as conn:
             return users.labelled(conn, ledger_numbers.number_of(conn, self.name), rows)
@@ -545,7 +545,7 @@ class Ledger:
                 refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, self.name), merged)
             for line in lines:
                 if line.merged_from in refs:
-                    line.merged_from = refs[line.merged_from]  # type: ignore[index]
+                    line.merged_from = refs[line.merged_from]
         return lines
 
     def require_user(self, user_id: UserRef) -> None:

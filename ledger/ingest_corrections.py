@@ -65,7 +65,7 @@ def ingest_with_corrections(
     *,
     origin: str | None,
     progress: Progress | None,
-    zone: ZoneInfo | None = None,  # type: ignore[no-untyped-def]
+    zone: ZoneInfo | None = None,
     before_commit: Callable[[], None] | None = None,
 ) -> WriteResult:
     """Record the rows of `source` (ledger/store/actions.py RowSource), some of which correct

@@ -38,7 +38,7 @@ class LocatedRow(NamedTuple):
     correction: tuple[str, datetime] | None = None
 
 
-class ParsedRows(list):  # type: ignore[type-arg]
+class ParsedRows(list):
     """Rows as a reader returns them, with the user keys given as text among them (in order
     of first appearance), gathered while parsing so the writer need not scan every row."""
 

@@ -74,7 +74,7 @@ def _same(user: int) -> int | str:
     return user
 
 
-def _apply(ledger: Ledger, model: Model, index: int, step: tuple, key=_same) -> None:  # type: ignore[no-untyped-def]
+def _apply(ledger: Ledger, model: Model, index: int, step: tuple, key=_same) -> None:
     kind = step[0]
     keys = sorted(model.actions)
     if kind == "ingest" and step[1]:

@@ -185,7 +185,7 @@ USER_COLUMNS = [
 ]
 
 
-def _merge_in_forum(conn, source: int, target: int) -> None:  # type: ignore[no-untyped-def]
+def _merge_in_forum(conn, source: int, target: int) -> None:
     """As Discourse's UserMerger: rows move without a timestamp (update_all), same-day visits
     fold into the target's, then the source user is deleted."""
     conn.execute(

@@ -60,7 +60,7 @@ def change_values(book: Ledger, forum: Forum, changes: list[tuple[str, str, str]
     book.recalc()
 
 
-def post_plan(forum: Forum, plan, on: date) -> None:  # type: ignore[no-untyped-def]
+def post_plan(forum: Forum, plan, on: date) -> None:
     """What a push does on the forum: one score event per planned row."""
     with forum.database.connect() as conn:
         for row in plan.rows:

@@ -252,7 +252,7 @@ def test_the_push_adds_little_to_the_forums_answer(standin: StandIn) -> None:  #
     answers: list[float] = []
     send = client.request
 
-    def timed(*args, **options):  # type: ignore[no-untyped-def]
+    def timed(*args, **options):
         started = time.perf_counter()
         try:
             return send(*args, **options)

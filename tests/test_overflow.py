@@ -91,7 +91,7 @@ def test_one_batch_past_the_bound_names_the_row_that_passes_it(book: Ledger, tmp
     assert book.ingest_file(_file(tmp_path, "b.csv", rows[:FULL_ROWS])).new == FULL_ROWS
 
 
-def test_a_ledger_at_the_bound_prices_exactly_and_refuses_one_unit_more(book: Ledger, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_ledger_at_the_bound_prices_exactly_and_refuses_one_unit_more(book: Ledger, cli, tmp_path: Path) -> None:
     _priced_at_the_largest_value(book)
     half = FULL_ROWS // 2
     top = [action_row(f"top{i}", user=1, quantity=MAX_QUANTITY, when=f"2024-05-{i % 28 + 1:02d}T12:00:00") for i in range(half)]
@@ -163,7 +163,7 @@ def test_a_schedule_value_too_large_for_the_recorded_quantities_is_refused(book:
     assert book.scores()[0].points == -allowed * (FULL_ROWS + 1) * MAX_QUANTITY
 
 
-def test_schedule_set_over_the_bound_is_one_clear_line(cli) -> None:  # type: ignore[no-untyped-def]
+def test_schedule_set_over_the_bound_is_one_clear_line(cli) -> None:
     for value in (MAX_POINT_VALUE + 1, 2**63, -(10**30)):
         result = cli(
             "schedule", "set", "--effective-from", "2024-01-01", "--retroactive", f"likes_received={value}", "--new-action", ok=False

@@ -112,7 +112,7 @@ versions = st.builds(
 
 
 @st.composite
-def batches(draw, max_size: int = 10) -> list[Action]:  # type: ignore[no-untyped-def]
+def batches(draw, max_size: int = 10) -> list[Action]:
     return [
         Action(
             source_key=f"k{i}",

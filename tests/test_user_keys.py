@@ -166,7 +166,7 @@ def test_names_are_imported_idempotently_and_shown(book: Ledger, tmp_path: Path)
     assert caught.value.problems[0].line == 2
 
 
-def test_cli_names_users_by_key_everywhere(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_names_users_by_key_everywhere(cli, tmp_path: Path) -> None:
     cli("ingest", write(tmp_path, "a.csv", csv_text(rows(UUID, LONG, "3"))))
     cli("schedule", "set", "--effective-from", "2024-01-01", "post=10", "--new-action", "--retroactive")
     cli("users", "import", write(tmp_path, "u.csv", f"user,username,name\n{UUID},ann,Ann\n"))
@@ -242,7 +242,7 @@ def test_a_0014_ledger_upgrades_with_its_integer_users_as_keys(empty_database_ur
     engine.dispose()
 
 
-def _tables(conn) -> set[str]:  # type: ignore[no-untyped-def]
+def _tables(conn) -> set[str]:
     from sqlalchemy import inspect
 
     return set(inspect(conn).get_table_names())

@@ -60,7 +60,7 @@ def _insert_events(conn: Connection, batch: PendingBatch, table: Any, rows: list
 
 def _write_batch(
     engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build, *, check_only: bool = False
-) -> CorrectionsWritten:  # type: ignore[no-untyped-def]
+) -> CorrectionsWritten:
     """One batch of `table` rows, built by `build(conn, number, registry)` -> (rows, already
     present) under the journal lock; nothing is written when it raises, builds no rows, or when
     only checking (`check_only`: the rows it would write are counted). User keys the rows

@@ -55,7 +55,7 @@ class KeyRegistry:
     def number(self, ref: UserRef) -> int:
         """The number of `ref`, allocating one for a new key."""
         if type(ref) is int:
-            return ref  # type: ignore[return-value]
+            return ref
         return self.resolve([ref])[ref]  # type: ignore[index]
 
     def key_of(self, number: int) -> UserRef:
@@ -94,7 +94,7 @@ def numbers_of_keys(conn: Connection, ledger_id: int, keys: list[str]) -> dict[s
 def number_of_ref(conn: Connection, ledger_id: int, ref: UserRef) -> int | None:
     """The number of a user reference; None for a key the ledger never recorded."""
     if type(ref) is int:
-        return ref  # type: ignore[return-value]
+        return ref
     return numbers_of_keys(conn, ledger_id, [ref]).get(ref)  # type: ignore[arg-type]
 
 
