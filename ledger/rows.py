@@ -8,6 +8,10 @@ from datetime import datetime
 from typing import NamedTuple
 
 
+# Outside the class because a NamedTuple body may only declare fields (for type checkers).
+PAYLOAD_FIELDS = ("user_id", "action", "occurred_at", "quantity", "attributes")
+
+
 # Rows are NamedTuples rather than frozen dataclasses: as immutable, but quicker to build and
 # smaller, which counts at ten million rows per batch.
 class ActionRow(NamedTuple):
@@ -22,10 +26,8 @@ class ActionRow(NamedTuple):
     quantity: int
     attributes: str
 
-    PAYLOAD_FIELDS = ("user_id", "action", "occurred_at", "quantity", "attributes")
-
     def differing_fields(self, other: ActionRow) -> list[str]:
-        return [name for name in self.PAYLOAD_FIELDS if getattr(self, name) != getattr(other, name)]
+        return [name for name in PAYLOAD_FIELDS if getattr(self, name) != getattr(other, name)]
 
 
 class LocatedRow(NamedTuple):
