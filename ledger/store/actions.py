@@ -227,8 +227,9 @@ class _ChunkWriter:
         self.batch: PendingBatch | None = None
         self.bulk = False
         self.stack = ExitStack()
-        self.copy = None
-        self._copy_context = None
+        # psycopg's COPY and the context manager that opened it (open_copy is untyped).
+        self.copy: Any = None
+        self._copy_context: Any = None
 
     def offer(self, chunk: Sequence[LocatedRow], source: RowSource) -> None:
         if not chunk:

@@ -9,7 +9,7 @@ them. Direct integer keys never reach the table (ledger/user_keys.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from sqlalchemy import Connection, func, select
 
@@ -95,7 +95,8 @@ def number_of_ref(conn: Connection, ledger_id: int, ref: UserRef) -> int | None:
     """The number of a user reference; None for a key the ledger never recorded."""
     if type(ref) is int:
         return ref
-    return numbers_of_keys(conn, ledger_id, [ref]).get(ref)  # type: ignore[arg-type]
+    key = cast(str, ref)
+    return numbers_of_keys(conn, ledger_id, [key]).get(key)
 
 
 def refs_of_numbers(conn: Connection, ledger_id: int, numbers: Iterable[int]) -> dict[int, UserRef]:
