@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-
 # Outside the class because a NamedTuple body may only declare fields (for type checkers).
 PAYLOAD_FIELDS = ("user_id", "action", "occurred_at", "quantity", "attributes")
 
