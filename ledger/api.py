@@ -12,11 +12,11 @@ calls one of these, and formats what comes back.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -316,7 +316,7 @@ class Ledger:
     def set_schedule(
         self,
         effective_from: date,
-        changes: dict[str, Rule | RuleEdit],
+        changes: Mapping[str, Rule | RuleEdit],
         *,
         author: str | None = None,
         reason: str | None = None,
@@ -575,4 +575,6 @@ def _with_levels(rows: list[UserPoints], curve: LevelCurve | None, held: dict[in
     """`rows` with their held scores (never-level-down users who lost points) and levels."""
     if curve is None:
         return rows
-    return [UserPoints(row.user_id, held.get(row.user_id, row.points), curve.level_for(held.get(row.user_id, row.points))) for row in rows]
+    # Levels are set before `ledger.users.labelled` names users: user_id is still the stored number.
+    scores = [held.get(cast(int, row.user_id), row.points) for row in rows]
+    return [UserPoints(row.user_id, score, curve.level_for(score)) for row, score in zip(rows, scores, strict=True)]

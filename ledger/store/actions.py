@@ -61,7 +61,8 @@ class RowSource(Protocol):
     found by the latest read (rows that were not valid); `estimated_rows`: how many rows the
     whole input holds, once a chunk has been read, if known."""
 
-    problems: Any
+    @property
+    def problems(self) -> Any: ...
 
     def chunks(self) -> Iterator[Sequence[LocatedRow]]: ...
 
