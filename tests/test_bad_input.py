@@ -76,7 +76,7 @@ def valid_rows(draw: st.DrawFn, index: int) -> Row:
 
 
 # Each fault makes a row certainly invalid: (field, bad value).
-FAULTS = {
+FAULTS: dict[str, list[Any]] = {
     # Any text of 1 to 200 characters is a user key ("abc", "1.5", 10**40 included).
     "user_id": ["", "   ", "u" * 201, "nul\x00user"],
     "quantity": ["-1", str(MAX_QUANTITY + 1), "x", "2.5", -7, 10**30],

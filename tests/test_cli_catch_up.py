@@ -112,11 +112,13 @@ def test_the_ingest_bar_moves_during_a_re_ingest(cli, tmp_path: Path, monkeypatc
     monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
     positions: list[float] = []
     original = rich.progress.Progress.update
-    monkeypatch.setattr(
-        rich.progress.Progress,
-        "update",
-        lambda self, task, **kw: (positions.append(kw["completed"]) if "completed" in kw else None, original(self, task, **kw))[1],
-    )
+
+    def update(self, task, **kw):
+        if "completed" in kw:
+            positions.append(kw["completed"])
+        return original(self, task, **kw)
+
+    monkeypatch.setattr(rich.progress.Progress, "update", update)
     path = tmp_path / "actions.csv"
     path.write_text(csv_text(many_rows(2000)))
     cli("ingest", str(path))

@@ -69,7 +69,7 @@ def plugin_totals(forum: Forum, leaderboard_id: int | None = None, *, include_ev
         return discourse_plugin.totals(conn, forum.generation, leaderboard_id)
 
 
-def ledger_totals(book: Ledger) -> dict[int, int]:
+def ledger_totals(book: Ledger) -> dict[int | str, int]:
     return {row.user_id: row.points for row in book.scores() if row.points}
 
 

@@ -62,7 +62,7 @@ def plan(count: int, *, first_user: int = 1, tag: str = "c1") -> list[PlannedEve
 
 
 def forum_keys(server: StandIn) -> Counter[str]:
-    return Counter(key_in(event["description"]) for event in server.events() if key_in(event["description"]))
+    return Counter(key for event in server.events() if (key := key_in(event["description"])))
 
 
 def assert_each_posted_once(server: StandIn, events: list[PlannedEvent], posted: dict[str, int]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from ledger import Ledger, Rule, ScheduleVersion
 from ledger.domain import MAX_ADJUSTMENT_POINTS, MAX_INTEGER, MAX_POINT_VALUE, MAX_QUANTITY, MAX_TOTAL_POINTS, Adjustment, Amendment
 from ledger.errors import InvalidInput, JournalBroken
+from ledger.standings import Period
 from tests.factories import action_row, csv_text
 
 # Rows of the largest quantity that fill a ledger priced at the largest point value.
@@ -107,7 +108,7 @@ def test_a_ledger_at_the_bound_prices_exactly_and_refuses_one_unit_more(book: Le
     assert {row.user_id: row.points for row in book.scores()} == {1: most}
     board = book.leaderboard(at=date(2024, 6, 1))
     assert [(row.user_id, row.points) for row in board] == [(1, most)]
-    assert book.leaderboard(period="year", at=date(2024, 5, 1))[0].points == most
+    assert book.leaderboard(period=Period.year, at=date(2024, 5, 1))[0].points == most
     assert book.audit(1)[-1].running_total == most
     result = cli("leaderboard", "--period", "year", "--at", "2024-05-01", "--format", "csv")
     assert str(most) in result.stdout

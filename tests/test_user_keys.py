@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -205,7 +206,8 @@ def test_verify_covers_the_mapping(book: Ledger, tmp_path: Path) -> None:
     )
     with pytest.raises(JournalBroken) as caught:
         book.verify()
-    assert caught.value.place.what == "hash mismatch"
+    place: Any = caught.value.place
+    assert place.what == "hash mismatch"
 
 
 def test_verify_refuses_a_mapped_integer_key(book: Ledger, tmp_path: Path) -> None:
@@ -213,8 +215,9 @@ def test_verify_refuses_a_mapped_integer_key(book: Ledger, tmp_path: Path) -> No
     tamper(book, "UPDATE user_keys SET user_key = '42' WHERE user_key = 'alice'")
     with pytest.raises(JournalBroken) as caught:
         book.verify()
-    assert caught.value.place.what == "inconsistent event"
-    assert "integer key" in caught.value.place.detail
+    place: Any = caught.value.place
+    assert place.what == "inconsistent event"
+    assert "integer key" in place.detail
 
 
 def test_a_0014_ledger_upgrades_with_its_integer_users_as_keys(empty_database_url: str, tmp_path: Path) -> None:
