@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import cast
 
 from bench.generator import DAYS, FIRST_DAY, SECONDS_PER_DAY, Clock, Community
 from ledger import Ledger
@@ -68,7 +69,7 @@ class Corrections:
 
     def correction_batches(self) -> list[list[Retraction | Amendment]]:
         """Retractions and amendments in booking order, in batches of BATCH_SIZE."""
-        ordered = sorted([*self.retractions, *self.amendments], key=lambda item: (item.at, item.source_key))
+        ordered: list[Retraction | Amendment] = sorted([*self.retractions, *self.amendments], key=lambda item: (item.at, item.source_key))
         return [ordered[start : start + BATCH_SIZE] for start in range(0, len(ordered), BATCH_SIZE)]
 
     def adjustment_batches(self) -> list[list[Adjustment]]:
@@ -116,13 +117,13 @@ def _deleted_replies(rng: random.Random, clock: Clock, c: Community, found: Corr
     # know about deletions) is retracted the moment it happened.
     for like, post in enumerate(c.like_post, start=1):
         if post in deleted:
-            when = clock.moment(*_later(deleted[post], (c.likes.day[like - 1], c.likes.second[like - 1])))
-            found.retractions.append(Retraction(source_key=f"like_given:{like}", at=when, reason="post deleted"))
-            found.retractions.append(Retraction(source_key=f"like_received:{like}", at=when, reason="post deleted"))
+            at = clock.moment(*_later(deleted[post], (c.likes.day[like - 1], c.likes.second[like - 1])))
+            found.retractions.append(Retraction(source_key=f"like_given:{like}", at=at, reason="post deleted"))
+            found.retractions.append(Retraction(source_key=f"like_received:{like}", at=at, reason="post deleted"))
     for solution, post in enumerate(c.solution_post, start=1):
         if post in deleted:
-            when = clock.moment(*_later(deleted[post], (c.solutions.day[solution - 1], c.solutions.second[solution - 1])))
-            found.retractions.append(Retraction(source_key=f"solution_accepted:{solution}", at=when, reason="post deleted"))
+            at = clock.moment(*_later(deleted[post], (c.solutions.day[solution - 1], c.solutions.second[solution - 1])))
+            found.retractions.append(Retraction(source_key=f"solution_accepted:{solution}", at=at, reason="post deleted"))
 
 
 def _grown_visits(rng: random.Random, clock: Clock, c: Community, found: Corrections) -> None:
@@ -154,7 +155,7 @@ def _score_events(rng: random.Random, c: Community, found: Corrections) -> None:
                     user_id=user,
                     points=points,
                     on=_day(day),
-                    kind=kind,  # type: ignore[arg-type]
+                    kind=kind,
                     reason="score event" if kind == "imported" else "moderator's award",
                     author=None if kind == "imported" else "moderator",
                     reference=f"score_event:{index}" if kind == "imported" else None,
@@ -182,8 +183,8 @@ def record(book: Ledger, found: Corrections) -> int:
     written = 0
     for batch in found.correction_batches():
         written += book.record_corrections(batch, origin="bench corrections").new
-    for batch in found.adjustment_batches():
-        written += book.record_adjustments(batch, origin="bench adjustments").new
+    for adjustments in found.adjustment_batches():
+        written += book.record_adjustments(adjustments, origin="bench adjustments").new
     for source, target, at in found.merges:
         written += book.merge_users(source, target, at=at, reason="duplicate account").new
     return written
@@ -205,7 +206,8 @@ def keys_to_retract(rows: Sequence[LocatedRow], found: Corrections, number: int,
 def users_to_merge(rows: Sequence[LocatedRow], found: Corrections, actions: int) -> tuple[int, int, int]:
     """The user whose action count is nearest `actions`, and the next nearest as its target,
     neither merged in `found`: (source, target, the source's action count)."""
-    counts = Counter(located.row.user_id for located in rows)
+    # The generated community names its users by integers.
+    counts = Counter(cast(int, located.row.user_id) for located in rows)
     taken = {user for merge in found.merges for user in merge[:2]}
     ranked = sorted((abs(count - actions), user) for user, count in counts.items() if user not in taken)
     source, target = ranked[0][1], ranked[1][1]

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import psycopg
 
@@ -204,7 +205,9 @@ def _score_events(corrections: Corrections) -> Iterator[str]:
     merged = corrections.merge_targets
     for event, adjustment in enumerate(corrections.adjustments, start=1):
         stamp = f"{adjustment.on.isoformat()} 00:00:00"
-        user = merged.get(adjustment.user_id, adjustment.user_id)
+        # The generated community names its users by integers.
+        user_id = cast(int, adjustment.user_id)
+        user = merged.get(user_id, user_id)
         yield f"{event}\t{user}\t{adjustment.on.isoformat()}\t{adjustment.points}\t{adjustment.reason}\t{stamp}\t{stamp}\n"
 
 

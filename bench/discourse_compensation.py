@@ -39,7 +39,7 @@ STANDIN_KEY = "bench-standin-key"
 STANDIN_USERNAME = "system"
 
 
-def sailpoint_history() -> list:  # type: ignore[type-arg]
+def sailpoint_history() -> list:
     """The plugin's defaults with likes at 3 and posts at 6, changed to 6 and 3 on CHANGE_AT."""
     now = defaults()
     for name, _, after in CHANGES:
@@ -110,7 +110,7 @@ def own_time_per_event(site_url: str, events: list[PlannedEvent], journal: Compe
     forum's answers took per event as the client saw them)."""
     client = DiscourseClient(site_url, rate_per_minute=None)
     answers: list[float] = []
-    send: Callable = client.request  # type: ignore[type-arg]
+    send: Callable = client.request
 
     def answered(*args, **options):  # type: ignore[no-untyped-def]
         started = time.perf_counter()

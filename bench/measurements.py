@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from ledger import Ledger
@@ -87,13 +88,13 @@ def audit_latencies(book: Ledger, users: int, samples: int, seed: int, budget_s:
     audit could set the p99."""
     rng = random.Random(seed)
     book.audit(rng.randrange(1, users + 1))
-    timings = []
+    timings: list[float] = []
     deadline = time.perf_counter() + budget_s
     # As a service auditing many users may choose to (ledger.audit.collector_paused).
     with collector_paused():
         while len(timings) < samples and time.perf_counter() < deadline:
             user = rng.randrange(1, users + 1)
-            seconds, _ = timed(lambda user=user: book.audit(user))
+            seconds, _ = timed(partial(book.audit, user))
             timings.append(seconds * 1000)
     timings.sort()
     return {
@@ -104,7 +105,7 @@ def audit_latencies(book: Ledger, users: int, samples: int, seed: int, budget_s:
     }
 
 
-def top_user(book: Ledger) -> int | None:
+def top_user(book: Ledger) -> int | str | None:
     """The user with the most points: the worst case for an audit."""
     top = book.leaderboard(period=Period.all, limit=1)
     return top[0].user_id if top else None
@@ -116,9 +117,9 @@ def leaderboard_latencies(book: Ledger, at: date, repeats: int, budget_s: float)
     medians = {}
     deadline = time.perf_counter() + budget_s
     for period in Period:
-        timings = []
+        timings: list[float] = []
         while not timings or (len(timings) < repeats and time.perf_counter() < deadline):
-            seconds, _ = timed(lambda period=period: book.leaderboard(period=period, at=at, limit=100))
+            seconds, _ = timed(partial(book.leaderboard, period=period, at=at, limit=100))
             timings.append(seconds * 1000)
         medians[period.value] = statistics.median(timings)
     return medians

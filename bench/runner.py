@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
+from typing import Any, cast
 
 from bench import scales
 from bench.corrections import Corrections, corrections_of, keys_to_retract, record, users_to_merge
@@ -149,7 +150,7 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     """Measure everything for `scale`. Returns the run and the context for the report."""
     current = Run(scale)
     postgres_problem = postgres_reachable(admin_url) if admin_url else "no PostgreSQL URL given"
-    context = {
+    context: dict[str, Any] = {
         "scale": scale.name,
         "seed": seed,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -176,7 +177,7 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
         f"{generate_seconds + rows_seconds + corrections_seconds:.1f}s"
     )
 
-    main_figures: dict[str, float] = {}
+    main_figures: dict[str, float | None] = {}
     if postgres_problem is None:
         # The ledger's database outlives its part: the comparison recalculates it again,
         # alternating with the plugin-style side. A retry recreates it (same name).
@@ -189,10 +190,16 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
                 ledger_urls.append(url)
 
             def plugin_part() -> None:
-                with postgres_database(admin_url, f"{scale.name}_forum") as url:  # type: ignore[arg-type]
+                assert admin_url is not None
+                with postgres_database(admin_url, f"{scale.name}_forum") as url:
                     context["forum_rows"] = _plugin_side(
-                        current, url, community, corrections, ledger_urls[-1] if ledger_urls else None, admin_url
-                    )  # type: ignore[arg-type]
+                        current,
+                        url,
+                        cast(Community, community),
+                        cast(Corrections, corrections),
+                        ledger_urls[-1] if ledger_urls else None,
+                        admin_url,
+                    )
 
             current.attempt_on_postgres("PostgreSQL ledger", admin_url, ledger_part)  # type: ignore[arg-type]
             current.attempt_on_postgres("plugin-style comparison", admin_url, plugin_part)  # type: ignore[arg-type]
@@ -259,12 +266,14 @@ def _ingest_memory_measures(current: Run, admin_url: str | None) -> None:
             measure_on(url, "sqlite")
 
 
-def _ledger_suite(current: Run, url: str, backend: str, rows: list, community: Community, corrections: Corrections) -> dict[str, float]:
+def _ledger_suite(
+    current: Run, url: str, backend: str, rows: list, community: Community, corrections: Corrections
+) -> dict[str, float | None]:
     """Ingest, the community's corrections and full recalc; then, where this scale asks for them on this backend,
     incremental recalcs, audits and leaderboards."""
     scale = current.scale
     postgres = backend == "postgresql"
-    figures: dict[str, float] = {}
+    figures: dict[str, float | None] = {}
     book = Ledger.open(url)
     try:
         book.init()
@@ -342,14 +351,15 @@ def _ingest_measures(current: Run, book: Ledger, backend: str, rows: list) -> fl
 def _corrections_measure(current: Run, book: Ledger, backend: str, corrections: Corrections) -> None:
     summary = corrections.summary()
     current.say(f"{backend}: recording the community's corrections: {summary}")
-    seconds, written = timed(lambda: record(book, corrections))
+    seconds, outcome = timed(lambda: record(book, corrections))
+    written = cast(int, outcome)
     batches = len(corrections.correction_batches()) + len(corrections.adjustment_batches()) + summary["merges"]
     current.add(
         Result(
             "recording the community's corrections, adjustments and merges",
             backend,
             written,
-            written / seconds,  # type: ignore[operator]
+            written / seconds,
             "events/s",
             note=f"{seconds:.1f} s for {', '.join(f'{count:,} {kind}' for kind, count in summary.items())}, in {batches:,} batches",
         )
@@ -523,7 +533,8 @@ def _plugin_side(
     ledger part failed, so the plugin side alone). Medians are compared: on a shared machine
     the same full recalc took noticeably different times in runs a few minutes apart."""
     current.say("loading the Discourse-shaped forum")
-    seconds, counts = timed(lambda: load_forum(url, community, corrections))
+    seconds, loaded = timed(lambda: load_forum(url, community, corrections))
+    counts = cast(dict[str, int], loaded)
     current.say(f"forum loaded in {seconds:.1f}s: {counts}")
     plugin_times: list[float] = []
     ledger_times: list[float] = []
@@ -543,7 +554,7 @@ def _plugin_side(
         current.say(
             f"side by side: plugin-style {plugin_times[-1]:.1f} s, scoreledger {ledger_times[-1] if ledger_times else float('nan'):.1f} s"
         )
-    forum_rows = sum(counts.values())  # type: ignore[union-attr]
+    forum_rows = sum(counts.values())
     if ledger_url is not None:
         for result in measure_import(url, ledger_url):
             current.add(result)
@@ -575,7 +586,7 @@ def _plugin_side(
                 "alternating, same community, same server, same run",
             )
         )
-    return counts  # type: ignore[return-value]
+    return counts
 
 
 def _compensation_measures(current: Run, forum_url: str, ledger_url: str, admin_url: str, forum_rows: int) -> None:
@@ -600,7 +611,7 @@ def _rounds(seconds: list[float]) -> str:
     return " / ".join(f"{value:.1f}" for value in seconds) + " s"
 
 
-def _growth(current: Run, admin_url: str | None, seed: int, main_figures: dict[str, float]) -> None:
+def _growth(current: Run, admin_url: str | None, seed: int, main_figures: dict[str, float | None]) -> None:
     """Ingest and full recalc at each growth size; the largest is the main run's figures."""
     scale = current.scale
     for size in scale.growth:
@@ -636,7 +647,7 @@ def _growth(current: Run, admin_url: str | None, seed: int, main_figures: dict[s
         current.say(f"growth: {entry}")
 
 
-def _ingest_and_recalc(url: str, rows: list, corrections: Corrections) -> tuple[float, float]:
+def _ingest_and_recalc(url: str, rows: list, corrections: Corrections) -> tuple[float, float | None]:
     """Seconds of the one-batch ingest of `rows`, and of the full recalc once `corrections`
     are recorded too (untimed)."""
     book = Ledger.open(url)

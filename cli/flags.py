@@ -4,6 +4,7 @@ options that set them (--from). One table, so the library never speaks of flags.
 from __future__ import annotations
 
 import re
+from typing import overload
 
 from ledger.errors import InputProblem, InvalidInput, LedgerError
 
@@ -23,6 +24,14 @@ _NAMED = re.compile(r"`([^`\s]+)`")
 def as_flags(text: str) -> str:
     """`text` with each backticked parameter name the CLI knows replaced by its option."""
     return _NAMED.sub(lambda named: PARAMETER_FLAGS.get(named[1], named[0]), text)
+
+
+@overload
+def in_cli_words(error: InvalidInput) -> InvalidInput: ...
+
+
+@overload
+def in_cli_words(error: LedgerError) -> LedgerError: ...
 
 
 def in_cli_words(error: LedgerError) -> LedgerError:

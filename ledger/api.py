@@ -12,11 +12,11 @@ calls one of these, and formats what comes back.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -306,7 +306,7 @@ class Ledger:
             found = numbers_of_keys(conn, ledger_numbers.number_of(conn, self.name), keys) if keys else {}
         return {ref: ref if isinstance(ref, int) else found[ref] for ref in wanted if isinstance(ref, int) or ref in found}
 
-    def _labelled(self, rows: list) -> list:  # type: ignore[type-arg]
+    def _labelled(self, rows: list) -> list:
         """Rows of stored user numbers as user references, with names (ledger/users.py)."""
         with read_transaction(self.engine) as conn:
             return users.labelled(conn, ledger_numbers.number_of(conn, self.name), rows)
@@ -316,7 +316,7 @@ class Ledger:
     def set_schedule(
         self,
         effective_from: date,
-        changes: dict[str, Rule | RuleEdit],
+        changes: Mapping[str, Rule | RuleEdit],
         *,
         author: str | None = None,
         reason: str | None = None,
@@ -545,7 +545,7 @@ class Ledger:
                 refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, self.name), merged)
             for line in lines:
                 if line.merged_from in refs:
-                    line.merged_from = refs[line.merged_from]  # type: ignore[index]
+                    line.merged_from = refs[line.merged_from]
         return lines
 
     def require_user(self, user_id: UserRef) -> None:
@@ -575,4 +575,6 @@ def _with_levels(rows: list[UserPoints], curve: LevelCurve | None, held: dict[in
     """`rows` with their held scores (never-level-down users who lost points) and levels."""
     if curve is None:
         return rows
-    return [UserPoints(row.user_id, held.get(row.user_id, row.points), curve.level_for(held.get(row.user_id, row.points))) for row in rows]
+    # Levels are set before `ledger.users.labelled` names users: user_id is still the stored number.
+    scores = [held.get(cast(int, row.user_id), row.points) for row in rows]
+    return [UserPoints(row.user_id, score, curve.level_for(score)) for row, score in zip(rows, scores, strict=True)]

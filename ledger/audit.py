@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, CursorResult, Date, Engine, TextClause, bindparam
 
@@ -168,7 +168,8 @@ def plain_rows(result: CursorResult) -> list[tuple]:
     """All of `result`'s rows as the driver's own tuples: SQLAlchemy's Row objects cost a
     noticeable share of an audit line to make and unpack."""
     try:
-        return result.cursor.fetchall()
+        # DB-API drivers return a list of tuples; their stubs only promise a sequence.
+        return cast(list[tuple], result.cursor.fetchall())
     except result.dialect.loaded_dbapi.Error as exc:
         raise translate(exc) from exc
     finally:

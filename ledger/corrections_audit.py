@@ -9,6 +9,7 @@ what was sent, at 0 points: it is not part of the ledger's own total.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import groupby
@@ -190,7 +191,7 @@ def _adjustment_lines(conn: Connection, number: int, members: list[int], first: 
     return lines
 
 
-def _stored_corrections(conn: Connection, number: int, members: list[int]) -> list[Any]:
+def _stored_corrections(conn: Connection, number: int, members: list[int]) -> Sequence[Any]:
     query = (
         select(corrections)
         .where(corrections.c.ledger_id == number, corrections.c.user_id.in_(members))
@@ -200,7 +201,7 @@ def _stored_corrections(conn: Connection, number: int, members: list[int]) -> li
 
 
 def _correction_lines(
-    conn: Connection, ledger: str, number: int, stored: list[Any], first: date, last: date, audited: int
+    conn: Connection, ledger: str, number: int, stored: Sequence[Any], first: date, last: date, audited: int
 ) -> list[AuditLine]:
     """A line per correction booked on `first`..`last`, priced with every correction of its
     bucket (a `per` bucket's deltas depend on what was booked before)."""
@@ -213,7 +214,7 @@ def _correction_lines(
         value, per, min_quantity, by_attribute = (
             schedule.rules.get((version, row.action), (None, None, None, None)) if version else (None, None, None, None)
         )
-        rule = PricingRule(value, per, min_quantity, by_attribute, by_tables.get((version, row.action)))
+        rule = PricingRule(value, per, min_quantity, by_attribute, by_tables.get((version, row.action)) if version is not None else None)
         found.append(
             _Correction(
                 CorrectionRow(

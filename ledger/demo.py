@@ -53,14 +53,14 @@ class DemoReport:
     known_actions: int
     recalc: RecalcOutcome
     top: list[Standing]
-    audited_user: int
+    audited_user: int | str
     audit_from: date
     audit_to: date
     audit: list[AuditLine]
     audit_window_score: int
     drift_free_total: int
     naive_total: int
-    most_moved: list[tuple[int, int, int]]  # (user, drift-free points, naive points)
+    most_moved: list[tuple[int | str, int, int]]  # (user, drift-free points, naive points)
 
 
 def community(users: int) -> Iterator[Action]:

@@ -99,7 +99,7 @@ class UnknownLedger(LedgerError):
 class UnknownUser(LedgerError):
     """An audit asked for a user the ledger has never recorded an action of."""
 
-    def __init__(self, ledger: str, user_id: int) -> None:
+    def __init__(self, ledger: str, user_id: int | str) -> None:
         self.ledger = ledger
         self.user_id = user_id
         super().__init__(f"user {user_id} has no recorded actions in ledger {ledger!r}")

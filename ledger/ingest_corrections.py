@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -22,7 +23,7 @@ from sqlalchemy import Engine
 from ledger.domain import Amendment, Correction, Located, Retraction
 from ledger.errors import InputProblem, InvalidInput
 from ledger.problem_log import reported
-from ledger.store.actions import LocatedRow, Progress, WriteResult, write_actions
+from ledger.store.actions import LocatedRow, Progress, RowSource, WriteResult, write_actions
 from ledger.store.corrections import read_action_states, write_corrections
 
 IDENTITY_FIELDS = ("user_id", "action", "occurred_at")
@@ -36,13 +37,13 @@ class PlainRows:
     """The rows of `source` (ledger/store/actions.py RowSource) that are plain actions,
     followed by `extra`; with `refuse`, raises HasCorrections at the first correcting row."""
 
-    def __init__(self, source, extra: Sequence[LocatedRow] = (), *, refuse: bool = False) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, source: RowSource, extra: Sequence[LocatedRow] = (), *, refuse: bool = False) -> None:
         self.source = source
         self.extra = extra
         self.refuse = refuse
 
     @property
-    def problems(self):  # type: ignore[no-untyped-def]
+    def problems(self) -> Any:
         return self.source.problems
 
     def estimated_rows(self) -> int | None:
@@ -61,11 +62,11 @@ class PlainRows:
 def ingest_with_corrections(
     engine: Engine,
     ledger: str,
-    source,
+    source: RowSource,
     *,
     origin: str | None,
     progress: Progress | None,
-    zone: ZoneInfo | None = None,  # type: ignore[no-untyped-def]
+    zone: ZoneInfo | None = None,
     before_commit: Callable[[], None] | None = None,
 ) -> WriteResult:
     """Record the rows of `source` (ledger/store/actions.py RowSource), some of which correct

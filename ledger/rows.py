@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
+# Outside the class because a NamedTuple body may only declare fields (for type checkers).
+PAYLOAD_FIELDS = ("user_id", "action", "occurred_at", "quantity", "attributes")
+
 
 # Rows are NamedTuples rather than frozen dataclasses: as immutable, but quicker to build and
 # smaller, which counts at ten million rows per batch.
@@ -22,10 +25,8 @@ class ActionRow(NamedTuple):
     quantity: int
     attributes: str
 
-    PAYLOAD_FIELDS = ("user_id", "action", "occurred_at", "quantity", "attributes")
-
     def differing_fields(self, other: ActionRow) -> list[str]:
-        return [name for name in self.PAYLOAD_FIELDS if getattr(self, name) != getattr(other, name)]
+        return [name for name in PAYLOAD_FIELDS if getattr(self, name) != getattr(other, name)]
 
 
 class LocatedRow(NamedTuple):
@@ -38,7 +39,7 @@ class LocatedRow(NamedTuple):
     correction: tuple[str, datetime] | None = None
 
 
-class ParsedRows(list):  # type: ignore[type-arg]
+class ParsedRows(list):
     """Rows as a reader returns them, with the user keys given as text among them (in order
     of first appearance), gathered while parsing so the writer need not scan every row."""
 

@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, func, select
@@ -193,11 +194,12 @@ def record(
             if dry_run:
                 savepoint.rollback()
         moves = _moves(before, after)
-        allocated = [move.user_id for move in moves if not is_direct(move.user_id)]
+        # Movers are computed by stored number: name them by their keys.
+        stored = [cast(int, move.user_id) for move in moves]
+        allocated = [number for number in stored if not is_direct(number)]
         if allocated:
-            # Movers are computed by stored number: name them by their keys.
             refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, ledger), allocated)
-            moves = [replace(move, user_id=refs.get(move.user_id, move.user_id)) for move in moves]
+            moves = [replace(move, user_id=refs.get(number, number)) for move, number in zip(moves, stored, strict=True)]
         return RecordOutcome(ordered, len(versions) - len(ordered), affected, dry_run, moves, moved_from, _changes(existing, ordered))
 
 

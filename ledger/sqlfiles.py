@@ -59,13 +59,13 @@ def parse(body: str, file: str) -> list[Named]:
     found = []
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(body)
-        line = body.count("\n", 0, match.start()) + 1
+        name_line = body.count("\n", 0, match.start()) + 1
         statement = body[match.end() : end]
         cleaned = statement.strip().rstrip(";").strip()
         if not cleaned:
-            raise SqlFileError(f"{file}:{line}: statement {match['name']!r} is empty")
+            raise SqlFileError(f"{file}:{name_line}: statement {match['name']!r} is empty")
         body_line = body.count("\n", 0, match.end() + len(statement) - len(statement.lstrip())) + 1
-        found.append(Named(match["name"], cleaned, file, line, body_line))
+        found.append(Named(match["name"], cleaned, file, name_line, body_line))
     return found
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from ledger.domain import Action, RecordedScheduleVersion, Rule
 
@@ -56,7 +56,8 @@ def daily_points(actions: Iterable[Action], versions: list[RecordedScheduleVersi
     """Points per (user, day) for every (user, day) with at least one action."""
     buckets: dict[tuple[int, date, str], list[Action]] = defaultdict(list)
     for action in actions:
-        buckets[(action.user_id, action.day, action.action)].append(action)
+        # The model names users by integers.
+        buckets[(cast(int, action.user_id), action.day, action.action)].append(action)
     points: dict[tuple[int, date], int] = defaultdict(int)
     for (user, day, kind), events in buckets.items():
         version = version_in_force(versions, day)
@@ -114,7 +115,8 @@ def corrected_daily_points(
         history[key].append((day, state))
     buckets: dict[tuple[int, date, str], list[Action]] = defaultdict(list)
     for action in by_key.values():
-        buckets[(action.user_id, action.day, action.action)].append(action)
+        # The model names users by integers.
+        buckets[(cast(int, action.user_id), action.day, action.action)].append(action)
     points: dict[tuple[int, date], int] = defaultdict(int)
     for (user, day, kind), events in buckets.items():
         version = version_in_force(versions, day)

@@ -76,7 +76,7 @@ def valid_rows(draw: st.DrawFn, index: int) -> Row:
 
 
 # Each fault makes a row certainly invalid: (field, bad value).
-FAULTS = {
+FAULTS: dict[str, list[Any]] = {
     # Any text of 1 to 200 characters is a user key ("abc", "1.5", 10**40 included).
     "user_id": ["", "   ", "u" * 201, "nul\x00user"],
     "quantity": ["-1", str(MAX_QUANTITY + 1), "x", "2.5", -7, 10**30],
@@ -175,7 +175,7 @@ def stored_actions(book: Ledger, ledger: str) -> list[tuple]:
     return [tuple(row) for row in rows]
 
 
-def assert_clean_refusal(result) -> None:  # type: ignore[no-untyped-def]
+def assert_clean_refusal(result) -> None:
     assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
@@ -184,7 +184,7 @@ def assert_clean_refusal(result) -> None:  # type: ignore[no-untyped-def]
 
 @EXAMPLES
 @given(generated=action_files())
-def test_generated_action_files(book: Ledger, cli, tmp_path: Path, generated: ActionFile) -> None:  # type: ignore[no-untyped-def]
+def test_generated_action_files(book: Ledger, cli, tmp_path: Path, generated: ActionFile) -> None:
     ledger = f"bad-{uuid.uuid4().hex[:12]}"
     path = tmp_path / f"{ledger}.{generated.fmt}"
     path.write_bytes(generated.body())
@@ -245,7 +245,7 @@ def schedule_documents(draw: st.DrawFn) -> tuple[bytes, bool]:
 
 @EXAMPLES
 @given(generated=schedule_documents())
-def test_generated_schedule_documents(book: Ledger, cli, tmp_path: Path, generated: tuple[bytes, bool]) -> None:  # type: ignore[no-untyped-def]
+def test_generated_schedule_documents(book: Ledger, cli, tmp_path: Path, generated: tuple[bytes, bool]) -> None:
     body, refused = generated
     ledger = f"bad-{uuid.uuid4().hex[:12]}"
     path = tmp_path / f"{ledger}.yaml"

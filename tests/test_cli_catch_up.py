@@ -19,7 +19,7 @@ EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture
-def example(cli):  # type: ignore[no-untyped-def]
+def example(cli):
     cli("ingest", str(EXAMPLES / "actions.csv"))
     cli("schedule", "import", str(EXAMPLES / "schedule.yaml"), "--retroactive")
     return cli
@@ -51,14 +51,14 @@ def test_a_recalc_with_nothing_to_do_answers_without_waiting_for_the_lock(book: 
     assert again.user_days == 1 and again.through_seq > first.through_seq
 
 
-def test_recalc_says_when_it_is_up_to_date(example) -> None:  # type: ignore[no-untyped-def]
+def test_recalc_says_when_it_is_up_to_date(example) -> None:
     assert "full rebuild" in example("recalc").stdout
     assert example("recalc").stdout.startswith("up to date: nothing recorded since the last recalculation")
     assert "full rebuild" in example("recalc", "--full").stdout
 
 
 @pytest.mark.parametrize("command", [["scores"], ["leaderboard"]])
-def test_a_read_that_must_catch_up_says_so(example, command) -> None:  # type: ignore[no-untyped-def]
+def test_a_read_that_must_catch_up_says_so(example, command) -> None:
     first = example(*command, "--format", "csv")
     assert "catching up" in first.stderr and "caught up through event" in first.stderr
     assert "42,78" in first.stdout
@@ -68,7 +68,7 @@ def test_a_read_that_must_catch_up_says_so(example, command) -> None:  # type: i
     assert example(*command, "--format", "csv").stderr == ""
 
 
-def test_as_known_at_needs_no_catching_up(example) -> None:  # type: ignore[no-untyped-def]
+def test_as_known_at_needs_no_catching_up(example) -> None:
     result = example("scores", "--as-known-at", "2999-01-01T00:00:00", "--format", "csv")
     assert result.stderr == "" and "42,78" in result.stdout
 
@@ -100,7 +100,7 @@ def test_a_partly_new_re_ingest_counts_every_row_once(book: Ledger, tmp_path: Pa
     assert sum(seen) == 400
 
 
-def test_the_ingest_bar_moves_during_a_re_ingest(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_ingest_bar_moves_during_a_re_ingest(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import rich.console
     import rich.progress
 
@@ -112,11 +112,13 @@ def test_the_ingest_bar_moves_during_a_re_ingest(cli, tmp_path: Path, monkeypatc
     monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
     positions: list[float] = []
     original = rich.progress.Progress.update
-    monkeypatch.setattr(
-        rich.progress.Progress,
-        "update",
-        lambda self, task, **kw: (positions.append(kw["completed"]) if "completed" in kw else None, original(self, task, **kw))[1],
-    )
+
+    def update(self, task, **kw):
+        if "completed" in kw:
+            positions.append(kw["completed"])
+        return original(self, task, **kw)
+
+    monkeypatch.setattr(rich.progress.Progress, "update", update)
     path = tmp_path / "actions.csv"
     path.write_text(csv_text(many_rows(2000)))
     cli("ingest", str(path))

@@ -52,7 +52,7 @@ def test_library_errors_name_parameters(book: Ledger) -> None:
     assert caught.value.problems[0].source == "`ledger`"
 
 
-def test_the_cli_shows_the_options(book: Ledger, cli) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_shows_the_options(book: Ledger, cli) -> None:
     book.record_actions([Action(source_key="a", user_id=1, action="x", occurred_at=datetime(2024, 1, 5))])
     assert (
         as_flags("`from_day` 2024-02-01 is after `to_day` 2024-01-01; `by` stays")

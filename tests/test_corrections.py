@@ -38,11 +38,11 @@ def seeded(book: Ledger) -> Ledger:
     return book
 
 
-def points(book: Ledger) -> dict[int, int]:
+def points(book: Ledger) -> dict[int | str, int]:
     return {row.user_id: row.points for row in book.scores()}
 
 
-def daily(book: Ledger) -> dict[tuple[int, date], int]:
+def daily(book: Ledger) -> dict[tuple[int | str, date], int]:
     return {(user, day): amount for user, day, amount in book.daily_points()}
 
 

@@ -67,14 +67,20 @@ class Model:
 
 # Users as the ledger is told them in the keyed variant: integer, UUID, 40-digit, text and
 # zero-padded keys (ledger/user_keys.py); the model keeps the integers.
-USER_KEYS = {1: 1, 2: "6f1c2d9e-0b7a-4a53-9c1e-3f6f0d2b8a11", 3: "1234567890123456789012345678901234567890", 4: "alice", 5: "007"}
+USER_KEYS: dict[int, int | str] = {
+    1: 1,
+    2: "6f1c2d9e-0b7a-4a53-9c1e-3f6f0d2b8a11",
+    3: "1234567890123456789012345678901234567890",
+    4: "alice",
+    5: "007",
+}
 
 
 def _same(user: int) -> int | str:
     return user
 
 
-def _apply(ledger: Ledger, model: Model, index: int, step: tuple, key=_same) -> None:  # type: ignore[no-untyped-def]
+def _apply(ledger: Ledger, model: Model, index: int, step: tuple, key=_same) -> None:
     kind = step[0]
     keys = sorted(model.actions)
     if kind == "ingest" and step[1]:

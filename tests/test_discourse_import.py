@@ -69,7 +69,7 @@ def plugin_totals(forum: Forum, leaderboard_id: int | None = None, *, include_ev
         return discourse_plugin.totals(conn, forum.generation, leaderboard_id)
 
 
-def ledger_totals(book: Ledger) -> dict[int, int]:
+def ledger_totals(book: Ledger) -> dict[int | str, int]:
     return {row.user_id: row.points for row in book.scores() if row.points}
 
 
@@ -185,7 +185,7 @@ USER_COLUMNS = [
 ]
 
 
-def _merge_in_forum(conn, source: int, target: int) -> None:  # type: ignore[no-untyped-def]
+def _merge_in_forum(conn, source: int, target: int) -> None:
     """As Discourse's UserMerger: rows move without a timestamp (update_all), same-day visits
     fold into the target's, then the source user is deleted."""
     conn.execute(

@@ -28,7 +28,7 @@ def test_the_shipped_query_is_the_composed_one() -> None:
     )
 
 
-def _counts(result) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
+def _counts(result) -> dict[str, dict[str, int]]:
     return {row["action"]: row for row in json.loads(result.stdout)}
 
 

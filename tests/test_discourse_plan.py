@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from typing import cast
 
 import pytest
 
@@ -60,7 +61,7 @@ def change_values(book: Ledger, forum: Forum, changes: list[tuple[str, str, str]
     book.recalc()
 
 
-def post_plan(forum: Forum, plan, on: date) -> None:  # type: ignore[no-untyped-def]
+def post_plan(forum: Forum, plan, on: date) -> None:
     """What a push does on the forum: one score event per planned row."""
     with forum.database.connect() as conn:
         for row in plan.rows:
@@ -82,7 +83,8 @@ def scored_totals(forum: Forum, book: Ledger, leaderboard_id: int | None) -> tup
 
         users = read_users(source, detect_shape(source))
     unscored = {user.user_id for user in users.values() if set(UNSCORED) & set(user.off_board)}
-    ledger = {row.user_id: row.points for row in book.scores() if row.points and row.user_id not in unscored}
+    # A forum's ledger names its users by their integer forum ids.
+    ledger = {cast(int, row.user_id): row.points for row in book.scores() if row.points and row.user_id not in unscored}
     return plugin, ledger
 
 
@@ -149,7 +151,8 @@ def test_a_second_change_a_year_later_plans_only_what_it_requires(forum: Forum, 
             result = cli(
                 "discourse", "push", "--url", site.url, "--dsn", forum.url, "--as-of", on.isoformat(), "--rate", "6000", "--recalculate"
             )
-            return result.stdout, [key_in(event["description"]) for event in site.events()[before:]]
+            # Every event the push posted carries its key.
+            return result.stdout, [cast(str, key_in(event["description"])) for event in site.events()[before:]]
 
         change_values(book, forum, SAILPOINT_CHANGE, CHANGED_ON)
         _, first_keys = push(FIRST_PUSH_ON)

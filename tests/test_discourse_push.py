@@ -62,7 +62,7 @@ def plan(count: int, *, first_user: int = 1, tag: str = "c1") -> list[PlannedEve
 
 
 def forum_keys(server: StandIn) -> Counter[str]:
-    return Counter(key_in(event["description"]) for event in server.events() if key_in(event["description"]))
+    return Counter(key for event in server.events() if (key := key_in(event["description"])))
 
 
 def assert_each_posted_once(server: StandIn, events: list[PlannedEvent], posted: dict[str, int]) -> None:
@@ -252,7 +252,7 @@ def test_the_push_adds_little_to_the_forums_answer(standin: StandIn) -> None:  #
     answers: list[float] = []
     send = client.request
 
-    def timed(*args, **options):  # type: ignore[no-untyped-def]
+    def timed(*args, **options):
         started = time.perf_counter()
         try:
             return send(*args, **options)

@@ -127,7 +127,7 @@ def run_killed(url: str, args: list[str], site: StandIn, after_posts: int, then:
     return child.returncode
 
 
-def our_rows(site: StandIn, keys: set[str]) -> list[dict]:  # type: ignore[type-arg]
+def our_rows(site: StandIn, keys: set[str]) -> list[dict]:
     return [event for event in site.events() if key_in(event["description"]) in keys]
 
 

@@ -25,7 +25,7 @@ from tests.factories import action_row, csv_text
 BEYOND_64_BITS = str(2**70)
 
 
-def _clean_failure(result, *words: str) -> None:  # type: ignore[no-untyped-def]
+def _clean_failure(result, *words: str) -> None:
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -34,7 +34,7 @@ def _clean_failure(result, *words: str) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def recorded(book: Ledger, cli, tmp_path: Path):  # type: ignore[no-untyped-def]
+def recorded(book: Ledger, cli, tmp_path: Path):
     rows = [action_row("a", user=1, when="9999-12-31T12:00:00"), action_row("b", user=2, when="0001-01-01T00:00:00")]
     (tmp_path / "a.csv").write_text(csv_text(rows))
     book.ingest_file(str(tmp_path / "a.csv"))
@@ -43,14 +43,14 @@ def recorded(book: Ledger, cli, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("period", [p.value for p in Period])
-def test_leaderboard_at_the_last_day_of_the_calendar(recorded, period: str) -> None:  # type: ignore[no-untyped-def]
+def test_leaderboard_at_the_last_day_of_the_calendar(recorded, period: str) -> None:
     result = recorded("leaderboard", "--period", period, "--at", "9999-12-31", "--format", "csv")
     lines = result.stdout.strip().splitlines()
     assert lines[1:2] == ["1,1,3"]
 
 
 @pytest.mark.parametrize("period", [p.value for p in Period if p is not Period.all])
-def test_leaderboard_at_the_first_day_of_the_calendar(recorded, period: str) -> None:  # type: ignore[no-untyped-def]
+def test_leaderboard_at_the_first_day_of_the_calendar(recorded, period: str) -> None:
     result = recorded("leaderboard", "--period", period, "--at", "0001-01-01", "--format", "csv")
     assert result.stdout.strip().splitlines()[1:2] == ["1,2,3"]
 
@@ -59,7 +59,7 @@ def test_leaderboard_at_the_first_day_of_the_calendar(recorded, period: str) -> 
     ("first", "last"),
     [("9999-12-01", "9999-12-31"), ("9999-10-01", "9999-12-31"), ("9999-01-01", "9999-12-31"), ("9999-12-31", "9999-12-31")],
 )
-def test_ranges_in_year_9999(recorded, first: str, last: str) -> None:  # type: ignore[no-untyped-def]
+def test_ranges_in_year_9999(recorded, first: str, last: str) -> None:
     result = recorded("leaderboard", "--from", first, "--to", last, "--format", "csv")
     assert result.stdout.strip().splitlines()[1:] == ["1,1,3"]
     assert "1,3" in recorded("scores", "--from", first, "--to", last, "--format", "csv").stdout
@@ -74,13 +74,13 @@ def test_period_windows_end_with_the_calendar() -> None:
 
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
-def test_as_known_at_outside_the_calendar_in_utc(recorded, moment: str) -> None:  # type: ignore[no-untyped-def]
+def test_as_known_at_outside_the_calendar_in_utc(recorded, moment: str) -> None:
     result = recorded("scores", "--as-known-at", moment, ok=False)
     _clean_failure(result, "outside the years 1 to 9999")
     assert "nothing was written" not in result.stderr
 
 
-def test_ids_and_limits_beyond_64_bits(recorded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ids_and_limits_beyond_64_bits(recorded, tmp_path: Path) -> None:
     # An id beyond 64 bits is a user key like any text (ledger/user_keys.py): this ledger
     # has simply never seen it.
     _clean_failure(recorded("audit", BEYOND_64_BITS, ok=False), BEYOND_64_BITS, "has no recorded actions")
@@ -93,7 +93,7 @@ def test_ids_and_limits_beyond_64_bits(recorded, tmp_path: Path) -> None:  # typ
     assert len(limited.stdout.strip().splitlines()) == 3
 
 
-def test_read_commands_do_not_speak_of_writing(recorded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_read_commands_do_not_speak_of_writing(recorded, tmp_path: Path) -> None:
     unreadable = tmp_path / "exclude.txt"
     unreadable.write_text("7\n" + "u" * 201 + "\n")
     for args in (

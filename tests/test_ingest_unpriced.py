@@ -15,7 +15,7 @@ def export(tmp_path: Path) -> str:
     return str(path)
 
 
-def test_unpriced_types_are_named_with_the_nearest_priced_one(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unpriced_types_are_named_with_the_nearest_priced_one(cli, tmp_path: Path) -> None:
     cli("schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "likes_received=5", "posts_created=10", "--new-action")
     result = cli("ingest", export(tmp_path))
     assert result.stdout.strip() == "4 new, 0 already present"
@@ -23,7 +23,7 @@ def test_unpriced_types_are_named_with_the_nearest_priced_one(cli, tmp_path: Pat
     assert "posts_created" not in result.stderr
 
 
-def test_strict_refuses_the_file_and_writes_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_strict_refuses_the_file_and_writes_nothing(cli, tmp_path: Path) -> None:
     cli("schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "likes_received=5", "posts_created=10", "--new-action")
     result = cli("ingest", export(tmp_path), "--strict", ok=False)
     assert result.exit_code == 1
@@ -32,7 +32,7 @@ def test_strict_refuses_the_file_and_writes_nothing(cli, tmp_path: Path) -> None
     assert cli("ingest", export(tmp_path)).stdout.strip() == "4 new, 0 already present"
 
 
-def test_a_ledger_with_no_schedule_says_so(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_ledger_with_no_schedule_says_so(cli, tmp_path: Path) -> None:
     result = cli("ingest", export(tmp_path))
     assert "the ledger has no schedule yet: none of the 4 rows is priced" in result.stderr
     assert "did you mean" not in result.stderr

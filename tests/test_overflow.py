@@ -15,6 +15,7 @@ from sqlalchemy import text
 from ledger import Ledger, Rule, ScheduleVersion
 from ledger.domain import MAX_ADJUSTMENT_POINTS, MAX_INTEGER, MAX_POINT_VALUE, MAX_QUANTITY, MAX_TOTAL_POINTS, Adjustment, Amendment
 from ledger.errors import InvalidInput, JournalBroken
+from ledger.standings import Period
 from tests.factories import action_row, csv_text
 
 # Rows of the largest quantity that fill a ledger priced at the largest point value.
@@ -91,7 +92,7 @@ def test_one_batch_past_the_bound_names_the_row_that_passes_it(book: Ledger, tmp
     assert book.ingest_file(_file(tmp_path, "b.csv", rows[:FULL_ROWS])).new == FULL_ROWS
 
 
-def test_a_ledger_at_the_bound_prices_exactly_and_refuses_one_unit_more(book: Ledger, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_ledger_at_the_bound_prices_exactly_and_refuses_one_unit_more(book: Ledger, cli, tmp_path: Path) -> None:
     _priced_at_the_largest_value(book)
     half = FULL_ROWS // 2
     top = [action_row(f"top{i}", user=1, quantity=MAX_QUANTITY, when=f"2024-05-{i % 28 + 1:02d}T12:00:00") for i in range(half)]
@@ -107,7 +108,7 @@ def test_a_ledger_at_the_bound_prices_exactly_and_refuses_one_unit_more(book: Le
     assert {row.user_id: row.points for row in book.scores()} == {1: most}
     board = book.leaderboard(at=date(2024, 6, 1))
     assert [(row.user_id, row.points) for row in board] == [(1, most)]
-    assert book.leaderboard(period="year", at=date(2024, 5, 1))[0].points == most
+    assert book.leaderboard(period=Period.year, at=date(2024, 5, 1))[0].points == most
     assert book.audit(1)[-1].running_total == most
     result = cli("leaderboard", "--period", "year", "--at", "2024-05-01", "--format", "csv")
     assert str(most) in result.stdout
@@ -163,7 +164,7 @@ def test_a_schedule_value_too_large_for_the_recorded_quantities_is_refused(book:
     assert book.scores()[0].points == -allowed * (FULL_ROWS + 1) * MAX_QUANTITY
 
 
-def test_schedule_set_over_the_bound_is_one_clear_line(cli) -> None:  # type: ignore[no-untyped-def]
+def test_schedule_set_over_the_bound_is_one_clear_line(cli) -> None:
     for value in (MAX_POINT_VALUE + 1, 2**63, -(10**30)):
         result = cli(
             "schedule", "set", "--effective-from", "2024-01-01", "--retroactive", f"likes_received={value}", "--new-action", ok=False

@@ -112,7 +112,7 @@ versions = st.builds(
 
 
 @st.composite
-def batches(draw, max_size: int = 10) -> list[Action]:  # type: ignore[no-untyped-def]
+def batches(draw, max_size: int = 10) -> list[Action]:
     return [
         Action(
             source_key=f"k{i}",
@@ -155,9 +155,9 @@ def empty_rollups_of_earlier_examples(book: Ledger) -> None:
         conn.execute(delete(period_totals))
 
 
-def period_sums(book: Ledger) -> dict[tuple[str, date, int], int]:
+def period_sums(book: Ledger) -> dict[tuple[str, date, int | str], int]:
     """Every (period, first day, user) of the ledger's daily rows, with its points summed."""
-    sums: dict[tuple[str, date, int], int] = defaultdict(int)
+    sums: dict[tuple[str, date, int | str], int] = defaultdict(int)
     for user, day, points in book.daily_points():
         for period in standings.ROLLUP_PERIODS:
             start, _ = period_window(period, day)  # type: ignore[misc]

@@ -45,7 +45,7 @@ def test_ranking_modes_on_ties(book: Ledger) -> None:
     day = date(2024, 3, 1)
     book.record_actions(likes(1, 10, day) + likes(2, 30, day) + likes(3, 30, day) + likes(4, 5, day))
 
-    def as_pairs(ranking: Ranking, from_day: date | None = None, to_day: date | None = None) -> list[tuple[int, int]]:
+    def as_pairs(ranking: Ranking, from_day: date | None = None, to_day: date | None = None) -> list[tuple[int, int | str]]:
         return [(s.rank, s.user_id) for s in book.leaderboard(ranking=ranking, from_day=from_day, to_day=to_day)]
 
     for window in ({}, {"from_day": day, "to_day": day}):  # all-time totals, and a day range

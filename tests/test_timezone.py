@@ -19,7 +19,7 @@ def actions_file(tmp_path: Path) -> str:
     return str(path)
 
 
-def test_days_follow_the_ledgers_time_zone(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_days_follow_the_ledgers_time_zone(cli, tmp_path: Path) -> None:
     result = cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")
     assert "counts its days in Europe/Zurich" in result.stdout
     for ledger in ("zurich", "default"):
@@ -34,7 +34,7 @@ def test_days_follow_the_ledgers_time_zone(cli, tmp_path: Path) -> None:  # type
     cli("--ledger", "zurich", "verify")
 
 
-def test_a_retraction_is_booked_on_the_zones_day(cli, database_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_retraction_is_booked_on_the_zones_day(cli, database_url: str, tmp_path: Path) -> None:
     cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")
     cli("--ledger", "zurich", "ingest", actions_file(tmp_path))
     cli("--ledger", "zurich", "schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "likes_received=5", "--new-action")
@@ -47,13 +47,13 @@ def test_a_retraction_is_booked_on_the_zones_day(cli, database_url: str, tmp_pat
     assert days[(8, date(2024, 5, 1))] == 5 and days[(8, date(2024, 7, 1))] == -5
 
 
-def test_an_unknown_zone_is_one_clear_line(cli) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_zone_is_one_clear_line(cli) -> None:
     result = cli("init", "--timezone", "Europe/Zurch", ok=False)
     assert result.exit_code == 1
     assert "unknown time zone 'Europe/Zurch'" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_the_zone_is_fixed_once_the_ledger_holds_events(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_zone_is_fixed_once_the_ledger_holds_events(cli, tmp_path: Path) -> None:
     cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")
     cli("--ledger", "zurich", "ingest", actions_file(tmp_path))
     cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")  # the same zone again: fine
@@ -63,7 +63,7 @@ def test_the_zone_is_fixed_once_the_ledger_holds_events(cli, tmp_path: Path) -> 
     assert "counts its days in America/New_York" in result.stdout
 
 
-def test_the_leaderboard_names_the_zone_of_its_days(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_leaderboard_names_the_zone_of_its_days(cli, tmp_path: Path) -> None:
     cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")
     cli("--ledger", "zurich", "ingest", actions_file(tmp_path))
     board = cli("--ledger", "zurich", "leaderboard", "--period", "month", "--at", "2024-05-15").stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -166,7 +167,7 @@ def test_names_are_imported_idempotently_and_shown(book: Ledger, tmp_path: Path)
     assert caught.value.problems[0].line == 2
 
 
-def test_cli_names_users_by_key_everywhere(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_names_users_by_key_everywhere(cli, tmp_path: Path) -> None:
     cli("ingest", write(tmp_path, "a.csv", csv_text(rows(UUID, LONG, "3"))))
     cli("schedule", "set", "--effective-from", "2024-01-01", "post=10", "--new-action", "--retroactive")
     cli("users", "import", write(tmp_path, "u.csv", f"user,username,name\n{UUID},ann,Ann\n"))
@@ -205,7 +206,8 @@ def test_verify_covers_the_mapping(book: Ledger, tmp_path: Path) -> None:
     )
     with pytest.raises(JournalBroken) as caught:
         book.verify()
-    assert caught.value.place.what == "hash mismatch"
+    place: Any = caught.value.place
+    assert place.what == "hash mismatch"
 
 
 def test_verify_refuses_a_mapped_integer_key(book: Ledger, tmp_path: Path) -> None:
@@ -213,8 +215,9 @@ def test_verify_refuses_a_mapped_integer_key(book: Ledger, tmp_path: Path) -> No
     tamper(book, "UPDATE user_keys SET user_key = '42' WHERE user_key = 'alice'")
     with pytest.raises(JournalBroken) as caught:
         book.verify()
-    assert caught.value.place.what == "inconsistent event"
-    assert "integer key" in caught.value.place.detail
+    place: Any = caught.value.place
+    assert place.what == "inconsistent event"
+    assert "integer key" in place.detail
 
 
 def test_a_0014_ledger_upgrades_with_its_integer_users_as_keys(empty_database_url: str, tmp_path: Path) -> None:
@@ -242,7 +245,7 @@ def test_a_0014_ledger_upgrades_with_its_integer_users_as_keys(empty_database_ur
     engine.dispose()
 
 
-def _tables(conn) -> set[str]:  # type: ignore[no-untyped-def]
+def _tables(conn) -> set[str]:
     from sqlalchemy import inspect
 
     return set(inspect(conn).get_table_names())

@@ -83,7 +83,9 @@ def iter_rows(client: DiscourseClient, query_id: int, **options: Any) -> Iterato
 class NamedQuery(Protocol):
     """A shipped query as the importer names it (its `name` is the file's stem)."""
 
-    name: str
+    # Read-only, so that frozen queries (ledger/discourse/queries.py) qualify.
+    @property
+    def name(self) -> str: ...
 
 
 class DataExplorerForum:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -311,6 +312,8 @@ def import_forum(
         fresh = [LocatedRow("discourse", None, row) for row in new.scoring]
         for row in new.scoring:
             report.added[row.action] += 1
+        # Without a change watermark every key is reconciled (the full branch above).
+        assert seen_before is not None
         read = extract(forum, shape, ImportReport(shape), progress, page_size, changed_since=seen_before - OVERLAP)
         taken = {row.source_key for row in new.scoring}
         read.scoring = [row for row in read.scoring if row.source_key not in taken]
@@ -430,10 +433,12 @@ def _reconcile(before: ActionState, row: ActionRow, targets: dict[int, int], mom
         report.changed[row.action] += 1
         report.changes.append(Changed(row.source_key, fields, row))
         return
-    counted_for = targets.get(before.user_id, before.user_id)
-    if row.user_id != counted_for:
-        if report.merges.get(counted_for, row.user_id) == row.user_id and targets.get(row.user_id, row.user_id) == row.user_id:
-            report.merges[counted_for] = row.user_id
+    # A forum names its users by their integer ids, in its rows and in the keys it recorded.
+    before_user, row_user = typing.cast(int, before.user_id), typing.cast(int, row.user_id)
+    counted_for = targets.get(before_user, before_user)
+    if row_user != counted_for:
+        if report.merges.get(counted_for, row_user) == row_user and targets.get(row_user, row_user) == row_user:
+            report.merges[counted_for] = row_user
             report.merged[row.action] += 1
         else:
             report.changed[row.action] += 1

@@ -24,6 +24,7 @@ import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import cast
 
 from ledger import Ledger
 from ledger.discourse.forum import Forum
@@ -112,13 +113,14 @@ def make_plan(
     forum_points: dict[int, int] = defaultdict(int)
     for user_id, points in stored_before(forum, shape, start, plan.leaderboard_id).items():
         forum_points[user_id] += points
+    # A forum's ledger names its users by their integer forum ids.
     for row in book.platform_points(plan.as_of, from_day=start):
-        forum_points[row.user_id] += row.points
+        forum_points[cast(int, row.user_id)] += row.points
     for event in read_score_events(forum):
         if event.on >= start:
             forum_points[event.user_id] += event.points
-    truth = {row.user_id: row.points for row in book.scores()}
-    plan.earlier_compensations = dict(Counter(adjustment.user_id for adjustment in book.adjustments(kind="compensation")))
+    truth = {cast(int, row.user_id): row.points for row in book.scores()}
+    plan.earlier_compensations = dict(Counter(cast(int, adjustment.user_id) for adjustment in book.adjustments(kind="compensation")))
     known = users if users is not None else read_users(forum, shape)
     for user_id in sorted(set(forum_points) | set(truth)):
         user = known.get(user_id)
@@ -196,7 +198,7 @@ def verify_forum(book: Ledger, forum: Forum, shape: ForumShape, *, leaderboard_i
     warnings: list[str] = []
     board = _target_leaderboard(forum, leaderboard_id, warnings) if shape.generation == "G3" else None
     forum_points = stored_before(forum, shape, date(9999, 12, 31), board)
-    truth = {row.user_id: row.points for row in book.scores()}
+    truth = {cast(int, row.user_id): row.points for row in book.scores()}
     users = read_users(forum, shape)
     for user_id in sorted(set(forum_points) | set(truth)):
         user = users.get(user_id)

@@ -61,7 +61,8 @@ class RowSource(Protocol):
     found by the latest read (rows that were not valid); `estimated_rows`: how many rows the
     whole input holds, once a chunk has been read, if known."""
 
-    problems: Any
+    @property
+    def problems(self) -> Any: ...
 
     def chunks(self) -> Iterator[Sequence[LocatedRow]]: ...
 
@@ -104,7 +105,7 @@ def write_actions(
     actions already has each chunk's keys looked up from the start. `zone`: the ledger's time
     zone for the days of actions (None: UTC). `before_commit` runs once every row is read and
     written, before the batch commits: an InvalidInput it raises refuses the batch."""
-    source = rows if hasattr(rows, "chunks") else SequenceSource(rows)  # type: ignore[arg-type]
+    source = rows if hasattr(rows, "chunks") else SequenceSource(rows)
     number = ledger_numbers.ensure(engine, ledger)
     reported = _ReportedSoFar(progress)
     try:
@@ -227,8 +228,9 @@ class _ChunkWriter:
         self.batch: PendingBatch | None = None
         self.bulk = False
         self.stack = ExitStack()
-        self.copy = None
-        self._copy_context = None
+        # psycopg's COPY and the context manager that opened it (open_copy is untyped).
+        self.copy: Any = None
+        self._copy_context: Any = None
 
     def offer(self, chunk: Sequence[LocatedRow], source: RowSource) -> None:
         if not chunk:
@@ -275,9 +277,9 @@ class _ChunkWriter:
             return chunk
         # Looking keys up needs the connection, which a COPY under way holds.
         self.close_copy()
-        numbers = self.registry.resolve(keyed)  # type: ignore[arg-type]
+        numbers = self.registry.resolve(keyed)
         return [
-            located._replace(row=located.row._replace(user_id=numbers[located.row.user_id]))  # type: ignore[index]
+            located._replace(row=located.row._replace(user_id=numbers[located.row.user_id]))
             if type(located.row.user_id) is str
             else located
             for located in chunk

@@ -9,7 +9,7 @@ the difference without replaying the key's history (ledger/overlay.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,9 +58,13 @@ def _insert_events(conn: Connection, batch: PendingBatch, table: Any, rows: list
     insert_events(conn, batch, table, rows)
 
 
+# Builds a batch's rows under the journal lock: (rows, how many were already present).
+_Build = Callable[[Connection, int, KeyRegistry], tuple[list[dict[str, Any]], int]]
+
+
 def _write_batch(
-    engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build, *, check_only: bool = False
-) -> CorrectionsWritten:  # type: ignore[no-untyped-def]
+    engine: Engine, ledger: str, kind: str, origin: str | None, table: Any, build: _Build, *, check_only: bool = False
+) -> CorrectionsWritten:
     """One batch of `table` rows, built by `build(conn, number, registry)` -> (rows, already
     present) under the journal lock; nothing is written when it raises, builds no rows, or when
     only checking (`check_only`: the rows it would write are counted). User keys the rows
@@ -226,6 +230,8 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
     size = 2000 if postgres else 500
     chunks = [None] if wanted is None else [wanted[i : i + size] for i in range(0, len(wanted), size)]
     states: dict[str, _KeyState] = {}
+    kind: str
+    booked_at: datetime
     for chunk in chunks:
         query = action_query if chunk is None else action_query.where(_key_in(actions.c.source_key, chunk, postgres))
         for key, user_id, action, occurred_at, quantity, attributes in conn.execute(query):
@@ -289,7 +295,7 @@ def write_corrections(
                 problems.append(InputProblem(located.source, located.line, "source_key", f"{correction.source_key!r}: {problem}"))
                 continue
             assert state is not None
-            row = {
+            row: dict[str, Any] = {
                 "source_key": correction.source_key,
                 "kind": kind,
                 "booked_at": correction.at,

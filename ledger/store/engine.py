@@ -190,6 +190,7 @@ def server_prepared(conn: Connection) -> Iterator[Connection]:
         yield conn
         return
     driver = conn.connection.driver_connection
+    assert driver is not None
     # psycopg prepares a statement once it has run `prepare_threshold` times on the
     # connection, and never while the threshold is None (the engine's setting).
     previous = driver.prepare_threshold

@@ -9,7 +9,7 @@ them. Direct integer keys never reach the table (ledger/user_keys.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from sqlalchemy import Connection, func, select
 
@@ -55,7 +55,7 @@ class KeyRegistry:
     def number(self, ref: UserRef) -> int:
         """The number of `ref`, allocating one for a new key."""
         if type(ref) is int:
-            return ref  # type: ignore[return-value]
+            return ref
         return self.resolve([ref])[ref]  # type: ignore[index]
 
     def key_of(self, number: int) -> UserRef:
@@ -94,8 +94,9 @@ def numbers_of_keys(conn: Connection, ledger_id: int, keys: list[str]) -> dict[s
 def number_of_ref(conn: Connection, ledger_id: int, ref: UserRef) -> int | None:
     """The number of a user reference; None for a key the ledger never recorded."""
     if type(ref) is int:
-        return ref  # type: ignore[return-value]
-    return numbers_of_keys(conn, ledger_id, [ref]).get(ref)  # type: ignore[arg-type]
+        return ref
+    key = cast(str, ref)
+    return numbers_of_keys(conn, ledger_id, [key]).get(key)
 
 
 def refs_of_numbers(conn: Connection, ledger_id: int, numbers: Iterable[int]) -> dict[int, UserRef]:
