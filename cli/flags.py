@@ -15,8 +15,10 @@ PARAMETER_FLAGS = {
     "limit": "--limit",
     "ledger": "--ledger",
     "retroactive": "--retroactive",
+    "timezone": "--timezone",
     # A call the library suggests -> the command that makes it.
     "recalc(full=True)": "`scoreledger recalc --full`",
+    "explorer_query(without=...)": "`scoreledger discourse explorer-query --without PART`",
 }
 _NAMED = re.compile(r"`([^`\s]+)`")
 

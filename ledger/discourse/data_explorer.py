@@ -106,8 +106,7 @@ class DataExplorerForum:
         except QueryFailed as exc:
             if "does not exist" in str(exc):
                 raise QueryFailed(
-                    f"{exc}: the forum lacks a plugin's tables; save the query composed without it "
-                    "(scoreledger discourse explorer-query --without PART)"
+                    f"{exc}: the forum lacks a plugin's tables; save the query composed without it (`explorer_query(without=...)`)"
                 ) from None
             raise
         if result.rows and "row" not in result.columns:

@@ -30,7 +30,7 @@ def parse_zone(name: str) -> ZoneInfo | None:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(
-            [InputProblem("--timezone", None, None, f"unknown time zone {name!r}: give an IANA name such as Europe/Zurich, or UTC")],
+            [InputProblem("`timezone`", None, None, f"unknown time zone {name!r}: give an IANA name such as Europe/Zurich, or UTC")],
             what="init",
         ) from None
 
@@ -58,7 +58,7 @@ def set_zone(engine: Engine, ledger: str, name: str) -> ZoneInfo | None:
             raise InvalidInput(
                 [
                     InputProblem(
-                        "--timezone",
+                        "`timezone`",
                         None,
                         None,
                         f"ledger {ledger!r} already holds events counted in {zone_name(current)}: "
