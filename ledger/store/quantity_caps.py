@@ -81,18 +81,17 @@ class QuantityBudget:
         if (self.quantity + added) * self.value + self.adjustments <= MAX_TOTAL_POINTS:
             self.quantity += added
             return []
+        return self.admit_each((located.source, located.line, located.row.quantity) for located in rows)
+
+    def admit_each(self, rows: Iterable[tuple[str, int | None, int]]) -> list[InputProblem]:
+        """As `admit`, for (source, line, quantity added) one at a time."""
         running = self.quantity
-        for located in rows:
-            running += located.row.quantity
+        for source, line, added in rows:
+            running += added
             if running * self.value + self.adjustments > MAX_TOTAL_POINTS:
-                return [
-                    InputProblem(
-                        located.source,
-                        located.line,
-                        "quantity",
-                        "takes the ledger's total quantity too far: " + _too_much(running, self.value, self.adjustments),
-                    )
-                ]
+                reason = "takes the ledger's total quantity too far: " + _too_much(running, self.value, self.adjustments)
+                return [InputProblem(source, line, "quantity", reason)]
+        self.quantity = running
         return []
 
     def record(self, conn: Connection) -> None:
@@ -106,34 +105,17 @@ def amendment_problems(
 ) -> list[InputProblem]:
     """As `QuantityBudget.admit`, for (source, line, quantity added) of amendments; `record`
     false only checks."""
-    return _admit_quantities(conn, number, rows, record=record)
-
-
-def _admit_quantities(
-    conn: Connection, number: int, rows: Iterable[tuple[str, int | None, int]], *, record: bool = True
-) -> list[InputProblem]:
-    quantity, adjustments = _totals(conn, number)
-    name = _ledger_name(conn, number)
-    value = largest_value(conn, name) if name is not None else LEAST_VALUE
-    running = quantity
-    for source, line, added in rows:
-        running += added
-        if running * value + adjustments > MAX_TOTAL_POINTS:
-            return [
-                InputProblem(
-                    source, line, "quantity", "takes the ledger's total quantity too far: " + _too_much(running, value, adjustments)
-                )
-            ]
-    if record and running != quantity:
-        conn.execute(update(ledger_numbers).where(ledger_numbers.c.number == number).values(quantity_total=running))
-    return []
+    budget = QuantityBudget(conn, number)
+    problems = budget.admit_each(rows)
+    if record and not problems:
+        budget.record(conn)
+    return problems
 
 
 def adjustment_problems(conn: Connection, number: int, rows: Sequence[tuple[str, int | None, int]]) -> list[InputProblem]:
     """Admit adjustments' (source, line, points) to ledger number `number`, as `QuantityBudget.admit` does quantities."""
-    quantity, adjustments = _totals(conn, number)
-    name = _ledger_name(conn, number)
-    value = largest_value(conn, name) if name is not None else LEAST_VALUE
+    budget = QuantityBudget(conn, number)
+    quantity, adjustments, value = budget.quantity, budget.adjustments, budget.value
     running = adjustments
     for source, line, points in rows:
         running += abs(points)
