@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from ledger.discourse.plan import Plan, make_plan, planned_events, verify_forum
 from ledger.discourse.plan_page import plan_page
 from ledger.discourse.push import PushFailed, push, summary
 from ledger.discourse.scorables import detect_shape
+from ledger.domain import today_utc
 
 from .context import options
 from .output import OutputFormat, render, say
@@ -133,7 +133,7 @@ def _summary(plan: Plan) -> None:
         + (f"; largest losses: {losses}" if losses else "")
         + (f"; {plan.skipped_unscored} users the forum does not score were skipped" if plan.skipped_unscored else "")
     )
-    if plan.recalculate_from.isoformat() > date.today().isoformat():
+    if plan.recalculate_from > today_utc():
         say("note: --recalculate-from is in the future")
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, today_utc
+from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion
 from ledger.errors import InputProblem, InvalidInput
 from ledger.exporters.schedules import FORMATS as SCHEDULE_FORMATS
 from ledger.exporters.schedules import export_schedule
@@ -96,7 +96,7 @@ def set_values(
     if unknown and not new_action:
         raise InvalidInput([_unknown_action(name, known_actions(versions)) for name in unknown], what="schedule set")
     if not dry_run:
-        _confirm_far_dates([day], yes, "--effective-from")
+        _confirm_far_dates([day], book.today(), yes, "--effective-from")
     outcome = book.set_schedule(day, edits, author=author, reason=reason, link=link, retroactive=retroactive, dry_run=dry_run)
     _report(outcome, fmt, quiet)
 
@@ -109,13 +109,14 @@ def _unknown_action(name: str, known: list[str]) -> InputProblem:
     return InputProblem(name, None, None, f"no schedule version has ever priced this action; {hint} it is new, pass --new-action")
 
 
-def _confirm_far_dates(days: list[date], yes: bool, where: str) -> None:
-    """Ask before recording a date far in the future; without a terminal, refuse unless --yes."""
-    far = sorted({day for day in days if far_future(day)})
+def _confirm_far_dates(days: list[date], today: date, yes: bool, where: str) -> None:
+    """Ask before recording a date far in the future of the ledger's `today`; without a
+    terminal, refuse unless --yes."""
+    far = sorted({day for day in days if far_future(day, today)})
     if not far or yes:
         return
     dates = ", ".join(day.isoformat() for day in far)
-    message = f"{dates} is more than {FAR_FUTURE_DAYS} days after today ({today_utc().isoformat()})"
+    message = f"{dates} is more than {FAR_FUTURE_DAYS} days after today ({today.isoformat()})"
     if not _interactive():
         raise InvalidInput(
             [InputProblem(where, None, None, f"{message}; pass --yes to record it (no terminal to ask on)")], what="schedule"
@@ -154,7 +155,8 @@ def import_document(
     except OSError as exc:
         raise InvalidInput([InputProblem(path, None, None, exc.strerror or str(exc))], what="schedule import") from None
     if not dry_run:
-        _confirm_far_dates([version.effective_from for version in read_schedule(io.BytesIO(data), source, fmt_name)], yes, source)
+        days = [version.effective_from for version in read_schedule(io.BytesIO(data), source, fmt_name)]
+        _confirm_far_dates(days, book.today(), yes, source)
     outcome = book.import_schedule(io.BytesIO(data), source, fmt_name, retroactive=retroactive, dry_run=dry_run)
     _report(outcome, fmt, quiet)
 
@@ -227,15 +229,17 @@ def _rule_fields(rule: Rule | None, prefix: str = "") -> dict[str, Any]:
 @app.command("show")
 def show(
     ctx: typer.Context,
-    at: Annotated[str | None, typer.Option("--at", help="Day (YYYY-MM-DD). Default: today.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Day (YYYY-MM-DD). Default: today in the ledger's time zone.")] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The rules in force on a day, in words (table) or by part (csv, json).
 
     Example: scoreledger schedule show --at 2024-05-15 --format csv
     """
-    day = day_option(at, "--at") or today_utc()
-    recorded = options(ctx).open().schedule_at(day)
+    asked = day_option(at, "--at")
+    book = options(ctx).open()
+    day = asked or book.today()
+    recorded = book.schedule_at(day)
     version = recorded.version
     title = f"in force on {day.isoformat()}: version effective {version.effective_from.isoformat()}"
     if version.reason:

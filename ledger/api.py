@@ -328,7 +328,9 @@ class Ledger:
         changes only the parts of a rule it names)."""
         self.check_schema()
         version = schedules.next_version(self.engine, self.name, effective_from, changes, author=author, reason=reason, link=link)
-        return schedules.record(self.engine, self.name, [version], retroactive=retroactive, dry_run=dry_run, origin="schedule set")
+        return schedules.record(
+            self.engine, self.name, [version], today=self.today(), retroactive=retroactive, dry_run=dry_run, origin="schedule set"
+        )
 
     def import_schedule(
         self, stream: IO[bytes], source: str, fmt: str | None = None, *, retroactive: bool = False, dry_run: bool = False
@@ -340,6 +342,7 @@ class Ledger:
             self.engine,
             self.name,
             versions,
+            today=self.today(),
             retroactive=retroactive,
             dry_run=dry_run,
             origin=f"schedule import {source}",
@@ -348,15 +351,16 @@ class Ledger:
 
     def record_schedule(self, versions: Sequence[ScheduleVersion], *, retroactive: bool = False) -> schedules.RecordOutcome:
         self.check_schema()
-        return schedules.record(self.engine, self.name, versions, retroactive=retroactive, origin="python")
+        return schedules.record(self.engine, self.name, versions, today=self.today(), retroactive=retroactive, origin="python")
 
     def schedule_history(self, *, as_known_at: datetime | None = None) -> list[RecordedScheduleVersion]:
         self.check_schema()
         return schedules.history(self.engine, self.name, as_known_at=as_known_at)
 
     def schedule_at(self, day: date | None = None, *, as_known_at: datetime | None = None) -> RecordedScheduleVersion:
+        """The version in force on `day` (default: today in the ledger's time zone)."""
         self.check_schema()
-        return schedules.version_at(self.engine, self.name, day, as_known_at=as_known_at)
+        return schedules.version_at(self.engine, self.name, day or self.today(), as_known_at=as_known_at)
 
     def schedule_diff(self, from_day: date, to_day: date):  # type: ignore[no-untyped-def]
         self.check_schema()
@@ -497,7 +501,7 @@ class Ledger:
         ranking: standings.Ranking = standings.Ranking.dense_rank,
         exclude: Iterable[UserRef] = (),
     ) -> list[standings.Standing]:
-        """The leaderboard for a period around `at` (default today, UTC) or a day range.
+        """The leaderboard for a period around `at` (default today in the ledger's time zone) or a day range.
         `exclude`: users left off (keys the ledger does not know are simply absent)."""
         self.check_schema()
         excluded = frozenset(self._numbers(_reference(user, "excluded users") for user in exclude).values())

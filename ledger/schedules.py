@@ -24,7 +24,7 @@ from typing import cast
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, func, select
 
-from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, UserPoints, canonical_json, today_utc
+from ledger.domain import RecordedScheduleVersion, Rule, ScheduleVersion, UserPoints, canonical_json
 from ledger.errors import InputProblem, InvalidInput, RetroactiveChangeRefused, UnknownScheduleVersion
 from ledger.in_force import in_force_on
 from ledger.replay import points_in
@@ -38,7 +38,7 @@ from ledger.store.tables import actions
 from ledger.store.user_keys import refs_of_numbers
 from ledger.user_keys import is_direct
 
-# A date more than this many days after today (UTC) is far in the future.
+# A date more than this many days after the ledger's today is far in the future.
 FAR_FUTURE_DAYS = 365
 
 
@@ -79,9 +79,9 @@ class RecordOutcome:
     document_seen: bool = False
 
 
-def far_future(day: date, today: date | None = None) -> bool:
-    """Whether `day` is more than FAR_FUTURE_DAYS after today (UTC)."""
-    return day > (today or today_utc()) + timedelta(days=FAR_FUTURE_DAYS)
+def far_future(day: date, today: date) -> bool:
+    """Whether `day` is more than FAR_FUTURE_DAYS after `today` (the ledger's)."""
+    return day > today + timedelta(days=FAR_FUTURE_DAYS)
 
 
 def unknown_actions(versions: Sequence[RecordedScheduleVersion], names: Sequence[str]) -> list[str]:
@@ -113,9 +113,8 @@ def history(engine: Engine, ledger: str, *, as_known_at: datetime | None = None)
         return read_versions(conn, ledger, as_known_at=as_known_at)
 
 
-def version_at(engine: Engine, ledger: str, day: date | None = None, *, as_known_at: datetime | None = None) -> RecordedScheduleVersion:
-    """The version in force on `day` (default: today, UTC)."""
-    day = day or today_utc()
+def version_at(engine: Engine, ledger: str, day: date, *, as_known_at: datetime | None = None) -> RecordedScheduleVersion:
+    """The version in force on `day`."""
     found = in_force(history(engine, ledger, as_known_at=as_known_at), day)
     if found is None:
         raise UnknownScheduleVersion(f"no schedule version is in force on {day.isoformat()} in ledger {ledger!r}")
@@ -150,6 +149,7 @@ def record(
     ledger: str,
     versions: Sequence[ScheduleVersion],
     *,
+    today: date,
     retroactive: bool = False,
     dry_run: bool = False,
     origin: str | None = None,
@@ -159,12 +159,11 @@ def record(
     from its date and, with `as_document` (an import), the whole list when that document was
     recorded before.
 
-    A new version dated before today is refused unless `retroactive` is set: it would
+    A new version dated before `today` (the ledger's, in its time zone) is refused unless `retroactive` is set: it would
     reprice actions the ledger already knows about. Whenever new versions reprice recorded
     actions (a past date, today, or a day future-dated actions fall on), the outcome lists
     the users whose points move.
     """
-    today = today_utc()
     digest = document_digest(versions) if as_document else None
     with write_transaction(engine) as conn:
         existing = read_versions(conn, ledger)

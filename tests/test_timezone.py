@@ -68,3 +68,24 @@ def test_the_leaderboard_names_the_zone_of_its_days(cli, tmp_path: Path) -> None
     cli("--ledger", "zurich", "ingest", actions_file(tmp_path))
     board = cli("--ledger", "zurich", "leaderboard", "--period", "month", "--at", "2024-05-15").stdout
     assert "month 2024-05-01 to 2024-05-31 (Europe/Zurich days)" in board
+
+
+# At every instant at least one of these zones is on another date than UTC (UTC+14, UTC-12).
+FAR_ZONES = ("Pacific/Kiritimati", "Etc/GMT+12")
+
+
+def test_today_for_schedules_is_the_ledgers_today(cli) -> None:
+    for number, zone in enumerate(FAR_ZONES):
+        ledger = f"far{number}"
+        cli("--ledger", ledger, "init", "--timezone", zone)
+        book = Ledger.open(cli.database_url, ledger)
+        try:
+            day = book.today()
+        finally:
+            book.close()
+        cli("--ledger", ledger, "schedule", "set", "--effective-from", day.isoformat(), "likes_received=5", "--new-action")
+        shown = cli("--ledger", ledger, "schedule", "show").stdout
+        assert f"in force on {day.isoformat()}" in shown
+        yesterday = date.fromordinal(day.toordinal() - 1).isoformat()
+        refused = cli("--ledger", ledger, "schedule", "set", "--effective-from", yesterday, "likes_received=6", ok=False)
+        assert f"before today ({day.isoformat()})" in refused.stderr
