@@ -445,17 +445,18 @@ class Ledger:
         """`scores` by stored user number, unlabelled."""
         self.check_schema()
         all_time = from_day is None and to_day is None
+        curve_day = to_day or self.today()
         if as_known_at is not None:
             standings.check_range(from_day, to_day)
             with replay.pricing_transaction(self.engine) as conn:
                 rows = replay.points_in(conn, self.name, known_at=as_known_at, from_day=from_day, to_day=to_day)
-                curve = levels.curve_in_force(conn, self.name, to_day, known_at=as_known_at)
+                curve = levels.curve_in_force(conn, self.name, curve_day, known_at=as_known_at)
                 held = levels.held_scores(conn, curve) if curve and curve.never_level_down and all_time else {}
                 return _with_levels(rows, curve, held)
         self.catch_up()
         rows = standings.projected_points(self.engine, self.name, from_day, to_day)
         with read_transaction(self.engine) as conn:
-            curve = levels.curve_in_force(conn, self.name, to_day)
+            curve = levels.curve_in_force(conn, self.name, curve_day)
             if curve is None:
                 return rows
             held = {}
@@ -510,8 +511,9 @@ class Ledger:
     def _leaderboard(self, period, at, from_day, to_day, limit, ranking, exclude) -> list[standings.Standing]:  # type: ignore[no-untyped-def]
         """`leaderboard` by stored user number, unlabelled."""
         self.catch_up()
+        curve_day = to_day or at or self.today()
         with read_transaction(self.engine) as conn:
-            curve = levels.curve_in_force(conn, self.name, to_day or at)
+            curve = levels.curve_in_force(conn, self.name, curve_day)
         all_time = period == standings.Period.all and from_day is None and to_day is None
         if curve is not None and curve.never_level_down and all_time:
             return standings.ranked(self._scores(), ranking=ranking, limit=limit, exclude=exclude)
@@ -536,10 +538,11 @@ class Ledger:
         reference too. A key the ledger never recorded is UnknownUser."""
         user = _reference(user_id, "audit")
         self.check_schema()
+        curve_day = to_day or self.today()
         with read_transaction(self.engine) as conn:
             # An integer key is its own number: only a text key costs a look-up.
             number = user if isinstance(user, int) else number_of_ref(conn, ledger_numbers.number_of(conn, self.name), user)
-            curve = levels.curve_in_force(conn, self.name, to_day)
+            curve = levels.curve_in_force(conn, self.name, curve_day)
         if number is None:
             raise UnknownUser(self.name, user)
         lines = corrections_audit.audit(self._auditor, number, from_day, to_day, curve=curve)

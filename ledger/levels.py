@@ -6,7 +6,7 @@ the end of a day whose losses would take it lower, it is held at that start, and
 difference is a `hold`. Only users with a day of negative points can ever be held, so the
 day-by-day walk runs for those users alone; every other score is its plain sum.
 
-The curve is the one of the version in force on the day asked about (default today), as the
+The curve is the one of the version in force on the day asked about (default: today in the ledger's time zone), as the
 ledger knew it then: levels are a standing, read now, not priced per day.
 """
 
@@ -20,7 +20,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, bindparam, select, text
 
-from ledger.domain import LevelCurve, today_utc
+from ledger.domain import LevelCurve
 from ledger.store.tables import schedule_versions
 from ledger.time_bounds import END_OF_TIME, as_day
 
@@ -34,13 +34,13 @@ class Hold:
     level: int
 
 
-def curve_in_force(conn: Connection, ledger: str, day: date | None = None, *, known_at: datetime | None = None) -> LevelCurve | None:
-    """The level curve of the version in force on `day` (default today), or None."""
+def curve_in_force(conn: Connection, ledger: str, day: date, *, known_at: datetime | None = None) -> LevelCurve | None:
+    """The level curve of the version in force on `day`, or None."""
     query = (
         select(schedule_versions.c.levels)
         .where(
             schedule_versions.c.ledger == ledger,
-            schedule_versions.c.effective_from <= (day or today_utc()),
+            schedule_versions.c.effective_from <= day,
             schedule_versions.c.recorded_at <= (known_at or END_OF_TIME),
         )
         .order_by(schedule_versions.c.effective_from.desc(), schedule_versions.c.seq.desc())

@@ -3,10 +3,14 @@ default. Days of actions and of corrections, and so periods and leaderboards, fo
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+import pytest
+
 from ledger import Ledger
+from ledger.domain import Action, LevelCurve, Rule, ScheduleVersion
+from ledger.store import ledger_zones
 from tests.factories import action_row, csv_text
 
 # 22:30 UTC on 1 May is 00:30 on 2 May in Zurich (CEST, UTC+2).
@@ -89,3 +93,22 @@ def test_today_for_schedules_is_the_ledgers_today(cli) -> None:
         yesterday = date.fromordinal(day.toordinal() - 1).isoformat()
         refused = cli("--ledger", ledger, "schedule", "set", "--effective-from", yesterday, "likes_received=6", ok=False)
         assert f"before today ({day.isoformat()})" in refused.stderr
+
+
+def test_the_level_curve_in_force_is_the_one_of_the_ledgers_today(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The ledger's clock says 2030: a curve from then is in force today, though not by the machine's date.
+    monkeypatch.setattr(ledger_zones, "today_in", lambda zone: date(2030, 6, 1))
+    book = Ledger.open(database_url, "levels")
+    try:
+        book.record_actions([Action(source_key="a", user_id=1, action="likes_received", occurred_at=datetime(2024, 5, 1, 12))])
+        book.record_schedule(
+            [ScheduleVersion(effective_from=date(2024, 1, 1), rules={"likes_received": Rule(value=150)})], retroactive=True
+        )
+        book.record_schedule(
+            [ScheduleVersion(effective_from=date(2030, 6, 1), rules={"likes_received": Rule(value=150)}, levels=LevelCurve())]
+        )
+        assert [(row.points, row.level) for row in book.scores()] == [(150, 2)]
+        assert [row.level for row in book.leaderboard(limit=1)] == [2]
+        assert book.audit(1)[-1].rule.startswith("level 2 ")
+    finally:
+        book.close()
