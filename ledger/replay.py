@@ -82,11 +82,6 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
         full = full or previous is None or previous > through_seq
         if full:
             user_days, users = rebuild_projections(conn, ledger, number, say)
-            say("adding corrections, adjustments and merges")
-            prepare_scratch(conn, ledger)
-            overlay.fill_user_targets(conn, number)
-            run(conn, "fill_replay_pairs_of_all_corrections", ledger_id=number)
-            _update_scope(conn, number, rebuilt=True)
         else:
             say("finding what changed")
             prepare_scratch(conn, ledger)
@@ -117,11 +112,9 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     return outcome
 
 
-def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False, shift_after: int | None = None) -> tuple[int, int]:
+def _update_scope(conn: Connection, number: int, *, shift_after: int | None = None) -> tuple[int, int]:
     """Price the scope set in replay_days and replay_pairs (with corrections, adjustments and
     merges) and replace its daily rows, moving totals and period totals by the change.
-    `rebuilt`: the daily rows were just rebuilt from the actions alone, so the scope's
-    actions are read from them rather than priced again.
     `shift_after`: an incremental run's starting seq, when the pairs that only corrections,
     adjustments and merges since touch may keep their actions' points: their daily rows move
     by what those change (sql/corrections.sql `fill_replay_shifted`), so retracting keys costs
@@ -134,12 +127,7 @@ def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False, shift
         run(conn, "fill_replay_shifted", ledger_id=number, after_seq=shift_after)
     overlay.analyze_corrections_if_stale(conn)
     overlay.fill_overlay(conn, number, shifted_after=shift_after)
-    if rebuilt:
-        run(conn, "price_from_rebuilt", ledger_id=number)
-        # Fresh temporary tables have no statistics; the statements below join them.
-        dialect_of(conn).analyze(conn, "replay_pairs", "replay_days", "replay_priced")
-    else:
-        price_scope(conn, number)
+    price_scope(conn, number)
     users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
     rollups.apply_changes(conn, number)
     run(conn, "delete_daily_scores_of_whole_days", ledger_id=number)
