@@ -4,11 +4,11 @@ Runs the benchmark suite at one scale and writes DIR/latest.json and DIR/latest.
 (default DIR: bench/results). Exits non-zero if any part failed to run; a missed target is
 not a failure, it is reported.
 
-`python -m bench --only recalcs [--actions N] [--changes N] [--rounds N] [--baseline DIR]`
+`python -m bench --only recalcs [--actions N] [--changes N] [--rounds N] [--baseline REV]`
 measures the recalculations alone on PostgreSQL (full with corrections, incremental after new
 actions, retraction + recalc, merge + recalc) at N actions (default 1,000,000), and with
---baseline the same on another checkout's code (e.g. `git archive REV | tar -x -C DIR`),
-alternately on copies of one database; prints a Markdown table, writes nothing.
+--baseline the same on the code of git revision REV too, alternately on copies of one
+database, for a before/after side by side; prints a Markdown table, writes nothing.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         "--changes", type=int, default=10_000, help="with --only recalcs: new actions, retracted keys, merged user's actions"
     )
     parser.add_argument("--rounds", type=int, default=2, help="with --only recalcs: rounds per code (medians are shown)")
-    parser.add_argument("--baseline", type=Path, help="with --only recalcs: another checkout measured alternately with this one")
+    parser.add_argument(
+        "--baseline", metavar="REV", help="with --only recalcs: a git revision whose code is measured alternately with this checkout's"
+    )
     arguments = parser.parse_args(argv)
     if arguments.only == "recalcs":
         print(recalcs.run(arguments.postgres, arguments.actions, arguments.changes, arguments.rounds, arguments.baseline))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import gc
 import statistics
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,8 +41,26 @@ TIMEOUT_S = 900.0
 MEASURES = ("full recalc", "incremental recalc after new actions", "retract keys + recalc", "merge a user + recalc")
 
 
-def run(admin_url: str, actions: int, changes: int, rounds: int, baseline: Path | None) -> str:
-    """Measure; returns a Markdown report (figures in seconds, medians over `rounds`)."""
+def run(admin_url: str, actions: int, changes: int, rounds: int, baseline: str | None) -> str:
+    """Measure; returns a Markdown report (figures in seconds, medians over `rounds`).
+    `baseline`: a git revision of this repository measured too."""
+    if baseline is None:
+        return _run(admin_url, actions, changes, rounds, None)
+    with tempfile.TemporaryDirectory(prefix="scoreledger-baseline-") as folder:
+        return _run(admin_url, actions, changes, rounds, _checkout(baseline, Path(folder)))
+
+
+def _checkout(revision: str, folder: Path) -> Path:
+    """The files of `revision` in `folder`, importable as they would be installed: the
+    installed package maps ledger.sql to this checkout's sql/, so the copy's own is linked
+    where its ledger package looks first."""
+    archive = subprocess.run(["git", "archive", revision], cwd=REPO, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    (folder / "ledger" / "sql").symlink_to(folder / "sql", target_is_directory=True)
+    return folder
+
+
+def _run(admin_url: str, actions: int, changes: int, rounds: int, baseline: Path | None) -> str:
     started = time.perf_counter()
 
     def tell(message: str) -> None:

@@ -96,7 +96,8 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             # Pairs are shifted only where corrections, adjustments or merges came since, and
             # not after a new schedule version (a pair's rules may have changed: all are priced again).
             shifting = reprice_from is None and run(conn, "has_new_corrections_of_any_kind", ledger_id=number, after_seq=previous).scalar()
-            user_days, users = _update_scope(conn, number, shift_after=previous if shifting else None)
+            merged = bool(run(conn, "has_new_merges", ledger_id=number, after_seq=previous).scalar())
+            user_days, users = _update_scope(conn, number, shift_after=previous if shifting else None, merged=merged)
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,
@@ -112,7 +113,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     return outcome
 
 
-def _update_scope(conn: Connection, number: int, *, shift_after: int | None = None) -> tuple[int, int]:
+def _update_scope(conn: Connection, number: int, *, shift_after: int | None = None, merged: bool = False) -> tuple[int, int]:
     """Price the scope set in replay_days and replay_pairs (with corrections, adjustments and
     merges) and replace its daily rows, moving totals and period totals by the change.
     `shift_after`: an incremental run's starting seq, when the pairs that only corrections,
@@ -120,6 +121,8 @@ def _update_scope(conn: Connection, number: int, *, shift_after: int | None = No
     by what those change (sql/corrections.sql `fill_replay_shifted`), so retracting keys costs
     their buckets' corrections, and a merge the merged user's daily rows, not every action
     of their users' days.
+    `merged`: users were merged since, whose totals and period rows, moved to their targets, go
+    (only then: rows of users merged before are gone, and finding them reads whole tables).
     Returns (user-days written, users whose total moved)."""
     run(conn, "fill_replay_pairs_of_targets")
     run(conn, "fill_replay_days_of_pairs")
@@ -133,8 +136,9 @@ def _update_scope(conn: Connection, number: int, *, shift_after: int | None = No
     run(conn, "delete_daily_scores_of_whole_days", ledger_id=number)
     run(conn, "delete_daily_scores_of_pairs", ledger_id=number)
     user_days = run(conn, "insert_daily_scores", ledger_id=number).rowcount
-    run(conn, "drop_totals_of_merged_users", ledger_id=number)
-    run(conn, "drop_period_totals_of_merged_users", ledger_id=number)
+    if merged:
+        run(conn, "drop_totals_of_merged_users", ledger_id=number)
+        run(conn, "drop_period_totals_of_merged_users", ledger_id=number)
     return user_days, users
 
 

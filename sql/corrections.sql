@@ -145,6 +145,9 @@ SELECT
     OR EXISTS (SELECT 1 FROM corrections WHERE seq > :after_seq AND ledger_id = :ledger_id)
     OR EXISTS (SELECT 1 FROM merges WHERE seq > :after_seq AND ledger_id = :ledger_id)
 
+-- name: has_new_merges
+SELECT EXISTS (SELECT 1 FROM merges WHERE seq > :after_seq AND ledger_id = :ledger_id)
+
 -- name: has_replay_shifted
 SELECT EXISTS (SELECT 1 FROM replay_shifted)
 
