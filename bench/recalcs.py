@@ -12,6 +12,7 @@ a full recalc first (timed), then the incremental, retraction and merge measurem
 from __future__ import annotations
 
 import gc
+import os
 import statistics
 import subprocess
 import tempfile
@@ -38,7 +39,14 @@ SEED = 20_260_101
 ACTIONS_PER_USER = 100
 HISTORY_END = FIRST_DAY + timedelta(days=DAYS - 1)
 TIMEOUT_S = 900.0
-MEASURES = ("full recalc", "incremental recalc after new actions", "retract keys + recalc", "merge a user + recalc")
+MEASURES = (
+    "full recalc",
+    "incremental recalc after new actions",
+    "retract keys + recalc",
+    "retract: the recalc alone",
+    "merge a user + recalc",
+    "merge: the recalc alone",
+)
 
 
 def run(admin_url: str, actions: int, changes: int, rounds: int, baseline: str | None) -> str:
@@ -110,8 +118,12 @@ def _run(admin_url: str, actions: int, changes: int, rounds: int, baseline: Path
                         finally:
                             book.close()
                         taken["incremental recalc after new actions"].append(probe("recalc")["seconds"])
-                        taken["retract keys + recalc"].append(probe("retract", str(keys_file), at)["seconds"])
-                        taken["merge a user + recalc"].append(probe("merge", str(source), str(target), at)["seconds"])
+                        retracted = probe("retract", str(keys_file), at)
+                        taken["retract keys + recalc"].append(retracted["seconds"])
+                        taken["retract: the recalc alone"].append(retracted["recalc_seconds"])
+                        merged = probe("merge", str(source), str(target), at)
+                        taken["merge a user + recalc"].append(merged["seconds"])
+                        taken["merge: the recalc alone"].append(merged["recalc_seconds"])
                         tell(f"round {round_number}, {code}: " + ", ".join(f"{m} {v[-1]:.2f} s" for m, v in taken.items()))
         finally:
             keys_file.unlink(missing_ok=True)
@@ -140,7 +152,7 @@ def _report(
         f"Recalculations on PostgreSQL, {actions:,} actions ({', '.join(f'{n:,} {kind}' for kind, n in summary.items())}); "
         f"{changes:,} new actions, {changes:,} keys retracted, a user with {merged_actions:,} actions merged.",
         f"Machine: {machine['cpu_model']}, {machine['cores']} cores, PostgreSQL {machine['postgresql']}, "
-        f"load average at start {machine['load_average_at_start']}.",
+        f"load average at start {machine['load_average_at_start']}, at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}.",
         "",
         "| measurement | " + " | ".join(f"{code} (s, median; rounds)" for code in codes) + " |",
         "| --- | " + " | ".join("---:" for _ in codes) + " |",
