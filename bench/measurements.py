@@ -7,6 +7,7 @@ to. Nothing here asserts: a missed target is reported as missed.
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -67,12 +68,14 @@ def ingest(book: Ledger, rows: list[LocatedRow], origin: str) -> tuple[float, in
     return seconds, outcome.new  # type: ignore[attr-defined]
 
 
-def in_fresh_process(url: str, ledger: str, *operation: str, timeout: float | None = None) -> dict | None:
+def in_fresh_process(url: str, ledger: str, *operation: str, timeout: float | None = None, code: Path = REPO) -> dict | None:
     """One operation in a child process (see bench/probe.py): its seconds and peak RSS.
-    None if it did not finish within `timeout` seconds (the child is stopped)."""
+    None if it did not finish within `timeout` seconds (the child is stopped). `code`: the
+    checkout whose ledger and probe the child runs (another revision's, to compare)."""
     command = [sys.executable, "-m", "bench.probe", url, ledger, *operation]
+    environment = {**os.environ, "PYTHONPATH": str(code)}
     try:
-        finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False, timeout=timeout)
+        finished = subprocess.run(command, cwd=code, env=environment, capture_output=True, text=True, check=False, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
     if finished.returncode != 0:

@@ -123,6 +123,9 @@ def fill_user_targets(conn: Connection, ledger_id: int, known_at: datetime = END
             _statement(conn, "insert_replay_user_target"),
             [{"user_id": source, "target": target} for source, target in targets.items()],
         )
+        # Fresh temporary tables have no statistics: the merged users, a few, are looked up
+        # in the events' and projections' indexes only when the planner knows how few.
+        dialect_of(conn).analyze(conn, "replay_user_targets")
     return targets
 
 

@@ -32,7 +32,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, Engine
 
-from ledger import rollups
+from ledger import overlay, rollups
 from ledger.day_shares import day_shares
 from ledger.pricing import aggregates_streamed, allow_big_aggregates, assign_rules_to_days, prepare_scratch
 from ledger.store.bulk_indexes import indexes_set_aside
@@ -78,6 +78,7 @@ def rebuild_projections(conn: Connection, ledger: str, ledger_id: int, say: Call
     them, and the caller's VACUUM (ANALYZE) after the commit (replay.tidy_projections) does
     it; analyzing them here too would only add time."""
     _empty_projections(conn, ledger_id)
+    overlay.analyze_corrections_if_stale(conn)
     parts = day_ranges(conn, ledger_id)
     if len(parts) == 1:
         say("pricing every action")
@@ -172,8 +173,10 @@ def _price_part(conn: Connection, ledger: str, ledger_id: int, part: int | None,
     None, else into that part of replay_rebuilt; `with_periods`, total their months and
     quarters as well. Returns the (user, day) rows written."""
     prepare_scratch(conn, ledger)
+    overlay.fill_user_targets(conn, ledger_id)
     run(conn, "fill_replay_days", ledger_id=ledger_id, from_day=days[0], to_day=days[1])
     assign_rules_to_days(conn)
+    _book_on_days(conn, ledger_id, days)
     with aggregates_streamed(conn):
         if part is None:
             user_days = run(conn, "price_everything", ledger_id=ledger_id, from_day=days[0], to_day=days[1]).rowcount
@@ -182,6 +185,16 @@ def _price_part(conn: Connection, ledger: str, ledger_id: int, part: int | None,
         if with_periods:
             rollups.total_part(conn, ledger_id, part, days)
     return user_days
+
+
+def _book_on_days(conn: Connection, ledger_id: int, days: DayRange) -> None:
+    """replay_overlay for every day of `days`: adjustments, correction deltas, and the actions
+    of merged users priced as their own, which pricing then folds in (sql/replay.sql
+    `days_priced_and_booked`)."""
+    overlay.fill_overlay(conn, ledger_id)
+    run(conn, "fill_replay_overlay_merged_actions", ledger_id=ledger_id, from_day=days[0], to_day=days[1])
+    # fill_overlay turns JIT off for its lookups; the pricing of every action keeps the default.
+    dialect_of(conn).reset(conn, "jit")
 
 
 def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: list[DayRange]) -> int:

@@ -82,13 +82,12 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
         full = full or previous is None or previous > through_seq
         if full:
             user_days, users = rebuild_projections(conn, ledger, number, say)
-            say("adding corrections, adjustments and merges")
-            prepare_scratch(conn, ledger)
-            overlay.fill_user_targets(conn, number)
-            run(conn, "fill_replay_pairs_of_all_corrections", ledger_id=number)
-            _update_scope(conn, number, rebuilt=True)
         else:
             say("finding what changed")
+            # An incremental run looks up a few thousand (user, day)s among millions of rows,
+            # which are in memory: at the default page costs (a random read 4 times a
+            # sequential one) the planner read whole tables instead, ten times slower.
+            dialect_of(conn).set_local(conn, "random_page_cost", "1")
             prepare_scratch(conn, ledger)
             overlay.fill_user_targets(conn, number)
             reprice_from = run(conn, "earliest_new_version_day", ledger=ledger, after_seq=previous).scalar()
@@ -101,7 +100,8 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             # Pairs are shifted only where corrections, adjustments or merges came since, and
             # not after a new schedule version (a pair's rules may have changed: all are priced again).
             shifting = reprice_from is None and run(conn, "has_new_corrections_of_any_kind", ledger_id=number, after_seq=previous).scalar()
-            user_days, users = _update_scope(conn, number, shift_after=previous if shifting else None)
+            merged = bool(run(conn, "has_new_merges", ledger_id=number, after_seq=previous).scalar())
+            user_days, users = _update_scope(conn, number, shift_after=previous if shifting else None, merged=merged)
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,
@@ -117,16 +117,16 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     return outcome
 
 
-def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False, shift_after: int | None = None) -> tuple[int, int]:
+def _update_scope(conn: Connection, number: int, *, shift_after: int | None = None, merged: bool = False) -> tuple[int, int]:
     """Price the scope set in replay_days and replay_pairs (with corrections, adjustments and
     merges) and replace its daily rows, moving totals and period totals by the change.
-    `rebuilt`: the daily rows were just rebuilt from the actions alone, so the scope's
-    actions are read from them rather than priced again.
     `shift_after`: an incremental run's starting seq, when the pairs that only corrections,
     adjustments and merges since touch may keep their actions' points: their daily rows move
     by what those change (sql/corrections.sql `fill_replay_shifted`), so retracting keys costs
     their buckets' corrections, and a merge the merged user's daily rows, not every action
     of their users' days.
+    `merged`: users were merged since, whose totals and period rows, moved to their targets, go
+    (only then: rows of users merged before are gone, and finding them reads whole tables).
     Returns (user-days written, users whose total moved)."""
     run(conn, "fill_replay_pairs_of_targets")
     run(conn, "fill_replay_days_of_pairs")
@@ -134,19 +134,15 @@ def _update_scope(conn: Connection, number: int, *, rebuilt: bool = False, shift
         run(conn, "fill_replay_shifted", ledger_id=number, after_seq=shift_after)
     overlay.analyze_corrections_if_stale(conn)
     overlay.fill_overlay(conn, number, shifted_after=shift_after)
-    if rebuilt:
-        run(conn, "price_from_rebuilt", ledger_id=number)
-        # Fresh temporary tables have no statistics; the statements below join them.
-        dialect_of(conn).analyze(conn, "replay_pairs", "replay_days", "replay_priced")
-    else:
-        price_scope(conn, number)
+    price_scope(conn, number)
     users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
     rollups.apply_changes(conn, number)
     run(conn, "delete_daily_scores_of_whole_days", ledger_id=number)
     run(conn, "delete_daily_scores_of_pairs", ledger_id=number)
     user_days = run(conn, "insert_daily_scores", ledger_id=number).rowcount
-    run(conn, "drop_totals_of_merged_users", ledger_id=number)
-    run(conn, "drop_period_totals_of_merged_users", ledger_id=number)
+    if merged:
+        run(conn, "drop_totals_of_merged_users", ledger_id=number)
+        run(conn, "drop_period_totals_of_merged_users", ledger_id=number)
     return user_days, users
 
 

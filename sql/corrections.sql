@@ -86,17 +86,6 @@ WHERE s.ledger_id = :ledger_id
   AND NOT EXISTS (SELECT 1 FROM replay_days d WHERE d.day = s.day)
   AND NOT EXISTS (SELECT 1 FROM replay_pairs p WHERE p.user_id = s.user_id AND p.day = s.day)
 
--- name: fill_replay_pairs_of_all_corrections
--- After a full rebuild priced the actions alone: every (user, day) a correction, an
--- adjustment or a merged user has, priced again with them (ledger/replay.py).
-INSERT INTO replay_pairs (user_id, day)
-SELECT user_id, day FROM corrections WHERE ledger_id = :ledger_id
-UNION
-SELECT user_id, day FROM adjustments WHERE ledger_id = :ledger_id AND kind IN ('manual', 'imported')
-UNION
-SELECT s.user_id, s.day FROM daily_scores s
-WHERE s.ledger_id = :ledger_id AND s.user_id IN (SELECT user_id FROM replay_user_targets)
-
 -- name: fill_replay_pairs_of_targets
 -- A pair of a merged user needs its target's pair on the same day, where its points go.
 INSERT INTO replay_pairs (user_id, day)
@@ -155,6 +144,9 @@ SELECT
     EXISTS (SELECT 1 FROM adjustments WHERE seq > :after_seq AND ledger_id = :ledger_id)
     OR EXISTS (SELECT 1 FROM corrections WHERE seq > :after_seq AND ledger_id = :ledger_id)
     OR EXISTS (SELECT 1 FROM merges WHERE seq > :after_seq AND ledger_id = :ledger_id)
+
+-- name: has_new_merges
+SELECT EXISTS (SELECT 1 FROM merges WHERE seq > :after_seq AND ledger_id = :ledger_id)
 
 -- name: has_replay_shifted
 SELECT EXISTS (SELECT 1 FROM replay_shifted)
@@ -313,25 +305,35 @@ GROUP BY k.user_id, k.day
 -- the replay_actions view reads an action's (SQLite reads JSON from text).
 t.attributes
 
--- name: price_from_rebuilt
--- `price` right after a full rebuild priced every action into daily_scores (each user's own,
--- before merges, a row for every (user, day) with actions): the scope's actions earn what
--- those rows hold, so they are read instead of priced again; plus the overlay, and a merged
--- user's points go to its target.
-INSERT INTO replay_priced (user_id, day, points)
-SELECT COALESCE(m.target, x.user_id), x.day, CAST(SUM(x.points) AS BIGINT)
+-- name: fill_replay_overlay_merged_actions
+-- A full rebuild (ledger/rebuild.py): the actions of users merged into others on the given
+-- days, priced as their own (`bucket_points`) into replay_overlay, whose rows go to their
+-- targets (`booked_on_days`); the one pass over every action leaves these users out.
+INSERT INTO replay_overlay (user_id, day, points)
+SELECT bucket.user_id, bucket.day, CAST(SUM(bucket.points) AS BIGINT)
 FROM (
-    SELECT d.user_id, d.day, d.points
-    -- CROSS JOIN: SQLite keeps the pairs as the outer loop and looks each one up in the
-    -- daily rows' key; PostgreSQL plans it as any join.
-    FROM replay_members s
-    CROSS JOIN daily_scores d
-    WHERE d.ledger_id = :ledger_id AND d.day = s.day AND d.user_id = s.user_id
-    UNION ALL
-    SELECT o.user_id, o.day, o.points FROM replay_overlay o
-) x
-LEFT JOIN replay_user_targets m ON m.user_id = x.user_id
-GROUP BY COALESCE(m.target, x.user_id), x.day
+    SELECT
+        a.user_id,
+        a.day,
+        -- include: bucket_points
+        AS points
+    -- CROSS JOIN: SQLite keeps the few merged users as the outer loop and looks each one up
+    -- in the (ledger, user_id, day, ...) index; PostgreSQL plans it as any join.
+    FROM replay_user_targets t
+    CROSS JOIN replay_actions a
+    LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+    WHERE a.ledger_id = :ledger_id AND a.user_id = t.user_id AND a.day >= :from_day AND a.day <= :to_day
+    GROUP BY a.user_id, a.day, a.action
+) bucket
+GROUP BY bucket.user_id, bucket.day
+
+-- name: booked_on_days
+-- A fragment of a full rebuild's pricing (sql/replay.sql `days_priced_and_booked`): what is
+-- booked on the days priced (replay_overlay: adjustments, correction deltas and merged users'
+-- actions), a merged user's under its target.
+SELECT o.day, COALESCE(t.target, o.user_id) AS user_id, o.points
+FROM replay_overlay o
+LEFT JOIN replay_user_targets t ON t.user_id = o.user_id
 
 -- name: drop_totals_of_merged_users
 -- A merged user's totals are its target's now: its rows (at 0 after the move) go.

@@ -183,19 +183,35 @@ GROUP BY COALESCE(m.target, x.user_id), x.day
 
 -- name: price_everything
 -- A full rebuild, in the rebuilding transaction: `price` over every action of the ledger on
--- the given days, straight into daily_scores (see ledger/rebuild.py).
+-- the given days, with what is booked on them (`booked_on_days`), straight into daily_scores
+-- (see ledger/rebuild.py).
 INSERT INTO daily_scores (ledger_id, day, user_id, points)
-SELECT CAST(:ledger_id AS INTEGER), bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT)
--- include: buckets_of_days
+SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: days_priced_and_booked
 
 -- name: price_everything_apart
 -- A full rebuild, in a session of its own: the same into the given part of replay_rebuilt.
 INSERT INTO replay_rebuilt (part, day, user_id, points)
-SELECT CAST(:part AS INTEGER), bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT)
--- include: buckets_of_days
+SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: days_priced_and_booked
+
+-- name: days_priced_and_booked
+-- A fragment of both statements above: each (day, user)'s actions priced (`buckets_of_days`,
+-- users merged into others left out) and the rows booked on its days (sql/corrections.sql
+-- `booked_on_days`), summed per (day, user) by the SELECT that includes it. Both inputs come
+-- in (day, user) order (the booked rows, a few, sorted), so PostgreSQL merges them and the
+-- sum streams: one pass over the actions, corrections folded in.
+FROM (
+    SELECT bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT) AS points
+    -- include: buckets_of_days
+    HAVING bucket.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
+    UNION ALL
+    -- include: booked_on_days
+) x
+GROUP BY x.day, x.user_id
 
 -- name: buckets_of_days
--- A fragment (see ledger/sqlfiles.py) of both statements above: every action of the ledger
+-- A fragment (see ledger/sqlfiles.py) of `days_priced_and_booked`: every action of the ledger
 -- on the given days, priced per (day, user, action) group, summed per (day, user) by the
 -- SELECT that includes it. Reading `actions` through ix_actions_replay in
 -- (day, user, action) order, with nothing but index columns referenced, lets both

@@ -91,3 +91,10 @@ CAST(
         WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
         ELSE a.attributes_json ->> r.by_attribute
     END AS TEXT)
+
+-- name: delete_daily_scores_of_pairs
+-- A join rather than IN: the planner then looks each pair up in the key, where IN's estimate
+-- led it to hash the pairs and read every daily row of the ledger.
+DELETE FROM daily_scores d
+USING replay_pairs s
+WHERE d.ledger_id = :ledger_id AND d.day = s.day AND d.user_id = s.user_id
