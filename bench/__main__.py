@@ -1,14 +1,15 @@
-"""`python -m bench --scale small|large [--output DIR] [--postgres URL]`
+"""`python -m bench --scale small|medium|large [--only PART] [--output DIR] [--postgres URL]`
 
 Runs the benchmark suite at one scale and writes DIR/latest.json and DIR/latest.md
 (default DIR: bench/results). Exits non-zero if any part failed to run; a missed target is
 not a failure, it is reported.
 
-`python -m bench --only recalcs [--actions N] [--changes N] [--rounds N] [--baseline REV]`
-measures the recalculations alone on PostgreSQL (full with corrections, incremental after new
-actions, retraction + recalc, merge + recalc) at N actions (default 1,000,000), and with
---baseline the same on the code of git revision REV too, alternately on copies of one
-database, for a before/after side by side; prints a Markdown table, writes nothing.
+One part alone (`--only`), printed rather than written unless `--output` says where:
+  recalcs            the recalculations on PostgreSQL (full with corrections, incremental after
+                     new actions, retraction + recalc, merge + recalc) at --actions N (default
+                     1,000,000); with --baseline REV the same on git revision REV's code too,
+                     alternately on copies of one database, for a before/after side by side.
+  discourse-import   the forum loaded, then the Discourse import's rows (bench/discourse_import.py).
 """
 
 from __future__ import annotations
@@ -22,16 +23,24 @@ from bench import recalcs, report, runner
 from bench.databases import DEFAULT_ADMIN_URL
 from bench.scales import SCALES
 
+ONLY = sorted([*runner.PARTS, "recalcs"])
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description=__doc__.split("\n\n")[1],
-        epilog=__doc__.split("\n\n")[2],
+        epilog=__doc__.split("\n\n", 2)[2],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--scale", choices=sorted(SCALES), default="small", help="small (100k actions, a smoke test) or large (10M)")
-    parser.add_argument("--output", type=Path, default=Path(__file__).with_name("results"), help="folder for latest.json and latest.md")
+    parser.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        default="small",
+        help="small (100k actions, a smoke test), medium (for --only) or large (10M, 100k users)",
+    )
+    parser.add_argument("--only", choices=ONLY, help="run one part alone (see below)")
+    parser.add_argument("--output", type=Path, help="folder for latest.json and latest.md (default: bench/results, without --only)")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("SCORELEDGER_BENCH_DATABASE_URL", DEFAULT_ADMIN_URL),
@@ -39,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
         "default $SCORELEDGER_BENCH_DATABASE_URL or " + DEFAULT_ADMIN_URL,
     )
     parser.add_argument("--seed", type=int, default=runner.SEED, help="the community's random seed")
-    parser.add_argument("--only", choices=["recalcs"], help="recalcs: the recalculations alone (see below), not the suite")
     parser.add_argument("--actions", type=int, default=1_000_000, help="with --only recalcs: the community's size")
     parser.add_argument(
         "--changes", type=int, default=10_000, help="with --only recalcs: new actions, retracted keys, merged user's actions"
@@ -52,8 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.only == "recalcs":
         print(recalcs.run(arguments.postgres, arguments.actions, arguments.changes, arguments.rounds, arguments.baseline))
         return 0
-    run, context = runner.run(SCALES[arguments.scale], arguments.postgres, arguments.seed)
-    json_path, markdown_path = report.write(run, context, arguments.output)
+    if arguments.only:
+        run, context = runner.PARTS[arguments.only](SCALES[arguments.scale], arguments.postgres, arguments.seed)
+        if arguments.output is None:
+            print(report.markdown(report.document_of(run, context)))
+            return 1 if run.errors else 0
+    else:
+        run, context = runner.run(SCALES[arguments.scale], arguments.postgres, arguments.seed)
+    json_path, markdown_path = report.write(run, context, arguments.output or Path(__file__).with_name("results"))
     print(markdown_path.read_text(encoding="utf-8"))
     print(f"written: {json_path} and {markdown_path}", file=sys.stderr)
     return 1 if run.errors else 0

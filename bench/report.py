@@ -11,7 +11,17 @@ from bench.runner import Run
 def write(run: Run, context: dict, folder: Path) -> tuple[Path, Path]:
     """Write the JSON and Markdown reports into `folder`; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    document = {
+    document = document_of(run, context)
+    json_path = folder / "latest.json"
+    json_path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    markdown_path = folder / "latest.md"
+    markdown_path.write_text(markdown(document), encoding="utf-8")
+    return json_path, markdown_path
+
+
+def document_of(run: Run, context: dict) -> dict:
+    """Everything a run measured, with its context, as the JSON report holds it."""
+    return {
         **context,
         "targets_apply": run.scale.targets_apply,
         "results": [result.as_dict() for result in run.results],
@@ -20,11 +30,6 @@ def write(run: Run, context: dict, folder: Path) -> tuple[Path, Path]:
         "errors": run.errors,
         "postgresql_restarts": run.restarts,
     }
-    json_path = folder / "latest.json"
-    json_path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
-    markdown_path = folder / "latest.md"
-    markdown_path.write_text(markdown(document), encoding="utf-8")
-    return json_path, markdown_path
 
 
 def markdown(document: dict) -> str:

@@ -223,6 +223,53 @@ def run(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dic
     return current, context
 
 
+def discourse_import_only(scale: Scale, admin_url: str | None, seed: int = SEED) -> tuple[Run, dict]:
+    """Only the Discourse import's rows (bench/discourse_import.py) at `scale`: the community
+    generated and loaded as a forum, then imported into a ledger of its own."""
+    current = Run(scale)
+    context: dict[str, Any] = {
+        "scale": scale.name,
+        "seed": seed,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": describe(admin_url),
+        "postgresql_skipped": postgres_reachable(admin_url) if admin_url else "no PostgreSQL URL given",
+        "history": f"{FIRST_DAY.isoformat()} .. {HISTORY_END.isoformat()}",
+        "schedule_versions": len(versions()),
+        "only": "discourse-import",
+    }
+    if context["postgresql_skipped"] is not None:
+        current.errors.append(f"the import reads a PostgreSQL forum: {context['postgresql_skipped']}")
+        return current, context
+    assert admin_url is not None
+    current.say(f"generating {scale.actions:,} actions for {scale.users:,} users (seed {seed})")
+    community = generate(scale.actions, scale.users, seed)
+    corrections = corrections_of(community)
+    context["community"] = {"actions": community.action_count, "users": scale.users, "corrections": corrections.summary()}
+
+    def part() -> None:
+        with postgres_database(admin_url, f"{scale.name}_forum") as forum_url, postgres_database(admin_url, f"{scale.name}_ledger") as url:
+            current.say("loading the Discourse-shaped forum")
+            seconds, counts = timed(lambda: load_forum(forum_url, community, corrections))
+            current.say(f"forum loaded in {seconds:.1f}s: {counts}")
+            book = Ledger.open(url)
+            try:
+                book.init()
+            finally:
+                book.close()
+            for result in measure_import(forum_url, url):
+                current.add(result)
+
+    current.attempt_on_postgres("discourse import", admin_url, part)
+    context["machine"].update(host_speed(admin_url, "end"))
+    context["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    context["duration_minutes"] = round((time.perf_counter() - current.started) / 60, 1)
+    return current, context
+
+
+# The parts `python -m bench --only` runs alone.
+PARTS: dict[str, Callable[[Scale, str | None, int], tuple[Run, dict]]] = {"discourse-import": discourse_import_only}
+
+
 def _ingest_memory_measures(current: Run, admin_url: str | None) -> None:
     """Peak RSS of `scoreledger ingest` of a CSV file of the scale's size, on each backend,
     in a process of its own (bench/ingest_memory.py): the file is read a chunk at a time,

@@ -134,9 +134,14 @@ class Ledger:
         except OSError as exc:
             raise InvalidInput([InputProblem(path, None, None, exc.strerror or str(exc))], what="ingest") from None
 
-    def ingest_rows(self, rows: Sequence[LocatedRow], *, origin: str | None = None, progress: Progress | None = None) -> WriteResult:
-        """Record validated rows as one batch (see `ledger.store.actions.write_actions`)."""
+    def ingest_rows(
+        self, rows: Sequence[LocatedRow] | RowSource, *, origin: str | None = None, progress: Progress | None = None
+    ) -> WriteResult:
+        """Record validated rows as one batch (see `ledger.store.actions.write_actions`); a
+        RowSource given here holds plain actions only, read a chunk at a time."""
         self.check_schema()
+        if not isinstance(rows, Sequence):
+            return write_actions(self.engine, self.name, rows, origin=origin, progress=progress, zone=self.zone())
         if any(located.correction is not None for located in rows):
             return ingest_with_corrections(self.engine, self.name, SequenceSource(rows), origin=origin, progress=progress, zone=self.zone())
         return write_actions(self.engine, self.name, rows, origin=origin, progress=progress, zone=self.zone())

@@ -86,3 +86,25 @@ def test_tiny_run_writes_both_reports(tmp_path: Path) -> None:
     table = markdown_path.read_text()
     assert "| measurement | backend |" in table and "## Growth" in table
     assert "| python workload s at end |" in table
+
+
+def test_discourse_import_alone(tmp_path: Path) -> None:
+    """`python -m bench --only discourse-import` measures the import's rows and nothing else."""
+    admin_url = os.environ.get("SCORELEDGER_TEST_DATABASE_URL")
+    if admin_url is None:
+        run, _ = runner.discourse_import_only(TINY, None)
+        assert run.errors and "PostgreSQL" in run.errors[0]
+        return
+    run, context = runner.PARTS["discourse-import"](TINY, admin_url, runner.SEED)
+    assert run.errors == []
+    names = [result.name for result in run.results]
+    assert names == [
+        "discourse import from the forum database (full)",
+        "discourse import after 10,000 new or changed forum rows",
+        "discourse import through Data Explorer (stand-in, full)",
+    ]
+    full = run.results[0]
+    assert full.actions > 0 and full.value is not None and full.value > 0
+    document = report.document_of(run, context)
+    assert document["only"] == "discourse-import" and document["community"]["users"] == TINY.users
+    assert "| discourse import from the forum database (full) |" in report.markdown(document)

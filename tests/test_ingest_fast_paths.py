@@ -5,17 +5,19 @@ indexes aside leaves the same indexes, the same idempotency and the same all-or-
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import Connection, event, select
 
 from ledger import Ledger, Rule
 from ledger.errors import InvalidInput
 from ledger.rows import ActionRow, LocatedRow
 from ledger.store import bulk_indexes
 from ledger.store.canonical import action_bytes
+from ledger.store.dialects import Dialect, PostgreSQL, dialect_of
 from ledger.store.engine import SQLITE_PAGE_SIZE
 from ledger.store.journal import GENESIS_HASH, PendingBatch
 from ledger.store.tables import actions, batches
@@ -209,3 +211,25 @@ def test_repeats_are_compared_with_each_other_before_the_recorded_rows(book: Led
     with pytest.raises(InvalidInput) as caught:
         book.ingest_rows(batch)
     assert [problem.line for problem in caught.value.problems] == [11]
+
+
+def test_a_batch_adding_a_tenth_of_the_actions_refreshes_their_statistics(book: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row by row (not the bulk path, which analyzes anyway), a batch that adds a tenth of the
+    table's rows analyzes it, as autovacuum would; a smaller one leaves that to autovacuum."""
+    monkeypatch.setattr(bulk_indexes, "ANALYZE_MIN_ROWS", 10)
+    analyzed: list[tuple[str, ...]] = []
+    for dialect in (Dialect, PostgreSQL):
+
+        def recorded(self: Dialect, conn: Connection, *tables: str, own: Callable[..., None] = dialect.analyze) -> None:
+            analyzed.append(tables)
+            own(self, conn, *tables)
+
+        monkeypatch.setattr(dialect, "analyze", recorded)
+    assert book.ingest_rows(rows(200)).new == 200
+    assert analyzed == [("actions",)]
+    assert book.ingest_rows(rows(15, prefix="more")).new == 15
+    assert analyzed == [("actions",)]
+    with book.engine.connect() as conn:
+        if dialect_of(conn).is_postgresql:
+            # The planner's row count is the one ANALYZE took, after the first batch.
+            assert conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'actions'").scalar_one() == 200

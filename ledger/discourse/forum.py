@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import psycopg
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import dict_row
 
 from ledger.discourse.queries import MAX_PAGE, Query, as_psycopg
 from ledger.domain import parse_timestamp, utc_naive
@@ -34,6 +34,9 @@ class Forum(Protocol):
 # Below every key: Discourse's own users have ids down to -2 (system -1, discobot -2).
 FIRST_KEY = -(2**62)
 
+
+# The types of the columns `PostgresForum.scoring_rows` reads.
+_ACTION_TYPES = ("text", "int8", "timestamp", "int8", "text")
 
 # A scoring query's :changed_since when only the rows scoring now are wanted.
 NEVER = datetime(9999, 12, 31)
@@ -82,27 +85,51 @@ class PostgresForum:
         except psycopg.Error as exc:
             raise ForumError(f"query {query.name} failed on the forum: {_first_line(exc)}") from None
 
-    def scoring_rows(self, query: Query, action: str, prefix: str, *, after: int, limit: int) -> list[ActionRow]:
-        """The rows scoring now of a scoring query, keyed above `after`, at most `limit`, as the
-        ledger's actions, with the source key and the attributes (spelled as `canonical_json`
-        spells them) built by the forum's server, so that Python makes one tuple per row
-        and nothing else."""
+    def scoring_rows(self, query: Query, action: str, prefix: str, *, after: int = FIRST_KEY, chunk: int) -> Iterator[list[ActionRow]]:
+        """Every row scoring now of a scoring query keyed above `after`, in key order, as the ledger's actions,
+        `chunk` at a time: the query runs once, its rows streamed by COPY in binary (a page per
+        statement would run the query's joins again for every page). The source key and the
+        attributes (spelled as `canonical_json` spells them) are built by the forum's server,
+        so that Python makes one tuple per row and nothing else."""
         text = self._prepared.get(f"{query.name}:actions")
         if text is None:
             text = self._prepared[f"{query.name}:actions"] = (
-                "SELECT CAST(%(key_prefix)s AS text) || q.key, CAST(q.user_id AS bigint), CAST(%(action_name)s AS text), "
-                "q.occurred_at, CAST(q.quantity AS bigint), "
+                "COPY (SELECT CAST(%(key_prefix)s AS text) || q.key, CAST(q.user_id AS bigint), "
+                "CAST(q.occurred_at AS timestamp), CAST(q.quantity AS bigint), "
                 """'{' || concat_ws(',', '"category_id":' || q.category_id, '"post_id":' || q.post_id, '"topic_id":' || q.topic_id) || '}' """
-                f"FROM ({as_psycopg(query.text)}) AS q WHERE q.user_id IS NOT NULL"
+                f"FROM ({as_psycopg(query.text)}) AS q WHERE q.user_id IS NOT NULL) TO STDOUT (FORMAT BINARY)"
             )
-        params = {"after": after, "limit": limit, "changed_since": NEVER}
+        # No page limit: LIMIT NULL is no limit.
+        params = {"after": after, "limit": None, "changed_since": NEVER}
         bound = {name: value for name, value in params.items() if name in query.params}
+        make = ActionRow._make
         try:
-            with self.conn.cursor(row_factory=tuple_row) as cursor:
-                cursor.execute(text, {**bound, "key_prefix": f"{prefix}:", "action_name": action}, prepare=True)
-                return list(map(ActionRow._make, cursor.fetchall()))
+            with self.conn.cursor() as cursor, cursor.copy(text, {**bound, "key_prefix": f"{prefix}:"}) as copy:
+                copy.set_types(_ACTION_TYPES)
+                rows: list[ActionRow] = []
+                for key, user, moment, quantity, attributes in copy.rows():
+                    rows.append(make((key, user, action, moment, quantity, attributes)))
+                    if len(rows) == chunk:
+                        yield rows
+                        rows = []
+                if rows:
+                    yield rows
         except psycopg.Error as exc:
             raise ForumError(f"query {query.name} failed on the forum: {_first_line(exc)}") from None
+
+    def estimated_rows(self, tables: list[str]) -> int:
+        """The planner's row counts of `tables` (a table named twice counted twice), 0 for a
+        table never counted: a cheap estimate of how many rows reading them gives."""
+        try:
+            found = self.conn.execute(
+                "SELECT relname AS name, GREATEST(reltuples, 0)::bigint AS estimate FROM pg_class "
+                "WHERE relkind IN ('r', 'p') AND relname = ANY(%s) AND pg_table_is_visible(oid)",
+                (sorted(set(tables)),),
+            ).fetchall()
+        except psycopg.Error as exc:
+            raise ForumError(f"the forum's table sizes could not be read: {_first_line(exc)}") from None
+        counts = {row["name"]: int(row["estimate"]) for row in found}
+        return sum(counts.get(table, 0) for table in tables)
 
     def close(self) -> None:
         self.conn.close()

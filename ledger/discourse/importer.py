@@ -14,7 +14,7 @@ import json
 import re
 import typing
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,14 +24,18 @@ from sqlalchemy import BigInteger, cast, func, select
 from ledger.api import Ledger
 from ledger.discourse.forum import FIRST_KEY, NEVER, Forum, PostgresForum, as_datetime, pages
 from ledger.discourse.queries import MAX_PAGE, load
-from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for
+from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for, row_table
 from ledger.discourse.score_events import ScoreEvent, read_score_events, score_event_adjustments
 from ledger.domain import ActionState, Adjustment, Amendment, Correction, Reinstatement, Retraction, UserNames, now_utc
-from ledger.rows import ActionRow, LocatedRow
+from ledger.errors import InputProblem
+from ledger.rows import ActionRow, LocatedRow, ParsedRows
 from ledger.store import ledger_numbers
+from ledger.store.actions import CHUNK
 from ledger.store.corrections import merge_targets
 from ledger.store.engine import read_transaction
 from ledger.store.tables import actions, batches, user_totals
+from ledger.store.user_keys import latest_names, refs_of_numbers
+from ledger.user_keys import UserRef
 
 Progress = Callable[[str, int], None]
 
@@ -113,11 +117,9 @@ def read_users(forum: Forum, shape: ForumShape) -> dict[int, ForumUser]:
     return users
 
 
-# A first import records what it read every this many rows: fewer, larger batches cost less
-# per row, and a read cut short loses at most this many.
+# A first import through Data Explorer records what it read every this many rows: fewer,
+# larger batches cost less per row, and a read cut short loses at most this many.
 FLUSH_ROWS = 250_000
-# Rows per read of a scorable from the database (Data Explorer's calls take 10,000 at most).
-COPY_PAGE = 500_000
 
 
 @dataclass
@@ -157,9 +159,8 @@ def extract(
         prefix = key_prefix(scorable, shape)
         after = (watermarks or {}).get(prefix, FIRST_KEY)
         if changed_since is None and isinstance(forum, PostgresForum):
-            # A database: the rows come as actions, in large pages (no call limit to keep).
-            while True:
-                found = forum.scoring_rows(query, scorable.action, prefix, after=after, limit=COPY_PAGE)
+            # A database: the rows come as actions, streamed (no call limit to keep).
+            for found in forum.scoring_rows(query, scorable.action, prefix, after=after, chunk=CHUNK):
                 read.scoring.extend(found)
                 report.found[scorable.action] += len(found)
                 if progress:
@@ -167,9 +168,6 @@ def extract(
                 if flush is not None and len(read.scoring) >= flush_every:
                     flush(read.scoring)
                     read.scoring = []
-                if len(found) < COPY_PAGE:
-                    break
-                after = int(found[-1].source_key.rsplit(":", 1)[1])
             continue
         for page in pages(forum, query, page_size=page_size, after=after, changed_since=changed_since):
             scoring = page
@@ -191,6 +189,55 @@ def extract(
         flush(read.scoring)
         read.scoring = []
     return read
+
+
+class ForumRows:
+    """A database forum's scoring rows, every scorable in key order, as the RowSource of one
+    batch (ledger/store/actions.py): each scorable's rows streamed by one statement and
+    handed on a chunk at a time, and read again from the start should the writer need a
+    second pass. `found` counts the rows of the latest complete read per action type."""
+
+    def __init__(self, forum: PostgresForum, shape: ForumShape, report: ImportReport, progress: Progress | None) -> None:
+        self.forum = forum
+        self.shape = shape
+        self.report = report
+        self.progress = progress
+        # The rows come from the forum's own queries, typed by its server: nothing to report.
+        self.problems: list[InputProblem] = []
+        self.found: Counter[str] = Counter()
+        self._estimate: int | None = None
+        self._passes = 0
+
+    def chunks(self) -> Iterator[Sequence[LocatedRow]]:
+        # Asked for while the rows stream, when the forum's connection is busy with them.
+        self.estimated_rows()
+        self._passes += 1
+        found: Counter[str] = Counter()
+        for action, chunk in self._read():
+            found[action] += len(chunk)
+            if self.progress and self._passes == 1:
+                self.progress(action, len(chunk))
+            yield chunk
+        self.found = found
+
+    def _read(self) -> Iterator[tuple[str, ParsedRows]]:
+        for scorable in SCORABLES:
+            query = query_for(scorable, self.shape)
+            if query is None:
+                self.report.skipped[scorable.action] = f"table {', '.join(t for t in scorable.tables if t not in self.shape.tables)} absent"
+                continue
+            prefix = key_prefix(scorable, self.shape)
+            for rows in self.forum.scoring_rows(query, scorable.action, prefix, chunk=CHUNK):
+                # No user keys given as text: the writer need not look for any.
+                yield scorable.action, ParsedRows((LocatedRow("discourse", None, row) for row in rows), {})
+
+    def estimated_rows(self) -> int | None:
+        """The forum's own estimate of the rows its scorables read (the planner's row counts of
+        their tables), for the writer's choice of its bulk path."""
+        if self._estimate is None:
+            tables = [row_table(scorable) for scorable in SCORABLES if query_for(scorable, self.shape) is not None]
+            self._estimate = self.forum.estimated_rows(tables)
+        return self._estimate
 
 
 def recorded(book: Ledger) -> dict[str, ActionRow]:
@@ -296,9 +343,24 @@ def import_forum(
     if full:
         known = book.action_states()
         read = extract(forum, shape, report, progress, page_size, changed_since=EPOCH)
+    elif not marks and isinstance(forum, PostgresForum):
+        # A first import from a database: every scoring row streamed into one batch, which
+        # an empty ledger takes by its bulk path (one index rebuild, not one per flush).
+        streamed = ForumRows(forum, shape, report, progress)
+        if dry_run:
+            for chunk in streamed.chunks():
+                for located in chunk:
+                    report.added[located.row.action] += 1
+        else:
+            written = book.ingest_rows(streamed, origin=origin)
+            report.batch_id = written.batch_id
+            report.added.update(streamed.found)
+        report.found.update(streamed.found)
+        known, read = {}, Read()
     elif not marks:
-        # A first import: each scorable is recorded as soon as it is read, so that a read cut
-        # short resumes from the watermarks it left.
+        # A first import through Data Explorer: each scorable is recorded as soon as it is
+        # read, so that a read cut short (calls refused, a limit reached) resumes from the
+        # watermarks it left.
         def write(rows: list[ActionRow]) -> None:
             for row in rows:
                 report.added[row.action] += 1
@@ -354,24 +416,47 @@ def import_forum(
         book.record_corrections(report.corrections, origin=origin)
     if report.adjustments:
         book.record_adjustments(report.adjustments, origin=origin)
-    names = forum_names(report.users.values())
+    names = forum_names(report.users.values(), recorded_names(book))
     if names:
         # Only names that changed since the last run are recorded.
         book.import_users(names, origin=origin)
     return report
 
 
-def forum_names(users: Iterable[ForumUser]) -> list[UserNames]:
-    """The forum users' usernames and names, for `scores`, `leaderboard` and `audit`; a user
-    whose names the ledger cannot store (a NUL, say) is left unnamed rather than stopping the
-    import."""
+def forum_names(users: Iterable[ForumUser], recorded: dict[UserRef, tuple[str | None, str | None]] | None = None) -> list[UserNames]:
+    """The forum users' usernames and names, for `scores`, `leaderboard` and `audit`, but for
+    those `recorded` already holds as the latest (validating ten thousands of unchanged names
+    costs more than the rest of a run that finds little new); a user whose names the ledger
+    cannot store (a NUL, say) is left unnamed rather than stopping the import."""
+    recorded = recorded or {}
     named = []
     for user in users:
+        if recorded.get(user.user_id, _UNNAMED) == (_stored(user.username), _stored(user.name)):
+            continue
         try:
             named.append(UserNames(user=user.user_id, username=user.username or None, name=user.name or None))
         except ValidationError:
             continue
     return named
+
+
+_UNNAMED = (None, None, None)
+
+
+def _stored(text: str | None) -> str | None:
+    """A name as `UserNames` stores it: stripped, and empty as none."""
+    return (text.strip() or None) if isinstance(text, str) else text
+
+
+def recorded_names(book: Ledger) -> dict[UserRef, tuple[str | None, str | None]]:
+    """Every named user's latest (username, name) in `book`."""
+    with read_transaction(book.engine) as conn:
+        number = ledger_numbers.number_of(conn, book.name)
+        if number == ledger_numbers.UNNUMBERED:
+            return {}
+        names = latest_names(conn, number)
+        refs = refs_of_numbers(conn, number, names)
+    return {refs[user]: (found.username, found.name) for user, found in names.items()}
 
 
 def _when(moment: datetime, changed_at: datetime | None) -> datetime:

@@ -113,6 +113,26 @@ def detect_shape(forum: Forum, generation: str | None = None) -> ForumShape:
     return ForumShape(found, tables, newest, detected=True, forum_now=forum_now)
 
 
+# The table each core scorable reads one row of per scoring row (the optional ones read the
+# first table they need).
+_ROW_TABLES = {
+    "day_visited": "user_visits",
+    "time_read": "user_visits",
+    "post_read": "user_visits",
+    "post_created": "posts",
+    "topic_created": "topics",
+    "like_received": "post_actions",
+    "like_given": "post_actions",
+    "flag_created": "reviewables",
+    "user_invited": "invites",
+}
+
+
+def row_table(scorable: Scorable) -> str:
+    """The table whose size bounds how many rows `scorable` reads."""
+    return _ROW_TABLES.get(scorable.action) or scorable.tables[0]
+
+
 def query_for(scorable: Scorable, shape: ForumShape) -> Query | None:
     """The query extracting `scorable`'s rows on a forum of `shape`, or None when a table it
     reads is absent (the plugin that owns it is not installed)."""

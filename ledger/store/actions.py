@@ -28,7 +28,7 @@ from ledger.problem_log import ProblemLog, reported
 from ledger.rows import ActionRow, LocatedRow, ParsedRows
 from ledger.store import ledger_numbers
 from ledger.store.action_insert import append_chunk, open_copy
-from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, takes_bulk_path
+from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, statistics_stale, takes_bulk_path
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_transaction
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
@@ -184,6 +184,8 @@ def _write(
             return WriteResult(0, writer.offered, None)
         if writer.budget is not None:
             writer.budget.record(conn)
+        if not writer.bulk and statistics_stale(conn, "actions", writer.new):
+            dialect_of(conn).analyze(conn, "actions")
         commit_batch(conn, writer.batch)
     if writer.bulk:
         # A bulk load leaves the visibility map of every new page unset, and a full recalc

@@ -25,6 +25,8 @@ from ledger.store.dialects import dialect_of
 # A batch takes the bulk path when it has at least this many rows and at least as many as
 # the table holds already (rebuilding costs time in proportion to the whole table).
 BULK_MIN_ROWS = 500_000
+# Batches smaller than this leave a table's statistics to autovacuum (see `statistics_stale`).
+ANALYZE_MIN_ROWS = 10_000
 # Memory for sorting during the rebuild (PostgreSQL: per transaction, via SET LOCAL).
 REBUILD_MEMORY = "1GB"
 # SQLite page cache while a large batch's rows are appended, in KiB.
@@ -48,6 +50,14 @@ def takes_bulk_path(conn: Connection, table: str, new_rows: int) -> bool:
     if new_rows < BULK_MIN_ROWS:
         return False
     return new_rows >= _estimated_rows(conn, table)
+
+
+def statistics_stale(conn: Connection, table: str, new_rows: int) -> bool:
+    """Whether a batch of `new_rows` written into `table` row by row (not by the bulk path,
+    which analyzes) leaves the planner's statistics of it stale: at least a tenth of its rows
+    new, autovacuum's own default threshold, which a server running without autovacuum
+    never reaches (key lookups then planned as scans)."""
+    return new_rows >= ANALYZE_MIN_ROWS and new_rows * 10 >= _estimated_rows(conn, table)
 
 
 @contextmanager
