@@ -27,6 +27,8 @@ class Scale:
 
 SCALES = {
     "small": Scale("small", 100_000, 2_000, (10_000, 30_000, 100_000), 1_000, 100, True, targets_apply=False),
+    # Between the two, for measuring one part alone (`--only`) at a mid size: 20,000 users.
+    "medium": Scale("medium", 2_000_000, 20_000, (2_000_000,), 10_000, 1_000, False, targets_apply=False, push_events=500),
     "large": Scale(
         "large", 10_000_000, 100_000, (1_000_000, 3_000_000, 10_000_000), 10_000, 1_000, False, targets_apply=True, push_events=2_000
     ),
