@@ -81,7 +81,7 @@ def _every_action_priced(ledger_url: str, values_of: date, forum_rows: int) -> R
     if not same:
         raise RuntimeError("the platform points from the projections differ from every action priced")
     return Result(
-        "platform points with every action priced again (before), for comparison",
+        "platform points, every action priced again (before)",
         "postgresql",
         forum_rows,
         seconds,
