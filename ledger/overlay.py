@@ -160,7 +160,8 @@ def analyze_if_stale(conn: Connection, table: str) -> None:
     statistics were taken (or there are none), as autovacuum would, but now: rows just
     written and read at once would otherwise be planned as a table of a few rows, hashed or
     scanned whole where its index would find the few buckets or days asked for."""
-    if not dialect_of(conn).is_postgresql:
+    dialect = dialect_of(conn)
+    if not dialect.is_postgresql:
         return
     stale = conn.exec_driver_sql(
         "SELECT n_mod_since_analyze >= 0.1 * GREATEST(c.reltuples, 0) + 50 "
@@ -168,7 +169,7 @@ def analyze_if_stale(conn: Connection, table: str) -> None:
         (table,),
     ).scalar()
     if stale:
-        conn.exec_driver_sql(f"ANALYZE {table}")
+        dialect.analyze(conn, table)
 
 
 def _book_corrections(
