@@ -10,6 +10,8 @@ One part alone (`--only`), printed rather than written unless `--output` says wh
                      1,000,000); with --baseline REV the same on git revision REV's code too,
                      alternately on copies of one database, for a before/after side by side.
   discourse-import   the forum loaded, then the Discourse import's rows (bench/discourse_import.py).
+  compensation       the Discourse plan and push on a forum and ledger of their own
+                     (bench/compensation_alone.py), the old pricing beside the new.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import os
 import sys
 from pathlib import Path
 
-from bench import recalcs, report, runner
+from bench import compensation_alone, recalcs, report, runner
 from bench.databases import DEFAULT_ADMIN_URL
+from bench.machine import describe
 from bench.scales import SCALES
 
-ONLY = sorted([*runner.PARTS, "recalcs"])
+ONLY = sorted([*runner.PARTS, "recalcs", "compensation"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.only == "recalcs":
         print(recalcs.run(arguments.postgres, arguments.actions, arguments.changes, arguments.rounds, arguments.baseline))
         return 0
+    if arguments.only == "compensation":
+        results = compensation_alone.run(SCALES[arguments.scale], arguments.postgres, arguments.seed, runner.HISTORY_END, say)
+        print(f"machine: {describe(arguments.postgres)}")
+        for result in results:
+            print(f"- {result.name} | {result.backend} | {result.value:.2f} {result.unit} | target {result.target} | {result.note}")
+        return 0
     if arguments.only:
         run, context = runner.PARTS[arguments.only](SCALES[arguments.scale], arguments.postgres, arguments.seed)
         if arguments.output is None:
@@ -71,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_path.read_text(encoding="utf-8"))
     print(f"written: {json_path} and {markdown_path}", file=sys.stderr)
     return 1 if run.errors else 0
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ SCALES = {
     "small": Scale("small", 100_000, 2_000, (10_000, 30_000, 100_000), 1_000, 100, True, targets_apply=False),
     # Between the two: for measuring one part alone (`--only`) at a size that shows its rate
     # without the large run's hour.
-    "medium": Scale("medium", 1_000_000, 10_000, (100_000, 300_000, 1_000_000), 10_000, 1_000, False, targets_apply=False),
+    "medium": Scale("medium", 1_000_000, 10_000, (100_000, 300_000, 1_000_000), 10_000, 1_000, False, targets_apply=False, push_events=500),
     "large": Scale(
         "large", 10_000_000, 100_000, (1_000_000, 3_000_000, 10_000_000), 10_000, 1_000, False, targets_apply=True, push_events=2_000
     ),

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from ledger import audit, corrections_audit, known, levels, replay, schedules, standings, users
+from ledger import audit, corrections_audit, known, levels, platform, replay, schedules, standings, users
 from ledger.config import DEFAULT_LEDGER
 from ledger.domain import (
     Action,
@@ -479,10 +479,9 @@ class Ledger:
 
     def platform_points(self, values_of: date, *, from_day: date | None = None) -> list[UserPoints]:
         """What a platform's own recalculation from `from_day` at the values in force on
-        `values_of` makes of each user's actions as they stand now (ledger/replay.py)."""
+        `values_of` makes of each user's actions as they stand now (ledger/platform.py)."""
         self.check_schema()
-        with replay.pricing_transaction(self.engine) as conn:
-            return replay.platform_points(conn, self.name, values_of=values_of, from_day=from_day)
+        return platform.platform_points(self.engine, self.name, values_of=values_of, from_day=from_day, catch_up=self.catch_up)
 
     def daily_points(self) -> list[tuple[UserRef, date, int]]:
         """Every (user, day, points) row of the daily projection, users as references."""

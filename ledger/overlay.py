@@ -141,7 +141,7 @@ def fill_overlay(
     since change on it, and its actions are not priced again.
 
     `current_state`: as a platform recomputing from its own tables sees it, each action as it
-    stands now, on its own day, and no adjustments (ledger/replay.py `platform_points`)."""
+    stands now, on its own day, and no adjustments (ledger/platform.py)."""
     run(conn, "fill_replay_members")
     dialect = dialect_of(conn)
     # The planner's costs for the per-bucket lookups below run high enough for JIT
@@ -158,19 +158,21 @@ def fill_overlay(
         _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after, through_seq=shifted_after, sign=-1)
 
 
-def analyze_corrections_if_stale(conn: Connection) -> None:
-    """On PostgreSQL, ANALYZE the corrections when a tenth of them or more changed since their
-    statistics were taken (or there are none), as autovacuum would, but now: a batch of
-    corrections just written and priced at once would otherwise be planned as a table of a
-    few rows, hashed whole where its index would find the few buckets asked for."""
-    if not dialect_of(conn).is_postgresql:
+def analyze_if_stale(conn: Connection, table: str) -> None:
+    """On PostgreSQL, ANALYZE `table` when a tenth of its rows or more changed since its
+    statistics were taken (or there are none), as autovacuum would, but now: rows just
+    written and read at once would otherwise be planned as a table of a few rows, hashed or
+    scanned whole where its index would find the few buckets or days asked for."""
+    dialect = dialect_of(conn)
+    if not dialect.is_postgresql:
         return
     stale = conn.exec_driver_sql(
         "SELECT n_mod_since_analyze >= 0.1 * GREATEST(c.reltuples, 0) + 50 "
-        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = 'corrections'::regclass"
+        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = CAST(%s AS regclass)",
+        (table,),
     ).scalar()
     if stale:
-        conn.exec_driver_sql("ANALYZE corrections")
+        dialect.analyze(conn, table)
 
 
 def _book_corrections(

@@ -132,7 +132,7 @@ def _update_scope(conn: Connection, number: int, *, shift_after: int | None = No
     run(conn, "fill_replay_days_of_pairs")
     if shift_after is not None:
         run(conn, "fill_replay_shifted", ledger_id=number, after_seq=shift_after)
-    overlay.analyze_corrections_if_stale(conn)
+    overlay.analyze_if_stale(conn, "corrections")
     overlay.fill_overlay(conn, number, shifted_after=shift_after)
     price_scope(conn, number)
     users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
@@ -166,10 +166,15 @@ def is_behind(engine: Engine, ledger: str) -> bool:
     """Whether events were recorded in `ledger` since its projections were last brought up
     to date (or they never were)."""
     with read_transaction(engine) as conn:
-        previous = run(conn, "projection_through_seq", ledger=ledger).scalar()
-        if previous is None:
-            return True
-        return bool(run(conn, "has_new_events", ledger=ledger, after_seq=previous).scalar())
+        return behind_in(conn, ledger)
+
+
+def behind_in(conn: Connection, ledger: str) -> bool:
+    """`is_behind` in the caller's snapshot."""
+    previous = run(conn, "projection_through_seq", ledger=ledger).scalar()
+    if previous is None:
+        return True
+    return bool(run(conn, "has_new_events", ledger=ledger, after_seq=previous).scalar())
 
 
 def points_in(
@@ -186,7 +191,8 @@ def points_in(
     the caller's transaction (which sees its own writes).
 
     `current_state`: each action as it stands after its corrections, on its own day, without
-    adjustments: what a platform recomputing from its own tables sees (see `platform_points`).
+    adjustments: what a platform recomputing from its own tables sees (ledger/platform.py
+    computes the same from the projections).
 
     `known_at`: only events and schedule versions recorded by then ("what did the ledger
     say on May 15?"). `from_day`/`to_day`: only actions on those days (inclusive).
@@ -201,14 +207,6 @@ def points_in(
     overlay.fill_overlay(conn, number, known_at, current_state=current_state)
     price_scope(conn, number, known_at=known_at)
     return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "sum_replay_priced")]
-
-
-def platform_points(conn: Connection, ledger: str, *, values_of: date, from_day: date | None = None) -> list[UserPoints]:
-    """What a platform's own recalculation of the days from `from_day` (default: all) at the
-    values in force on `values_of` makes of each user's actions: every action in its current
-    state (retracted ones gone, amended ones at their new measure) on its own day, merged users
-    under their targets, no adjustments. The Discourse plan compares this with the ledger."""
-    return points_in(conn, ledger, values_of=values_of, from_day=from_day, current_state=True)
 
 
 def projected_daily_points(engine: Engine, ledger: str) -> list[tuple[int, date, int]]:

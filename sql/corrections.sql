@@ -236,7 +236,7 @@ LEFT JOIN schedule_rules r ON r.version_seq = v.version_seq AND r.action = b.act
 -- `per` rule books, for each day the bucket is corrected on, the change in the bucket's
 -- points: its counted quantity starts at first_counted, and each booking day adds its
 -- corrections' change (a running sum in day order). `current_state` = 1: booked on the
--- action's own day instead (ledger/replay.py `platform_points`). Only corrections up to
+-- action's own day instead (ledger/platform.py). Only corrections up to
 -- `through_seq` count, their points times `sign`; `shifted` as for the buckets. The audit prices the same
 -- lines in Python (ledger/overlay.py `correction_deltas`): keep them in step.
 INSERT INTO replay_overlay (user_id, day, points)

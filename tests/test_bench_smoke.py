@@ -8,7 +8,9 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from bench import report, runner
+import pytest
+
+from bench import compensation_alone, report, runner
 from bench.corrections import corrections_of
 from bench.generator import ACTION_TYPES, generate, ledger_rows
 from bench.scales import Scale
@@ -108,3 +110,23 @@ def test_discourse_import_alone(tmp_path: Path) -> None:
     document = report.document_of(run, context)
     assert document["only"] == "discourse-import" and document["community"]["users"] == TINY.users
     assert "| discourse import from the forum database (full) |" in report.markdown(document)
+
+
+def test_compensation_alone_prices_the_plan_both_ways_and_pushes() -> None:
+    """`python -m bench --only compensation` at a tiny size: the old pricing beside the new
+    (which must give every user the same points), the plan and the push."""
+    admin_url = os.environ.get("SCORELEDGER_TEST_DATABASE_URL")
+    if admin_url is None:
+        if in_ci():
+            raise AssertionError("CI must run the benchmark smoke test against PostgreSQL")
+        pytest.skip("no PostgreSQL: set SCORELEDGER_TEST_DATABASE_URL")
+    said: list[str] = []
+    results = compensation_alone.run(TINY, admin_url, runner.SEED, runner.HISTORY_END, said.append)
+    assert [result.name.split(" for ")[0] for result in results] == [
+        "platform points, every action priced again (before)",
+        "discourse plan",
+        "discourse push: own time per event beyond the forum's answer",
+    ]
+    assert "same points for all users" in results[0].note
+    assert all(result.value is not None and result.value > 0 for result in results)
+    assert any(message.startswith("imported in ") for message in said)
