@@ -4,7 +4,9 @@ what is hashed, and what actions earn under them, on every backend."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import date, datetime, time
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -14,6 +16,7 @@ from ledger.domain import Amendment, Retraction, now_utc
 from ledger.errors import InvalidInput
 from ledger.exporters.schedules import export_schedule
 from ledger.importers.schedules import read_schedule
+from tests.factories import action_row, csv_text
 
 LAUNCH = ScheduleVersion(effective_from=date(2024, 1, 1), rules={"likes_received": Rule(value=3)}, reason="launch")
 
@@ -136,3 +139,41 @@ def test_per_buckets_count_only_what_may_earn(book: Ledger) -> None:
         assert {s.user_id: s.points for s in book.scores()} == {1: 0}
     assert book.audit(1)[-1].running_total == 0
 
+
+def _ingest(cli, tmp_path: Path, key: str, when: str) -> None:
+    path = tmp_path / f"{key}.csv"
+    path.write_text(csv_text([action_row(key, user=1, when=when)]))
+    cli("ingest", str(path))
+
+
+def test_schedule_set_turns_scoring_off_and_sets_a_start_date(cli, tmp_path: Path) -> None:
+    (tmp_path / "launch.yaml").write_text("effective_from: 2024-01-01\nrules: {likes_received: 3}\n")
+    cli("schedule", "import", str(tmp_path / "launch.yaml"), "--retroactive")
+    _ingest(cli, tmp_path, "jan", "2024-01-10T12:00:00")
+    result = cli("schedule", "set", "--effective-from", "2024-01-01", "--start-date", "2024-02-01", "--retroactive")
+    assert "scoring from 2024-02-01" in result.stdout and "nobody moves" in result.stdout
+    _ingest(cli, tmp_path, "jan-late", "2024-01-15T12:00:00")
+    cli("schedule", "set", "--effective-from", "2024-03-01", "--disable", "--retroactive", "likes_received=4")
+    _ingest(cli, tmp_path, "mar", "2024-03-05T12:00:00")
+    cli("recalc")
+    assert json.loads(cli("scores", "--format", "json").stdout)[0]["points"] == 3
+    history = json.loads(cli("schedule", "history", "--format", "json").stdout)
+    assert [row["scoring"] for row in history] == ["on", "from 2024-02-01", "off"]
+    assert "scoring off" in cli("schedule", "show", "--at", "2024-03-05").stdout
+    diff = json.loads(cli("schedule", "diff", "--from", "2024-02-01", "--to", "2024-03-01", "--format", "json").stdout)
+    assert {"action": "(scoring)", "before": "from 2024-02-01", "after": "off", "change": "from 2024-02-01 → off"} in diff
+    # Back on, without a start date, from April: inherited rules, a new period.
+    cli("schedule", "set", "--effective-from", "2024-04-01", "--enable", "--start-date", "none", "--retroactive")
+    assert json.loads(cli("schedule", "history", "--format", "json").stdout)[-1]["scoring"] == "on"
+    lines = json.loads(cli("audit", "1", "--format", "json").stdout)
+    assert any("scoring off" in line["rule"] for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--disable", "--enable"], "cannot be combined"), ([], "name a rule change"), (["--start-date", "2024-02-30"], "--start-date")],
+)
+def test_schedule_set_refuses_unclear_periods(cli, args: list[str], message: str) -> None:
+    result = cli("schedule", "set", "--effective-from", "2024-01-01", "--retroactive", *args, ok=False)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert message in result.stderr
