@@ -79,7 +79,9 @@ def price_scope(conn: Connection, ledger_id: int, *, known_at: datetime = END_OF
     assign_rules_to_days(conn)
     dialect = dialect_of(conn)
     dialect.set_local(conn, "jit", "off")
-    run(conn, "price", ledger_id=ledger_id, known_at=known_at)
+    # Scoring periods that close scoring somewhere (ledger/periods.py) need another statement.
+    gated = run(conn, "has_replay_closed").scalar()
+    run(conn, "price_gated" if gated else "price", ledger_id=ledger_id, known_at=known_at)
     dialect.analyze(conn, "replay_priced")
 
 

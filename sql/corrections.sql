@@ -202,8 +202,10 @@ SELECT b.user_id, b.action_day, b.action, r.version_seq, r.value, r.per, r.min_q
         FROM actions a
         WHERE a.ledger_id = :ledger_id AND a.day = b.action_day AND a.user_id = b.user_id AND a.action = b.action
           AND a.recorded_at <= :known_at AND a.seq <= :through_seq
-          AND NOT
+          -- Tested once for the statement (uncorrelated) before any action is.
+          AND NOT (EXISTS (SELECT 1 FROM replay_closed) AND
             -- include: action_closed
+          )
     ) END,
     CASE WHEN EXISTS (
         SELECT 1 FROM replay_closed g

@@ -196,6 +196,20 @@ END
 -- replay_pairs (through replay_members, which adds the users merged into a pair's user), each
 -- (user, day, action) group priced by `bucket_points`, plus what adjustments and corrections
 -- book on them (replay_overlay, sql/corrections.sql); a merged user's points go to its target.
+-- include: priced_actions_of_scope
+LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+-- include: priced_days_of_scope
+
+-- name: price_gated
+-- `price` for a ledger whose scoring periods close scoring somewhere (ledger/pricing.py
+-- `price_scope`): testing each action against them cost `price` a fifth of its time even
+-- where no window was open, so the plain statement does without.
+-- include: priced_actions_of_scope
+-- include: gated_rule_join
+-- include: priced_days_of_scope
+
+-- name: priced_actions_of_scope
+-- A fragment: the head of `price` and `price_gated`, up to the scope's actions `a`.
 INSERT INTO replay_priced (user_id, day, points)
 SELECT COALESCE(m.target, x.user_id), x.day, CAST(SUM(x.points) AS BIGINT)
 FROM (
@@ -219,11 +233,9 @@ FROM (
             CROSS JOIN replay_actions a
             WHERE a.ledger_id = :ledger_id AND a.user_id = s.user_id AND a.day = s.day AND a.recorded_at <= :known_at
         ) a
-        -- An action in a closed scoring period finds no rule; only a gated day's are tested.
-        LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
-            AND (r.gated = 0 OR NOT
-                -- include: action_closed
-            )
+
+-- name: priced_days_of_scope
+-- A fragment: the tail of `price` and `price_gated`, after each action's rule `r`.
         GROUP BY a.user_id, a.day, a.action
     ) bucket
     UNION ALL
@@ -231,6 +243,14 @@ FROM (
 ) x
 LEFT JOIN replay_user_targets m ON m.user_id = x.user_id
 GROUP BY COALESCE(m.target, x.user_id), x.day
+
+-- name: gated_rule_join
+-- A fragment: each action `a` joined to its rule `r`, which an action in a closed scoring
+-- period does not find (so earns nothing); only a gated day's actions are tested.
+LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+    AND (r.gated = 0 OR NOT
+        -- include: action_closed
+    )
 
 -- name: price_everything
 -- A full rebuild, in the rebuilding transaction: `price` over every action of the ledger on
@@ -244,6 +264,9 @@ SELECT CAST(:ledger_id AS INTEGER), bucket.day, bucket.user_id, CAST(SUM(bucket.
 INSERT INTO replay_rebuilt (part, day, user_id, points)
 SELECT CAST(:part AS INTEGER), bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT)
 -- include: buckets_of_days
+
+-- name: has_replay_closed
+SELECT EXISTS (SELECT 1 FROM replay_closed)
 
 -- name: price_everything_gated
 -- `price_everything` for a ledger whose scoring periods close scoring somewhere.
@@ -264,23 +287,20 @@ SELECT CAST(:part AS INTEGER), bucket.day, bucket.user_id, CAST(SUM(bucket.point
 -- (day, user, action) order, with nothing but index columns referenced, lets both
 -- aggregations stream: no sort, no hash table, no visit to the table; and the rows come out
 -- in daily_scores' key order.
-FROM (
-    SELECT
-        a.day,
-        a.user_id,
-        -- include: bucket_points
-        AS points
-    FROM replay_actions a
-    LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
-    WHERE a.ledger_id = :ledger_id AND a.day >= :from_day AND a.day <= :to_day
-    GROUP BY a.day, a.user_id, a.action
-) bucket
-GROUP BY bucket.day, bucket.user_id
+-- include: bucket_groups
+LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+-- include: bucket_groups_of_days
 
 -- name: buckets_of_gated_days
 -- A fragment: `buckets_of_days` where an action in a closed scoring period finds no rule (as
--- in `price`). Apart from it because testing an action reads its seq, which the index that
--- lets `buckets_of_days` stream does not carry: only a ledger with such periods pays for it.
+-- in `price_gated`). Apart from it because testing an action reads its seq, which the index
+-- that lets `buckets_of_days` stream does not carry: only a ledger with such periods pays.
+-- include: bucket_groups
+-- include: gated_rule_join
+-- include: bucket_groups_of_days
+
+-- name: bucket_groups
+-- A fragment: the head of `buckets_of_days` and `buckets_of_gated_days`.
 FROM (
     SELECT
         a.day,
@@ -288,10 +308,9 @@ FROM (
         -- include: bucket_points
         AS points
     FROM replay_actions a
-    LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
-        AND (r.gated = 0 OR NOT
-            -- include: action_closed
-        )
+
+-- name: bucket_groups_of_days
+-- A fragment: the tail of `buckets_of_days` and `buckets_of_gated_days`.
     WHERE a.ledger_id = :ledger_id AND a.day >= :from_day AND a.day <= :to_day
     GROUP BY a.day, a.user_id, a.action
 ) bucket
