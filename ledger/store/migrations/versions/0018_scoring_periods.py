@@ -20,14 +20,15 @@ down_revision = "0017"
 branch_labels = None
 depends_on = None
 
+# SQLite would store any type in them: refuse all but their own, as PostgreSQL does.
+SQLITE_ENABLED_CHECK = sqlite_type_check("enabled", sa.Boolean)
+SQLITE_START_DATE_CHECK = sqlite_type_check("start_date", sa.Date, nullable=True)
+
 
 def upgrade() -> None:
     if dialect_of(op.get_bind()).is_sqlite:
-        # SQLite would store any type here: refuse all but its own, as PostgreSQL does.
-        enabled = sqlite_type_check("enabled", sa.Boolean)
-        start_date = sqlite_type_check("start_date", sa.Date, nullable=True)
-        op.execute(f"ALTER TABLE schedule_versions ADD COLUMN enabled BOOLEAN DEFAULT 1 NOT NULL CHECK ({enabled})")
-        op.execute(f"ALTER TABLE schedule_versions ADD COLUMN start_date DATE CHECK ({start_date})")
+        op.execute(f"ALTER TABLE schedule_versions ADD COLUMN enabled BOOLEAN DEFAULT 1 NOT NULL CHECK ({SQLITE_ENABLED_CHECK})")
+        op.execute(f"ALTER TABLE schedule_versions ADD COLUMN start_date DATE CHECK ({SQLITE_START_DATE_CHECK})")
     else:
         op.add_column("schedule_versions", sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.text("true")))
         op.add_column("schedule_versions", sa.Column("start_date", sa.Date, nullable=True))
