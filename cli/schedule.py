@@ -18,7 +18,16 @@ from ledger.exporters.schedules import export_schedule
 from ledger.importers.schedules import read_schedule
 from ledger.rule_edits import parse_rule_edits
 from ledger.rule_words import describe_rule
-from ledger.schedules import FAR_FUTURE_DAYS, RecordOutcome, RuleChange, far_future, known_actions, unknown_actions
+from ledger.schedules import (
+    FAR_FUTURE_DAYS,
+    RecordOutcome,
+    RuleChange,
+    ScoringPeriodEdit,
+    far_future,
+    known_actions,
+    scoring_words,
+    unknown_actions,
+)
 from ledger.user_keys import key_text
 
 from .context import options
@@ -47,18 +56,18 @@ MOVE_COLUMNS = ["user_id", "before", "after", "change"]
 @app.command("set")
 def set_values(
     ctx: typer.Context,
+    effective_from: Annotated[
+        str, typer.Option("--effective-from", help="First day (YYYY-MM-DD, the ledger's: UTC unless init --timezone) the values apply.")
+    ],
     values: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="ACTION=POINTS changes a rule's value and keeps its other parts; ACTION.per=N, "
             "ACTION.min_quantity=N change those parts (=none removes one, as does ACTION.by=none); "
             "ACTION=0 turns an action off.",
             show_default=False,
         ),
-    ],
-    effective_from: Annotated[
-        str, typer.Option("--effective-from", help="First day (YYYY-MM-DD, the ledger's: UTC unless init --timezone) the values apply.")
-    ],
+    ] = None,
     reason: Annotated[str | None, typer.Option(help="Why the values change.")] = None,
     author: Annotated[str | None, typer.Option(help="Who decided the change.")] = None,
     link: Annotated[str | None, typer.Option(help="Where the change is announced.")] = None,
@@ -69,12 +78,27 @@ def set_values(
     new_action: Annotated[
         bool, typer.Option("--new-action", help="Allow an action no version has ever priced (new on purpose, not a typo).")
     ] = False,
+    disable: Annotated[
+        bool, typer.Option("--disable", help="Turn scoring off from the date: actions recorded from now on earn nothing there.")
+    ] = False,
+    enable: Annotated[bool, typer.Option("--enable", help="Turn scoring back on from the date.")] = False,
+    start_date: Annotated[
+        str | None,
+        typer.Option(
+            "--start-date",
+            help="Scoring starts on this day (YYYY-MM-DD; `none` removes it): actions before it, recorded from now on, earn nothing.",
+        ),
+    ] = None,
     yes: YesOption = False,
     fmt: MovesFormatOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Record new point values from a date. Unlisted actions keep their rules, and a listed
-    action keeps the parts of its rule not named.
+    """Record new point values, or a new scoring period, from a date. Unlisted actions keep
+    their rules, and a listed action keeps the parts of its rule not named; the scoring period
+    is kept unless --disable, --enable or --start-date change it.
+
+    A scoring period decides for the actions recorded after it: points already earned never
+    change (`--as-known-at` shows both states).
 
     An action no version has ever priced needs --new-action (a typo is refused, with the
     nearest known name), and a date more than 365 days ahead needs --yes (asked on a
@@ -86,8 +110,25 @@ def set_values(
     Example: scoreledger schedule set --effective-from 2026-12-01 posts_read=2 posts_read.per=50 --dry-run
 
     Example: scoreledger schedule set --effective-from 2026-12-01 solutions_accepted=60 --new-action
+
+    Example: scoreledger schedule set --effective-from 2026-01-01 --start-date 2026-02-01 --retroactive
     """
-    edits = parse_rule_edits(values)
+    if disable and enable:
+        raise InvalidInput([InputProblem("--disable", None, None, "--disable and --enable cannot be combined")], what="schedule set")
+    if not values and not (disable or enable or start_date is not None):
+        raise InvalidInput(
+            [InputProblem("schedule set", None, None, "name a rule change (ACTION=POINTS), --disable, --enable or --start-date")],
+            what="schedule set",
+        )
+    period = None
+    if disable or enable or start_date is not None:
+        starts = start_date is not None
+        period = ScoringPeriodEdit(
+            enabled=False if disable else True if enable else None,
+            change_start=starts,
+            start_date=day_option(start_date, "--start-date") if starts and start_date != "none" else None,
+        )
+    edits = parse_rule_edits(values) if values else {}
     day = day_option(effective_from, "--effective-from")
     assert day is not None
     book = options(ctx).open()
@@ -97,7 +138,9 @@ def set_values(
         raise InvalidInput([_unknown_action(name, known_actions(versions)) for name in unknown], what="schedule set")
     if not dry_run:
         _confirm_far_dates([day], book.today(), yes, "--effective-from")
-    outcome = book.set_schedule(day, edits, author=author, reason=reason, link=link, retroactive=retroactive, dry_run=dry_run)
+    outcome = book.set_schedule(
+        day, edits, author=author, reason=reason, link=link, retroactive=retroactive, dry_run=dry_run, period=period
+    )
     _report(outcome, fmt, quiet)
 
 
@@ -173,8 +216,10 @@ def _report(outcome: RecordOutcome, fmt: OutputFormat | None, quiet: bool) -> No
     if outcome.document_seen:
         say(f"this document was imported before: nothing new ({outcome.already_present} version(s))")
     for version, changes in zip(outcome.recorded, outcome.changes, strict=True):
+        scoring = "" if scoring_words(version) == "on" else f" (scoring {scoring_words(version)})"
         say(
-            f"{'would record' if would else 'recorded'} version effective {version.effective_from.isoformat()}{_change_count(version, changes)}"
+            f"{'would record' if would else 'recorded'} version effective {version.effective_from.isoformat()}{scoring}"
+            f"{_change_count(version, changes)}"
         )
         for change in changes:
             say(f"  {change.action}: {_words(change.action, change.before)} → {_words(change.action, change.after)}")
@@ -244,6 +289,8 @@ def show(
     title = f"in force on {day.isoformat()}: version effective {version.effective_from.isoformat()}"
     if version.reason:
         title += f" ({version.reason})"
+    if scoring_words(version) != "on":
+        title += f"; scoring {scoring_words(version)}"
     rows = [{"action": action, **_rule_fields(rule), "rule": describe_rule(action, rule)} for action, rule in sorted(version.rules.items())]
     columns = ["action", "rule"] if fmt is OutputFormat.table else ["action", "value", "per", "min_quantity", "by", "rule"]
     render(rows, columns, fmt, title=title)
@@ -259,7 +306,7 @@ def history(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     versions = options(ctx).open().schedule_history()
     render(
         [_history_row(recorded, fmt) for recorded in versions],
-        ["effective_from", "recorded_at", "retroactive", "rules", "reason", "author", "link"],
+        ["effective_from", "recorded_at", "retroactive", "scoring", "rules", "reason", "author", "link"],
         fmt,
     )
 
@@ -274,6 +321,7 @@ def _history_row(recorded: RecordedScheduleVersion, fmt: OutputFormat) -> dict[s
         "effective_from": version.effective_from,
         "recorded_at": iso_utc(recorded.recorded_at),
         "retroactive": recorded.retroactive,
+        "scoring": scoring_words(version),
         "rules": rules,
         "reason": version.reason,
         "author": version.author,
@@ -322,11 +370,14 @@ def diff(
     """
     start, end = day_option(from_day, "--from"), day_option(to_day, "--to")
     assert start is not None and end is not None
-    _, _, changes = options(ctx).open().schedule_diff(start, end)
+    before, after, changes = options(ctx).open().schedule_diff(start, end)
+    scoring = [scoring_words(v.version) if v else "on" for v in (before, after)]
     if fmt is OutputFormat.table:
         rows: list[dict[str, Any]] = [
             {"action": c.action, "before": _words(c.action, c.before), "after": _words(c.action, c.after)} for c in changes
         ]
+        if scoring[0] != scoring[1]:
+            rows.append({"action": "(scoring)", "before": scoring[0], "after": scoring[1]})
         render(rows, ["action", "before", "after"], fmt)
     elif fmt is OutputFormat.json:
         rows = [
@@ -338,6 +389,8 @@ def diff(
             }
             for c in changes
         ]
+        if scoring[0] != scoring[1]:
+            rows.append({"action": "(scoring)", "before": scoring[0], "after": scoring[1], "change": f"{scoring[0]} → {scoring[1]}"})
         render(rows, ["action", "before", "after", "change"], fmt)
     else:
         rows = [{"action": c.action, **_rule_fields(c.before, "before_"), **_rule_fields(c.after, "after_")} for c in changes]

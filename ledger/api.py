@@ -328,11 +328,15 @@ class Ledger:
         link: str | None = None,
         retroactive: bool = False,
         dry_run: bool = False,
+        period: schedules.ScoringPeriodEdit | None = None,
     ) -> schedules.RecordOutcome:
         """Record a version that changes `changes` and keeps every other rule (a `RuleEdit`
-        changes only the parts of a rule it names)."""
+        changes only the parts of a rule it names), and the scoring period unless `period`
+        changes it (ledger/periods.py)."""
         self.check_schema()
-        version = schedules.next_version(self.engine, self.name, effective_from, changes, author=author, reason=reason, link=link)
+        version = schedules.next_version(
+            self.engine, self.name, effective_from, changes, period=period, author=author, reason=reason, link=link
+        )
         return schedules.record(
             self.engine, self.name, [version], today=self.today(), retroactive=retroactive, dry_run=dry_run, origin="schedule set"
         )

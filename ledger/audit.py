@@ -33,7 +33,9 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, CursorResult, Date, Engine, TextClause, bindparam
 
+from ledger.domain import MAX_INTEGER
 from ledger.in_force import InForce
+from ledger.periods import Gate, PeriodOf
 from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.sqlfiles import statement
 from ledger.standings import check_range
@@ -206,10 +208,15 @@ class Schedule:
         self.versions: dict[int, tuple[date, str | None]] = {}
         # Per (version, action): (value, per, min_quantity, by_attribute).
         self.rules: dict[tuple[int, str], tuple[int | None, int | None, int | None, str | None]] = {}
-        for seq, effective_from, reason, action, value, per, min_quantity, by_attribute in rows:
+        periods: dict[int, PeriodOf] = {}
+        for seq, effective_from, reason, action, value, per, min_quantity, by_attribute, enabled, start_date in rows:
             self.versions[seq] = (as_day(effective_from), reason)
+            periods[seq] = PeriodOf(seq, as_day(effective_from), bool(enabled), as_day(start_date) if start_date is not None else None)
             if action is not None:
                 self.rules[(seq, action)] = (value, per, min_quantity, by_attribute)
+        # Why an action earns nothing under the scoring periods; None while none closes scoring.
+        gate = Gate(periods.values())
+        self.gate = gate if gate.windows else None
         self.has_by_rules = any(rule[3] is not None for rule in self.rules.values())
         self.version_count = len(self.versions)
         self._in_force = InForce((effective_from, seq, seq) for seq, (effective_from, _reason) in self.versions.items())
@@ -256,7 +263,8 @@ def audit_lines(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[Audit
     described: dict[tuple[int | None, str, int | None], _Rule] = {}
     versions_by_day = not schedule.has_by_rules
     last_day: Any = None
-    for occurred_at, day, action, source_key, quantity, attributes, version_seq, by_points, _versions in rows:
+    gate = schedule.gate
+    for occurred_at, day, action, source_key, quantity, attributes, version_seq, by_points, _versions, seq in rows:
         # Once per day, not per row: PostgreSQL gives dates, SQLite ISO text.
         if day != last_day:
             last_day = day
@@ -269,6 +277,10 @@ def audit_lines(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[Audit
             rule = described[(version_seq, action, by_points)] = schedule.rule(version_seq, action, by_points)
         # Unpacked once: attribute access on the named tuple, six times a row, cost more.
         text, effective_from, reason, unit, min_quantity, per = rule
+        closed = gate.why(parsed_day, seq) if gate is not None else None
+        if closed is not None:
+            # Earns nothing, and counts towards no bucket: as if below any min_quantity.
+            text, min_quantity = f"nothing: {closed} ({text})", MAX_INTEGER + 1
         if per:
             key = (day, action)
             bucket = buckets.get(key)

@@ -22,6 +22,7 @@ from ledger.domain import MAX_INTEGER, LevelCurve
 from ledger.errors import InputProblem, InvalidInput
 from ledger.levels import walk
 from ledger.overlay import CorrectionRow, PricingRule, correction_deltas
+from ledger.periods import Gate
 from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.standings import check_range
 from ledger.store import ledger_numbers
@@ -207,6 +208,15 @@ def _correction_lines(
     bucket (a `per` bucket's deltas depend on what was booked before)."""
     schedule = Schedule(plain_rows(conn.execute(rules_statement(dialect_of(conn).name), {"ledger": ledger})))
     by_tables = _by_tables(conn, schedule)
+    gate = schedule.gate
+    closed: dict[str, str | None] = {}
+    if gate is not None:
+        # A correction follows its action's scoring period (ledger/periods.py).
+        keys = sorted({row.source_key for row in stored})
+        query = select(actions.c.source_key, actions.c.day, actions.c.seq).where(
+            actions.c.ledger_id == number, actions.c.source_key.in_(keys)
+        )
+        closed = {key: gate.why(as_day(day), seq) for key, day, seq in conn.execute(query)}
     found: list[_Correction] = []
     for row in stored:
         action_day = as_day(row.action_day)
@@ -215,6 +225,8 @@ def _correction_lines(
             schedule.rules.get((version, row.action), (None, None, None, None)) if version else (None, None, None, None)
         )
         rule = PricingRule(value, per, min_quantity, by_attribute, by_tables.get((version, row.action)) if version is not None else None)
+        # An action that may not earn counts in no state: its corrections book nothing.
+        gated = closed.get(row.source_key) is not None
         found.append(
             _Correction(
                 CorrectionRow(
@@ -223,9 +235,9 @@ def _correction_lines(
                     row.action,
                     as_day(row.day),
                     row.seq,
-                    row.old_quantity,
+                    None if gated else row.old_quantity,
                     row.old_attributes,
-                    row.new_quantity,
+                    None if gated else row.new_quantity,
                     row.new_attributes,
                     rule,
                 ),
@@ -239,7 +251,7 @@ def _correction_lines(
     lines = []
     for (user_id, action_day, action), group in groupby(found, key=lambda c: (c.row.user_id, c.row.action_day, c.row.action)):
         bucket = list(group)
-        first_counted = _first_counted(conn, number, user_id, action_day, action, bucket[0].row.rule)
+        first_counted = _first_counted(conn, number, user_id, action_day, action, bucket[0].row.rule, gate)
         for (row, points), correction in zip(correction_deltas([c.row for c in bucket], first_counted), bucket, strict=True):
             if not first <= row.day <= last:
                 continue
@@ -260,6 +272,9 @@ def _correction_lines(
                     by_attribute=rule.by_attribute,
                     by_points=rule.by_points,
                 )
+            why = closed.get(correction.source_key)
+            if why is not None:
+                text = f"nothing: {why} ({text})"
             lines.append(
                 AuditLine(
                     correction.booked_at,
@@ -289,10 +304,10 @@ def _by_tables(conn: Connection, schedule: Schedule) -> dict[tuple[int, str], di
     return tables
 
 
-def _first_counted(conn: Connection, number: int, user_id: int, day: date, action: str, rule: PricingRule) -> int:
+def _first_counted(conn: Connection, number: int, user_id: int, day: date, action: str, rule: PricingRule, gate: Gate | None) -> int:
     if rule.per is None:
         return 0
-    query = select(actions.c.quantity).where(
+    query = select(actions.c.quantity, actions.c.seq).where(
         actions.c.ledger_id == number, actions.c.day == day, actions.c.user_id == user_id, actions.c.action == action
     )
-    return sum(rule.counted(quantity) for (quantity,) in conn.execute(query))
+    return sum(rule.counted(quantity) for quantity, seq in conn.execute(query) if gate is None or gate.why(day, seq) is None)

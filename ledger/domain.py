@@ -289,18 +289,32 @@ class LevelCurve(BaseModel):
 
 
 class ScheduleVersion(BaseModel):
-    """The point values in force from `effective_from` until the next version's date."""
+    """The point values in force from `effective_from` until the next version's date.
+
+    A scoring period (`enabled`, `start_date`): while a version with `enabled` false is in
+    force, or before its `start_date`, actions earn nothing; which version decides is the one
+    in force on the action's day among those recorded before the action (ledger/periods.py)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     effective_from: date
     rules: dict[str, Rule] = Field(default_factory=dict)
     levels: LevelCurve | None = None
+    enabled: bool = True
+    start_date: date | None = None
     author: str | None = None
     reason: str | None = None
     link: str | None = None
 
-    @field_validator("effective_from", mode="before")
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _a_boolean(cls, value: Any) -> Any:
+        # `enabled: "no"` or `enabled: 0` in a document is a mistake, not false.
+        if not isinstance(value, bool):
+            raise ValueError(f"`enabled` is true or false, not {value!r}")
+        return value
+
+    @field_validator("effective_from", "start_date", mode="before")
     @classmethod
     def _parse_day(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -345,6 +359,10 @@ class ScheduleVersion(BaseModel):
     def rule_for(self, action: str) -> Rule | None:
         return self.rules.get(action)
 
+    def scores(self, day: date) -> bool:
+        """Whether actions on `day` earn points under this version's scoring period."""
+        return self.enabled and (self.start_date is None or self.start_date <= day)
+
     def content_key(self) -> str:
         """A digest of everything the version says: the same version twice is one version."""
         body = canonical_json(self.to_document())
@@ -357,6 +375,11 @@ class ScheduleVersion(BaseModel):
         }
         if self.levels is not None:
             document["levels"] = self.levels.to_document()
+        # Only when set: versions recorded before scoring periods existed keep their hashes.
+        if not self.enabled:
+            document["enabled"] = False
+        if self.start_date is not None:
+            document["start_date"] = self.start_date.isoformat()
         for name in ("author", "reason", "link"):
             if getattr(self, name) is not None:
                 document[name] = getattr(self, name)

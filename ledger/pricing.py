@@ -9,23 +9,38 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Date, bindparam
 
+from ledger.periods import PeriodOf, closed_windows
+from ledger.sqlfiles import statement
 from ledger.store.dialects import dialect_of
 from ledger.store.statements import run
-from ledger.time_bounds import END_OF_TIME
+from ledger.time_bounds import END_OF_TIME, as_day
 
 # Hash aggregates over millions of actions spill to disk at PostgreSQL's default 4MB.
 RECALC_WORK_MEM = "256MB"
-SCRATCH_TABLES = ("versions", "days", "pairs", "day_rules", "priced", "user_targets", "members", "overlay", "correction_buckets", "shifted")
+SCRATCH_TABLES = (
+    "versions",
+    "days",
+    "pairs",
+    "day_rules",
+    "closed",
+    "priced",
+    "user_targets",
+    "members",
+    "overlay",
+    "correction_buckets",
+    "shifted",
+)
 
 
 def allow_big_aggregates(conn: Connection) -> None:
     dialect_of(conn).set_local(conn, "work_mem", RECALC_WORK_MEM)
 
 
-def prepare_scratch(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME, values_of: date | None = None) -> None:
-    """Empty scratch tables, and the schedule versions that count for this run."""
+def prepare_scratch(conn: Connection, ledger: str, *, known_at: datetime = END_OF_TIME, values_of: date | None = None) -> bool:
+    """Empty scratch tables, the schedule versions that count for this run, and the windows
+    in which scoring periods close scoring (ledger/periods.py). Returns whether there are any."""
     for table in SCRATCH_TABLES:
         run(conn, f"create_replay_{table}")
         run(conn, f"clear_replay_{table}")
@@ -33,6 +48,17 @@ def prepare_scratch(conn: Connection, ledger: str, *, known_at: datetime = END_O
         run(conn, "fill_replay_versions", ledger=ledger, known_at=known_at)
     else:
         run(conn, "fill_replay_versions_pinned", ledger=ledger, known_at=known_at, values_of=values_of)
+    periods = [
+        PeriodOf(row.seq, as_day(row.effective_from), bool(row.enabled), row.start_date and as_day(row.start_date))
+        for row in run(conn, "scoring_periods", ledger=ledger)
+    ]
+    windows = closed_windows(periods)
+    if windows:
+        clause = statement("insert_replay_closed", dialect_of(conn).name).bindparams(
+            *(bindparam(name, type_=Date()) for name in ("first_day", "last_day", "start_date"))
+        )
+        conn.execute(clause, [{**window._asdict(), "off": int(window.off)} for window in windows])
+    return bool(windows)
 
 
 def assign_rules_to_days(conn: Connection) -> None:
@@ -53,7 +79,9 @@ def price_scope(conn: Connection, ledger_id: int, *, known_at: datetime = END_OF
     assign_rules_to_days(conn)
     dialect = dialect_of(conn)
     dialect.set_local(conn, "jit", "off")
-    run(conn, "price", ledger_id=ledger_id, known_at=known_at)
+    # Scoring periods that close scoring somewhere (ledger/periods.py) need another statement.
+    gated = run(conn, "has_replay_closed").scalar()
+    run(conn, "price_gated" if gated else "price", ledger_id=ledger_id, known_at=known_at)
     dialect.analyze(conn, "replay_priced")
 
 

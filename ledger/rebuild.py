@@ -172,16 +172,19 @@ def _price_part(conn: Connection, ledger: str, ledger_id: int, part: int | None,
     """Price the actions on `days` in `conn`'s transaction: into daily_scores when `part` is
     None, else into that part of replay_rebuilt; `with_periods`, total their months and
     quarters as well. Returns the (user, day) rows written."""
-    prepare_scratch(conn, ledger)
+    # Scoring periods that close scoring somewhere need each action's seq: another statement.
+    gated = "_gated" if prepare_scratch(conn, ledger) else ""
     overlay.fill_user_targets(conn, ledger_id)
     run(conn, "fill_replay_days", ledger_id=ledger_id, from_day=days[0], to_day=days[1])
     assign_rules_to_days(conn)
     _book_on_days(conn, ledger_id, days)
     with aggregates_streamed(conn):
         if part is None:
-            user_days = run(conn, "price_everything", ledger_id=ledger_id, from_day=days[0], to_day=days[1]).rowcount
+            user_days = run(conn, f"price_everything{gated}", ledger_id=ledger_id, from_day=days[0], to_day=days[1]).rowcount
         else:
-            user_days = run(conn, "price_everything_apart", ledger_id=ledger_id, part=part, from_day=days[0], to_day=days[1]).rowcount
+            user_days = run(
+                conn, f"price_everything_apart{gated}", ledger_id=ledger_id, part=part, from_day=days[0], to_day=days[1]
+            ).rowcount
         if with_periods:
             rollups.total_part(conn, ledger_id, part, days)
     return user_days

@@ -122,18 +122,29 @@ def version_at(engine: Engine, ledger: str, day: date, *, as_known_at: datetime 
 
 
 def next_version(
-    engine: Engine, ledger: str, effective_from: date, changes: Mapping[str, Rule | RuleEdit], **details: str | None
+    engine: Engine,
+    ledger: str,
+    effective_from: date,
+    changes: Mapping[str, Rule | RuleEdit],
+    *,
+    period: ScoringPeriodEdit | None = None,
+    **details: str | None,
 ) -> ScheduleVersion:
     """A version dated `effective_from` that changes `changes` and keeps every other rule
-    of the version in force on that date. A `Rule` replaces the action's rule; a `RuleEdit`
-    changes only the parts it names."""
+    of the version in force on that date, and its scoring period unless `period` changes it.
+    A `Rule` replaces the action's rule; a `RuleEdit` changes only the parts it names."""
     base = in_force(history(engine, ledger), effective_from)
     rules = dict(base.version.rules) if base else {}
     for action, change in changes.items():
         rules[action] = change.apply(action, rules.get(action)) if isinstance(change, RuleEdit) else change
     levels = base.version.levels if base else None
+    enabled = base.version.enabled if base else True
+    start_date = base.version.start_date if base else None
+    if period is not None:
+        enabled = period.enabled if period.enabled is not None else enabled
+        start_date = period.start_date if period.change_start else start_date
     try:
-        return ScheduleVersion(effective_from=effective_from, rules=rules, levels=levels, **details)
+        return ScheduleVersion(effective_from=effective_from, rules=rules, levels=levels, enabled=enabled, start_date=start_date, **details)
     except ValidationError as exc:
         problems = [
             InputProblem(
@@ -142,6 +153,23 @@ def next_version(
             for error in exc.errors()
         ]
         raise InvalidInput(problems, what="schedule set") from None
+
+
+@dataclass(frozen=True)
+class ScoringPeriodEdit:
+    """A change to the scoring period a new version inherits: `enabled` None keeps it; with
+    `change_start`, `start_date` replaces the start date (None removes it)."""
+
+    enabled: bool | None = None
+    change_start: bool = False
+    start_date: date | None = None
+
+
+def scoring_words(version: ScheduleVersion) -> str:
+    """A version's scoring period in words: "on", "off", or "from 2024-02-01"."""
+    if not version.enabled:
+        return "off"
+    return f"from {version.start_date.isoformat()}" if version.start_date is not None else "on"
 
 
 def record(

@@ -439,6 +439,8 @@ def _version_document(row: Any, rule_rows: list[Any], points: dict[tuple[int, st
             effective_from=row.effective_from,
             rules=rules,
             levels=LevelCurve(**json.loads(row.levels)) if row.levels else None,
+            enabled=bool(row.enabled),
+            start_date=row.start_date,
             author=row.author,
             reason=row.reason,
             link=row.link,

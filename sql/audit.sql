@@ -16,7 +16,9 @@
 SELECT
     a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
     CAST(NULL AS BIGINT) AS version_seq, CAST(NULL AS BIGINT) AS by_points,
-    (SELECT COUNT(*) FROM schedule_versions WHERE ledger = :ledger) AS versions
+    (SELECT COUNT(*) FROM schedule_versions WHERE ledger = :ledger) AS versions,
+    -- For the scoring periods' gate (ledger/periods.py): a key column of the index.
+    a.seq
 FROM actions a
 WHERE a.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND a.user_id = :user_id
   AND a.day >= :from_day AND a.day <= :to_day
@@ -34,7 +36,8 @@ WITH
 SELECT
     a.occurred_at, a.day, a.action, a.source_key, a.quantity, a.attributes,
     sp.seq AS version_seq, p.points AS by_points,
-    (SELECT COUNT(*) FROM schedule_versions WHERE ledger = :ledger) AS versions
+    (SELECT COUNT(*) FROM schedule_versions WHERE ledger = :ledger) AS versions,
+    a.seq
 -- include: audit_actions_of_spans
 LEFT JOIN schedule_rules r ON r.version_seq = sp.seq AND r.action = a.action
 -- include: audit_by_points
@@ -42,8 +45,9 @@ ORDER BY a.occurred_at, a.seq
 
 -- name: audit_rules
 -- Every version of the ledger with its date, reason and rules (a version without rules
--- still has its row, with NULL rule columns), for the audit to describe its lines.
-SELECT v.seq, v.effective_from, v.reason, r.action, r.value, r.per, r.min_quantity, r.by_attribute
+-- still has its row, with NULL rule columns), and its scoring period, for the audit to
+-- describe its lines.
+SELECT v.seq, v.effective_from, v.reason, r.action, r.value, r.per, r.min_quantity, r.by_attribute, v.enabled, v.start_date
 FROM schedule_versions v
 LEFT JOIN schedule_rules r ON r.version_seq = v.seq
 WHERE v.ledger = :ledger

@@ -173,7 +173,8 @@ CREATE TEMP TABLE IF NOT EXISTS replay_correction_buckets (
     per BIGINT,
     min_quantity BIGINT,
     by_attribute VARCHAR(100),
-    first_counted BIGINT
+    first_counted BIGINT,
+    gated INTEGER NOT NULL
 )
 
 -- name: clear_replay_correction_buckets
@@ -183,16 +184,25 @@ DELETE FROM replay_correction_buckets
 -- The buckets (user, action day, action) with a correction (known by then, up to
 -- `through_seq`) booked on a scoped day (`shifted` = 1: the buckets with an event recorded
 -- after `after_seq`), each with the rule in force on its action's day and, for a `per` rule,
--- the counted quantity of its actions as first recorded: what
--- `fill_replay_overlay_corrections` prices.
-INSERT INTO replay_correction_buckets (user_id, action_day, action, version_seq, value, per, min_quantity, by_attribute, first_counted)
+-- the counted quantity of its actions as first recorded (those a closed scoring period keeps
+-- from earning count nothing), and whether such a period closes scoring on its action day
+-- (`gated`): what `fill_replay_overlay_corrections` prices.
+INSERT INTO replay_correction_buckets (user_id, action_day, action, version_seq, value, per, min_quantity, by_attribute, first_counted, gated)
 SELECT b.user_id, b.action_day, b.action, r.version_seq, r.value, r.per, r.min_quantity, r.by_attribute,
     CASE WHEN r.per IS NOT NULL THEN (
         SELECT CAST(SUM(CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END) AS BIGINT)
         FROM actions a
         WHERE a.ledger_id = :ledger_id AND a.day = b.action_day AND a.user_id = b.user_id AND a.action = b.action
           AND a.recorded_at <= :known_at AND a.seq <= :through_seq
-    ) END
+          -- Tested once for the statement (uncorrelated) before any action is.
+          AND NOT (EXISTS (SELECT 1 FROM replay_closed) AND
+            -- include: action_closed
+          )
+    ) END,
+    CASE WHEN EXISTS (
+        SELECT 1 FROM replay_closed g
+        WHERE g.first_day <= b.action_day AND b.action_day <= g.last_day AND (g.off = 1 OR g.start_date > b.action_day)
+    ) THEN 1 ELSE 0 END
 FROM (
     -- Joins, not IN under OR, so that a few scoped pairs are looked up in the corrections'
     -- (ledger, day, user) index instead of every correction being scanned.
@@ -262,9 +272,18 @@ day_changes AS (
             AS attributes_json
         FROM (
             -- Each correction as two states: the one it ends (counted negatively) and the one
-            -- it begins; attributes only where a `by` rule reads them.
+            -- it begins; attributes only where a `by` rule reads them. A correction of an
+            -- action that a closed scoring period keeps from earning counts in no state.
             SELECT c.user_id, c.action_day, c.action, c.day, side.sign,
-                CASE WHEN side.sign = 1 THEN c.new_quantity ELSE c.old_quantity END AS quantity,
+                CASE
+                    WHEN b.gated = 1 AND EXISTS (
+                        SELECT 1 FROM actions a
+                        WHERE a.ledger_id = :ledger_id AND a.source_key = c.source_key AND
+                            -- include: action_closed
+                    ) THEN NULL
+                    WHEN side.sign = 1 THEN c.new_quantity
+                    ELSE c.old_quantity
+                END AS quantity,
                 CASE WHEN b.by_attribute IS NULL THEN NULL WHEN side.sign = 1 THEN c.new_attributes ELSE c.old_attributes END AS attributes
             -- CROSS JOIN: SQLite keeps the buckets as the outer loop and looks each one up in
             -- the corrections' bucket index; PostgreSQL plans it as any join.
@@ -308,7 +327,9 @@ t.attributes
 -- name: fill_replay_overlay_merged_actions
 -- A full rebuild (ledger/rebuild.py): the actions of users merged into others on the given
 -- days, priced as their own (`bucket_points`) into replay_overlay, whose rows go to their
--- targets (`booked_on_days`); the one pass over every action leaves these users out.
+-- targets (`booked_on_days`); the one pass over every action leaves these users out. An
+-- action in a closed scoring period finds no rule (`gated_rule_join`): the few merged users'
+-- actions are always tested, where the one pass tests them only in a gated ledger.
 INSERT INTO replay_overlay (user_id, day, points)
 SELECT bucket.user_id, bucket.day, CAST(SUM(bucket.points) AS BIGINT)
 FROM (
@@ -321,7 +342,7 @@ FROM (
     -- in the (ledger, user_id, day, ...) index; PostgreSQL plans it as any join.
     FROM replay_user_targets t
     CROSS JOIN replay_actions a
-    LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+    -- include: gated_rule_join
     WHERE a.ledger_id = :ledger_id AND a.user_id = t.user_id AND a.day >= :from_day AND a.day <= :to_day
     GROUP BY a.user_id, a.day, a.action
 ) bucket

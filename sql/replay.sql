@@ -6,7 +6,10 @@
 --   replay_days      each day to price with the version in force on it; `whole` = 1 when
 --                    every action of that day is priced, 0 when only replay_pairs are;
 --   replay_pairs     (user, day) pairs to price on days that are not whole;
---   replay_day_rules the rule in force per (day, action) for every day in replay_days;
+--   replay_day_rules the rule in force per (day, action) for every day in replay_days, and
+--                    whether scoring is closed on that day for some actions (`gated`);
+--   replay_closed    the windows of days and journal seqs in which scoring periods close
+--                    scoring (ledger/periods.py): an action in one earns nothing;
 --   replay_priced    the result: points per (user, day) (a full rebuild writes daily_scores
 --                    directly instead).
 -- Mapping each *day* to its rules (a few thousand rows) before touching actions keeps the
@@ -48,7 +51,48 @@ CREATE TEMP TABLE IF NOT EXISTS replay_day_rules (
     per BIGINT,
     min_quantity BIGINT,
     by_attribute VARCHAR(100),
+    gated INTEGER NOT NULL,
     PRIMARY KEY (day, action)
+)
+
+-- name: create_replay_closed
+CREATE TEMP TABLE IF NOT EXISTS replay_closed (
+    first_day DATE NOT NULL,
+    last_day DATE NOT NULL,
+    after_seq BIGINT NOT NULL,
+    until_seq BIGINT NOT NULL,
+    off INTEGER NOT NULL,
+    start_date DATE
+)
+
+-- name: clear_replay_closed
+DELETE FROM replay_closed
+
+-- name: insert_replay_closed
+INSERT INTO replay_closed (first_day, last_day, after_seq, until_seq, off, start_date)
+VALUES (:first_day, :last_day, :after_seq, :until_seq, :off, :start_date)
+
+-- name: scoring_periods
+-- Every version's scoring period, for the closed windows (ledger/periods.py). Not limited to
+-- a moment asked about: an action's gate depends only on versions recorded before it.
+SELECT seq, effective_from, enabled, start_date
+FROM schedule_versions
+WHERE ledger = :ledger
+
+-- name: action_closed
+-- A fragment: whether the action `a` (its day and seq) lies in a closed window of its day's
+-- scoring period, so earns nothing (ledger/periods.py; the audit asks `Gate.why`).
+EXISTS (
+    SELECT 1 FROM replay_closed g
+    WHERE g.first_day <= a.day AND a.day <= g.last_day AND g.after_seq < a.seq AND a.seq < g.until_seq
+      AND (g.off = 1 OR g.start_date > a.day)
+)
+
+-- name: day_closed
+-- A fragment: whether scoring is closed on the day `d.day` for some actions.
+EXISTS (
+    SELECT 1 FROM replay_closed g
+    WHERE g.first_day <= d.day AND d.day <= g.last_day AND (g.off = 1 OR g.start_date > d.day)
 )
 
 -- name: clear_replay_versions
@@ -112,8 +156,11 @@ SET version_seq = (
 -- name: fill_replay_day_rules
 -- The rule in force for each (day, action) to price: a few thousand rows that pricing looks
 -- up per action, instead of matching actions against version date ranges.
-INSERT INTO replay_day_rules (day, action, version_seq, value, per, min_quantity, by_attribute)
-SELECT d.day, r.action, r.version_seq, r.value, r.per, r.min_quantity, r.by_attribute
+INSERT INTO replay_day_rules (day, action, version_seq, value, per, min_quantity, by_attribute, gated)
+SELECT d.day, r.action, r.version_seq, r.value, r.per, r.min_quantity, r.by_attribute,
+    CASE WHEN
+        -- include: day_closed
+    THEN 1 ELSE 0 END
 FROM replay_days d
 JOIN schedule_rules r ON r.version_seq = d.version_seq
 
@@ -122,7 +169,7 @@ JOIN schedule_rules r ON r.version_seq = d.version_seq
 -- (user, day, action) group of actions `a` priced by its rule `r` (replay_day_rules). Per
 -- event for plain and `by` rules, per bucket for `per` rules (floor(counted quantity / per)
 -- * value). An event below the rule's min_quantity earns nothing and does not count towards
--- a bucket; no rule (or no version yet): 0 points. Every (day, action) has one rule, so the
+-- a bucket; no rule (or no version yet, or a closed scoring period: `r` is NULL): 0 points. Every (day, action) has one rule, so the
 -- group's MIN(r.per) and MIN(r.value) are its rule's. Sums are cast back to BIGINT as they are
 -- formed: PostgreSQL sums BIGINT into NUMERIC, and adding NUMERICs costs more than the rest of
 -- the statement. The audit prices the same way, event by event and
@@ -140,7 +187,7 @@ CASE
             ), 0)
         END) AS BIGINT)
     ELSE (CAST(SUM(
-        CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END
+        CASE WHEN r.action IS NULL OR a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END
     ) AS BIGINT) / MIN(r.per)) * MIN(r.value)
 END
 
@@ -149,6 +196,20 @@ END
 -- replay_pairs (through replay_members, which adds the users merged into a pair's user), each
 -- (user, day, action) group priced by `bucket_points`, plus what adjustments and corrections
 -- book on them (replay_overlay, sql/corrections.sql); a merged user's points go to its target.
+-- include: priced_actions_of_scope
+LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+-- include: priced_days_of_scope
+
+-- name: price_gated
+-- `price` for a ledger whose scoring periods close scoring somewhere (ledger/pricing.py
+-- `price_scope`): testing each action against them cost `price` a fifth of its time even
+-- where no window was open, so the plain statement does without.
+-- include: priced_actions_of_scope
+-- include: gated_rule_join
+-- include: priced_days_of_scope
+
+-- name: priced_actions_of_scope
+-- A fragment: the head of `price` and `price_gated`, up to the scope's actions `a`.
 INSERT INTO replay_priced (user_id, day, points)
 SELECT COALESCE(m.target, x.user_id), x.day, CAST(SUM(x.points) AS BIGINT)
 FROM (
@@ -160,19 +221,21 @@ FROM (
             -- include: bucket_points
             AS points
         FROM (
-            SELECT a.user_id, a.day, a.action, a.quantity, a.attributes_json
+            SELECT a.user_id, a.day, a.seq, a.action, a.quantity, a.attributes_json
             FROM replay_days d
             JOIN replay_actions a ON a.ledger_id = :ledger_id AND a.day = d.day
             WHERE d.whole = 1 AND a.recorded_at <= :known_at
             UNION ALL
-            SELECT a.user_id, a.day, a.action, a.quantity, a.attributes_json
+            SELECT a.user_id, a.day, a.seq, a.action, a.quantity, a.attributes_json
             -- CROSS JOIN: SQLite keeps the few pairs as the outer loop and looks each one up in
             -- the (ledger, user_id, day, ...) index; PostgreSQL plans it as any join.
             FROM replay_members s
             CROSS JOIN replay_actions a
             WHERE a.ledger_id = :ledger_id AND a.user_id = s.user_id AND a.day = s.day AND a.recorded_at <= :known_at
         ) a
-        LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+
+-- name: priced_days_of_scope
+-- A fragment: the tail of `price` and `price_gated`, after each action's rule `r`.
         GROUP BY a.user_id, a.day, a.action
     ) bucket
     UNION ALL
@@ -180,6 +243,14 @@ FROM (
 ) x
 LEFT JOIN replay_user_targets m ON m.user_id = x.user_id
 GROUP BY COALESCE(m.target, x.user_id), x.day
+
+-- name: gated_rule_join
+-- A fragment: each action `a` joined to its rule `r`, which an action in a closed scoring
+-- period does not find (so earns nothing); only a gated day's actions are tested.
+LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+    AND (r.gated = 0 OR NOT
+        -- include: action_closed
+    )
 
 -- name: price_everything
 -- A full rebuild, in the rebuilding transaction: `price` over every action of the ledger on
@@ -201,14 +272,44 @@ SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
 -- `booked_on_days`), summed per (day, user) by the SELECT that includes it. Both inputs come
 -- in (day, user) order (the booked rows, a few, sorted), so PostgreSQL merges them and the
 -- sum streams: one pass over the actions, corrections folded in.
+-- include: priced_and_booked_head
+    -- include: buckets_of_days
+-- include: priced_and_booked_tail
+
+-- name: gated_days_priced_and_booked
+-- A fragment: `days_priced_and_booked` for a ledger whose scoring periods close scoring
+-- somewhere (`buckets_of_gated_days`).
+-- include: priced_and_booked_head
+    -- include: buckets_of_gated_days
+-- include: priced_and_booked_tail
+
+-- name: priced_and_booked_head
+-- A fragment: the head of `days_priced_and_booked` and `gated_days_priced_and_booked`.
 FROM (
     SELECT bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT) AS points
-    -- include: buckets_of_days
+
+-- name: priced_and_booked_tail
+-- A fragment: the tail of `days_priced_and_booked` and `gated_days_priced_and_booked`.
     HAVING bucket.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
     UNION ALL
     -- include: booked_on_days
 ) x
 GROUP BY x.day, x.user_id
+
+-- name: has_replay_closed
+SELECT EXISTS (SELECT 1 FROM replay_closed)
+
+-- name: price_everything_gated
+-- `price_everything` for a ledger whose scoring periods close scoring somewhere.
+INSERT INTO daily_scores (ledger_id, day, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: gated_days_priced_and_booked
+
+-- name: price_everything_apart_gated
+-- `price_everything_apart` for a ledger whose scoring periods close scoring somewhere.
+INSERT INTO replay_rebuilt (part, day, user_id, points)
+SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: gated_days_priced_and_booked
 
 -- name: buckets_of_days
 -- A fragment (see ledger/sqlfiles.py) of `days_priced_and_booked`: every action of the ledger
@@ -217,6 +318,20 @@ GROUP BY x.day, x.user_id
 -- (day, user, action) order, with nothing but index columns referenced, lets both
 -- aggregations stream: no sort, no hash table, no visit to the table; and the rows come out
 -- in daily_scores' key order.
+-- include: bucket_groups
+LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+-- include: bucket_groups_of_days
+
+-- name: buckets_of_gated_days
+-- A fragment: `buckets_of_days` where an action in a closed scoring period finds no rule (as
+-- in `price_gated`). Apart from it because testing an action reads its seq, which the index
+-- that lets `buckets_of_days` stream does not carry: only a ledger with such periods pays.
+-- include: bucket_groups
+-- include: gated_rule_join
+-- include: bucket_groups_of_days
+
+-- name: bucket_groups
+-- A fragment: the head of `buckets_of_days` and `buckets_of_gated_days`.
 FROM (
     SELECT
         a.day,
@@ -224,7 +339,9 @@ FROM (
         -- include: bucket_points
         AS points
     FROM replay_actions a
-    LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
+
+-- name: bucket_groups_of_days
+-- A fragment: the tail of `buckets_of_days` and `buckets_of_gated_days`.
     WHERE a.ledger_id = :ledger_id AND a.day >= :from_day AND a.day <= :to_day
     GROUP BY a.day, a.user_id, a.action
 ) bucket

@@ -2,7 +2,9 @@
 
 It is written from the rules' definitions, deliberately naive: for each (user, day), take
 the version in force that day (latest effective_from <= day; on a tie the later recorded
-one), and price each action type's events by its rule.
+one), and price each action type's events by its rule. Scoring periods: an action earns
+nothing (and counts towards no bucket) when the version in force on its day among those
+recorded before it is off or starts later; its corrections then book nothing either.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from ledger.domain import Action, RecordedScheduleVersion, Rule
 def version_in_force(versions: Iterable[RecordedScheduleVersion], day: date) -> RecordedScheduleVersion | None:
     candidates = [v for v in versions if v.version.effective_from <= day]
     return max(candidates, key=lambda v: (v.version.effective_from, v.seq), default=None)
+
+
+def may_earn(versions: Iterable[RecordedScheduleVersion], day: date, last_version_before: int) -> bool:
+    """Whether an action on `day`, recorded after the versions up to seq `last_version_before`
+    and before any later one, may earn under the scoring periods."""
+    version = version_in_force([v for v in versions if v.seq <= last_version_before], day)
+    return version is None or (version.version.enabled and (version.version.start_date is None or version.version.start_date <= day))
 
 
 def attribute_text(value: Any) -> str | None:
@@ -92,6 +101,7 @@ def corrected_daily_points(
     adjustments: Iterable[tuple[int, date, int, str]],
     merges: dict[int, int],
     versions: list[RecordedScheduleVersion],
+    versions_before: dict[str, int] | None = None,
 ) -> dict[tuple[int, date], int]:
     """Points per (user, day) with corrections booked on their own days.
 
@@ -100,7 +110,9 @@ def corrected_daily_points(
     priced, at its action day's version, as it stood at the end of each day something was
     booked on it (its actions' day, each correction's day); each such day is booked the change
     since the previous one. Adjustments are (user, day, points, kind); merges map a user to
-    the user it was merged into, whose points it then counts for."""
+    the user it was merged into, whose points it then counts for. `versions_before`: per
+    source key, the seq of the last version recorded before the action (scoring periods);
+    without it, every version was recorded before every action."""
     by_key = {action.source_key: action for action in actions}
     history: dict[str, list[tuple[date, Action | None]]] = defaultdict(list)
     for kind, key, day, quantity, attributes in corrections:
@@ -124,7 +136,12 @@ def corrected_daily_points(
         booking_days = sorted({day} | {booked for event in events for booked, _ in history[event.source_key]})
         previous = 0
         for booked in booking_days:
-            states = [_state_at(event, history[event.source_key], booked) for event in events]
+            states = [
+                _state_at(event, history[event.source_key], booked)
+                if may_earn(versions, day, (versions_before or {}).get(event.source_key, 2**62))
+                else None
+                for event in events
+            ]
             now = price_bucket(rule, [state for state in states if state is not None])
             points[(resolve(user, merges), booked)] += now - previous
             previous = now

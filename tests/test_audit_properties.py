@@ -46,6 +46,9 @@ versions = st.builds(
     effective_from=st.integers(-1, DAYS).map(lambda offset: FIRST + timedelta(days=offset)),
     rules=st.dictionaries(st.sampled_from(ACTION_TYPES), rules, min_size=1, max_size=3),
     reason=st.sampled_from([None, "change", "other"]),
+    # Scoring periods: versions recorded before the events gate them, those after do not.
+    enabled=st.sampled_from([True, True, False]),
+    start_date=st.none() | st.integers(-1, DAYS).map(lambda offset: FIRST + timedelta(days=offset)),
 )
 
 
@@ -64,10 +67,17 @@ def action_lists(draw) -> list[Action]:
     ]
 
 
-def expected_lines(events: list[Action], user: int, history: list[RecordedScheduleVersion], first: date, last: date) -> list[tuple]:
+def expected_lines(
+    events: list[Action], user: int, history: list[RecordedScheduleVersion], first: date, last: date, versions_before: int = 2**62
+) -> list[tuple]:
     """(source keys, quantity, events, effective_from, reason, points, running total) per line.
-    Recording order is the tie-break after occurred_at: one batch numbers its events in order."""
+    Recording order is the tie-break after occurred_at: one batch numbers its events in order.
+    `versions_before`: the seq of the last version recorded before the events (scoring periods)."""
     mine = sorted((a for a in events if a.user_id == user), key=lambda a: (a.occurred_at, events.index(a)))
+
+    def earning(group: list[Action]) -> list[Action]:
+        return [a for a in group if reference_model.may_earn(history, a.day, versions_before)]
+
     lines: list[list] = []
     buckets: dict[tuple[date, str], list] = {}
     for action in mine:
@@ -89,7 +99,7 @@ def expected_lines(events: list[Action], user: int, history: list[RecordedSchedu
             1,
             version.version.effective_from if version else None,
             version.version.reason if version else None,
-            reference_model.price_bucket(rule, group),
+            reference_model.price_bucket(rule, earning(group)),
         ]
         if rule is not None and rule.per is not None:
             buckets[key] = line
@@ -117,6 +127,7 @@ def test_audit_lines_match_the_reference_model(
     # One call per version, so versions on the same date are recorded one after another.
     for version in schedule:
         ledger.record_schedule([version], retroactive=True)
+    versions_before = max((version.seq for version in ledger.schedule_history()), default=0)
     if events:
         ledger.record_actions(events)
     first, last = (FIRST + timedelta(days=offset) for offset in sorted(window))
@@ -130,7 +141,7 @@ def test_audit_lines_match_the_reference_model(
                 (tuple(line.source_keys), line.quantity, line.events, line.effective_from, line.reason, line.points, line.running_total)
                 for line in lines
             ]
-            assert actual == expected_lines(events, user, history, first, last)
+            assert actual == expected_lines(events, user, history, first, last, versions_before)
             assert [line.when for line in lines] == sorted(line.when for line in lines)
 
 

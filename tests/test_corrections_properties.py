@@ -28,6 +28,13 @@ from tests.test_replay_properties import (
 )
 
 USERS = st.integers(1, 5)
+# Versions with a scoring period: off, or starting on a day in or around the actions' days.
+period_versions = st.builds(
+    lambda version, enabled, start: version.model_copy(update={"enabled": enabled, "start_date": start}),
+    versions,
+    st.booleans(),
+    st.none() | st.integers(-1, DAYS + 1).map(lambda offset: FIRST + timedelta(days=offset)),
+)
 BOOKING_DAYS = st.integers(0, DAYS + 3)
 
 steps = st.lists(
@@ -39,6 +46,7 @@ steps = st.lists(
         st.tuples(st.just("adjust"), USERS, BOOKING_DAYS, st.integers(-20, 20), st.sampled_from(["manual", "imported", "compensation"])),
         st.tuples(st.just("merge"), USERS, USERS),
         st.tuples(st.just("schedule"), versions),
+        st.tuples(st.just("schedule"), period_versions),
         st.tuples(st.just("recalc"), st.booleans()),
     ),
     min_size=1,
@@ -58,10 +66,12 @@ class Model:
         self.corrections: list[tuple[str, str, date, int | None, dict | None]] = []
         self.adjustments: list[tuple[int, date, int, str]] = []
         self.merges: dict[int, int] = {}
+        # Per source key, the seq of the last schedule version recorded before the action.
+        self.versions_before: dict[str, int] = {}
 
     def daily(self, ledger: Ledger) -> dict:
         return reference_model.corrected_daily_points(
-            self.actions.values(), self.corrections, self.adjustments, self.merges, ledger.schedule_history()
+            self.actions.values(), self.corrections, self.adjustments, self.merges, ledger.schedule_history(), self.versions_before
         )
 
 
@@ -85,8 +95,10 @@ def _apply(ledger: Ledger, model: Model, index: int, step: tuple, key=_same) -> 
     keys = sorted(model.actions)
     if kind == "ingest" and step[1]:
         batch = [event.model_copy(update={"source_key": f"s{index}-{event.source_key}"}) for event in step[1]]
+        last_version = max((version.seq for version in ledger.schedule_history()), default=0)
         ledger.record_actions([event.model_copy(update={"user_id": key(event.user_id)}) for event in batch])
         model.actions.update((event.source_key, event) for event in batch)
+        model.versions_before.update((event.source_key, last_version) for event in batch)
     elif kind in ("retract", "reinstate", "amend") and keys:
         key = keys[step[1] % len(keys)]
         at = _moment(step[2], index)

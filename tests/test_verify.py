@@ -77,6 +77,11 @@ TAMPERING = [
         id="changed-points-table",
     ),
     pytest.param(["UPDATE batches SET origin = 'python' WHERE batch_id = 1"], ("hash mismatch", 1, None), id="changed-origin"),
+    # A scoring period turned off, or given a start date, after the fact.
+    pytest.param(["UPDATE schedule_versions SET enabled = (1 = 0) WHERE seq = 11"], ("inconsistent event", 2, 11), id="scoring-turned-off"),
+    pytest.param(
+        ["UPDATE schedule_versions SET start_date = '2024-06-01' WHERE seq = 11"], ("inconsistent event", 2, 11), id="start-date-set"
+    ),
     # `day` is derived, not hashed: checked against occurred_at instead.
     pytest.param(["UPDATE actions SET day = '2020-01-01' WHERE seq = 3"], ("inconsistent event", 1, 3), id="changed-day"),
     pytest.param(["DELETE FROM actions WHERE seq = 4"], ("missing event", 1, 4), id="deleted-event"),
@@ -175,6 +180,18 @@ def test_changed_schedule_with_a_matching_key(journal: Ledger) -> None:
     tamper(
         journal,
         "UPDATE schedule_rules SET value = 30 WHERE action = 'likes_received'",
+        f"UPDATE schedule_versions SET version_key = '{changed.content_key()}' WHERE seq = 11",
+    )
+    place = broken(journal)
+    assert (place.what, place.batch_id) == ("hash mismatch", 2)
+
+
+def test_changed_scoring_period_with_a_matching_key(journal: Ledger) -> None:
+    version = journal.schedule_history()[0].version
+    changed = version.model_copy(update={"start_date": date(2024, 6, 1)})
+    tamper(
+        journal,
+        "UPDATE schedule_versions SET start_date = '2024-06-01' WHERE seq = 11",
         f"UPDATE schedule_versions SET version_key = '{changed.content_key()}' WHERE seq = 11",
     )
     place = broken(journal)

@@ -53,6 +53,8 @@ def _csv(versions: Sequence[ScheduleVersion]) -> str:
             "version": str(number),
             "effective_from": version.effective_from.isoformat(),
             "levels": canonical_json(version.levels.to_document()) if version.levels else "",
+            "enabled": "" if version.enabled else "false",
+            "start_date": version.start_date.isoformat() if version.start_date else "",
             "author": version.author,
             "reason": version.reason,
             "link": version.link,

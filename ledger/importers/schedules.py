@@ -35,7 +35,23 @@ from ledger.errors import InputProblem, InvalidInput
 from ledger.spreadsheet import restore
 
 # `version` numbers the versions of the file, so two versions of one day stay two.
-CSV_COLUMNS = ("version", "effective_from", "action", "value", "per", "min_quantity", "by", "levels", "author", "reason", "link")
+CSV_COLUMNS = (
+    "version",
+    "effective_from",
+    "action",
+    "value",
+    "per",
+    "min_quantity",
+    "by",
+    "levels",
+    "enabled",
+    "start_date",
+    "author",
+    "reason",
+    "link",
+)
+# The `enabled` cell: empty is the default (on).
+CSV_BOOLEANS = {"true": True, "false": False}
 # Free-text columns, written through `ledger.spreadsheet.neutralise` and read back through `restore`.
 CSV_TEXT_COLUMNS = ("action", "author", "reason", "link")
 # A detail written as this cell is the empty text; an empty cell is no detail at all.
@@ -231,11 +247,19 @@ def _csv_documents(text: str, source: str) -> tuple[list[tuple[LineFinder, Any]]
         except json.JSONDecodeError as exc:
             problems.append(InputProblem(source, line, None, f"not valid JSON: {exc.msg}"))
             continue
+        if row["enabled"] and row["enabled"].lower() not in CSV_BOOLEANS:
+            problems.append(InputProblem(source, line, "enabled", f"expected true or false, got {row['enabled']!r}"))
+            continue
         details = (row["author"], row["reason"], row["link"])
         header = {"effective_from": row["effective_from"], "levels": levels, "author": details[0], "reason": details[1], "link": details[2]}
+        if row["enabled"]:
+            header["enabled"] = CSV_BOOLEANS[row["enabled"].lower()]
+        if row["start_date"]:
+            header["start_date"] = row["start_date"]
         # Without a `version` column (files from before it), rows that agree on the version's
         # details are one version.
-        key = row["version"] if numbered else (row["effective_from"], json.dumps(levels, sort_keys=True), details)
+        period = (header.get("enabled"), header.get("start_date"))
+        key = row["version"] if numbered else (row["effective_from"], json.dumps(levels, sort_keys=True), details, period)
         if numbered and not row["version"].isdigit():
             problems.append(InputProblem(source, line, "version", f"expected a version number, got {row['version']!r}"))
             continue

@@ -122,6 +122,9 @@ schedule_versions = Table(
     Column("version_key", String(64), nullable=False),
     Column("effective_from", Date, nullable=False),
     Column("levels", Text, nullable=True),
+    # The version's scoring period (migration 0018): off, or on from a start date.
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("start_date", Date, nullable=True),
     Column("author", Text, nullable=True),
     Column("reason", Text, nullable=True),
     Column("link", Text, nullable=True),

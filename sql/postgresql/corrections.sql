@@ -36,7 +36,8 @@ CREATE TEMP TABLE IF NOT EXISTS replay_correction_buckets (
     per BIGINT,
     min_quantity BIGINT,
     by_attribute VARCHAR(100),
-    first_counted BIGINT
+    first_counted BIGINT,
+    gated INTEGER NOT NULL
 ) ON COMMIT DROP
 
 -- name: correction_attributes_json

@@ -36,7 +36,18 @@ CREATE TEMP TABLE IF NOT EXISTS replay_day_rules (
     per BIGINT,
     min_quantity BIGINT,
     by_attribute VARCHAR(100),
+    gated INTEGER NOT NULL,
     PRIMARY KEY (day, action)
+) ON COMMIT DROP
+
+-- name: create_replay_closed
+CREATE TEMP TABLE IF NOT EXISTS replay_closed (
+    first_day DATE NOT NULL,
+    last_day DATE NOT NULL,
+    after_seq BIGINT NOT NULL,
+    until_seq BIGINT NOT NULL,
+    off INTEGER NOT NULL,
+    start_date DATE
 ) ON COMMIT DROP
 
 -- name: fill_replay_days
