@@ -16,12 +16,14 @@ CREATE TEMP TABLE IF NOT EXISTS replay_user_targets (
     user_id BIGINT PRIMARY KEY,
     target BIGINT NOT NULL
 )
+-- include: scratch_table_lifetime
 
 -- name: create_replay_members
 CREATE TEMP TABLE IF NOT EXISTS replay_members (
     user_id BIGINT NOT NULL,
     day DATE NOT NULL
 )
+-- include: scratch_table_lifetime
 
 -- name: create_replay_overlay
 CREATE TEMP TABLE IF NOT EXISTS replay_overlay (
@@ -29,12 +31,14 @@ CREATE TEMP TABLE IF NOT EXISTS replay_overlay (
     day DATE NOT NULL,
     points BIGINT NOT NULL
 )
+-- include: scratch_table_lifetime
 
 -- name: create_replay_shifted
 CREATE TEMP TABLE IF NOT EXISTS replay_shifted (
     user_id BIGINT NOT NULL,
     day DATE NOT NULL
 )
+-- include: scratch_table_lifetime
 
 -- name: clear_replay_shifted
 DELETE FROM replay_shifted
@@ -176,6 +180,7 @@ CREATE TEMP TABLE IF NOT EXISTS replay_correction_buckets (
     first_counted BIGINT,
     gated INTEGER NOT NULL
 )
+-- include: scratch_table_lifetime
 
 -- name: clear_replay_correction_buckets
 DELETE FROM replay_correction_buckets

@@ -2,7 +2,6 @@
 -- (ledger/platform.py): the projections, less what they hold that such a recalculation does
 -- not (adjustments, corrections booked on their own days), plus every action whose rule
 -- differs between its day's version and the pinned one, priced at both.
--- Dialect overrides: sql/postgresql/platform.sql.
 
 -- name: create_replay_changed_rules
 -- The rules of each (day, action) of replay_days whose rule differs between the day's own
@@ -19,6 +18,7 @@ CREATE TEMP TABLE IF NOT EXISTS replay_changed_rules (
     by_attribute VARCHAR(100),
     PRIMARY KEY (day, action, sign)
 )
+-- include: scratch_table_lifetime
 
 -- name: clear_replay_changed_rules
 DELETE FROM replay_changed_rules

@@ -16,11 +16,16 @@
 -- big join an equality lookup instead of a range join of actions against versions.
 -- Dialect overrides: sql/postgresql/replay.sql, sql/sqlite/replay.sql.
 
+-- name: scratch_table_lifetime
+-- A fragment ending every scratch table's CREATE: how long the table lives. On SQLite, for the
+-- connection (each run empties it first); sql/postgresql/replay.sql drops it at commit.
+
 -- name: create_replay_versions
 CREATE TEMP TABLE IF NOT EXISTS replay_versions (
     version_seq BIGINT NOT NULL,
     effective_from DATE NOT NULL
 )
+-- include: scratch_table_lifetime
 
 -- name: create_replay_days
 CREATE TEMP TABLE IF NOT EXISTS replay_days (
@@ -28,12 +33,14 @@ CREATE TEMP TABLE IF NOT EXISTS replay_days (
     version_seq BIGINT,
     whole INTEGER NOT NULL
 )
+-- include: scratch_table_lifetime
 
 -- name: create_replay_pairs
 CREATE TEMP TABLE IF NOT EXISTS replay_pairs (
     user_id BIGINT NOT NULL,
     day DATE NOT NULL
 )
+-- include: scratch_table_lifetime
 
 -- name: create_replay_priced
 CREATE TEMP TABLE IF NOT EXISTS replay_priced (
@@ -41,6 +48,7 @@ CREATE TEMP TABLE IF NOT EXISTS replay_priced (
     day DATE NOT NULL,
     points BIGINT NOT NULL
 )
+-- include: scratch_table_lifetime
 
 -- name: create_replay_day_rules
 CREATE TEMP TABLE IF NOT EXISTS replay_day_rules (
@@ -54,6 +62,7 @@ CREATE TEMP TABLE IF NOT EXISTS replay_day_rules (
     gated INTEGER NOT NULL,
     PRIMARY KEY (day, action)
 )
+-- include: scratch_table_lifetime
 
 -- name: create_replay_closed
 CREATE TEMP TABLE IF NOT EXISTS replay_closed (
@@ -64,6 +73,7 @@ CREATE TEMP TABLE IF NOT EXISTS replay_closed (
     off INTEGER NOT NULL,
     start_date DATE
 )
+-- include: scratch_table_lifetime
 
 -- name: clear_replay_closed
 DELETE FROM replay_closed

@@ -3,6 +3,7 @@ file fails at load naming the file and line (issue 22)."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,18 @@ def test_sql_outside_any_statement_and_empty_statements_are_refused(tmp_path: Pa
         _load(tmp_path, {"a.sql": "-- about\nSELECT 1\n-- name: x\nSELECT 2"})
     with pytest.raises(SqlFileError, match=r"sql/b\.sql:1: statement 'x' is empty"):
         _load(tmp_path / "other", {"b.sql": "-- name: x\n;\n-- name: y\nSELECT 1"})
+
+
+def test_scratch_tables_take_their_lifetime_from_one_fragment() -> None:
+    """A dialect's difference in a scratch table is its lifetime, written once
+    (`scratch_table_lifetime`), not a copy of each CREATE with `ON COMMIT DROP` added."""
+    common = sqlfiles.read_folder(resources.files(sqlfiles.COMMON_PACKAGE), "sql")
+    for dialect in ("postgresql", "sqlite"):
+        folder = sqlfiles.read_folder(resources.files(f"{sqlfiles.COMMON_PACKAGE}.{dialect}"), f"sql/{dialect}")
+        copies = [named.where() for named in folder.values() if named.name.startswith("create_replay_") and named.name in common]
+        assert copies == []
+        written = [named.where() for named in folder.values() if "ON COMMIT DROP" in named.body and named.name != "scratch_table_lifetime"]
+        assert written == []
+    for name, body in sqlfiles.catalogue("postgresql").items():
+        if name.startswith("create_replay_") and name in common:
+            assert body.rstrip().endswith("ON COMMIT DROP"), name

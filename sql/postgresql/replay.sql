@@ -1,54 +1,8 @@
--- PostgreSQL forms of replay statements (see sql/replay.sql). Scratch tables drop
--- themselves at commit, so a pooled connection never carries a big one around.
+-- PostgreSQL forms of replay statements (see sql/replay.sql).
 
--- name: create_replay_versions
-CREATE TEMP TABLE IF NOT EXISTS replay_versions (
-    version_seq BIGINT NOT NULL,
-    effective_from DATE NOT NULL
-) ON COMMIT DROP
-
--- name: create_replay_days
-CREATE TEMP TABLE IF NOT EXISTS replay_days (
-    day DATE PRIMARY KEY,
-    version_seq BIGINT,
-    whole INTEGER NOT NULL
-) ON COMMIT DROP
-
--- name: create_replay_pairs
-CREATE TEMP TABLE IF NOT EXISTS replay_pairs (
-    user_id BIGINT NOT NULL,
-    day DATE NOT NULL
-) ON COMMIT DROP
-
--- name: create_replay_priced
-CREATE TEMP TABLE IF NOT EXISTS replay_priced (
-    user_id BIGINT NOT NULL,
-    day DATE NOT NULL,
-    points BIGINT NOT NULL
-) ON COMMIT DROP
-
--- name: create_replay_day_rules
-CREATE TEMP TABLE IF NOT EXISTS replay_day_rules (
-    day DATE NOT NULL,
-    action VARCHAR(100) NOT NULL,
-    version_seq BIGINT NOT NULL,
-    value BIGINT NOT NULL,
-    per BIGINT,
-    min_quantity BIGINT,
-    by_attribute VARCHAR(100),
-    gated INTEGER NOT NULL,
-    PRIMARY KEY (day, action)
-) ON COMMIT DROP
-
--- name: create_replay_closed
-CREATE TEMP TABLE IF NOT EXISTS replay_closed (
-    first_day DATE NOT NULL,
-    last_day DATE NOT NULL,
-    after_seq BIGINT NOT NULL,
-    until_seq BIGINT NOT NULL,
-    off INTEGER NOT NULL,
-    start_date DATE
-) ON COMMIT DROP
+-- name: scratch_table_lifetime
+-- Scratch tables drop themselves at commit, so a pooled connection never carries a big one around.
+ON COMMIT DROP
 
 -- name: fill_replay_days
 -- Every day within the given days on which the ledger has an action, or books a correction
