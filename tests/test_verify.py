@@ -173,27 +173,21 @@ def test_changed_point_value_in_a_schedule(journal: Ledger) -> None:
     assert "version_key" in place.detail
 
 
-def test_changed_schedule_with_a_matching_key(journal: Ledger) -> None:
+@pytest.mark.parametrize(
+    ("update", "statement"),
+    [
+        ({"rules": {"likes_received": Rule(value=30)}}, "UPDATE schedule_rules SET value = 30 WHERE action = 'likes_received'"),
+        ({"start_date": date(2024, 6, 1)}, "UPDATE schedule_versions SET start_date = '2024-06-01' WHERE seq = 11"),
+    ],
+    ids=["rule", "scoring period"],
+)
+def test_changed_schedule_with_a_matching_key(journal: Ledger, update: dict, statement: str) -> None:
     # A careful attacker also fixes the content key; the batch hash still differs.
     version = journal.schedule_history()[0].version
-    changed = version.model_copy(update={"rules": {**version.rules, "likes_received": Rule(value=30)}})
-    tamper(
-        journal,
-        "UPDATE schedule_rules SET value = 30 WHERE action = 'likes_received'",
-        f"UPDATE schedule_versions SET version_key = '{changed.content_key()}' WHERE seq = 11",
-    )
-    place = broken(journal)
-    assert (place.what, place.batch_id) == ("hash mismatch", 2)
-
-
-def test_changed_scoring_period_with_a_matching_key(journal: Ledger) -> None:
-    version = journal.schedule_history()[0].version
-    changed = version.model_copy(update={"start_date": date(2024, 6, 1)})
-    tamper(
-        journal,
-        "UPDATE schedule_versions SET start_date = '2024-06-01' WHERE seq = 11",
-        f"UPDATE schedule_versions SET version_key = '{changed.content_key()}' WHERE seq = 11",
-    )
+    if "rules" in update:
+        update = {"rules": {**version.rules, **update["rules"]}}
+    changed = version.model_copy(update=update)
+    tamper(journal, statement, f"UPDATE schedule_versions SET version_key = '{changed.content_key()}' WHERE seq = 11")
     place = broken(journal)
     assert (place.what, place.batch_id) == ("hash mismatch", 2)
 
