@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from ledger import Ledger
-from ledger.audit import collector_paused
-from ledger.domain import today_utc
+from ledger.audit import AuditLine, collector_paused
+from ledger.domain import UserPoints, today_utc
 from ledger.errors import InputProblem, InvalidInput
-from ledger.standings import Period, Ranking, period_window
+from ledger.standings import Period, Ranking, Standing, period_window
 from ledger.user_keys import UserRef, key_text, user_ref
 
 from .context import options
@@ -105,13 +107,13 @@ def scores(
     render([{**user_cells(row), "points": row.points, "level": row.level} for row in rows], columns, fmt)
 
 
-def name_columns(rows) -> list[str]:  # type: ignore[no-untyped-def]
+def name_columns(rows: Sequence[UserPoints | Standing]) -> list[str]:
     """The username and name columns, when any user shown has one: last, so that the
     columns before them keep their places for scripts that read them."""
     return ["username", "name"] if any(row.username is not None or row.name is not None for row in rows) else []
 
 
-def user_cells(row) -> dict:  # type: ignore[no-untyped-def]
+def user_cells(row: UserPoints | Standing) -> dict[str, Any]:
     """A row's user as shown: the key as text, and the user's names."""
     return {"user_id": key_text(row.user_id), "username": row.username, "name": row.name}
 
@@ -163,7 +165,9 @@ def leaderboard(
     render(table, columns, fmt, title=f"Leaderboard, {describe_span(span, start, end, book.zone_name())}")
 
 
-def covered(period: Period, at, first, last, today=None):  # type: ignore[no-untyped-def]
+def covered(
+    period: Period, at: date | None, first: date | None, last: date | None, today: date | None = None
+) -> tuple[str, date | None, date | None]:
     """(period name, first day, last day) a leaderboard covers: the --from/--to range when
     given ("range", either end open), else the period around --at (default `today`, the
     ledger's)."""
@@ -173,7 +177,7 @@ def covered(period: Period, at, first, last, today=None):  # type: ignore[no-unt
     return (period.value, *window) if window else (period.value, None, None)
 
 
-def describe_span(span: str, start, end, zone: str = "UTC") -> str:  # type: ignore[no-untyped-def]
+def describe_span(span: str, start: date | None, end: date | None, zone: str = "UTC") -> str:
     """A leaderboard's coverage in words, e.g. "month 2024-05-01 to 2024-05-31 (UTC days)"
     (the ledger's time zone)."""
     if span == "all":
@@ -256,7 +260,7 @@ def audit(
     render([audit_row(line) for line in lines], AUDIT_COLUMNS, fmt, title=f"audit of user {shown}", optional=AUDIT_OPTIONAL)
 
 
-def audit_row(line) -> dict:  # type: ignore[no-untyped-def]
+def audit_row(line: AuditLine) -> dict[str, Any]:
     """An audit line as a row for `render`: attributes as an object (none for a bucket of
     several events, which `events` counts)."""
     return {
@@ -277,7 +281,7 @@ def audit_row(line) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-def _as_object(attributes):  # type: ignore[no-untyped-def]
+def _as_object(attributes: str | None) -> Any:
     """Attributes as stored (canonical JSON text) as an object."""
     if isinstance(attributes, str):
         return json.loads(attributes) if attributes else None

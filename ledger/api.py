@@ -311,7 +311,7 @@ class Ledger:
             found = numbers_of_keys(conn, ledger_numbers.number_of(conn, self.name), keys) if keys else {}
         return {ref: ref if isinstance(ref, int) else found[ref] for ref in wanted if isinstance(ref, int) or ref in found}
 
-    def _labelled(self, rows: list) -> list:
+    def _labelled(self, rows: list[users.Row]) -> list[users.Row]:
         """Rows of stored user numbers as user references, with names (ledger/users.py)."""
         with read_transaction(self.engine) as conn:
             return users.labelled(conn, ledger_numbers.number_of(conn, self.name), rows)
@@ -371,7 +371,10 @@ class Ledger:
         self.check_schema()
         return schedules.version_at(self.engine, self.name, day or self.today(), as_known_at=as_known_at)
 
-    def schedule_diff(self, from_day: date, to_day: date):  # type: ignore[no-untyped-def]
+    def schedule_diff(
+        self, from_day: date, to_day: date
+    ) -> tuple[RecordedScheduleVersion | None, RecordedScheduleVersion | None, list[schedules.RuleChange]]:
+        """The versions in force on `from_day` and on `to_day`, and what changed between them."""
         self.check_schema()
         return schedules.diff(self.engine, self.name, from_day, to_day)
 
@@ -493,10 +496,10 @@ class Ledger:
         self.catch_up()
         rows = replay.projected_daily_points(self.engine, self.name)
         allocated = {user for user, _day, _points in rows if not is_direct(user)}
-        if not allocated:
-            return rows  # type: ignore[return-value]
-        with read_transaction(self.engine) as conn:
-            refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, self.name), allocated)
+        refs: dict[int, UserRef] = {}
+        if allocated:
+            with read_transaction(self.engine) as conn:
+                refs = refs_of_numbers(conn, ledger_numbers.number_of(conn, self.name), allocated)
         return [(refs.get(user, user), day, points) for user, day, points in rows]
 
     def leaderboard(
@@ -516,7 +519,16 @@ class Ledger:
         excluded = frozenset(self._numbers(_reference(user, "excluded users") for user in exclude).values())
         return self._labelled(self._leaderboard(period, at, from_day, to_day, limit, ranking, excluded))
 
-    def _leaderboard(self, period, at, from_day, to_day, limit, ranking, exclude) -> list[standings.Standing]:  # type: ignore[no-untyped-def]
+    def _leaderboard(
+        self,
+        period: standings.Period,
+        at: date | None,
+        from_day: date | None,
+        to_day: date | None,
+        limit: int | None,
+        ranking: standings.Ranking,
+        exclude: frozenset[int],
+    ) -> list[standings.Standing]:
         """`leaderboard` by stored user number, unlabelled."""
         self.catch_up()
         curve_day = to_day or at or self.today()

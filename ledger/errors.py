@@ -6,7 +6,9 @@ or a Python user) handle one family of errors and never see a SQL driver traceba
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol, overload
 
 
 class LedgerError(Exception):
@@ -30,6 +32,21 @@ class InputProblem:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+class Problems(Protocol):
+    """What refused input carries: a list, or a log that keeps the many beyond memory on disk
+    (ledger/problem_log.py); indexing reaches those in memory."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[InputProblem]: ...
+
+    @overload
+    def __getitem__(self, index: int) -> InputProblem: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[InputProblem]: ...
+
+
 class InvalidInput(LedgerError):
     """Input was refused; `problems` lists every problem found, not only the first.
 
@@ -37,7 +54,7 @@ class InvalidInput(LedgerError):
     to something that only reads, whose summary then does not speak of writing.
     """
 
-    def __init__(self, problems: list[InputProblem], *, what: str = "input", writes: bool = True) -> None:
+    def __init__(self, problems: Problems, *, what: str = "input", writes: bool = True) -> None:
         self.problems = problems
         self.what = what
         self.writes = writes

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from ledger.domain import Amendment, Correction, Located, Retraction
 from ledger.errors import InputProblem, InvalidInput
-from ledger.problem_log import reported
+from ledger.problem_log import ProblemLog, reported
 from ledger.store.actions import LocatedRow, Progress, RowSource, WriteResult, write_actions
 from ledger.store.corrections import read_action_states, write_corrections
 
@@ -43,7 +42,7 @@ class PlainRows:
         self.refuse = refuse
 
     @property
-    def problems(self) -> Any:
+    def problems(self) -> ProblemLog | list[InputProblem]:
         return self.source.problems
 
     def estimated_rows(self) -> int | None:
@@ -74,7 +73,7 @@ def ingest_with_corrections(
     the plain ones read a chunk at a time."""
     correcting = [located for chunk in source.chunks() for located in chunk if located.correction is not None]
     if source.problems:
-        raise InvalidInput(reported(source.problems), what="ingest")  # type: ignore[arg-type]
+        raise InvalidInput(reported(source.problems), what="ingest")
     plain: list[LocatedRow] = []
     recorded = read_action_states(engine, ledger, [located.row.source_key for located in correcting])
     corrections: list[Located] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, overload
 
 from ledger.errors import InputProblem
 
@@ -55,7 +55,13 @@ class ProblemLog:
             yield InputProblem(*json.loads(line))
         self._spilled.seek(0, 2)
 
-    def __getitem__(self, index: slice | int):  # type: ignore[no-untyped-def]
+    @overload
+    def __getitem__(self, index: int) -> InputProblem: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[InputProblem]: ...
+
+    def __getitem__(self, index: int | slice) -> InputProblem | list[InputProblem]:
         """Problems by position among those kept in memory (the first KEPT_IN_MEMORY)."""
         return self.first[index]
 

@@ -13,19 +13,21 @@ from typing import IO, Any, TypeVar
 
 from sqlalchemy import Connection
 
-from ledger.domain import UserNames
+from ledger.domain import UserNames, UserPoints
 from ledger.importers.records import read_records
+from ledger.standings import Standing
 from ledger.store.user_keys import LOOKUP_CHUNK, UserName, any_names, latest_names, refs_of_numbers
 from ledger.user_keys import is_direct
 
-Row = TypeVar("Row")
+# The rows that name users: scores and leaderboard rows.
+Row = TypeVar("Row", UserPoints, Standing)
 USERS_FILE_FIELDS = ("user", "username", "name")
 
 
 def labelled(conn: Connection, ledger_id: int, rows: Sequence[Row]) -> list[Row]:
     """`rows` (dataclasses with a stored `user_id` number, `username` and `name`) with each
     `user_id` as its user reference and the user's names filled in when known."""
-    numbers = [row.user_id for row in rows]  # type: ignore[attr-defined]
+    numbers = [_stored_number(row) for row in rows]
     allocated = [number for number in numbers if not is_direct(number)]
     refs = refs_of_numbers(conn, ledger_id, allocated) if allocated else {}
     names: dict[int, UserName] = {}
@@ -36,14 +38,20 @@ def labelled(conn: Connection, ledger_id: int, rows: Sequence[Row]) -> list[Row]
         return list(rows)
     unnamed = UserName(None, None)
     return [
-        replace(  # type: ignore[type-var]
+        replace(
             row,
-            user_id=refs.get(row.user_id, row.user_id),  # type: ignore[attr-defined]
-            username=names.get(row.user_id, unnamed).username,  # type: ignore[attr-defined]
-            name=names.get(row.user_id, unnamed).name,  # type: ignore[attr-defined]
+            user_id=refs.get(number, number),
+            username=names.get(number, unnamed).username,
+            name=names.get(number, unnamed).name,
         )
-        for row in rows
+        for row, number in zip(rows, numbers, strict=True)
     ]
+
+
+def _stored_number(row: Row) -> int:
+    """A row's user as the ledger stores it: always a number until `labelled` turns it back."""
+    assert isinstance(row.user_id, int), "rows are labelled once"
+    return row.user_id
 
 
 def read_users_file(stream: IO[bytes], source: str, fmt: str) -> list[tuple[int, UserNames]]:

@@ -18,8 +18,10 @@ import shutil
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, cast
+
+from typing_extensions import Buffer
 
 from ledger.domain import (
     ACTION_FIELDS,
@@ -59,12 +61,12 @@ def read_actions(stream: IO[bytes], source: str, fmt: str) -> list[LocatedRow]:
     problems = ProblemLog()
     rows = [located for chunk in read_action_chunks(stream, source, fmt, problems) for located in chunk]
     if problems:
-        raise InvalidInput(problems.as_reported(), what="ingest")  # type: ignore[arg-type]
+        raise InvalidInput(problems.as_reported(), what="ingest")
     return rows
 
 
 def read_action_chunks(
-    stream: IO[bytes], source: str, fmt: str, problems: ProblemLog, chunk_rows: int | None = None
+    stream: ByteStream, source: str, fmt: str, problems: ProblemLog, chunk_rows: int | None = None
 ) -> Iterator[list[LocatedRow]]:
     """The valid rows of `stream`, `chunk_rows` at a time, in file order; every bad row's
     problems go to `problems` (the caller decides what a file with problems means)."""
@@ -104,10 +106,17 @@ def read_action_chunks(
 
 
 Record = tuple[int, "dict[str, Any] | InputProblem"]
+# Reports a problem with the named field of the row being read.
+ProblemAt = Callable[[str, str], None]
+# A file opened unbuffered, standard input, or the spooled copy of it (`_Unclosed`).
+ByteStream = IO[bytes] | io.RawIOBase
 
 
-def _peekable(stream: IO[bytes]) -> io.BufferedReader:
-    return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+def _peekable(stream: ByteStream) -> io.BufferedReader:
+    if isinstance(stream, io.BufferedReader):
+        return stream
+    # Buffered streams (BytesIO, pipes) have readinto too, all that BufferedReader reads through.
+    return io.BufferedReader(cast(io.RawIOBase, stream))
 
 
 def _not_text(head: bytes) -> str | None:
@@ -254,7 +263,7 @@ def _convert(record: dict[str, Any], source: str, line: int) -> tuple[ActionRow 
     return ActionRow(source_key, user_id, action, occurred_at, 1 if quantity is None else quantity, attributes), []
 
 
-def _user(value: Any, problem) -> int | str | None:  # type: ignore[no-untyped-def]
+def _user(value: Any, problem: ProblemAt) -> int | str | None:
     """The user column as a user reference (ledger/user_keys.py): any text key, or an integer."""
     if value is None:
         problem("user_id", "is required")
@@ -268,7 +277,7 @@ def _user(value: Any, problem) -> int | str | None:  # type: ignore[no-untyped-d
         return None
 
 
-def _integer(value: Any, name: str, problem, *, required: bool, minimum: int, maximum: int = MAX_INTEGER) -> int | None:  # type: ignore[no-untyped-def]
+def _integer(value: Any, name: str, problem: ProblemAt, *, required: bool, minimum: int, maximum: int = MAX_INTEGER) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             problem(name, "is required")
@@ -287,7 +296,7 @@ def _integer(value: Any, name: str, problem, *, required: bool, minimum: int, ma
     return number
 
 
-def _attributes(value: Any, problem) -> str | None:  # type: ignore[no-untyped-def]
+def _attributes(value: Any, problem: ProblemAt) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return "{}"
     if isinstance(value, str):
@@ -395,10 +404,10 @@ class ActionFile:
         self.bytes_read = self.size
 
     @contextlib.contextmanager
-    def _open(self) -> Iterator[IO[bytes]]:
+    def _open(self) -> Iterator[ByteStream]:
         if self._spool is not None:
             self._spool.seek(0)
-            yield _Unclosed(self._spool)  # type: ignore[misc]
+            yield _Unclosed(self._spool)
             return
         try:
             stream = open(self.path, "rb", buffering=0)  # noqa: SIM115 (closed below)
@@ -429,9 +438,10 @@ class _Unclosed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        data = self.inner.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: Buffer) -> int:
+        view = memoryview(buffer)
+        data = self.inner.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
     def tell(self) -> int:

@@ -8,12 +8,18 @@ Each action's `day` is the calendar day of its `occurred_at` in the ledger's tim
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from psycopg import Copy
 from psycopg.copy import QueuedLibpqWriter
+from sqlalchemy import Connection
 
+from ledger.rows import ActionRow
 from ledger.store.canonical import action_bytes
+from ledger.store.journal import PendingBatch
 
 # Column order chosen so that each row's COPY line starts with the same text as the event's
 # canonical bytes (seq ... attributes, see ledger/store/canonical.py): one string per row
@@ -26,15 +32,19 @@ _FIELDS_PER_EVENT = 8
 _SQLITE_INSERT = f"INSERT INTO actions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
-def open_copy(conn):  # type: ignore[no-untyped-def]
+def open_copy(conn: Connection) -> AbstractContextManager[Copy]:
     """A COPY into actions on `conn` (PostgreSQL), to be used as a context manager."""
-    cursor = conn.connection.driver_connection.cursor()
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
     # A writer thread sends each chunk while this one formats the next: the server parses
     # and stores rows on one core while Python prepares them on the other.
     return cursor.copy(f"COPY actions ({_COLUMNS}) FROM STDIN", writer=QueuedLibpqWriter(cursor))
 
 
-def append_chunk(conn, copy, batch, ledger: str, number: int, chunk: Sequence, zone: ZoneInfo | None) -> None:  # type: ignore[no-untyped-def]
+def append_chunk(
+    conn: Connection, copy: Copy | None, batch: PendingBatch, ledger: str, number: int, chunk: Sequence[ActionRow], zone: ZoneInfo | None
+) -> None:
     """Append `chunk` (ActionRow) to `batch`: through `copy` on PostgreSQL, else by
     executemany on `conn`. `zone`: the ledger's time zone, None for UTC."""
     recorded = timestamp(batch.recorded_at)
@@ -48,7 +58,7 @@ def append_chunk(conn, copy, batch, ledger: str, number: int, chunk: Sequence, z
         for offset, row in enumerate(chunk):
             batch.add_event_bytes(
                 action_bytes(
-                    first_seq + offset, ledger, row.source_key, row.user_id, row.action, row.occurred_at, row.quantity, row.attributes
+                    first_seq + offset, ledger, row.source_key, int(row.user_id), row.action, row.occurred_at, row.quantity, row.attributes
                 )
             )
     else:
@@ -63,14 +73,14 @@ def _local_day(moment: datetime, zone: ZoneInfo) -> str:
     return moment.replace(tzinfo=UTC).astimezone(zone).date().isoformat()
 
 
-def _reserve_seqs(batch, count: int) -> int:  # type: ignore[no-untyped-def]
+def _reserve_seqs(batch: PendingBatch, count: int) -> int:
     """Hand out `count` consecutive sequence numbers at once (what `next_seq` does one by one)."""
     first = batch.first_seq + batch.event_count
     batch.event_count += count
     return first
 
 
-def _canonical_lines(ledger: str, first_seq: int, chunk: Sequence, stamps: list[str]) -> list[str] | None:
+def _canonical_lines(ledger: str, first_seq: int, chunk: Sequence[ActionRow], stamps: list[str]) -> list[str] | None:
     """Each event's canonical bytes without the leading kind and trailing newline, or None
     when the chunk needs the careful path.
 
@@ -97,7 +107,17 @@ def timestamp(moment: datetime) -> str:
     return moment.isoformat(" ", "microseconds")
 
 
-def _copy_chunk(copy, batch, ledger, number, first_seq, chunk, days, lines, recorded) -> None:  # type: ignore[no-untyped-def]
+def _copy_chunk(
+    copy: Copy,
+    batch: PendingBatch,
+    ledger: str,
+    number: int,
+    first_seq: int,
+    chunk: Sequence[ActionRow],
+    days: list[str],
+    lines: list[str] | None,
+    recorded: str,
+) -> None:
     if lines is None:
         for offset, (row, day) in enumerate(zip(chunk, days, strict=True)):
             copy.write_row(
@@ -122,7 +142,16 @@ def _copy_chunk(copy, batch, ledger, number, first_seq, chunk, days, lines, reco
     copy.write("".join([f"{line}\t{day}{tail}" for line, day in zip(lines, days, strict=True)]))
 
 
-def _sqlite_values(batch, ledger, number, first_seq, chunk, stamps, days, recorded) -> list[tuple]:  # type: ignore[no-untyped-def]
+def _sqlite_values(
+    batch: PendingBatch,
+    ledger: str,
+    number: int,
+    first_seq: int,
+    chunk: Sequence[ActionRow],
+    stamps: list[str],
+    days: list[str],
+    recorded: str,
+) -> list[tuple[Any, ...]]:
     batch_id = batch.batch_id
     return [
         (seq, ledger, row.source_key, row.user_id, row.action, stamp, row.quantity, row.attributes, day, batch_id, recorded, number)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, suppress
+from contextlib import AbstractContextManager, ExitStack, suppress
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Protocol
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg import Copy
 from sqlalchemy import Connection, Engine, Text, any_, bindparam, column, exists, select, table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
@@ -55,6 +56,7 @@ UNIQUE_KEY = "uq_actions_source_key_ledger"
 CHUNK = 50_000
 
 
+@runtime_checkable
 class RowSource(Protocol):
     """Rows to record, read in chunks; each call of `chunks` reads them again from the start
     (a writer that has to retry reads its input twice rather than hold it). `problems`: those
@@ -62,7 +64,7 @@ class RowSource(Protocol):
     whole input holds, once a chunk has been read, if known."""
 
     @property
-    def problems(self) -> Any: ...
+    def problems(self) -> ProblemLog | list[InputProblem]: ...
 
     def chunks(self) -> Iterator[Sequence[LocatedRow]]: ...
 
@@ -105,14 +107,14 @@ def write_actions(
     actions already has each chunk's keys looked up from the start. `zone`: the ledger's time
     zone for the days of actions (None: UTC). `before_commit` runs once every row is read and
     written, before the batch commits: an InvalidInput it raises refuses the batch."""
-    source = rows if hasattr(rows, "chunks") else SequenceSource(rows)
+    source = rows if isinstance(rows, RowSource) else SequenceSource(rows)
     number = ledger_numbers.ensure(engine, ledger)
     reported = _ReportedSoFar(progress)
     try:
-        return _write(engine, ledger, number, source, origin, reported, zone, before_commit, checked=False)  # type: ignore[arg-type]
+        return _write(engine, ledger, number, source, origin, reported, zone, before_commit, checked=False)
     except _RepeatedKeys:
         pass
-    return _write(engine, ledger, number, source, origin, reported.resumed(), zone, before_commit, checked=True)  # type: ignore[arg-type]
+    return _write(engine, ledger, number, source, origin, reported.resumed(), zone, before_commit, checked=True)
 
 
 class _RepeatedKeys(Exception):
@@ -168,7 +170,7 @@ def _write(
                     for chunk in source.chunks():
                         writer.offer(chunk, source)
                     if source.problems or writer.problems:
-                        raise InvalidInput(_all_problems(source.problems, writer.problems), what="ingest")  # type: ignore[arg-type]
+                        raise InvalidInput(_all_problems(source.problems, writer.problems), what="ingest")
                     if before_commit is not None:
                         before_commit()
                 except BaseException:
@@ -213,7 +215,9 @@ class _ChunkWriter:
     its new rows appended. Once a problem is found nothing more is written, but every chunk
     is still read, so that every problem is reported."""
 
-    def __init__(self, conn, ledger, number, origin, progress, zone, *, checked: bool) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, conn: Connection, ledger: str, number: int, origin: str | None, progress: Progress, zone: ZoneInfo | None, *, checked: bool
+    ) -> None:
         self.conn = conn
         self.ledger = ledger
         self.number = number
@@ -230,9 +234,9 @@ class _ChunkWriter:
         self.batch: PendingBatch | None = None
         self.bulk = False
         self.stack = ExitStack()
-        # psycopg's COPY and the context manager that opened it (open_copy is untyped).
-        self.copy: Any = None
-        self._copy_context: Any = None
+        # psycopg's COPY under way and the context manager that opened it.
+        self.copy: Copy | None = None
+        self._copy_context: AbstractContextManager[Copy] | None = None
 
     def offer(self, chunk: Sequence[LocatedRow], source: RowSource) -> None:
         if not chunk:
@@ -288,22 +292,21 @@ class _ChunkWriter:
         ]
 
     def _append(self, rows: list[ActionRow], source: RowSource) -> None:
-        if self.batch is None:
-            self._begin(len(rows), source)
+        batch = self.batch or self._begin(len(rows), source)
         if self.registry.new:
             # New keys' rows go before the events that name them.
             self.close_copy()
-            self.registry.record_new(self.batch, self.ledger)  # type: ignore[arg-type]
+            self.registry.record_new(batch, self.ledger)
         if self.postgres and self.copy is None:
             self._copy_context = open_copy(self.conn)
             self.copy = self._copy_context.__enter__()
-        append_chunk(self.conn, self.copy, self.batch, self.ledger, self.number, rows, self.zone)
+        append_chunk(self.conn, self.copy, batch, self.ledger, self.number, rows, self.zone)
         self.new += len(rows)
         self.progress(len(rows))
 
-    def _begin(self, first_rows: int, source: RowSource) -> None:
+    def _begin(self, first_rows: int, source: RowSource) -> PendingBatch:
         conn = self.conn
-        self.batch = begin_batch(conn, self.ledger, "actions", self.origin)
+        batch = self.batch = begin_batch(conn, self.ledger, "actions", self.origin)
         self.bulk = takes_bulk_path(conn, "actions", max(first_rows, source.estimated_rows() or 0))
         if self.bulk and self.postgres:
             # Setting indexes aside takes ACCESS EXCLUSIVE on actions. A rebuild in parts holds
@@ -318,6 +321,7 @@ class _ChunkWriter:
         # The indexes are rebuilt after this cache is given back: SQLite sorts faster in the
         # small runs of its default cache (ledger/store/bulk_indexes.py).
         self.stack.enter_context(sqlite_write_cache(conn))
+        return batch
 
     def close_copy(self) -> None:
         """End the COPY under way, if any (looking keys up needs the connection)."""

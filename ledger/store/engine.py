@@ -10,7 +10,10 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from psycopg import Error as _DriverError
+from psycopg import errors as _pg_errors
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -23,13 +26,6 @@ from ledger.errors import (
     StoreError,
 )
 from ledger.store.dialects import dialect_of
-
-try:
-    from psycopg import Error as _DriverError
-    from psycopg import errors as _pg_errors
-except ImportError:  # pragma: no cover - psycopg is a dependency; only COPY raises it raw
-    _pg_errors = None  # type: ignore[assignment]
-    _DriverError = DBAPIError  # type: ignore[assignment,misc]
 
 APPEND_ONLY_MARK = "is append-only"
 # One lock for every write to the journal: batches get gap-free sequence numbers and each
@@ -97,7 +93,7 @@ def create_sqlite_file(engine: Engine) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "do_connect")
-    def _existing_file_only(dialect, connection_record, cargs, cparams) -> None:  # type: ignore[no-untyped-def]
+    def _existing_file_only(dialect: object, connection_record: object, cargs: list[Any], cparams: dict[str, Any]) -> None:
         # SQLite creates a missing file on connect: a mistyped --db would leave an empty
         # database behind, so only `init` (create_sqlite_file) creates one.
         path = sqlite_file(engine)
@@ -105,7 +101,7 @@ def _configure_sqlite(engine: Engine) -> None:
             raise NotInitialized(f"there is no database at {path}; run `scoreledger init` to create one")
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         # Let SQLAlchemy's BEGIN (below) control transactions, not the sqlite3 module.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -273,7 +269,7 @@ def _sqlite_kind(orig: sqlite3.Error) -> str | None:
 
 def _postgres_kind(exc: Exception, orig: BaseException | None) -> str | None:
     """What a psycopg error means for the ledger, by its class (SQLSTATE)."""
-    if _pg_errors is None or not isinstance(orig, _DriverError):
+    if not isinstance(orig, _DriverError):
         return "lost" if getattr(exc, "connection_invalidated", False) else None
     if isinstance(orig, _pg_errors.RaiseException):
         # Only the append-only trigger function (ledger/store/append_only.py) raises in our schema.

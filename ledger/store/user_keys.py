@@ -54,9 +54,9 @@ class KeyRegistry:
 
     def number(self, ref: UserRef) -> int:
         """The number of `ref`, allocating one for a new key."""
-        if type(ref) is int:
+        if isinstance(ref, int):
             return ref
-        return self.resolve([ref])[ref]  # type: ignore[index]
+        return self.resolve([ref])[ref]
 
     def key_of(self, number: int) -> UserRef:
         """The reference of a stored number, new keys of this batch included (for messages)."""

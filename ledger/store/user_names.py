@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import Engine
+
 from ledger.domain import Located, UserNames
 from ledger.store import ledger_numbers
 from ledger.store.corrections import CorrectionsWritten
@@ -18,7 +20,7 @@ from ledger.store.tables import user_names
 from ledger.store.user_keys import KeyRegistry, UserName, latest_names
 
 
-def write_user_names(engine, ledger: str, items: Sequence[Located], *, origin: str | None = None) -> CorrectionsWritten:  # type: ignore[no-untyped-def]
+def write_user_names(engine: Engine, ledger: str, items: Sequence[Located], *, origin: str | None = None) -> CorrectionsWritten:
     """Record the names of `items` (Located UserNames) as one batch; a user given twice
     keeps the last names given. Keys not seen before are registered in the same batch."""
     number = ledger_numbers.ensure(engine, ledger)
