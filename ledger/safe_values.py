@@ -24,7 +24,11 @@ def text_problem(text: str) -> str | None:
     if "\x00" in text:
         # PostgreSQL text and jsonb cannot hold NUL.
         return "contains a NUL character"
-    if any("\ud800" <= char <= "\udfff" for char in text):
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         # Bytes that were not UTF-8 arrive as lone surrogates (surrogateescape), and so does
         # a JSON escape such as "\ud800": neither can be encoded to store.
         return "is not valid UTF-8 text (invalid bytes or a lone surrogate)"
