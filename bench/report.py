@@ -126,6 +126,9 @@ METHOD = [
     "PostgreSQL it includes the VACUUM (ANALYZE) that ends a bulk load.",
     "- Recalc figures come from a fresh child process (bench/probe.py) that only opens the "
     "ledger and recalculates; its peak RSS is the process's VmHWM.",
+    "- Ingest peak memory: `scoreledger ingest` of a seeded CSV file of the scale's size into a "
+    "fresh ledger, under `/usr/bin/time -v` (bench/ingest_memory.py); the PostgreSQL and SQLite "
+    "ingests run at the same time, each in its own process, so their seconds are not ingest rates.",
     "- Plugin-style: delete the daily scores, then one INSERT ... SELECT over the forum tables "
     "(one query per scorable, UNION ALL, summed per user and day, ON CONFLICT upsert) at today's "
     "values, as the plugin's recalculation does (bench/sql/). posts and post_actions have all of "
