@@ -40,31 +40,27 @@ def platform_points(
 ) -> list[UserPoints]:
     """Points per user with any, sorted by user (see the module's docstring). `catch_up`
     brings the projections up to date; should events keep arriving between it and the
-    snapshot read, or should scoring periods close scoring somewhere (the projections then
-    hold gated actions the repricing of changed rules does not test), the events alone are
-    priced."""
+    snapshot read, the events alone are priced."""
     for _attempt in range(CURRENT_SNAPSHOT_ATTEMPTS):
         catch_up()
         with pricing_transaction(engine) as conn:
             if not behind_in(conn, ledger):
-                found = from_projections(conn, ledger, values_of=values_of, from_day=from_day)
-                if found is not None:
-                    return found
-                break
+                return from_projections(conn, ledger, values_of=values_of, from_day=from_day)
     with pricing_transaction(engine) as conn:
         priced = points_in(conn, ledger, values_of=values_of, from_day=from_day, current_state=True)
     return [row for row in priced if row.points]
 
 
-def from_projections(conn: Connection, ledger: str, *, values_of: date, from_day: date | None = None) -> list[UserPoints] | None:
+def from_projections(conn: Connection, ledger: str, *, values_of: date, from_day: date | None = None) -> list[UserPoints]:
     """Points per user with any (sorted by user) for a recalculation from `from_day` at the
     values in force on `values_of`, from projections that are current in the caller's
-    snapshot; None where scoring periods close scoring somewhere."""
+    snapshot. Scoring periods close the same actions at either values (their windows come
+    from the versions' periods, not their values), so an action they close earns nothing in
+    the projections and nothing at the pinned rule alike."""
     start = from_day or FIRST_DAY
     number = ledger_numbers.number_of(conn, ledger)
     dialect = dialect_of(conn)
-    if prepare_scratch(conn, ledger):
-        return None
+    prepare_scratch(conn, ledger)
     run(conn, "create_replay_changed_rules")
     run(conn, "clear_replay_changed_rules")
     overlay.fill_user_targets(conn, number)

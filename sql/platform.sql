@@ -66,7 +66,8 @@ SELECT EXISTS (SELECT 1 FROM replay_changed_rules)
 -- projections hold for them), into replay_overlay. A rule without `per` prices event by
 -- event, so `bucket_points` may sum its events over all of a user's days at once; a `per`
 -- rule's buckets are each (user, day, action) group. The rules drive in their key's order,
--- each (day, action)'s actions read from the index.
+-- each (day, action)'s actions read from the index. An action that scoring periods close
+-- earns nothing at either rule (`action_closed`, tested only where some window is).
 INSERT INTO replay_overlay (user_id, day, points)
 SELECT a.user_id, MIN(r.day), r.sign * (
     -- include: bucket_points
@@ -74,6 +75,9 @@ SELECT a.user_id, MIN(r.day), r.sign * (
 FROM replay_changed_rules r
 CROSS JOIN replay_actions a
 WHERE a.ledger_id = :ledger_id AND a.day = r.day AND a.action = r.action AND r.per IS NULL
+  AND NOT (EXISTS (SELECT 1 FROM replay_closed) AND
+    -- include: action_closed
+  )
 GROUP BY r.sign, a.user_id
 UNION ALL
 SELECT a.user_id, r.day, r.sign * (
@@ -82,6 +86,9 @@ SELECT a.user_id, r.day, r.sign * (
 FROM replay_changed_rules r
 CROSS JOIN replay_actions a
 WHERE a.ledger_id = :ledger_id AND a.day = r.day AND a.action = r.action AND r.per IS NOT NULL
+  AND NOT (EXISTS (SELECT 1 FROM replay_closed) AND
+    -- include: action_closed
+  )
 GROUP BY r.day, r.action, r.sign, a.user_id
 
 -- name: platform_totals

@@ -57,3 +57,15 @@ def test_events_arriving_after_every_catch_up_are_priced_from_the_events(book: L
     rows = platform_points(book.engine, book.name, values_of=FIRST + timedelta(days=5), catch_up=behind_again)
     assert {row.user_id: row.points for row in rows} == {1: 2, 2: 2 * 3}
     assert {row.user_id: row.points for row in book.platform_points(FIRST + timedelta(days=5))} == {1: 2, 2: 2 * 3}
+
+
+def test_actions_closed_by_a_scoring_period_earn_nothing_at_either_values(book: Ledger) -> None:
+    # Scoring is off when the first posts arrive, so they earn nothing; their rule changes
+    # later, which the projections' repricing of changed rules must not turn into points.
+    book.record_schedule([ScheduleVersion(effective_from=FIRST, rules={"post": {"value": 5}}, enabled=False)], retroactive=True)
+    book.record_actions([Action(source_key=f"closed{n}", user_id=1, action="post", occurred_at=f"{FIRST}T10:00") for n in range(3)])
+    book.record_schedule([ScheduleVersion(effective_from=FIRST + timedelta(days=2), rules={"post": {"value": 2}})], retroactive=True)
+    book.record_actions([Action(source_key="open", user_id=2, action="post", occurred_at=f"{FIRST + timedelta(days=3)}T10:00")])
+    values_day = FIRST + timedelta(days=5)
+    fast = {row.user_id: row.points for row in book.platform_points(values_day)}
+    assert fast == every_action_priced(book, values_day, None) == {2: 2}
