@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
 from sqlalchemy import TextClause, text
 
@@ -30,6 +31,9 @@ from ledger.errors import SqlFileError
 _NAME = re.compile(r"^--\s*name:\s*(?P<name>[\w.-]+)\s*$", re.MULTILINE)
 _INCLUDE = re.compile(r"^(?P<indent>[ \t]*)--\s*include:\s*(?P<name>[\w.-]+)\s*$", re.MULTILINE)
 COMMON_PACKAGE = "ledger.sql"
+# A checkout run without installing (PYTHONPATH=.) keeps sql/ beside ledger/, and so does a
+# second checkout run with another's editable install: its own files must win there.
+_CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -116,10 +120,25 @@ def resolve(folders: Iterable[dict[str, Named]]) -> dict[str, str]:
 @cache
 def catalogue(dialect: str) -> dict[str, str]:
     """Every statement for `dialect`, dialect overrides first, includes resolved."""
-    folders = [read_folder(resources.files(COMMON_PACKAGE), "sql")]
-    with suppress(ModuleNotFoundError):
-        folders.append(read_folder(resources.files(f"{COMMON_PACKAGE}.{dialect}"), f"sql/{dialect}"))
+    common = sql_folder()
+    if common is None:
+        raise SqlFileError(f"no sql/ folder beside {_CHECKOUT / 'ledger'} and no installed {COMMON_PACKAGE}")
+    folders = [read_folder(common, "sql")]
+    specific = sql_folder(dialect)
+    if specific is not None:
+        folders.append(read_folder(specific, f"sql/{dialect}"))
     return resolve(folders)
+
+
+def sql_folder(*parts: str) -> Traversable | None:
+    """sql/ (or its subfolder `parts`) of the checkout the library runs from, else of the
+    installed package (`ledger.sql`); None if there is no such folder."""
+    if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "sql").is_dir():
+        folder = _CHECKOUT.joinpath("sql", *parts)
+        return folder if folder.is_dir() else None
+    with suppress(ModuleNotFoundError):
+        return resources.files(".".join((COMMON_PACKAGE, *parts)))
+    return None
 
 
 def statement_text(name: str, dialect: str) -> str:

@@ -3,7 +3,7 @@ file fails at load naming the file and line (issue 22)."""
 
 from __future__ import annotations
 
-from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import pytest
@@ -75,9 +75,9 @@ def test_sql_outside_any_statement_and_empty_statements_are_refused(tmp_path: Pa
 def test_scratch_tables_take_their_lifetime_from_one_fragment() -> None:
     """A dialect's difference in a scratch table is its lifetime, written once
     (`scratch_table_lifetime`), not a copy of each CREATE with `ON COMMIT DROP` added."""
-    common = sqlfiles.read_folder(resources.files(sqlfiles.COMMON_PACKAGE), "sql")
+    common = sqlfiles.read_folder(_folder(), "sql")
     for dialect in ("postgresql", "sqlite"):
-        folder = sqlfiles.read_folder(resources.files(f"{sqlfiles.COMMON_PACKAGE}.{dialect}"), f"sql/{dialect}")
+        folder = sqlfiles.read_folder(_folder(dialect), f"sql/{dialect}")
         copies = [named.where() for named in folder.values() if named.name.startswith("create_replay_") and named.name in common]
         assert copies == []
         written = [named.where() for named in folder.values() if "ON COMMIT DROP" in named.body and named.name != "scratch_table_lifetime"]
@@ -85,3 +85,18 @@ def test_scratch_tables_take_their_lifetime_from_one_fragment() -> None:
     for name, body in sqlfiles.catalogue("postgresql").items():
         if name.startswith("create_replay_") and name in common:
             assert body.rstrip().endswith("ON COMMIT DROP"), name
+
+
+def _folder(*parts: str) -> Traversable:
+    folder = sqlfiles.sql_folder(*parts)
+    assert folder is not None
+    return folder
+
+
+def test_a_checkout_reads_its_own_sql_folder() -> None:
+    """Run from a checkout, the statements are this checkout's sql/ files (not those of an
+    install elsewhere), whatever the import system maps `ledger.sql` to."""
+    repository = Path(__file__).resolve().parent.parent
+    assert Path(str(_folder())) == repository / "sql"
+    assert Path(str(_folder("postgresql"))) == repository / "sql" / "postgresql"
+    assert sqlfiles.sql_folder("no_such_dialect") is None

@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from importlib.resources.abc import Traversable
 
-PACKAGE = "ledger.sql.discourse"
+from ledger.errors import SqlFileError
+from ledger.sqlfiles import sql_folder
+
 # Data Explorer answers at most this many rows per call (newest core refuses more).
 MAX_PAGE = 10_000
 _PARAM_LINE = re.compile(r"^--\s*(?P<type>\w+)\s+:(?P<name>\w+)(?:\s*=\s*(?P<default>\S+))?\s*$")
@@ -55,13 +57,20 @@ def _declared(text: str) -> dict[str, str]:
 @cache
 def load(name: str) -> Query:
     """The shipped query `name` (sql/discourse/NAME.sql)."""
-    text = resources.files(PACKAGE).joinpath(f"{name}.sql").read_text(encoding="utf-8").strip()
+    text = _folder().joinpath(f"{name}.sql").read_text(encoding="utf-8").strip()
     return Query(name, text, _declared(text))
 
 
 def names() -> list[str]:
     """Every shipped query's name."""
-    return sorted(entry.name[:-4] for entry in resources.files(PACKAGE).iterdir() if entry.name.endswith(".sql"))
+    return sorted(entry.name[:-4] for entry in _folder().iterdir() if entry.name.endswith(".sql"))
+
+
+def _folder() -> Traversable:
+    folder = sql_folder("discourse")
+    if folder is None:
+        raise SqlFileError("the Discourse queries (sql/discourse/) are missing from this installation")
+    return folder
 
 
 def as_text_without_comments(text: str) -> str:
