@@ -69,8 +69,9 @@ def assign_rules_to_days(conn: Connection) -> None:
     dialect_of(conn).analyze(conn, "replay_days", "replay_pairs", "replay_day_rules")
 
 
-def price_scope(conn: Connection, ledger_id: int, *, known_at: datetime = END_OF_TIME) -> None:
-    """Price the scoped days and pairs of ledger number `ledger_id` into replay_priced.
+def price_scope(conn: Connection, ledger_id: int, *, gated: bool, known_at: datetime = END_OF_TIME) -> None:
+    """Price the scoped days and pairs of ledger number `ledger_id` into replay_priced;
+    `gated`: scoring periods close scoring somewhere (what `prepare_scratch` returned).
 
     On PostgreSQL this turns JIT compilation off for the rest of the transaction: the planner
     costs `price` high (the `by` rule's subquery counts as if it ran for every action), so
@@ -80,7 +81,6 @@ def price_scope(conn: Connection, ledger_id: int, *, known_at: datetime = END_OF
     dialect = dialect_of(conn)
     dialect.set_local(conn, "jit", "off")
     # Scoring periods that close scoring somewhere (ledger/periods.py) need another statement.
-    gated = run(conn, "has_replay_closed").scalar()
     run(conn, "price_gated" if gated else "price", ledger_id=ledger_id, known_at=known_at)
     dialect.analyze(conn, "replay_priced")
 

@@ -88,7 +88,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             # which are in memory: at the default page costs (a random read 4 times a
             # sequential one) the planner read whole tables instead, ten times slower.
             dialect_of(conn).set_local(conn, "random_page_cost", "1")
-            prepare_scratch(conn, ledger)
+            gated = prepare_scratch(conn, ledger)
             overlay.fill_user_targets(conn, number)
             reprice_from = run(conn, "earliest_new_version_day", ledger=ledger, after_seq=previous).scalar()
             if reprice_from is not None:
@@ -101,7 +101,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
             # not after a new schedule version (a pair's rules may have changed: all are priced again).
             shifting = reprice_from is None and run(conn, "has_new_corrections_of_any_kind", ledger_id=number, after_seq=previous).scalar()
             merged = bool(run(conn, "has_new_merges", ledger_id=number, after_seq=previous).scalar())
-            user_days, users = _update_scope(conn, number, shift_after=previous if shifting else None, merged=merged)
+            user_days, users = _update_scope(conn, number, gated=gated, shift_after=previous if shifting else None, merged=merged)
         now = datetime.now(UTC).replace(tzinfo=None)
         run(
             conn,
@@ -117,7 +117,7 @@ def recalc(engine: Engine, ledger: str, *, full: bool = False, progress: Progres
     return outcome
 
 
-def _update_scope(conn: Connection, number: int, *, shift_after: int | None = None, merged: bool = False) -> tuple[int, int]:
+def _update_scope(conn: Connection, number: int, *, gated: bool, shift_after: int | None = None, merged: bool = False) -> tuple[int, int]:
     """Price the scope set in replay_days and replay_pairs (with corrections, adjustments and
     merges) and replace its daily rows, moving totals and period totals by the change.
     `shift_after`: an incremental run's starting seq, when the pairs that only corrections,
@@ -134,7 +134,7 @@ def _update_scope(conn: Connection, number: int, *, shift_after: int | None = No
         run(conn, "fill_replay_shifted", ledger_id=number, after_seq=shift_after)
     overlay.analyze_if_stale(conn, "corrections")
     overlay.fill_overlay(conn, number, shifted_after=shift_after)
-    price_scope(conn, number)
+    price_scope(conn, number, gated=gated)
     users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
     rollups.apply_changes(conn, number)
     run(conn, "delete_daily_scores_of_whole_days", ledger_id=number)
@@ -201,11 +201,11 @@ def points_in(
     """
     known_at = known_at or END_OF_TIME
     number = ledger_numbers.number_of(conn, ledger)
-    prepare_scratch(conn, ledger, known_at=known_at, values_of=values_of)
+    gated = prepare_scratch(conn, ledger, known_at=known_at, values_of=values_of)
     overlay.fill_user_targets(conn, number, known_at)
     run(conn, "fill_replay_days", ledger_id=number, from_day=from_day or FIRST_DAY, to_day=to_day or LAST_DAY)
     overlay.fill_overlay(conn, number, known_at, current_state=current_state)
-    price_scope(conn, number, known_at=known_at)
+    price_scope(conn, number, gated=gated, known_at=known_at)
     return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "sum_replay_priced")]
 
 

@@ -306,9 +306,6 @@ FROM (
 ) x
 GROUP BY x.day, x.user_id
 
--- name: has_replay_closed
-SELECT EXISTS (SELECT 1 FROM replay_closed)
-
 -- name: price_everything_gated
 -- `price_everything` for a ledger whose scoring periods close scoring somewhere.
 INSERT INTO daily_scores (ledger_id, day, user_id, points)
