@@ -158,23 +158,6 @@ def fill_overlay(
         _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after, through_seq=shifted_after, sign=-1)
 
 
-def analyze_if_stale(conn: Connection, table: str) -> None:
-    """On PostgreSQL, ANALYZE `table` when a tenth of its rows or more changed since its
-    statistics were taken (or there are none), as autovacuum would, but now: rows just
-    written and read at once would otherwise be planned as a table of a few rows, hashed or
-    scanned whole where its index would find the few buckets or days asked for."""
-    dialect = dialect_of(conn)
-    if not dialect.is_postgresql:
-        return
-    stale = conn.exec_driver_sql(
-        "SELECT n_mod_since_analyze >= 0.1 * GREATEST(c.reltuples, 0) + 50 "
-        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = CAST(%s AS regclass)",
-        (table,),
-    ).scalar()
-    if stale:
-        dialect.analyze(conn, table)
-
-
 def _book_corrections(
     conn: Connection,
     ledger_id: int,

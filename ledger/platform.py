@@ -77,6 +77,6 @@ def from_projections(conn: Connection, ledger: str, *, values_of: date, from_day
     run(conn, "fill_replay_changed_rules", pinned_seq=pinned_seq)
     if run(conn, "has_changed_rules").scalar():
         dialect.analyze(conn, "replay_changed_rules")
-        overlay.analyze_if_stale(conn, "actions")
+        dialect.analyze_if_stale(conn, "actions")
         run(conn, "reprice_changed_rules", ledger_id=number)
     return [UserPoints(row.user_id, int(row.points)) for row in run(conn, "platform_totals", ledger_id=number, from_day=start)]

@@ -78,7 +78,7 @@ def rebuild_projections(conn: Connection, ledger: str, ledger_id: int, say: Call
     them, and the caller's VACUUM (ANALYZE) after the commit (replay.tidy_projections) does
     it; analyzing them here too would only add time."""
     _empty_projections(conn, ledger_id)
-    overlay.analyze_if_stale(conn, "corrections")
+    dialect_of(conn).analyze_if_stale(conn, "corrections")
     parts = day_ranges(conn, ledger_id)
     if len(parts) == 1:
         say("pricing every action")

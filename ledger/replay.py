@@ -132,7 +132,7 @@ def _update_scope(conn: Connection, number: int, *, gated: bool, shift_after: in
     run(conn, "fill_replay_days_of_pairs")
     if shift_after is not None:
         run(conn, "fill_replay_shifted", ledger_id=number, after_seq=shift_after)
-    overlay.analyze_if_stale(conn, "corrections")
+    dialect_of(conn).analyze_if_stale(conn, "corrections")
     overlay.fill_overlay(conn, number, shifted_after=shift_after)
     price_scope(conn, number, gated=gated)
     users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount

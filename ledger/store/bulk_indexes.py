@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from ledger.store.dialects import dialect_of
+from ledger.store.dialects import STALE_FRACTION, dialect_of
 
 # A batch takes the bulk path when it has at least this many rows and at least as many as
 # the table holds already (rebuilding costs time in proportion to the whole table).
@@ -54,10 +54,11 @@ def takes_bulk_path(conn: Connection, table: str, new_rows: int) -> bool:
 
 def statistics_stale(conn: Connection, table: str, new_rows: int) -> bool:
     """Whether a batch of `new_rows` written into `table` row by row (not by the bulk path,
-    which analyzes) leaves the planner's statistics of it stale: at least a tenth of its rows
-    new, autovacuum's own default threshold, which a server running without autovacuum
-    never reaches (key lookups then planned as scans)."""
-    return new_rows >= ANALYZE_MIN_ROWS and new_rows * 10 >= _estimated_rows(conn, table)
+    which analyzes) leaves the planner's statistics of it stale (`STALE_FRACTION` of its rows
+    new; key lookups then planned as scans). Told the batch's size, unlike
+    `Dialect.analyze_if_stale`, which reads the server's counts: a batch not yet committed is
+    not in them."""
+    return new_rows >= ANALYZE_MIN_ROWS and new_rows >= STALE_FRACTION * _estimated_rows(conn, table)
 
 
 @contextmanager

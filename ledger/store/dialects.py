@@ -38,6 +38,11 @@ def _setting(setting: str, value: str | None = None) -> str:
     return setting if value is None else f"{setting} = '{value}'"
 
 
+# The share of a table's rows that, once changed, makes its planner statistics stale:
+# autovacuum's own default, which a server running without autovacuum never reaches.
+STALE_FRACTION = 0.1
+
+
 class Dialect:
     """The SQLite behaviour; `PostgreSQL` overrides what differs."""
 
@@ -53,6 +58,12 @@ class Dialect:
 
     def analyze(self, conn: Connection, *tables: str) -> None:
         """Fresh planner statistics for tables that just changed shape."""
+
+    def analyze_if_stale(self, conn: Connection, table: str) -> None:
+        """`analyze` `table` if STALE_FRACTION of its rows or more changed since its statistics
+        were taken (or it has none), as autovacuum would, but now: rows just written and read
+        at once would otherwise be planned as a table of a few rows, hashed or scanned whole
+        where its index would find the few buckets or days asked for."""
 
     def lock_exclusively(self, conn: Connection, key: int) -> None:
         """Serialise writers on `key` for the transaction (SQLite's BEGIN IMMEDIATE already does)."""
@@ -82,6 +93,15 @@ class PostgreSQL(Dialect):
 
     def analyze(self, conn: Connection, *tables: str) -> None:
         conn.exec_driver_sql(f"ANALYZE {_identifiers(tables)}")
+
+    def analyze_if_stale(self, conn: Connection, table: str) -> None:
+        stale = conn.exec_driver_sql(
+            "SELECT n_mod_since_analyze >= %s * GREATEST(c.reltuples, 0) + 50 "
+            "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = CAST(%s AS regclass)",
+            (STALE_FRACTION, table),
+        ).scalar()
+        if stale:
+            self.analyze(conn, table)
 
     def lock_exclusively(self, conn: Connection, key: int) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
