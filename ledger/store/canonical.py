@@ -36,7 +36,7 @@ def _text(value: object) -> str:
 
 def event_bytes(kind: str, *fields: object) -> bytes:
     """`kind` then each field, tab-separated, newline-terminated, UTF-8."""
-    return ("\t".join([kind, *(_text(value) for value in fields)]) + "\n").encode()
+    return ("\t".join([kind, *map(_text, fields)]) + "\n").encode()
 
 
 def action_bytes(
