@@ -175,6 +175,7 @@ def _book_corrections(
     scope = {
         "ledger_id": ledger_id,
         "known_at": known_at,
+        "every_known": int(known_at >= END_OF_TIME),
         "through_seq": through_seq,
         "shifted": int(shifted_after is not None),
         "after_seq": shifted_after or 0,

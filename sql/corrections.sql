@@ -198,7 +198,9 @@ SELECT b.user_id, b.action_day, b.action, r.version_seq, r.value, r.per, r.min_q
         SELECT CAST(SUM(CASE WHEN a.quantity < COALESCE(r.min_quantity, 0) THEN 0 ELSE a.quantity END) AS BIGINT)
         FROM actions a
         WHERE a.ledger_id = :ledger_id AND a.day = b.action_day AND a.user_id = b.user_id AND a.action = b.action
-          AND a.recorded_at <= :known_at AND a.seq <= :through_seq
+          -- Every event known (`every_known` = 1): no test of recorded_at, which the user's
+          -- history index does not carry, so the bucket's actions are read from it alone.
+          AND (:every_known = 1 OR a.recorded_at <= :known_at) AND a.seq <= :through_seq
           -- Tested once for the statement (uncorrelated) before any action is.
           AND NOT (EXISTS (SELECT 1 FROM replay_closed) AND
             -- include: action_closed
@@ -225,9 +227,17 @@ FROM (
     UNION
     -- Shifted pairs: only the buckets that a correction or an action recorded since touches
     -- book otherwise than before; the statement below keeps what they book on shifted pairs.
+    -- Of those, only buckets with a correction up to `through_seq` book anything: the pass
+    -- over the corrections recorded before (through_seq = after_seq) skips the buckets that
+    -- the new corrections are the first of, most of a batch of retractions.
     SELECT n.user_id, n.action_day, n.action
     FROM corrections n
     WHERE :shifted = 1 AND n.ledger_id = :ledger_id AND n.seq > :after_seq
+      AND (n.seq <= :through_seq OR EXISTS (
+        SELECT 1 FROM corrections c
+        WHERE c.ledger_id = :ledger_id AND c.user_id = n.user_id AND c.action_day = n.action_day AND c.action = n.action
+          AND c.recorded_at <= :known_at AND c.seq <= :through_seq
+      ))
     UNION
     SELECT a.user_id, a.day, a.action
     FROM actions a
@@ -235,6 +245,7 @@ FROM (
       AND EXISTS (
         SELECT 1 FROM corrections c
         WHERE c.ledger_id = :ledger_id AND c.user_id = a.user_id AND c.action_day = a.day AND c.action = a.action
+          AND c.recorded_at <= :known_at AND c.seq <= :through_seq
       )
 ) b
 -- Each version with the day the next one takes over: a range to join, where a subquery

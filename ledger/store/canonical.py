@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 
@@ -35,7 +36,7 @@ def _text(value: object) -> str:
 
 def event_bytes(kind: str, *fields: object) -> bytes:
     """`kind` then each field, tab-separated, newline-terminated, UTF-8."""
-    return ("\t".join([kind, *(_text(value) for value in fields)]) + "\n").encode()
+    return ("\t".join([kind, *map(_text, fields)]) + "\n").encode()
 
 
 def action_bytes(
@@ -81,5 +82,11 @@ def table_event_bytes(table: Any, values: Mapping[str, object]) -> bytes:
     table order, under the table's name as the kind. Writers pass the values they insert
     (naive UTC datetimes, dates, ints, str, bool, None); `verify` passes the stored row.
     """
-    fields = [values[column.name] for column in table.columns if column.name not in BATCH_FIXED_COLUMNS]
-    return event_bytes(table.name, *fields)
+    return event_bytes(table.name, *[values[name] for name in _hashed_columns(table)])
+
+
+@cache
+def _hashed_columns(table: Any) -> tuple[str, ...]:
+    """The names of `table`'s hashed columns, in table order (once per table: a batch hashes
+    thousands of rows)."""
+    return tuple(column.name for column in table.columns if column.name not in BATCH_FIXED_COLUMNS)
