@@ -205,7 +205,9 @@ class _KeyState:
         """The state after a correction (`quantity` None: it stops counting)."""
         self.active = quantity is not None
         if quantity is not None:
-            self.quantity, self.attributes = quantity, attributes  # type: ignore[assignment]
+            # A correction that leaves the action counting stores its measure whole.
+            assert attributes is not None
+            self.quantity, self.attributes = quantity, attributes
         self.last_kind, self.last_at = kind, booked_at
 
     def as_state(self, source_key: str, user: UserRef) -> ActionState:
