@@ -7,6 +7,7 @@ Discourse's own score events count on both sides: the ledger imports them as adj
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -15,8 +16,8 @@ import pytest
 from ledger import Ledger
 from ledger.discourse import settings as forum_settings
 from ledger.discourse.forum import PostgresForum
-from ledger.discourse.importer import import_forum, import_origins, recorded_marks, watermarks
-from ledger.discourse.scorables import SCORABLES, detect_shape, key_prefix
+from ledger.discourse.importer import changes_seen_to, import_forum, import_origin, import_origins, recorded_marks, watermarks
+from ledger.discourse.scorables import SCORABLES, ForumShape, detect_shape, key_prefix
 from tests import discourse_plugin
 from tests.backends import in_ci
 from tests.discourse_forum import ForumDatabase, ForumPlan, Generated, create_schema, generate_activity
@@ -134,6 +135,17 @@ def test_an_import_says_where_the_next_resumes(forum: Forum, book: Ledger) -> No
     # The batches written after the rows name each prefix's highest recorded key, so that the
     # next run need not read every key to find it.
     assert recorded_marks(import_origins(book)) == watermarks(book, [key_prefix(scorable, shape) for scorable in SCORABLES])
+
+
+def test_the_origin_says_the_watermarks_before_the_change_watermark() -> None:
+    seen = datetime(2026, 12, 4, 12, 30, 15, 250)
+    origin = import_origin(ForumShape("G3", frozenset(), None, True), seen, {"post": 10, "like-received": 7})
+    assert recorded_marks([origin, origin.replace("post:10", "post:9")]) == {"post": 10, "like-received": 7}
+    assert changes_seen_to([origin]) == seen
+    # Versions before the watermarks read the change watermark up to the origin's end.
+    match = re.search(r"changes seen to (\S+)", origin)
+    assert match is not None and datetime.fromisoformat(match[1]) == seen
+    assert recorded_marks(["discourse import (G3); changes seen to 2026-12-04T12:30:15"]) is None
 
 
 def test_a_like_that_committed_after_a_run_below_its_watermark_is_found(book: Ledger) -> None:

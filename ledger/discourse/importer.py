@@ -283,7 +283,7 @@ def watermarks(book: Ledger, prefixes: list[str]) -> dict[str, int]:
 # and each prefix's highest recorded key (its key mark) once the batch is written.
 ORIGIN = "discourse import"
 _SEEN_TO = re.compile(r"changes seen to ([^;\s]+)")
-_KEYS_TO = re.compile(r"keys to (\S+)")
+_KEYS_TO = re.compile(r"keys to ([^;\s]+)")
 # Rows changed shortly before the last import's clock are read again: a transaction that
 # began before it may have committed after the read.
 OVERLAP = timedelta(minutes=15)
@@ -333,10 +333,9 @@ def with_keys(marks: dict[str, int], rows: Iterable[ActionRow]) -> dict[str, int
 
 def import_origin(shape: ForumShape, seen_to: datetime, marks: dict[str, int]) -> str:
     """What an import's batches say in their origin (see `changes_seen_to`, `recorded_marks`)."""
-    origin = f"{ORIGIN} ({shape.generation}); changes seen to {seen_to.isoformat()}"
-    if marks:
-        origin += "; keys to " + ",".join(f"{prefix}:{number}" for prefix, number in sorted(marks.items()))
-    return origin
+    keys = ",".join(f"{prefix}:{number}" for prefix, number in sorted(marks.items()))
+    # The change watermark last: versions before the key marks read it up to the end.
+    return f"{ORIGIN} ({shape.generation}); {f'keys to {keys}; ' if keys else ''}changes seen to {seen_to.isoformat()}"
 
 
 def import_forum(
