@@ -37,7 +37,7 @@ WHERE :changed_since < TIMESTAMP '9999-01-01'
       SELECT recent.id FROM post_actions AS recent
       WHERE recent.created_at >= :changed_since
         AND recent.id > COALESCE((SELECT max(older.id) FROM post_actions AS older
-                                  WHERE older.created_at < :changed_since - INTERVAL '1 hour'), 0))
+                                  WHERE older.created_at < CAST(:changed_since AS timestamp) - INTERVAL '1 hour'), 0))
 ) AS pa
 INNER JOIN posts AS p ON p.id = pa.post_id
 INNER JOIN topics AS t ON t.id = p.topic_id
