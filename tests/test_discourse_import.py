@@ -7,6 +7,7 @@ Discourse's own score events count on both sides: the ledger imports them as adj
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -15,8 +16,8 @@ import pytest
 from ledger import Ledger
 from ledger.discourse import settings as forum_settings
 from ledger.discourse.forum import PostgresForum
-from ledger.discourse.importer import import_forum
-from ledger.discourse.scorables import detect_shape
+from ledger.discourse.importer import changes_seen_to, import_forum, import_origin, import_origins, recorded_marks, watermarks
+from ledger.discourse.scorables import SCORABLES, ForumShape, detect_shape, key_prefix
 from tests import discourse_plugin
 from tests.backends import in_ci
 from tests.discourse_forum import ForumDatabase, ForumPlan, Generated, create_schema, generate_activity
@@ -125,6 +126,49 @@ def test_running_again_with_nothing_new_writes_nothing(forum: Forum, book: Ledge
     assert full.found == first.found
     after = book.digest()
     assert (after.batch_id, after.last_seq, after.hash) == (head.batch_id, head.last_seq, head.hash)
+
+
+def test_an_import_says_where_the_next_resumes(forum: Forum, book: Ledger) -> None:
+    with PostgresForum(forum.url) as source:
+        import_forum(book, source)
+        shape = detect_shape(source)
+    # The batches written after the rows name each prefix's highest recorded key, so that the
+    # next run need not read every key to find it.
+    assert recorded_marks(import_origins(book)) == watermarks(book, [key_prefix(scorable, shape) for scorable in SCORABLES])
+
+
+def test_the_origin_says_the_watermarks_before_the_change_watermark() -> None:
+    seen = datetime(2026, 12, 4, 12, 30, 15, 250)
+    origin = import_origin(ForumShape("G3", frozenset(), None, True), seen, {"post": 10, "like-received": 7})
+    assert recorded_marks([origin, origin.replace("post:10", "post:9")]) == {"post": 10, "like-received": 7}
+    assert changes_seen_to([origin]) == seen
+    # Versions before the watermarks read the change watermark up to the origin's end.
+    match = re.search(r"changes seen to (\S+)", origin)
+    assert match is not None and datetime.fromisoformat(match[1]) == seen
+    assert recorded_marks(["discourse import (G3); changes seen to 2026-12-04T12:30:15"]) is None
+
+
+def test_a_like_that_committed_after_a_run_below_its_watermark_is_found(book: Ledger) -> None:
+    for forum in make_forum("G3", seed=29):
+        with forum.database.connect() as conn:
+            post = conn.execute(LONE_REPLY).fetchone()[0]
+            author = conn.execute("SELECT user_id FROM posts WHERE id = %s", (post,)).fetchone()[0]
+            liker = conn.execute("SELECT id FROM users WHERE id > 0 AND id <> %s ORDER BY id LIMIT 1", (author,)).fetchone()[0]
+            top = conn.execute("SELECT max(id) FROM post_actions").fetchone()[0]
+            like = f"INSERT INTO post_actions (id, post_id, user_id, post_action_type_id, created_at, updated_at) VALUES (%s, %s, %s, 2, {NOW}, {NOW})"
+            conn.execute(like, (top + 2, post, liker))
+        with PostgresForum(forum.url) as source:
+            import_forum(book, source)
+        with forum.database.connect() as conn:
+            # Its id was taken before the run read the one above it; it committed after.
+            conn.execute(like, (top + 1, post, liker))
+        with PostgresForum(forum.url) as source:
+            later = import_forum(book, source)
+        assert not later.full and later.added == {"like_received": 1, "like_given": 1}
+        assert set(book.action_states([f"like-received:{top + 1}", f"like-given:{top + 1}"])) == {
+            f"like-received:{top + 1}",
+            f"like-given:{top + 1}",
+        }
 
 
 def test_dry_run_counts_and_writes_nothing(forum: Forum, book: Ledger) -> None:

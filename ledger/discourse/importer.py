@@ -207,6 +207,8 @@ class ForumRows:
         self.found: Counter[str] = Counter()
         self._estimate: int | None = None
         self._passes = 0
+        # Each prefix's highest key read, for the origins of the batches written after.
+        self.marks: dict[str, int] = {}
 
     def chunks(self) -> Iterator[Sequence[LocatedRow]]:
         # Asked for while the rows stream, when the forum's connection is busy with them.
@@ -228,6 +230,8 @@ class ForumRows:
                 continue
             prefix = key_prefix(scorable, self.shape)
             for rows in self.forum.scoring_rows(query, scorable.action, prefix, chunk=CHUNK):
+                # Rows come in key order: a chunk's last holds its highest key.
+                self.marks = with_keys(self.marks, rows[-1:])
                 # No user keys given as text: the writer need not look for any.
                 yield scorable.action, ParsedRows((LocatedRow("discourse", None, row) for row in rows), {})
 
@@ -255,9 +259,9 @@ def recorded(book: Ledger) -> dict[str, ActionRow]:
 
 
 def watermarks(book: Ledger, prefixes: list[str]) -> dict[str, int]:
-    """Each source-key prefix's highest recorded key: where the next import resumes. They
-    live in the ledger as the keys themselves, so nothing else needs keeping; each is read
-    off the range of the (source_key, ledger) key that its prefix spans."""
+    """Each source-key prefix's highest recorded key, read off the keys themselves: every key
+    of the prefix's range of the (source_key, ledger) key, since keys sort as text, not by
+    number. For a ledger whose imports recorded no key marks (`recorded_marks`)."""
     marks: dict[str, int] = {}
     with read_transaction(book.engine) as conn:
         number = ledger_numbers.number_of(conn, book.name)
@@ -275,9 +279,11 @@ def watermarks(book: Ledger, prefixes: list[str]) -> dict[str, int]:
     return marks
 
 
-# Batches an import writes say, in their origin, up to when the forum's changes were seen.
+# Batches an import writes say, in their origin, up to when the forum's changes were seen,
+# and each prefix's highest recorded key (its key mark) once the batch is written.
 ORIGIN = "discourse import"
-_SEEN_TO = re.compile(r"changes seen to (\S+)")
+_SEEN_TO = re.compile(r"changes seen to ([^;\s]+)")
+_KEYS_TO = re.compile(r"keys to ([^;\s]+)")
 # Rows changed shortly before the last import's clock are read again: a transaction that
 # began before it may have committed after the read.
 OVERLAP = timedelta(minutes=15)
@@ -285,13 +291,51 @@ OVERLAP = timedelta(minutes=15)
 EPOCH = datetime(1970, 1, 1)
 
 
-def changes_seen_to(book: Ledger) -> datetime | None:
+def import_origins(book: Ledger) -> list[str]:
+    """The origins of the batches imports wrote to `book`."""
+    with read_transaction(book.engine) as conn:
+        found = conn.execute(select(batches.c.origin).where(batches.c.ledger == book.name, batches.c.origin.like(f"{ORIGIN}%"))).scalars()
+        return [origin for origin in found if origin]
+
+
+def changes_seen_to(origins: list[str]) -> datetime | None:
     """The forum time up to which the latest import saw every change (the change watermark),
     from the origins of the batches imports wrote; None before the first import."""
-    with read_transaction(book.engine) as conn:
-        origins = conn.execute(select(batches.c.origin).where(batches.c.ledger == book.name, batches.c.origin.like(f"{ORIGIN}%"))).scalars()
-        seen = [datetime.fromisoformat(match[1]) for origin in origins if origin and (match := _SEEN_TO.search(origin))]
+    seen = [datetime.fromisoformat(match[1]) for origin in origins if (match := _SEEN_TO.search(origin))]
     return max(seen, default=None)
+
+
+def recorded_marks(origins: list[str]) -> dict[str, int] | None:
+    """Each prefix's highest recorded key as the imports' batches say it, the highest any
+    says (each says every prefix's, as of its writing); None when none says any (a ledger
+    an older version imported into, or whose first import wrote nothing after its rows)."""
+    marks: dict[str, int] | None = None
+    for origin in origins:
+        match = _KEYS_TO.search(origin)
+        if match is None:
+            continue
+        marks = marks if marks is not None else {}
+        for mark in match[1].split(","):
+            prefix, _, number = mark.rpartition(":")
+            marks[prefix] = max(marks.get(prefix, FIRST_KEY), int(number))
+    return marks
+
+
+def with_keys(marks: dict[str, int], rows: Iterable[ActionRow]) -> dict[str, int]:
+    """`marks` raised to the keys of `rows` about to be recorded."""
+    raised = dict(marks)
+    for row in rows:
+        prefix, _, number = row.source_key.rpartition(":")
+        if int(number) > raised.get(prefix, FIRST_KEY):
+            raised[prefix] = int(number)
+    return raised
+
+
+def import_origin(shape: ForumShape, seen_to: datetime, marks: dict[str, int]) -> str:
+    """What an import's batches say in their origin (see `changes_seen_to`, `recorded_marks`)."""
+    keys = ",".join(f"{prefix}:{number}" for prefix, number in sorted(marks.items()))
+    # The change watermark last: versions before the key marks read it up to the end.
+    return f"{ORIGIN} ({shape.generation}); {f'keys to {keys}; ' if keys else ''}changes seen to {seen_to.isoformat()}"
 
 
 def import_forum(
@@ -325,8 +369,10 @@ def import_forum(
     report = ImportReport(shape, dry_run=dry_run, full=full)
     report.users = read_users(forum, shape)
     prefixes = [key_prefix(scorable, shape) for scorable in SCORABLES]
-    marks = watermarks(book, prefixes)
-    seen_before = changes_seen_to(book) if marks else None
+    origins = import_origins(book)
+    recorded = recorded_marks(origins)
+    marks = recorded if recorded is not None else watermarks(book, prefixes)
+    seen_before = changes_seen_to(origins) if marks else None
     if marks and not full:
         report.merges = vanished_user_merges(book, forum, shape, report.users)
         # A merge folds and deletes rows no timestamp shows; a ledger without a change
@@ -338,7 +384,7 @@ def import_forum(
         if report.reconciled_all_because:
             report.full = full = True
     seen_to = shape.forum_now or moment
-    origin = f"{ORIGIN} ({shape.generation}); changes seen to {seen_to.isoformat()}"
+    origin = import_origin(shape, seen_to, marks)
     fresh: list[LocatedRow] = []
     if full:
         known = book.action_states()
@@ -355,6 +401,8 @@ def import_forum(
             written = book.ingest_rows(streamed, origin=origin)
             report.batch_id = written.batch_id
             report.added.update(streamed.found)
+            # The batches written after the rows say where the next import resumes.
+            origin = import_origin(shape, seen_to, streamed.marks)
         report.found.update(streamed.found)
         known, read = {}, Read()
     elif not marks:
@@ -362,9 +410,12 @@ def import_forum(
         # read, so that a read cut short (calls refused, a limit reached) resumes from the
         # watermarks it left.
         def write(rows: list[ActionRow]) -> None:
+            nonlocal marks, origin
             for row in rows:
                 report.added[row.action] += 1
             if not dry_run:
+                marks = with_keys(marks, rows)
+                origin = import_origin(shape, seen_to, marks)
                 report.batch_id = book.ingest_rows([LocatedRow("discourse", None, row) for row in rows], origin=origin).batch_id
 
         extract(forum, shape, report, progress, page_size, flush=write)
@@ -409,6 +460,7 @@ def import_forum(
     if dry_run:
         return report
     if fresh:
+        origin = import_origin(shape, seen_to, with_keys(marks, (located.row for located in fresh)))
         report.batch_id = book.ingest_rows(fresh, origin=origin).batch_id
     for source, target in report.merges.items():
         book.merge_users(source, target, at=moment, reason="merged on the forum")

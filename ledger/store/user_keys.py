@@ -127,7 +127,7 @@ def latest_names(conn: Connection, ledger_id: int, numbers: Iterable[int] | None
     names: dict[int, UserName] = {}
     for chunk in chunks:
         chunk_query = query if chunk is None else query.where(user_names.c.user_number.in_(chunk))
-        for number, username, name in conn.execute(chunk_query.order_by(user_names.c.seq)):
+        for number, username, name in conn.execute(chunk_query.order_by(user_names.c.seq)).all():
             names[int(number)] = UserName(username, name)
     return names
 

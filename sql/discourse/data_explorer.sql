@@ -88,6 +88,7 @@ SELECT uv.id AS key, uv.user_id, CAST(uv.visited_at AS timestamp) AS occurred_at
        CAST(uv.visited_at AS timestamp) + INTERVAL '2 days' AS changed_at
 FROM user_visits AS uv
 WHERE uv.id > :after
+  AND (:changed_since >= TIMESTAMP '9999-01-01' OR uv.visited_at >= CAST(:changed_since AS date) - 2)
 ) AS found
 WHERE CASE WHEN :changed_since < TIMESTAMP '9999-01-01' THEN found.changed_at >= :changed_since ELSE found.scores END
 ORDER BY found.key
@@ -103,6 +104,7 @@ SELECT uv.id AS key, uv.user_id, CAST(uv.visited_at AS timestamp) AS occurred_at
        CAST(uv.visited_at AS timestamp) + INTERVAL '2 days' AS changed_at
 FROM user_visits AS uv
 WHERE uv.id > :after
+  AND (:changed_since >= TIMESTAMP '9999-01-01' OR uv.visited_at >= CAST(:changed_since AS date) - 2)
 ) AS found
 WHERE CASE WHEN :changed_since < TIMESTAMP '9999-01-01' THEN found.changed_at >= :changed_since ELSE found.scores END
 ORDER BY found.key
@@ -118,6 +120,7 @@ SELECT uv.id AS key, uv.user_id, CAST(uv.visited_at AS timestamp) AS occurred_at
        CAST(uv.visited_at AS timestamp) + INTERVAL '2 days' AS changed_at
 FROM user_visits AS uv
 WHERE uv.id > :after
+  AND (:changed_since >= TIMESTAMP '9999-01-01' OR uv.visited_at >= CAST(:changed_since AS date) - 2)
 ) AS found
 WHERE CASE WHEN :changed_since < TIMESTAMP '9999-01-01' THEN found.changed_at >= :changed_since ELSE found.scores END
 ORDER BY found.key
@@ -141,6 +144,9 @@ SELECT p.id AS key, p.user_id, p.created_at AS occurred_at, 1 AS quantity,
 FROM posts AS p
 INNER JOIN topics AS t ON t.id = p.topic_id
 WHERE p.id > :after
+  AND (:changed_since >= TIMESTAMP '9999-01-01'
+       OR p.updated_at >= :changed_since OR p.deleted_at >= :changed_since OR p.hidden_at >= :changed_since
+       OR p.topic_id IN (SELECT ct.id FROM topics AS ct WHERE (ct.updated_at >= :changed_since OR ct.deleted_at >= :changed_since)))
 ) AS found
 WHERE CASE WHEN :changed_since < TIMESTAMP '9999-01-01' THEN found.changed_at >= :changed_since ELSE found.scores END
 ORDER BY found.key
@@ -174,7 +180,24 @@ SELECT pa.id AS key, p.user_id AS user_id, pa.created_at AS occurred_at, 1 AS qu
         AND t.archetype <> 'private_message'
         AND p.wiki IS FALSE) AS scores,
        GREATEST(pa.updated_at, p.updated_at, p.deleted_at, t.updated_at, t.deleted_at) AS changed_at
-FROM post_actions AS pa
+FROM (
+SELECT every.* FROM post_actions AS every WHERE :changed_since >= TIMESTAMP '9999-01-01'
+UNION ALL
+SELECT liked.* FROM post_actions AS liked
+WHERE :changed_since < TIMESTAMP '9999-01-01'
+  AND liked.id IN (
+      SELECT on_changed.id FROM post_actions AS on_changed
+      WHERE on_changed.post_id IN (
+          SELECT cp.id FROM posts AS cp WHERE (cp.updated_at >= :changed_since OR cp.deleted_at >= :changed_since)
+          UNION
+          SELECT tp.id FROM posts AS tp INNER JOIN topics AS ct ON ct.id = tp.topic_id
+          WHERE (ct.updated_at >= :changed_since OR ct.deleted_at >= :changed_since))
+      UNION
+      SELECT recent.id FROM post_actions AS recent
+      WHERE recent.created_at >= :changed_since
+        AND recent.id > COALESCE((SELECT max(older.id) FROM post_actions AS older
+                                  WHERE older.created_at < CAST(:changed_since AS timestamp) - INTERVAL '1 hour'), 0))
+) AS pa
 INNER JOIN posts AS p ON p.id = pa.post_id
 INNER JOIN topics AS t ON t.id = p.topic_id
 WHERE pa.id > :after AND pa.post_action_type_id = 2
@@ -194,7 +217,24 @@ SELECT pa.id AS key, pa.user_id AS user_id, pa.created_at AS occurred_at, 1 AS q
         AND t.archetype <> 'private_message'
         AND p.wiki IS FALSE) AS scores,
        GREATEST(pa.updated_at, p.updated_at, p.deleted_at, t.updated_at, t.deleted_at) AS changed_at
-FROM post_actions AS pa
+FROM (
+SELECT every.* FROM post_actions AS every WHERE :changed_since >= TIMESTAMP '9999-01-01'
+UNION ALL
+SELECT liked.* FROM post_actions AS liked
+WHERE :changed_since < TIMESTAMP '9999-01-01'
+  AND liked.id IN (
+      SELECT on_changed.id FROM post_actions AS on_changed
+      WHERE on_changed.post_id IN (
+          SELECT cp.id FROM posts AS cp WHERE (cp.updated_at >= :changed_since OR cp.deleted_at >= :changed_since)
+          UNION
+          SELECT tp.id FROM posts AS tp INNER JOIN topics AS ct ON ct.id = tp.topic_id
+          WHERE (ct.updated_at >= :changed_since OR ct.deleted_at >= :changed_since))
+      UNION
+      SELECT recent.id FROM post_actions AS recent
+      WHERE recent.created_at >= :changed_since
+        AND recent.id > COALESCE((SELECT max(older.id) FROM post_actions AS older
+                                  WHERE older.created_at < CAST(:changed_since AS timestamp) - INTERVAL '1 hour'), 0))
+) AS pa
 INNER JOIN posts AS p ON p.id = pa.post_id
 INNER JOIN topics AS t ON t.id = p.topic_id
 WHERE pa.id > :after AND pa.post_action_type_id = 2

@@ -16,7 +16,29 @@ SELECT pa.id AS key, p.user_id AS user_id, pa.created_at AS occurred_at, 1 AS qu
         AND t.archetype <> 'private_message'
         AND p.wiki IS FALSE) AS scores,
        GREATEST(pa.updated_at, p.updated_at, p.deleted_at, t.updated_at, t.deleted_at) AS changed_at
-FROM post_actions AS pa
+-- Changed rows: the likes on changed posts and on the posts of changed topics (Discourse's
+-- index on post_actions.post_id), and the likes created since (read from the top of the id
+-- range, an hour's margin down, where a like that committed late is). A like's own row
+-- changes nothing scored but its user, which only a merge changes (the users gone from the
+-- forum find it).
+FROM (
+SELECT every.* FROM post_actions AS every WHERE :changed_since >= TIMESTAMP '9999-01-01'
+UNION ALL
+SELECT liked.* FROM post_actions AS liked
+WHERE :changed_since < TIMESTAMP '9999-01-01'
+  AND liked.id IN (
+      SELECT on_changed.id FROM post_actions AS on_changed
+      WHERE on_changed.post_id IN (
+          SELECT cp.id FROM posts AS cp WHERE (cp.updated_at >= :changed_since OR cp.deleted_at >= :changed_since)
+          UNION
+          SELECT tp.id FROM posts AS tp INNER JOIN topics AS ct ON ct.id = tp.topic_id
+          WHERE (ct.updated_at >= :changed_since OR ct.deleted_at >= :changed_since))
+      UNION
+      SELECT recent.id FROM post_actions AS recent
+      WHERE recent.created_at >= :changed_since
+        AND recent.id > COALESCE((SELECT max(older.id) FROM post_actions AS older
+                                  WHERE older.created_at < CAST(:changed_since AS timestamp) - INTERVAL '1 hour'), 0))
+) AS pa
 INNER JOIN posts AS p ON p.id = pa.post_id
 INNER JOIN topics AS t ON t.id = p.topic_id
 WHERE pa.id > :after AND pa.post_action_type_id = 2

@@ -14,6 +14,8 @@ SELECT uv.id AS key, uv.user_id, CAST(uv.visited_at AS timestamp) AS occurred_at
        CAST(uv.visited_at AS timestamp) + INTERVAL '2 days' AS changed_at
 FROM user_visits AS uv
 WHERE uv.id > :after
+-- Changed visits are the recent days, read off Discourse's index on visited_at.
+  AND (:changed_since >= TIMESTAMP '9999-01-01' OR uv.visited_at >= CAST(:changed_since AS date) - 2)
 ) AS found
 WHERE CASE WHEN :changed_since < TIMESTAMP '9999-01-01' THEN found.changed_at >= :changed_since ELSE found.scores END
 ORDER BY found.key
