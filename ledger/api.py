@@ -75,7 +75,7 @@ class Ledger:
         problem = "is 1 to 100 characters" if not name or len(name) > 100 else text_problem(name)
         if problem is not None:
             # Refused before the database is touched, whatever the command: nothing to write of.
-            raise InvalidInput([InputProblem("`ledger`", None, None, f"a ledger name {problem}")], what="--ledger", writes=False)
+            raise InvalidInput([InputProblem("`ledger`", None, None, f"a ledger name {problem}")], what="ledger name", writes=False)
         self.engine = engine
         self.name = name
         self._schema_checked = False
