@@ -58,6 +58,9 @@ def verify(
     )
     if result.keyed_batches:
         line += f"; {result.keyed_batches} batch(es) carry a valid chain-key MAC, the newest included"
+    if result.unchecked_macs:
+        # Without the key a rehashed history verifies: say so rather than look as sure.
+        line += f"; {result.unchecked_macs} batch(es) carry a chain-key MAC, not checked: SCORELEDGER_CHAIN_KEY is not set"
     if expected is not None:
         line += f"; contains the digest of batch {expected.batch_id} (taken {expected.taken_at:%Y-%m-%d %H:%M:%S})"
     typer.echo(line)

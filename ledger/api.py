@@ -44,6 +44,7 @@ from ledger.importers.actions import ActionFile, guess_format, read_actions, row
 from ledger.importers.schedules import read_schedule
 from ledger.ingest_corrections import HasCorrections, PlainRows, ingest_with_corrections
 from ledger.rule_edits import RuleEdit
+from ledger.safe_values import text_problem
 from ledger.store import ledger_numbers, ledger_zones, schema
 from ledger.store.actions import LocatedRow, Progress, RowSource, SequenceSource, WriteResult, write_actions
 from ledger.store.corrections import (
@@ -71,8 +72,10 @@ class Ledger:
     """One ledger namespace in one database."""
 
     def __init__(self, engine: Engine, name: str = DEFAULT_LEDGER) -> None:
-        if not name or len(name) > 100:
-            raise InvalidInput([InputProblem("`ledger`", None, None, "a ledger name is 1 to 100 characters")])
+        problem = "is 1 to 100 characters" if not name or len(name) > 100 else text_problem(name)
+        if problem is not None:
+            # Refused before the database is touched, whatever the command: nothing to write of.
+            raise InvalidInput([InputProblem("`ledger`", None, None, f"a ledger name {problem}")], what="ledger name", writes=False)
         self.engine = engine
         self.name = name
         self._schema_checked = False

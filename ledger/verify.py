@@ -136,6 +136,8 @@ class Verification:
     digest: JournalDigest | None
     # With SCORELEDGER_CHAIN_KEY set: how many batches carry a MAC valid under it.
     keyed_batches: int = 0
+    # Without it: how many batches carry a MAC that could not be checked.
+    unchecked_macs: int = 0
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def verify_journal(conn: Connection, digest: JournalDigest | None = None) -> Ver
     walk.finish()
     _raise_if_found("stray rows", orphan_rules(conn))
     _raise_if_found("ledger totals", ledger_totals_problem(conn))
-    return Verification(walk.batch_count, walk.event_count, walk.head(), digest, walk.keyed_batches)
+    return Verification(walk.batch_count, walk.event_count, walk.head(), digest, walk.keyed_batches, walk.unchecked_macs)
 
 
 class _Walk:
@@ -183,6 +185,7 @@ class _Walk:
         self.last: Any = None
         self.key = chain_key()
         self.keyed_batches = 0
+        self.unchecked_macs = 0
 
     def batch(self, row: Any) -> None:
         expected_id = self.batch_count + 1
@@ -268,6 +271,7 @@ class _Walk:
         """With the chain key: a stored MAC must match, and once one batch carries a MAC
         every later one must (ledger/store/chain_key.py)."""
         if self.key is None:
+            self.unchecked_macs += row.mac is not None
             return
         if row.mac is None:
             if self.keyed_batches:

@@ -4,7 +4,9 @@ Replacing the `replay_actions` view, adding a trigger on a projection, disabling
 append-only trigger or changing a column's type forges scores without touching a hashed
 event. So `verify` compares the database's views, triggers (and whether they are enabled),
 functions, rules, row-level security policies and table columns against a schema made
-afresh at check time by the same migrations: on SQLite in a new in-memory database, on
+afresh at check time by the same migrations (and, on PostgreSQL, reports any function or
+operator on the search path that shares a built-in's name over built-in types: with
+`pg_catalog` put after its schema, it replaces the `*` or `sum` that pricing calls): on SQLite in a new in-memory database, on
 PostgreSQL in a new schema inside a transaction that is rolled back. Nothing is stored, so
 there is no fingerprint to forge; the migrations in the code that runs `verify` are the
 reference.
@@ -28,6 +30,8 @@ from ledger.store.engine import translate_errors
 # Triggers, rules and policies are named `table.name`.
 Objects = dict[tuple[str, str], str]
 ACTING = ("trigger", "rule", "policy")
+# Functions and operators that take a built-in's place: never ours, always reported.
+SHADOW = "built-in's namesake"
 
 
 def schema_object_problem(engine: Engine) -> str | None:
@@ -41,6 +45,7 @@ def schema_object_problem(engine: Engine) -> str | None:
         else:
             with engine.connect() as conn:
                 found = _postgres_objects(conn, conn.exec_driver_sql("SELECT current_schema()").scalar_one())
+                found.update(_postgres_shadows(conn))
             fresh = _fresh_postgres_objects(engine)
     return _differences(found, fresh)
 
@@ -51,10 +56,13 @@ def _differences(found: Objects, fresh: Objects) -> str | None:
     views and functions sharing the schema are not ours to judge)."""
     ours = {name for kind, name in fresh if kind == "table"}
     extra = {key for key in found if key not in fresh and key[0] in ACTING and key[1].split(".")[0] in ours}
+    extra |= {key for key in found if key[0] == SHADOW}
     lines = []
     for key in sorted(set(fresh) | extra):
         kind, name = key
-        if key not in fresh:
+        if kind == SHADOW:
+            lines.append(f"{name} shares a built-in's name and can replace it in pricing ({found[key]})")
+        elif key not in fresh:
             lines.append(f"{kind} {name} is not one the migrations create")
         elif key not in found:
             lines.append(f"{kind} {name} is missing")
@@ -104,6 +112,36 @@ def _scratch_schema(conn: Connection) -> Iterator[str]:
         yield name
     finally:
         transaction.rollback()
+
+
+def _postgres_shadows(conn: Connection) -> Objects:
+    """Functions and operators outside pg_catalog, in a schema on the search path, named as a
+    built-in one is and taking only built-in types: pricing's unqualified `*`, `sum` or
+    `floor` resolves to them when the search path names pg_catalog after their schema, or
+    when their argument types match more closely. Other applications' functions over their
+    own types, and extensions' members, are not judged."""
+    queries = (
+        "SELECT 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', "
+        "current_setting('search_path') "
+        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = ANY (current_schemas(false)) AND n.nspname <> 'pg_catalog' "
+        "AND EXISTS (SELECT 1 FROM pg_proc b WHERE b.pronamespace = CAST('pg_catalog' AS regnamespace) AND b.proname = p.proname) "
+        "AND NOT EXISTS (SELECT 1 FROM unnest(CAST(p.proargtypes AS oid[])) AS a(oid) JOIN pg_type y ON y.oid = a.oid "
+        "WHERE y.typnamespace <> CAST('pg_catalog' AS regnamespace)) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = p.oid AND e.deptype = 'e')",
+        "SELECT 'operator ' || n.nspname || '.' || o.oprname || '(' || format_type(o.oprleft, NULL) || ', ' "
+        "|| format_type(o.oprright, NULL) || ')', current_setting('search_path') "
+        "FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace "
+        "WHERE n.nspname = ANY (current_schemas(false)) AND n.nspname <> 'pg_catalog' "
+        "AND NOT EXISTS (SELECT 1 FROM pg_type y WHERE y.oid IN (o.oprleft, o.oprright) "
+        "AND y.typnamespace <> CAST('pg_catalog' AS regnamespace)) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = o.oid AND e.deptype = 'e')",
+    )
+    objects: Objects = {}
+    for query in queries:
+        for name, search_path in conn.exec_driver_sql(query).all():
+            objects[(SHADOW, name)] = f"search_path {search_path}"
+    return objects
 
 
 def _postgres_objects(conn: Connection, name: str) -> Objects:

@@ -124,15 +124,21 @@ def test_a_mistyped_database_is_not_created_by_reads(tmp_path: Path) -> None:
     assert cli("verify").exit_code == 0
 
 
-def _as_another_user(*args: str) -> subprocess.CompletedProcess:
-    """`scoreledger ARGS` in a process that file permissions apply to: root ignores them, so
-    as root the command runs as nobody."""
+def _scoreledger(*args: str, another_user: bool = False) -> subprocess.CompletedProcess:
+    """`scoreledger ARGS` in a process of its own, which closes the database as a real
+    command does (SQLite then removes its -wal and -shm files)."""
     command = [str(Path(sys.executable).parent / "scoreledger"), *args]
-    if os.geteuid() == 0:
+    if another_user and os.geteuid() == 0:
         if shutil.which("setpriv") is None:
             pytest.skip("running as root without setpriv: file permissions cannot be tested")
         command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _as_another_user(*args: str) -> subprocess.CompletedProcess:
+    """`scoreledger ARGS` in a process that file permissions apply to: root ignores them, so
+    as root the command runs as nobody."""
+    return _scoreledger(*args, another_user=True)
 
 
 @pytest.fixture
@@ -148,12 +154,16 @@ def read_only_folder() -> Iterator[Path]:
 def test_a_read_only_database_is_read_and_writes_say_why(read_only_folder: Path) -> None:
     path = read_only_folder / "ledger.db"
     url = f"sqlite:///{path}"
-    cli = Cli(url)
-    cli("init")
     (read_only_folder / "a.csv").write_text(csv_text([action_row("a", user=1)]))
-    cli("ingest", str(read_only_folder / "a.csv"))
-    cli("schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "likes_received=3", "--new-action")
-    cli("recalc")
+    for args in (
+        ["init"],
+        ["ingest", str(read_only_folder / "a.csv")],
+        ["schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "likes_received=3", "--new-action"],
+        ["recalc"],
+    ):
+        assert _scoreledger("--db", url, *args).returncode == 0, args
+    # As every command leaves it: no -wal or -shm file, which SQLite must create to read.
+    assert sorted(child.name for child in read_only_folder.iterdir()) == ["a.csv", "ledger.db"]
     os.chmod(path, 0o444)
     os.chmod(read_only_folder, 0o555)  # neither the file nor its folder can be written
     scores = _as_another_user("--db", url, "scores", "--format", "csv")

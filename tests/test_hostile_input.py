@@ -123,6 +123,18 @@ def test_hostile_input_on_the_command_line_is_one_clear_line_per_problem(cli, tm
     assert [line.split(":")[1] for line in lines[:3]] == ["2", "3", "4"]
 
 
+@pytest.mark.parametrize("name", ["l\udcff", "l\x00", "l" * 101])
+@pytest.mark.parametrize("command", [["scores"], ["verify"], ["adjust", "1", "--on", "2024-05-01", "--reason", "r", "--", "5"]])
+def test_a_ledger_name_no_backend_can_store_is_one_clear_line(cli, name: str, command: list[str]) -> None:
+    # Bytes that are not UTF-8 on the command line arrive as lone surrogates (surrogateescape).
+    result = cli("--ledger", name, *command, ok=False)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "a ledger name" in result.stderr
+    assert "nothing was written" not in result.stderr
+
+
 def test_far_dated_actions_are_priced_without_walking_the_calendar(book: Ledger, tmp_path: Path) -> None:
     rows = [
         action_row("first", user=1, when="0001-01-01T00:00:00"),

@@ -53,6 +53,15 @@ def test_a_keyed_journal_verifies_and_the_key_is_not_stored(keyed: Ledger, cli) 
     assert KEY not in dump
 
 
+def test_verify_without_the_key_says_the_macs_were_not_checked(keyed: Ledger, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEY_VARIABLE)
+    tamper(keyed, "UPDATE actions SET quantity = 50 WHERE source_key = 'a'")
+    rehash_everything(keyed)
+    result = keyed.verify()
+    assert (result.keyed_batches, result.unchecked_macs) == (0, 2)
+    assert "2 batch(es) carry a chain-key MAC, not checked: SCORELEDGER_CHAIN_KEY is not set" in cli("verify").stdout
+
+
 def test_a_rewritten_and_rehashed_history_fails_with_the_key(keyed: Ledger) -> None:
     tamper(keyed, "UPDATE actions SET quantity = 50 WHERE source_key = 'a'")
     rehash_everything(keyed)

@@ -157,6 +157,34 @@ def test_a_disabled_append_only_trigger_is_reported(journal: Ledger) -> None:  #
         journal.verify()
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_an_operator_or_function_replacing_a_built_in_is_reported(journal: Ledger) -> None:  # noqa: F811
+    # SQLite keeps no functions or operators in the database: nothing there to replace.
+    with journal.engine.begin() as conn:
+        database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+        conn.exec_driver_sql(
+            "CREATE FUNCTION public.times_ten(bigint, bigint) RETURNS bigint LANGUAGE sql IMMUTABLE "
+            "AS 'SELECT pg_catalog.int8mul(pg_catalog.int8mul($1, $2), 10)'"
+        )
+        conn.exec_driver_sql("CREATE OPERATOR public.* (leftarg = bigint, rightarg = bigint, function = public.times_ten)")
+        conn.exec_driver_sql("CREATE FUNCTION public.floor(bigint) RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint'")
+        conn.exec_driver_sql(f'ALTER DATABASE "{database}" SET search_path = public, pg_catalog')
+    forged = Ledger.open(journal.engine.url.render_as_string(hide_password=False))
+    try:
+        before = {row.user_id: row.points for row in journal.scores()}
+        forged.recalc(full=True)
+        assert {row.user_id: row.points for row in forged.scores()} == {user: points * 10 for user, points in before.items()}
+        with pytest.raises(JournalBroken) as caught:
+            forged.verify()
+    finally:
+        forged.engine.dispose()
+    place = caught.value.place
+    assert isinstance(place, JournalBreak)
+    detail = place.detail
+    assert "operator public.*(bigint, bigint) shares a built-in's name" in detail
+    assert "function public.floor(bigint) shares a built-in's name" in detail
+
+
 def test_schema_objects_of_other_applications_are_not_judged(journal: Ledger) -> None:  # noqa: F811
     with journal.engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE forum_posts (id INTEGER PRIMARY KEY, body TEXT)")

@@ -10,6 +10,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from psycopg import Error as _DriverError
@@ -91,14 +92,39 @@ def create_sqlite_file(engine: Engine) -> None:
             raise DatabaseUnavailable(f"cannot create the database {path}: {exc}") from None
 
 
+def _readable_in_place(connection: sqlite3.Connection) -> bool:
+    """Whether the database can be read as it is: a WAL database whose folder (or file system)
+    is read-only cannot, when no -shm file is there for SQLite to share."""
+    try:
+        connection.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        if (exc.sqlite_errorname or "").startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+            return False
+        raise
+    return True
+
+
+def _read_only_snapshot(path: str, cparams: dict[str, Any]) -> sqlite3.Connection:
+    """The database opened read-only as immutable, so that read commands work on a file in a
+    read-only folder or file system: no writer is active then (one would have left the -shm
+    file that reading needs), and every write is refused as read-only."""
+    options = {key: value for key, value in cparams.items() if key not in ("database", "uri")}
+    return sqlite3.connect(f"{Path(os.path.abspath(path)).as_uri()}?mode=ro&immutable=1", uri=True, **options)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "do_connect")
-    def _existing_file_only(dialect: object, connection_record: object, cargs: list[Any], cparams: dict[str, Any]) -> None:
+    def _connect_existing_file(dialect: object, connection_record: object, cargs: list[Any], cparams: dict[str, Any]) -> sqlite3.Connection:
         # SQLite creates a missing file on connect: a mistyped --db would leave an empty
         # database behind, so only `init` (create_sqlite_file) creates one.
         path = sqlite_file(engine)
         if path is not None and not os.path.exists(path):
             raise NotInitialized(f"there is no database at {path}; run `scoreledger init` to create one")
+        connection = sqlite3.connect(*cargs, **cparams)
+        if path is None or _readable_in_place(connection):
+            return connection
+        connection.close()
+        return _read_only_snapshot(path, cparams)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
