@@ -57,8 +57,9 @@ WHERE v.ledger = :ledger
 -- the user, then every user merged into it, directly or through a chain (merges are acyclic
 -- when written); for each, whether it has adjustments on the days asked for and whether it
 -- has corrections, so that an audit of a user with neither issues no statement for them;
--- and the user it is itself merged into, if any (then it is not audited). Each EXISTS
--- is one probe of ix_adjustments_user or ix_corrections_bucket.
+-- and the user it is itself merged into, if any (then it is not audited). Each test is one
+-- probe of ix_adjustments_user or ix_corrections_bucket: a subquery with LIMIT, as an EXISTS
+-- let PostgreSQL hash the whole of adjustments for it instead.
 WITH RECURSIVE
 merged_in (user_id) AS (
     SELECT CAST(:user_id AS BIGINT)
@@ -70,15 +71,17 @@ merged_in (user_id) AS (
 )
 SELECT
     u.user_id,
-    EXISTS (
+    (
         SELECT 1 FROM adjustments j
         WHERE j.user_id = u.user_id AND j.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger)
           AND j.day >= :from_day AND j.day <= :to_day
-    ) AS has_adjustments,
-    EXISTS (
+        LIMIT 1
+    ) IS NOT NULL AS has_adjustments,
+    (
         SELECT 1 FROM corrections c
         WHERE c.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND c.user_id = u.user_id
-    ) AS has_corrections,
+        LIMIT 1
+    ) IS NOT NULL AS has_corrections,
     (
         SELECT m.target_user FROM merges m
         WHERE m.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND m.source_user = :user_id
