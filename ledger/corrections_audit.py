@@ -4,10 +4,17 @@ and a line for each correction and adjustment booked on the days asked about.
 Corrections are priced by ledger/overlay.py's `correction_deltas`, as recalculations price
 them, so the last running total still equals the user's score. A compensation is shown with
 what was sent, at 0 points: it is not part of the ledger's own total.
+
+An audit is one `Auditor.read`: one connection, the schedule the auditor keeps, prepared
+statements. The first (`audit_members`) says whose events count and which of them have
+adjustments or corrections, so a user with none costs no statement for them; a `per`
+bucket's counted quantity, which its corrections are priced from, comes from the lines
+already read where they cover its day; the level curve comes from the schedule.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -94,7 +101,8 @@ def _read(
     found = plain_rows(conn.execute(audit_statement_named("audit_members", dialect), {**days, "user_id": user_id}))
     if found[0][MERGED_INTO_COLUMN] is not None:
         _refuse_merged(conn, ledger, user_id)
-    flags = {member: (bool(adjusted), bool(corrected)) for member, adjusted, corrected, _into in found}
+    require_whole_schedule(found, MEMBER_VERSIONS_COLUMN, schedule)
+    flags = {member: (bool(adjusted), bool(corrected)) for member, adjusted, corrected, _into, _versions in found}
     members = [user_id, *sorted(member for member in flags if member != user_id)]
     lines: list[AuditLine] = []
     # Per member with corrections: its `per` buckets' counted quantities, from its own lines.
@@ -110,16 +118,24 @@ def _read(
     adjustment_lines = _adjustment_lines(conn, days, [member for member in members if flags[member][0]], user_id)
     corrected = [member for member in sorted(members) if flags[member][1]]
     correction_lines = _correction_lines(conn, schedule, days, corrected, counted, user_id) if corrected else []
-    if len(members) > 1 or adjustment_lines or correction_lines:
+    if len(members) > 1:
         lines.extend(adjustment_lines)
         lines.extend(correction_lines)
-        lines.sort(key=lambda line: (line.day, line.when))
+        lines.sort(key=_in_order)
+        _running_totals(lines)
+    elif adjustment_lines or correction_lines:
+        # One member's lines are in order already (by day, then time): only the few others
+        # are placed among them, each after its equals, as the stable sort above would.
+        for line in sorted([*adjustment_lines, *correction_lines], key=_in_order):
+            lines.insert(bisect_right(lines, _in_order(line), key=_in_order), line)
         _running_totals(lines)
     return lines, schedule.curve_on(curve_day) if curve_day is not None else None
 
 
-# Where `audit_members` rows give the user the audited one is merged into.
+# Where `audit_members` rows give the user the audited one is merged into, and how many
+# versions the ledger has.
 MERGED_INTO_COLUMN = 3
+MEMBER_VERSIONS_COLUMN = 4
 # Where `audit_corrections` rows give how many versions the ledger has.
 CORRECTION_VERSIONS_COLUMN = 12
 
@@ -135,6 +151,10 @@ def _refuse_merged(conn: Connection, ledger: str, user_id: int) -> None:
         [InputProblem("audit", None, "user", f"user {refs[user_id]} is merged into user {refs[targets[user_id]]}: audit that user")],
         what="audit",
     )
+
+
+def _in_order(line: AuditLine) -> tuple[date, datetime]:
+    return line.day, line.when
 
 
 def _running_totals(lines: list[AuditLine]) -> None:

@@ -59,7 +59,8 @@ WHERE v.ledger = :ledger
 -- has corrections, so that an audit of a user with neither issues no statement for them;
 -- and the user it is itself merged into, if any (then it is not audited). Each test is one
 -- probe of ix_adjustments_user or ix_corrections_bucket: a subquery with LIMIT, as an EXISTS
--- let PostgreSQL hash the whole of adjustments for it instead.
+-- let PostgreSQL hash the whole of adjustments for it instead. `versions`, as in
+-- `audit_user`: the level curve comes from the schedule, also for a user without actions.
 WITH RECURSIVE
 merged_in (user_id) AS (
     SELECT CAST(:user_id AS BIGINT)
@@ -85,7 +86,8 @@ SELECT
     (
         SELECT m.target_user FROM merges m
         WHERE m.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND m.source_user = :user_id
-    ) AS merged_into
+    ) AS merged_into,
+    (SELECT COUNT(*) FROM schedule_versions WHERE ledger = :ledger) AS versions
 FROM merged_in u
 
 -- name: audit_adjustments
