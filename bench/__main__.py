@@ -9,6 +9,10 @@ One part alone (`--only`), printed rather than written unless `--output` says wh
                      new actions, retraction + recalc, merge + recalc) at --actions N (default
                      1,000,000); with --baseline REV the same on git revision REV's code too,
                      alternately on copies of one database, for a before/after side by side.
+  audit              per-user audits (p50, p99, max of 1,000 users drawn uniformly, in a child
+                     process) on PostgreSQL and SQLite at --actions N (default 1,000,000) with
+                     the community's corrections; with --baseline REV the same on git revision
+                     REV's code too, round by round, each code on ledgers it built itself.
   discourse-import   the forum loaded, then the Discourse import's rows (bench/discourse_import.py).
   compensation       the Discourse plan and push on a forum and ledger of their own
                      (bench/compensation_alone.py), the old pricing beside the new.
@@ -21,12 +25,12 @@ import os
 import sys
 from pathlib import Path
 
-from bench import compensation_alone, recalcs, report, runner
+from bench import audits, compensation_alone, recalcs, report, runner
 from bench.databases import DEFAULT_ADMIN_URL
 from bench.machine import describe
 from bench.scales import SCALES
 
-ONLY = sorted([*runner.PARTS, "recalcs", "compensation"])
+ONLY = sorted([*runner.PARTS, "recalcs", "audit", "compensation"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,17 +55,22 @@ def main(argv: list[str] | None = None) -> int:
         "default $SCORELEDGER_BENCH_DATABASE_URL or " + DEFAULT_ADMIN_URL,
     )
     parser.add_argument("--seed", type=int, default=runner.SEED, help="the community's random seed")
-    parser.add_argument("--actions", type=int, default=1_000_000, help="with --only recalcs: the community's size")
+    parser.add_argument("--actions", type=int, default=1_000_000, help="with --only recalcs or audit: the community's size")
     parser.add_argument(
         "--changes", type=int, default=10_000, help="with --only recalcs: new actions, retracted keys, merged user's actions"
     )
-    parser.add_argument("--rounds", type=int, default=2, help="with --only recalcs: rounds per code (medians are shown)")
+    parser.add_argument("--rounds", type=int, default=2, help="with --only recalcs or audit: rounds per code (medians are shown)")
     parser.add_argument(
-        "--baseline", metavar="REV", help="with --only recalcs: a git revision whose code is measured alternately with this checkout's"
+        "--baseline",
+        metavar="REV",
+        help="with --only recalcs or audit: a git revision whose code is measured alternately with this checkout's",
     )
     arguments = parser.parse_args(argv)
     if arguments.only == "recalcs":
         print(recalcs.run(arguments.postgres, arguments.actions, arguments.changes, arguments.rounds, arguments.baseline))
+        return 0
+    if arguments.only == "audit":
+        print(audits.run(arguments.postgres, arguments.actions, arguments.rounds, arguments.baseline))
         return 0
     if arguments.only == "compensation":
         results = compensation_alone.run(SCALES[arguments.scale], arguments.postgres, arguments.seed, runner.HISTORY_END, say)

@@ -83,6 +83,16 @@ def in_fresh_process(url: str, ledger: str, *operation: str, timeout: float | No
     return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
+def checkout(revision: str, folder: Path) -> Path:
+    """The files of git revision `revision` of this repository in `folder`, importable as they would be installed: the
+    installed package maps ledger.sql to this checkout's sql/, so the copy's own is linked
+    where its ledger package looks first."""
+    archive = subprocess.run(["git", "archive", revision], cwd=REPO, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    (folder / "ledger" / "sql").symlink_to(folder / "sql", target_is_directory=True)
+    return folder
+
+
 def audit_latencies(book: Ledger, users: int, samples: int, seed: int, budget_s: float) -> dict[str, float]:
     """Per-user audit over up to `samples` users drawn uniformly (seeded): p50, p99, max in
     ms. Stops drawing once `budget_s` is spent, so a slow audit cannot stall the run; the

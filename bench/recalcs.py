@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from bench.corrections import corrections_of, keys_to_retract, record, users_to_
 from bench.databases import _as_url, postgres_database
 from bench.generator import DAYS, FIRST_DAY, generate, ledger_rows, more_rows
 from bench.machine import describe
-from bench.measurements import REPO, in_fresh_process, ingest
+from bench.measurements import REPO, checkout, in_fresh_process, ingest
 from bench.schedule import versions
 from ledger import Ledger
 
@@ -55,17 +54,7 @@ def run(admin_url: str, actions: int, changes: int, rounds: int, baseline: str |
     if baseline is None:
         return _run(admin_url, actions, changes, rounds, None)
     with tempfile.TemporaryDirectory(prefix="scoreledger-baseline-") as folder:
-        return _run(admin_url, actions, changes, rounds, _checkout(baseline, Path(folder)))
-
-
-def _checkout(revision: str, folder: Path) -> Path:
-    """The files of `revision` in `folder`, importable as they would be installed: the
-    installed package maps ledger.sql to this checkout's sql/, so the copy's own is linked
-    where its ledger package looks first."""
-    archive = subprocess.run(["git", "archive", revision], cwd=REPO, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    (folder / "ledger" / "sql").symlink_to(folder / "sql", target_is_directory=True)
-    return folder
+        return _run(admin_url, actions, changes, rounds, checkout(baseline, Path(folder)))
 
 
 def _run(admin_url: str, actions: int, changes: int, rounds: int, baseline: Path | None) -> str:

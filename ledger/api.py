@@ -561,14 +561,15 @@ class Ledger:
         reference too. A key the ledger never recorded is UnknownUser."""
         user = _reference(user_id, "audit")
         self.check_schema()
-        curve_day = to_day or self.today()
-        with read_transaction(self.engine) as conn:
+        if isinstance(user, int):
             # An integer key is its own number: only a text key costs a look-up.
-            number = user if isinstance(user, int) else number_of_ref(conn, ledger_numbers.number_of(conn, self.name), user)
-            curve = levels.curve_in_force(conn, self.name, curve_day)
+            number: int | None = user
+        else:
+            with read_transaction(self.engine) as conn:
+                number = number_of_ref(conn, ledger_numbers.number_of(conn, self.name), user)
         if number is None:
             raise UnknownUser(self.name, user)
-        lines = corrections_audit.audit(self._auditor, number, from_day, to_day, curve=curve)
+        lines = corrections_audit.audit(self._auditor, number, from_day, to_day, curve_day=to_day or self.today())
         merged = {line.merged_from for line in lines if isinstance(line.merged_from, int) and not is_direct(line.merged_from)}
         if merged:
             with read_transaction(self.engine) as conn:

@@ -24,16 +24,17 @@ parsed once, rather than once per line.
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Connection, CursorResult, Date, Engine, TextClause, bindparam
 
-from ledger.domain import MAX_INTEGER
+from ledger.domain import MAX_INTEGER, LevelCurve
 from ledger.in_force import InForce
 from ledger.periods import Gate, PeriodOf
 from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
@@ -42,6 +43,9 @@ from ledger.standings import check_range
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, server_prepared, statement_reads, translate
 from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day
+
+# What one audit's reads give (ledger/corrections_audit.py: its lines and level curve).
+Read = TypeVar("Read")
 
 
 @dataclass(slots=True)
@@ -87,50 +91,60 @@ class Auditor:
         self.ledger = ledger
         self._schedule: Schedule | None = None
 
+    def read(self, reads: Callable[[Connection, Schedule], Read]) -> Read:
+        """What `reads` reads and prices on one connection with the ledger's schedule: the
+        kept one first; read again, and `reads` run again, when a statement of `reads`
+        (through `lines_of` or `require_whole_schedule`) finds versions the schedule lacks."""
+        known = self._schedule
+        if known is not None:
+            try:
+                with statement_reads(self.engine) as conn, server_prepared(conn):
+                    return reads(conn, known)
+            except _VersionRecordedMeanwhile:
+                pass  # a version recorded since the schedule was kept: read it again
+        try:
+            return self._read_schedule_and(statement_reads, reads)
+        except _VersionRecordedMeanwhile:
+            # On PostgreSQL each statement read a snapshot of its own, and a version was
+            # recorded between them: read them all again in one.
+            return self._read_schedule_and(read_transaction, reads)
+
     def action_lines(self, user_id: int, from_day: date | None = None, to_day: date | None = None) -> list[AuditLine]:
         """The lines of `user_id`'s own actions on `from_day`..`to_day` (corrections,
         adjustments and merges are added by ledger/corrections_audit.py)."""
         check_range(from_day, to_day)
         params = {"ledger": self.ledger, "user_id": user_id, "from_day": from_day or FIRST_DAY, "to_day": to_day or LAST_DAY}
-        known = self._schedule
-        if known is not None:
-            try:
-                with statement_reads(self.engine) as conn, server_prepared(conn):
-                    rows = _lines(conn, params, known)
-                return _priced(rows, known)
-            except _VersionRecordedMeanwhile:
-                pass  # a version recorded since the schedule was kept: read it again
-        try:
-            return self._read_and_price(statement_reads, params)
-        except _VersionRecordedMeanwhile:
-            # On PostgreSQL each statement read a snapshot of its own, and a version was
-            # recorded between the two: read both again in one.
-            return self._read_and_price(read_transaction, params)
+        return self.read(lambda conn, schedule: lines_of(conn, params, schedule))
 
-    def _read_and_price(self, reads: Callable[[Engine], AbstractContextManager[Connection]], params: dict[str, Any]) -> list[AuditLine]:
-        with reads(self.engine) as conn, server_prepared(conn):
+    def _read_schedule_and(
+        self, opened: Callable[[Engine], AbstractContextManager[Connection]], reads: Callable[[Connection, Schedule], Read]
+    ) -> Read:
+        with opened(self.engine) as conn, server_prepared(conn):
             schedule = Schedule(plain_rows(conn.execute(rules_statement(dialect_of(conn).name), {"ledger": self.ledger})))
-            rows = _lines(conn, params, schedule)
-        lines = _priced(rows, schedule)
+            result = reads(conn, schedule)
         # Kept only once it priced lines: a schedule read in a snapshot older than the
         # lines' is not kept when they name a version it lacks.
         self._schedule = schedule
-        return lines
+        return result
 
 
-def _lines(conn: Connection, params: dict[str, Any], schedule: Schedule) -> list[tuple]:
-    """The user's rows, in the form for `schedule` (with `by` points if it has `by` rules);
-    raises _VersionRecordedMeanwhile if the ledger has versions that `schedule` lacks."""
+def lines_of(
+    conn: Connection, params: dict[str, Any], schedule: Schedule, counted_into: dict[tuple[date, str], int] | None = None
+) -> list[AuditLine]:
+    """The lines of the user's actions (`params`: ledger, user_id, from_day, to_day), priced
+    by `schedule`; `counted_into` (if given) receives each `per` bucket's counted quantity."""
     # Prepared: planning is a noticeable share of an audit, and this plan is the same for every
     # user (each parameter bounds one index range).
     rows = plain_rows(conn.execute(audit_statement(dialect_of(conn).name, schedule.has_by_rules), params))
-    if rows and rows[0][VERSIONS_COLUMN] != schedule.version_count:
+    require_whole_schedule(rows, VERSIONS_COLUMN, schedule)
+    return audit_lines(rows, schedule, counted_into)
+
+
+def require_whole_schedule(rows: Sequence[Sequence[Any]], column: int, schedule: Schedule) -> None:
+    """Raise _VersionRecordedMeanwhile if `rows` (which give in `column` how many versions the
+    ledger has in their statement's snapshot) count versions that `schedule` lacks."""
+    if rows and rows[0][column] != schedule.version_count:
         raise _VersionRecordedMeanwhile()
-    return rows
-
-
-def _priced(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[AuditLine]:
-    return audit_lines(rows, schedule)
 
 
 @contextmanager
@@ -158,6 +172,14 @@ def audit_statement(dialect: str, with_by_points: bool = False) -> TextClause:
     once: parsing the statement for its parameters on every audit showed in its time."""
     name = "audit_user_with_by_points" if with_by_points else "audit_user"
     return statement(name, dialect).bindparams(bindparam("from_day", type_=Date()), bindparam("to_day", type_=Date()))
+
+
+@cache
+def audit_statement_named(name: str, dialect: str, *, days: bool = True) -> TextClause:
+    """Another statement of sql/audit.sql for `dialect`; with `days` (from_day and to_day
+    parameters), those typed as in `audit_statement`."""
+    found = statement(name, dialect)
+    return found.bindparams(bindparam("from_day", type_=Date()), bindparam("to_day", type_=Date())) if days else found
 
 
 @cache
@@ -209,8 +231,10 @@ class Schedule:
         # Per (version, action): (value, per, min_quantity, by_attribute).
         self.rules: dict[tuple[int, str], tuple[int | None, int | None, int | None, str | None]] = {}
         periods: dict[int, PeriodOf] = {}
-        for seq, effective_from, reason, action, value, per, min_quantity, by_attribute, enabled, start_date in rows:
+        self._levels: dict[int, str | None] = {}
+        for seq, effective_from, reason, action, value, per, min_quantity, by_attribute, enabled, start_date, levels in rows:
             self.versions[seq] = (as_day(effective_from), reason)
+            self._levels[seq] = levels
             periods[seq] = PeriodOf(seq, as_day(effective_from), bool(enabled), as_day(start_date) if start_date is not None else None)
             if action is not None:
                 self.rules[(seq, action)] = (value, per, min_quantity, by_attribute)
@@ -220,6 +244,20 @@ class Schedule:
         self.has_by_rules = any(rule[3] is not None for rule in self.rules.values())
         self.version_count = len(self.versions)
         self._in_force = InForce((effective_from, seq, seq) for seq, (effective_from, _reason) in self.versions.items())
+        self._curves: dict[int, LevelCurve | None] = {}
+        # What each `by` rule's table gives (version, action) -> attribute value -> points, for
+        # pricing corrections; read once, by ledger/corrections_audit.py, when first needed.
+        self.by_tables: dict[tuple[int, str], dict[str, int]] | None = None
+
+    def curve_on(self, day: date) -> LevelCurve | None:
+        """The level curve of the version in force on `day` (ledger/levels.py `curve_in_force`)."""
+        seq = self.version_on(day)
+        if seq is None:
+            return None
+        if seq not in self._curves:
+            stored = self._levels[seq]
+            self._curves[seq] = LevelCurve(**json.loads(stored)) if stored else None
+        return self._curves[seq]
 
     def version_on(self, day: date) -> int | None:
         """The version in force on `day`; None before the first."""
@@ -245,7 +283,9 @@ class Schedule:
         return _Rule(text, effective_from, reason, unit, min_quantity or 0, per)
 
 
-def audit_lines(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[AuditLine]:
+def audit_lines(
+    rows: Sequence[Sequence[Any]], schedule: Schedule, counted_into: dict[tuple[date, str], int] | None = None
+) -> list[AuditLine]:
     """Audit lines from `audit_user` rows (in order, so in day order), priced and described by
     `schedule`; without `by` rules its rows name no versions, and each day's is looked up.
 
@@ -255,7 +295,9 @@ def audit_lines(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[Audit
     yet: 0). A `per` rule's events of one day, which one version prices, become one line at
     the place of the first, earning (counted quantity // per) * value, where only events at
     or above min_quantity count. (Counted quantities are at least min_quantity >= 0, so //
-    rounds as SQL's integer division does.) The running total follows the lines."""
+    rounds as SQL's integer division does.) The running total follows the lines. Each `per`
+    bucket's counted quantity goes into `counted_into`, if given, by (day, action): what its
+    corrections are priced from (ledger/corrections_audit.py)."""
     lines: list[AuditLine] = []
     buckets: dict[tuple[Any, str], tuple[AuditLine, _Rule]] = {}
     counted: dict[tuple[Any, str], int] = {}
@@ -306,6 +348,8 @@ def audit_lines(rows: Sequence[Sequence[Any]], schedule: Schedule) -> list[Audit
         lines.append(line)
     for key, (line, rule) in buckets.items():
         line.points = (counted[key] // rule.per) * rule.unit  # type: ignore[operator]
+        if counted_into is not None:
+            counted_into[(line.day, line.action)] = counted[key]
     total = 0
     for line in lines:
         total += line.points

@@ -46,8 +46,67 @@ ORDER BY a.occurred_at, a.seq
 -- name: audit_rules
 -- Every version of the ledger with its date, reason and rules (a version without rules
 -- still has its row, with NULL rule columns), and its scoring period, for the audit to
--- describe its lines.
-SELECT v.seq, v.effective_from, v.reason, r.action, r.value, r.per, r.min_quantity, r.by_attribute, v.enabled, v.start_date
+-- describe its lines, and its level curve, for the audit's last line.
+SELECT v.seq, v.effective_from, v.reason, r.action, r.value, r.per, r.min_quantity, r.by_attribute, v.enabled, v.start_date, v.levels
 FROM schedule_versions v
 LEFT JOIN schedule_rules r ON r.version_seq = v.seq
 WHERE v.ledger = :ledger
+
+-- name: audit_members
+-- Whose events an audit of the user shows, in one round trip (ledger/corrections_audit.py):
+-- the user, then every user merged into it, directly or through a chain (merges are acyclic
+-- when written); for each, whether it has adjustments on the days asked for and whether it
+-- has corrections, so that an audit of a user with neither issues no statement for them;
+-- and the user it is itself merged into, if any (then it is not audited). Each test is one
+-- probe of ix_adjustments_user or ix_corrections_bucket: a subquery with LIMIT, as an EXISTS
+-- let PostgreSQL hash the whole of adjustments for it instead. `versions`, as in
+-- `audit_user`: the level curve comes from the schedule, also for a user without actions.
+WITH RECURSIVE
+merged_in (user_id) AS (
+    SELECT CAST(:user_id AS BIGINT)
+    UNION
+    SELECT m.source_user
+    FROM merges m
+    JOIN merged_in t ON m.target_user = t.user_id
+    WHERE m.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger)
+)
+SELECT
+    u.user_id,
+    (
+        SELECT 1 FROM adjustments j
+        WHERE j.user_id = u.user_id AND j.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger)
+          AND j.day >= :from_day AND j.day <= :to_day
+        LIMIT 1
+    ) IS NOT NULL AS has_adjustments,
+    (
+        SELECT 1 FROM corrections c
+        WHERE c.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND c.user_id = u.user_id
+        LIMIT 1
+    ) IS NOT NULL AS has_corrections,
+    (
+        SELECT m.target_user FROM merges m
+        WHERE m.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND m.source_user = :user_id
+    ) AS merged_into,
+    (SELECT COUNT(*) FROM schedule_versions WHERE ledger = :ledger) AS versions
+FROM merged_in u
+
+-- name: audit_adjustments
+-- One user's adjustments on the days asked for, in booking order (ix_adjustments_user).
+SELECT j.day, j.seq, j.adjustment_key, j.kind, j.points, j.reason
+FROM adjustments j
+WHERE j.user_id = :user_id AND j.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger)
+  AND j.day >= :from_day AND j.day <= :to_day
+ORDER BY j.day, j.seq
+
+-- name: audit_corrections
+-- Every correction of one user's actions, whatever day it was booked on (a `per` bucket's
+-- deltas depend on all that was booked before), by bucket and booking order
+-- (ix_corrections_bucket). `versions`, as in `audit_user`: whether the schedule that prices
+-- them is the whole of the ledger's in this statement's snapshot.
+SELECT
+    c.action_day, c.action, c.day, c.seq, c.source_key, c.kind, c.booked_at, c.reason,
+    c.old_quantity, c.old_attributes, c.new_quantity, c.new_attributes,
+    (SELECT COUNT(*) FROM schedule_versions WHERE ledger = :ledger) AS versions
+FROM corrections c
+WHERE c.ledger_id = (SELECT number FROM ledger_numbers WHERE ledger = :ledger) AND c.user_id = :user_id
+ORDER BY c.action_day, c.action, c.day, c.seq
