@@ -277,11 +277,12 @@ SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
 -- include: days_priced_and_booked
 
 -- name: days_priced_and_booked
--- A fragment of both statements above: each (day, user)'s actions priced (`buckets_of_days`,
--- users merged into others left out) and the rows booked on its days (sql/corrections.sql
--- `booked_on_days`), summed per (day, user) by the SELECT that includes it. Both inputs come
--- in (day, user) order (the booked rows, a few, sorted), so PostgreSQL merges them and the
--- sum streams: one pass over the actions, corrections folded in.
+-- A fragment of both statements above: each (day, user, action) group of actions priced
+-- (`buckets_of_days`) and the rows booked on the days (sql/corrections.sql `booked_on_days`),
+-- summed per (day, user) by the SELECT that includes it, users merged into others left out.
+-- Both inputs come in (day, user) order (the booked rows, a few, sorted), so PostgreSQL
+-- merges them and one sum streams over both: one pass over the actions, corrections folded
+-- in, and no sum per (day, user) of the actions alone before it.
 -- include: priced_and_booked_head
     -- include: buckets_of_days
 -- include: priced_and_booked_tail
@@ -296,15 +297,17 @@ SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
 -- name: priced_and_booked_head
 -- A fragment: the head of `days_priced_and_booked` and `gated_days_priced_and_booked`.
 FROM (
-    SELECT bucket.day, bucket.user_id, CAST(SUM(bucket.points) AS BIGINT) AS points
+    SELECT bucket.day, bucket.user_id, bucket.points
 
 -- name: priced_and_booked_tail
--- A fragment: the tail of `days_priced_and_booked` and `gated_days_priced_and_booked`.
-    HAVING bucket.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
+-- A fragment: the tail of `days_priced_and_booked` and `gated_days_priced_and_booked`. The
+-- booked rows are under merged users' targets already, so leaving merged users out of the
+-- sums leaves out only their actions, which are booked (priced as their own) instead.
     UNION ALL
     -- include: booked_on_days
 ) x
 GROUP BY x.day, x.user_id
+HAVING x.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
 
 -- name: price_everything_gated
 -- `price_everything` for a ledger whose scoring periods close scoring somewhere.
@@ -320,11 +323,10 @@ SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
 
 -- name: buckets_of_days
 -- A fragment (see ledger/sqlfiles.py) of `days_priced_and_booked`: every action of the ledger
--- on the given days, priced per (day, user, action) group, summed per (day, user) by the
--- SELECT that includes it. Reading `actions` through ix_actions_replay in
--- (day, user, action) order, with nothing but index columns referenced, lets both
--- aggregations stream: no sort, no hash table, no visit to the table; and the rows come out
--- in daily_scores' key order.
+-- on the given days, priced per (day, user, action) group, in (day, user) order. Reading
+-- `actions` through ix_actions_replay in (day, user, action) order, with nothing but index
+-- columns referenced, lets the aggregations stream: no sort, no hash table, no visit to the
+-- table; and the rows come out in daily_scores' key order.
 -- include: bucket_groups
 LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
 -- include: bucket_groups_of_days
@@ -352,7 +354,6 @@ FROM (
     WHERE a.ledger_id = :ledger_id AND a.day >= :from_day AND a.day <= :to_day
     GROUP BY a.day, a.user_id, a.action
 ) bucket
-GROUP BY bucket.day, bucket.user_id
 
 -- name: ledger_day_span
 SELECT MIN(day), MAX(day) FROM actions WHERE ledger_id = :ledger_id
