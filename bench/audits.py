@@ -123,7 +123,8 @@ def _build(url: str, folder: Path, actions: int, users: int) -> None:
 def _draw_seed(url: str, users: int) -> int:
     """The first seed from SEED whose draws (as bench/measurements.py `audit_latencies` draws:
     one untimed user, then SAMPLES) miss every user merged into another, whose audit is
-    refused; the community is the same for every code, and so are its merges."""
+    refused: a baseline revision's own `audit_latencies` may not skip them, and both codes
+    must audit the same users. The community is the same for every code, and so are its merges."""
     with psycopg.connect(url) as conn:
         merged = {source for (source,) in conn.execute("SELECT source_user FROM merges")}
     seed = SEED

@@ -299,7 +299,8 @@ def audit_lines(
     bucket's counted quantity goes into `counted_into`, if given, by (day, action): what its
     corrections are priced from (ledger/corrections_audit.py)."""
     lines: list[AuditLine] = []
-    buckets: dict[tuple[Any, str], tuple[AuditLine, _Rule]] = {}
+    # Each `per` bucket's line, with its rule's `per` and value.
+    buckets: dict[tuple[Any, str], tuple[AuditLine, int, int]] = {}
     counted: dict[tuple[Any, str], int] = {}
     # A few rules and days recur across thousands of rows: describe and parse each once.
     described: dict[tuple[int | None, str, int | None], _Rule] = {}
@@ -344,10 +345,10 @@ def audit_lines(
             parsed_day, action, [source_key], quantity, attributes, effective_from, reason, text, points,
         )  # fmt: skip
         if per:
-            buckets[(day, action)] = (line, rule)
+            buckets[(day, action)] = (line, per, unit)
         lines.append(line)
-    for key, (line, rule) in buckets.items():
-        line.points = (counted[key] // rule.per) * rule.unit  # type: ignore[operator]
+    for key, (line, per, unit) in buckets.items():
+        line.points = (counted[key] // per) * unit
         if counted_into is not None:
             counted_into[(line.day, line.action)] = counted[key]
     total = 0
