@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,8 @@ from pathlib import Path
 import psycopg
 
 from bench.databases import postgres_database, sqlite_file
-from bench.machine import describe
-from bench.measurements import REPO, checkout, in_fresh_process
+from bench.machine import describe, machine_line
+from bench.measurements import REPO, checkout, in_fresh_process, median_of_rounds
 
 SEED = 20_260_101
 # The benchmark's community has a hundred actions per user.
@@ -148,17 +147,13 @@ def _report(machine: dict, actions: int, users: int, figures: dict[str, dict[str
     lines = [
         f"Per-user audits, {actions:,} actions and {users:,} users with the community's corrections; "
         f"{SAMPLES:,} users drawn uniformly per round, in a process of their own.",
-        f"Machine: {machine['cpu_model']}, {machine['cores']} cores, PostgreSQL {machine['postgresql']}, "
-        f"load average at start {machine['load_average_at_start']}, at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}.",
+        machine_line(machine),
         "",
         "| backend | measurement | " + " | ".join(f"{code} (ms, median; rounds)" for code in codes) + " |",
         "| --- | --- | " + " | ".join("---:" for _ in codes) + " |",
     ]
     for backend in BACKENDS:
         for measure in MEASURES:
-            cells = [
-                f"{statistics.median(taken):.2f} ({', '.join(f'{v:.2f}' for v in taken)})"
-                for taken in (figures[code][backend][measure] for code in codes)
-            ]
+            cells = [median_of_rounds(figures[code][backend][measure]) for code in codes]
             lines.append(f"| {backend} | {measure.removesuffix('_ms')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -100,3 +100,11 @@ def _postgres_setting(url: str, name: str) -> str | None:
             return None if row is None else row[0]
     except psycopg.Error:
         return None
+
+
+def machine_line(machine: dict) -> str:
+    """One line naming the machine a side-by-side ran on and its load at the start and now."""
+    return (
+        f"Machine: {machine['cpu_model']}, {machine['cores']} cores, PostgreSQL {machine['postgresql']}, "
+        f"load average at start {machine['load_average_at_start']}, at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}."
+    )

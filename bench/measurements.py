@@ -157,3 +157,8 @@ def _percentile(ordered: list[float], fraction: float) -> float:
     """Nearest-rank percentile of an already sorted list."""
     index = max(0, min(len(ordered) - 1, int(round(fraction * len(ordered) + 0.5)) - 1))
     return ordered[index]
+
+
+def median_of_rounds(taken: list[float]) -> str:
+    """A table cell: the median of the rounds' figures, then each round's."""
+    return f"{statistics.median(taken):.2f} ({', '.join(f'{v:.2f}' for v in taken)})"

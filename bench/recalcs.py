@@ -12,8 +12,6 @@ a full recalc first (timed), then the incremental, retraction and merge measurem
 from __future__ import annotations
 
 import gc
-import os
-import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,8 +26,8 @@ from psycopg import sql
 from bench.corrections import corrections_of, keys_to_retract, record, users_to_merge
 from bench.databases import _as_url, postgres_database
 from bench.generator import DAYS, FIRST_DAY, generate, ledger_rows, more_rows
-from bench.machine import describe
-from bench.measurements import REPO, checkout, in_fresh_process, ingest
+from bench.machine import describe, machine_line
+from bench.measurements import REPO, checkout, in_fresh_process, ingest, median_of_rounds
 from bench.schedule import versions
 from ledger import Ledger
 
@@ -140,15 +138,12 @@ def _report(
     lines = [
         f"Recalculations on PostgreSQL, {actions:,} actions ({', '.join(f'{n:,} {kind}' for kind, n in summary.items())}); "
         f"{changes:,} new actions, {changes:,} keys retracted, a user with {merged_actions:,} actions merged.",
-        f"Machine: {machine['cpu_model']}, {machine['cores']} cores, PostgreSQL {machine['postgresql']}, "
-        f"load average at start {machine['load_average_at_start']}, at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}.",
+        machine_line(machine),
         "",
         "| measurement | " + " | ".join(f"{code} (s, median; rounds)" for code in codes) + " |",
         "| --- | " + " | ".join("---:" for _ in codes) + " |",
     ]
     for measure in MEASURES:
-        cells = [
-            f"{statistics.median(figures[code][measure]):.2f} ({', '.join(f'{v:.2f}' for v in figures[code][measure])})" for code in codes
-        ]
+        cells = [median_of_rounds(figures[code][measure]) for code in codes]
         lines.append(f"| {measure} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

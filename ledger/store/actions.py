@@ -34,7 +34,7 @@ from ledger.store.dialects import dialect_of
 from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_transaction
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
 from ledger.store.quantity_caps import QuantityBudget
-from ledger.store.tables import actions
+from ledger.store.tables import ACTION_ROW_COLUMNS, actions
 from ledger.store.user_keys import KeyRegistry
 from ledger.user_keys import is_direct
 
@@ -424,15 +424,7 @@ def _ledger_has_actions(conn: Connection, number: int) -> bool:
 def _recorded_with_keys(conn: Connection, number: int, keys: list[str]) -> Iterable[tuple[ActionRow, int]]:
     """Recorded actions whose source_key is among `keys` (one chunk of a batch's keys), each
     with its sequence number."""
-    columns = (
-        actions.c.source_key,
-        actions.c.user_id,
-        actions.c.action,
-        actions.c.occurred_at,
-        actions.c.quantity,
-        actions.c.attributes,
-        actions.c.seq,
-    )
+    columns = (*ACTION_ROW_COLUMNS, actions.c.seq)
     if dialect_of(conn).is_postgresql:
         # An array of keys, not a joined temporary table: PostgreSQL then looks each key up
         # in the unique key of actions, where a join to a chunk's keys could read the

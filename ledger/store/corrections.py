@@ -36,7 +36,7 @@ from ledger.store.event_rows import insert_events
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
 from ledger.store.ledger_zones import local_day, zone_of
 from ledger.store.quantity_caps import adjustment_problems, amendment_problems
-from ledger.store.tables import actions, adjustments, compensation_intents, corrections, merges
+from ledger.store.tables import ACTION_ROW_COLUMNS, actions, adjustments, compensation_intents, corrections, merges
 from ledger.store.user_keys import KeyRegistry, number_of_ref, refs_of_numbers
 from ledger.user_keys import UserRef
 
@@ -236,7 +236,7 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
     # One statement per chunk, each key's action joined to its corrections: the few keys
     # with corrections are found by key, not by scanning every correction once per chunk.
     query = (
-        select(*_ACTION_COLUMNS, *_CORRECTION_COLUMNS)
+        select(*ACTION_ROW_COLUMNS, *_CORRECTION_COLUMNS)
         .select_from(
             actions.outerjoin(
                 corrections, (corrections.c.ledger_id == actions.c.ledger_id) & (corrections.c.source_key == actions.c.source_key)
@@ -258,14 +258,6 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
     return states
 
 
-_ACTION_COLUMNS = (
-    actions.c.source_key,
-    actions.c.user_id,
-    actions.c.action,
-    actions.c.occurred_at,
-    actions.c.quantity,
-    actions.c.attributes,
-)
 _CORRECTION_COLUMNS = (corrections.c.kind, corrections.c.booked_at, corrections.c.new_quantity, corrections.c.new_attributes)
 
 
@@ -273,7 +265,7 @@ def _every_state(conn: Connection, number: int) -> dict[str, _KeyState]:
     """`_states` of every recorded action: its actions, then its corrections, each read whole."""
     states: dict[str, _KeyState] = {}
     for key, user_id, action, occurred_at, quantity, attributes in conn.execute(
-        select(*_ACTION_COLUMNS).where(actions.c.ledger_id == number)
+        select(*ACTION_ROW_COLUMNS).where(actions.c.ledger_id == number)
     ):
         states[key] = _KeyState(user_id, action, occurred_at, quantity, attributes, True, None, None)
     query = select(corrections.c.source_key, *_CORRECTION_COLUMNS).where(corrections.c.ledger_id == number).order_by(corrections.c.seq)

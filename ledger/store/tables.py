@@ -112,6 +112,16 @@ actions = Table(
     Index("ix_actions_replay", "ledger_id", "day", "user_id", "action", postgresql_include=["quantity", "attributes"]),
 )
 
+# An action as it was recorded (`ledger.rows.ActionRow`'s fields, in its order).
+ACTION_ROW_COLUMNS = (
+    actions.c.source_key,
+    actions.c.user_id,
+    actions.c.action,
+    actions.c.occurred_at,
+    actions.c.quantity,
+    actions.c.attributes,
+)
+
 schedule_versions = Table(
     "schedule_versions",
     metadata,
