@@ -6,7 +6,6 @@ tests/test_discourse_push_killed.py.)"""
 from __future__ import annotations
 
 import io
-import time
 from collections import Counter
 from datetime import date, timedelta
 
@@ -244,32 +243,6 @@ def test_progress_bar_shows_the_expected_finish(standin: StandIn) -> None:  # no
     console = Console(file=out, force_terminal=True, width=120)
     push(plan(3), MemoryJournal(), DiscourseClient(standin.url, rate_per_minute=None), progress=console)
     assert "3/3" in out.getvalue() and "finish" in out.getvalue()
-
-
-def test_the_push_adds_little_to_the_forums_answer(standin: StandIn) -> None:  # noqa: F811
-    events = plan(200)
-    client = DiscourseClient(standin.url, rate_per_minute=None)
-    answers: list[float] = []
-    send = client.request
-
-    def timed(*args, **options):
-        started = time.perf_counter()
-        try:
-            return send(*args, **options)
-        finally:
-            answers.append(time.perf_counter() - started)
-
-    client.request = timed  # type: ignore[method-assign]
-    started = time.perf_counter()
-    push(events, MemoryJournal(), client)
-    elapsed = time.perf_counter() - started
-    handling = sum(r.handling for r in standin.recorded("POST", POSTS))
-    own_ms = (elapsed - sum(answers)) / len(events) * 1000
-    print(
-        f"push: {own_ms:.3f} ms per event of its own, beyond the forum's answer of {sum(answers) / len(events) * 1000:.2f} ms "
-        f"(of which the stand-in's handling {handling / len(events) * 1000:.2f} ms)"
-    )
-    assert own_ms <= 5.0
 
 
 def assert_each_posted_once_among(server: StandIn, events: list[PlannedEvent], posted: dict[str, int]) -> None:
