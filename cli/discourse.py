@@ -59,7 +59,7 @@ QueryIdOption = Annotated[
 
 
 @contextmanager
-def _forum(dsn: str | None, url: str | None, query_id: int | None) -> Iterator[Any]:
+def open_forum(dsn: str | None, url: str | None, query_id: int | None) -> Iterator[Any]:
     """The forum to read: its database (--dsn) or its Data Explorer (--url, --query-id)."""
     if (dsn is None) == (url is None):
         raise InvalidInput(
@@ -171,7 +171,7 @@ def schedule_history(
 
     Example: scoreledger --ledger forum discourse schedule-history --dsn postgresql://discourse@db/discourse --apply
     """
-    with _forum(dsn, url, query_id) as forum:
+    with open_forum(dsn, url, query_id) as forum:
         current = forum_settings.current_values(forum)
         changes = forum_settings.setting_changes(forum)
         overlay = None
@@ -270,7 +270,7 @@ def import_command(
     """
     chosen = _generation(generation)
     book = options(ctx).open()
-    with _forum(dsn, url, query_id) as forum, _progress() as bar:
+    with open_forum(dsn, url, query_id) as forum, _progress() as bar:
         tasks: dict[str, Any] = {}
 
         def advance(action: str, rows: int) -> None:

@@ -19,6 +19,9 @@ from ledger.discourse.scorables import detect_shape
 from ledger.domain import today_utc
 
 from .context import options
+from .discourse import DsnOption as ForumDsnOption
+from .discourse import QueryIdOption, open_forum
+from .discourse import UrlOption as HostedForumOption
 from .output import OutputFormat, render, say
 from .parsing import day_option
 
@@ -203,19 +206,23 @@ def push_command(
 
 def verify_command(
     ctx: typer.Context,
-    dsn: DsnOption,
+    dsn: ForumDsnOption = None,
+    url: HostedForumOption = None,
+    query_id: QueryIdOption = None,
     leaderboard: LeaderboardOption = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")] = OutputFormat.table,
 ) -> None:
     """Compare the forum's current totals with the ledger's; exit 1 if any user differs.
 
-    Also lists compensations the ledger recorded that the forum does not hold, and events
-    carrying scoreledger's marker that the ledger does not know.
+    The forum is read from its database (--dsn) or, for a hosted forum, through the saved
+    Data Explorer query (--url with --query-id), as `discourse import` reads it. Also lists
+    compensations the ledger recorded that the forum does not hold, and events carrying
+    scoreledger's marker that the ledger does not know.
 
     Example: scoreledger --ledger forum discourse verify --dsn postgresql://reader@forum-db/discourse
     """
     book = options(ctx).open()
-    with PostgresForum(dsn) as forum:
+    with open_forum(dsn, url, query_id) as forum:
         result = verify_forum(book, forum, detect_shape(forum), leaderboard_id=leaderboard)
     rows = [
         {

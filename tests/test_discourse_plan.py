@@ -14,10 +14,12 @@ import pytest
 
 from ledger import Ledger
 from ledger.discourse import settings as forum_settings
+from ledger.discourse.explorer_query import compose
 from ledger.discourse.forum import PostgresForum
 from ledger.discourse.importer import import_forum
 from ledger.discourse.plan import ALL_TIME, UNSCORED, Plan, PlanRow, make_plan
-from ledger.discourse.push import key_in
+from ledger.discourse.push import key_in, marker
+from ledger.discourse.queries import load
 from ledger.domain import Adjustment
 from tests import discourse_plugin
 from tests.conftest import Cli
@@ -194,3 +196,35 @@ def test_a_second_compensation_of_the_same_size_on_the_same_day_gets_a_key_of_it
     second = Plan(ALL_TIME, SECOND_PUSH_ON, rows=[row], earlier_compensations={7: 1})
     assert first.key_for(row) == "comp-20260302-u7-n1-p12" == Plan(ALL_TIME, SECOND_PUSH_ON, rows=[row]).key_for(row)
     assert second.key_for(row) == "comp-20260302-u7-n2-p12"
+
+
+QUERY_ID = 42
+
+
+def test_verify_reads_a_hosted_forum_through_data_explorer(forum: Forum, book: Ledger) -> None:
+    """`verify --url --query-id` reads the forum through the saved query and says what
+    `verify --dsn` says: agreement after the import and the plugin's all-time recalculation,
+    then an event carrying our marker that the ledger does not know (exit 1)."""
+    import_everything(book, forum)
+    with forum.database.connect() as conn:
+        discourse_plugin.calculate_scores(conn, forum.generation, include_events=True)
+    cli = Cli(book.engine.url.render_as_string(hide_password=False))
+    # G2 predates per-leaderboard values and several answers per topic.
+    query = compose(("leaderboards", "solved-answers")) if forum.generation == "G2" else load("data_explorer").text
+    with StandIn(forum.url, api_key=API_KEY, username=API_USERNAME, create_schema=False) as site:
+        site.add_query(QUERY_ID, query)
+        hosted = ("discourse", "verify", "--url", site.url, "--query-id", str(QUERY_ID))
+        agreed = cli(*hosted)
+        assert "the forum shows the ledger's total" in agreed.stderr
+        assert agreed.stderr == cli("discourse", "verify", "--dsn", forum.url).stderr
+        assert site.recorded("POST", "/admin/plugins/explorer/queries/")
+        with forum.database.connect() as conn:
+            conn.execute(
+                "INSERT INTO gamification_score_events (user_id, date, points, description, created_at, updated_at) "
+                "VALUES (1, DATE '2025-06-01', 5, %s, now(), now())",
+                (f"made by hand {marker('comp-20250601-u1-n1-p5')}",),
+            )
+        differs = cli(*hosted, ok=False)
+    assert differs.exit_code == 1
+    assert "marked [scoreledger:comp-20250601-u1-n1-p5] that the ledger does not know" in differs.stderr
+    assert differs.stderr == cli("discourse", "verify", "--dsn", forum.url, ok=False).stderr

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ledger.discourse.queries import as_text_without_comments, load
 
-# The shipped queries an import and schedule-history read, in the order they appear.
+# The shipped queries an import, schedule-history and verify read, in the order they appear.
 READ_BY_IMPORT = (
     "forum_shape",
     "users",
@@ -23,6 +23,8 @@ READ_BY_IMPORT = (
     "site_settings",
     "setting_changes",
     "leaderboards",
+    "stored_scores",
+    "stored_leaderboard_scores",
     "day_visited",
     "time_read",
     "post_read",
@@ -46,7 +48,7 @@ READ_BY_IMPORT = (
 PLUGIN_BRANCHES = {
     "solved": ("solution", "solution_answers"),
     "solved-answers": ("solution_answers",),
-    "leaderboards": ("leaderboards",),
+    "leaderboards": ("leaderboards", "stored_leaderboard_scores"),
     "reactions": ("reaction_received", "reaction_given"),
     "chat": ("chat_message_created", "chat_reaction_received", "chat_reaction_given"),
 }
@@ -56,10 +58,13 @@ HEADER = """-- name: data_explorer
 -- bigint :after = 0
 -- int :limit = 10000
 -- datetime :changed_since = 9999-12-31T00:00:00
+-- date :before = 9999-12-31
+-- bigint :leaderboard_id = 1
 -- scoreledger, Discourse import through Data Explorer: the rows of one shipped query
 -- (:scorable names it: a scorable such as post_created, or users, forum_shape, score_events,
--- site_settings, setting_changes, leaderboards), keyed above :after, at most
--- :limit, as `key` and `row` (the row as JSON). Paste this whole text as one query.
+-- site_settings, setting_changes, leaderboards, stored_scores, stored_leaderboard_scores),
+-- keyed above :after, at most :limit, as `key` and `row` (the row as JSON). Paste this whole
+-- text as one query.
 """
 
 

@@ -4,10 +4,13 @@
 -- bigint :after = 0
 -- int :limit = 10000
 -- datetime :changed_since = 9999-12-31T00:00:00
+-- date :before = 9999-12-31
+-- bigint :leaderboard_id = 1
 -- scoreledger, Discourse import through Data Explorer: the rows of one shipped query
 -- (:scorable names it: a scorable such as post_created, or users, forum_shape, score_events,
--- site_settings, setting_changes, leaderboards), keyed above :after, at most
--- :limit, as `key` and `row` (the row as JSON). Paste this whole text as one query.
+-- site_settings, setting_changes, leaderboards, stored_scores, stored_leaderboard_scores),
+-- keyed above :after, at most :limit, as `key` and `row` (the row as JSON). Paste this whole
+-- text as one query.
 SELECT everything.key, everything.row FROM (
 (SELECT 0 AS key, CAST(row_to_json(q) AS text) AS row FROM (
 SELECT to_regclass('gamification_leaderboard_scores') IS NOT NULL AS gamification_leaderboard_scores,
@@ -79,6 +82,26 @@ ORDER BY lb.id
 LIMIT :limit
 ) AS q
 WHERE :scorable = 'leaderboards')
+UNION ALL
+(SELECT CAST(q.key AS bigint) AS key, CAST(row_to_json(q) AS text) AS row FROM (
+SELECT s.user_id AS key, SUM(s.score) AS points
+FROM gamification_scores AS s
+WHERE s.date < :before AND s.user_id > :after
+GROUP BY s.user_id
+ORDER BY s.user_id
+LIMIT :limit
+) AS q
+WHERE :scorable = 'stored_scores')
+UNION ALL
+(SELECT CAST(q.key AS bigint) AS key, CAST(row_to_json(q) AS text) AS row FROM (
+SELECT s.user_id AS key, SUM(s.score) AS points
+FROM gamification_leaderboard_scores AS s
+WHERE s.leaderboard_id = :leaderboard_id AND s.date < :before AND s.user_id > :after
+GROUP BY s.user_id
+ORDER BY s.user_id
+LIMIT :limit
+) AS q
+WHERE :scorable = 'stored_leaderboard_scores')
 UNION ALL
 (SELECT CAST(q.key AS bigint) AS key, CAST(row_to_json(q) AS text) AS row FROM (
 SELECT found.* FROM (
