@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from ledger.discourse.forum import PostgresForum
 from ledger.discourse.http import DiscourseClient
 from ledger.discourse.journal import LedgerJournal
 from ledger.discourse.plan import Plan, make_plan, planned_events, verify_forum
@@ -37,7 +36,6 @@ FromOption = Annotated[
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="Price at the values in force on this day. Default: today (UTC).", show_default=False)
 ]
-DsnOption = Annotated[str, typer.Option("--dsn", help="The Discourse database, postgresql://USER@HOST/DB. Read only.", show_default=False)]
 LeaderboardOption = Annotated[
     int | None,
     typer.Option(
@@ -53,9 +51,16 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify_command)
 
 
-def compute_plan(ctx: typer.Context, dsn: str, recalculate_from: str | None, as_of: str | None, leaderboard: int | None) -> Plan:
+def compute_plan(
+    ctx: typer.Context,
+    forum_at: tuple[str | None, str | None, int | None],
+    recalculate_from: str | None,
+    as_of: str | None,
+    leaderboard: int | None,
+) -> Plan:
+    """The plan, the forum read from `forum_at`: (--dsn, --url, --query-id), as `open_forum` takes them."""
     book = options(ctx).open()
-    with PostgresForum(dsn) as forum:
+    with open_forum(*forum_at) as forum:
         shape = detect_shape(forum)
         plan = make_plan(
             book,
@@ -72,7 +77,9 @@ def compute_plan(ctx: typer.Context, dsn: str, recalculate_from: str | None, as_
 
 def plan_command(
     ctx: typer.Context,
-    dsn: DsnOption,
+    dsn: ForumDsnOption = None,
+    url: HostedForumOption = None,
+    query_id: QueryIdOption = None,
     recalculate_from: FromOption = None,
     as_of: AsOfOption = None,
     leaderboard: LeaderboardOption = None,
@@ -89,12 +96,14 @@ def plan_command(
     included). The ledger's side: every action at the values in force on its day, plus the
     forum's own score events. Users already in agreement are left out; users the plugin does
     not score (G2/G3: inactive, suspended) are skipped and counted. A summary goes to stderr.
+    The forum is read from its database (--dsn) or, for a hosted forum, through the saved Data
+    Explorer query (--url with --query-id).
 
     Example: scoreledger --ledger forum discourse plan --dsn postgresql://reader@forum-db/discourse --format csv
     """
     if fmt not in ("table", "csv", "json", "html"):
         raise typer.BadParameter("use table, csv, json or html", param_hint="--format")
-    plan = compute_plan(ctx, dsn, recalculate_from, as_of, leaderboard)
+    plan = compute_plan(ctx, (dsn, url, query_id), recalculate_from, as_of, leaderboard)
     _summary(plan)
     if fmt == "html":
         page = plan_page(plan)
@@ -153,7 +162,8 @@ UrlOption = Annotated[
 def push_command(
     ctx: typer.Context,
     url: UrlOption,
-    dsn: DsnOption,
+    dsn: ForumDsnOption = None,
+    query_id: QueryIdOption = None,
     recalculate_from: FromOption = None,
     as_of: AsOfOption = None,
     leaderboard: LeaderboardOption = None,
@@ -175,12 +185,13 @@ def push_command(
     skipped, and one whose answer was lost is looked up on the forum by its marker
     ([scoreledger:KEY] in its description) before being posted again. It stays under --rate,
     honours the forum's 429 answers and retries transient failures; on a permanent failure it
-    stops with everything posted so far recorded.
+    stops with everything posted so far recorded. The plan reads the forum's database (--dsn)
+    or, for a hosted forum, the saved Data Explorer query at --url (--query-id).
 
     Example: scoreledger --ledger forum discourse push --url https://forum.example --dsn postgresql://reader@forum-db/discourse
     """
     book = options(ctx).open()
-    plan = compute_plan(ctx, dsn, recalculate_from, as_of, leaderboard)
+    plan = compute_plan(ctx, (dsn, None, None) if dsn is not None else (None, url, query_id), recalculate_from, as_of, leaderboard)
     events = planned_events(plan)
     with DiscourseClient(url, rate_per_minute=rate) as client:
         try:

@@ -228,3 +228,24 @@ def test_verify_reads_a_hosted_forum_through_data_explorer(forum: Forum, book: L
     assert differs.exit_code == 1
     assert "marked [scoreledger:comp-20250601-u1-n1-p5] that the ledger does not know" in differs.stderr
     assert differs.stderr == cli("discourse", "verify", "--dsn", forum.url, ok=False).stderr
+
+
+def test_a_hosted_forum_is_planned_pushed_and_verified_through_data_explorer(forum: Forum, book: Ledger) -> None:
+    """The whole change on a forum read only through its API: the plan through the saved query
+    equals the plan from the database, the push plans through it too, and after the plugin's
+    recalculation verify through it finds the forum showing the ledger's totals."""
+    import_everything(book, forum)
+    change_values(book, forum, SAILPOINT_CHANGE, CHANGED_ON)
+    cli = Cli(book.engine.url.render_as_string(hide_password=False))
+    query = compose(("leaderboards", "solved-answers")) if forum.generation == "G2" else load("data_explorer").text
+    recalculate = lambda conn, since: discourse_plugin.calculate_scores(conn, forum.generation, since)  # noqa: E731
+    with StandIn(forum.url, api_key=API_KEY, username=API_USERNAME, create_schema=False, recalculate=recalculate) as site:
+        site.add_query(QUERY_ID, query)
+        hosted = ("--url", site.url, "--query-id", str(QUERY_ID))
+        planned = cli("discourse", "plan", *hosted, "--format", "csv")
+        assert len(planned.stdout.splitlines()) > 1
+        assert planned.stdout == cli("discourse", "plan", "--dsn", forum.url, "--format", "csv").stdout
+        pushed = cli("discourse", "push", *hosted, "--rate", "6000", "--recalculate")
+        assert f"posted now {len(planned.stdout.splitlines()) - 1}" in pushed.stdout
+        verified = cli("discourse", "verify", *hosted)
+    assert "the forum shows the ledger's total" in verified.stderr
