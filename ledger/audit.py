@@ -24,7 +24,6 @@ parsed once, rather than once per line.
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -36,13 +35,14 @@ from sqlalchemy import Connection, CursorResult, Date, Engine, TextClause, bindp
 
 from ledger.domain import MAX_INTEGER, LevelCurve
 from ledger.in_force import InForce
+from ledger.levels import stored_curve
 from ledger.periods import Gate, PeriodOf
 from ledger.rule_words import NO_RULE, NO_SCHEDULE, describe
 from ledger.sqlfiles import statement
 from ledger.standings import check_range
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, server_prepared, statement_reads, translate
-from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day
+from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day, as_moment
 
 # What one audit's reads give (ledger/corrections_audit.py: its lines and level curve).
 Read = TypeVar("Read")
@@ -170,22 +170,20 @@ def audit_statement(dialect: str, with_by_points: bool = False) -> TextClause:
     """`audit_user` for `dialect` (`audit_user_with_by_points` for a schedule with `by`
     rules), its days typed as `run` types them (SQLite compares them as ISO text). Built
     once: parsing the statement for its parameters on every audit showed in its time."""
-    name = "audit_user_with_by_points" if with_by_points else "audit_user"
-    return statement(name, dialect).bindparams(bindparam("from_day", type_=Date()), bindparam("to_day", type_=Date()))
+    return audit_statement_named("audit_user_with_by_points" if with_by_points else "audit_user", dialect)
 
 
 @cache
 def audit_statement_named(name: str, dialect: str, *, days: bool = True) -> TextClause:
-    """Another statement of sql/audit.sql for `dialect`; with `days` (from_day and to_day
-    parameters), those typed as in `audit_statement`."""
+    """A statement of sql/audit.sql for `dialect`; with `days` (from_day and to_day
+    parameters), those typed as `run` types them."""
     found = statement(name, dialect)
     return found.bindparams(bindparam("from_day", type_=Date()), bindparam("to_day", type_=Date())) if days else found
 
 
-@cache
 def rules_statement(dialect: str) -> TextClause:
     """`audit_rules`: the versions and rules that `audit_user` rows name by version only."""
-    return statement("audit_rules", dialect)
+    return audit_statement_named("audit_rules", dialect, days=False)
 
 
 def plain_rows(result: CursorResult) -> list[tuple]:
@@ -255,8 +253,7 @@ class Schedule:
         if seq is None:
             return None
         if seq not in self._curves:
-            stored = self._levels[seq]
-            self._curves[seq] = LevelCurve(**json.loads(stored)) if stored else None
+            self._curves[seq] = stored_curve(self._levels[seq])
         return self._curves[seq]
 
     def version_on(self, day: date) -> int | None:
@@ -341,7 +338,7 @@ def audit_lines(
             points = unit * quantity if quantity >= min_quantity else 0
         # Positional arguments: cheaper than keywords, which shows at thousands of lines.
         line = AuditLine(
-            occurred_at if type(occurred_at) is datetime else datetime.fromisoformat(occurred_at),
+            as_moment(occurred_at),
             parsed_day, action, [source_key], quantity, attributes, effective_from, reason, text, points,
         )  # fmt: skip
         if per:

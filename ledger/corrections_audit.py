@@ -36,7 +36,7 @@ from ledger.store.corrections import resolve_chains
 from ledger.store.dialects import dialect_of
 from ledger.store.tables import actions, merges, schedule_rule_points
 from ledger.store.user_keys import refs_of_numbers
-from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day
+from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day, as_moment
 
 ADJUSTMENT_RULES = {
     "manual": "manual adjustment",
@@ -302,7 +302,7 @@ def _correction_lines(
                 ),
                 source_key,
                 kind,
-                booked_at if type(booked_at) is datetime else datetime.fromisoformat(booked_at),
+                as_moment(booked_at),
                 reason,
                 version,
             )

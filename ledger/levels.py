@@ -46,7 +46,11 @@ def curve_in_force(conn: Connection, ledger: str, day: date, *, known_at: dateti
         .order_by(schedule_versions.c.effective_from.desc(), schedule_versions.c.seq.desc())
         .limit(1)
     )
-    stored = conn.execute(query).scalar()
+    return stored_curve(conn.execute(query).scalar())
+
+
+def stored_curve(stored: str | None) -> LevelCurve | None:
+    """A version's level curve as `schedule_versions.levels` holds it (JSON), or None."""
     return LevelCurve(**json.loads(stored)) if stored else None
 
 

@@ -12,3 +12,8 @@ LAST_DAY = date(9999, 12, 31)
 def as_day(value: date | str) -> date:
     """A DATE column's value: SQLite hands raw statements' dates back as text."""
     return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def as_moment(value: datetime | str) -> datetime:
+    """A DATETIME column's value, which SQLite hands raw statements back as text too."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -312,22 +312,22 @@ def recorded_marks(origins: list[str]) -> dict[str, int] | None:
     marks: dict[str, int] | None = None
     for origin in origins:
         match = _KEYS_TO.search(origin)
-        if match is None:
-            continue
-        marks = marks if marks is not None else {}
-        for mark in match[1].split(","):
-            prefix, _, number = mark.rpartition(":")
-            marks[prefix] = max(marks.get(prefix, FIRST_KEY), int(number))
+        if match is not None:
+            marks = _raised(marks or {}, match[1].split(","))
     return marks
 
 
 def with_keys(marks: dict[str, int], rows: Iterable[ActionRow]) -> dict[str, int]:
     """`marks` raised to the keys of `rows` about to be recorded."""
+    return _raised(marks, (row.source_key for row in rows))
+
+
+def _raised(marks: dict[str, int], keys: Iterable[str]) -> dict[str, int]:
+    """A copy of `marks` with each prefix raised to the highest of `keys` (`prefix:n`) in it."""
     raised = dict(marks)
-    for row in rows:
-        prefix, _, number = row.source_key.rpartition(":")
-        if int(number) > raised.get(prefix, FIRST_KEY):
-            raised[prefix] = int(number)
+    for key in keys:
+        prefix, _, number = key.rpartition(":")
+        raised[prefix] = max(raised.get(prefix, FIRST_KEY), int(number))
     return raised
 
 
