@@ -5,12 +5,16 @@ every calendar day between them (issue 23)."""
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPICursor
 
 from ledger import Ledger, Rule, ScheduleVersion
 from ledger.domain import MAX_QUANTITY, Action
@@ -144,13 +148,28 @@ def test_far_dated_actions_are_priced_without_walking_the_calendar(book: Ledger,
     (tmp_path / "a.csv").write_text(csv_text(rows))
     book.ingest_file(str(tmp_path / "a.csv"))
     book.record_schedule([ScheduleVersion(effective_from=date(1, 1, 1), rules={"likes_received": Rule(value=5)})], retroactive=True)
-    started = time.monotonic()
-    book.recalc(full=True)
-    book.record_schedule([ScheduleVersion(effective_from=date(2, 1, 1), rules={"likes_received": Rule(value=7)})], retroactive=True)
-    book.recalc()
+    with days_queued_for_pricing() as queued:
+        book.recalc(full=True)
+        book.record_schedule([ScheduleVersion(effective_from=date(2, 1, 1), rules={"likes_received": Rule(value=7)})], retroactive=True)
+        book.recalc()
     points = {row.user_id: row.points for row in book.scores()}
     as_known = {row.user_id: row.points for row in book.scores(as_known_at=datetime(9999, 12, 31))}
-    elapsed = time.monotonic() - started
     assert points == as_known == {1: 5, 2: 7, 3: 7}
-    # Walking the 3.65 million days between took tens of seconds.
-    assert elapsed < 5, elapsed
+    # Only the three days with actions are queued, never the 3.65 million calendar days between.
+    assert queued and max(queued) <= len(rows), queued
+
+
+@contextmanager
+def days_queued_for_pricing() -> Iterator[list[int]]:
+    """The row counts of every statement that fills the replay's scratch list of days to price."""
+    counts: list[int] = []
+
+    def count(conn: Connection, cursor: DBAPICursor, statement: str, *_: object) -> None:
+        if statement.lstrip().startswith("INSERT INTO replay_days"):
+            counts.append(cursor.rowcount)
+
+    event.listen(Engine, "after_cursor_execute", count)
+    try:
+        yield counts
+    finally:
+        event.remove(Engine, "after_cursor_execute", count)
