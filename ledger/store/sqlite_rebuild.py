@@ -60,6 +60,7 @@ def rebuild_tables(conn: Connection, definitions: Mapping[str, str]) -> None:
     tables = list(definitions)
     _refuse_outside_references(conn, tables)
     indexes = _stored(conn, "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN", tables)
+    analyzed = _analyzed(conn, tables)
     triggers = _stored_objects(conn, "trigger")
     views = _stored_objects(conn, "view")
     for name, _ in triggers:
@@ -76,6 +77,16 @@ def rebuild_tables(conn: Connection, definitions: Mapping[str, str]) -> None:
         conn.exec_driver_sql(f'DROP TABLE "{table}{ASIDE}"')
     for statement in [*indexes, *(sql for _, sql in triggers), *(sql for _, sql in views)]:
         conn.exec_driver_sql(statement)
+    # Dropping a table drops its planner statistics: someone ran ANALYZE for a reason.
+    for table in analyzed:
+        conn.exec_driver_sql(f'ANALYZE "{table}"')
+
+
+def _analyzed(conn: Connection, tables: list[str]) -> list[str]:
+    """Those of `tables` that have planner statistics (sqlite_stat1 rows)."""
+    if conn.exec_driver_sql("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar_one() == 0:
+        return []
+    return [table for table in tables if conn.exec_driver_sql("SELECT 1 FROM sqlite_stat1 WHERE tbl = ? LIMIT 1", (table,)).first()]
 
 
 def _refuse_outside_references(conn: Connection, tables: list[str]) -> None:
