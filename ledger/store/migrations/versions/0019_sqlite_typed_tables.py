@@ -3,8 +3,9 @@
 SQLite stores any value in any column, and a value of another type prices one way in SQL and
 reads another way in Python (issue 23). Tables and columns added since revision 0011 carry
 CHECK constraints on their values' storage class and spelling (ledger/store/typed_columns.py);
-this revision gives the same checks to every older column of the journal's tables, the
-ledger numbers and the projections. SQLite cannot add a CHECK to a table, so each table is
+this revision gives such checks to the older columns of the journal's tables, the ledger
+numbers and the projections (`TYPED` says which, and where the spelling is left to
+`verify`). SQLite cannot add a CHECK to a table, so each table is
 rebuilt in place with its rows, indexes, triggers (the append-only guards) and views
 (ledger/store/sqlite_rebuild.py), in the migration's transaction. A ledger that holds a
 value of another type (which `verify` reports) fails this upgrade at that table's CHECK,
