@@ -2,8 +2,9 @@
 
 Replacing the `replay_actions` view, adding a trigger on a projection, disabling an
 append-only trigger or changing a column's type forges scores without touching a hashed
-event. So `verify` compares the database's views, triggers (and whether they are enabled),
-functions, rules, row-level security policies and table columns against a schema made
+event, and dropping a unique key or a type check lets a forged row in. So `verify` compares
+the database's views, triggers (and whether they are enabled), functions, rules, row-level
+security policies, table columns, indexes and table constraints against a schema made
 afresh at check time by the same migrations (and, on PostgreSQL, reports any function or
 operator on the search path that shares a built-in's name over built-in types: with
 `pg_catalog` put after its schema, it replaces the `*` or `sum` that pricing calls): on SQLite in a new in-memory database, on
@@ -75,9 +76,11 @@ def _differences(found: Objects, fresh: Objects) -> str | None:
 
 
 def _sqlite_objects(conn: Connection) -> Objects:
+    # A table's constraints are in its stored CREATE TABLE (and the indexes SQLite makes for
+    # them, named sqlite_autoindex_*, follow from it); its named indexes are compared as such.
     rows = conn.exec_driver_sql(
-        "SELECT type, CASE type WHEN 'trigger' THEN tbl_name || '.' || name ELSE name END, sql "
-        "FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_%'"
+        "SELECT type, CASE WHEN type IN ('trigger', 'index') THEN tbl_name || '.' || name ELSE name END, sql "
+        "FROM sqlite_master WHERE type IN ('table', 'view', 'trigger', 'index') AND name NOT LIKE 'sqlite_%'"
     ).all()
     return {(kind, name): sql or "" for kind, name, sql in rows}
 
@@ -159,6 +162,20 @@ def _postgres_objects(conn: Connection, name: str) -> Objects:
             "AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = p.oid AND e.deptype = 'e')"
         ),
         "rule": "SELECT tablename || '.' || rulename, definition FROM pg_rules WHERE schemaname = %(s)s",
+        # Whether an index still enforces uniqueness and is used is in its definition and flags.
+        "index": (
+            "SELECT t.relname || '.' || c.relname, pg_get_indexdef(i.indexrelid) || ' valid=' || CAST(i.indisvalid AS text) "
+            "|| ' ready=' || CAST(i.indisready AS text) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = %(s)s"
+        ),
+        # A foreign key is enforced by internal triggers, which can be disabled on their own.
+        "constraint": (
+            "SELECT t.relname || '.' || k.conname, CAST(k.contype AS text) || ' ' || pg_get_constraintdef(k.oid) "
+            "|| ' validated=' || CAST(k.convalidated AS text) || coalesce(' triggers=' || (SELECT string_agg(DISTINCT "
+            "CAST(g.tgenabled AS text), '') FROM pg_trigger g WHERE g.tgconstraint = k.oid), '') "
+            "FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE n.nspname = %(s)s"
+        ),
         "policy": (
             "SELECT tablename || '.' || policyname, coalesce(qual, '') || ' ' || coalesce(with_check, '') "
             "FROM pg_policies WHERE schemaname = %(s)s"

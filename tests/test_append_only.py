@@ -58,7 +58,7 @@ def test_upsert_cannot_overwrite(recorded: Ledger) -> None:
         recorded,
         "INSERT INTO actions (seq, batch_id, ledger, ledger_id, source_key, user_id, action, occurred_at, day, "
         "quantity, attributes, recorded_at) VALUES (1, 1, 'default', 1, 'a1', 7, 'likes_received', "
-        "'2024-05-01 12:00:00', '2024-05-01', 500, '{}', '2024-05-01 12:00:00') "
+        "'2024-05-01 12:00:00.000000', '2024-05-01', 500, '{}', '2024-05-01 12:00:00.000000') "
         "ON CONFLICT (seq) DO UPDATE SET quantity = excluded.quantity",
     )
     assert "actions" in str(error)

@@ -4,7 +4,7 @@ was never written to reads as empty."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import select, text
@@ -16,6 +16,9 @@ from ledger.store.engine import open_engine
 from ledger.store.tables import actions
 from tests.factories import migrate
 from tests.test_full_rebuild import ledger_with_likes
+
+# A time as the ledger stores it (SQLite checks the spelling, migration 0019).
+STORED_TIME = "2024-01-01 00:00:00.000000"
 
 
 def test_each_ledger_gets_its_own_number_once(book: Ledger) -> None:
@@ -53,7 +56,7 @@ def test_upgrading_numbers_the_recorded_actions(empty_database_url: str) -> None
                     "INSERT INTO batches (batch_id, ledger, kind, recorded_at, first_seq, last_seq, event_count) "
                     "VALUES (:seq, :ledger, 'actions', :at, :seq, :seq, 1)"
                 ),
-                {"seq": seq, "ledger": ledger, "at": datetime(2024, 1, 1)},
+                {"seq": seq, "ledger": ledger, "at": STORED_TIME},
             )
             conn.execute(
                 text(
@@ -61,7 +64,7 @@ def test_upgrading_numbers_the_recorded_actions(empty_database_url: str) -> None
                     "quantity, attributes, recorded_at) VALUES (:seq, :seq, :ledger, :key, 7, 'likes_received', "
                     ":at, :day, 1, '{}', :at)"
                 ),
-                {"seq": seq, "ledger": ledger, "key": f"k{seq}", "at": datetime(2024, 1, 1), "day": date(2024, 1, 1)},
+                {"seq": seq, "ledger": ledger, "key": f"k{seq}", "at": STORED_TIME, "day": "2024-01-01"},
             )
     schema.upgrade(engine)
     with engine.connect() as conn:

@@ -3,7 +3,10 @@
 Event tables (`batches`, `actions`, `schedule_*`) are append-only: the migration that creates
 them also installs database triggers that refuse UPDATE, DELETE and TRUNCATE. Every event row
 carries `seq`, a gap-free global sequence number handed out per batch, and `recorded_at`,
-the time the ledger learned it. Times are naive UTC on both backends.
+the time the ledger learned it. Times are naive UTC on both backends. On SQLite the columns
+of these tables, of ledger_numbers and of the projections refuse a value of another type
+(CHECK constraints made by the migrations, ledger/store/typed_columns.py and migration 0019,
+which says which columns of actions; not declared here).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 SQLite stores any value in any column (a BIGINT column keeps the text '0_60'), and the ledger
 reads values in Python while SQL computes with the stored ones, so a mistyped value prices
 one way and verifies another. `verify` reads every stored value strictly (ledger/
-verify_storage.py); tables and columns added from now on should also refuse such values
-outright, with these CHECK constraints (emitted on SQLite only):
+verify_storage.py), and the tables refuse such values outright with these CHECK
+constraints (emitted on SQLite only; migration 0019 gave them to the older tables), as new
+tables and columns must too:
 
     Table("adjustments", metadata, Column("points", BigInteger, nullable=False), ...,
           *sqlite_type_checks("adjustments", points=BigInteger))
