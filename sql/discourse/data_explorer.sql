@@ -43,13 +43,13 @@ LIMIT :limit
 WHERE :scorable = 'users')
 UNION ALL
 (SELECT CAST(q.key AS bigint) AS key, CAST(row_to_json(q) AS text) AS row FROM (
-SELECT runs.key, runs.last_id FROM (
-SELECT min(numbered.id) AS key, max(numbered.id) AS last_id
+SELECT runs.first_id AS key, runs.last_id FROM (
+SELECT min(numbered.id) AS first_id, max(numbered.id) AS last_id
 FROM (SELECT u.id, u.id - row_number() OVER (ORDER BY u.id) AS run FROM users AS u) AS numbered
 GROUP BY numbered.run
 ) AS runs
-WHERE runs.key > :after
-ORDER BY runs.key
+WHERE runs.first_id > :after
+ORDER BY runs.first_id
 LIMIT :limit
 ) AS q
 WHERE :scorable = 'user_id_runs')

@@ -5,11 +5,11 @@
 -- scoreledger, Discourse users: every user id, as runs of consecutive ids (`key` the first,
 -- `last_id` the last), so that a later import learns which users the forum still has (a
 -- merge deletes its source user) in a row per gap rather than a row per user.
-SELECT runs.key, runs.last_id FROM (
-SELECT min(numbered.id) AS key, max(numbered.id) AS last_id
+SELECT runs.first_id AS key, runs.last_id FROM (
+SELECT min(numbered.id) AS first_id, max(numbered.id) AS last_id
 FROM (SELECT u.id, u.id - row_number() OVER (ORDER BY u.id) AS run FROM users AS u) AS numbered
 GROUP BY numbered.run
 ) AS runs
-WHERE runs.key > :after
-ORDER BY runs.key
+WHERE runs.first_id > :after
+ORDER BY runs.first_id
 LIMIT :limit
