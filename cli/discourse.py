@@ -18,7 +18,7 @@ from ledger.discourse.data_explorer import DataExplorerForum
 from ledger.discourse.explorer_query import PLUGIN_BRANCHES, compose
 from ledger.discourse.forum import PostgresForum
 from ledger.discourse.http import DiscourseClient
-from ledger.discourse.importer import ImportReport, import_forum
+from ledger.discourse.importer import ForumUser, ImportReport, import_forum, read_users
 from ledger.discourse.scorables import ACTION_NAMES, GENERATIONS, detect_shape
 from ledger.errors import InputProblem, InvalidInput
 from ledger.exporters.schedules import FORMATS as SCHEDULE_FORMATS
@@ -228,7 +228,7 @@ def import_command(
         bool,
         typer.Option(
             "--full",
-            help="Read every row again, not only those above the recorded watermarks, and correct what changed since recorded: retract, reinstate, amend, merge users.",
+            help="Read every row again, not only those above the recorded watermarks, and correct what changed since recorded: retract, reinstate, amend, merge users; compare every user's names.",
         ),
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read the forum and show the counts; write nothing.")] = False,
@@ -257,7 +257,8 @@ def import_command(
     so running it again adds only what is new: each action type is read from its watermark
     (the highest key recorded for it), and the rows the forum changed since the last import
     are reconciled: what stopped scoring is retracted, what scores again reinstated, changed
-    measures amended, accounts Discourse merged are merged. --full reconciles every key (for
+    measures amended, accounts Discourse merged are merged, and the names of the users the
+    forum updated since are recorded. --full reconciles every key and every user's names (for
     changes no timestamp shows: a row deleted outright, an unaccepted solution). Score events
     become adjustments (kind imported), except those the ledger posted. At the end: counts per
     action type of what was added, retracted, reinstated, amended and merged. Price them with
@@ -281,18 +282,21 @@ def import_command(
         shape = detect_shape(forum, chosen)
         say(f"Discourse forum, plugin generation {shape.generation} ({'detected' if shape.detected else 'as given'})")
         report = import_forum(book, forum, generation=shape.generation, full=full, dry_run=dry_run, progress=advance)
+        wanted = users_file is not None or exclude_file is not None
+        # A later import reads only the users the forum updated: the files list every user.
+        users = read_users(forum, report.shape) if wanted and report.users_changed_since is not None else report.users
     _summary(report, fmt)
     if users_file is not None:
-        _write_users(report, users_file)
+        _write_users(users, users_file)
     if exclude_file is not None:
-        exclude_file.write_text("".join(f"{user.user_id}\n" for user in report.off_board), encoding="utf-8")
+        exclude_file.write_text("".join(f"{user.user_id}\n" for user in users.values() if user.off_board), encoding="utf-8")
 
 
-def _write_users(report: ImportReport, path: Path) -> None:
+def _write_users(users: dict[int, ForumUser], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(["user_id", "username", "name", "off_board"])
-        for user in sorted(report.users.values(), key=lambda user: user.user_id):
+        for user in sorted(users.values(), key=lambda user: user.user_id):
             writer.writerow([user.user_id, neutralise(user.username), neutralise(user.name or ""), " ".join(user.off_board)])
 
 
@@ -333,5 +337,11 @@ def _summary(report: ImportReport, fmt: OutputFormat) -> None:
     say(
         f"{prefix}{totals}{unhandled}; {len(report.merges)} user merge(s); "
         f"{len(report.adjustments)} score-event adjustment(s) {prefix or ''}recorded, {report.own_events} of the ledger's own events recognised; "
-        f"{len(report.users)} forum users, {len(off)} off the plugin's boards"
+        f"{_users_read(report)}, {len(off)} off the plugin's boards"
     )
+
+
+def _users_read(report: ImportReport) -> str:
+    if report.users_changed_since is None:
+        return f"{len(report.users)} forum users"
+    return f"{len(report.users)} forum users updated since {report.users_changed_since.isoformat(sep=' ', timespec='seconds')}"

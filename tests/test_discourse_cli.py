@@ -126,6 +126,11 @@ def test_users_and_the_off_board_list_are_written(g2_forum: Forum, cli: Cli, tmp
     assert {int(line) for line in exclude.read_text().split()} == expected
     shown = cli("leaderboard", "--exclude-users", str(exclude), "--format", "json")
     assert not {row["user_id"] for row in json.loads(shown.stdout)} & expected
+    # A later import compares the names of only the users updated since; the files list every user still.
+    later_users, later_exclude = tmp_path / "later-users.csv", tmp_path / "later-exclude.txt"
+    later = cli("discourse", "import", "--dsn", g2_forum.url, "--users-file", str(later_users), "--exclude-file", str(later_exclude))
+    assert "0 forum users updated since" in later.stderr
+    assert later_users.read_text() == users.read_text() and later_exclude.read_text() == exclude.read_text()
 
 
 def test_a_leaderboard_without_per_leaderboard_scoring_is_one_clear_line(g2_forum: Forum, cli: Cli) -> None:

@@ -138,15 +138,10 @@ def test_the_importers_forum_seam_runs_every_query_through_one_saved_query(crede
             assert [row["key"] for row in rows] == [2, 3] and set(rows[0]) == {"key", "user_id", "date", "points", "description"}
             assert source.run(load("forum_shape"), {})[0]["gamification_leaderboard_scores"] is True
             with PostgresForum(forum.url) as database:
-                for name in ("post_created", "users"):
-                    direct = database.run(
-                        load(name),
-                        {"after": -1000, "limit": 50, "changed_since": NEVER} if name != "users" else {"after": -1000, "limit": 50},
-                    )
-                    hosted = source.run(
-                        load(name),
-                        {"after": -1000, "limit": 50, "changed_since": NEVER} if name != "users" else {"after": -1000, "limit": 50},
-                    )
+                for name in ("post_created", "users", "user_id_runs"):
+                    params = {"after": -1000, "limit": 50, **({"changed_since": NEVER} if load(name).reads_changes else {})}
+                    direct = database.run(load(name), params)
+                    hosted = source.run(load(name), params)
                     assert [row["key"] for row in hosted] == [row["key"] for row in direct] and hosted
             assert {request.path for request in server.recorded("POST", RUN)} == {f"{RUN}11/run"}
             server.add_query(12, EVENTS_BY_KEY)

@@ -36,7 +36,10 @@ def test_query_keeps_data_explorers_rules(name: str) -> None:
     assert "-- int :limit = 10000" in query.text
     body = query.text.upper()
     assert re.search(r"\w+\.\w*ID > :AFTER", body) and re.search(r"ORDER BY \w+\.(\w*ID|KEY)\s+LIMIT :LIMIT\s*$", body)
-    if query.reads_changes:
+    if name == "users":
+        # Every user, or those the forum updated since :changed_since.
+        assert "U.UPDATED_AT >= :CHANGED_SINCE" in body and query.params["changed_since"] == "datetime"
+    elif query.reads_changes:
         # Rows scoring now, or every row changed since :changed_since, with `scores`.
         assert "AS SCORES" in body and "AS CHANGED_AT" in body and query.params["changed_since"] == "datetime"
 

@@ -19,6 +19,7 @@ from ledger.discourse.queries import as_text_without_comments, load
 READ_BY_IMPORT = (
     "forum_shape",
     "users",
+    "user_id_runs",
     "score_events",
     "site_settings",
     "setting_changes",
@@ -61,8 +62,9 @@ HEADER = """-- name: data_explorer
 -- date :before = 9999-12-31
 -- bigint :leaderboard_id = 1
 -- scoreledger, Discourse import through Data Explorer: the rows of one shipped query
--- (:scorable names it: a scorable such as post_created, or users, forum_shape, score_events,
--- site_settings, setting_changes, leaderboards, stored_scores, stored_leaderboard_scores),
+-- (:scorable names it: a scorable such as post_created, or users, user_id_runs, forum_shape,
+-- score_events, site_settings, setting_changes, leaderboards, stored_scores,
+-- stored_leaderboard_scores),
 -- keyed above :after, at most :limit, as `key` and `row` (the row as JSON). Paste this whole
 -- text as one query.
 """

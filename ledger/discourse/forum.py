@@ -47,7 +47,8 @@ def pages(
 ) -> Iterator[list[dict[str, Any]]]:
     """Every row of a paged query, a page at a time, in key order, keyed above `after`. A
     scoring query answers the rows scoring now, or with `changed_since` every row the forum
-    changed since then, each with `scores` and `changed_at`."""
+    changed since then, each with `scores` and `changed_at`; the users query every user, or
+    those updated since then."""
     page_size = min(page_size, MAX_PAGE)
     extra: dict[str, Any] = {}
     if query.reads_changes:

@@ -14,9 +14,10 @@ import json
 import re
 import typing
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import BigInteger, cast, func, select
@@ -26,6 +27,7 @@ from ledger.discourse.forum import FIRST_KEY, NEVER, Forum, PostgresForum, as_da
 from ledger.discourse.queries import MAX_PAGE, load
 from ledger.discourse.scorables import ACTION_NAMES, SCORABLES, ForumShape, action_rows, detect_shape, key_prefix, query_for, row_table
 from ledger.discourse.score_events import ScoreEvent, read_score_events, score_event_adjustments
+from ledger.discourse.user_ids import read_user_id_runs
 from ledger.domain import ActionState, Adjustment, Amendment, Correction, Reinstatement, Retraction, UserNames, now_utc
 from ledger.errors import InputProblem
 from ledger.rows import ActionRow, LocatedRow, ParsedRows
@@ -79,7 +81,9 @@ class ImportReport:
     corrections: list[Correction] = field(default_factory=list)
     merges: dict[int, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    # The forum users read: every user, or those the forum updated since `users_changed_since`.
     users: dict[int, ForumUser] = field(default_factory=dict)
+    users_changed_since: datetime | None = None
     score_events: list[ScoreEvent] = field(default_factory=list)
     # The ledger's own events (marked `[scoreledger:<key>]`), recognised and not imported.
     own_events: int = 0
@@ -99,12 +103,13 @@ class ImportReport:
         return [user for user in self.users.values() if user.off_board]
 
 
-def read_users(forum: Forum, shape: ForumShape) -> dict[int, ForumUser]:
+def read_users(forum: Forum, shape: ForumShape, changed_since: datetime | None = None) -> dict[int, ForumUser]:
     """Usernames and names, and why each user is off the plugin's boards: staged,
     anonymized, an anonymous-posting shadow, a non-positive id (every generation's
-    leaderboards), inactive or suspended (G2 and G3 drop their scores altogether)."""
+    leaderboards), inactive or suspended (G2 and G3 drop their scores altogether). Every
+    user, or with `changed_since` those the forum updated since then."""
     users = {}
-    for page in pages(forum, load("users")):
+    for page in pages(forum, load("users"), changed_since=changed_since):
         for row in page:
             reasons = [name for name in ("staged", "anonymized", "anonymous_shadow") if row[name]]
             if int(row["key"]) <= 0:
@@ -151,6 +156,8 @@ def extract(
     (pages are in key order, so what was flushed leaves a watermark to resume from), and the
     rest at the end."""
     read = Read()
+    # Changed rows of a scorable that another scorable's query answered along with its own.
+    answered: dict[str, list[dict[str, Any]]] = {}
     for scorable in SCORABLES:
         query = query_for(scorable, shape)
         if query is None:
@@ -169,7 +176,22 @@ def extract(
                     flush(read.scoring)
                     read.scoring = []
             continue
-        for page in pages(forum, query, page_size=page_size, after=after, changed_since=changed_since):
+        along = ANSWERED_ALONG.get(scorable.action) if changed_since is not None else None
+        if along is not None:
+            answered[along.action] = []
+        found_along = answered.pop(scorable.action, None)
+        read_pages: Iterable[list[dict[str, Any]]]
+        if found_along is None:
+            read_pages = pages(forum, query, page_size=page_size, after=after, changed_since=changed_since)
+        else:
+            read_pages = [found_along] if found_along else []
+        for page in read_pages:
+            if along is not None and along.action in answered:
+                rows = along.rows(page)
+                if rows is None:
+                    del answered[along.action]
+                else:
+                    answered[along.action].extend(rows)
             scoring = page
             if changed_since is not None:
                 scoring = [row for row in page if row["scores"]]
@@ -189,6 +211,27 @@ def extract(
         flush(read.scoring)
         read.scoring = []
     return read
+
+
+@dataclass(frozen=True)
+class AnsweredAlong:
+    """A scorable whose changed rows another scorable's query answers with its own: `rows`
+    makes them of a page of that query's rows, or None where the rows lack its columns (a
+    saved Data Explorer query older than them; the scorable's own query is read then)."""
+
+    action: str
+    rows: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None]
+
+
+def _given_likes(page: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """like_given's rows of the likes of a page of like_received's, under their givers."""
+    if page and "giver_id" not in page[0]:
+        return None
+    return [{**row, "user_id": row["giver_id"], "scores": row["giver_scores"]} for row in page]
+
+
+# A later import reads the changed likes once: like_received's rows name their givers too.
+ANSWERED_ALONG = {"like_received": AnsweredAlong("like_given", _given_likes)}
 
 
 class ForumRows:
@@ -362,19 +405,25 @@ def import_forum(
     every key, as `full` always does (merges fold and delete rows no timestamp shows).
     Corrections are booked when the forum changed the row (never after `now`, the time of
     the run by default). Score events become adjustments of kind `imported` on every run,
-    except the ledger's own (marked)."""
+    except the ledger's own (marked). The forum's usernames and names are recorded where they
+    differ from the ledger's: every user's compared on a first or full run, otherwise those of
+    the users the forum updated since the change watermark."""
     book.check_schema()
     moment = now or now_utc()
     shape = detect_shape(forum, generation)
     report = ImportReport(shape, dry_run=dry_run, full=full)
-    report.users = read_users(forum, shape)
     prefixes = [key_prefix(scorable, shape) for scorable in SCORABLES]
     origins = import_origins(book)
     recorded = recorded_marks(origins)
     marks = recorded if recorded is not None else watermarks(book, prefixes)
     seen_before = changes_seen_to(origins) if marks else None
+    if seen_before is not None and not full:
+        # The earlier imports recorded every user's names: only those updated since can differ.
+        report.users_changed_since = seen_before - OVERLAP
+    report.users = read_users(forum, shape, report.users_changed_since)
     if marks and not full:
-        report.merges = vanished_user_merges(book, forum, shape, report.users)
+        on_forum = report.users if report.users_changed_since is None else forum_user_ids(forum)
+        report.merges = vanished_user_merges(book, forum, shape, on_forum)
         # A merge folds and deletes rows no timestamp shows; a ledger without a change
         # watermark cannot tell what changed: both need every key reconciled.
         if report.merges:
@@ -468,7 +517,8 @@ def import_forum(
         book.record_corrections(report.corrections, origin=origin)
     if report.adjustments:
         book.record_adjustments(report.adjustments, origin=origin)
-    names = forum_names(report.users.values(), recorded_names(book))
+    compared = None if report.users_changed_since is None else list(report.users)
+    names = forum_names(report.users.values(), recorded_names(book, compared))
     if names:
         # Only names that changed since the last run are recorded.
         book.import_users(names, origin=origin)
@@ -500,13 +550,16 @@ def _stored(text: str | None) -> str | None:
     return (text.strip() or None) if isinstance(text, str) else text
 
 
-def recorded_names(book: Ledger) -> dict[UserRef, tuple[str | None, str | None]]:
-    """Every named user's latest (username, name) in `book`."""
+def recorded_names(book: Ledger, users: list[int] | None = None) -> dict[UserRef, tuple[str | None, str | None]]:
+    """Every named user's latest (username, name) in `book`, or those of `users` (forum
+    user ids, stored as their own numbers)."""
+    if users is not None and not users:
+        return {}
     with read_transaction(book.engine) as conn:
         number = ledger_numbers.number_of(conn, book.name)
         if number == ledger_numbers.UNNUMBERED:
             return {}
-        names = latest_names(conn, number)
+        names = latest_names(conn, number, users)
         refs = refs_of_numbers(conn, number, names)
     return {refs[user]: (found.username, found.name) for user, found in names.items()}
 
@@ -516,8 +569,17 @@ def _when(moment: datetime, changed_at: datetime | None) -> datetime:
     return moment if changed_at is None else min(moment, changed_at)
 
 
+def forum_user_ids(forum: Forum) -> Container[int]:
+    """Every user id the forum has, by runs of ids; by reading every user where the forum's
+    saved Data Explorer query predates the runs (it answers none)."""
+    runs = read_user_id_runs(forum)
+    if runs:
+        return runs
+    return {int(row["key"]) for page in pages(forum, load("users")) for row in page}
+
+
 def vanished_user_merges(
-    book: Ledger, forum: Forum, shape: ForumShape, users: dict[int, ForumUser], tries: int = 5, most: int = 100
+    book: Ledger, forum: Forum, shape: ForumShape, users: Container[int], tries: int = 5, most: int = 100
 ) -> dict[int, int]:
     """Users the ledger has and the forum no longer has (Discourse deletes the source of a
     merge), with the user a row of theirs now reads under: found by reading a few of their

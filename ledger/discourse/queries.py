@@ -37,7 +37,8 @@ class Query:
 
     @property
     def reads_changes(self) -> bool:
-        """It answers, given :changed_since, every row changed since then with `scores`."""
+        """It answers, given :changed_since, every row changed since then (a scoring query's
+        with `scores`), and given 9999-12-31 every row as it is now."""
         return "changed_since" in self.params
 
 

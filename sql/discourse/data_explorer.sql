@@ -7,8 +7,9 @@
 -- date :before = 9999-12-31
 -- bigint :leaderboard_id = 1
 -- scoreledger, Discourse import through Data Explorer: the rows of one shipped query
--- (:scorable names it: a scorable such as post_created, or users, forum_shape, score_events,
--- site_settings, setting_changes, leaderboards, stored_scores, stored_leaderboard_scores),
+-- (:scorable names it: a scorable such as post_created, or users, user_id_runs, forum_shape,
+-- score_events, site_settings, setting_changes, leaderboards, stored_scores,
+-- stored_leaderboard_scores),
 -- keyed above :after, at most :limit, as `key` and `row` (the row as JSON). Paste this whole
 -- text as one query.
 SELECT everything.key, everything.row FROM (
@@ -35,10 +36,23 @@ SELECT u.id AS key, u.username, u.name, u.active, u.staged,
        EXISTS (SELECT 1 FROM anonymous_users AS a WHERE a.user_id = u.id) AS anonymous_shadow
 FROM users AS u
 WHERE u.id > :after
+  AND (:changed_since >= TIMESTAMP '9999-01-01' OR u.updated_at >= :changed_since)
 ORDER BY u.id
 LIMIT :limit
 ) AS q
 WHERE :scorable = 'users')
+UNION ALL
+(SELECT CAST(q.key AS bigint) AS key, CAST(row_to_json(q) AS text) AS row FROM (
+SELECT runs.first_id AS key, runs.last_id FROM (
+SELECT min(numbered.id) AS first_id, max(numbered.id) AS last_id
+FROM (SELECT u.id, u.id - row_number() OVER (ORDER BY u.id) AS run FROM users AS u) AS numbered
+GROUP BY numbered.run
+) AS runs
+WHERE runs.first_id > :after
+ORDER BY runs.first_id
+LIMIT :limit
+) AS q
+WHERE :scorable = 'user_id_runs')
 UNION ALL
 (SELECT CAST(q.key AS bigint) AS key, CAST(row_to_json(q) AS text) AS row FROM (
 SELECT e.id AS key, e.user_id, e.date, e.points, e.description
@@ -202,6 +216,11 @@ SELECT pa.id AS key, p.user_id AS user_id, pa.created_at AS occurred_at, 1 AS qu
         AND p.deleted_at IS NULL
         AND t.archetype <> 'private_message'
         AND p.wiki IS FALSE) AS scores,
+       pa.user_id AS giver_id,
+       (pa.user_id IS NOT NULL
+        AND p.deleted_at IS NULL
+        AND t.archetype <> 'private_message'
+        AND p.wiki IS FALSE) AS giver_scores,
        GREATEST(pa.updated_at, p.updated_at, p.deleted_at, t.updated_at, t.deleted_at) AS changed_at
 FROM (
 SELECT every.* FROM post_actions AS every WHERE :changed_since >= TIMESTAMP '9999-01-01'

@@ -8,6 +8,8 @@
 -- and the topic's deleted_at are not checked: an un-liked like still scores.
 -- Rows scoring now (`scores`), or with :changed_since before 9999, every row changed since
 -- then whether it scores or not (`changed_at`: the latest time the forum wrote to it).
+-- Each row also names the like's giver and whether like_given scores it (`giver_id`,
+-- `giver_scores`), so that a later import reads the changed likes once for both.
 SELECT found.* FROM (
 SELECT pa.id AS key, p.user_id AS user_id, pa.created_at AS occurred_at, 1 AS quantity,
        t.category_id, p.topic_id, p.id AS post_id,
@@ -15,6 +17,11 @@ SELECT pa.id AS key, p.user_id AS user_id, pa.created_at AS occurred_at, 1 AS qu
         AND p.deleted_at IS NULL
         AND t.archetype <> 'private_message'
         AND p.wiki IS FALSE) AS scores,
+       pa.user_id AS giver_id,
+       (pa.user_id IS NOT NULL
+        AND p.deleted_at IS NULL
+        AND t.archetype <> 'private_message'
+        AND p.wiki IS FALSE) AS giver_scores,
        GREATEST(pa.updated_at, p.updated_at, p.deleted_at, t.updated_at, t.deleted_at) AS changed_at
 -- Changed rows: the likes on changed posts and on the posts of changed topics (Discourse's
 -- index on post_actions.post_id), and the likes created since (read from the top of the id
