@@ -45,7 +45,14 @@ def test_global_options_are_accepted_after_the_command(example) -> None:
         ["schedule", "history"],
         ["schedule", "diff", "--from", "2024-01-01", "--to", "2024-06-01"],
         ["schedule", "export"],
+        ["users", "list"],
+        ["adjustments", "list"],
+        # The forum is never reached: the ledger is checked first.
+        ["discourse", "plan", "--dsn", "postgresql://reader@127.0.0.1:9/forum"],
+        ["discourse", "verify", "--dsn", "postgresql://reader@127.0.0.1:9/forum"],
+        ["discourse", "push", "--url", "https://forum.invalid", "--dsn", "postgresql://reader@127.0.0.1:9/forum"],
     ],
+    ids=lambda command: " ".join(command[:2]),
 )
 def test_reading_a_ledger_that_does_not_exist_names_the_ones_that_do(example, command) -> None:
     result = example("--ledger", "froum", *command, ok=False)
