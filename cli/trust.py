@@ -62,7 +62,7 @@ def verify(
         # Without the key a rehashed history verifies: say so rather than look as sure.
         line += f"; {result.unchecked_macs} batch(es) carry a chain-key MAC, not checked: SCORELEDGER_CHAIN_KEY is not set"
     if expected is not None:
-        line += f"; contains the digest of batch {expected.batch_id} (taken {expected.taken_at:%Y-%m-%d %H:%M:%S})"
+        line += f"; contains the digest of batch {expected.batch_id} (taken {expected.taken_at:%Y-%m-%d %H:%M:%S} UTC)"
     typer.echo(line)
     if projections:
         differences = book.projection_differences()
