@@ -16,7 +16,7 @@ from ledger.errors import InputProblem, InvalidInput
 from ledger.exporters.schedules import FORMATS as SCHEDULE_FORMATS
 from ledger.exporters.schedules import export_schedule
 from ledger.importers.schedules import read_schedule
-from ledger.rule_edits import parse_rule_edits
+from ledger.rule_edits import PARTS, parse_rule_edits
 from ledger.rule_words import describe_rule
 from ledger.schedules import (
     FAR_FUTURE_DAYS,
@@ -145,6 +145,13 @@ def set_values(
 
 
 def _unknown_action(name: str, known: list[str]) -> InputProblem:
+    action, dot, part = name.rpartition(".")
+    if dot and action in known:
+        # `posts_read.pre=3` is a known action's part misspelt, not a new action's name.
+        nearest = difflib.get_close_matches(part, PARTS, n=1)
+        hint = f"; did you mean {action}.{nearest[0]}?" if nearest else "."
+        reason = f"{action} has no part {part!r} (a rule's parts: {', '.join(PARTS)}){hint} A new action of this name needs --new-action"
+        return InputProblem(name, None, None, reason)
     if not known:
         return InputProblem(name, None, None, "the ledger has no schedule yet, so every action is new: pass --new-action to price it")
     nearest = difflib.get_close_matches(name, known, n=1)

@@ -81,6 +81,15 @@ def test_an_action_never_priced_needs_new_action(launched) -> None:
     assert rules_on(launched, "2024-06-01")["solutions"]["value"] == 60
 
 
+def test_a_misspelt_part_is_named_as_such(launched) -> None:
+    err = refused(launched, "schedule", "set", "--effective-from", "2024-06-01", "posts_read.pre=50", "--retroactive")
+    assert (
+        "posts_read.pre: posts_read has no part 'pre' (a rule's parts: value, per, min_quantity, by); did you mean posts_read.per?" in err
+    )
+    assert "nothing was written" in err
+    assert rules_on(launched, "2024-06-01")["posts_read"]["per"] == 100
+
+
 def test_the_first_schedule_needs_new_action(cli) -> None:
     err = refused(cli, "schedule", "set", "--effective-from", "2024-06-01", "likes=1", "--retroactive")
     assert "the ledger has no schedule yet" in err
