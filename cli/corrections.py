@@ -7,6 +7,7 @@ day it is made, so past days and periods keep their points and the all-time tota
 
 from __future__ import annotations
 
+import difflib
 import sys
 from typing import Annotated, TypeVar
 
@@ -101,6 +102,29 @@ def adjust(
     typer.echo(f"{written.new} recorded, {written.already_present} already present")
 
 
+# An adjustments file's columns; `user_id` is read as `user`, as action files name it.
+ADJUSTMENT_REQUIRED = ("key", "user", "points", "on", "reason")
+ADJUSTMENT_COLUMNS = (*ADJUSTMENT_REQUIRED, "kind", "author", "reference")
+
+
+def _check_adjustment_columns(record: dict) -> None:
+    """Refuse a record with a column the file format does not have (a misspelt `autor` would
+    be dropped unseen) or without a required one, in the file's own names."""
+    unknown = sorted(set(record) - {*ADJUSTMENT_COLUMNS, "user_id"})
+    if unknown:
+        raise ValueError(
+            f"unknown column(s) {', '.join(_with_nearest(name) for name in unknown)}; the columns are {', '.join(ADJUSTMENT_COLUMNS)}"
+        )
+    missing = [name for name in ADJUSTMENT_REQUIRED if name not in record and not (name == "user" and "user_id" in record)]
+    if missing:
+        raise ValueError(f"no value for {', '.join(missing)} (required: {', '.join(ADJUSTMENT_REQUIRED)})")
+
+
+def _with_nearest(name: str) -> str:
+    nearest = difflib.get_close_matches(name, ADJUSTMENT_COLUMNS, n=1)
+    return f"{name!r} (did you mean {nearest[0]!r}?)" if nearest else repr(name)
+
+
 @adjustments_app.command("import")
 def import_adjustments(
     ctx: typer.Context,
@@ -119,11 +143,15 @@ def import_adjustments(
     fmt = fmt or ("csv" if path == "-" else guess_format(path))
 
     def build(record: dict) -> Adjustment:
+        _check_adjustment_columns(record)
         if "user" in record and "user_id" not in record:
             record["user_id"] = record.pop("user")
         return Adjustment(**record)
 
-    stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    try:
+        stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InvalidInput([InputProblem(path, None, None, exc.strerror or str(exc))], what="adjustments") from None
     with stream:
         records = read_records(stream, source, fmt, build, what="adjustments")
     written = (

@@ -183,6 +183,20 @@ def test_the_correction_commands(cli, tmp_path) -> None:
     bad.write_text("key,user,points,on,reason\nb3,3,x,2024-06-02,bonus\n")
     failed = cli("adjustments", "import", str(bad), ok=False)
     assert failed.exit_code == 1 and f"{bad}:2: points:" in failed.stderr
+    # A misspelt column is refused, not dropped; a missing one is named as the file names it.
+    misspelt = tmp_path / "misspelt.csv"
+    misspelt.write_text("key,user,points,on,reason,autor\nb4,3,5,2024-06-02,bonus,ana\n")
+    failed = cli("adjustments", "import", str(misspelt), ok=False)
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert f"{misspelt}:2: unknown column(s) 'autor' (did you mean 'author'?)" in failed.stderr
+    headless = tmp_path / "headless.csv"
+    headless.write_text("key,points,on\nb5,5,2024-06-02\n")
+    failed = cli("adjustments", "import", str(headless), ok=False)
+    assert f"{headless}:2: no value for user, reason (required: key, user, points, on, reason)" in failed.stderr
+    missing = cli("adjustments", "import", str(tmp_path / "nope.csv"), ok=False)
+    assert missing.exit_code == 1 and "nope.csv: No such file or directory" in missing.stderr
+    assert isinstance(missing.exception, SystemExit), missing.exception  # no traceback
+    assert "b4" not in cli("adjustments", "list", "--format", "csv").stdout
     assert cli("merge-users", "3", "1").stdout.strip() == "merged"
     assert cli("merge-users", "1", "3", ok=False).exit_code == 1
     cli("recalc")
