@@ -31,7 +31,7 @@ from ledger.schedules import (
 from ledger.user_keys import key_text
 
 from .context import options
-from .output import OutputFormat, render
+from .output import OutputFormat, render, write_output
 from .parsing import day_option
 
 app = typer.Typer(no_args_is_help=True, help="Record and inspect point-value schedules (which action earns what, from when).")
@@ -359,7 +359,7 @@ def export(
     if output is None:
         sys.stdout.write(document)
     else:
-        output.write_text(document, encoding="utf-8")
+        write_output(output, document, "export")
         typer.echo(f"wrote {len(versions)} version(s) to {output}", err=True)
 
 
