@@ -14,7 +14,7 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 
-from ledger.domain import Adjustment, Located, Reinstatement, Retraction, now_utc
+from ledger.domain import ADJUSTMENT_KINDS, Adjustment, Located, Reinstatement, Retraction, now_utc
 from ledger.errors import InputProblem, InvalidInput
 from ledger.importers.actions import guess_format
 from ledger.importers.records import read_records
@@ -175,6 +175,12 @@ def list_adjustments(
 
     Example: scoreledger adjustments list --kind compensation --format csv
     """
+    if kind is not None and kind not in ADJUSTMENT_KINDS:
+        # A misspelt kind would list nothing, as if the ledger had no such adjustments.
+        nearest = difflib.get_close_matches(kind, ADJUSTMENT_KINDS, n=1)
+        hint = f"; did you mean {nearest[0]}?" if nearest else ""
+        reason = f"{kind!r} is not a kind: {', '.join(ADJUSTMENT_KINDS)}{hint}"
+        raise InvalidInput([InputProblem("--kind", None, None, reason)], what="adjustments list", writes=False)
     rows = [
         {
             "key": a.key,

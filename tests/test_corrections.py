@@ -197,6 +197,14 @@ def test_the_correction_commands(cli, tmp_path) -> None:
     assert missing.exit_code == 1 and "nope.csv: No such file or directory" in missing.stderr
     assert isinstance(missing.exception, SystemExit), missing.exception  # no traceback
     assert "b4" not in cli("adjustments", "list", "--format", "csv").stdout
+    # A misspelt kind is refused rather than listing nothing.
+    assert "b2" in cli("adjustments", "list", "--kind", "compensation", "--format", "csv").stdout
+    wrong_kind = cli("adjustments", "list", "--kind", "compensations", ok=False)
+    assert wrong_kind.exit_code == 1 and wrong_kind.stdout == ""
+    assert wrong_kind.stderr.splitlines() == [
+        "--kind: 'compensations' is not a kind: manual, imported, compensation; did you mean compensation?",
+        "error: adjustments list refused: 1 problem",
+    ]
     assert cli("merge-users", "3", "1").stdout.strip() == "merged"
     assert cli("merge-users", "1", "3", ok=False).exit_code == 1
     cli("recalc")
