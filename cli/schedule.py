@@ -315,6 +315,8 @@ def history(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
         [_history_row(recorded, fmt) for recorded in versions],
         ["effective_from", "recorded_at", "retroactive", "scoring", "rules", "reason", "author", "link"],
         fmt,
+        # On a narrow terminal the rules and their reason matter more than when and how they were recorded.
+        optional=("link", "author", "retroactive", "recorded_at"),
     )
 
 
@@ -326,7 +328,8 @@ def _history_row(recorded: RecordedScheduleVersion, fmt: OutputFormat) -> dict[s
         rules = {action: rule.to_document() for action, rule in sorted(version.rules.items())}
     return {
         "effective_from": version.effective_from,
-        "recorded_at": iso_utc(recorded.recorded_at),
+        # A table shows times as every table does (2026-12-03 21:20:05 UTC).
+        "recorded_at": recorded.recorded_at if fmt is OutputFormat.table else iso_utc(recorded.recorded_at),
         "retroactive": recorded.retroactive,
         "scoring": scoring_words(version),
         "rules": rules,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -216,6 +217,11 @@ def test_show_and_history_speak_words(launched) -> None:
     history = launched("schedule", "history", "--format", "csv").stdout
     row = next(csv.DictReader(io.StringIO(history)))
     assert json.loads(row["rules"])["likes_received"] == {"value": 3}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", row["recorded_at"])
+    # An 80-column table keeps the rules, in words, and gives times as every table does.
+    table = launched("schedule", "history").stdout
+    assert "rules" in table and "likes_received:" in table and "points each" in table, table
+    assert "UTC" in table and not re.search(r"\d\dT\d\d:\d\d", table), table
 
 
 def test_set_help_documents_parts_and_far_dates() -> None:
