@@ -75,6 +75,13 @@ def test_a_ledger_with_only_a_schedule_exists(cli) -> None:
     assert "ledgers there: 'planned'" in cli("--ledger", "other", "scores", ok=False).stderr
 
 
+def test_a_ledger_with_only_adjustments_exists(cli) -> None:
+    cli("--ledger", "bonuses", "adjust", "42", "--on", "2024-06-05", "--reason", "meetup", "--", "25")
+    assert cli("--ledger", "bonuses", "scores", "--format", "csv").stdout == "user_id,points\n42,25\n"
+    assert cli("--ledger", "bonuses", "audit", "42", "--format", "csv").stdout.splitlines()[-1].endswith(",25,25")
+    assert "ledgers there: 'bonuses'" in cli("--ledger", "bonus", "scores", ok=False).stderr
+
+
 def test_writing_to_a_new_ledger_creates_it(cli) -> None:
     cli("--ledger", "fresh", "ingest", str(EXAMPLES / "actions.csv"))
     assert cli("--ledger", "fresh", "audit", "42", "--format", "csv").stdout.count("\n") == 6
