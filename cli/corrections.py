@@ -181,6 +181,10 @@ def list_adjustments(
         hint = f"; did you mean {nearest[0]}?" if nearest else ""
         reason = f"{kind!r} is not a kind: {', '.join(ADJUSTMENT_KINDS)}{hint}"
         raise InvalidInput([InputProblem("--kind", None, None, reason)], what="adjustments list", writes=False)
+    book = options(ctx).open()
+    if user is not None:
+        # A mistyped user would list nothing, as if the user had no adjustments.
+        book.require_user(user)
     rows = [
         {
             "key": a.key,
@@ -192,7 +196,7 @@ def list_adjustments(
             "author": a.author,
             "reference": a.reference,
         }
-        for a in options(ctx).open().adjustments(kind=kind, user_id=user)
+        for a in book.adjustments(kind=kind, user_id=user)
     ]
     render(rows, ["key", "user_id", "points", "on", "kind", "reason", "author", "reference"], fmt, title="adjustments")
 

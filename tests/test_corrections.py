@@ -205,6 +205,11 @@ def test_the_correction_commands(cli, tmp_path) -> None:
         "--kind: 'compensations' is not a kind: manual, imported, compensation; did you mean compensation?",
         "error: adjustments list refused: 1 problem",
     ]
+    # So is a user the ledger has never seen; a user without adjustments lists none.
+    assert cli("adjustments", "list", "--user", "3", "--format", "csv").stdout.count("\n") == 3
+    assert cli("adjustments", "list", "--user", "1", "--format", "csv").stdout.count("\n") == 1
+    unseen = cli("adjustments", "list", "--user", "999", ok=False)
+    assert unseen.exit_code == 1 and unseen.stderr.strip() == "error: user 999 has no recorded actions in ledger 'default'"
     assert cli("merge-users", "3", "1").stdout.strip() == "merged"
     assert cli("merge-users", "1", "3", ok=False).exit_code == 1
     cli("recalc")
