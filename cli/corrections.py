@@ -7,13 +7,14 @@ day it is made, so past days and periods keep their points and the all-time tota
 
 from __future__ import annotations
 
+import difflib
 import sys
 from typing import Annotated, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
 
-from ledger.domain import Adjustment, Located, Reinstatement, Retraction, now_utc
+from ledger.domain import ADJUSTMENT_KINDS, Adjustment, Located, Reinstatement, Retraction, now_utc
 from ledger.errors import InputProblem, InvalidInput
 from ledger.importers.actions import guess_format
 from ledger.importers.records import read_records
@@ -101,6 +102,29 @@ def adjust(
     typer.echo(f"{written.new} recorded, {written.already_present} already present")
 
 
+# An adjustments file's columns; `user_id` is read as `user`, as action files name it.
+ADJUSTMENT_REQUIRED = ("key", "user", "points", "on", "reason")
+ADJUSTMENT_COLUMNS = (*ADJUSTMENT_REQUIRED, "kind", "author", "reference")
+
+
+def _check_adjustment_columns(record: dict) -> None:
+    """Refuse a record with a column the file format does not have (a misspelt `autor` would
+    be dropped unseen) or without a required one, in the file's own names."""
+    unknown = sorted(set(record) - {*ADJUSTMENT_COLUMNS, "user_id"})
+    if unknown:
+        raise ValueError(
+            f"unknown column(s) {', '.join(_with_nearest(name) for name in unknown)}; the columns are {', '.join(ADJUSTMENT_COLUMNS)}"
+        )
+    missing = [name for name in ADJUSTMENT_REQUIRED if name not in record and not (name == "user" and "user_id" in record)]
+    if missing:
+        raise ValueError(f"no value for {', '.join(missing)} (required: {', '.join(ADJUSTMENT_REQUIRED)})")
+
+
+def _with_nearest(name: str) -> str:
+    nearest = difflib.get_close_matches(name, ADJUSTMENT_COLUMNS, n=1)
+    return f"{name!r} (did you mean {nearest[0]!r}?)" if nearest else repr(name)
+
+
 @adjustments_app.command("import")
 def import_adjustments(
     ctx: typer.Context,
@@ -119,11 +143,15 @@ def import_adjustments(
     fmt = fmt or ("csv" if path == "-" else guess_format(path))
 
     def build(record: dict) -> Adjustment:
+        _check_adjustment_columns(record)
         if "user" in record and "user_id" not in record:
             record["user_id"] = record.pop("user")
         return Adjustment(**record)
 
-    stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    try:
+        stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InvalidInput([InputProblem(path, None, None, exc.strerror or str(exc))], what="adjustments") from None
     with stream:
         records = read_records(stream, source, fmt, build, what="adjustments")
     written = (
@@ -147,6 +175,16 @@ def list_adjustments(
 
     Example: scoreledger adjustments list --kind compensation --format csv
     """
+    if kind is not None and kind not in ADJUSTMENT_KINDS:
+        # A misspelt kind would list nothing, as if the ledger had no such adjustments.
+        nearest = difflib.get_close_matches(kind, ADJUSTMENT_KINDS, n=1)
+        hint = f"; did you mean {nearest[0]}?" if nearest else ""
+        reason = f"{kind!r} is not a kind: {', '.join(ADJUSTMENT_KINDS)}{hint}"
+        raise InvalidInput([InputProblem("--kind", None, None, reason)], what="adjustments list", writes=False)
+    book = options(ctx).open()
+    if user is not None:
+        # A mistyped user would list nothing, as if the user had no adjustments.
+        book.require_user(user)
     rows = [
         {
             "key": a.key,
@@ -158,7 +196,7 @@ def list_adjustments(
             "author": a.author,
             "reference": a.reference,
         }
-        for a in options(ctx).open().adjustments(kind=kind, user_id=user)
+        for a in book.adjustments(kind=kind, user_id=user)
     ]
     render(rows, ["key", "user_id", "points", "on", "kind", "reason", "author", "reference"], fmt, title="adjustments")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from ledger.exporters.schedules import export_schedule
 from ledger.spreadsheet import neutralise
 
 from .context import options
-from .output import OutputFormat, render, say
+from .output import OutputFormat, render, say, write_output
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -289,15 +290,16 @@ def import_command(
     if users_file is not None:
         _write_users(users, users_file)
     if exclude_file is not None:
-        exclude_file.write_text("".join(f"{user.user_id}\n" for user in users.values() if user.off_board), encoding="utf-8")
+        write_output(exclude_file, "".join(f"{user.user_id}\n" for user in users.values() if user.off_board), "--exclude-file")
 
 
 def _write_users(users: dict[int, ForumUser], path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(["user_id", "username", "name", "off_board"])
-        for user in sorted(users.values(), key=lambda user: user.user_id):
-            writer.writerow([user.user_id, neutralise(user.username), neutralise(user.name or ""), " ".join(user.off_board)])
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(["user_id", "username", "name", "off_board"])
+    for user in sorted(users.values(), key=lambda user: user.user_id):
+        writer.writerow([user.user_id, neutralise(user.username), neutralise(user.name or ""), " ".join(user.off_board)])
+    write_output(path, stream.getvalue(), "--users-file")
 
 
 def _progress() -> Progress:

@@ -21,7 +21,7 @@ from .context import options
 from .discourse import DsnOption as ForumDsnOption
 from .discourse import QueryIdOption, open_forum
 from .discourse import UrlOption as HostedForumOption
-from .output import OutputFormat, render, say
+from .output import OutputFormat, render, say, write_output
 from .parsing import day_option
 
 PLAN_COLUMNS = ["user_id", "username", "name", "discourse_points", "ledger_points", "difference"]
@@ -110,7 +110,7 @@ def plan_command(
         if output is None:
             typer.echo(page, nl=False)
         else:
-            output.write_text(page, encoding="utf-8")
+            write_output(output, page, "plan")
         return
     rows = [
         {
@@ -129,7 +129,7 @@ def plan_command(
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         render(rows, PLAN_COLUMNS, OutputFormat(fmt), title="compensations")
-    output.write_text(buffer.getvalue(), encoding="utf-8")
+    write_output(output, buffer.getvalue(), "plan")
 
 
 def _summary(plan: Plan) -> None:

@@ -23,8 +23,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ledger.errors import InvalidInput
+from ledger.errors import InputProblem, InvalidInput
 from ledger.spreadsheet import inert
+
+
+def write_output(path: Path, text: str, what: str) -> None:
+    """Write a command's output file; a path that cannot be written (a missing folder, a
+    directory, no permission) is one clear line, not a traceback."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        reason = f"cannot write it: {exc.strerror or exc}"
+        raise InvalidInput([InputProblem(str(path), None, None, reason)], what=what, writes=False) from None
 
 
 class OutputFormat(str, Enum):

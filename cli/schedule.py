@@ -16,7 +16,7 @@ from ledger.errors import InputProblem, InvalidInput
 from ledger.exporters.schedules import FORMATS as SCHEDULE_FORMATS
 from ledger.exporters.schedules import export_schedule
 from ledger.importers.schedules import read_schedule
-from ledger.rule_edits import parse_rule_edits
+from ledger.rule_edits import PARTS, parse_rule_edits
 from ledger.rule_words import describe_rule
 from ledger.schedules import (
     FAR_FUTURE_DAYS,
@@ -31,7 +31,7 @@ from ledger.schedules import (
 from ledger.user_keys import key_text
 
 from .context import options
-from .output import OutputFormat, render
+from .output import OutputFormat, render, write_output
 from .parsing import day_option
 
 app = typer.Typer(no_args_is_help=True, help="Record and inspect point-value schedules (which action earns what, from when).")
@@ -145,6 +145,13 @@ def set_values(
 
 
 def _unknown_action(name: str, known: list[str]) -> InputProblem:
+    action, dot, part = name.rpartition(".")
+    if dot and action in known:
+        # `posts_read.pre=3` is a known action's part misspelt, not a new action's name.
+        nearest = difflib.get_close_matches(part, PARTS, n=1)
+        hint = f"; did you mean {action}.{nearest[0]}?" if nearest else "."
+        reason = f"{action} has no part {part!r} (a rule's parts: {', '.join(PARTS)}){hint} A new action of this name needs --new-action"
+        return InputProblem(name, None, None, reason)
     if not known:
         return InputProblem(name, None, None, "the ledger has no schedule yet, so every action is new: pass --new-action to price it")
     nearest = difflib.get_close_matches(name, known, n=1)
@@ -308,6 +315,8 @@ def history(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
         [_history_row(recorded, fmt) for recorded in versions],
         ["effective_from", "recorded_at", "retroactive", "scoring", "rules", "reason", "author", "link"],
         fmt,
+        # On a narrow terminal the rules and their reason matter more than when and how they were recorded.
+        optional=("link", "author", "retroactive", "recorded_at"),
     )
 
 
@@ -319,7 +328,8 @@ def _history_row(recorded: RecordedScheduleVersion, fmt: OutputFormat) -> dict[s
         rules = {action: rule.to_document() for action, rule in sorted(version.rules.items())}
     return {
         "effective_from": version.effective_from,
-        "recorded_at": iso_utc(recorded.recorded_at),
+        # A table shows times as every table does (2026-12-03 21:20:05 UTC).
+        "recorded_at": recorded.recorded_at if fmt is OutputFormat.table else iso_utc(recorded.recorded_at),
         "retroactive": recorded.retroactive,
         "scoring": scoring_words(version),
         "rules": rules,
@@ -352,7 +362,7 @@ def export(
     if output is None:
         sys.stdout.write(document)
     else:
-        output.write_text(document, encoding="utf-8")
+        write_output(output, document, "export")
         typer.echo(f"wrote {len(versions)} version(s) to {output}", err=True)
 
 

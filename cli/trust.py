@@ -11,6 +11,7 @@ from ledger.errors import InputProblem, InvalidInput
 from ledger.verify import JournalDigest
 
 from .context import options
+from .output import write_output
 
 
 def register(app: typer.Typer) -> None:
@@ -62,7 +63,7 @@ def verify(
         # Without the key a rehashed history verifies: say so rather than look as sure.
         line += f"; {result.unchecked_macs} batch(es) carry a chain-key MAC, not checked: SCORELEDGER_CHAIN_KEY is not set"
     if expected is not None:
-        line += f"; contains the digest of batch {expected.batch_id} (taken {expected.taken_at:%Y-%m-%d %H:%M:%S})"
+        line += f"; contains the digest of batch {expected.batch_id} (taken {expected.taken_at:%Y-%m-%d %H:%M:%S} UTC)"
     typer.echo(line)
     if projections:
         differences = book.projection_differences()
@@ -91,10 +92,7 @@ def digest(
     if output is None:
         typer.echo(head.to_json(), nl=False)
         return
-    try:
-        output.write_text(head.to_json(), encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput([InputProblem(str(output), None, None, exc.strerror or str(exc))], what="digest") from None
+    write_output(output, head.to_json(), "digest")
     typer.echo(f"wrote digest of batch {head.batch_id} (seq {head.last_seq}) to {output}", err=True)
 
 

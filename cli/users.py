@@ -55,6 +55,5 @@ def list_users(
     Example: scoreledger users list --format csv
     """
     book = options(ctx).open()
-    book.require_existing()
     rows = [{"user_id": key_text(user), "username": names.username, "name": names.name} for user, names in book.user_names().items()]
     render(rows, ["user_id", "username", "name"], fmt, title="users")

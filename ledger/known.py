@@ -1,25 +1,30 @@
 """Which ledgers a database holds, and which users a ledger has seen.
 
-A ledger exists once something was recorded in it: an action or a schedule version. (A
-number alone does not count: before this check, reading a mistyped name gave it one.) Reading a name that does not exist
+A ledger exists once something was recorded in it: an action, a schedule version, an
+adjustment, a merge or a user's names. (A number alone does not count: before this check,
+reading a mistyped name gave it one.) Reading a name that does not exist
 is refused by the CLI, listing the names there are, so a typo is not taken for an empty
 ledger.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, exists, select, union
+from sqlalchemy import Engine, exists, or_, select, union
 
 from ledger.errors import UnknownLedger, UnknownUser
 from ledger.store import ledger_numbers as numbers
 from ledger.store.engine import read_transaction
-from ledger.store.tables import actions, adjustments, ledger_numbers, merges, schedule_versions
+from ledger.store.tables import actions, adjustments, ledger_numbers, merges, schedule_versions, user_names
+
+# Event tables that name their ledger by its number (schedule_versions names it by name). A
+# ledger may hold only adjustments (a platform's score events imported first) and be read.
+NUMBERED_EVENTS = (actions, adjustments, merges, user_names)
 
 
 def ledger_names(engine: Engine) -> list[str]:
     """Every ledger of the database, by name."""
-    with_actions = select(ledger_numbers.c.ledger).where(exists().where(actions.c.ledger_id == ledger_numbers.c.number))
-    query = union(with_actions, select(schedule_versions.c.ledger).distinct())
+    recorded = or_(*(exists().where(table.c.ledger_id == ledger_numbers.c.number) for table in NUMBERED_EVENTS))
+    query = union(select(ledger_numbers.c.ledger).where(recorded), select(schedule_versions.c.ledger).distinct())
     with read_transaction(engine) as conn:
         return sorted(conn.execute(query).scalars())
 
@@ -27,7 +32,8 @@ def ledger_names(engine: Engine) -> list[str]:
 def ledger_exists(engine: Engine, ledger: str) -> bool:
     """Whether anything was ever recorded in `ledger`."""
     number = select(ledger_numbers.c.number).where(ledger_numbers.c.ledger == ledger).scalar_subquery()
-    query = select(exists().where(actions.c.ledger_id == number) | exists().where(schedule_versions.c.ledger == ledger))
+    recorded = [exists().where(table.c.ledger_id == number) for table in NUMBERED_EVENTS]
+    query = select(or_(*recorded, exists().where(schedule_versions.c.ledger == ledger)))
     with read_transaction(engine) as conn:
         return bool(conn.execute(query).scalar_one())
 

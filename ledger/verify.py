@@ -72,8 +72,8 @@ class JournalDigest:
                     "batch_id": self.batch_id,
                     "last_seq": self.last_seq,
                     "hash": self.hash,
-                    "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
-                    "taken_at": self.taken_at.isoformat(),
+                    "recorded_at": _utc_text(self.recorded_at) if self.recorded_at else None,
+                    "taken_at": _utc_text(self.taken_at),
                 },
                 indent=2,
             )
@@ -102,10 +102,23 @@ class JournalDigest:
                 raise ValueError(f"it names no batch (batch_id {batch_id}, last_seq {last_seq})")
             if not HASH_SPELLING.fullmatch(digest_hash):
                 raise ValueError("hash must be 64 lowercase hexadecimal digits")
-            recorded_at = datetime.fromisoformat(fields["recorded_at"]) if fields["recorded_at"] else None
-            return cls(batch_id, last_seq, digest_hash, recorded_at, datetime.fromisoformat(fields["taken_at"]))
+            recorded_at = _utc_moment(fields["recorded_at"]) if fields["recorded_at"] else None
+            return cls(batch_id, last_seq, digest_hash, recorded_at, _utc_moment(fields["taken_at"]))
         except (TypeError, ValueError) as exc:
             raise refuse(f"not a digest: {exc}") from None
+
+
+def _utc_text(moment: datetime) -> str:
+    """ISO 8601 with `Z`: the journal's naive times are UTC, and a digest kept elsewhere says so."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat() + "Z"
+
+
+def _utc_moment(text: str) -> datetime:
+    """A digest's time as the journal's naive UTC; digests written before the `Z` have none."""
+    moment = datetime.fromisoformat(text)
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
 
 
 @dataclass(frozen=True)
@@ -297,7 +310,7 @@ class _Walk:
         if (row.hash, row.last_seq) != (digest.hash, digest.last_seq):
             self._broken(
                 "differs from digest",
-                f"the digest taken {digest.taken_at:%Y-%m-%d %H:%M:%S} says "
+                f"the digest taken {digest.taken_at:%Y-%m-%d %H:%M:%S} UTC says "
                 f"seq ..{digest.last_seq} hash {digest.hash}, the journal now has seq "
                 f"..{row.last_seq} hash {row.hash}: history up to the digest was rewritten",
                 batch_id=row.batch_id,
@@ -317,7 +330,7 @@ class _Walk:
             self._broken(
                 "truncated",
                 f"the journal ends at batch {self.batch_count} (seq {self.next_seq - 1}) "
-                f"but the digest taken {digest.taken_at:%Y-%m-%d %H:%M:%S} names batch "
+                f"but the digest taken {digest.taken_at:%Y-%m-%d %H:%M:%S} UTC names batch "
                 f"{digest.batch_id} (seq {digest.last_seq}): the tail was removed",
             )
         if self.key is not None and self.last is not None and self.last.mac is None:

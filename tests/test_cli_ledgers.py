@@ -45,7 +45,14 @@ def test_global_options_are_accepted_after_the_command(example) -> None:
         ["schedule", "history"],
         ["schedule", "diff", "--from", "2024-01-01", "--to", "2024-06-01"],
         ["schedule", "export"],
+        ["users", "list"],
+        ["adjustments", "list"],
+        # The forum is never reached: the ledger is checked first.
+        ["discourse", "plan", "--dsn", "postgresql://reader@127.0.0.1:9/forum"],
+        ["discourse", "verify", "--dsn", "postgresql://reader@127.0.0.1:9/forum"],
+        ["discourse", "push", "--url", "https://forum.invalid", "--dsn", "postgresql://reader@127.0.0.1:9/forum"],
     ],
+    ids=lambda command: " ".join(command[:2]),
 )
 def test_reading_a_ledger_that_does_not_exist_names_the_ones_that_do(example, command) -> None:
     result = example("--ledger", "froum", *command, ok=False)
@@ -66,6 +73,13 @@ def test_a_ledger_with_only_a_schedule_exists(cli) -> None:
     cli("--ledger", "planned", "schedule", "import", str(EXAMPLES / "schedule.yaml"), "--retroactive")
     assert cli("--ledger", "planned", "scores", "--format", "csv").stdout == "user_id,points\n"
     assert "ledgers there: 'planned'" in cli("--ledger", "other", "scores", ok=False).stderr
+
+
+def test_a_ledger_with_only_adjustments_exists(cli) -> None:
+    cli("--ledger", "bonuses", "adjust", "42", "--on", "2024-06-05", "--reason", "meetup", "--", "25")
+    assert cli("--ledger", "bonuses", "scores", "--format", "csv").stdout == "user_id,points\n42,25\n"
+    assert cli("--ledger", "bonuses", "audit", "42", "--format", "csv").stdout.splitlines()[-1].endswith(",25,25")
+    assert "ledgers there: 'bonuses'" in cli("--ledger", "bonus", "scores", ok=False).stderr
 
 
 def test_writing_to_a_new_ledger_creates_it(cli) -> None:

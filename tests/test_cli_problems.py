@@ -107,3 +107,17 @@ def test_the_count_names_the_options_only_where_the_command_has_them(capsys) -> 
     assert lines[-2] == "... and 10 more problem(s)"
     report_problems(error, ProblemReport(offered=True))
     assert "--all-problems" in capsys.readouterr().err
+
+
+def test_an_output_file_that_cannot_be_written_is_one_clear_line(cli, tmp_path: Path) -> None:
+    cli("schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "--new-action", "likes_received=3")
+    missing_folder = tmp_path / "no-such-folder" / "schedule.yaml"
+    for command, path, what in [
+        (["schedule", "export", "--output", str(missing_folder)], missing_folder, "export"),
+        (["digest", "--output", str(tmp_path)], tmp_path, "digest"),
+    ]:
+        result = cli(*command, ok=False)
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception  # no traceback
+        reason = "No such file or directory" if path == missing_folder else "Is a directory"
+        assert result.stderr.splitlines() == [f"{path}: cannot write it: {reason}", f"error: {what} refused: 1 problem"]
+        assert result.stdout == ""

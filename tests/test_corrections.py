@@ -183,6 +183,33 @@ def test_the_correction_commands(cli, tmp_path) -> None:
     bad.write_text("key,user,points,on,reason\nb3,3,x,2024-06-02,bonus\n")
     failed = cli("adjustments", "import", str(bad), ok=False)
     assert failed.exit_code == 1 and f"{bad}:2: points:" in failed.stderr
+    # A misspelt column is refused, not dropped; a missing one is named as the file names it.
+    misspelt = tmp_path / "misspelt.csv"
+    misspelt.write_text("key,user,points,on,reason,autor\nb4,3,5,2024-06-02,bonus,ana\n")
+    failed = cli("adjustments", "import", str(misspelt), ok=False)
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert f"{misspelt}:2: unknown column(s) 'autor' (did you mean 'author'?)" in failed.stderr
+    headless = tmp_path / "headless.csv"
+    headless.write_text("key,points,on\nb5,5,2024-06-02\n")
+    failed = cli("adjustments", "import", str(headless), ok=False)
+    assert f"{headless}:2: no value for user, reason (required: key, user, points, on, reason)" in failed.stderr
+    missing = cli("adjustments", "import", str(tmp_path / "nope.csv"), ok=False)
+    assert missing.exit_code == 1 and "nope.csv: No such file or directory" in missing.stderr
+    assert isinstance(missing.exception, SystemExit), missing.exception  # no traceback
+    assert "b4" not in cli("adjustments", "list", "--format", "csv").stdout
+    # A misspelt kind is refused rather than listing nothing.
+    assert "b2" in cli("adjustments", "list", "--kind", "compensation", "--format", "csv").stdout
+    wrong_kind = cli("adjustments", "list", "--kind", "compensations", ok=False)
+    assert wrong_kind.exit_code == 1 and wrong_kind.stdout == ""
+    assert wrong_kind.stderr.splitlines() == [
+        "--kind: 'compensations' is not a kind: manual, imported, compensation; did you mean compensation?",
+        "error: adjustments list refused: 1 problem",
+    ]
+    # So is a user the ledger has never seen; a user without adjustments lists none.
+    assert cli("adjustments", "list", "--user", "3", "--format", "csv").stdout.count("\n") == 3
+    assert cli("adjustments", "list", "--user", "1", "--format", "csv").stdout.count("\n") == 1
+    unseen = cli("adjustments", "list", "--user", "999", ok=False)
+    assert unseen.exit_code == 1 and unseen.stderr.strip() == "error: user 999 has no recorded actions in ledger 'default'"
     assert cli("merge-users", "3", "1").stdout.strip() == "merged"
     assert cli("merge-users", "1", "3", ok=False).exit_code == 1
     cli("recalc")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -79,6 +80,15 @@ def test_an_action_never_priced_needs_new_action(launched) -> None:
     assert "If it is new, pass --new-action" in err
     launched("schedule", "set", "--effective-from", "2024-06-01", "solutions=60", "--retroactive", "--new-action")
     assert rules_on(launched, "2024-06-01")["solutions"]["value"] == 60
+
+
+def test_a_misspelt_part_is_named_as_such(launched) -> None:
+    err = refused(launched, "schedule", "set", "--effective-from", "2024-06-01", "posts_read.pre=50", "--retroactive")
+    assert (
+        "posts_read.pre: posts_read has no part 'pre' (a rule's parts: value, per, min_quantity, by); did you mean posts_read.per?" in err
+    )
+    assert "nothing was written" in err
+    assert rules_on(launched, "2024-06-01")["posts_read"]["per"] == 100
 
 
 def test_the_first_schedule_needs_new_action(cli) -> None:
@@ -207,6 +217,11 @@ def test_show_and_history_speak_words(launched) -> None:
     history = launched("schedule", "history", "--format", "csv").stdout
     row = next(csv.DictReader(io.StringIO(history)))
     assert json.loads(row["rules"])["likes_received"] == {"value": 3}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", row["recorded_at"])
+    # An 80-column table keeps the rules, in words, and gives times as every table does.
+    table = launched("schedule", "history").stdout
+    assert "rules" in table and "likes_received:" in table and "points each" in table, table
+    assert "UTC" in table and not re.search(r"\d\dT\d\d:\d\d", table), table
 
 
 def test_set_help_documents_parts_and_far_dates() -> None:

@@ -4,7 +4,8 @@ the first broken place; `digest` pins a head that later verifications must still
 from __future__ import annotations
 
 import json
-from datetime import date
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from ledger import Ledger, Rule, ScheduleVersion
 from ledger.domain import LevelCurve
 from ledger.errors import ImmutableEventError, JournalBroken
 from ledger.store.engine import translate
-from ledger.verify import JournalBreak
+from ledger.verify import JournalBreak, JournalDigest
 from tests.factories import action_row, csv_text
 from tests.tampering import rehash_everything, tamper, triggers_off
 
@@ -295,3 +296,20 @@ def test_digest_refuses_to_pin_a_broken_journal(journal: Ledger, cli) -> None:
     result = cli("digest", ok=False)
     assert result.exit_code == 1 and "journal broken: batch 1" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_digest_gives_its_times_in_utc_with_z_and_older_digests_still_verify(journal: Ledger, cli, tmp_path: Path) -> None:
+    digest_path = tmp_path / "head.json"
+    cli("digest", "--output", str(digest_path))
+    pinned = json.loads(digest_path.read_text())
+    for field in ("recorded_at", "taken_at"):
+        assert pinned[field].endswith("Z"), pinned
+        assert datetime.fromisoformat(pinned[field]).utcoffset() == timedelta(0)
+    ok = cli("verify", "--digest", str(digest_path))
+    assert re.search(r"\(taken \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$", ok.stdout.strip()), ok.stdout
+    # A digest written before times carried their zone names the same head.
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps({**pinned, "recorded_at": pinned["recorded_at"][:-1], "taken_at": pinned["taken_at"][:-1]}))
+    assert "contains the digest of batch 3" in cli("verify", "--digest", str(older)).stdout
+    # Both spellings read as the same moments.
+    assert JournalDigest.from_json(older.read_text(), "older") == JournalDigest.from_json(digest_path.read_text(), "pinned")
