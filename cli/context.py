@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
 from ledger import Ledger
 from ledger.config import Settings
@@ -108,11 +108,32 @@ def global_options_first(args: list[str]) -> list[str]:
 VALUE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH", "path": "PATH", "file": "FILE"}
 
 
+class ConventionalArgument(TyperArgument):
+    """An argument shown as command-line tools show one: `PATH` in the usage line and the
+    Arguments list (`[VALUE]...` when optional and repeated), without typer's `{path}` and
+    type placeholders such as `<str>` or `<list[str]>`."""
+
+    def display_type_rich(self, ctx: ClickContext) -> str | None:
+        return None
+
+    def get_usage_pieces(self, ctx: ClickContext) -> list[str]:
+        name = self.display_name_raw.upper()
+        name = name if self.required else f"[{name}]"
+        return [f"{name}..." if self.nargs != 1 else name]
+
+
 def conventional_metavars(command: ClickCommand, ctx: ClickContext) -> None:
     """Name each option's value in help the way command-line tools do (TEXT, INTEGER,
     PATH, [table|csv|json]) where the command names none, instead of typer's type
-    placeholders such as <str>."""
+    placeholders such as <str>; arguments likewise (ConventionalArgument)."""
     for param in getattr(command, "params", ()):
+        if isinstance(param, TyperArgument) and not isinstance(param, ConventionalArgument):
+            # typer builds every argument itself and takes no class for one: the instance is
+            # given the subclass that only changes how it is shown.
+            param.__class__ = ConventionalArgument
+            if param.metavar is None:
+                param.metavar = param.display_name_raw.upper()
+            continue
         if param.metavar is not None or getattr(param, "is_flag", False) or param.param_type_name != "option":
             continue
         label = param.display_type(ctx).strip("<>")

@@ -1,5 +1,5 @@
 """Every command and group explains itself: help text with an example, reachable with --help
-and -h, without type placeholders on flags."""
+and -h, without type placeholders on flags or arguments."""
 
 from __future__ import annotations
 
@@ -45,6 +45,19 @@ def test_help_runs_for_every_command_with_h_and_help() -> None:
             assert "<bool>" not in result.output, (path, result.output)
             options = [line for line in result.output.splitlines() if line.lstrip().startswith("-")]
             assert options and not any(re.search(r"<\w+>", line) for line in options), (path, result.output)
+            # Arguments are named in capitals, as command-line tools name them: no {path}, no <list[str]>.
+            assert not re.search(r"<[\w\[\]]+>|\{\w+\}", result.output), (path, result.output)
+
+
+def test_arguments_are_shown_in_capitals_in_usage_and_help() -> None:
+    runner = CliRunner()
+    ingest = runner.invoke(app, ["ingest", "--help"]).output
+    assert re.search(r"Usage: \S+ ingest \[OPTIONS\] PATH\n", ingest), ingest
+    assert re.search(r"^  PATH  CSV or JSON Lines", ingest, re.M), ingest
+    retract = runner.invoke(app, ["retract", "--help"]).output
+    assert re.search(r"retract \[OPTIONS\] SOURCE_KEYS\.\.\.\n", retract), retract
+    values = runner.invoke(app, ["schedule", "set", "--help"]).output
+    assert re.search(r"set \[OPTIONS\] \[VALUES\]\.\.\.\n", values), values
 
 
 def test_version() -> None:
