@@ -13,7 +13,7 @@ from ledger.config import Settings
 from ledger.errors import InvalidInput, LedgerError
 
 from .flags import in_cli_words
-from .output import ProblemReport, report_problems, safe_text
+from .output import ProblemReport, display_zone, report_problems, safe_text
 
 if TYPE_CHECKING:
     # typer vendors click; its Context and Command (typer.Context's base) have no public name.
@@ -57,6 +57,7 @@ class Options:
         book = Ledger.open(self.database_url, self.ledger)
         if self.command in READS_EXISTING_LEDGER:
             book.require_existing()
+        display_zone.set(book.zone)
         return book
 
 

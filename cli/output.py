@@ -3,7 +3,8 @@
 Machines get typed values: numbers as numbers, attributes as JSON objects, times in ISO 8601
 with their zone (`2024-05-14T09:12:00Z`; the ledger keeps every time in UTC). People get a
 table that fits the terminal without breaking a word: columns the caller marks optional are
-left out, least useful first, when all of them would not fit.
+left out, least useful first, when all of them would not fit; its times are in the ledger's
+time zone when it has one, with their offset, so they agree with the days it counts.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import csv
 import json
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -59,11 +62,19 @@ def iso_time(moment: datetime) -> str:
     return moment.isoformat() + "Z"
 
 
+# The time zone of the ledger a command opened, asked only when a table shows a time (reading
+# it costs a query, and most outputs show none); None for UTC.
+display_zone: ContextVar[Callable[[], ZoneInfo | None]] = ContextVar("display_zone", default=lambda: None)
+
+
 def shown_time(moment: datetime) -> str:
-    """A time for people, with its zone."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.isoformat(sep=" ", timespec="seconds") + " UTC"
+    """A time for people, with its zone: `2024-05-14 09:12:00 UTC`, or in a ledger with its
+    own time zone `2024-05-14 11:12:00+02:00`."""
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    zone = display_zone.get()()
+    if zone is None:
+        return utc.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds") + " UTC"
+    return utc.astimezone(zone).isoformat(sep=" ", timespec="seconds")
 
 
 def _json_value(value: Any) -> Any:

@@ -112,3 +112,15 @@ def test_the_level_curve_in_force_is_the_one_of_the_ledgers_today(database_url: 
         assert book.audit(1)[-1].rule.startswith("level 2 ")
     finally:
         book.close()
+
+
+def test_tables_show_times_in_the_ledgers_zone_and_machines_in_utc(cli, tmp_path: Path) -> None:
+    cli("--ledger", "zurich", "init", "--timezone", "Europe/Zurich")
+    for ledger in ("zurich", "default"):
+        cli("--ledger", ledger, "ingest", actions_file(tmp_path))
+        cli("--ledger", ledger, "schedule", "set", "--effective-from", "2024-01-01", "--retroactive", "likes_received=5", "--new-action")
+    zurich = " ".join(cli("--ledger", "zurich", "audit", "7").stdout.split())
+    assert "2024-05-02" in zurich and "00:30:00+02:00" in zurich and "22:30" not in zurich, zurich
+    utc = " ".join(cli("--ledger", "default", "audit", "7").stdout.split())
+    assert "2024-05-01" in utc and "22:30:00" in utc and "UTC" in utc and "+02:00" not in utc, utc
+    assert '"when": "2024-05-01T22:30:00Z"' in cli("--ledger", "zurich", "audit", "7", "--format", "json").stdout
