@@ -56,12 +56,13 @@ DELETE FROM replay_overlay
 INSERT INTO replay_user_targets (user_id, target) VALUES (:user_id, :target)
 
 -- name: fill_replay_pairs_of_new_adjustments
+-- NOT IN against replay_pairs as in `fill_replay_pairs_of_new_corrections`.
 INSERT INTO replay_pairs (user_id, day)
 SELECT DISTINCT j.user_id, j.day
 FROM adjustments j
 WHERE j.seq > :after_seq AND j.ledger_id = :ledger_id AND j.kind IN ('manual', 'imported')
   AND NOT EXISTS (SELECT 1 FROM replay_days d WHERE d.day = j.day)
-  AND NOT EXISTS (SELECT 1 FROM replay_pairs p WHERE p.user_id = j.user_id AND p.day = j.day)
+  AND (j.user_id, j.day) NOT IN (SELECT p.user_id, p.day FROM replay_pairs p)
 
 -- name: fill_replay_pairs_of_new_corrections
 -- The booking days of every correction in a bucket (user, action day, action) that a new
