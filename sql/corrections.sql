@@ -56,16 +56,19 @@ DELETE FROM replay_overlay
 INSERT INTO replay_user_targets (user_id, target) VALUES (:user_id, :target)
 
 -- name: fill_replay_pairs_of_new_adjustments
+-- NOT IN against replay_pairs as in `fill_replay_pairs_of_new_corrections`.
 INSERT INTO replay_pairs (user_id, day)
 SELECT DISTINCT j.user_id, j.day
 FROM adjustments j
 WHERE j.seq > :after_seq AND j.ledger_id = :ledger_id AND j.kind IN ('manual', 'imported')
   AND NOT EXISTS (SELECT 1 FROM replay_days d WHERE d.day = j.day)
-  AND NOT EXISTS (SELECT 1 FROM replay_pairs p WHERE p.user_id = j.user_id AND p.day = j.day)
+  AND (j.user_id, j.day) NOT IN (SELECT p.user_id, p.day FROM replay_pairs p)
 
 -- name: fill_replay_pairs_of_new_corrections
 -- The booking days of every correction in a bucket (user, action day, action) that a new
 -- correction or a new action touches: a `per` bucket's later deltas depend on what came before.
+-- Uncorrelated NOT IN, hashed once (as in fill_replay_members): PostgreSQL planned a correlated
+-- NOT EXISTS, replay_pairs not yet analyzed, as a scan of every new action's pair per correction.
 INSERT INTO replay_pairs (user_id, day)
 SELECT DISTINCT c.user_id, c.day
 FROM (
@@ -78,7 +81,7 @@ FROM (
 JOIN corrections c
   ON c.ledger_id = :ledger_id AND c.user_id = touched.user_id AND c.action_day = touched.day AND c.action = touched.action
 WHERE NOT EXISTS (SELECT 1 FROM replay_days d WHERE d.day = c.day)
-  AND NOT EXISTS (SELECT 1 FROM replay_pairs p WHERE p.user_id = c.user_id AND p.day = c.day)
+  AND (c.user_id, c.day) NOT IN (SELECT p.user_id, p.day FROM replay_pairs p)
 
 -- name: fill_replay_pairs_of_new_merges
 -- Every projected day of a user merged since: its rows move to its target.
