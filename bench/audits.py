@@ -2,7 +2,7 @@
 community's corrections (retractions, amendments, adjustments, merges): the p50, p99 and max
 of audits of uniformly drawn users, timed in a child process (bench/probe.py) as the large
 run times them (bench/measurements.py `audit_latencies`). Optionally the same on another
-checkout's code (`baseline`), alternately, round by round, so both sets of figures share the
+checkout's code (`baseline`), alternately, round by round, each code first in every other round, so both sets of figures share the
 machine's state.
 
 Each code audits ledgers that it built itself, in a child process on its own code (the
@@ -25,7 +25,7 @@ import psycopg
 
 from bench.databases import postgres_database, sqlite_file
 from bench.machine import describe, machine_line
-from bench.measurements import REPO, checkout, in_fresh_process, median_of_rounds
+from bench.measurements import REPO, checkout, in_fresh_process, in_turn, median_of_rounds
 
 SEED = 20_260_101
 # The benchmark's community has a hundred actions per user.
@@ -94,7 +94,7 @@ def _run(admin_url: str, actions: int, rounds: int, codes: dict[str, Path]) -> s
         seed = _draw_seed(next(iter(urls.values()))["postgresql"], users)
         tell(f"users drawn with seed {seed}")
         for round_number in range(1, rounds + 1):
-            for code, folder in codes.items():
+            for code, folder in in_turn(codes, round_number):
                 for backend, url in urls[code].items():
                     found = in_fresh_process(
                         url, "default", "audits", str(users), str(SAMPLES), str(seed), str(BUDGET_S),

@@ -159,6 +159,14 @@ def _percentile(ordered: list[float], fraction: float) -> float:
     return ordered[index]
 
 
+def in_turn(codes: dict[str, Path], round_number: int) -> list[tuple[str, Path]]:
+    """The codes measured in round `round_number` (from 1), in the order of that round: the
+    order is reversed every other round, so that neither code always runs first, on the
+    machine as the previous round left it."""
+    order = list(codes.items())
+    return order if round_number % 2 else order[::-1]
+
+
 def median_of_rounds(taken: list[float]) -> str:
     """A table cell: the median of the rounds' figures, then each round's."""
     return f"{statistics.median(taken):.2f} ({', '.join(f'{v:.2f}' for v in taken)})"

@@ -1,8 +1,8 @@
 """The recalculations alone, on PostgreSQL, at a size of one's choosing: full recalc with the
 community's corrections, incremental recalc after new actions, retraction of keys and merge of
 a user each with the recalc after it. Optionally the same on another checkout's code
-(`baseline`), alternately, on copies of the same database, so both sets of figures share the
-machine's state.
+(`baseline`), alternately (each code first in every other round), on copies of the same
+database, so both sets of figures share the machine's state.
 
 The community is ingested and its corrections recorded once into a template database; each
 round and each code gets a copy of it (CREATE DATABASE ... TEMPLATE), brought up to date by
@@ -27,7 +27,7 @@ from bench.corrections import corrections_of, keys_to_retract, record, users_to_
 from bench.databases import _as_url, postgres_database
 from bench.generator import DAYS, FIRST_DAY, generate, ledger_rows, more_rows
 from bench.machine import describe, machine_line
-from bench.measurements import REPO, checkout, in_fresh_process, ingest, median_of_rounds
+from bench.measurements import REPO, checkout, in_fresh_process, in_turn, ingest, median_of_rounds
 from bench.schedule import versions
 from ledger import Ledger
 
@@ -88,7 +88,7 @@ def _run(admin_url: str, actions: int, changes: int, rounds: int, baseline: Path
         keys_file.write_text("\n".join(keys) + "\n", encoding="utf-8")
         try:
             for round_number in range(1, rounds + 1):
-                for code, folder in codes.items():
+                for code, folder in in_turn(codes, round_number):
                     with _copy_of(admin_url, template_url, f"{round_number}") as url:
                         taken = figures[code]
 

@@ -13,6 +13,7 @@ import pytest
 from bench import compensation_alone, report, runner
 from bench.corrections import corrections_of
 from bench.generator import ACTION_TYPES, generate, ledger_rows
+from bench.measurements import in_turn
 from bench.scales import Scale
 from bench.schedule import versions
 from tests.backends import in_ci
@@ -130,3 +131,10 @@ def test_compensation_alone_prices_the_plan_both_ways_and_pushes() -> None:
     assert "same points for all users" in results[0].note
     assert all(result.value is not None and result.value > 0 for result in results)
     assert any(message.startswith("imported in ") for message in said)
+
+
+def test_side_by_side_rounds_take_turns_going_first() -> None:
+    codes = {"baseline": Path("/a"), "this checkout": Path("/b")}
+    firsts = [in_turn(codes, round_number)[0][0] for round_number in range(1, 5)]
+    assert firsts == ["baseline", "this checkout", "baseline", "this checkout"]
+    assert all(sorted(name for name, _ in in_turn(codes, n)) == sorted(codes) for n in range(1, 5))
