@@ -5,16 +5,18 @@ indexes aside leaves the same indexes, the same idempotency and the same all-or-
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event, select
 
 from ledger import Ledger, Rule
 from ledger.errors import InvalidInput
-from ledger.rows import ActionRow, LocatedRow
+from ledger.rows import ActionRow, CopyLines, LocatedRow
+from ledger.store import actions as store_actions
 from ledger.store import bulk_indexes
 from ledger.store.canonical import action_bytes
 from ledger.store.dialects import Dialect, PostgreSQL, dialect_of
@@ -233,3 +235,87 @@ def test_a_batch_adding_a_tenth_of_the_actions_refreshes_their_statistics(book: 
         if dialect_of(conn).is_postgresql:
             # The planner's row count is the one ANALYZE took, after the first batch.
             assert conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'actions'").scalar_one() == 200
+
+
+def copy_line(row: ActionRow, day: str) -> str:
+    """`row` as PostgreSQL's COPY text format spells it (ledger/rows.py COPY_LINE_FIELDS)."""
+    escaped = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+    fields = (
+        row.source_key,
+        str(row.user_id),
+        row.action,
+        row.occurred_at.isoformat(" ", "microseconds"),
+        str(row.quantity),
+        row.attributes,
+    )
+    return "\t".join(field.translate(escaped) for field in fields) + f"\t{day}"
+
+
+def stored_rows(book: Ledger) -> list[tuple]:
+    columns = (actions.c.source_key, actions.c.user_id, actions.c.action, actions.c.occurred_at, actions.c.quantity, actions.c.attributes)
+    with book.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(select(*columns, actions.c.day).order_by(actions.c.seq))]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["rows checked as written", "key rebuilt after a bulk load"])
+def test_lines_spelled_for_a_copy_are_stored_as_their_rows(book: Ledger, monkeypatch: pytest.MonkeyPatch, bulk: bool) -> None:
+    """A forum's rows come as COPY text (ledger/rows.py CopyLines): stored as the same rows
+    given as ActionRows would be, hashed as `verify` spells them, escapes undone (the chunk
+    with an escaped field takes the careful path)."""
+    if bulk:
+        monkeypatch.setattr(bulk_indexes, "BULK_MIN_ROWS", 10)
+    plain = [located.row for located in rows(40)]
+    awkward = [
+        ActionRow("tab\there", 2, "likes_received", datetime(2024, 1, 2, 3, 4, 5), 1, '{"a":"x\\\\y"}'),
+        ActionRow("back\\slash", 3, "likes_received", datetime(2024, 1, 2, 23, 59, 59, 999999), 2, "{}"),
+    ]
+    chunks = [
+        CopyLines("forum", [copy_line(row, row.occurred_at.date().isoformat()) for row in plain]),
+        CopyLines("forum", [copy_line(row, row.occurred_at.date().isoformat()) for row in awkward]),
+    ]
+    assert chunks[0].escapes_nothing() and not chunks[1].escapes_nothing()
+    assert [chunk.quantity() for chunk in chunks] == [sum(row.quantity for row in plain), 3]
+    appended_as_lines: list[bool] = []
+    original = store_actions.append_lines
+
+    def append_lines(*args: Any) -> bool:
+        appended_as_lines.append(original(*args))
+        return appended_as_lines[-1]
+
+    monkeypatch.setattr(store_actions, "append_lines", append_lines)
+    outcome = book.ingest_rows(ChunkSource(chunks))
+    assert outcome.new == 42
+    # On PostgreSQL the plain lines went on as they were, the escaped ones as rows.
+    assert appended_as_lines == ([True, False] if book.engine.dialect.name == "postgresql" else [])
+    expected = [(*row, row.occurred_at.date()) for row in plain + awkward]
+    assert stored_rows(book) == expected
+    assert all(stored == recomputed for stored, recomputed in recomputed_hashes(book))
+    # Given again, every line is found recorded with the same payload.
+    assert book.ingest_rows(ChunkSource(chunks)).new == 0
+
+
+def test_lines_spelled_for_a_copy_take_the_days_of_a_ledger_in_another_zone(empty_database_url: str) -> None:
+    book = Ledger.open(empty_database_url, "zoned")
+    try:
+        book.init(timezone="Pacific/Auckland")
+        row = ActionRow("late", 1, "likes_received", datetime(2024, 1, 2, 20, 0), 1, "{}")
+        book.ingest_rows(ChunkSource([CopyLines("forum", [copy_line(row, "2024-01-02")])]))
+        # 20:00 UTC is the next morning in Auckland: the line's UTC day is not the ledger's.
+        assert stored_rows(book) == [(*row, date(2024, 1, 3))]
+        assert all(stored == recomputed for stored, recomputed in recomputed_hashes(book))
+    finally:
+        book.close()
+
+
+class ChunkSource:
+    """Chunks given as they are, as a RowSource (ledger/store/actions.py)."""
+
+    def __init__(self, chunks: list[CopyLines]) -> None:
+        self._chunks = chunks
+        self.problems: list = []
+
+    def chunks(self) -> Iterator[Sequence[LocatedRow]]:
+        return iter(self._chunks)
+
+    def estimated_rows(self) -> int:
+        return sum(len(chunk) for chunk in self._chunks)

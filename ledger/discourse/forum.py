@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 from ledger.discourse.queries import MAX_PAGE, Query, as_psycopg
 from ledger.domain import parse_timestamp, utc_naive
 from ledger.errors import DatabaseUnavailable, LedgerError
-from ledger.store.actions import ActionRow
+from ledger.rows import CopyLines
 
 
 class ForumError(LedgerError):
@@ -34,9 +34,6 @@ class Forum(Protocol):
 # Below every key: Discourse's own users have ids down to -2 (system -1, discobot -2).
 FIRST_KEY = -(2**62)
 
-
-# The types of the columns `PostgresForum.scoring_rows` reads.
-_ACTION_TYPES = ("text", "int8", "timestamp", "int8", "text")
 
 # A scoring query's :changed_since when only the rows scoring now are wanted.
 NEVER = datetime(9999, 12, 31)
@@ -71,7 +68,10 @@ class PostgresForum:
     def __init__(self, dsn: str) -> None:
         try:
             self.conn = psycopg.connect(
-                dsn, autocommit=True, row_factory=dict_row, options="-c default_transaction_read_only=on -c TimeZone=UTC"
+                dsn,
+                autocommit=True,
+                row_factory=dict_row,
+                options="-c default_transaction_read_only=on -c TimeZone=UTC -c client_encoding=UTF8",
             )
         except psycopg.Error as exc:
             raise DatabaseUnavailable(f"cannot reach the Discourse database: {_first_line(exc)}") from None
@@ -86,35 +86,36 @@ class PostgresForum:
         except psycopg.Error as exc:
             raise ForumError(f"query {query.name} failed on the forum: {_first_line(exc)}") from None
 
-    def scoring_rows(self, query: Query, action: str, prefix: str, *, after: int = FIRST_KEY, chunk: int) -> Iterator[list[ActionRow]]:
-        """Every row scoring now of a scoring query keyed above `after`, in key order, as the ledger's actions,
-        `chunk` at a time: the query runs once, its rows streamed by COPY in binary (a page per
-        statement would run the query's joins again for every page). The source key and the
-        attributes (spelled as `canonical_json` spells them) are built by the forum's server,
-        so that Python makes one tuple per row and nothing else."""
+    def scoring_lines(self, query: Query, action: str, prefix: str, *, after: int = FIRST_KEY, chunk: int) -> Iterator[CopyLines]:
+        """Every row scoring now of a scoring query keyed above `after`, in key order, as the
+        ledger's actions spelled as COPY text (ledger/rows.py CopyLines), `chunk` at a time:
+        the query runs once, its rows streamed by COPY (a page per statement would run the
+        query's joins again for every page). The forum's server spells every field (the
+        source key, the time to the microsecond, the attributes as `canonical_json` spells
+        them, the UTC day), so that Python handles one string per row."""
         text = self._prepared.get(f"{query.name}:actions")
         if text is None:
             text = self._prepared[f"{query.name}:actions"] = (
-                "COPY (SELECT CAST(%(key_prefix)s AS text) || q.key, CAST(q.user_id AS bigint), "
-                "CAST(q.occurred_at AS timestamp), CAST(q.quantity AS bigint), "
-                """'{' || concat_ws(',', '"category_id":' || q.category_id, '"post_id":' || q.post_id, '"topic_id":' || q.topic_id) || '}' """
-                f"FROM ({as_psycopg(query.text)}) AS q WHERE q.user_id IS NOT NULL) TO STDOUT (FORMAT BINARY)"
+                "COPY (SELECT CAST(%(key_prefix)s AS text) || q.key, CAST(q.user_id AS bigint), CAST(%(action)s AS text), "
+                "to_char(CAST(q.occurred_at AS timestamp), 'YYYY-MM-DD HH24:MI:SS.US'), CAST(q.quantity AS bigint), "
+                """'{' || concat_ws(',', '"category_id":' || q.category_id, '"post_id":' || q.post_id, '"topic_id":' || q.topic_id) || '}', """
+                "to_char(CAST(q.occurred_at AS timestamp), 'YYYY-MM-DD') "
+                f"FROM ({as_psycopg(query.text)}) AS q WHERE q.user_id IS NOT NULL) TO STDOUT"
             )
         # No page limit: LIMIT NULL is no limit.
         params = {"after": after, "limit": None, "changed_since": NEVER}
         bound = {name: value for name, value in params.items() if name in query.params}
-        make = ActionRow._make
         try:
-            with self.conn.cursor() as cursor, cursor.copy(text, {**bound, "key_prefix": f"{prefix}:"}) as copy:
-                copy.set_types(_ACTION_TYPES)
-                rows: list[ActionRow] = []
-                for key, user, moment, quantity, attributes in copy.rows():
-                    rows.append(make((key, user, action, moment, quantity, attributes)))
-                    if len(rows) == chunk:
-                        yield rows
-                        rows = []
-                if rows:
-                    yield rows
+            with self.conn.cursor() as cursor, cursor.copy(text, {**bound, "key_prefix": f"{prefix}:", "action": action}) as copy:
+                lines: list[str] = []
+                # Each item is one row's line, ending in a newline.
+                for data in copy:
+                    lines.append(str(data, "utf-8")[:-1])
+                    if len(lines) == chunk:
+                        yield CopyLines("discourse", lines)
+                        lines = []
+                if lines:
+                    yield CopyLines("discourse", lines)
         except psycopg.Error as exc:
             raise ForumError(f"query {query.name} failed on the forum: {_first_line(exc)}") from None
 

@@ -30,7 +30,7 @@ from ledger.discourse.score_events import ScoreEvent, read_score_events, score_e
 from ledger.discourse.user_ids import read_user_id_runs
 from ledger.domain import ActionState, Adjustment, Amendment, Correction, Reinstatement, Retraction, UserNames, now_utc
 from ledger.errors import InputProblem
-from ledger.rows import ActionRow, LocatedRow, ParsedRows
+from ledger.rows import ActionRow, CopyLines, LocatedRow
 from ledger.store import ledger_numbers
 from ledger.store.actions import CHUNK
 from ledger.store.corrections import merge_targets
@@ -167,7 +167,8 @@ def extract(
         after = (watermarks or {}).get(prefix, FIRST_KEY)
         if changed_since is None and isinstance(forum, PostgresForum):
             # A database: the rows come as actions, streamed (no call limit to keep).
-            for found in forum.scoring_rows(query, scorable.action, prefix, after=after, chunk=CHUNK):
+            for lines in forum.scoring_lines(query, scorable.action, prefix, after=after, chunk=CHUNK):
+                found = lines.rows
                 read.scoring.extend(found)
                 report.found[scorable.action] += len(found)
                 if progress:
@@ -265,18 +266,17 @@ class ForumRows:
             yield chunk
         self.found = found
 
-    def _read(self) -> Iterator[tuple[str, ParsedRows]]:
+    def _read(self) -> Iterator[tuple[str, CopyLines]]:
         for scorable in SCORABLES:
             query = query_for(scorable, self.shape)
             if query is None:
                 self.report.skipped[scorable.action] = f"table {', '.join(t for t in scorable.tables if t not in self.shape.tables)} absent"
                 continue
             prefix = key_prefix(scorable, self.shape)
-            for rows in self.forum.scoring_rows(query, scorable.action, prefix, chunk=CHUNK):
+            for lines in self.forum.scoring_lines(query, scorable.action, prefix, chunk=CHUNK):
                 # Rows come in key order: a chunk's last holds its highest key.
-                self.marks = with_keys(self.marks, rows[-1:])
-                # No user keys given as text: the writer need not look for any.
-                yield scorable.action, ParsedRows((LocatedRow("discourse", None, row) for row in rows), {})
+                self.marks = with_keys(self.marks, lines[-1:].rows)
+                yield scorable.action, lines
 
     def estimated_rows(self) -> int | None:
         """The forum's own estimate of the rows its scorables read (the planner's row counts of

@@ -17,14 +17,14 @@ from psycopg import Copy
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection
 
-from ledger.rows import ActionRow
+from ledger.rows import COPY_LINE_FIELDS, ActionRow, CopyLines
 from ledger.store.canonical import action_bytes
 from ledger.store.journal import PendingBatch
 
 # Column order chosen so that each row's COPY line starts with the same text as the event's
 # canonical bytes (seq ... attributes, see ledger/store/canonical.py): one string per row
-# serves both the hash and the COPY stream.
-_COLUMNS = "seq, ledger, source_key, user_id, action, occurred_at, quantity, attributes, day, batch_id, recorded_at, ledger_id"
+# serves both the hash and the COPY stream; a CopyLines line is the middle of it.
+_COLUMNS = f"seq, ledger, {', '.join(COPY_LINE_FIELDS)}, batch_id, recorded_at, ledger_id"
 # Characters that need escaping in canonical bytes or in COPY's text format, or that
 # PostgreSQL refuses outright. A chunk free of them takes the fast path below.
 _SPECIAL = ("\\", "\n", "\r", "\x00")
@@ -67,6 +67,22 @@ def append_chunk(
         _copy_chunk(copy, batch, ledger, number, first_seq, chunk, days, lines, recorded)
     else:
         conn.exec_driver_sql(_SQLITE_INSERT, _sqlite_values(batch, ledger, number, first_seq, chunk, stamps, days, recorded))
+
+
+def append_lines(copy: Copy, batch: PendingBatch, ledger: str, number: int, chunk: CopyLines) -> bool:
+    """Append `chunk` (ledger/rows.py CopyLines) to `batch` through `copy`, each line as it
+    reads, for a ledger whose days are UTC days; False, appending nothing, when a line needs
+    `append_chunk` (a field COPY escapes, the ledger's name holding such a character)."""
+    if not chunk.escapes_nothing() or any(char in ledger for char in _SPECIAL):
+        return False
+    first_seq = _reserve_seqs(batch, len(chunk))
+    # Each line is the event's canonical bytes from source_key on, then a tab and its day.
+    heads = [f"{seq}\t{ledger}\t{line}" for seq, line in zip(range(first_seq, first_seq + len(chunk)), chunk.lines, strict=True)]
+    day_width = len("\tYYYY-MM-DD")
+    batch.add_event_bytes(("action\t" + "\naction\t".join([head[:-day_width] for head in heads]) + "\n").encode())
+    tail = f"\t{batch.batch_id}\t{timestamp(batch.recorded_at)}\t{number}\n"
+    copy.write("".join([f"{head}{tail}" for head in heads]))
+    return True
 
 
 def _local_day(moment: datetime, zone: ZoneInfo) -> str:

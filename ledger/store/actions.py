@@ -26,9 +26,9 @@ from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import InputProblem, InvalidInput
 from ledger.problem_log import ProblemLog, reported
-from ledger.rows import ActionRow, LocatedRow, ParsedRows
+from ledger.rows import ActionRow, CopyLines, LocatedRow, ParsedRows, action_rows
 from ledger.store import ledger_numbers
-from ledger.store.action_insert import append_chunk, open_copy
+from ledger.store.action_insert import append_chunk, append_lines, open_copy
 from ledger.store.bulk_indexes import indexes_set_aside, sqlite_write_cache, statistics_stale, takes_bulk_path
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import PROJECTION_LOCK_KEY, vacuum_analyze, write_transaction
@@ -269,14 +269,14 @@ class _ChunkWriter:
             self.progress(len(unique))
             return
         if unique:
-            self._append([located.row for located in unique], source)
+            self._append(unique, source)
 
     def _numbered(self, chunk: Sequence[LocatedRow]) -> Sequence[LocatedRow]:
         """`chunk` with each user key given as text replaced by its number (new keys get one):
         one lookup for the chunk's distinct keys; rows of integer users stay as they are."""
         keyed = (
             chunk.text_user_keys
-            if isinstance(chunk, ParsedRows)
+            if isinstance(chunk, ParsedRows | CopyLines)
             else dict.fromkeys(located.row.user_id for located in chunk if type(located.row.user_id) is str)
         )
         if not keyed:
@@ -291,8 +291,8 @@ class _ChunkWriter:
             for located in chunk
         ]
 
-    def _append(self, rows: list[ActionRow], source: RowSource) -> None:
-        batch = self.batch or self._begin(len(rows), source)
+    def _append(self, chunk: Sequence[LocatedRow], source: RowSource) -> None:
+        batch = self.batch or self._begin(len(chunk), source)
         if self.registry.new:
             # New keys' rows go before the events that name them.
             self.close_copy()
@@ -300,9 +300,17 @@ class _ChunkWriter:
         if self.postgres and self.copy is None:
             self._copy_context = open_copy(self.conn)
             self.copy = self._copy_context.__enter__()
-        append_chunk(self.conn, self.copy, batch, self.ledger, self.number, rows, self.zone)
-        self.new += len(rows)
-        self.progress(len(rows))
+        # Lines a database spelled for a COPY go on as they are, where their UTC days are the ledger's.
+        as_lines = (
+            isinstance(chunk, CopyLines)
+            and self.copy is not None
+            and self.zone is None
+            and append_lines(self.copy, batch, self.ledger, self.number, chunk)
+        )
+        if not as_lines:
+            append_chunk(self.conn, self.copy, batch, self.ledger, self.number, action_rows(chunk), self.zone)
+        self.new += len(chunk)
+        self.progress(len(chunk))
 
     def _begin(self, first_rows: int, source: RowSource) -> PendingBatch:
         conn = self.conn

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, func, select, update
 
 from ledger.domain import MAX_TOTAL_POINTS
 from ledger.errors import InputProblem
+from ledger.rows import quantity_of
 from ledger.store.tables import ledger_numbers, schedule_rule_points, schedule_rules, schedule_versions
 
 # What a quantity is multiplied by before any schedule names a point value: the bound must
@@ -77,7 +78,7 @@ class QuantityBudget:
     def admit(self, rows: Sequence[Any]) -> list[InputProblem]:
         """Count the quantities of `rows` (LocatedRow) in, or return a problem naming the first
         row that would take the capacity past MAX_TOTAL_POINTS (and count none of them)."""
-        added = sum(located.row.quantity for located in rows)
+        added = quantity_of(rows)
         if (self.quantity + added) * self.value + self.adjustments <= MAX_TOTAL_POINTS:
             self.quantity += added
             return []
