@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import compensation_alone, report, runner
+from bench import compensation_alone, discourse_import, report, runner
 from bench.corrections import corrections_of
 from bench.generator import ACTION_TYPES, generate, ledger_rows
 from bench.measurements import in_turn
@@ -106,8 +106,12 @@ def test_discourse_import_alone(tmp_path: Path) -> None:
         "discourse import after 10,000 new or changed forum rows",
         "discourse import through Data Explorer (stand-in, full)",
     ]
-    full = run.results[0]
+    full, _, explorer = run.results
     assert full.actions > 0 and full.value is not None and full.value > 0
+    # A forum this small (grown by the rows changed since the first import) is read through
+    # Data Explorer whole.
+    assert explorer.actions > full.actions and "stopped" not in explorer.note
+    assert explorer.value is not None and explorer.value > 0
     document = report.document_of(run, context)
     assert document["only"] == "discourse-import" and document["community"]["users"] == TINY.users
     assert "| discourse import from the forum database (full) |" in report.markdown(document)
@@ -138,3 +142,19 @@ def test_side_by_side_rounds_take_turns_going_first() -> None:
     firsts = [in_turn(codes, round_number)[0][0] for round_number in range(1, 5)]
     assert firsts == ["baseline", "this checkout", "baseline", "this checkout"]
     assert all(sorted(name for name, _ in in_turn(codes, n)) == sorted(codes) for n in range(1, 5))
+
+
+def test_a_large_forum_is_read_through_data_explorer_only_in_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond EXPLORER_MAX_ROWS the import through the stand-in stops, and its figure is the
+    time per 100,000 rows of what it read."""
+    admin_url = os.environ.get("SCORELEDGER_TEST_DATABASE_URL")
+    if admin_url is None:
+        if in_ci():
+            pytest.fail("CI must run this test: SCORELEDGER_TEST_DATABASE_URL is not set")
+        pytest.skip("SCORELEDGER_TEST_DATABASE_URL is not set")
+    monkeypatch.setattr(discourse_import, "EXPLORER_MAX_ROWS", 500)
+    run, _ = runner.PARTS["discourse-import"](TINY, admin_url, runner.SEED)
+    assert run.errors == []
+    explorer = run.results[2]
+    assert 500 <= explorer.actions < run.results[0].actions
+    assert "(stopped there)" in explorer.note and explorer.value is not None and explorer.value > 0
