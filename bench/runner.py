@@ -29,7 +29,7 @@ from bench.databases import postgres_database, postgres_reachable, sqlite_file
 from bench.discourse_baseline import load_forum, plugin_recalculate, settle_between_runs
 from bench.discourse_compensation import measure_plan, measure_push, prepare_ledger, standin_forum
 from bench.discourse_import import LEDGER as IMPORT_LEDGER
-from bench.discourse_import import measure_import
+from bench.discourse_import import measure_import, measure_import_beside
 from bench.generator import DAYS, FIRST_DAY, Community, generate, ledger_rows, more_rows
 from bench.ingest_memory import measure as measure_ingest
 from bench.ingest_memory import write_csv
@@ -624,10 +624,20 @@ def _plugin_side(
         )
     forum_rows = sum(counts.values())
     if ledger_url is not None:
-        for result in measure_import(url, ledger_url):
-            current.add(result)
-        with current.step("discourse compensation plan and push"):
-            _compensation_measures(current, url, ledger_url, admin_url, forum_rows)
+        # The import goes into a ledger database of its own, as a forum's first import does;
+        # the compensation measures plan and push from the ledger it leaves there.
+        with postgres_database(admin_url, f"{current.scale.name}_import") as import_url:
+            book = Ledger.open(import_url)
+            try:
+                book.init()
+            finally:
+                book.close()
+            for result in measure_import(url, import_url):
+                current.add(result)
+            with current.step("discourse import beside another ledger"):
+                current.add(measure_import_beside(url, ledger_url))
+            with current.step("discourse compensation plan and push"):
+                _compensation_measures(current, url, import_url, admin_url, forum_rows)
     plugin_median = statistics.median(plugin_times)
     current.add(
         Result(

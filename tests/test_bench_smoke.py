@@ -77,6 +77,7 @@ def test_tiny_run_writes_both_reports(tmp_path: Path) -> None:
     if admin_url:
         assert ("side-by-side: plugin-style time / scoreledger full recalc", "postgresql") in names
         assert ("discourse import from the forum database (full)", "postgresql") in names
+        assert ("discourse import from the forum database (full), beside another ledger as large", "postgresql") in names
         assert any(name.startswith("discourse plan for ") and backend == "postgresql" for name, backend in names)
         for backend in ("postgresql", "sqlite"):
             assert ("discourse push: own time per event beyond the forum's answer", backend) in names
