@@ -23,7 +23,6 @@ from ledger.discourse.importer import ImportReport, import_forum
 
 LEDGER = "discourse-import"
 EXPLORER_LEDGER = "discourse-import-explorer"
-BESIDE_LEDGER = "discourse-import-beside"
 CHANGED_ROWS = 10_000
 # Through the stand-in, every row goes through HTTP and JSON: after this many scoring rows the
 # figure per 100,000 rows is known well enough, and a larger forum's import is stopped there.
@@ -78,10 +77,10 @@ def measure_import(forum_url: str, ledger_url: str) -> list[Result]:
 
 
 def measure_import_beside(forum_url: str, shared_url: str) -> Result:
-    """The full import again, into a ledger of its own in the database at `shared_url`, which
+    """The full import again, into ledger LEDGER in the database at `shared_url`, which
     already holds a ledger as large: its rows go into the same tables, too few against what
     they hold for the bulk path, so every index is updated row by row."""
-    book = Ledger.open(shared_url, BESIDE_LEDGER)
+    book = Ledger.open(shared_url, LEDGER)
     try:
         with PostgresForum(forum_url) as forum:
             seconds, report = timed(lambda: import_forum(book, forum))
