@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 import psycopg
 
 from bench import scales
+from bench.databases import postgres_database
 from bench.measurements import Result, timed
 from ledger import Ledger
 from ledger.discourse.data_explorer import DataExplorerForum
@@ -28,6 +29,18 @@ CHANGED_ROWS = 10_000
 # figure per 100,000 rows is known well enough, and a larger forum's import is stopped there.
 EXPLORER_MAX_ROWS = 1_000_000
 INCREMENTAL_TARGET_S = 2.0
+
+
+def measure_first_import(forum_url: str, admin_url: str, purpose: str) -> list[Result]:
+    """`measure_import` into a new ledger database (bench/databases.py `postgres_database`,
+    named for `purpose`), as a forum's first import goes; the database is dropped after."""
+    with postgres_database(admin_url, purpose) as ledger_url:
+        book = Ledger.open(ledger_url)
+        try:
+            book.init()
+        finally:
+            book.close()
+        return measure_import(forum_url, ledger_url)
 
 
 def measure_import(forum_url: str, ledger_url: str) -> list[Result]:

@@ -29,7 +29,7 @@ from bench.databases import postgres_database, postgres_reachable, sqlite_file
 from bench.discourse_baseline import load_forum, plugin_recalculate, settle_between_runs
 from bench.discourse_compensation import measure_plan, measure_push, prepare_ledger, standin_forum
 from bench.discourse_import import LEDGER as IMPORT_LEDGER
-from bench.discourse_import import measure_import, measure_import_beside
+from bench.discourse_import import measure_first_import, measure_import_beside
 from bench.generator import DAYS, FIRST_DAY, Community, generate, ledger_rows, more_rows
 from bench.ingest_memory import measure as measure_ingest
 from bench.ingest_memory import write_csv
@@ -249,16 +249,11 @@ def discourse_import_only(scale: Scale, admin_url: str | None, seed: int = SEED)
     context["community"] = {"actions": community.action_count, "users": scale.users, "corrections": corrections.summary()}
 
     def part() -> None:
-        with postgres_database(admin_url, f"{scale.name}_forum") as forum_url, postgres_database(admin_url, f"{scale.name}_ledger") as url:
+        with postgres_database(admin_url, f"{scale.name}_forum") as forum_url:
             current.say("loading the Discourse-shaped forum")
             seconds, counts = timed(lambda: load_forum(forum_url, community, corrections))
             current.say(f"forum loaded in {seconds:.1f}s: {counts}")
-            book = Ledger.open(url)
-            try:
-                book.init()
-            finally:
-                book.close()
-            for result in measure_import(forum_url, url):
+            for result in measure_first_import(forum_url, admin_url, f"{scale.name}_ledger"):
                 current.add(result)
 
     current.attempt_on_postgres("discourse import", admin_url, part)
@@ -624,15 +619,8 @@ def _plugin_side(
         )
     forum_rows = sum(counts.values())
     if ledger_url is not None:
-        # The import goes into a ledger database of its own, as a forum's first import does.
-        with postgres_database(admin_url, f"{current.scale.name}_import") as import_url:
-            book = Ledger.open(import_url)
-            try:
-                book.init()
-            finally:
-                book.close()
-            for result in measure_import(url, import_url):
-                current.add(result)
+        for result in measure_first_import(url, admin_url, f"{current.scale.name}_import"):
+            current.add(result)
         # Then beside the benchmark's ledger, whose database the compensation measures plan
         # and push from, with the ledger that import leaves.
         with current.step("discourse import beside another ledger"):
