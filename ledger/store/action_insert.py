@@ -72,13 +72,18 @@ def append_chunk(
 def append_lines(copy: Copy, batch: PendingBatch, ledger: str, number: int, chunk: CopyLines) -> bool:
     """Append `chunk` (ledger/rows.py CopyLines) to `batch` through `copy`, each line as it
     reads, for a ledger whose days are UTC days; False, appending nothing, when a line needs
-    `append_chunk` (a field COPY escapes, the ledger's name holding such a character)."""
-    if not chunk.escapes_nothing() or any(char in ledger for char in _SPECIAL):
+    `append_chunk` (a field COPY escapes, a day not spelled YYYY-MM-DD, the ledger's name
+    holding a character canonical bytes escape)."""
+    day_width = len("\tYYYY-MM-DD")
+    if (
+        not chunk.escapes_nothing()
+        or any(line[-day_width] != "\t" for line in chunk.lines)
+        or any(char in ledger for char in (*_SPECIAL, "\t"))
+    ):
         return False
     first_seq = _reserve_seqs(batch, len(chunk))
     # Each line is the event's canonical bytes from source_key on, then a tab and its day.
     heads = [f"{seq}\t{ledger}\t{line}" for seq, line in zip(range(first_seq, first_seq + len(chunk)), chunk.lines, strict=True)]
-    day_width = len("\tYYYY-MM-DD")
     batch.add_event_bytes(("action\t" + "\naction\t".join([head[:-day_width] for head in heads]) + "\n").encode())
     tail = f"\t{batch.batch_id}\t{timestamp(batch.recorded_at)}\t{number}\n"
     copy.write("".join([f"{head}{tail}" for head in heads]))
