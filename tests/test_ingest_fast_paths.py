@@ -319,3 +319,17 @@ class ChunkSource:
 
     def estimated_rows(self) -> int:
         return sum(len(chunk) for chunk in self._chunks)
+
+
+def test_lines_spelled_for_a_copy_into_a_ledger_whose_name_needs_escaping(empty_database_url: str) -> None:
+    """A tab in the ledger's name is escaped in canonical bytes and would split a COPY line:
+    such a ledger's lines take the careful path."""
+    book = Ledger.open(empty_database_url, "tab\tbed")
+    try:
+        book.init()
+        row = ActionRow("k", 1, "likes_received", datetime(2024, 1, 2, 20, 0), 1, "{}")
+        book.ingest_rows(ChunkSource([CopyLines("forum", [copy_line(row, "2024-01-02")])]))
+        assert stored_rows(book) == [(*row, date(2024, 1, 2))]
+        assert all(stored == recomputed for stored, recomputed in recomputed_hashes(book))
+    finally:
+        book.close()
