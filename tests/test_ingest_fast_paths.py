@@ -294,14 +294,22 @@ def test_lines_spelled_for_a_copy_are_stored_as_their_rows(book: Ledger, monkeyp
     assert book.ingest_rows(ChunkSource(chunks)).new == 0
 
 
-def test_lines_spelled_for_a_copy_take_the_days_of_a_ledger_in_another_zone(empty_database_url: str) -> None:
-    book = Ledger.open(empty_database_url, "zoned")
+@pytest.mark.parametrize(
+    ("name", "zone", "day"),
+    [("zoned", "Pacific/Auckland", date(2024, 1, 3)), ("tab\tbed", None, date(2024, 1, 2))],
+    ids=["a ledger in another zone", "a ledger whose name needs escaping"],
+)
+def test_lines_spelled_for_a_copy_take_the_careful_path_where_they_must(
+    empty_database_url: str, name: str, zone: str | None, day: date
+) -> None:
+    """20:00 UTC is the next morning in Auckland: the line's UTC day is not such a ledger's. A
+    tab in the ledger's name is escaped in canonical bytes and would split a COPY line."""
+    book = Ledger.open(empty_database_url, name)
     try:
-        book.init(timezone="Pacific/Auckland")
+        book.init(timezone=zone)
         row = ActionRow("late", 1, "likes_received", datetime(2024, 1, 2, 20, 0), 1, "{}")
         book.ingest_rows(ChunkSource([CopyLines("forum", [copy_line(row, "2024-01-02")])]))
-        # 20:00 UTC is the next morning in Auckland: the line's UTC day is not the ledger's.
-        assert stored_rows(book) == [(*row, date(2024, 1, 3))]
+        assert stored_rows(book) == [(*row, day)]
         assert all(stored == recomputed for stored, recomputed in recomputed_hashes(book))
     finally:
         book.close()
@@ -319,17 +327,3 @@ class ChunkSource:
 
     def estimated_rows(self) -> int:
         return sum(len(chunk) for chunk in self._chunks)
-
-
-def test_lines_spelled_for_a_copy_into_a_ledger_whose_name_needs_escaping(empty_database_url: str) -> None:
-    """A tab in the ledger's name is escaped in canonical bytes and would split a COPY line:
-    such a ledger's lines take the careful path."""
-    book = Ledger.open(empty_database_url, "tab\tbed")
-    try:
-        book.init()
-        row = ActionRow("k", 1, "likes_received", datetime(2024, 1, 2, 20, 0), 1, "{}")
-        book.ingest_rows(ChunkSource([CopyLines("forum", [copy_line(row, "2024-01-02")])]))
-        assert stored_rows(book) == [(*row, date(2024, 1, 2))]
-        assert all(stored == recomputed for stored, recomputed in recomputed_hashes(book))
-    finally:
-        book.close()
