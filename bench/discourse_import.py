@@ -50,9 +50,7 @@ def measure_import(forum_url: str, ledger_url: str) -> list[Result]:
     Data Explorer."""
     book = Ledger.open(ledger_url, LEDGER)
     try:
-        with PostgresForum(forum_url) as forum:
-            seconds, report = timed(lambda: import_forum(book, forum))
-        assert isinstance(report, ImportReport)
+        seconds, report = _full_import(book, forum_url)
         rows = sum(report.found.values())
         skipped = ", ".join(sorted(report.skipped)) or "none"
         results = [
@@ -95,11 +93,9 @@ def measure_import_beside(forum_url: str, shared_url: str) -> Result:
     they hold for the bulk path, so every index is updated row by row."""
     book = Ledger.open(shared_url, LEDGER)
     try:
-        with PostgresForum(forum_url) as forum:
-            seconds, report = timed(lambda: import_forum(book, forum))
+        seconds, report = _full_import(book, forum_url)
     finally:
         book.close()
-    assert isinstance(report, ImportReport)
     rows = sum(report.found.values())
     return Result(
         "discourse import from the forum database (full), beside another ledger as large",
@@ -109,6 +105,14 @@ def measure_import_beside(forum_url: str, shared_url: str) -> Result:
         "rows/s",
         note=f"{rows:,} scoring rows in {seconds:.1f} s into the database of the benchmark's 10M-action ledger; indexes updated row by row",
     )
+
+
+def _full_import(book: Ledger, forum_url: str) -> tuple[float, ImportReport]:
+    """The seconds a full import of the forum at `forum_url` into `book` took, and its report."""
+    with PostgresForum(forum_url) as forum:
+        seconds, report = timed(lambda: import_forum(book, forum))
+    assert isinstance(report, ImportReport)
+    return seconds, report
 
 
 def change_the_forum(forum_url: str, number: int) -> str:

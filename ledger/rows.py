@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import Any, NamedTuple, overload
 
 # Outside the class because a NamedTuple body may only declare fields (for type checkers).
@@ -95,6 +96,7 @@ class CopyLines(Sequence[LocatedRow]):
         source = self.source
         return (LocatedRow(source, None, row) for row in self.rows)
 
+    @cached_property
     def escapes_nothing(self) -> bool:
         """Whether no field holds a character COPY escapes (or a NULL): then each line is its
         fields joined by tabs, and the fields are as they read."""
@@ -102,7 +104,7 @@ class CopyLines(Sequence[LocatedRow]):
 
     def quantity(self) -> int:
         """The sum of the rows' quantities."""
-        if not self.escapes_nothing():
+        if not self.escapes_nothing:
             return sum(row.quantity for row in self.rows)
         # The quantity is the fifth field: no line is split further than that.
         return sum([int(line.split("\t", 5)[4]) for line in self.lines])

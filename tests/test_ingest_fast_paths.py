@@ -273,7 +273,7 @@ def test_lines_spelled_for_a_copy_are_stored_as_their_rows(book: Ledger, monkeyp
         CopyLines("forum", [copy_line(row, row.occurred_at.date().isoformat()) for row in plain]),
         CopyLines("forum", [copy_line(row, row.occurred_at.date().isoformat()) for row in awkward]),
     ]
-    assert chunks[0].escapes_nothing() and not chunks[1].escapes_nothing()
+    assert chunks[0].escapes_nothing and not chunks[1].escapes_nothing
     assert [chunk.quantity() for chunk in chunks] == [sum(row.quantity for row in plain), 3]
     appended_as_lines: list[bool] = []
     original = store_actions.append_lines

@@ -76,7 +76,7 @@ def append_lines(copy: Copy, batch: PendingBatch, ledger: str, number: int, chun
     holding a character canonical bytes escape)."""
     day_width = len("\tYYYY-MM-DD")
     if (
-        not chunk.escapes_nothing()
+        not chunk.escapes_nothing
         or any(line[-day_width] != "\t" for line in chunk.lines)
         or any(char in ledger for char in (*_SPECIAL, "\t"))
     ):
