@@ -12,6 +12,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from ledger import Ledger
+
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -46,6 +48,16 @@ def sqlite_file(purpose: str) -> Iterator[str]:
         yield f"sqlite:///{folder / 'ledger.db'}"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def initialised(url: str) -> str:
+    """`url`, once the ledger's schema is created in its database (scoreledger init)."""
+    book = Ledger.open(url)
+    try:
+        book.init()
+    finally:
+        book.close()
+    return url
 
 
 def _as_url(admin_url: str, database: str) -> str:

@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 import psycopg
 
 from bench import scales
-from bench.databases import postgres_database
+from bench.databases import initialised, postgres_database
 from bench.measurements import Result, timed
 from ledger import Ledger
 from ledger.discourse.data_explorer import DataExplorerForum
@@ -35,12 +35,7 @@ def measure_first_import(forum_url: str, admin_url: str, purpose: str) -> list[R
     """`measure_import` into a new ledger database (bench/databases.py `postgres_database`,
     named for `purpose`), as a forum's first import goes; the database is dropped after."""
     with postgres_database(admin_url, purpose) as ledger_url:
-        book = Ledger.open(ledger_url)
-        try:
-            book.init()
-        finally:
-            book.close()
-        return measure_import(forum_url, ledger_url)
+        return measure_import(forum_url, initialised(ledger_url))
 
 
 def measure_import(forum_url: str, ledger_url: str) -> list[Result]:
@@ -157,12 +152,12 @@ def _through_data_explorer(forum_url: str, ledger_url: str, rows: int) -> Result
             raise _Enough
 
     book = Ledger.open(ledger_url, EXPLORER_LEDGER)
-    started = time.perf_counter()
     try:
         with _credentials() as (key, username), StandIn(forum_url, api_key=key, username=username) as server:
             # The benchmark's forum has neither solved, reactions nor chat, nor per-leaderboard values.
             server.add_query(1, compose(("solved", "reactions", "chat", "leaderboards")))
             with DataExplorerForum(DiscourseClient(server.url, rate_per_minute=None), 1) as forum:
+                started = time.perf_counter()
                 with suppress(_Enough):
                     import_forum(book, forum, progress=count)
                 seconds = time.perf_counter() - started

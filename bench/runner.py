@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from bench import scales
 from bench.corrections import Corrections, corrections_of, keys_to_retract, record, users_to_merge
-from bench.databases import postgres_database, postgres_reachable, sqlite_file
+from bench.databases import initialised, postgres_database, postgres_reachable, sqlite_file
 from bench.discourse_baseline import load_forum, plugin_recalculate, settle_between_runs
 from bench.discourse_compensation import measure_plan, measure_push, prepare_ledger, standin_forum
 from bench.discourse_import import LEDGER as IMPORT_LEDGER
@@ -284,11 +284,7 @@ def _ingest_memory_measures(current: Run, admin_url: str | None) -> None:
 
         def probe_on(url: str, backend: str) -> None:
             with one_init:
-                book = Ledger.open(url)
-                try:
-                    book.init()
-                finally:
-                    book.close()
+                initialised(url)
             current.say(f"{backend}: scoreledger ingest of the {rows:,}-row file in a process of its own")
             probes[backend] = measure_ingest(url, path, timeout=INGEST_TIMEOUT_S)
 
