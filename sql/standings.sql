@@ -33,7 +33,7 @@ LIMIT :row_limit
 
 -- name: leaderboard_period
 -- Exactly one calendar month, quarter or year: that period's per-user totals
--- (ledger/rollups.py), one range of pk_period_totals, which carries points. Users with
+-- (ledger/rollups.py), one range of pk_period_totals and its rows. Users with
 -- daily rows in the period and 0 points have a row, as in `leaderboard_days`.
 -- The limit applies before ranking: a row's rank depends only on the rows before it, and
 -- SQLite would otherwise rank every row of the period first.

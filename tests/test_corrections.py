@@ -261,3 +261,19 @@ def test_platform_points_see_every_action_as_it_stands_now_at_one_set_of_values(
     assert launch == {1: 5, 2: 2 + 50}
     # From a day: only actions on or after it, wherever their corrections are booked.
     assert {row.user_id: row.points for row in book.platform_points(date(2024, 6, 1), from_day=date(2024, 2, 2))} == {1: 50}
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["plain", "tab\there, newline\nhere, backslash \\ and \\N", "carriage\rreturn", "\\.", "ünïcödé ✓"],
+)
+def test_corrections_store_their_text_as_given_and_verify(book: Ledger, reason: str) -> None:
+    """Every character canonical bytes or COPY escape, or COPY reads specially, is stored as
+    given and hashed as stored (PostgreSQL appends these rows as COPY text)."""
+    seeded(book)
+    book.retract(["p1"], at=datetime(2024, 3, 1), reason=reason)
+    book.record_adjustments([Adjustment(key=f"a{reason}", user_id=1, points=7, on=date(2024, 5, 1), reason=reason)])
+    book.verify()
+    with book.engine.connect() as conn:
+        assert conn.execute(text("SELECT reason FROM corrections")).scalar_one() == reason
+        assert conn.execute(text("SELECT adjustment_key, reason FROM adjustments")).one() == (f"a{reason}", reason)

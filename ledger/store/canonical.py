@@ -36,7 +36,17 @@ def _text(value: object) -> str:
 
 def event_bytes(kind: str, *fields: object) -> bytes:
     """`kind` then each field, tab-separated, newline-terminated, UTF-8."""
-    return ("\t".join([kind, *map(_text, fields)]) + "\n").encode()
+    return event_text(kind, *fields).encode()
+
+
+def event_text(kind: str, *fields: object) -> str:
+    """`event_bytes` before encoding."""
+    return "\t".join([kind, *map(_text, fields)]) + "\n"
+
+
+def spelled(value: object) -> str:
+    """One field as canonical bytes spell it."""
+    return _text(value)
 
 
 def action_bytes(
@@ -82,11 +92,16 @@ def table_event_bytes(table: Any, values: Mapping[str, object]) -> bytes:
     table order, under the table's name as the kind. Writers pass the values they insert
     (naive UTC datetimes, dates, ints, str, bool, None); `verify` passes the stored row.
     """
-    return event_bytes(table.name, *[values[name] for name in _hashed_columns(table)])
+    return table_event_text(table, values).encode()
+
+
+def table_event_text(table: Any, values: Mapping[str, object]) -> str:
+    """`table_event_bytes` before encoding."""
+    return event_text(table.name, *[values[name] for name in hashed_columns(table)])
 
 
 @cache
-def _hashed_columns(table: Any) -> tuple[str, ...]:
+def hashed_columns(table: Any) -> tuple[str, ...]:
     """The names of `table`'s hashed columns, in table order (once per table: a batch hashes
     thousands of rows)."""
     return tuple(column.name for column in table.columns if column.name not in BATCH_FIXED_COLUMNS)

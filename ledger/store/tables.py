@@ -354,9 +354,10 @@ period_totals = Table(
     Column("period_start", Date, nullable=False),
     Column("user_id", BigInteger, nullable=False),
     Column("points", BigInteger, nullable=False),
-    # One period's rows are one range of the key, which carries points (0005): a leaderboard
-    # keeps the top ones; no index in points order to rebuild. SQLite: WITHOUT ROWID.
-    PrimaryKeyConstraint("ledger_id", "period_months", "period_start", "user_id", name="pk_period_totals", postgresql_include=["points"]),
+    # One period's rows are one range of the key (0005): a leaderboard keeps the top ones; no
+    # index in points order to rebuild. On PostgreSQL the key leaves points out and pages keep
+    # room, so a recalc's updates stay in place (0020). SQLite: WITHOUT ROWID.
+    PrimaryKeyConstraint("ledger_id", "period_months", "period_start", "user_id", name="pk_period_totals"),
     CheckConstraint("period_months IN (1, 3, 12)", name="ck_period_totals_period_months"),
     sqlite_with_rowid=False,
 )
