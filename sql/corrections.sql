@@ -67,21 +67,28 @@ WHERE j.seq > :after_seq AND j.ledger_id = :ledger_id AND j.kind IN ('manual', '
 -- name: fill_replay_pairs_of_new_corrections
 -- The booking days of every correction in a bucket (user, action day, action) that a new
 -- correction or a new action touches: a `per` bucket's later deltas depend on what came before.
+-- The buckets' corrections are found first (MATERIALIZED), then tested against the scope: with
+-- the tests in the join, PostgreSQL applied them to every correction of the ledger before
+-- hashing it, instead of looking up the touched buckets' few in their index.
 -- Uncorrelated NOT IN, hashed once (as in fill_replay_members): PostgreSQL planned a correlated
 -- NOT EXISTS, replay_pairs not yet analyzed, as a scan of every new action's pair per correction.
 INSERT INTO replay_pairs (user_id, day)
-SELECT DISTINCT c.user_id, c.day
-FROM (
-    SELECT n.user_id, n.action_day AS day, n.action FROM corrections n
-    WHERE n.seq > :after_seq AND n.ledger_id = :ledger_id
-    UNION
-    SELECT a.user_id, a.day, a.action FROM actions a
-    WHERE a.seq > :after_seq AND a.ledger_id = :ledger_id
-) touched
-JOIN corrections c
-  ON c.ledger_id = :ledger_id AND c.user_id = touched.user_id AND c.action_day = touched.day AND c.action = touched.action
-WHERE NOT EXISTS (SELECT 1 FROM replay_days d WHERE d.day = c.day)
-  AND (c.user_id, c.day) NOT IN (SELECT p.user_id, p.day FROM replay_pairs p)
+WITH found AS MATERIALIZED (
+    SELECT c.user_id, c.day
+    FROM (
+        SELECT n.user_id, n.action_day AS day, n.action FROM corrections n
+        WHERE n.seq > :after_seq AND n.ledger_id = :ledger_id
+        UNION
+        SELECT a.user_id, a.day, a.action FROM actions a
+        WHERE a.seq > :after_seq AND a.ledger_id = :ledger_id
+    ) touched
+    JOIN corrections c
+      ON c.ledger_id = :ledger_id AND c.user_id = touched.user_id AND c.action_day = touched.day AND c.action = touched.action
+)
+SELECT DISTINCT f.user_id, f.day
+FROM found f
+WHERE NOT EXISTS (SELECT 1 FROM replay_days d WHERE d.day = f.day)
+  AND (f.user_id, f.day) NOT IN (SELECT p.user_id, p.day FROM replay_pairs p)
 
 -- name: fill_replay_pairs_of_new_merges
 -- Every projected day of a user merged since: its rows move to its target.
