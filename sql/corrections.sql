@@ -302,7 +302,7 @@ day_changes AS (
             -- action that a closed scoring period keeps from earning counts in no state.
             SELECT c.user_id, c.action_day, c.action, c.day, side.sign,
                 CASE
-                    WHEN b.gated = 1 AND EXISTS (
+                    WHEN c.gated = 1 AND EXISTS (
                         SELECT 1 FROM actions a
                         WHERE a.ledger_id = :ledger_id AND a.source_key = c.source_key AND
                             -- include: action_closed
@@ -310,14 +310,30 @@ day_changes AS (
                     WHEN side.sign = 1 THEN c.new_quantity
                     ELSE c.old_quantity
                 END AS quantity,
-                CASE WHEN b.by_attribute IS NULL THEN NULL WHEN side.sign = 1 THEN c.new_attributes ELSE c.old_attributes END AS attributes
-            -- CROSS JOIN: SQLite keeps the buckets as the outer loop and looks each one up in
-            -- the corrections' bucket index; PostgreSQL plans it as any join.
-            FROM replay_correction_buckets b
-            CROSS JOIN corrections c
+                CASE WHEN c.by_attribute IS NULL THEN NULL WHEN side.sign = 1 THEN c.new_attributes ELSE c.old_attributes END AS attributes
+            FROM (
+                -- Each bucket's corrections. CROSS JOIN: SQLite keeps the buckets as the outer
+                -- loop and looks each one up in the corrections' bucket index; PostgreSQL plans
+                -- it as any join. A shifted pass needs, of a bucket without a `per` rule, only
+                -- its corrections recorded since (each books on its own, and the pass over
+                -- those recorded before, through_seq = after_seq, cancels the rest): those are
+                -- found by seq, not by looking up every such bucket.
+                SELECT b.gated, b.by_attribute, c.source_key, c.user_id, c.action_day, c.action, c.day,
+                    c.old_quantity, c.new_quantity, c.old_attributes, c.new_attributes
+                FROM replay_correction_buckets b
+                CROSS JOIN corrections c
+                WHERE (:shifted = 0 OR b.per IS NOT NULL)
+                  AND c.ledger_id = :ledger_id AND c.user_id = b.user_id AND c.action_day = b.action_day
+                  AND c.action = b.action AND c.recorded_at <= :known_at AND c.seq <= :through_seq
+                UNION ALL
+                SELECT b.gated, b.by_attribute, c.source_key, c.user_id, c.action_day, c.action, c.day,
+                    c.old_quantity, c.new_quantity, c.old_attributes, c.new_attributes
+                FROM corrections c
+                JOIN replay_correction_buckets b ON b.user_id = c.user_id AND b.action_day = c.action_day AND b.action = c.action
+                WHERE :shifted = 1 AND b.per IS NULL
+                  AND c.ledger_id = :ledger_id AND c.seq > :after_seq AND c.seq <= :through_seq AND c.recorded_at <= :known_at
+            ) c
             CROSS JOIN (SELECT -1 AS sign UNION ALL SELECT 1) side
-            WHERE c.ledger_id = :ledger_id AND c.user_id = b.user_id AND c.action_day = b.action_day
-              AND c.action = b.action AND c.recorded_at <= :known_at AND c.seq <= :through_seq
         ) t
     ) a
     JOIN replay_correction_buckets r ON r.user_id = a.user_id AND r.action_day = a.action_day AND r.action = a.action
