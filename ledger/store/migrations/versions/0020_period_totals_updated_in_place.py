@@ -28,21 +28,25 @@ down_revision = "0019"
 branch_labels = None
 depends_on = None
 
-KEY_COLUMNS = "ledger_id, period_months, period_start, user_id"
+KEY_WITHOUT_POINTS = (
+    "ALTER TABLE period_totals DROP CONSTRAINT pk_period_totals",
+    "ALTER TABLE period_totals ADD CONSTRAINT pk_period_totals PRIMARY KEY (ledger_id, period_months, period_start, user_id)",
+)
+KEY_WITH_POINTS = (
+    "ALTER TABLE period_totals DROP CONSTRAINT pk_period_totals",
+    "ALTER TABLE period_totals ADD CONSTRAINT pk_period_totals PRIMARY KEY (ledger_id, period_months, period_start, user_id) INCLUDE (points)",
+)
 
 
 def upgrade() -> None:
-    if dialect_of(op.get_bind()).is_postgresql:
-        op.execute("ALTER TABLE period_totals SET (fillfactor = 90)")
-        _replace_key(f"PRIMARY KEY ({KEY_COLUMNS})")
+    _run_on_postgresql(("ALTER TABLE period_totals SET (fillfactor = 90)", *KEY_WITHOUT_POINTS))
 
 
 def downgrade() -> None:
+    _run_on_postgresql(("ALTER TABLE period_totals RESET (fillfactor)", *KEY_WITH_POINTS))
+
+
+def _run_on_postgresql(statements: tuple[str, ...]) -> None:
     if dialect_of(op.get_bind()).is_postgresql:
-        op.execute("ALTER TABLE period_totals RESET (fillfactor)")
-        _replace_key(f"PRIMARY KEY ({KEY_COLUMNS}) INCLUDE (points)")
-
-
-def _replace_key(definition: str) -> None:
-    op.execute("ALTER TABLE period_totals DROP CONSTRAINT pk_period_totals")
-    op.execute(f"ALTER TABLE period_totals ADD CONSTRAINT pk_period_totals {definition}")
+        for statement in statements:
+            op.execute(statement)
