@@ -318,16 +318,14 @@ day_changes AS (
                 -- its corrections recorded since (each books on its own, and the pass over
                 -- those recorded before, through_seq = after_seq, cancels the rest): those are
                 -- found by seq, not by looking up every such bucket.
-                SELECT b.gated, b.by_attribute, c.source_key, c.user_id, c.action_day, c.action, c.day,
-                    c.old_quantity, c.new_quantity, c.old_attributes, c.new_attributes
+                -- include: bucket_correction_columns
                 FROM replay_correction_buckets b
                 CROSS JOIN corrections c
                 WHERE (:shifted = 0 OR b.per IS NOT NULL)
                   AND c.ledger_id = :ledger_id AND c.user_id = b.user_id AND c.action_day = b.action_day
                   AND c.action = b.action AND c.recorded_at <= :known_at AND c.seq <= :through_seq
                 UNION ALL
-                SELECT b.gated, b.by_attribute, c.source_key, c.user_id, c.action_day, c.action, c.day,
-                    c.old_quantity, c.new_quantity, c.old_attributes, c.new_attributes
+                -- include: bucket_correction_columns
                 FROM corrections c
                 JOIN replay_correction_buckets b ON b.user_id = c.user_id AND b.action_day = c.action_day AND b.action = c.action
                 WHERE :shifted = 1 AND b.per IS NULL
@@ -360,6 +358,12 @@ WHERE (:shifted = 0 AND (
     ))
    OR (:shifted = 1 AND (k.user_id, k.day) IN (SELECT h.user_id, h.day FROM replay_shifted h))
 GROUP BY k.user_id, k.day
+
+-- name: bucket_correction_columns
+-- A fragment of `fill_replay_overlay_corrections`: a correction `c` of bucket `b` with what
+-- pricing it needs from both.
+SELECT b.gated, b.by_attribute, c.source_key, c.user_id, c.action_day, c.action, c.day,
+    c.old_quantity, c.new_quantity, c.old_attributes, c.new_attributes
 
 -- name: correction_attributes_json
 -- A fragment of `fill_replay_overlay_corrections`: a corrected state's attributes as JSON, as
