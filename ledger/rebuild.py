@@ -173,17 +173,18 @@ def _price_part(conn: Connection, ledger: str, ledger_id: int, part: int | None,
     None, else into that part of replay_rebuilt; `with_periods`, total their months and
     quarters as well. Returns the (user, day) rows written."""
     # Scoring periods that close scoring somewhere need each action's seq: another statement.
-    gated = "_gated" if prepare_scratch(conn, ledger) else ""
+    gated = prepare_scratch(conn, ledger)
     overlay.fill_user_targets(conn, ledger_id)
     run(conn, "fill_replay_days", ledger_id=ledger_id, from_day=days[0], to_day=days[1])
     assign_rules_to_days(conn)
+    variant = "_gated" if gated else "_plain" if run(conn, "rules_price_units_alike").scalar() else ""
     _book_on_days(conn, ledger_id, days)
     with aggregates_streamed(conn):
         if part is None:
-            user_days = run(conn, f"price_everything{gated}", ledger_id=ledger_id, from_day=days[0], to_day=days[1]).rowcount
+            user_days = run(conn, f"price_everything{variant}", ledger_id=ledger_id, from_day=days[0], to_day=days[1]).rowcount
         else:
             user_days = run(
-                conn, f"price_everything_apart{gated}", ledger_id=ledger_id, part=part, from_day=days[0], to_day=days[1]
+                conn, f"price_everything_apart{variant}", ledger_id=ledger_id, part=part, from_day=days[0], to_day=days[1]
             ).rowcount
         if with_periods:
             rollups.total_part(conn, ledger_id, part, days)

@@ -294,6 +294,13 @@ SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
     -- include: buckets_of_gated_days
 -- include: priced_and_booked_tail
 
+-- name: plain_days_priced_and_booked
+-- A fragment: `days_priced_and_booked` where every rule prices each unit alike
+-- (`buckets_of_plain_days`).
+-- include: priced_and_booked_head
+    -- include: buckets_of_plain_days
+-- include: priced_and_booked_tail
+
 -- name: priced_and_booked_head
 -- A fragment: the head of `days_priced_and_booked` and `gated_days_priced_and_booked`.
 FROM (
@@ -308,6 +315,18 @@ FROM (
 ) x
 GROUP BY x.day, x.user_id
 HAVING x.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
+
+-- name: price_everything_plain
+-- `price_everything` where every rule prices each unit alike (`buckets_of_plain_days`).
+INSERT INTO daily_scores (ledger_id, day, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: plain_days_priced_and_booked
+
+-- name: price_everything_apart_plain
+-- `price_everything_apart` where every rule prices each unit alike.
+INSERT INTO replay_rebuilt (part, day, user_id, points)
+SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: plain_days_priced_and_booked
 
 -- name: price_everything_gated
 -- `price_everything` for a ledger whose scoring periods close scoring somewhere.
@@ -339,6 +358,30 @@ LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
 -- include: gated_rule_join
 -- include: bucket_groups_of_days
 
+-- name: buckets_of_plain_days
+-- A fragment: `buckets_of_days` for days whose rules have no min_quantity and no `by` table,
+-- so that every unit of quantity in a (day, user, action) group earns alike: the group's
+-- quantity is summed straight off the index first, and each group, not each action, is then
+-- joined to its rule and priced (as `bucket_points` prices it; quantities are never negative).
+-- Still in (day, user) order: PostgreSQL merges the groups with the rules on the day.
+FROM (
+    SELECT
+        g.day,
+        g.user_id,
+        CASE
+            WHEN r.action IS NULL THEN 0
+            WHEN r.per IS NULL THEN r.value * g.quantity
+            ELSE (g.quantity / r.per) * r.value
+        END AS points
+    FROM (
+        SELECT a.day, a.user_id, a.action, CAST(SUM(a.quantity) AS BIGINT) AS quantity
+        FROM replay_actions a
+        WHERE a.ledger_id = :ledger_id AND a.day >= :from_day AND a.day <= :to_day
+        GROUP BY a.day, a.user_id, a.action
+    ) g
+    LEFT JOIN replay_day_rules r ON r.day = g.day AND r.action = g.action
+) bucket
+
 -- name: bucket_groups
 -- A fragment: the head of `buckets_of_days` and `buckets_of_gated_days`.
 FROM (
@@ -354,6 +397,13 @@ FROM (
     WHERE a.ledger_id = :ledger_id AND a.day >= :from_day AND a.day <= :to_day
     GROUP BY a.day, a.user_id, a.action
 ) bucket
+
+-- name: rules_price_units_alike
+-- Whether no rule of the days to price has a min_quantity or a `by` table (then a full rebuild
+-- prices groups, not actions: `buckets_of_plain_days`).
+SELECT NOT EXISTS (
+    SELECT 1 FROM replay_day_rules WHERE COALESCE(min_quantity, 0) > 0 OR by_attribute IS NOT NULL
+)
 
 -- name: ledger_day_span
 SELECT MIN(day), MAX(day) FROM actions WHERE ledger_id = :ledger_id
