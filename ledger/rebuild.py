@@ -88,8 +88,8 @@ def rebuild_projections(conn: Connection, ledger: str, ledger_id: int, say: Call
         rollups.rebuild(conn, ledger_id)
     else:
         say("pricing every action, and totalling months, quarters and years")
-        with rollups.emptied(conn, ledger_id), indexes_set_aside(conn, "daily_scores", analyze=False):
-            user_days = _price_parts_at_once(conn, ledger, ledger_id, parts)
+        with rollups.emptied(conn, ledger_id), indexes_set_aside(conn, "daily_scores", analyze=False) as daily_indexes:
+            user_days = _price_parts_at_once(conn, ledger, ledger_id, parts, daily_rows_in=daily_indexes.put_back)
     users = run(conn, "total_every_user", ledger_id=ledger_id).rowcount
     return user_days, users
 
@@ -201,14 +201,15 @@ def _book_on_days(conn: Connection, ledger_id: int, days: DayRange) -> None:
     dialect_of(conn).reset(conn, "jit")
 
 
-def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: list[DayRange]) -> int:
+def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: list[DayRange], *, daily_rows_in: Callable[[], None]) -> int:
     """Price and total the periods of the first part in `conn`'s transaction and of each
     other part in a session of its own reading `conn`'s snapshot, all at once; then move the
     others' rows after the first's, and sum the years. Returns the (user, day) rows written.
 
     Each other part's daily rows are moved as soon as they are committed, while its session
     goes on to total them into periods: the move then overlaps that session's last step
-    instead of following it."""
+    instead of following it. Once every daily row is in, `daily_rows_in` is called (it builds
+    daily_scores' key), also while those sessions may still be totalling their periods."""
     _start_scratch(conn)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
     if not SNAPSHOT_ID.match(snapshot):
@@ -224,6 +225,7 @@ def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: l
         for part, _ in apart:
             priced[part].result()
             user_days += run(conn, "move_rebuilt_part", ledger_id=ledger_id, part=part).rowcount
+        daily_rows_in()
         for future in totalled:
             future.result()
     rollups.join_parts(conn, ledger_id, [part for part, _ in apart])

@@ -45,6 +45,25 @@ class _SetAside:
     rebuild: list[str]
 
 
+class IndexesSetAside:
+    """A table's indexes while `indexes_set_aside` holds them: `put_back` rebuilds them before
+    the block ends, for a caller whose later steps no longer write to the table."""
+
+    def __init__(self, conn: Connection, plan: _SetAside) -> None:
+        self._conn = conn
+        self._plan = plan
+        self.back = False
+
+    def put_back(self) -> None:
+        """Rebuild the indexes now (once; the block's end then does nothing more)."""
+        if self.back:
+            return
+        with sqlite_pragmas(self._conn, threads=SQLITE_SORT_THREADS):
+            for statement in self._plan.rebuild:
+                self._conn.exec_driver_sql(statement)
+        self.back = True
+
+
 def takes_bulk_path(conn: Connection, table: str, new_rows: int) -> bool:
     """Whether a batch of `new_rows` into `table` should rebuild indexes instead of updating them."""
     if new_rows < BULK_MIN_ROWS:
@@ -62,11 +81,12 @@ def statistics_stale(conn: Connection, table: str, new_rows: int) -> bool:
 
 
 @contextmanager
-def indexes_set_aside(conn: Connection, table: str, *, analyze: bool = True, keep: str | None = None) -> Iterator[None]:
-    """Drop `table`'s indexes for the body of the block, then rebuild them as they were,
-    and on PostgreSQL refresh the table's statistics unless `analyze` is false (for a caller
-    that analyzes it right after anyway). The constraint named `keep` stays in place (for a
-    writer that looks keys up in it while it writes).
+def indexes_set_aside(conn: Connection, table: str, *, analyze: bool = True, keep: str | None = None) -> Iterator[IndexesSetAside]:
+    """Drop `table`'s indexes for the body of the block, then rebuild them as they were
+    (or earlier, through the `IndexesSetAside` it yields), and on PostgreSQL refresh the
+    table's statistics unless `analyze` is false (for a caller that analyzes it right after
+    anyway). The constraint named `keep` stays in place (for a writer that looks keys up in
+    it while it writes).
 
     Only on the success path: if the body raises, the transaction rolls back and the drop
     with it.
@@ -75,10 +95,9 @@ def indexes_set_aside(conn: Connection, table: str, *, analyze: bool = True, kee
     dialect_of(conn).set_local(conn, "maintenance_work_mem", REBUILD_MEMORY)
     for statement in plan.drop:
         conn.exec_driver_sql(statement)
-    yield
-    with sqlite_pragmas(conn, threads=SQLITE_SORT_THREADS):
-        for statement in plan.rebuild:
-            conn.exec_driver_sql(statement)
+    set_aside = IndexesSetAside(conn, plan)
+    yield set_aside
+    set_aside.put_back()
     if analyze:
         # A bulk load changes the table's shape more than autovacuum will notice soon:
         # without fresh statistics the planner takes millions of rows for a few thousand
