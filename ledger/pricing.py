@@ -97,3 +97,15 @@ def aggregates_streamed(conn: Connection) -> Iterator[None]:
     yield
     dialect.reset(conn, "enable_hashagg")
     dialect.reset(conn, "enable_sort")
+
+
+@contextmanager
+def joins_hashed(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, have the block's statements join by hashing instead of looking each row
+    up in an index. For a full rebuild's corrections, where every bucket with a correction is
+    in scope: the planner takes the buckets' (user, day, action) keys for a few distinct ones
+    and looks every one of them up through a Memoize that never hits."""
+    dialect = dialect_of(conn)
+    dialect.set_local(conn, "enable_nestloop", "off")
+    yield
+    dialect.reset(conn, "enable_nestloop")

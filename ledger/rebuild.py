@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine
 
 from ledger import overlay, rollups
 from ledger.day_shares import day_shares
-from ledger.pricing import aggregates_streamed, allow_big_aggregates, assign_rules_to_days, prepare_scratch
+from ledger.pricing import aggregates_streamed, allow_big_aggregates, assign_rules_to_days, joins_hashed, prepare_scratch
 from ledger.store.bulk_indexes import indexes_set_aside
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, translate_errors
@@ -195,7 +195,8 @@ def _book_on_days(conn: Connection, ledger_id: int, days: DayRange) -> None:
     """replay_overlay for every day of `days`: adjustments, correction deltas, and the actions
     of merged users priced as their own, which pricing then folds in (sql/replay.sql
     `days_priced_and_booked`)."""
-    overlay.fill_overlay(conn, ledger_id)
+    with joins_hashed(conn):
+        overlay.fill_overlay(conn, ledger_id)
     run(conn, "fill_replay_overlay_merged_actions", ledger_id=ledger_id, from_day=days[0], to_day=days[1])
     # fill_overlay turns JIT off for its lookups; the pricing of every action keeps the default.
     dialect_of(conn).reset(conn, "jit")

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 # Names and settings spliced into statements here come from our own code; these checks make
 # sure nothing else ever does.
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-_SETTINGS = frozenset({"work_mem", "maintenance_work_mem", "jit", "enable_hashagg", "enable_sort", "random_page_cost"})
+_SETTINGS = frozenset({"work_mem", "maintenance_work_mem", "jit", "enable_hashagg", "enable_sort", "enable_nestloop", "random_page_cost"})
 _SETTING_VALUE = re.compile(r"^[A-Za-z0-9]+$")
 
 
