@@ -91,12 +91,8 @@ def aggregates_streamed(conn: Connection) -> Iterator[None]:
     them instead of hashing them. The planner takes (user, day) groups for ~30k where there
     are millions (its distinct-count estimate for user_id is low), so it picks hash aggregates
     that spill to disk, where aggregating rows in index order needs no hash table at all."""
-    dialect = dialect_of(conn)
-    dialect.set_local(conn, "enable_hashagg", "off")
-    dialect.set_local(conn, "enable_sort", "off")
-    yield
-    dialect.reset(conn, "enable_hashagg")
-    dialect.reset(conn, "enable_sort")
+    with _planner_methods_off(conn, "enable_hashagg", "enable_sort"):
+        yield
 
 
 @contextmanager
@@ -105,7 +101,16 @@ def joins_hashed(conn: Connection) -> Iterator[None]:
     up in an index. For a full rebuild's corrections, where every bucket with a correction is
     in scope: the planner takes the buckets' (user, day, action) keys for a few distinct ones
     and looks every one of them up through a Memoize that never hits."""
+    with _planner_methods_off(conn, "enable_nestloop"):
+        yield
+
+
+@contextmanager
+def _planner_methods_off(conn: Connection, *settings: str) -> Iterator[None]:
+    """The planner `settings` (enable_*) off for the block, back to the session's after."""
     dialect = dialect_of(conn)
-    dialect.set_local(conn, "enable_nestloop", "off")
+    for setting in settings:
+        dialect.set_local(conn, setting, "off")
     yield
-    dialect.reset(conn, "enable_nestloop")
+    for setting in settings:
+        dialect.reset(conn, setting)

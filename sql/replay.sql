@@ -266,19 +266,30 @@ LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
 -- A full rebuild, in the rebuilding transaction: `price` over every action of the ledger on
 -- the given days, with what is booked on them (`booked_on_days`), straight into daily_scores
 -- (see ledger/rebuild.py).
-INSERT INTO daily_scores (ledger_id, day, user_id, points)
-SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: into_daily_scores
 -- include: days_priced_and_booked
 
 -- name: price_everything_apart
 -- A full rebuild, in a session of its own: the same into the given part of replay_rebuilt.
-INSERT INTO replay_rebuilt (part, day, user_id, points)
-SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: into_replay_rebuilt
 -- include: days_priced_and_booked
 
+-- name: into_daily_scores
+-- A fragment: the head of a full rebuild's pricing in the rebuilding transaction, the sums of a
+-- `*days_priced_and_booked` fragment per (day, user) straight into daily_scores.
+INSERT INTO daily_scores (ledger_id, day, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+
+-- name: into_replay_rebuilt
+-- A fragment: the same head for a part priced in a session of its own, into its part of
+-- replay_rebuilt.
+INSERT INTO replay_rebuilt (part, day, user_id, points)
+SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+
 -- name: days_priced_and_booked
--- A fragment of both statements above: each (day, user, action) group of actions priced
--- (`buckets_of_days`) and the rows booked on the days (sql/corrections.sql `booked_on_days`),
+-- A fragment of `price_everything` and `price_everything_apart`: each (day, user, action)
+-- group of actions priced (`buckets_of_days`) and the rows booked on the days
+-- (sql/corrections.sql `booked_on_days`),
 -- summed per (day, user) by the SELECT that includes it, users merged into others left out.
 -- Both inputs come in (day, user) order (the booked rows, a few, sorted), so PostgreSQL
 -- merges them and one sum streams over both: one pass over the actions, corrections folded
@@ -302,12 +313,13 @@ SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
 -- include: priced_and_booked_tail
 
 -- name: priced_and_booked_head
--- A fragment: the head of `days_priced_and_booked` and `gated_days_priced_and_booked`.
+-- A fragment: the head of `days_priced_and_booked`, `gated_days_priced_and_booked` and
+-- `plain_days_priced_and_booked`.
 FROM (
     SELECT bucket.day, bucket.user_id, bucket.points
 
 -- name: priced_and_booked_tail
--- A fragment: the tail of `days_priced_and_booked` and `gated_days_priced_and_booked`. The
+-- A fragment: the tail of `days_priced_and_booked` and its gated and plain forms. The
 -- booked rows are under merged users' targets already, so leaving merged users out of the
 -- sums leaves out only their actions, which are booked (priced as their own) instead.
     UNION ALL
@@ -318,26 +330,22 @@ HAVING x.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
 
 -- name: price_everything_plain
 -- `price_everything` where every rule prices each unit alike (`buckets_of_plain_days`).
-INSERT INTO daily_scores (ledger_id, day, user_id, points)
-SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: into_daily_scores
 -- include: plain_days_priced_and_booked
 
 -- name: price_everything_apart_plain
 -- `price_everything_apart` where every rule prices each unit alike.
-INSERT INTO replay_rebuilt (part, day, user_id, points)
-SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: into_replay_rebuilt
 -- include: plain_days_priced_and_booked
 
 -- name: price_everything_gated
 -- `price_everything` for a ledger whose scoring periods close scoring somewhere.
-INSERT INTO daily_scores (ledger_id, day, user_id, points)
-SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: into_daily_scores
 -- include: gated_days_priced_and_booked
 
 -- name: price_everything_apart_gated
 -- `price_everything_apart` for a ledger whose scoring periods close scoring somewhere.
-INSERT INTO replay_rebuilt (part, day, user_id, points)
-SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- include: into_replay_rebuilt
 -- include: gated_days_priced_and_booked
 
 -- name: buckets_of_days

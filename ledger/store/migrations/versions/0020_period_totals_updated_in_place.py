@@ -28,12 +28,13 @@ down_revision = "0019"
 branch_labels = None
 depends_on = None
 
+DROP_KEY = "ALTER TABLE period_totals DROP CONSTRAINT pk_period_totals"
 KEY_WITHOUT_POINTS = (
-    "ALTER TABLE period_totals DROP CONSTRAINT pk_period_totals",
+    DROP_KEY,
     "ALTER TABLE period_totals ADD CONSTRAINT pk_period_totals PRIMARY KEY (ledger_id, period_months, period_start, user_id)",
 )
 KEY_WITH_POINTS = (
-    "ALTER TABLE period_totals DROP CONSTRAINT pk_period_totals",
+    DROP_KEY,
     "ALTER TABLE period_totals ADD CONSTRAINT pk_period_totals PRIMARY KEY (ledger_id, period_months, period_start, user_id) INCLUDE (points)",
 )
 
