@@ -289,8 +289,8 @@ SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
 -- name: days_priced_and_booked
 -- A fragment of `price_everything` and `price_everything_apart`: each (day, user, action)
 -- group of actions priced (`buckets_of_days`) and the rows booked on the days
--- (sql/corrections.sql `booked_on_days`),
--- summed per (day, user) by the SELECT that includes it, users merged into others left out.
+-- (sql/corrections.sql `booked_on_days`), summed per (day, user) by the SELECT that includes
+-- it, users merged into others left out.
 -- Both inputs come in (day, user) order (the booked rows, a few, sorted), so PostgreSQL
 -- merges them and one sum streams over both: one pass over the actions, corrections folded
 -- in, and no sum per (day, user) of the actions alone before it.
