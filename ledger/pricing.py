@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Date, bindparam
 
 from ledger.periods import PeriodOf, closed_windows
 from ledger.sqlfiles import statement
-from ledger.store.dialects import dialect_of
+from ledger.store.dialects import dialect_of, planner_settings
 from ledger.store.statements import run
 from ledger.time_bounds import END_OF_TIME, as_day
 
@@ -91,7 +91,7 @@ def aggregates_streamed(conn: Connection) -> Iterator[None]:
     them instead of hashing them. The planner takes (user, day) groups for ~30k where there
     are millions (its distinct-count estimate for user_id is low), so it picks hash aggregates
     that spill to disk, where aggregating rows in index order needs no hash table at all."""
-    with _planner_methods_off(conn, "enable_hashagg", "enable_sort"):
+    with planner_settings(conn, enable_hashagg="off", enable_sort="off"):
         yield
 
 
@@ -101,16 +101,5 @@ def joins_hashed(conn: Connection) -> Iterator[None]:
     up in an index. For a full rebuild's corrections, where every bucket with a correction is
     in scope: the planner takes the buckets' (user, day, action) keys for a few distinct ones
     and looks every one of them up through a Memoize that never hits."""
-    with _planner_methods_off(conn, "enable_nestloop"):
+    with planner_settings(conn, enable_nestloop="off"):
         yield
-
-
-@contextmanager
-def _planner_methods_off(conn: Connection, *settings: str) -> Iterator[None]:
-    """The planner `settings` (enable_*) off for the block, back to the session's after."""
-    dialect = dialect_of(conn)
-    for setting in settings:
-        dialect.set_local(conn, setting, "off")
-    yield
-    for setting in settings:
-        dialect.reset(conn, setting)

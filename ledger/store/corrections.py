@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ from ledger.domain import (
 )
 from ledger.errors import InputProblem, InvalidInput
 from ledger.store import ledger_numbers
-from ledger.store.dialects import dialect_of
+from ledger.store.dialects import dialect_of, planner_settings
 from ledger.store.engine import read_transaction, write_transaction
 from ledger.store.event_rows import insert_events
 from ledger.store.journal import PendingBatch, begin_batch, commit_batch
@@ -246,16 +247,25 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
         .order_by(corrections.c.seq)
     )
     states: dict[str, _KeyState] = {}
-    for start in range(0, len(wanted), size):
-        for key, user_id, action, occurred_at, quantity, attributes, kind, booked_at, new_quantity, new_attributes in conn.execute(
-            query.where(_key_in(actions.c.source_key, wanted[start : start + size], postgres))
-        ):
-            state = states.get(key)
-            if state is None:
-                state = states[key] = _KeyState(user_id, action, occurred_at, quantity, attributes, True, None, None)
-            if kind is not None:
-                state.correct(kind, booked_at, new_quantity, new_attributes)
+    with _probed_by_key(conn):
+        for start in range(0, len(wanted), size):
+            for key, user_id, action, occurred_at, quantity, attributes, kind, booked_at, new_quantity, new_attributes in conn.execute(
+                query.where(_key_in(actions.c.source_key, wanted[start : start + size], postgres))
+            ):
+                state = states.get(key)
+                if state is None:
+                    state = states[key] = _KeyState(user_id, action, occurred_at, quantity, attributes, True, None, None)
+                if kind is not None:
+                    state.correct(kind, booked_at, new_quantity, new_attributes)
     return states
+
+
+def _probed_by_key(conn: Connection) -> AbstractContextManager[None]:
+    """PostgreSQL's plan for `_states`: each key looked up in the actions' key, then in the
+    corrections' (ix_corrections_key), one process. The planner's costs otherwise pick a
+    hash join that reads every correction of the database, and parallel workers that take
+    longer to start than the lookups take."""
+    return planner_settings(conn, enable_hashjoin="off", enable_mergejoin="off", max_parallel_workers_per_gather="0", random_page_cost="1")
 
 
 _CORRECTION_COLUMNS = (corrections.c.kind, corrections.c.booked_at, corrections.c.new_quantity, corrections.c.new_attributes)

@@ -11,14 +11,28 @@ docs/design.md lists the rest (bulk writes, rebuilds in parts, typed columns).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
 
 # Names and settings spliced into statements here come from our own code; these checks make
 # sure nothing else ever does.
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-_SETTINGS = frozenset({"work_mem", "maintenance_work_mem", "jit", "enable_hashagg", "enable_sort", "enable_nestloop", "random_page_cost"})
+_SETTINGS = frozenset(
+    {
+        "work_mem",
+        "maintenance_work_mem",
+        "jit",
+        "enable_hashagg",
+        "enable_sort",
+        "enable_nestloop",
+        "enable_hashjoin",
+        "enable_mergejoin",
+        "max_parallel_workers_per_gather",
+        "random_page_cost",
+    }
+)
 _SETTING_VALUE = re.compile(r"^[A-Za-z0-9]+$")
 
 
@@ -123,3 +137,15 @@ _DIALECTS = {dialect.name: dialect for dialect in (Dialect(), PostgreSQL())}
 def dialect_of(bind: Connection | Engine) -> Dialect:
     """The backend a connection or engine talks to."""
     return _DIALECTS[bind.dialect.name]
+
+
+@contextmanager
+def planner_settings(conn: Connection, **settings: str) -> Iterator[None]:
+    """Planner `settings` (PostgreSQL's names) for the block's statements, back to the
+    session's values after it; nothing on SQLite."""
+    dialect = dialect_of(conn)
+    for setting, value in settings.items():
+        dialect.set_local(conn, setting, value)
+    yield
+    for setting in settings:
+        dialect.reset(conn, setting)

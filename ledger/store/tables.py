@@ -209,6 +209,7 @@ corrections = Table(
     Column("batch_id", BigInteger, nullable=False),
     Column("ledger", String(100), nullable=False),
     Column("ledger_id", Integer, nullable=False),
+    # COLLATE "C" on PostgreSQL, as actions' (migration 0021).
     Column("source_key", String(200), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("booked_at", DateTime, nullable=False),
