@@ -234,15 +234,19 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
     # parameters is rendered and parsed afresh for every chunk.
     postgres = dialect_of(conn).is_postgresql
     size = 10_000 if postgres else 500
-    # One statement per chunk, each key's action joined to its corrections: the few keys
-    # with corrections are found by key, not by scanning every correction once per chunk.
+    # One statement per chunk, each key's action joined to its corrections, which lie in the
+    # action's bucket (user, day, action): the few keys with corrections are found through
+    # the bucket index, not by scanning every correction once per chunk.
+    in_bucket = (
+        (corrections.c.ledger_id == actions.c.ledger_id)
+        & (corrections.c.user_id == actions.c.user_id)
+        & (corrections.c.action_day == actions.c.day)
+        & (corrections.c.action == actions.c.action)
+        & (corrections.c.source_key == actions.c.source_key)
+    )
     query = (
         select(*ACTION_ROW_COLUMNS, *_CORRECTION_COLUMNS)
-        .select_from(
-            actions.outerjoin(
-                corrections, (corrections.c.ledger_id == actions.c.ledger_id) & (corrections.c.source_key == actions.c.source_key)
-            )
-        )
+        .select_from(actions.outerjoin(corrections, in_bucket))
         .where(actions.c.ledger_id == number)
         .order_by(corrections.c.seq)
     )
@@ -261,10 +265,10 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
 
 
 def _probed_by_key(conn: Connection) -> AbstractContextManager[None]:
-    """PostgreSQL's plan for `_states`: each key looked up in the actions' key, then in the
-    corrections' (ix_corrections_key), one process. The planner's costs otherwise pick a
-    hash join that reads every correction of the database, and parallel workers that take
-    longer to start than the lookups take."""
+    """PostgreSQL's plan for `_states`: each key looked up in the actions' key, then its
+    bucket in the corrections' (ix_corrections_bucket), in one process. The planner's costs
+    otherwise pick a hash join that reads every correction of the database, and parallel
+    workers that take longer to start than the lookups take."""
     return planner_settings(conn, enable_hashjoin="off", enable_mergejoin="off", max_parallel_workers_per_gather="0", random_page_cost="1")
 
 

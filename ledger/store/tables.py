@@ -209,7 +209,6 @@ corrections = Table(
     Column("batch_id", BigInteger, nullable=False),
     Column("ledger", String(100), nullable=False),
     Column("ledger_id", Integer, nullable=False),
-    # COLLATE "C" on PostgreSQL, as actions' (migration 0021).
     Column("source_key", String(200), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("booked_at", DateTime, nullable=False),
@@ -223,8 +222,8 @@ corrections = Table(
     Column("new_quantity", BigInteger, nullable=True),
     Column("new_attributes", Text, nullable=True),
     Column("recorded_at", DateTime, nullable=False),
-    Index("ix_corrections_key", "ledger_id", "source_key", "seq"),
     Index("ix_corrections_day", "ledger_id", "day", "user_id"),
+    # Also how a key's corrections are found: through its action's bucket (migration 0021).
     Index("ix_corrections_bucket", "ledger_id", "user_id", "action_day", "action"),
 )
 
