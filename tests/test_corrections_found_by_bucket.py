@@ -14,7 +14,7 @@ from ledger import Ledger
 from ledger.domain import Action, Amendment
 from ledger.errors import InvalidInput
 from ledger.store import schema
-from ledger.store.corrections import _probed_by_key
+from ledger.store.corrections import _probed_by_key, _states_query
 from tests.factories import migrate
 
 
@@ -23,15 +23,10 @@ def correction_indexes(conn: Connection) -> set[str]:
 
 
 def key_lookup_plan(conn: Connection) -> str:
-    """PostgreSQL's plan for the join `_states` runs, as the write runs it."""
+    """PostgreSQL's plan for one chunk of `_states`, as the write runs it."""
+    compiled = _states_query(1, ["a", "b"], postgres=True).compile(conn)
     with _probed_by_key(conn):
-        rows = conn.exec_driver_sql(
-            "EXPLAIN SELECT a.source_key, c.kind FROM actions a LEFT JOIN corrections c"
-            " ON c.ledger_id = a.ledger_id AND c.user_id = a.user_id AND c.action_day = a.day"
-            " AND c.action = a.action AND c.source_key = a.source_key"
-            " WHERE a.ledger_id = 1 AND a.source_key = ANY(CAST(%s AS VARCHAR[]))",
-            (["a", "b"],),
-        ).all()
+        rows = conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).all()
     return "\n".join(row[0] for row in rows)
 
 

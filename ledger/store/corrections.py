@@ -234,27 +234,11 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
     # parameters is rendered and parsed afresh for every chunk.
     postgres = dialect_of(conn).is_postgresql
     size = 10_000 if postgres else 500
-    # One statement per chunk, each key's action joined to its corrections, which lie in the
-    # action's bucket (user, day, action): the few keys with corrections are found through
-    # the bucket index, not by scanning every correction once per chunk.
-    in_bucket = (
-        (corrections.c.ledger_id == actions.c.ledger_id)
-        & (corrections.c.user_id == actions.c.user_id)
-        & (corrections.c.action_day == actions.c.day)
-        & (corrections.c.action == actions.c.action)
-        & (corrections.c.source_key == actions.c.source_key)
-    )
-    query = (
-        select(*ACTION_ROW_COLUMNS, *_CORRECTION_COLUMNS)
-        .select_from(actions.outerjoin(corrections, in_bucket))
-        .where(actions.c.ledger_id == number)
-        .order_by(corrections.c.seq)
-    )
     states: dict[str, _KeyState] = {}
     with _probed_by_key(conn):
         for start in range(0, len(wanted), size):
             for key, user_id, action, occurred_at, quantity, attributes, kind, booked_at, new_quantity, new_attributes in conn.execute(
-                query.where(_key_in(actions.c.source_key, wanted[start : start + size], postgres))
+                _states_query(number, wanted[start : start + size], postgres)
             ):
                 state = states.get(key)
                 if state is None:
@@ -262,6 +246,25 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[s
                 if kind is not None:
                     state.correct(kind, booked_at, new_quantity, new_attributes)
     return states
+
+
+def _states_query(number: int, keys: list[str], postgres: bool) -> Any:
+    """One chunk of `_states`: each key's action joined to its corrections, which lie in the
+    action's bucket (user, day, action), so the few keys with corrections are found through
+    the bucket index, not by scanning every correction once per chunk."""
+    in_bucket = (
+        (corrections.c.ledger_id == actions.c.ledger_id)
+        & (corrections.c.user_id == actions.c.user_id)
+        & (corrections.c.action_day == actions.c.day)
+        & (corrections.c.action == actions.c.action)
+        & (corrections.c.source_key == actions.c.source_key)
+    )
+    return (
+        select(*ACTION_ROW_COLUMNS, *_CORRECTION_COLUMNS)
+        .select_from(actions.outerjoin(corrections, in_bucket))
+        .where(actions.c.ledger_id == number, _key_in(actions.c.source_key, keys, postgres))
+        .order_by(corrections.c.seq)
+    )
 
 
 def _probed_by_key(conn: Connection) -> AbstractContextManager[None]:
