@@ -8,7 +8,8 @@ One part alone (`--only`), printed rather than written unless `--output` says wh
   recalcs            the recalculations on PostgreSQL (full with corrections, incremental after
                      new actions, retraction + recalc, merge + recalc) at --actions N (default
                      1,000,000); with --baseline REV the same on git revision REV's code too,
-                     alternately on copies of one database, for a before/after side by side.
+                     alternately on copies of one database (taken back to REV's schema where
+                     it is older), for a before/after side by side.
   audit              per-user audits (p50, p99, max of 1,000 users drawn uniformly, in a child
                      process) on PostgreSQL and SQLite at --actions N (default 1,000,000) with
                      the community's corrections; with --baseline REV the same on git revision

@@ -10,9 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from psycopg import sql
 
 from ledger import Ledger
+from ledger.store import schema
+from ledger.store.engine import open_engine
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -67,3 +72,32 @@ def _as_url(admin_url: str, database: str) -> str:
     if "?" in tail:
         query = "?" + tail.split("?", 1)[1]
     return f"{head}/{database}{query}"
+
+
+def schema_taken_back(url: str, revision: str) -> None:
+    """Take the ledger schema of the database at `url` back to Alembic `revision` through this
+    checkout's migrations (each one's downgrade, newest first), so that code of an older
+    revision, which refuses a newer schema, can be measured on a ledger this code wrote."""
+    require_reachable(revision)
+    engine = open_engine(url)
+    try:
+        with engine.begin() as conn:
+            config = _migrations_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def _migrations_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(schema.MIGRATIONS))
+    return config
+
+
+def require_reachable(revision: str) -> None:
+    """Refuse a schema revision that this checkout's migrations cannot take a database back
+    to (a later or another line's revision)."""
+    known = {script.revision for script in ScriptDirectory.from_config(_migrations_config()).walk_revisions()}
+    if revision not in known:
+        raise ValueError(f"schema revision {revision!r} is not among this checkout's migrations: a database cannot be taken back to it")

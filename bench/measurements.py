@@ -6,6 +6,7 @@ to. Nothing here asserts: a missed target is reported as missed.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import random
@@ -23,7 +24,7 @@ from sqlalchemy import text
 
 from ledger import Ledger
 from ledger.audit import collector_paused
-from ledger.rows import LocatedRow
+from ledger.rows import ActionRow, LocatedRow
 from ledger.standings import Period
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,6 +94,35 @@ def checkout(revision: str, folder: Path) -> Path:
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     (folder / "ledger" / "sql").symlink_to(folder / "sql", target_is_directory=True)
     return folder
+
+
+def ingested_with(code: Path, url: str, path: Path) -> None:
+    """Ingest the action file `path` into the default ledger at `url` with the checkout in
+    `code`, in a child process: a database at that checkout's schema takes its code's writes."""
+    script = "import sys; from ledger import Ledger; book = Ledger.open(sys.argv[1]); book.ingest_file(sys.argv[2]); book.close()"
+    environment = {**os.environ, "PYTHONPATH": str(code)}
+    finished = subprocess.run(
+        [sys.executable, "-c", script, url, str(path)], cwd=code, env=environment, capture_output=True, text=True, check=False
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"ingest of {path.name} failed: {finished.stderr.strip().splitlines()[-1:]}")
+
+
+def write_action_file(path: Path, rows: list[LocatedRow]) -> None:
+    """`rows` as a CSV action file, as `scoreledger ingest` reads it."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(ActionRow._fields)
+        writer.writerows([*located.row[:3], located.row.occurred_at.isoformat(), *located.row[4:]] for located in rows)
+
+
+def schema_revision_of(code: Path) -> str:
+    """The newest ledger schema revision that the checkout in `code` knows (its code refuses a
+    database at any other)."""
+    command = [sys.executable, "-c", "from ledger.store.schema import head_revision; print(head_revision())"]
+    environment = {**os.environ, "PYTHONPATH": str(code)}
+    finished = subprocess.run(command, cwd=code, env=environment, capture_output=True, text=True, check=True)
+    return finished.stdout.strip()
 
 
 def audit_latencies(book: Ledger, users: int, samples: int, seed: int, budget_s: float) -> dict[str, float]:

@@ -6,7 +6,10 @@ database, so both sets of figures share the machine's state.
 
 The community is ingested and its corrections recorded once into a template database; each
 round and each code gets a copy of it (CREATE DATABASE ... TEMPLATE), brought up to date by
-a full recalc first (timed), then the incremental, retraction and merge measurements.
+a full recalc first (timed), then the new actions ingested by that code and the incremental,
+retraction and merge measurements. The template is at this checkout's schema revision; a
+baseline whose code knows an older one measures copies taken back to it by this checkout's
+migrations (bench/databases.py `schema_taken_back`).
 """
 
 from __future__ import annotations
@@ -24,12 +27,23 @@ import psycopg
 from psycopg import sql
 
 from bench.corrections import corrections_of, keys_to_retract, record, users_to_merge
-from bench.databases import _as_url, postgres_database
+from bench.databases import _as_url, postgres_database, require_reachable, schema_taken_back
 from bench.generator import DAYS, FIRST_DAY, generate, ledger_rows, more_rows
 from bench.machine import describe, machine_line
-from bench.measurements import REPO, checkout, in_fresh_process, in_turn, ingest, median_of_rounds
+from bench.measurements import (
+    REPO,
+    checkout,
+    in_fresh_process,
+    in_turn,
+    ingest,
+    ingested_with,
+    median_of_rounds,
+    schema_revision_of,
+    write_action_file,
+)
 from bench.schedule import versions
 from ledger import Ledger
+from ledger.store.schema import head_revision
 
 SEED = 20_260_101
 # The benchmark's community has a hundred actions per user.
@@ -72,6 +86,11 @@ def _run(admin_url: str, actions: int, changes: int, rounds: int, baseline: Path
     source, target, merged_actions = users_to_merge(rows, corrections, changes)
     extra = more_rows(community, changes, day=DAYS - 1)
     codes = {"this checkout": REPO} if baseline is None else {"baseline": baseline, "this checkout": REPO}
+    # The template is written at this checkout's schema; a baseline that knows an older one
+    # measures copies taken back to it.
+    revisions = {code: schema_revision_of(folder) if folder != REPO else head_revision() for code, folder in codes.items()}
+    for revision in revisions.values():
+        require_reachable(revision)
     figures: dict[str, dict[str, list[float]]] = {code: {measure: [] for measure in MEASURES} for code in codes}
     with postgres_database(admin_url, "recalcs_template") as template_url:
         book = Ledger.open(template_url)
@@ -85,11 +104,15 @@ def _run(admin_url: str, actions: int, changes: int, rounds: int, baseline: Path
         finally:
             book.close()
         keys_file = Path(template_url.rsplit("/", 1)[1] + "-keys.txt").absolute()
-        keys_file.write_text("\n".join(keys) + "\n", encoding="utf-8")
+        extra_file = keys_file.with_name(keys_file.name.replace("-keys.txt", "-new-actions.csv"))
         try:
+            keys_file.write_text("\n".join(keys) + "\n", encoding="utf-8")
+            write_action_file(extra_file, extra)
             for round_number in range(1, rounds + 1):
                 for code, folder in in_turn(codes, round_number):
                     with _copy_of(admin_url, template_url, f"{round_number}") as url:
+                        if revisions[code] != head_revision():
+                            schema_taken_back(url, revisions[code])
                         taken = figures[code]
 
                         def probe(*operation: str, url: str = url, folder: Path = folder) -> dict:
@@ -99,11 +122,7 @@ def _run(admin_url: str, actions: int, changes: int, rounds: int, baseline: Path
                             return found
 
                         taken["full recalc"].append(probe("recalc", "--full")["seconds"])
-                        book = Ledger.open(url)
-                        try:
-                            ingest(book, extra, "bench increment")
-                        finally:
-                            book.close()
+                        ingested_with(folder, url, extra_file)
                         taken["incremental recalc after new actions"].append(probe("recalc")["seconds"])
                         retracted = probe("retract", str(keys_file), at)
                         taken["retract keys + recalc"].append(retracted["seconds"])
@@ -114,6 +133,7 @@ def _run(admin_url: str, actions: int, changes: int, rounds: int, baseline: Path
                         tell(f"round {round_number}, {code}: " + ", ".join(f"{m} {v[-1]:.2f} s" for m, v in taken.items()))
         finally:
             keys_file.unlink(missing_ok=True)
+            extra_file.unlink(missing_ok=True)
     return _report(machine, actions, changes, merged_actions, corrections.summary(), figures)
 
 

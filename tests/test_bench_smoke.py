@@ -12,10 +12,14 @@ import pytest
 
 from bench import compensation_alone, discourse_import, report, runner
 from bench.corrections import corrections_of
-from bench.generator import ACTION_TYPES, generate, ledger_rows
-from bench.measurements import in_turn
+from bench.databases import postgres_database, require_reachable, schema_taken_back
+from bench.generator import ACTION_TYPES, generate, ledger_rows, more_rows
+from bench.measurements import REPO, in_turn, ingested_with, schema_revision_of, write_action_file
 from bench.scales import Scale
 from bench.schedule import versions
+from ledger import Ledger
+from ledger.store import schema
+from ledger.store.engine import open_engine
 from tests.backends import in_ci
 
 TINY = Scale("tiny", 3_000, 100, (3_000,), 100, 10, True, targets_apply=False)
@@ -159,3 +163,47 @@ def test_a_large_forum_is_read_through_data_explorer_only_in_part(monkeypatch: p
     explorer = run.results[2]
     assert 500 <= explorer.actions < run.results[0].actions
     assert "(stopped there)" in explorer.note and explorer.value is not None and explorer.value > 0
+
+
+def test_new_actions_go_through_a_file_that_any_checkout_ingests(tmp_path: Path) -> None:
+    """`--only recalcs` has each code ingest the new actions itself, from one action file:
+    the file holds exactly the generated rows, and this checkout's child process records them."""
+    extra = more_rows(generate(2_000, 50, seed=5), 30, day=100)
+    path = tmp_path / "new-actions.csv"
+    write_action_file(path, extra)
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    book = Ledger.open(url)
+    book.init()
+    book.close()
+    ingested_with(REPO, url, path)
+    book = Ledger.open(url)
+    try:
+        states = book.action_states()
+    finally:
+        book.close()
+    assert sorted(states) == sorted(located.row.source_key for located in extra)
+    for located in extra:
+        state = states[located.row.source_key]
+        assert (state.user_id, state.action, state.occurred_at, state.quantity) == located.row[1:5]
+
+
+def test_a_baseline_with_an_older_schema_measures_copies_taken_back_to_it() -> None:
+    admin_url = os.environ.get("SCORELEDGER_TEST_DATABASE_URL")
+    if admin_url is None:
+        if in_ci():
+            pytest.fail("CI must run this test: SCORELEDGER_TEST_DATABASE_URL is not set")
+        pytest.skip("SCORELEDGER_TEST_DATABASE_URL is not set")
+    assert schema_revision_of(REPO) == schema.head_revision()
+    with postgres_database(admin_url, "taken_back") as url:
+        book = Ledger.open(url)
+        book.init()
+        book.close()
+        schema_taken_back(url, "0020")
+        engine = open_engine(url)
+        try:
+            with engine.connect() as conn:
+                assert schema.current_revision(conn) == "0020"
+        finally:
+            engine.dispose()
+    with pytest.raises(ValueError, match="not among this checkout's migrations"):
+        require_reachable("no-such-revision")
