@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from ledger import Ledger
-from ledger.audit import collector_paused
+from ledger.collector import collector_paused
 from ledger.rows import ActionRow, LocatedRow
 from ledger.standings import Period
 
@@ -143,7 +143,7 @@ def audit_latencies(book: Ledger, users: int, samples: int, seed: int, budget_s:
     book.audit(draw())
     timings: list[float] = []
     deadline = time.perf_counter() + budget_s
-    # As a service auditing many users may choose to (ledger.audit.collector_paused).
+    # As a service auditing many users may choose to (ledger.collector.collector_paused).
     with collector_paused():
         while len(timings) < samples and time.perf_counter() < deadline:
             seconds, _ = timed(partial(book.audit, draw()))

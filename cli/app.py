@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ledger.collector import collector_paused
 from ledger.config import Settings, redact
 from ledger.importers.actions import ActionFile
 
@@ -166,22 +167,24 @@ def ingest(
     book = opts.open()
     source = ActionFile(path, fmt)
     origin = f"ingest {path}"
-    try:
-        if source.size < PROGRESS_THRESHOLD_BYTES or not Console(stderr=True).is_terminal:
-            result = book.ingest_source(source, origin=origin, strict=strict)
-        else:
-            with _progress_bar() as bar:
-                # The bar follows the bytes read, so that it moves while rows already recorded
-                # are only compared as well as while new ones are written.
-                task = bar.add_task("ingesting", total=source.size)
-                result = book.ingest_source(
-                    source,
-                    origin=origin,
-                    strict=strict,
-                    progress=lambda _rows: bar.update(task, completed=max(bar.tasks[0].completed, source.bytes_read)),
-                )
-    finally:
-        source.close()
+    # The CLI owns its process: the rows read and written form no cycles for the collector to find.
+    with collector_paused():
+        try:
+            if source.size < PROGRESS_THRESHOLD_BYTES or not Console(stderr=True).is_terminal:
+                result = book.ingest_source(source, origin=origin, strict=strict)
+            else:
+                with _progress_bar() as bar:
+                    # The bar follows the bytes read, so that it moves while rows already recorded
+                    # are only compared as well as while new ones are written.
+                    task = bar.add_task("ingesting", total=source.size)
+                    result = book.ingest_source(
+                        source,
+                        origin=origin,
+                        strict=strict,
+                        progress=lambda _rows: bar.update(task, completed=max(bar.tasks[0].completed, source.bytes_read)),
+                    )
+        finally:
+            source.close()
     typer.echo(f"{result.new} new, {result.already_present} already present")
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)

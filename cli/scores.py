@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 
 from ledger import Ledger
-from ledger.audit import AuditLine, collector_paused
+from ledger.audit import AuditLine
+from ledger.collector import collector_paused
 from ledger.domain import UserPoints, today_utc
 from ledger.errors import InputProblem, InvalidInput
 from ledger.standings import Period, Ranking, Standing, period_window

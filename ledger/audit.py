@@ -23,9 +23,8 @@ parsed once, rather than once per line.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -145,24 +144,6 @@ def require_whole_schedule(rows: Sequence[Sequence[Any]], column: int, schedule:
     ledger has in their statement's snapshot) count versions that `schedule` lacks."""
     if rows and rows[0][column] != schedule.version_count:
         raise _VersionRecordedMeanwhile()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block, unless something else turned it
-    off already: for a caller that owns its process and audits many users (the library never
-    changes the collector itself). Audit lines form no reference cycles, so the collector has
-    nothing to find among them, yet it runs every 700 or so new objects (two per line) and
-    walks them again, a quarter of the time an audit of many lines takes. Memory is still
-    freed as usual."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 @cache

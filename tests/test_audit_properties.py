@@ -21,7 +21,8 @@ from sqlalchemy import event
 from sqlalchemy import text as sql_text
 
 from ledger import Action, Ledger, Rule, ScheduleVersion
-from ledger.audit import Schedule, audit_statement, collector_paused
+from ledger.audit import Schedule, audit_statement
+from ledger.collector import collector_paused
 from ledger.domain import RecordedScheduleVersion
 from tests import reference_model
 
