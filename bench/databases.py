@@ -11,7 +11,6 @@ from pathlib import Path
 
 import psycopg
 from alembic import command
-from alembic.config import Config
 from alembic.script import ScriptDirectory
 from psycopg import sql
 
@@ -82,22 +81,16 @@ def schema_taken_back(url: str, revision: str) -> None:
     engine = open_engine(url)
     try:
         with engine.begin() as conn:
-            config = _migrations_config()
+            config = schema.migrations_config()
             config.attributes["connection"] = conn
             command.downgrade(config, revision)
     finally:
         engine.dispose()
 
 
-def _migrations_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(schema.MIGRATIONS))
-    return config
-
-
 def require_reachable(revision: str) -> None:
     """Refuse a schema revision that this checkout's migrations cannot take a database back
     to (a later or another line's revision)."""
-    known = {script.revision for script in ScriptDirectory.from_config(_migrations_config()).walk_revisions()}
+    known = {script.revision for script in ScriptDirectory.from_config(schema.migrations_config()).walk_revisions()}
     if revision not in known:
         raise ValueError(f"schema revision {revision!r} is not among this checkout's migrations: a database cannot be taken back to it")

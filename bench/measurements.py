@@ -75,10 +75,8 @@ def in_fresh_process(url: str, ledger: str, *operation: str, timeout: float | No
     """One operation in a child process (see bench/probe.py): its seconds and peak RSS.
     None if it did not finish within `timeout` seconds (the child is stopped). `code`: the
     checkout whose ledger and probe the child runs (another revision's, to compare)."""
-    command = [sys.executable, "-m", "bench.probe", url, ledger, *operation]
-    environment = {**os.environ, "PYTHONPATH": str(code)}
     try:
-        finished = subprocess.run(command, cwd=code, env=environment, capture_output=True, text=True, check=False, timeout=timeout)
+        finished = _python_in(code, "-m", "bench.probe", url, ledger, *operation, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
     if finished.returncode != 0:
@@ -100,10 +98,7 @@ def ingested_with(code: Path, url: str, path: Path) -> None:
     """Ingest the action file `path` into the default ledger at `url` with the checkout in
     `code`, in a child process: a database at that checkout's schema takes its code's writes."""
     script = "import sys; from ledger import Ledger; book = Ledger.open(sys.argv[1]); book.ingest_file(sys.argv[2]); book.close()"
-    environment = {**os.environ, "PYTHONPATH": str(code)}
-    finished = subprocess.run(
-        [sys.executable, "-c", script, url, str(path)], cwd=code, env=environment, capture_output=True, text=True, check=False
-    )
+    finished = _python_in(code, "-c", script, url, str(path))
     if finished.returncode != 0:
         raise RuntimeError(f"ingest of {path.name} failed: {finished.stderr.strip().splitlines()[-1:]}")
 
@@ -119,10 +114,19 @@ def write_action_file(path: Path, rows: list[LocatedRow]) -> None:
 def schema_revision_of(code: Path) -> str:
     """The newest ledger schema revision that the checkout in `code` knows (its code refuses a
     database at any other)."""
-    command = [sys.executable, "-c", "from ledger.store.schema import head_revision; print(head_revision())"]
-    environment = {**os.environ, "PYTHONPATH": str(code)}
-    finished = subprocess.run(command, cwd=code, env=environment, capture_output=True, text=True, check=True)
+    finished = _python_in(code, "-c", "from ledger.store.schema import head_revision; print(head_revision())")
+    if finished.returncode != 0:
+        raise RuntimeError(f"reading {code}'s schema revision failed: {finished.stderr.strip().splitlines()[-1:]}")
     return finished.stdout.strip()
+
+
+def _python_in(code: Path, *arguments: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """This interpreter run with `arguments` in a child process that imports the checkout in
+    `code` (its ledger, its bench), output captured."""
+    environment = {**os.environ, "PYTHONPATH": str(code)}
+    return subprocess.run(
+        [sys.executable, *arguments], cwd=code, env=environment, capture_output=True, text=True, check=False, timeout=timeout
+    )
 
 
 def audit_latencies(book: Ledger, users: int, samples: int, seed: int, budget_s: float) -> dict[str, float]:

@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection
 
 from ledger.store import schema
@@ -52,7 +51,6 @@ def many_rows(count: int, *, start: datetime = datetime(2023, 1, 1), users: int 
 def migrate(conn: Connection, revision: str, *, down: bool = False) -> None:
     """Bring the schema that `conn` reaches up (or `down`) to Alembic `revision`, inside the
     connection's transaction."""
-    config = Config()
-    config.set_main_option("script_location", str(schema.MIGRATIONS))
+    config = schema.migrations_config()
     config.attributes["connection"] = conn
     (command.downgrade if down else command.upgrade)(config, revision)

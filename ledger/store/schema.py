@@ -18,14 +18,15 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 SCHEMA_LOCK_KEY = 0x5C0E1ED7
 
 
-def _config() -> Config:
+def migrations_config() -> Config:
+    """Alembic's configuration for the ledger's migrations, with no alembic.ini."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+    head = ScriptDirectory.from_config(migrations_config()).get_current_head()
     assert head is not None
     return head
 
@@ -45,7 +46,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         # Two `init`s at once must not both create the tables.
         dialect_of(conn).lock_exclusively(conn, SCHEMA_LOCK_KEY)
         before = current_revision(conn)
-        config = _config()
+        config = migrations_config()
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
         return before, current_revision(conn) or head_revision()
