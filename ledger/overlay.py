@@ -131,31 +131,37 @@ def fill_user_targets(conn: Connection, ledger_id: int, known_at: datetime = END
 
 def fill_overlay(
     conn: Connection, ledger_id: int, known_at: datetime = END_OF_TIME, *, current_state: bool = False, shifted_after: int | None = None
-) -> None:
+) -> bool:
     """replay_members from replay_pairs, then replay_overlay for the scope: counted
     adjustments and correction deltas booked on whole days or member (user, day)s, both
     priced in SQL (sql/corrections.sql `fill_replay_overlay_corrections`).
 
     `shifted_after`: the journal seq an incremental run starts after, when it has shifted
     pairs (replay_shifted): each of those gets its daily row plus what the events recorded
-    since change on it, and its actions are not priced again.
+    since change on it, and its actions are not priced again. Such a run has no whole days.
 
     `current_state`: as a platform recomputing from its own tables sees it, each action as it
-    stands now, on its own day, and no adjustments (ledger/platform.py)."""
-    run(conn, "fill_replay_members")
+    stands now, on its own day, and no adjustments (ledger/platform.py).
+
+    Returns whether any action is left to price (False: every pair is shifted)."""
+    members = run(conn, "fill_replay_members").rowcount
     dialect = dialect_of(conn)
     # The planner's costs for the per-bucket lookups below run high enough for JIT
     # compilation, which takes longer than the statements themselves (as in `price_scope`).
     dialect.set_local(conn, "jit", "off")
     # Fresh temporary tables have no statistics; the statements below look pairs up in them.
     dialect.analyze(conn, "replay_members", "replay_shifted")
-    if not current_state:
-        run(conn, "fill_replay_overlay_adjustments", ledger_id=ledger_id, known_at=known_at)
-    _book_corrections(conn, ledger_id, known_at, current_state=current_state)
+    # A run whose every pair is shifted books nothing on whole days or members.
+    only_shifted = shifted_after is not None and members == 0
+    if not only_shifted:
+        if not current_state:
+            run(conn, "fill_replay_overlay_adjustments", ledger_id=ledger_id, known_at=known_at)
+        _book_corrections(conn, ledger_id, known_at, current_state=current_state)
     if shifted_after is not None and run(conn, "has_replay_shifted").scalar():
         run(conn, "fill_replay_overlay_shifted", ledger_id=ledger_id, after_seq=shifted_after)
         _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after)
         _book_corrections(conn, ledger_id, known_at, shifted_after=shifted_after, through_seq=shifted_after, sign=-1)
+    return not only_shifted
 
 
 def _book_corrections(

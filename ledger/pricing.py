@@ -69,16 +69,22 @@ def assign_rules_to_days(conn: Connection) -> None:
     dialect_of(conn).analyze(conn, "replay_days", "replay_pairs", "replay_day_rules")
 
 
-def price_scope(conn: Connection, ledger_id: int, *, gated: bool, known_at: datetime = END_OF_TIME) -> None:
+def price_scope(conn: Connection, ledger_id: int, *, gated: bool, known_at: datetime = END_OF_TIME, actions: bool = True) -> None:
     """Price the scoped days and pairs of ledger number `ledger_id` into replay_priced;
     `gated`: scoring periods close scoring somewhere (what `prepare_scratch` returned).
+    `actions` False: no action is in scope (ledger/overlay.py `fill_overlay`), only what is
+    booked on shifted pairs, so no day needs its rules.
 
     On PostgreSQL this turns JIT compilation off for the rest of the transaction: the planner
     costs `price` high (the `by` rule's subquery counts as if it ran for every action), so
     it compiled the statement with full optimization, which took longer than the pricing of
     a month's schedule change itself."""
-    assign_rules_to_days(conn)
     dialect = dialect_of(conn)
+    if actions:
+        assign_rules_to_days(conn)
+    else:
+        # Later statements look the pairs up in their indexes only when the planner knows how few.
+        dialect.analyze(conn, "replay_days", "replay_pairs")
     dialect.set_local(conn, "jit", "off")
     # Scoring periods that close scoring somewhere (ledger/periods.py) need another statement.
     run(conn, "price_gated" if gated else "price", ledger_id=ledger_id, known_at=known_at)

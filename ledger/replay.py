@@ -133,8 +133,8 @@ def _update_scope(conn: Connection, number: int, *, gated: bool, shift_after: in
     if shift_after is not None:
         run(conn, "fill_replay_shifted", ledger_id=number, after_seq=shift_after)
     dialect_of(conn).analyze_if_stale(conn, "corrections")
-    overlay.fill_overlay(conn, number, shifted_after=shift_after)
-    price_scope(conn, number, gated=gated)
+    actions = overlay.fill_overlay(conn, number, shifted_after=shift_after)
+    price_scope(conn, number, gated=gated, actions=actions)
     users = run(conn, "add_user_totals_changes", ledger_id=number).rowcount
     rollups.apply_changes(conn, number)
     run(conn, "delete_daily_scores_of_whole_days", ledger_id=number)
