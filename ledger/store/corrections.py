@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -225,11 +226,38 @@ class _KeyState:
         )
 
 
-def _states(conn: Connection, number: int, keys: Iterable[str] | None) -> dict[str, _KeyState]:
-    """Each key's current state: the recorded action, then its corrections in seq order."""
+def _states(conn: Connection, number: int, keys: Iterable[str] | None, *, locked: bool = False) -> dict[str, _KeyState]:
+    """Each key's current state: the recorded action, then its corrections in seq order.
+
+    `locked`: the caller holds the journal lock in a READ COMMITTED transaction that has not
+    written yet, so another session sees what `conn` sees. On PostgreSQL a second session
+    then looks up half of a large batch's keys at once: each lookup mostly waits for pages of
+    the actions' key and table to be read, which two sessions do side by side."""
     if keys is None:
         return _every_state(conn, number)
     wanted = list(dict.fromkeys(keys))
+    if not (locked and dialect_of(conn).is_postgresql and len(wanted) >= SPLIT_LOOKUP_FROM):
+        return _states_of(conn, number, wanted)
+    half = len(wanted) // 2
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        beside = pool.submit(_states_in_own_session, conn.engine, number, wanted[half:])
+        states = _states_of(conn, number, wanted[:half])
+        states.update(beside.result())
+    return states
+
+
+# Fewer keys than this are looked up in the caller's session alone: a second session's
+# connection and thread cost more than it would save them.
+SPLIT_LOOKUP_FROM = 4_000
+
+
+def _states_in_own_session(engine: Engine, number: int, keys: list[str]) -> dict[str, _KeyState]:
+    with engine.connect() as conn, conn.begin():
+        return _states_of(conn, number, keys)
+
+
+def _states_of(conn: Connection, number: int, wanted: list[str]) -> dict[str, _KeyState]:
+    """`_states` of distinct `wanted` keys, in `conn`'s session."""
     # PostgreSQL takes a chunk of keys as one array parameter: an IN list of as many
     # parameters is rendered and parsed afresh for every chunk.
     postgres = dialect_of(conn).is_postgresql
@@ -321,7 +349,7 @@ def write_corrections(
     state already recorded is a no-op."""
 
     def build(conn: Connection, number: int, registry: KeyRegistry) -> tuple[list[dict[str, Any]], int]:
-        states = _states(conn, number, [located.item.source_key for located in items])
+        states = _states(conn, number, [located.item.source_key for located in items], locked=True)
         zone = zone_of(conn, ledger)
         problems: list[InputProblem] = []
         rows: list[dict[str, Any]] = []
