@@ -8,7 +8,8 @@
 
 A separate process, so the peak memory measured is the operation's own (plus the
 interpreter and libraries it needs), not the benchmark's generated data, and so the caller
-can give up on an operation that runs too long. Prints one JSON object.
+can give up on an operation that runs too long. Prints one JSON object. The time is the
+operation's own: the interpreter's start, its imports and the first connection are not in it.
 
 `audits` times per-user audits of uniformly drawn users (bench/measurements.py
 `audit_latencies`) here rather than in the benchmark's process, which holds the generated
@@ -18,6 +19,7 @@ land on an audit, and the audits' tail is slower than in a process of their own.
 
 from __future__ import annotations
 
+import gc
 import json
 import resource
 import sys
@@ -33,6 +35,9 @@ def main(argv: list[str]) -> None:
     url, name, operation, *rest = argv
     book = Ledger.open(url, name)
     book.check_schema()
+    # The imports' objects owe Python's collector a full pass, which would otherwise land in
+    # whichever operation comes first; a long-running process has paid it long before.
+    gc.collect()
     before = _peak_rss_mib()
     started = time.perf_counter()
     figures: dict[str, float]
