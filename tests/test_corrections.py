@@ -12,6 +12,7 @@ from ledger import Action, Ledger, Rule, ScheduleVersion
 from ledger.domain import Adjustment, Amendment, Reinstatement
 from ledger.errors import InvalidInput, JournalBroken
 from ledger.standings import Period
+from ledger.store import event_rows
 from tests.tampering import triggers_off
 
 LAUNCH = ScheduleVersion(
@@ -277,3 +278,21 @@ def test_corrections_store_their_text_as_given_and_verify(book: Ledger, reason: 
     with book.engine.connect() as conn:
         assert conn.execute(text("SELECT reason FROM corrections")).scalar_one() == reason
         assert conn.execute(text("SELECT adjustment_key, reason FROM adjustments")).one() == (f"a{reason}", reason)
+
+
+def test_a_batch_streamed_in_chunks_stores_and_hashes_each_row_as_given(book: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL sends a batch's rows a chunk at a time while it spells the next
+    (ledger/store/event_rows.py): a chunk that needs the driver's spelling (a carriage return)
+    sits between two that do not, and the seqs and the chain run on across chunks."""
+    monkeypatch.setattr(event_rows, "COPY_CHUNK_ROWS", 3)
+    book.init()
+    reasons = [f"bonus {n}" if n != 4 else "carriage\rreturn" for n in range(8)]
+    written = book.record_adjustments(
+        [Adjustment(key=f"a{n}", user_id=n % 2 + 1, points=n, on=date(2024, 5, 1), reason=reason) for n, reason in enumerate(reasons)]
+    )
+    assert written.new == 8
+    book.verify()
+    with book.engine.connect() as conn:
+        stored = conn.execute(text("SELECT adjustment_key, reason, seq FROM adjustments ORDER BY seq")).all()
+    assert [(key, reason) for key, reason, _seq in stored] == [(f"a{n}", reason) for n, reason in enumerate(reasons)]
+    assert [seq for _key, _reason, seq in stored] == list(range(stored[0].seq, stored[0].seq + 8))

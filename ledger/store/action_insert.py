@@ -14,11 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from psycopg import Copy
-from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection
 
 from ledger.rows import COPY_LINE_FIELDS, ActionRow, CopyLines
 from ledger.store.canonical import action_bytes
+from ledger.store.event_rows import queued_copy
 from ledger.store.journal import PendingBatch
 
 # Column order chosen so that each row's COPY line starts with the same text as the event's
@@ -34,12 +34,7 @@ _SQLITE_INSERT = f"INSERT INTO actions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,
 
 def open_copy(conn: Connection) -> AbstractContextManager[Copy]:
     """A COPY into actions on `conn` (PostgreSQL), to be used as a context manager."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    cursor = driver.cursor()
-    # A writer thread sends each chunk while this one formats the next: the server parses
-    # and stores rows on one core while Python prepares them on the other.
-    return cursor.copy(f"COPY actions ({_COLUMNS}) FROM STDIN", writer=QueuedLibpqWriter(cursor))
+    return queued_copy(conn, "actions", _COLUMNS)
 
 
 def append_chunk(
