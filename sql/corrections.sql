@@ -65,8 +65,10 @@ WHERE j.seq > :after_seq AND j.ledger_id = :ledger_id AND j.kind IN ('manual', '
   AND (j.user_id, j.day) NOT IN (SELECT p.user_id, p.day FROM replay_pairs p)
 
 -- name: fill_replay_pairs_of_new_corrections
--- The booking days of every correction in a bucket (user, action day, action) that a new
--- correction or a new action touches: a `per` bucket's later deltas depend on what came before.
+-- The booking day of each new correction, and of every correction in a `per` bucket (user,
+-- action day, action) that a new correction or a new action touches: such a bucket's later
+-- deltas depend on what came before, where a plain or `by` rule prices each correction on its
+-- own. Any action with a `per` rule in some version counts as one (`per_actions`).
 -- The buckets' corrections are found first (MATERIALIZED), then tested against the scope: with
 -- the tests in the join, PostgreSQL applied them to every correction of the ledger before
 -- hashing it, instead of looking up the touched buckets' few in their index.
@@ -74,6 +76,9 @@ WHERE j.seq > :after_seq AND j.ledger_id = :ledger_id AND j.kind IN ('manual', '
 -- NOT EXISTS, replay_pairs not yet analyzed, as a scan of every new action's pair per correction.
 INSERT INTO replay_pairs (user_id, day)
 WITH found AS MATERIALIZED (
+    SELECT n.user_id, n.day FROM corrections n
+    WHERE n.seq > :after_seq AND n.ledger_id = :ledger_id
+    UNION ALL
     SELECT c.user_id, c.day
     FROM (
         SELECT n.user_id, n.action_day AS day, n.action FROM corrections n
@@ -84,6 +89,9 @@ WITH found AS MATERIALIZED (
     ) touched
     JOIN corrections c
       ON c.ledger_id = :ledger_id AND c.user_id = touched.user_id AND c.action_day = touched.day AND c.action = touched.action
+    WHERE touched.action IN (
+        -- include: per_actions
+    )
 )
 SELECT DISTINCT f.user_id, f.day
 FROM found f
@@ -240,18 +248,26 @@ FROM (
     -- Of those, only buckets with a correction up to `through_seq` book anything: the pass
     -- over the corrections recorded before (through_seq = after_seq) skips the buckets that
     -- the new corrections are the first of, most of a batch of retractions.
+    -- And in that pass only `per` buckets book anything (`fill_replay_overlay_corrections`
+    -- takes a plain or `by` bucket's corrections recorded since, none then), so only they
+    -- are looked up, as are only they for a new action.
     SELECT n.user_id, n.action_day, n.action
     FROM corrections n
     WHERE :shifted = 1 AND n.ledger_id = :ledger_id AND n.seq > :after_seq
-      AND (n.seq <= :through_seq OR EXISTS (
+      AND (n.seq <= :through_seq OR (n.action IN (
+        -- include: per_actions
+      ) AND EXISTS (
         SELECT 1 FROM corrections c
         WHERE c.ledger_id = :ledger_id AND c.user_id = n.user_id AND c.action_day = n.action_day AND c.action = n.action
           AND c.recorded_at <= :known_at AND c.seq <= :through_seq
-      ))
+      )))
     UNION
     SELECT a.user_id, a.day, a.action
     FROM actions a
     WHERE :shifted = 1 AND a.ledger_id = :ledger_id AND a.seq > :after_seq
+      AND a.action IN (
+        -- include: per_actions
+      )
       AND EXISTS (
         SELECT 1 FROM corrections c
         WHERE c.ledger_id = :ledger_id AND c.user_id = a.user_id AND c.action_day = a.day AND c.action = a.action
@@ -358,6 +374,10 @@ WHERE (:shifted = 0 AND (
     ))
    OR (:shifted = 1 AND (k.user_id, k.day) IN (SELECT h.user_id, h.day FROM replay_shifted h))
 GROUP BY k.user_id, k.day
+
+-- name: per_actions
+-- A fragment: the actions that a `per` rule prices in some version of some ledger, a few.
+SELECT r.action FROM schedule_rules r WHERE r.per IS NOT NULL
 
 -- name: bucket_correction_columns
 -- A fragment of `fill_replay_overlay_corrections`: a correction `c` of bucket `b` with what
