@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from ledger import Action, Ledger
 from ledger.domain import Amendment, Reinstatement, Retraction
@@ -70,3 +71,24 @@ def test_a_read_of_states_keeps_to_its_own_snapshot(book: Ledger, looked_up_besi
     book.record_actions([Action(source_key=key, user_id=1, action="post_created", occurred_at=datetime(2024, 3, 1)) for key in KEYS])
     assert len(book.action_states(KEYS)) == 8
     assert looked_up_beside == []
+
+
+def test_a_batch_keeps_to_its_own_session_when_the_pool_has_no_connection_to_spare(
+    database_url: str, looked_up_beside: list[list[str]]
+) -> None:
+    """Writers queued behind the journal lock may hold every pooled connection: waiting for
+    one of them would wait for the lock this batch holds."""
+    book = Ledger.open(database_url)
+    book.init()
+    book.record_actions([Action(source_key=key, user_id=1, action="post_created", occurred_at=datetime(2024, 3, 1)) for key in KEYS])
+    pool = book.engine.pool
+    assert isinstance(pool, QueuePool)
+    held = [book.engine.connect() for _ in range(pool.size() - 1)]
+    try:
+        written = book.record_corrections([Retraction(source_key=key, at=datetime(2024, 3, 2)) for key in KEYS])
+    finally:
+        for conn in held:
+            conn.close()
+    assert written.new == 8
+    assert looked_up_beside == []
+    book.close()

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ARRAY, Connection, Engine, String, any_, cast, literal, select
+from sqlalchemy.pool import QueuePool
 
 from ledger.domain import (
     ActionState,
@@ -236,7 +237,7 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None, *, locked
     if keys is None:
         return _every_state(conn, number)
     wanted = list(dict.fromkeys(keys))
-    if not (locked and dialect_of(conn).is_postgresql and len(wanted) >= SPLIT_LOOKUP_FROM):
+    if not (locked and dialect_of(conn).is_postgresql and len(wanted) >= SPLIT_LOOKUP_FROM and _spare_connection(conn.engine)):
         return _states_of(conn, number, wanted)
     half = len(wanted) // 2
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -249,6 +250,13 @@ def _states(conn: Connection, number: int, keys: Iterable[str] | None, *, locked
 # Fewer keys than this are looked up in the caller's session alone: a second session's
 # connection and thread cost more than it would save them.
 SPLIT_LOOKUP_FROM = 4_000
+
+
+def _spare_connection(engine: Engine) -> bool:
+    """Whether the engine's pool hands out another connection at once: one that would have to
+    wait might wait for a writer that is itself queued behind the journal lock held here."""
+    pool = engine.pool
+    return isinstance(pool, QueuePool) and pool.checkedout() < pool.size()
 
 
 def _states_in_own_session(engine: Engine, number: int, keys: list[str]) -> dict[str, _KeyState]:
