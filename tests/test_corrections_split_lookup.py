@@ -49,7 +49,7 @@ def test_a_split_lookup_checks_and_writes_as_one_session(book: Ledger, looked_up
     batch = [Retraction(source_key=key, at=datetime(2024, 3, 4)) for key in KEYS]
     with pytest.raises(InvalidInput) as refused:
         book.record_corrections(batch)
-    assert [(problem.reason) for problem in refused.value.problems] == ["'post:1': already retracted"]
+    assert [problem.reason for problem in refused.value.problems] == ["'post:1': already retracted"]
     assert book.action_states(["post:0"])["post:0"].active
 
     written = book.record_corrections([item for item in batch if item.source_key != "post:1"])
