@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from alembic import command
 from alembic.script import ScriptDirectory
 from psycopg import sql
 
@@ -81,9 +80,7 @@ def schema_taken_back(url: str, revision: str) -> None:
     engine = open_engine(url)
     try:
         with engine.begin() as conn:
-            config = schema.migrations_config()
-            config.attributes["connection"] = conn
-            command.downgrade(config, revision)
+            schema.migrate(conn, revision, down=True)
     finally:
         engine.dispose()
 

@@ -8,11 +8,6 @@ import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from alembic import command
-from sqlalchemy import Connection
-
-from ledger.store import schema
-
 HEADER = ["source_key", "user_id", "action", "occurred_at", "quantity", "attributes"]
 
 
@@ -46,11 +41,3 @@ def many_rows(count: int, *, start: datetime = datetime(2023, 1, 1), users: int 
         )
         for i in range(count)
     ]
-
-
-def migrate(conn: Connection, revision: str, *, down: bool = False) -> None:
-    """Bring the schema that `conn` reaches up (or `down`) to Alembic `revision`, inside the
-    connection's transaction."""
-    config = schema.migrations_config()
-    config.attributes["connection"] = conn
-    (command.downgrade if down else command.upgrade)(config, revision)

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, inspect
 from ledger import Ledger
 from ledger.store import schema
 from ledger.store.engine import open_engine
-from tests.factories import migrate
+from ledger.store.schema import migrate
 from tests.test_full_rebuild import ledger_with_likes
 
 

@@ -15,7 +15,7 @@ from ledger.domain import Action, Amendment
 from ledger.errors import InvalidInput
 from ledger.store import schema
 from ledger.store.corrections import _probed_by_key, _states_query
-from tests.factories import migrate
+from ledger.store.schema import migrate
 
 
 def correction_indexes(conn: Connection) -> set[str]:

@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from ledger import Ledger, Rule
 from ledger.store import ledger_numbers, schema
 from ledger.store.engine import open_engine
+from ledger.store.schema import migrate
 from ledger.store.tables import actions
-from tests.factories import migrate
 from tests.test_full_rebuild import ledger_with_likes
 
 # A time as the ledger stores it (SQLite checks the spelling, migration 0019).

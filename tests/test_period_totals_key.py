@@ -13,7 +13,7 @@ from ledger import Ledger
 from ledger.domain import Action
 from ledger.standings import ROLLUP_PERIODS, Period
 from ledger.store import schema
-from tests.factories import migrate
+from ledger.store.schema import migrate
 from tests.test_full_rebuild import ledger_with_likes
 
 

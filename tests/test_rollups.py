@@ -24,8 +24,8 @@ from ledger.replay import PROJECTION_LOCK_KEY
 from ledger.standings import Period, Ranking, period_window, rollup_of
 from ledger.store import ledger_numbers, schema
 from ledger.store.engine import open_engine, write_transaction
+from ledger.store.schema import migrate
 from ledger.store.tables import daily_scores, period_totals, projection_state
-from tests.factories import migrate
 from tests.test_replay_properties import ACTION_TYPES, PROPERTY_SETTINGS, attributes, rules
 
 # Eight months across a year's end, so that actions fall in several months, quarters and years.

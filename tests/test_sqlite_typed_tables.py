@@ -12,9 +12,9 @@ from ledger import Ledger
 from ledger.errors import ImmutableEventError
 from ledger.store import schema
 from ledger.store.engine import open_engine, translate
+from ledger.store.schema import migrate
 from ledger.store.sqlite_rebuild import table_definition
 from ledger.store.tables import metadata
-from tests.factories import migrate
 from tests.test_verify import journal  # noqa: F401 - the fixture
 
 TYPED_TABLES = (

@@ -8,8 +8,8 @@ from sqlalchemy import Connection, text
 
 from ledger import Ledger
 from ledger.store import schema
+from ledger.store.schema import migrate
 from ledger.store.tables import PROJECTION_TABLES
-from tests.factories import migrate
 from tests.test_full_rebuild import ledger_with_likes
 
 

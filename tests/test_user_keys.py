@@ -16,9 +16,10 @@ from ledger import Ledger, Rule
 from ledger.domain import MAX_INTEGER, Action, Adjustment, UserNames, now_utc
 from ledger.errors import InvalidInput, JournalBroken, UnknownUser
 from ledger.store.engine import open_engine
+from ledger.store.schema import migrate
 from ledger.store.tables import actions, user_keys
 from ledger.user_keys import FIRST_ALLOCATED, direct_number, user_ref
-from tests.factories import csv_text, migrate
+from tests.factories import csv_text
 from tests.tampering import tamper
 
 UUID = "6f1c2d9e-0b7a-4a53-9c1e-3f6f0d2b8a11"

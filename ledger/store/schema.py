@@ -46,10 +46,16 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         # Two `init`s at once must not both create the tables.
         dialect_of(conn).lock_exclusively(conn, SCHEMA_LOCK_KEY)
         before = current_revision(conn)
-        config = migrations_config()
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        migrate(conn, "head")
         return before, current_revision(conn) or head_revision()
+
+
+def migrate(conn: Connection, revision: str, *, down: bool = False) -> None:
+    """Bring the schema that `conn` reaches up (or `down`) to Alembic `revision`, inside the
+    connection's transaction."""
+    config = migrations_config()
+    config.attributes["connection"] = conn
+    (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def require_current(conn: Connection) -> None:
