@@ -1,25 +1,23 @@
 """A full rebuild of a ledger's projections: every action priced afresh.
 
-The daily rows are written into an emptied table with its indexes set aside and rebuilt
-afterwards: building a B-tree once from sorted rows costs a fraction of updating it row by
-row. Readers of the projections wait for the commit; until then they see nothing half-done.
+The daily rows are written with no key to maintain, and the key is built afterwards:
+building a B-tree once from sorted rows costs a fraction of updating it row by row. Readers
+of the projections wait for the commit; until then they see nothing half-done.
 
-On PostgreSQL a large ledger is priced in parts, one range of days each, at once: PostgreSQL
-15 runs INSERT ... SELECT on one core, and pricing is the largest step of a rebuild. The
-rebuilding transaction prices the first part straight into daily_scores; every other part
-is priced by a session of its own that reads the rebuilding transaction's snapshot
-(pg_export_snapshot), so the parts together price what one statement would have. Those
-sessions cannot write to daily_scores, which the rebuilding transaction holds, so they write
-into the scratch table replay_rebuilt, whose parts the rebuilding transaction then moves
-into daily_scores in day order before dropping it: all of it commits or none does. (The
-first part is not moved: moving it too was slower.) A crash may leave the
-scratch table behind; the next rebuild drops it.
+On SQLite the rows go straight into daily_scores, its indexes set aside meanwhile.
 
-Each session also sums its own part's daily rows into months and quarters (the parts are cut
-at quarter starts) and its pieces of years, in a second transaction once those rows are
-committed, so that the rebuilding transaction moves them meanwhile; the years are summed from
-the pieces once all parts are in (ledger/rollups.py): summing the periods in one session
-after pricing was the largest step left.
+On PostgreSQL daily_scores is held in parts, each one ledger's rows over one range of days
+(ledger/store/daily_parts.py), and a large ledger is priced in up to PARTS ranges at once:
+PostgreSQL 15 runs INSERT ... SELECT on one core, and pricing is the largest step of a
+rebuild. The rebuilding transaction prices the first range; every other range is priced by
+a session of its own that reads the rebuilding transaction's snapshot (pg_export_snapshot),
+so the ranges together price what one statement would have. Each range's rows go into a
+table of its own (a partition of the scratch table replay_rebuilt), where its session also
+totals their months and quarters and its pieces of years, and builds the table's key. The
+rebuilding transaction then sums the years from the pieces (ledger/rollups.py), drops the
+ledger's old parts of daily_scores and attaches the new tables in their place: all of it
+commits or none does. A crash may leave the scratch tables behind; the next rebuild drops
+them.
 """
 
 from __future__ import annotations
@@ -35,6 +33,7 @@ from sqlalchemy import Connection, Engine
 from ledger import overlay, rollups
 from ledger.day_shares import day_shares
 from ledger.pricing import aggregates_streamed, allow_big_aggregates, assign_rules_to_days, joins_hashed, prepare_scratch
+from ledger.store import daily_parts
 from ledger.store.bulk_indexes import indexes_set_aside
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, translate_errors
@@ -77,19 +76,19 @@ def rebuild_projections(conn: Connection, ledger: str, ledger_id: int, say: Call
     The projections are not analyzed here: nothing later in the rebuild plans a query on
     them, and the caller's VACUUM (ANALYZE) after the commit (replay.tidy_projections) does
     it; analyzing them here too would only add time."""
-    _empty_projections(conn, ledger_id)
+    postgresql = dialect_of(conn).is_postgresql
+    _empty_projections(conn, ledger_id, postgresql)
     dialect_of(conn).analyze_if_stale(conn, "corrections")
-    parts = day_ranges(conn, ledger_id)
-    if len(parts) == 1:
+    if postgresql:
+        say("pricing every action, and totalling months, quarters and years")
+        with rollups.emptied(conn, ledger_id):
+            user_days = _price_parts_at_once(conn, ledger, ledger_id, day_ranges(conn, ledger_id))
+    else:
         say("pricing every action")
         with indexes_set_aside(conn, "daily_scores", analyze=False):
-            user_days = _price_part(conn, ledger, ledger_id, None, parts[0])
+            user_days = _price_part(conn, ledger, ledger_id, None, (FIRST_DAY, LAST_DAY))
         say("totalling months, quarters and years")
         rollups.rebuild(conn, ledger_id)
-    else:
-        say("pricing every action, and totalling months, quarters and years")
-        with rollups.emptied(conn, ledger_id), indexes_set_aside(conn, "daily_scores", analyze=False) as daily_indexes:
-            user_days = _price_parts_at_once(conn, ledger, ledger_id, parts, daily_rows_in=daily_indexes.put_back)
     users = run(conn, "total_every_user", ledger_id=ledger_id).rowcount
     return user_days, users
 
@@ -149,29 +148,41 @@ def _next_quarter_start(start: date) -> date:
     return date(start.year + 1, 1, 1) if start.month == 10 else date(start.year, start.month + 3, 1)
 
 
-def _empty_projections(conn: Connection, ledger_id: int) -> None:
-    if run(conn, "other_ledger_projected", ledger_id=ledger_id).scalar():
-        run(conn, "delete_daily_scores_of_ledger", ledger_id=ledger_id)
+def _empty_projections(conn: Connection, ledger_id: int, postgresql: bool) -> None:
+    """The ledger's daily rows and user totals gone (period totals: `rollups.emptied`); on
+    PostgreSQL, the ledger's parts of daily_scores dropped, new ones taking their place."""
+    if postgresql:
+        daily_parts.drop_parts(conn, ledger_id)
+    others = run(conn, "other_ledger_projected", ledger_id=ledger_id).scalar()
+    if others:
         run(conn, "delete_user_totals_of_ledger", ledger_id=ledger_id)
+        if not postgresql:
+            run(conn, "delete_daily_scores_of_ledger", ledger_id=ledger_id)
     else:
-        dialect_of(conn).empty_tables(conn, "daily_scores", "user_totals")
+        dialect_of(conn).empty_tables(conn, "user_totals", *(() if postgresql else ("daily_scores",)))
 
 
-def _start_scratch(conn: Connection) -> None:
-    """A fresh replay_rebuilt (one a crashed rebuild left behind is dropped), created and
-    committed apart, so that the sessions pricing parts can write to it."""
+def _start_scratch(conn: Connection, ledger_id: int, parts: list[DayRange]) -> None:
+    """Fresh scratch tables (those a crashed rebuild left behind are dropped), created and
+    committed apart, so that the sessions pricing parts can write to them."""
     with translate_errors(), conn.engine.connect() as apart:
         apart = apart.execution_options(isolation_level="AUTOCOMMIT")
         run(apart, "drop_replay_rebuilt")
-        run(apart, "create_replay_rebuilt")
+        daily_parts.create_parent(apart, daily_parts.SCRATCH)
+        daily_parts.create_scratch_parts(apart, ledger_id, parts)
         run(apart, "create_replay_rebuilt_periods")
         run(apart, "create_replay_rebuilt_years")
 
 
-def _price_part(conn: Connection, ledger: str, ledger_id: int, part: int | None, days: DayRange, *, with_periods: bool = False) -> int:
-    """Price the actions on `days` in `conn`'s transaction: into daily_scores when `part` is
-    None, else into that part of replay_rebuilt; `with_periods`, total their months and
-    quarters as well. Returns the (user, day) rows written."""
+def _price_part(
+    conn: Connection, ledger: str, ledger_id: int, part: int | None, days: DayRange, *, with_periods: bool = False, jit: bool = True
+) -> int:
+    """Price the actions on `days` in `conn`'s transaction: into the first part's table when
+    `part` is None (the rebuilding transaction's; on SQLite daily_scores itself), else into
+    replay_rebuilt, which routes them to that part's table; `with_periods` (PostgreSQL),
+    total their months and quarters as well; without `jit`, with PostgreSQL's JIT compiler
+    off (for a small ledger, compiling costs more than it saves). Returns the (user, day)
+    rows written."""
     # Scoring periods that close scoring somewhere need each action's seq: another statement.
     gated = prepare_scratch(conn, ledger)
     overlay.fill_user_targets(conn, ledger_id)
@@ -179,13 +190,11 @@ def _price_part(conn: Connection, ledger: str, ledger_id: int, part: int | None,
     assign_rules_to_days(conn)
     variant = "_gated" if gated else "_plain" if run(conn, "rules_price_units_alike").scalar() else ""
     _book_on_days(conn, ledger_id, days)
+    if not jit:
+        dialect_of(conn).set_local(conn, "jit", "off")
     with aggregates_streamed(conn):
-        if part is None:
-            user_days = run(conn, f"price_everything{variant}", ledger_id=ledger_id, from_day=days[0], to_day=days[1]).rowcount
-        else:
-            user_days = run(
-                conn, f"price_everything_apart{variant}", ledger_id=ledger_id, part=part, from_day=days[0], to_day=days[1]
-            ).rowcount
+        into = "price_everything" if part is None else "price_everything_apart"
+        user_days = run(conn, f"{into}{variant}", ledger_id=ledger_id, from_day=days[0], to_day=days[1]).rowcount
         if with_periods:
             rollups.total_part(conn, ledger_id, part, days)
     return user_days
@@ -202,43 +211,43 @@ def _book_on_days(conn: Connection, ledger_id: int, days: DayRange) -> None:
     dialect_of(conn).reset(conn, "jit")
 
 
-def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: list[DayRange], *, daily_rows_in: Callable[[], None]) -> int:
-    """Price and total the periods of the first part in `conn`'s transaction and of each
-    other part in a session of its own reading `conn`'s snapshot, all at once; then move the
-    others' rows after the first's, and sum the years. Returns the (user, day) rows written.
+def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: list[DayRange]) -> int:
+    """PostgreSQL: price and total the periods of the first part in `conn`'s transaction and
+    of each other part in a session of its own reading `conn`'s snapshot, all at once; key
+    each part's table; then move the others' periods in, sum the years, and make the tables
+    the ledger's parts of daily_scores. Returns the (user, day) rows written.
 
-    Each other part's daily rows are moved as soon as they are committed, while its session
-    goes on to total them into periods: the move then overlaps that session's last step
-    instead of following it. Once every daily row is in, `daily_rows_in` is called (it builds
-    daily_scores' key), also while those sessions may still be totalling their periods."""
-    _start_scratch(conn)
+    Each other session commits its rows and periods first and builds its table's key after,
+    so that the periods are moved while it does."""
+    _start_scratch(conn, ledger_id, parts)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
     if not SNAPSHOT_ID.match(snapshot):
         raise ValueError(f"unexpected snapshot id from PostgreSQL: {snapshot!r}")
     apart = list(enumerate(parts, start=1))[1:]
-    priced: dict[int, Future[None]] = {part: Future() for part, _ in apart}
-    with ThreadPoolExecutor(max_workers=len(apart)) as pool:
-        totalled = [
-            pool.submit(_price_part_in_snapshot, conn.engine, snapshot, ledger, ledger_id, part, days, priced[part]) for part, days in apart
+    totalled: dict[int, Future[None]] = {part: Future() for part, _ in apart}
+    with ThreadPoolExecutor(max_workers=max(len(apart), 1)) as pool:
+        keyed = [
+            pool.submit(_price_part_in_snapshot, conn.engine, snapshot, ledger, ledger_id, parts, part, totalled[part]) for part, _ in apart
         ]
         # The other sessions have their statements under way while this one prices.
-        user_days = _price_part(conn, ledger, ledger_id, None, parts[0], with_periods=True)
+        # One part: the ledger is small (`day_ranges`).
+        user_days = _price_part(conn, ledger, ledger_id, None, parts[0], with_periods=True, jit=len(parts) > 1)
+        daily_parts.key_scratch_part(conn, ledger_id, parts, 1)
         for part, _ in apart:
-            priced[part].result()
-            user_days += run(conn, "move_rebuilt_part", ledger_id=ledger_id, part=part).rowcount
-        daily_rows_in()
-        for future in totalled:
-            future.result()
-    rollups.join_parts(conn, ledger_id, [part for part, _ in apart])
+            totalled[part].result()
+        rollups.join_parts(conn, ledger_id, [part for part, _ in apart])
+        user_days += sum(future.result() for future in keyed)
+    daily_parts.adopt_scratch_parts(conn, ledger_id, parts)
     run(conn, "drop_replay_rebuilt")
     return user_days
 
 
 def _price_part_in_snapshot(
-    engine: Engine, snapshot: str, ledger: str, ledger_id: int, part: int, days: DayRange, priced: Future[None]
-) -> None:
-    """Price part `part` into replay_rebuilt in `snapshot`, commit, and say so through
-    `priced`; then total its months and quarters from those rows, which need no snapshot."""
+    engine: Engine, snapshot: str, ledger: str, ledger_id: int, parts: list[DayRange], part: int, totalled: Future[None]
+) -> int:
+    """Price part `part` of `parts` into its table in `snapshot`, with its months and
+    quarters, commit, and say so through `totalled`; then build the table's key. Returns
+    the (user, day) rows written."""
     try:
         with translate_errors(), engine.connect() as conn:
             with conn.begin():
@@ -246,14 +255,13 @@ def _price_part_in_snapshot(
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
                 allow_big_aggregates(conn)
-                _price_part(conn, ledger, ledger_id, part, days)
-            priced.set_result(None)
+                user_days = _price_part(conn, ledger, ledger_id, part, parts[part - 1], with_periods=True)
+            totalled.set_result(None)
             with conn.begin():
-                allow_big_aggregates(conn)
-                with aggregates_streamed(conn):
-                    rollups.total_part(conn, ledger_id, part, days)
+                daily_parts.key_scratch_part(conn, ledger_id, parts, part)
+            return user_days
     except BaseException as exc:
         # The rebuilding transaction may be waiting for these rows: it must hear of the failure.
-        if not priced.done():
-            priced.set_exception(exc)
+        if not totalled.done():
+            totalled.set_exception(exc)
         raise

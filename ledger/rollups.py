@@ -5,9 +5,10 @@ A leaderboard of one such period reads `period_totals` in rank order and stops a
 The table is a projection of daily_scores, kept in step with it inside the recalculation's
 transaction (ledger/replay.py `recalc`):
 
-- `rebuild` after a full recalculation has replaced the ledger's daily rows (and before
-  it sums the user totals from the year rows, ledger/rebuild.py); or, for a full
-  recalculation priced in parts, `total_part` in each part's session and `join_parts` after;
+- `rebuild` after a full recalculation on SQLite has replaced the ledger's daily rows (and
+  before it sums the user totals from the year rows, ledger/rebuild.py); on PostgreSQL,
+  where a full recalculation prices in parts, `total_part` in each part's session and
+  `join_parts` after;
 - `apply_changes` in an incremental one, before the daily rows in scope are replaced.
 
 SQL: sql/rollups.sql, with the dialect forms in sql/postgresql/ and sql/sqlite/.
@@ -55,13 +56,13 @@ def emptied(conn: Connection, ledger_id: int) -> Iterator[None]:
 
 def total_part(conn: Connection, ledger_id: int, part: int | None, days: tuple[date, date]) -> None:
     """PostgreSQL, a full rebuild priced in parts cut at quarter starts (ledger/rebuild.py):
-    the months and quarters of one part's `days`, from its daily rows; into period_totals
-    for the part priced into daily_scores (`part` None), else into replay_rebuilt_periods.
-    Its pieces of years go to replay_rebuilt_years."""
+    the months and quarters of one part's `days`, from its daily rows in its scratch table;
+    into period_totals for the first part, totalled in the rebuilding transaction (`part`
+    None), else into replay_rebuilt_periods. Its pieces of years go to replay_rebuilt_years."""
     if part is None:
-        run(conn, "total_part_periods", ledger_id=ledger_id, from_day=days[0], to_day=days[1])
+        run(conn, "total_part_periods", ledger_id=ledger_id)
     else:
-        run(conn, "total_part_periods_apart", part=part)
+        run(conn, "total_part_periods_apart", ledger_id=ledger_id, part=part, from_day=days[0], to_day=days[1])
 
 
 def join_parts(conn: Connection, ledger_id: int, parts: list[int]) -> None:

@@ -154,7 +154,8 @@ def _postgres_objects(conn: Connection, name: str) -> Objects:
         "trigger": (
             "SELECT c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid) || ' enabled=' || CAST(t.tgenabled AS text) "
             "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %(s)s AND NOT t.tgisinternal"
+            # A trigger cloned from a partitioned table's own (tgparentid) is listed as that one.
+            "WHERE n.nspname = %(s)s AND NOT t.tgisinternal AND t.tgparentid = 0"
         ),
         "function": (
             "SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', pg_get_functiondef(p.oid) "
@@ -193,7 +194,22 @@ def _postgres_objects(conn: Connection, name: str) -> Objects:
     }
     objects: Objects = {}
     qualified = f"{name}."
+    roots = _partition_roots(conn, name)
     for kind, query in queries.items():
         for key, definition in conn.exec_driver_sql(query, {"s": name}).all():
+            if kind in ACTING:
+                # What acts on a part of a table (daily_scores' parts) acts on the table.
+                table, _, acting = key.partition(".")
+                key = f"{roots.get(table, table)}.{acting}"
             objects[(kind, key)] = (definition or "").replace(qualified, "")
     return objects
+
+
+def _partition_roots(conn: Connection, name: str) -> dict[str, str]:
+    """Each partition in schema `name`, with the partitioned table it is a part of."""
+    rows = conn.exec_driver_sql(
+        "SELECT c.relname, r.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_class r ON r.oid = pg_partition_root(c.oid) WHERE n.nspname = %(s)s AND c.relispartition",
+        {"s": name},
+    ).all()
+    return dict(rows)

@@ -264,27 +264,29 @@ LEFT JOIN replay_day_rules r ON r.day = a.day AND r.action = a.action
 
 -- name: price_everything
 -- A full rebuild, in the rebuilding transaction: `price` over every action of the ledger on
--- the given days, with what is booked on them (`booked_on_days`), straight into daily_scores
--- (see ledger/rebuild.py).
--- include: into_daily_scores
+-- the given days, with what is booked on them (`booked_on_days`), into the table of its
+-- first part (`into_first_part`; see ledger/rebuild.py).
+-- include: into_first_part
 -- include: days_priced_and_booked
 
 -- name: price_everything_apart
--- A full rebuild, in a session of its own: the same into the given part of replay_rebuilt.
+-- A full rebuild on PostgreSQL, each range of days in the session that prices it: the same
+-- into replay_rebuilt.
 -- include: into_replay_rebuilt
 -- include: days_priced_and_booked
 
--- name: into_daily_scores
+-- name: into_first_part
 -- A fragment: the head of a full rebuild's pricing in the rebuilding transaction, the sums of a
--- `*days_priced_and_booked` fragment per (day, user) straight into daily_scores.
+-- `*days_priced_and_booked` fragment per (day, user) into the table of the first part: on
+-- SQLite, whose rebuild is one part, daily_scores itself.
 INSERT INTO daily_scores (ledger_id, day, user_id, points)
 SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
 
 -- name: into_replay_rebuilt
--- A fragment: the same head for a part priced in a session of its own, into its part of
--- replay_rebuilt.
-INSERT INTO replay_rebuilt (part, day, user_id, points)
-SELECT CAST(:part AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
+-- A fragment: the same head for a part priced into replay_rebuilt (PostgreSQL), which routes
+-- the rows to the part's own table (ledger/store/daily_parts.py).
+INSERT INTO replay_rebuilt (ledger_id, day, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
 
 -- name: days_priced_and_booked
 -- A fragment of `price_everything` and `price_everything_apart`: each (day, user, action)
@@ -330,7 +332,7 @@ HAVING x.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
 
 -- name: price_everything_plain
 -- `price_everything` where every rule prices each unit alike (`buckets_of_plain_days`).
--- include: into_daily_scores
+-- include: into_first_part
 -- include: plain_days_priced_and_booked
 
 -- name: price_everything_apart_plain
@@ -340,7 +342,7 @@ HAVING x.user_id NOT IN (SELECT t.user_id FROM replay_user_targets t)
 
 -- name: price_everything_gated
 -- `price_everything` for a ledger whose scoring periods close scoring somewhere.
--- include: into_daily_scores
+-- include: into_first_part
 -- include: gated_days_priced_and_booked
 
 -- name: price_everything_apart_gated
@@ -415,16 +417,6 @@ SELECT NOT EXISTS (
 
 -- name: ledger_day_span
 SELECT MIN(day), MAX(day) FROM actions WHERE ledger_id = :ledger_id
-
--- name: move_rebuilt_part
--- Parts are moved in day order after the first (priced into daily_scores directly), and each
--- was written in key order: daily_scores receives its rows sorted, so its key builds from
--- presorted input.
-INSERT INTO daily_scores (ledger_id, day, user_id, points)
--- The ledger is bound twice: cast so PostgreSQL deduces one type for it.
-SELECT CAST(:ledger_id AS INTEGER), day, user_id, points
-FROM replay_rebuilt
-WHERE part = :part
 
 -- name: total_every_user
 -- A full rebuild's user_totals, from the year rows of period_totals it has just written

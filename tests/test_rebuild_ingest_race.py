@@ -53,8 +53,8 @@ def test_a_bulk_ingest_during_a_rebuild_in_two_parts_does_not_deadlock(
     main_priced, helper_may_go = threading.Event(), threading.Event()
     price_part, price_in_snapshot = rebuild._price_part, rebuild._price_part_in_snapshot
 
-    def main_part(conn, ledger, ledger_id, part, days, *, with_periods=False):
-        rows = price_part(conn, ledger, ledger_id, part, days, with_periods=with_periods)
+    def main_part(conn, ledger, ledger_id, part, days, **options):
+        rows = price_part(conn, ledger, ledger_id, part, days, **options)
         if part is None:
             main_priced.set()  # it has read actions, and now waits for the helper
         return rows

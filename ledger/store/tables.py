@@ -313,7 +313,8 @@ EVENT_TABLES = (
 # Projections (migration 0002): derived, rebuildable read models, not events. `recalc`
 # replaces their rows; `projection_state.through_seq` is the journal sequence number up to
 # which every event of the ledger is reflected in them. On PostgreSQL all four are UNLOGGED
-# (migration 0009): a crash of the server empties them together, and the ledger rebuilds.
+# (migration 0009; daily_scores' parts, 0022): a crash of the server empties them together,
+# and the ledger rebuilds.
 daily_scores = Table(
     "daily_scores",
     metadata,
@@ -325,6 +326,9 @@ daily_scores = Table(
     # SQLite the table is WITHOUT ROWID, i.e. it is this key.
     PrimaryKeyConstraint("ledger_id", "day", "user_id", name="pk_daily_scores", postgresql_include=["points"]),
     sqlite_with_rowid=False,
+    # On PostgreSQL, each ledger's rows in parts over ranges of days, which a full rebuild
+    # replaces whole (0022, ledger/store/daily_parts.py).
+    postgresql_partition_by="RANGE (ledger_id, day)",
 )
 
 user_totals = Table(

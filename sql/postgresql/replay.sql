@@ -36,16 +36,12 @@ WHERE day IS NOT NULL AND day <= CAST(:to_day AS date)
 -- The scratch tables of a full rebuild in parts: its daily rows, period rows and year pieces.
 DROP TABLE IF EXISTS replay_rebuilt, replay_rebuilt_periods, replay_rebuilt_years
 
--- name: create_replay_rebuilt
--- Not a temporary table: the parts of a full rebuild are priced by other sessions at once.
--- UNLOGGED: scratch that a crash may lose (the next rebuild starts it afresh), so its rows
--- are not written to the WAL twice.
-CREATE UNLOGGED TABLE replay_rebuilt (
-    part INTEGER NOT NULL,
-    day DATE NOT NULL,
-    user_id BIGINT NOT NULL,
-    points BIGINT NOT NULL
-)
+-- name: into_first_part
+-- A fragment: the head of a full rebuild's pricing in the rebuilding transaction, into the
+-- table of the first part (ledger/store/daily_parts.py), by its name: the rebuilding
+-- transaction never touches the other parts' tables, which their own sessions key meanwhile.
+INSERT INTO replay_rebuilt_1 (ledger_id, day, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
 
 -- name: attribute_as_text
 -- A fragment of pricing (`bucket_points`, sql/replay.sql) and the audit (`audit_by_points`):

@@ -6,40 +6,6 @@
 -- lock on period_totals before their snapshot (ledger/rebuild.py `projection_reads`).
 TRUNCATE period_totals
 
--- name: rebuild_period_totals
--- Period by period (every month, then every quarter, then every year of the ledger's days),
--- each summed per user from one range of daily_scores' key, in user order: the rows arrive
--- in the table's key order, so its key builds from presorted input, and each period's rows
--- lie together in the table. A leaderboard of a period then reads a few hundred adjacent
--- pages, and an incremental recalculation rewrites rows on those, instead of rows strewn
--- over the whole table. Summing months once and quarters and years from them took as long
--- but left the rows in hash order. (The periods are listed in order; were they not, only
--- speed would suffer.)
-WITH span AS (
-    SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM daily_scores WHERE ledger_id = :ledger_id
-),
-periods AS (
-    SELECT 1 AS months, CAST(start AS date) AS period_start
-    FROM span, generate_series(date_trunc('month', CAST(first_day AS timestamp)), last_day, interval '1 month') AS start
-    UNION ALL
-    SELECT 3, CAST(start AS date)
-    FROM span, generate_series(date_trunc('quarter', CAST(first_day AS timestamp)), last_day, interval '3 months') AS start
-    UNION ALL
-    SELECT 12, CAST(start AS date)
-    FROM span, generate_series(date_trunc('year', CAST(first_day AS timestamp)), last_day, interval '1 year') AS start
-)
-INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
-SELECT CAST(:ledger_id AS INTEGER), p.months, p.period_start, t.user_id, t.points
-FROM periods p
-CROSS JOIN LATERAL (
-    SELECT d.user_id, CAST(SUM(d.points) AS BIGINT) AS points
-    FROM daily_scores d
-    WHERE d.ledger_id = :ledger_id
-      AND d.day >= p.period_start AND d.day < CAST(p.period_start + p.months * interval '1 month' AS date)
-    GROUP BY d.user_id
-    ORDER BY d.user_id
-) t
-
 -- name: add_period_totals_changes
 -- Before the daily rows in scope are replaced: each touched (user, period) moves by (new
 -- points in scope - old points in scope), as `add_user_totals_changes` does for totals.
@@ -90,21 +56,20 @@ ON CONFLICT (ledger_id, period_months, period_start, user_id) DO UPDATE SET poin
 -- off), which is the quicker here.
 
 -- name: total_part_periods
--- The first part, in the rebuilding transaction: from its daily rows (daily_scores, no key
+-- The first part, in the rebuilding transaction: from its daily rows (its own table, no key
 -- yet) into period_totals.
 WITH days AS (
-    SELECT day, user_id, points FROM daily_scores
-    WHERE ledger_id = :ledger_id AND day >= :from_day AND day <= :to_day
+    SELECT day, user_id, points FROM replay_rebuilt_1
 ),
 -- include: months_and_quarters_of_days
 INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
 SELECT CAST(:ledger_id AS INTEGER), period_months, period_start, user_id, points FROM periods
 
 -- name: total_part_periods_apart
--- Any other part, in its own session: from its rows of replay_rebuilt into those of
--- replay_rebuilt_periods.
+-- Any other part, in its own session: from its daily rows into replay_rebuilt_periods.
 WITH days AS (
-    SELECT day, user_id, points FROM replay_rebuilt WHERE part = :part
+    SELECT day, user_id, points FROM replay_rebuilt
+    WHERE ledger_id = :ledger_id AND day >= :from_day AND day <= :to_day
 ),
 -- include: months_and_quarters_of_days
 INSERT INTO replay_rebuilt_periods (part, period_months, period_start, user_id, points)
