@@ -6,18 +6,18 @@ of the projections wait for the commit; until then they see nothing half-done.
 
 On SQLite the rows go straight into daily_scores, its indexes set aside meanwhile.
 
-On PostgreSQL daily_scores is held in parts, each one ledger's rows over one range of days
-(ledger/store/daily_parts.py), and a large ledger is priced in up to PARTS ranges at once:
-PostgreSQL 15 runs INSERT ... SELECT on one core, and pricing is the largest step of a
-rebuild. The rebuilding transaction prices the first range; every other range is priced by
-a session of its own that reads the rebuilding transaction's snapshot (pg_export_snapshot),
-so the ranges together price what one statement would have. Each range's rows go into a
-table of its own (a partition of the scratch table replay_rebuilt), where its session also
-totals their months and quarters and its pieces of years, and builds the table's key. The
-rebuilding transaction then sums the years from the pieces (ledger/rollups.py), drops the
-ledger's old parts of daily_scores and attaches the new tables in their place: all of it
-commits or none does. A crash may leave the scratch tables behind; the next rebuild drops
-them.
+On PostgreSQL daily_scores and period_totals are held in parts, each one ledger's rows over
+one range of days (ledger/store/projection_parts.py), and a large ledger is priced in up to
+PARTS ranges at once: PostgreSQL 15 runs INSERT ... SELECT on one core, and pricing is the
+largest step of a rebuild. The rebuilding transaction prices the first range; every other
+range is priced by a session of its own that reads the rebuilding transaction's snapshot
+(pg_export_snapshot), so the ranges together price what one statement would have. Each
+range's daily rows, months and quarters go into tables of their own (partitions of the
+scratch tables replay_rebuilt and replay_rebuilt_periods), where its session also sums its
+pieces of years and builds the tables' keys. The rebuilding transaction then sums the years
+from the pieces (ledger/rollups.py), drops the ledger's old parts and attaches the new
+tables in their place: all of it commits or none does. A crash may leave the scratch tables
+behind; the next rebuild drops them.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from sqlalchemy import Connection, Engine
 from ledger import overlay, rollups
 from ledger.day_shares import day_shares
 from ledger.pricing import aggregates_streamed, allow_big_aggregates, assign_rules_to_days, joins_hashed, prepare_scratch
-from ledger.store import daily_parts
+from ledger.store import projection_parts
 from ledger.store.bulk_indexes import indexes_set_aside
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, translate_errors
+from ledger.store.projection_parts import DAILY, PERIODS, Part, rebuilt_parts, years_part
 from ledger.store.statements import run
 from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day
 
@@ -56,10 +57,11 @@ DayRange = tuple[date, date]
 @contextmanager
 def projection_reads(engine: Engine) -> Iterator[Connection]:
     """A read transaction over the projections that, on PostgreSQL, first waits for a full
-    rebuild in progress to commit. A rebuild empties the projections with TRUNCATE, which is
-    not MVCC-safe: a reader whose snapshot was taken before the rebuild committed would find
-    them empty instead of the previous rows. LOCK takes no snapshot, so queueing on the tables'
-    locks first lets the snapshot, taken by the next statement, see the rebuilt rows."""
+    rebuild in progress to commit. A rebuild empties user_totals with TRUNCATE and replaces
+    the ledger's parts of the other projections, neither of which is MVCC-safe: a reader
+    whose snapshot was taken before the rebuild committed would find them empty instead of
+    the previous rows. LOCK takes no snapshot, so queueing on the tables' locks first lets
+    the snapshot, taken by the next statement, see the rebuilt rows."""
     with read_transaction(engine) as conn:
         dialect_of(conn).wait_for_writers(conn, "daily_scores", "user_totals", "period_totals")
         yield conn
@@ -81,8 +83,7 @@ def rebuild_projections(conn: Connection, ledger: str, ledger_id: int, say: Call
     dialect_of(conn).analyze_if_stale(conn, "corrections")
     if postgresql:
         say("pricing every action, and totalling months, quarters and years")
-        with rollups.emptied(conn, ledger_id):
-            user_days = _price_parts_at_once(conn, ledger, ledger_id, day_ranges(conn, ledger_id))
+        user_days = _price_parts_at_once(conn, ledger, ledger_id, day_ranges(conn, ledger_id))
     else:
         say("pricing every action")
         with indexes_set_aside(conn, "daily_scores", analyze=False):
@@ -149,12 +150,13 @@ def _next_quarter_start(start: date) -> date:
 
 
 def _empty_projections(conn: Connection, ledger_id: int, postgresql: bool) -> None:
-    """The ledger's daily rows and user totals gone (period totals: `rollups.emptied`); on
-    PostgreSQL, the ledger's parts of daily_scores dropped, new ones taking their place."""
+    """The ledger's daily rows and user totals gone; on PostgreSQL its parts of daily_scores
+    and period_totals too (new ones take their place; on SQLite `rollups.rebuild` empties
+    period_totals)."""
     if postgresql:
-        daily_parts.drop_parts(conn, ledger_id)
-    others = run(conn, "other_ledger_projected", ledger_id=ledger_id).scalar()
-    if others:
+        for table in (DAILY, PERIODS):
+            projection_parts.drop_parts(conn, table, ledger_id)
+    if run(conn, "other_ledger_projected", ledger_id=ledger_id).scalar():
         run(conn, "delete_user_totals_of_ledger", ledger_id=ledger_id)
         if not postgresql:
             run(conn, "delete_daily_scores_of_ledger", ledger_id=ledger_id)
@@ -162,16 +164,16 @@ def _empty_projections(conn: Connection, ledger_id: int, postgresql: bool) -> No
         dialect_of(conn).empty_tables(conn, "user_totals", *(() if postgresql else ("daily_scores",)))
 
 
-def _start_scratch(conn: Connection, ledger_id: int, parts: list[DayRange]) -> None:
-    """Fresh scratch tables (those a crashed rebuild left behind are dropped), created and
-    committed apart, so that the sessions pricing parts can write to them."""
+def _start_scratch(conn: Connection, parts: list[Part]) -> None:
+    """Fresh scratch tables with `parts` (those a crashed rebuild left behind are dropped),
+    created and committed apart, so that the sessions pricing parts can write to them."""
     with translate_errors(), conn.engine.connect() as apart:
         apart = apart.execution_options(isolation_level="AUTOCOMMIT")
         run(apart, "drop_replay_rebuilt")
-        daily_parts.create_parent(apart, daily_parts.SCRATCH)
-        daily_parts.create_scratch_parts(apart, ledger_id, parts)
-        run(apart, "create_replay_rebuilt_periods")
-        run(apart, "create_replay_rebuilt_years")
+        for table in (DAILY, PERIODS):
+            projection_parts.create_parent(apart, table, scratch=True)
+        projection_parts.create_scratch_parts(apart, parts)
+        run(apart, "create_replay_rebuilt_year_pieces")
 
 
 def _price_part(
@@ -211,42 +213,46 @@ def _book_on_days(conn: Connection, ledger_id: int, days: DayRange) -> None:
     dialect_of(conn).reset(conn, "jit")
 
 
-def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, parts: list[DayRange]) -> int:
-    """PostgreSQL: price and total the periods of the first part in `conn`'s transaction and
-    of each other part in a session of its own reading `conn`'s snapshot, all at once; key
-    each part's table; then move the others' periods in, sum the years, and make the tables
-    the ledger's parts of daily_scores. Returns the (user, day) rows written.
+def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, ranges: list[DayRange]) -> int:
+    """PostgreSQL: price and total the periods of the first range in `conn`'s transaction
+    and of each other range in a session of its own reading `conn`'s snapshot, all at once,
+    each into tables of its own, and key them there; sum the years; then make the tables the
+    ledger's parts of daily_scores and period_totals. Returns the (user, day) rows written.
 
-    Each other session commits its rows and periods first and builds its table's key after,
-    so that the periods are moved while it does."""
-    _start_scratch(conn, ledger_id, parts)
+    Each other session commits its rows and periods first and keys its tables after, so that
+    the years are summed meanwhile."""
+    parts = {number: rebuilt_parts(ledger_id, ranges, number) for number in range(1, len(ranges) + 1)}
+    years = years_part(ledger_id)
+    every_part = [part for own in parts.values() for part in own] + [years]
+    _start_scratch(conn, every_part)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
     if not SNAPSHOT_ID.match(snapshot):
         raise ValueError(f"unexpected snapshot id from PostgreSQL: {snapshot!r}")
-    apart = list(enumerate(parts, start=1))[1:]
-    totalled: dict[int, Future[None]] = {part: Future() for part, _ in apart}
+    apart = list(enumerate(ranges, start=1))[1:]
+    totalled: dict[int, Future[None]] = {number: Future() for number, _ in apart}
     with ThreadPoolExecutor(max_workers=max(len(apart), 1)) as pool:
         keyed = [
-            pool.submit(_price_part_in_snapshot, conn.engine, snapshot, ledger, ledger_id, parts, part, totalled[part]) for part, _ in apart
+            pool.submit(_price_part_in_snapshot, conn.engine, snapshot, ledger, ledger_id, number, days, parts[number], totalled[number])
+            for number, days in apart
         ]
-        # The other sessions have their statements under way while this one prices.
-        # One part: the ledger is small (`day_ranges`).
-        user_days = _price_part(conn, ledger, ledger_id, None, parts[0], with_periods=True, jit=len(parts) > 1)
-        daily_parts.key_scratch_part(conn, ledger_id, parts, 1)
-        for part, _ in apart:
-            totalled[part].result()
-        rollups.join_parts(conn, ledger_id, [part for part, _ in apart])
+        # The other sessions price meanwhile. With one range the ledger is small (`day_ranges`).
+        user_days = _price_part(conn, ledger, ledger_id, None, ranges[0], with_periods=True, jit=len(ranges) > 1)
+        projection_parts.key_scratch_parts(conn, parts[1])
+        for number, _ in apart:
+            totalled[number].result()
+        rollups.total_years(conn, ledger_id)
+        projection_parts.key_scratch_parts(conn, [years])
         user_days += sum(future.result() for future in keyed)
-    daily_parts.adopt_scratch_parts(conn, ledger_id, parts)
+    projection_parts.adopt_scratch_parts(conn, ledger_id, every_part)
     run(conn, "drop_replay_rebuilt")
     return user_days
 
 
 def _price_part_in_snapshot(
-    engine: Engine, snapshot: str, ledger: str, ledger_id: int, parts: list[DayRange], part: int, totalled: Future[None]
+    engine: Engine, snapshot: str, ledger: str, ledger_id: int, number: int, days: DayRange, parts: list[Part], totalled: Future[None]
 ) -> int:
-    """Price part `part` of `parts` into its table in `snapshot`, with its months and
-    quarters, commit, and say so through `totalled`; then build the table's key. Returns
+    """Price range `number` (`days`) into its tables in `snapshot`, with its months and
+    quarters, commit, and say so through `totalled`; then key the tables (`parts`). Returns
     the (user, day) rows written."""
     try:
         with translate_errors(), engine.connect() as conn:
@@ -255,10 +261,10 @@ def _price_part_in_snapshot(
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
                 allow_big_aggregates(conn)
-                user_days = _price_part(conn, ledger, ledger_id, part, parts[part - 1], with_periods=True)
+                user_days = _price_part(conn, ledger, ledger_id, number, days, with_periods=True)
             totalled.set_result(None)
             with conn.begin():
-                daily_parts.key_scratch_part(conn, ledger_id, parts, part)
+                projection_parts.key_scratch_parts(conn, parts)
             return user_days
     except BaseException as exc:
         # The rebuilding transaction may be waiting for these rows: it must hear of the failure.

@@ -284,7 +284,7 @@ SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGI
 
 -- name: into_replay_rebuilt
 -- A fragment: the same head for a part priced into replay_rebuilt (PostgreSQL), which routes
--- the rows to the part's own table (ledger/store/daily_parts.py).
+-- the rows to the part's own table (ledger/store/projection_parts.py).
 INSERT INTO replay_rebuilt (ledger_id, day, user_id, points)
 SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)
 

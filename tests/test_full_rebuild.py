@@ -113,7 +113,7 @@ def test_parts_priced_in_sessions_of_their_own_add_up_to_one_pricing(book: Ledge
         book.recalc(full=True)
         assert (book.daily_points(), period_rows(book), book.scores()) == in_one_part
     with book.engine.connect() as conn:
-        for scratch in ("replay_rebuilt", "replay_rebuilt_periods", "replay_rebuilt_years"):
+        for scratch in ("replay_rebuilt", "replay_rebuilt_periods", "replay_rebuilt_year_pieces"):
             assert not inspect(conn).has_table(scratch), f"{scratch} outlives the rebuild"
 
 

@@ -18,11 +18,13 @@ from tests.test_full_rebuild import ledger_with_likes
 
 
 def period_key_shape(conn: Connection) -> tuple[str, list[str] | None] | None:
-    """pk_period_totals' definition and the table's storage options; None on SQLite."""
+    """pk_period_totals' definition and the storage options of the table, or of its parts
+    (migration 0022); None on SQLite."""
     if conn.dialect.name != "postgresql":
         return None
     row = conn.exec_driver_sql(
-        "SELECT pg_get_indexdef('pk_period_totals'::regclass), c.reloptions FROM pg_class c WHERE c.oid = 'period_totals'::regclass"
+        "SELECT pg_get_indexdef('pk_period_totals'::regclass), (SELECT array_agg(DISTINCT o) FROM pg_class c, unnest(c.reloptions) o "
+        "WHERE c.oid = 'period_totals'::regclass OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'period_totals'::regclass))"
     ).one()
     return row[0], row[1]
 

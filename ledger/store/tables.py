@@ -327,7 +327,7 @@ daily_scores = Table(
     PrimaryKeyConstraint("ledger_id", "day", "user_id", name="pk_daily_scores", postgresql_include=["points"]),
     sqlite_with_rowid=False,
     # On PostgreSQL, each ledger's rows in parts over ranges of days, which a full rebuild
-    # replaces whole (0022, ledger/store/daily_parts.py).
+    # replaces whole (0022, ledger/store/projection_parts.py).
     postgresql_partition_by="RANGE (ledger_id, day)",
 )
 
@@ -364,6 +364,9 @@ period_totals = Table(
     PrimaryKeyConstraint("ledger_id", "period_months", "period_start", "user_id", name="pk_period_totals"),
     CheckConstraint("period_months IN (1, 3, 12)", name="ck_period_totals_period_months"),
     sqlite_with_rowid=False,
+    # On PostgreSQL, in parts as daily_scores (0022): each range's months and quarters, and
+    # the years, of a ledger.
+    postgresql_partition_by="RANGE (ledger_id, period_months, period_start)",
 )
 
 projection_state = Table(

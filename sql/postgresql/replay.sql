@@ -34,11 +34,11 @@ WHERE day IS NOT NULL AND day <= CAST(:to_day AS date)
 
 -- name: drop_replay_rebuilt
 -- The scratch tables of a full rebuild in parts: its daily rows, period rows and year pieces.
-DROP TABLE IF EXISTS replay_rebuilt, replay_rebuilt_periods, replay_rebuilt_years
+DROP TABLE IF EXISTS replay_rebuilt, replay_rebuilt_periods, replay_rebuilt_year_pieces
 
 -- name: into_first_part
 -- A fragment: the head of a full rebuild's pricing in the rebuilding transaction, into the
--- table of the first part (ledger/store/daily_parts.py), by its name: the rebuilding
+-- table of the first part (ledger/store/projection_parts.py), by its name: the rebuilding
 -- transaction never touches the other parts' tables, which their own sessions key meanwhile.
 INSERT INTO replay_rebuilt_1 (ledger_id, day, user_id, points)
 SELECT CAST(:ledger_id AS INTEGER), x.day, x.user_id, CAST(SUM(x.points) AS BIGINT)

@@ -1,11 +1,5 @@
 -- PostgreSQL forms of the period totals statements (see sql/rollups.sql).
 
--- name: empty_period_totals
--- Only when the table holds no other ledger. TRUNCATE is not MVCC-safe: a reader whose
--- snapshot predates the commit would find the table empty, so leaderboards take their
--- lock on period_totals before their snapshot (ledger/rebuild.py `projection_reads`).
-TRUNCATE period_totals
-
 -- name: add_period_totals_changes
 -- Before the daily rows in scope are replaced: each touched (user, period) moves by (new
 -- points in scope - old points in scope), as `add_user_totals_changes` does for totals.
@@ -57,30 +51,41 @@ ON CONFLICT (ledger_id, period_months, period_start, user_id) DO UPDATE SET poin
 
 -- name: total_part_periods
 -- The first part, in the rebuilding transaction: from its daily rows (its own table, no key
--- yet) into period_totals.
+-- yet) into its own tables of months and quarters, by their names (see `into_first_part`,
+-- replay.sql).
 WITH days AS (
     SELECT day, user_id, points FROM replay_rebuilt_1
 ),
 -- include: months_and_quarters_of_days
-INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
-SELECT CAST(:ledger_id AS INTEGER), period_months, period_start, user_id, points FROM periods
+month_rows AS (
+    INSERT INTO replay_rebuilt_periods_months_1 (ledger_id, period_months, period_start, user_id, points)
+    SELECT CAST(:ledger_id AS INTEGER), 1, period_start, user_id, points FROM months
+)
+INSERT INTO replay_rebuilt_periods_quarters_1 (ledger_id, period_months, period_start, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), 3, period_start, user_id, points FROM quarters
 
 -- name: total_part_periods_apart
--- Any other part, in its own session: from its daily rows into replay_rebuilt_periods.
+-- Any other part, in its own session: from its daily rows into replay_rebuilt_periods,
+-- which routes them to the part's tables of months and quarters.
 WITH days AS (
     SELECT day, user_id, points FROM replay_rebuilt
     WHERE ledger_id = :ledger_id AND day >= :from_day AND day <= :to_day
 ),
 -- include: months_and_quarters_of_days
-INSERT INTO replay_rebuilt_periods (part, period_months, period_start, user_id, points)
-SELECT CAST(:part AS INTEGER), period_months, period_start, user_id, points FROM periods
+periods AS (
+    SELECT 1 AS period_months, period_start, user_id, points FROM months
+    UNION ALL
+    SELECT 3, period_start, user_id, points FROM quarters
+)
+INSERT INTO replay_rebuilt_periods (ledger_id, period_months, period_start, user_id, points)
+SELECT CAST(:ledger_id AS INTEGER), period_months, period_start, user_id, points FROM periods
 
 -- name: months_and_quarters_of_days
--- A fragment of both statements above: `periods`, the month and quarter rows of `days`,
--- each period's rows together and in user order (a leaderboard of the period then reads
--- adjacent pages); and, written to replay_rebuilt_years as the statement runs, what each
--- user earned in each year within `days`: a year that a cut splits has a piece in each of
--- its parts.
+-- A fragment of both statements above, ending in a comma: `months` and `quarters`, the
+-- period rows of `days`, each period's rows together and in user order (a leaderboard of
+-- the period then reads adjacent pages); and, written to replay_rebuilt_year_pieces as the
+-- statement runs, what each user earned in each year within `days`: a year that a cut
+-- splits has a piece in each of its parts.
 months AS MATERIALIZED (
     SELECT CAST(date_trunc('month', CAST(day AS timestamp)) AS date) AS period_start, user_id,
            CAST(SUM(points) AS BIGINT) AS points
@@ -97,36 +102,15 @@ quarters AS MATERIALIZED (
 ),
 -- A data-modifying CTE runs whether or not the statement reads it.
 year_pieces AS (
-    INSERT INTO replay_rebuilt_years (period_start, user_id, points)
+    INSERT INTO replay_rebuilt_year_pieces (period_start, user_id, points)
     SELECT CAST(date_trunc('year', CAST(period_start AS timestamp)) AS date), user_id, CAST(SUM(points) AS BIGINT)
     FROM quarters
     GROUP BY 1, 2
 ),
-periods AS (
-    SELECT 1 AS period_months, period_start, user_id, points FROM months
-    UNION ALL
-    SELECT 3, period_start, user_id, points FROM quarters
-)
 
--- name: create_replay_rebuilt_periods
--- Scratch for the periods of the parts priced apart; see create_replay_rebuilt (replay.sql).
-CREATE UNLOGGED TABLE replay_rebuilt_periods (
-    part INTEGER NOT NULL,
-    period_months SMALLINT NOT NULL,
-    period_start DATE NOT NULL,
-    user_id BIGINT NOT NULL,
-    points BIGINT NOT NULL
-)
-
--- name: move_rebuilt_periods
-INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
-SELECT CAST(:ledger_id AS INTEGER), period_months, period_start, user_id, points
-FROM replay_rebuilt_periods
-WHERE part = :part
-
--- name: create_replay_rebuilt_years
+-- name: create_replay_rebuilt_year_pieces
 -- Scratch for the year pieces of every part (`months_and_quarters_of_days`).
-CREATE UNLOGGED TABLE replay_rebuilt_years (
+CREATE UNLOGGED TABLE replay_rebuilt_year_pieces (
     period_start DATE NOT NULL,
     user_id BIGINT NOT NULL,
     points BIGINT NOT NULL
@@ -134,9 +118,9 @@ CREATE UNLOGGED TABLE replay_rebuilt_years (
 
 -- name: total_years_from_pieces
 -- Once every part is in: each year, the sum of its pieces, a few hundred thousand rows,
--- where summing the quarters would read all of period_totals.
-INSERT INTO period_totals (ledger_id, period_months, period_start, user_id, points)
+-- where summing the quarters would read every quarter; into the years' own table.
+INSERT INTO replay_rebuilt_periods_years (ledger_id, period_months, period_start, user_id, points)
 SELECT CAST(:ledger_id AS INTEGER), 12, period_start, user_id, CAST(SUM(points) AS BIGINT)
-FROM replay_rebuilt_years
+FROM replay_rebuilt_year_pieces
 GROUP BY period_start, user_id
 ORDER BY period_start, user_id
