@@ -37,9 +37,9 @@ from ledger.store import projection_parts
 from ledger.store.bulk_indexes import indexes_set_aside
 from ledger.store.dialects import dialect_of
 from ledger.store.engine import read_transaction, translate_errors
-from ledger.store.projection_parts import DAILY, PERIODS, Part, rebuilt_parts, years_part
+from ledger.store.projection_parts import DAILY, PERIODS, Part
 from ledger.store.statements import run
-from ledger.time_bounds import FIRST_DAY, LAST_DAY, as_day
+from ledger.time_bounds import FIRST_DAY, LAST_DAY, DayRange, as_day
 
 # Sessions pricing at once on PostgreSQL (the database server's cores it may take), and the
 # size below which one session prices everything (starting the others costs more than it saves).
@@ -50,8 +50,6 @@ LAST_QUARTER_START = date(LAST_DAY.year, 10, 1)
 # What pg_export_snapshot returns, e.g. 00000003-0000001B-1: checked before it is spliced
 # into SET TRANSACTION SNAPSHOT, which takes no bind parameters.
 SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
-
-DayRange = tuple[date, date]
 
 
 @contextmanager
@@ -221,8 +219,8 @@ def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, ranges: 
 
     Each other session commits its rows and periods first and keys its tables after, so that
     the years are summed meanwhile."""
-    parts = {number: rebuilt_parts(ledger_id, ranges, number) for number in range(1, len(ranges) + 1)}
-    years = years_part(ledger_id)
+    parts = {number: projection_parts.rebuilt_parts(ledger_id, ranges, number) for number in range(1, len(ranges) + 1)}
+    years = projection_parts.years_part(ledger_id)
     every_part = [part for own in parts.values() for part in own] + [years]
     _start_scratch(conn, every_part)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()

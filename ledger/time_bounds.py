@@ -8,6 +8,9 @@ END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59)
 FIRST_DAY = date(1, 1, 1)
 LAST_DAY = date(9999, 12, 31)
 
+# A range of days, first and last included.
+DayRange = tuple[date, date]
+
 
 def as_day(value: date | str) -> date:
     """A DATE column's value: SQLite hands raw statements' dates back as text."""

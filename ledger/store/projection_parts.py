@@ -23,7 +23,7 @@ from datetime import date
 
 from sqlalchemy import Connection
 
-DayRange = tuple[date, date]
+from ledger.time_bounds import DayRange
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,8 @@ class Part:
     @property
     def within(self) -> str:
         """A check equivalent to the bounds, which lets attaching skip reading the rows."""
-        conditions = [f"{column} = {int(value)}" for column, value in zip(self.table.fixed, self.fixed, strict=True)]
+        # A part may fix fewer columns than the partition key has: those it fixes.
+        conditions = [f"{column} = {int(value)}" for column, value in zip(self.table.fixed, self.fixed, strict=False)]
         if self.low is not None:
             conditions.append(f"{self.table.dated} >= {_date(self.low)}")
         if self.high is not None:
