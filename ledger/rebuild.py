@@ -154,12 +154,12 @@ def _empty_projections(conn: Connection, ledger_id: int, postgresql: bool) -> No
     if postgresql:
         for table in (DAILY, PERIODS):
             projection_parts.drop_parts(conn, table, ledger_id)
-    if run(conn, "other_ledger_projected", ledger_id=ledger_id).scalar():
-        run(conn, "delete_user_totals_of_ledger", ledger_id=ledger_id)
-        if not postgresql:
-            run(conn, "delete_daily_scores_of_ledger", ledger_id=ledger_id)
-    else:
-        dialect_of(conn).empty_tables(conn, "user_totals", *(() if postgresql else ("daily_scores",)))
+    if not run(conn, "other_ledger_projected", ledger_id=ledger_id).scalar():
+        dialect_of(conn).empty_tables(conn, *(("user_totals",) if postgresql else ("user_totals", "daily_scores")))
+        return
+    run(conn, "delete_user_totals_of_ledger", ledger_id=ledger_id)
+    if not postgresql:
+        run(conn, "delete_daily_scores_of_ledger", ledger_id=ledger_id)
 
 
 def _start_scratch(conn: Connection, parts: list[Part]) -> None:
@@ -241,7 +241,7 @@ def _price_parts_at_once(conn: Connection, ledger: str, ledger_id: int, ranges: 
         rollups.total_years(conn, ledger_id)
         projection_parts.key_scratch_parts(conn, [years])
         user_days += sum(future.result() for future in keyed)
-    projection_parts.adopt_scratch_parts(conn, ledger_id, every_part)
+    projection_parts.adopt_scratch_parts(conn, every_part)
     run(conn, "drop_replay_rebuilt")
     return user_days
 

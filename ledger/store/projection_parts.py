@@ -82,8 +82,10 @@ class Part:
     low: date | None
     high: date | None
 
-    def name(self, ledger_id: int) -> str:
-        return f"{self.table.name}_{int(ledger_id)}_{_checked_suffix(self.suffix)}"
+    @property
+    def name(self) -> str:
+        """<table>_<ledger>_<suffix>; the ledger is the first fixed column's value."""
+        return f"{self.table.name}_{int(self.fixed[0])}_{_checked_suffix(self.suffix)}"
 
     @property
     def scratch_name(self) -> str:
@@ -129,11 +131,6 @@ def years_part(ledger_id: int) -> Part:
     return Part(PERIODS, "years", (ledger_id, YEARS), None, None)
 
 
-def whole_part(table: PartedTable, ledger_id: int) -> Part:
-    """One part holding every row of ledger `ledger_id` in `table`."""
-    return Part(table, "all", (ledger_id,), None, None)
-
-
 def create_parent(conn: Connection, table: PartedTable, *, scratch: bool = False) -> None:
     """Create `table` (or its scratch twin), partitioned. Only the table itself carries the
     key: every part brings its own, built once from all its rows, and attaching it makes it
@@ -146,8 +143,8 @@ def create_parent(conn: Connection, table: PartedTable, *, scratch: bool = False
 def create_whole_part(conn: Connection, table: PartedTable, ledger_id: int) -> None:
     """Ledger `ledger_id`'s one part of `table` over every row, empty, with its key (for
     migrations: the ledger's next full rebuild splits it)."""
-    part = whole_part(table, ledger_id)
-    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {part.name(ledger_id)} PARTITION OF {table.name} {part.bounds}{table.storage}")
+    part = Part(table, "all", (ledger_id,), None, None)
+    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {part.name} PARTITION OF {table.name} {part.bounds}{table.storage}")
 
 
 def parts_of(conn: Connection, table: PartedTable, ledger_id: int) -> list[str]:
@@ -183,11 +180,11 @@ def key_scratch_parts(conn: Connection, parts: list[Part]) -> None:
         conn.exec_driver_sql(f"ALTER TABLE {name} ADD CONSTRAINT {name}_within CHECK ({part.within})")
 
 
-def adopt_scratch_parts(conn: Connection, ledger_id: int, parts: list[Part]) -> None:
+def adopt_scratch_parts(conn: Connection, parts: list[Part]) -> None:
     """Make each keyed scratch part a part of its table under its own name: detached from
     the scratch twin, renamed, attached (its key joins the table's own), its check dropped."""
     for part in parts:
-        scratch, name, table = part.scratch_name, part.name(ledger_id), part.table
+        scratch, name, table = part.scratch_name, part.name, part.table
         conn.exec_driver_sql(f"ALTER TABLE {table.scratch} DETACH PARTITION {scratch}")
         conn.exec_driver_sql(f"ALTER TABLE {scratch} RENAME TO {name}")
         conn.exec_driver_sql(f"ALTER INDEX {scratch}_pkey RENAME TO {name}_pkey")

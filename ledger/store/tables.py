@@ -31,6 +31,8 @@ from sqlalchemy import (
     text,
 )
 
+from ledger.store.projection_parts import DAILY, PERIODS
+
 metadata = MetaData()
 
 # One row per committed write: the journal. `first_seq..last_seq` are the events it added;
@@ -328,7 +330,7 @@ daily_scores = Table(
     sqlite_with_rowid=False,
     # On PostgreSQL, each ledger's rows in parts over ranges of days, which a full rebuild
     # replaces whole (0022, ledger/store/projection_parts.py).
-    postgresql_partition_by="RANGE (ledger_id, day)",
+    postgresql_partition_by=DAILY.partition_by,
 )
 
 user_totals = Table(
@@ -366,7 +368,7 @@ period_totals = Table(
     sqlite_with_rowid=False,
     # On PostgreSQL, in parts as daily_scores (0022): each range's months and quarters, and
     # the years, of a ledger.
-    postgresql_partition_by="RANGE (ledger_id, period_months, period_start)",
+    postgresql_partition_by=PERIODS.partition_by,
 )
 
 projection_state = Table(
